@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary>An error the client can act on: HTTP status, a stable code, a human message, and the field at fault.</summary>
+public sealed record ApiError(int Status, string Code, string Message, string? Field = null)
+{
+    public static ApiError BadRequest(string code, string message, string? field = null) => new(StatusCodes.Status400BadRequest, code, message, field);
+
+    public static ApiError NotFound(string code, string message, string? field = null) => new(StatusCodes.Status404NotFound, code, message, field);
+
+    public static ApiError Conflict(string code, string message) => new(StatusCodes.Status409Conflict, code, message);
+
+    /// <summary>A problem-details response carrying <c>code</c>, <c>message</c> and <c>field</c>.</summary>
+    public IResult ToResult(IDictionary<string, object?>? extra = null)
+    {
+        var problem = new ProblemDetails
+        {
+            Status = Status,
+            Title = Message,
+            Type = $"https://mittts.dev/errors/{Code}",
+        };
+        problem.Extensions["code"] = Code;
+        problem.Extensions["message"] = Message;
+        problem.Extensions["field"] = Field;
+        if (extra is not null)
+        {
+            foreach (var (key, value) in extra)
+            {
+                problem.Extensions[key] = value;
+            }
+        }
+
+        return TypedResults.Problem(problem);
+    }
+}

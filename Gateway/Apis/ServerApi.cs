@@ -1,0 +1,69 @@
+using System.Reflection;
+using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Hosting;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary><c>GET /health</c> and <c>GET /status</c>.</summary>
+public static class ServerApi
+{
+    private static readonly TimeSpan s_healthProbeLimit = TimeSpan.FromSeconds(2);
+
+    public static string Version { get; } =
+        typeof(ServerApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static RouteGroupBuilder MapServerApiV1(this RouteGroupBuilder api)
+    {
+        api.MapGet("/health", Health)
+            .WithName("Health")
+            .WithSummary("Liveness for load balancers: healthy when the cluster answers.")
+            .Produces<HealthResponse>()
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
+
+        api.MapGet("/status", Status)
+            .WithName("Status")
+            .WithSummary("Server, engine and resource figures.")
+            .Produces<StatusResponse>();
+        return api;
+    }
+
+    private static async Task<IResult> Health(IGrainFactory grains, ResourceMonitor resources, TimeProvider time)
+    {
+        var healthy = true;
+        try
+        {
+            await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices().WaitAsync(s_healthProbeLimit);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            healthy = false;
+        }
+
+        var body = new HealthResponse(healthy ? "healthy" : "unhealthy", Version, (long)resources.Uptime.TotalSeconds, time.GetUtcNow());
+        return healthy ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections)
+    {
+        var voicesTask = grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var deviceKeys = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
+        var devices = await Task.WhenAll(deviceKeys.Select(key => grains.GetGrain<ISynthesizerGrain>(key).GetStatus()));
+        var voices = await voicesTask;
+
+        var available = voices.Where(v => v.IsAvailable).ToArray();
+        var engine = new EngineStatus(
+            available.Length > 0 ? "ready" : "unavailable",
+            [.. available.Select(v => v.Engine).Distinct(StringComparer.Ordinal)],
+            [.. available.Select(v => v.Language).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            [.. available.Select(v => v.Id)],
+            devices.Sum(d => d.QueueLength + (d.Busy ? 1 : 0)),
+            [.. devices.Select(d => new DeviceStatus(d.DeviceKey, d.Busy, d.QueueLength, d.Completed, d.Failed))]);
+
+        var sample = resources.Current;
+        return new StatusResponse(
+            new ServerStatus("running", "embedded", connections.Current, (long)resources.Uptime.TotalSeconds, Version),
+            engine,
+            new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb));
+    }
+}

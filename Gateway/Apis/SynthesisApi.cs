@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using MitTts.Gateway.Contracts;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary><c>POST /synthesize</c>, <c>GET|DELETE /tasks/{task_id}</c> and <c>GET /audio/{task_id}.{ext}</c>.</summary>
+public static partial class SynthesisApi
+{
+    /// <summary>How long <c>?wait=true</c> holds the request before answering 504 with the task id to poll.</summary>
+    private static readonly TimeSpan s_waitLimit = TimeSpan.FromSeconds(120);
+
+    [GeneratedRegex(@"^[A-Za-z0-9_\-]{1,128}$", RegexOptions.CultureInvariant)]
+    private static partial Regex TaskIdPattern();
+
+    public static RouteGroupBuilder MapSynthesisApiV1(this RouteGroupBuilder api)
+    {
+        api.MapPost("/synthesize", Synthesize)
+            .WithName("Synthesize")
+            .WithSummary("Queue text for synthesis; with ?wait=true, answer with the audio itself.")
+            .Accepts<SynthesizeBody>("application/json")
+            .Produces<SynthesizeResponse>()
+            .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+
+        api.MapGet("/tasks/{task_id}", GetTask)
+            .WithName("GetTask")
+            .WithSummary("A task's status, progress, timestamps and error.")
+            .Produces<TaskResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapDelete("/tasks/{task_id}", CancelTask)
+            .WithName("CancelTask")
+            .WithSummary("Cancel a queued or running task.")
+            .Produces<CancelResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        api.MapGet("/audio/{file}", GetAudio)
+            .WithName("GetAudio")
+            .WithSummary("The audio of a completed task, as /audio/{task_id}.{format}.")
+            .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return api;
+    }
+
+    private static async Task<IResult> Synthesize(
+        HttpRequest http,
+        IGrainFactory grains,
+        SynthesisRequestValidator validator,
+        IOptions<JsonOptions> json,
+        bool? wait,
+        CancellationToken cancellationToken)
+    {
+        if (http.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            return new ApiError(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.").ToResult();
+        }
+
+        SynthesizeBody? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<SynthesizeBody>(http.Body, json.Value.SerializerOptions, cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path is { Length: > 2 } path ? path[2..] : null;
+            return ApiError.BadRequest("invalid_json", field is null ? "The body is not valid JSON." : $"The body is not valid JSON at '{field}': wrong type or syntax.", field).ToResult();
+        }
+
+        if (body is null)
+        {
+            return ApiError.BadRequest("invalid_json", "The body must be a JSON object.").ToResult();
+        }
+
+        var (request, error) = await validator.Validate(body);
+        if (error is not null)
+        {
+            return error.ToResult();
+        }
+
+        if (request!.SessionId is { } sessionId)
+        {
+            await grains.GetGrain<ISessionGrain>(sessionId).Open(ownerId: null);
+        }
+
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
+        var task = await taskGrain.Submit(request);
+        if (task.Status == SynthesisStatus.Error)
+        {
+            return new ApiError(StatusCodes.Status503ServiceUnavailable, task.Error?.Code ?? "dispatch_failed", task.Error?.Message ?? "The task could not be queued.")
+                .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
+        }
+
+        if (wait is true)
+        {
+            return await WaitForAudio(taskGrain, taskId, cancellationToken);
+        }
+
+        http.HttpContext.Response.Headers.Location = $"/api/v1/tasks/{taskId}";
+        return TypedResults.Ok(new SynthesizeResponse(
+            taskId, TaskResponses.Name(task.Status), Math.Round(task.EstimatedSeconds, 3), TaskResponses.AudioUrl(taskId, request.Format), task.QueuePosition));
+    }
+
+    private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, CancellationToken cancellationToken)
+    {
+        TaskSnapshot? finished;
+        try
+        {
+            finished = await taskGrain.WaitForCompletion().WaitAsync(s_waitLimit, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return new ApiError(StatusCodes.Status504GatewayTimeout, "wait_timeout", $"Task {taskId} is still running; poll /api/v1/tasks/{taskId}.")
+                .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
+        }
+
+        if (finished is null || finished.Status != SynthesisStatus.Completed || await taskGrain.GetAudio() is not { } audio)
+        {
+            var failure = finished is null ? ApiError.NotFound("task_not_found", $"Task {taskId} expired.") : TaskResponses.NotServable(finished);
+            return failure.ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
+        }
+
+        return new AudioFileResult(audio, taskId);
+    }
+
+    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains)
+    {
+        if (!TaskIdPattern().IsMatch(task_id))
+        {
+            return ApiError.BadRequest("invalid_task_id", "task_id must be 1 to 128 letters, digits, _ or -.", "task_id").ToResult();
+        }
+
+        var task = await grains.GetGrain<ITaskGrain>(task_id).GetSnapshot();
+        return task is null
+            ? ApiError.NotFound("task_not_found", $"No task '{task_id}' (unknown, or its result expired).", "task_id").ToResult()
+            : TypedResults.Ok(TaskResponses.From(task));
+    }
+
+    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains)
+    {
+        if (!TaskIdPattern().IsMatch(task_id))
+        {
+            return ApiError.BadRequest("invalid_task_id", "task_id must be 1 to 128 letters, digits, _ or -.", "task_id").ToResult();
+        }
+
+        var grain = grains.GetGrain<ITaskGrain>(task_id);
+        if (await grain.Cancel())
+        {
+            return TypedResults.Ok(new CancelResponse(task_id, TaskResponses.Name(SynthesisStatus.Cancelled)));
+        }
+
+        var task = await grain.GetSnapshot();
+        return task is null
+            ? ApiError.NotFound("task_not_found", $"No task '{task_id}'.", "task_id").ToResult()
+            : ApiError.Conflict("task_finished", $"Task {task_id} already {TaskResponses.Name(task.Status)}.").ToResult();
+    }
+
+    private static async Task<IResult> GetAudio(string file, IGrainFactory grains)
+    {
+        var dot = file.LastIndexOf('.');
+        var taskId = dot > 0 ? file[..dot] : file;
+        var extension = dot > 0 ? file[(dot + 1)..] : string.Empty;
+        if (!TaskIdPattern().IsMatch(taskId))
+        {
+            return ApiError.BadRequest("invalid_task_id", "Audio URLs look like /api/v1/audio/{task_id}.{format}.", "task_id").ToResult();
+        }
+
+        if (!SynthesisRequestValidator.TryParseFormat(extension, out var format) || extension.Length == 0)
+        {
+            return ApiError.BadRequest("unsupported_format", $"The extension must be one of: {string.Join(", ", SynthesisRequestValidator.FormatNames)}.", "format").ToResult();
+        }
+
+        var grain = grains.GetGrain<ITaskGrain>(taskId);
+        var task = await grain.GetSnapshot();
+        if (task is null)
+        {
+            return ApiError.NotFound("task_not_found", $"No task '{taskId}' (unknown, or its result expired).", "task_id").ToResult();
+        }
+
+        if (task.Request.Format != format)
+        {
+            var actual = task.Request.Format.ToString().ToLowerInvariant();
+            return ApiError.NotFound("audio_not_found", $"Task {taskId} was synthesized as {actual}: use {TaskResponses.AudioUrl(taskId, task.Request.Format)}.", "format").ToResult();
+        }
+
+        if (task.Status != SynthesisStatus.Completed || await grain.GetAudio() is not { } audio)
+        {
+            return TaskResponses.NotServable(task).ToResult(new Dictionary<string, object?> { ["status"] = TaskResponses.Name(task.Status) });
+        }
+
+        return new AudioFileResult(audio, taskId);
+    }
+
+    /// <summary>The audio bytes, with headers saying which task and how long.</summary>
+    private sealed class AudioFileResult(AudioResult audio, string taskId) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            var headers = httpContext.Response.Headers;
+            headers["X-Task-Id"] = taskId;
+            headers["X-Audio-Duration"] = audio.DurationSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            headers["X-Sample-Rate"] = audio.SampleRate.ToString(CultureInfo.InvariantCulture);
+            return TypedResults.File(audio.Data, audio.ContentType, $"{taskId}.{audio.FileExtension}", enableRangeProcessing: true).ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using MitTts.Gateway.Contracts;
+using MitTts.Grains;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary>Turns a client's synthesis body into a <see cref="SynthesisRequest"/>, or the first error in it.</summary>
+/// <remarks>Text is accepted as typed (quotes, apostrophes, accents, emoji); only control characters other than
+/// newline, carriage return and tab, and broken UTF-16, are refused.</remarks>
+public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOptions<TtsOptions> options)
+{
+    public const double MinimumFactor = 0.5;
+    public const double MaximumFactor = 2.0;
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.:\-]{1,128}$", RegexOptions.CultureInvariant)]
+    public static partial Regex SessionIdPattern();
+
+    public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var error = ValidateText(body.Text, options.Value.MaxTextLength);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        if (!TryParseFormat(body.Format, out var format))
+        {
+            return (null, ApiError.BadRequest("unsupported_format", $"format must be one of: {string.Join(", ", FormatNames)}.", "format"));
+        }
+
+        if (!TryParsePriority(body.Priority, out var priority))
+        {
+            return (null, ApiError.BadRequest("invalid_priority", "priority must be one of: normal, high, critical.", "priority"));
+        }
+
+        if (body.SessionId is { } sessionId && !SessionIdPattern().IsMatch(sessionId))
+        {
+            return (null, ApiError.BadRequest("invalid_session_id", "session_id must be 1 to 128 letters, digits or _ . : -", "session_id"));
+        }
+
+        var speed = body.Speed ?? 1.0;
+        if (speed is < MinimumFactor or > MaximumFactor)
+        {
+            return (null, ApiError.BadRequest("speed_out_of_range", "speed must be between 0.5 and 2.0.", "speed"));
+        }
+
+        var pitch = body.Pitch ?? 1.0;
+        if (pitch is < MinimumFactor or > MaximumFactor)
+        {
+            return (null, ApiError.BadRequest("pitch_out_of_range", "pitch must be between 0.5 and 2.0.", "pitch"));
+        }
+
+        var voiceId = body.VoiceId ?? options.Value.DefaultVoice;
+        if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voiceId))
+        {
+            return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
+        }
+
+        var voice = await grains.GetGrain<IVoiceGrain>(voiceId).GetInfo();
+        if (voice is null)
+        {
+            return (null, ApiError.BadRequest("voice_not_found", $"No voice '{voiceId}': GET /api/v1/voices lists them.", "voice_id"));
+        }
+
+        if (!voice.IsAvailable)
+        {
+            return (null, new ApiError(StatusCodes.Status503ServiceUnavailable, "voice_unavailable", $"Voice '{voiceId}' exists but its engine is not available on this server.", "voice_id"));
+        }
+
+        return (new SynthesisRequest(body.Text!, voiceId, format, priority, body.SessionId, speed, pitch), null);
+    }
+
+    public static IReadOnlyList<string> FormatNames { get; } = [.. Enum.GetNames<AudioFormat>().Select(n => n.ToLowerInvariant())];
+
+    public static bool TryParseFormat(string? value, out AudioFormat format)
+    {
+        format = AudioFormat.Wav;
+        return value is null || (Enum.TryParse(value, ignoreCase: true, out format) && Enum.IsDefined(format) && !value.Any(char.IsDigit));
+    }
+
+    private static bool TryParsePriority(string? value, out Priority priority)
+    {
+        priority = Priority.Normal;
+        return value is null || (Enum.TryParse(value, ignoreCase: true, out priority) && Enum.IsDefined(priority) && !value.Any(char.IsDigit));
+    }
+
+    /// <summary>Text must hold 1..<paramref name="maxLength"/> characters (Unicode scalar values), not all blank, with no stray control characters.</summary>
+    public static ApiError? ValidateText(string? text, int maxLength)
+    {
+        if (text is null)
+        {
+            return ApiError.BadRequest("text_required", "text is required.", "text");
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return ApiError.BadRequest("text_empty", "text must contain at least one non-blank character.", "text");
+        }
+
+        var characters = 0;
+        var span = text.AsSpan();
+        while (!span.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(span, out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return ApiError.BadRequest("invalid_text", "text is not valid Unicode (unpaired surrogate).", "text");
+            }
+
+            if (Rune.IsControl(rune) && rune.Value is not ('\n' or '\r' or '\t'))
+            {
+                return ApiError.BadRequest(
+                    "invalid_text",
+                    string.Create(CultureInfo.InvariantCulture, $"text contains the control character U+{rune.Value:X4}; only newline and tab are allowed."),
+                    "text");
+            }
+
+            characters++;
+            span = span[consumed..];
+        }
+
+        return characters > maxLength
+            ? ApiError.BadRequest("text_too_long", string.Create(CultureInfo.InvariantCulture, $"text has {characters} characters; the limit is {maxLength}."), "text")
+            : null;
+    }
+}

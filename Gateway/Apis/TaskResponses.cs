@@ -1,0 +1,47 @@
+using MitTts.Gateway.Contracts;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary>How tasks and their audio appear in the API.</summary>
+public static class TaskResponses
+{
+    public static string Name(SynthesisStatus status) => status.ToString().ToLowerInvariant();
+
+    public static string AudioUrl(string taskId, AudioFormat format) => $"/api/v1/audio/{taskId}.{format.ToString().ToLowerInvariant()}";
+
+    public static TaskResponse From(TaskSnapshot task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var request = task.Request;
+        return new TaskResponse(
+            task.TaskId,
+            Name(task.Status),
+            task.Progress,
+            request.Priority.ToString().ToLowerInvariant(),
+            request.VoiceId,
+            request.Format.ToString().ToLowerInvariant(),
+            request.SessionId,
+            task.CreatedAt,
+            task.StartedAt,
+            task.CompletedAt,
+            task.QueuePosition,
+            Math.Round(task.EstimatedSeconds, 3),
+            task.AudioDurationSeconds is { } duration ? Math.Round(duration, 3) : null,
+            task.Status == SynthesisStatus.Completed ? AudioUrl(task.TaskId, request.Format) : null,
+            task.ExpiresAt,
+            task.Error is { } error ? new TaskErrorResponse(error.Code, error.Message) : null);
+    }
+
+    /// <summary>The error for audio that cannot be served because the task is not completed.</summary>
+    public static ApiError NotServable(TaskSnapshot task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return task.Status switch
+        {
+            SynthesisStatus.Error => ApiError.Conflict("task_failed", $"Task {task.TaskId} failed: {task.Error?.Message}"),
+            SynthesisStatus.Cancelled => ApiError.Conflict("task_cancelled", $"Task {task.TaskId} was cancelled."),
+            _ => ApiError.Conflict("audio_not_ready", $"Task {task.TaskId} is {Name(task.Status)}; its audio is not ready yet."),
+        };
+    }
+}

@@ -1,0 +1,34 @@
+namespace MitTts.Grains.Interfaces;
+
+/// <summary>Why a task failed, as a stable code and a human message.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] string Message);
+
+/// <summary>A read-only view of a synthesis task at one moment.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskSnapshot(
+    [property: Id(0)] string TaskId,
+    [property: Id(1)] SynthesisStatus Status,
+    [property: Id(2)] SynthesisRequest Request,
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] DateTimeOffset? StartedAt,
+    [property: Id(5)] DateTimeOffset? CompletedAt,
+    [property: Id(6)] double Progress,
+    [property: Id(7)] TaskError? Error,
+    [property: Id(8)] double? AudioDurationSeconds,
+    [property: Id(9)] int? QueuePosition,
+    [property: Id(10)] double EstimatedSeconds,
+    [property: Id(11)] DateTimeOffset? ExpiresAt)
+{
+    /// <summary>Whether the task reached an end state and will not change again.</summary>
+    public bool IsFinished => Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
+}
+
+/// <summary>The encoded audio of a completed task.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AudioResult(
+    [property: Id(0)] byte[] Data,
+    [property: Id(1)] string ContentType,
+    [property: Id(2)] string FileExtension,
+    [property: Id(3)] int SampleRate,
+    [property: Id(4)] double DurationSeconds);

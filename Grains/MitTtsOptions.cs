@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Configuration;
+
+namespace MitTts.Grains;
+
+/// <summary>The seed's <c>tts</c> section: models, limits, defaults.</summary>
+public sealed class TtsOptions
+{
+    public const string Section = "tts";
+
+    /// <summary>Folder holding <c>voices.json</c> and drop-in neural voices.</summary>
+    [ConfigurationKeyName("model_path")]
+    public string ModelPath { get; set; } = "models";
+
+    [ConfigurationKeyName("cache_size")]
+    public int CacheSize { get; set; } = 1000;
+
+    [ConfigurationKeyName("max_text_length")]
+    public int MaxTextLength { get; set; } = 5000;
+
+    [ConfigurationKeyName("supported_languages")]
+    public IList<string> SupportedLanguages { get; } = [];
+
+    [ConfigurationKeyName("default_voice")]
+    public string DefaultVoice { get; set; } = "es-female-1";
+
+    /// <summary>How long a finished task and its audio stay readable.</summary>
+    [ConfigurationKeyName("result_ttl_seconds")]
+    public double ResultTtlSeconds { get; set; } = 3600;
+
+    /// <summary>The model folder as an absolute path: relative paths are tried against the working directory, then the app folder.</summary>
+    public string ResolveModelPath()
+    {
+        if (Path.IsPathRooted(ModelPath))
+        {
+            return ModelPath;
+        }
+
+        var fromWorkingDirectory = Path.GetFullPath(ModelPath);
+        return Directory.Exists(fromWorkingDirectory) ? fromWorkingDirectory : Path.Combine(AppContext.BaseDirectory, ModelPath);
+    }
+}
+
+/// <summary>Session housekeeping.</summary>
+public sealed class SessionOptions
+{
+    public const string Section = "sessions";
+
+    /// <summary>A session with no active task and no activity for this long is cleared.</summary>
+    [ConfigurationKeyName("idle_timeout_seconds")]
+    public double IdleTimeoutSeconds { get; set; } = 1800;
+}
+
+/// <summary>This silo's identity in the cluster and the synthesis devices it offers.</summary>
+public sealed class NodeOptions
+{
+    public const string Section = "cluster";
+
+    /// <summary>The node name used in synthesizer keys (<c>{node}/{device}</c>).</summary>
+    [ConfigurationKeyName("node")]
+    public string Node { get; set; } = "local";
+
+    /// <summary>Synthesis devices of this silo, one engine slot each (<c>cpu:0</c>, <c>cuda:0</c>).</summary>
+    [ConfigurationKeyName("devices")]
+    public IList<string> Devices { get; } = [];
+
+    /// <summary>The devices, defaulting to one CPU slot.</summary>
+    public IReadOnlyList<string> EffectiveDevices => Devices.Count > 0 ? [.. Devices] : ["cpu:0"];
+
+    public string DeviceKey(string device) => $"{Node}/{device}";
+}

@@ -1,0 +1,9 @@
+namespace MitTts.Grains;
+
+/// <summary>The grain storage providers the grains persist to.</summary>
+public static class StorageNames
+{
+    public const string Tasks = "tasks";
+    public const string Audio = "audio";
+    public const string Sessions = "sessions";
+}

@@ -1,0 +1,26 @@
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Grains.Tasks;
+
+/// <summary>The persisted state of a task grain.</summary>
+[GenerateSerializer]
+public sealed class TaskRecord
+{
+    [Id(0)] public SynthesisRequest? Request { get; set; }
+    [Id(1)] public SynthesisStatus Status { get; set; }
+    [Id(2)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(3)] public DateTimeOffset? StartedAt { get; set; }
+    [Id(4)] public DateTimeOffset? CompletedAt { get; set; }
+    [Id(5)] public TaskError? Error { get; set; }
+    [Id(6)] public double? AudioDurationSeconds { get; set; }
+    [Id(7)] public string? DeviceKey { get; set; }
+    [Id(8)] public double EstimatedSeconds { get; set; }
+    [Id(9)] public DateTimeOffset? ExpiresAt { get; set; }
+}
+
+/// <summary>The persisted audio of a completed task, kept apart so status reads do not load it.</summary>
+[GenerateSerializer]
+public sealed class AudioRecord
+{
+    [Id(0)] public AudioResult? Audio { get; set; }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using MitTts.Grains;
+
+namespace MitTts.Silo;
+
+/// <summary>The one-process setup: a localhost silo with in-memory storage and reminders, for a laptop or a single node.</summary>
+public static class EmbeddedSiloExtensions
+{
+    public const int DefaultSiloPort = 11111;
+    public const int DefaultGatewayPort = 30000;
+
+    public static ISiloBuilder UseMitTtsEmbeddedSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var cluster = configuration.GetSection("cluster");
+        silo.UseLocalhostClustering(
+            cluster.GetValue("silo_port", DefaultSiloPort),
+            cluster.GetValue("gateway_port", DefaultGatewayPort),
+            serviceId: "mittts",
+            clusterId: "mittts-embedded");
+        silo.AddMitTtsMemoryStorage();
+        return silo.AddMitTtsGrains(configuration);
+    }
+
+    /// <summary>In-memory grain storage for every provider the grains use, and in-memory reminders.</summary>
+    public static ISiloBuilder AddMitTtsMemoryStorage(this ISiloBuilder silo)
+    {
+        silo.AddMemoryGrainStorage(StorageNames.Tasks);
+        silo.AddMemoryGrainStorage(StorageNames.Audio);
+        silo.AddMemoryGrainStorage(StorageNames.Sessions);
+        silo.UseInMemoryReminderService();
+        return silo;
+    }
+}

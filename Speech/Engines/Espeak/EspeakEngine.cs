@@ -1,0 +1,22 @@
+namespace MitTts.Speech.Engines.Espeak;
+
+/// <summary>The embedded default engine: espeak-ng through libespeak-ng.so.1, 100+ languages, far faster than real time.</summary>
+/// <remarks>Every instance shares the one process-wide <see cref="EspeakWorker"/> thread, the only thread that ever enters the library.</remarks>
+public sealed class EspeakEngine : ISpeechEngine
+{
+    public const string EngineName = "espeak-ng";
+
+    public string Name => EngineName;
+
+    public int SampleRate => EspeakWorker.Instance.SampleRate;
+
+    /// <summary>Whether the library loaded and initialized; the reason otherwise.</summary>
+    public static (bool Available, string? Reason) Probe() => EspeakWorker.Instance.Probe();
+
+    public Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        return EspeakWorker.Instance.Enqueue(request, sink, cancellationToken);
+    }
+}

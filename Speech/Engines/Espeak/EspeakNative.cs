@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+
+namespace MitTts.Speech.Engines.Espeak;
+
+/// <summary>The part of libespeak-ng's C API (speak_lib.h) the engine uses.</summary>
+internal static unsafe partial class EspeakNative
+{
+    private const string Library = "libespeak-ng.so.1";
+
+    public const int AudioOutputSynchronous = 2;
+    public const int InitializeDontExit = 0x8000;
+    public const uint CharsUtf8 = 1;
+    public const uint EndPause = 0x1000;
+    public const int PositionCharacter = 1;
+
+    public const int ParameterRate = 1;
+    public const int ParameterVolume = 2;
+    public const int ParameterPitch = 3;
+
+    public const int RateMinimum = 80;
+    public const int RateMaximum = 450;
+    public const int RateNormal = 175;
+    public const int PitchNormal = 50;
+
+    public const int EventListTerminated = 0;
+
+    /// <summary>espeak_EVENT, as laid out by the C compiler on 64-bit Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Event
+    {
+        public int Type;
+        public uint UniqueIdentifier;
+        public int TextPosition;
+        public int Length;
+        public int AudioPosition;
+        public int Sample;
+        public nint UserData;
+        public nint Id;
+    }
+
+    [LibraryImport(Library, EntryPoint = "espeak_Initialize", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Initialize(int output, int bufferLengthMs, string? path, int options);
+
+    [LibraryImport(Library, EntryPoint = "espeak_SetSynthCallback")]
+    public static partial void SetSynthCallback(delegate* unmanaged<short*, int, Event*, int> callback);
+
+    [LibraryImport(Library, EntryPoint = "espeak_Synth")]
+    public static partial int Synth(byte* text, nuint size, uint position, int positionType, uint endPosition, uint flags, uint* uniqueIdentifier, void* userData);
+
+    [LibraryImport(Library, EntryPoint = "espeak_SetParameter")]
+    public static partial int SetParameter(int parameter, int value, int relative);
+
+    [LibraryImport(Library, EntryPoint = "espeak_SetVoiceByName", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetVoiceByName(string name);
+}

@@ -1,0 +1,26 @@
+namespace MitTts.Speech.Engines;
+
+/// <summary>A text-to-speech engine: turns one piece of text into 16-bit mono PCM at <see cref="SampleRate"/>.</summary>
+public interface ISpeechEngine
+{
+    /// <summary>The engine's stable name, as used in the voice catalogue (<c>espeak-ng</c>).</summary>
+    string Name { get; }
+
+    /// <summary>The rate of the PCM the engine produces, in Hz.</summary>
+    int SampleRate { get; }
+
+    /// <summary>Synthesizes <paramref name="request"/>, handing PCM to <paramref name="sink"/> as it is produced.</summary>
+    /// <remarks>The sink is called on the engine's own thread; it must copy what it keeps and return quickly.
+    /// Cancellation stops the engine within one engine buffer and ends the call with <see cref="OperationCanceledException"/>.</remarks>
+    Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What to say and how: the engine's own voice name, and speed and pitch factors (1.0 = the voice's default).</summary>
+public sealed record SpeechRequest(string Text, string EngineVoice, double Speed = 1.0, double Pitch = 1.0);
+
+/// <summary>Receives PCM from an engine as it is produced.</summary>
+public interface IPcmSink
+{
+    /// <summary>Called with each buffer of 16-bit mono samples, in order.</summary>
+    void Write(ReadOnlySpan<short> samples);
+}
