@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
 using MitTts.Grains.Interfaces;
 
@@ -22,7 +23,16 @@ public static partial class SynthesisApi
         api.MapPost("/synthesize", Synthesize)
             .WithName("Synthesize")
             .WithSummary("Queue text for synthesis; with ?wait=true, answer with the audio itself.")
-            .Accepts<SynthesizeBody>("application/json")
+            .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                // The body is read by hand (to answer bad JSON with our own codes), so describe it here; Accepts() would make routing refuse other content types with a bare 415.
+                var schema = await context.GetOrCreateSchemaAsync(typeof(SynthesizeBody), null, cancellationToken);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
             .Produces<SynthesizeResponse>()
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -193,7 +203,7 @@ public static partial class SynthesisApi
 
         if (task.Status != SynthesisStatus.Completed || await grain.GetAudio() is not { } audio)
         {
-            return TaskResponses.NotServable(task).ToResult(new Dictionary<string, object?> { ["status"] = TaskResponses.Name(task.Status) });
+            return TaskResponses.NotServable(task).ToResult(new Dictionary<string, object?> { ["task_status"] = TaskResponses.Name(task.Status) });
         }
 
         return new AudioFileResult(audio, taskId);

@@ -134,7 +134,7 @@ internal sealed unsafe class EspeakWorker
             {
                 fixed (byte* p = text)
                 {
-                    result = EspeakNative.Synth(p, (nuint)text.Length, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8, null, null);
+                    result = EspeakNative.Synth(p, (nuint)text.Length, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8 | EspeakNative.EndPause, null, null);
                 }
             }
             finally

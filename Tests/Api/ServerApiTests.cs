@@ -1,0 +1,50 @@
+namespace MitTts.Tests.Api;
+
+[Collection(GatewayCollection.Name)]
+public sealed class ServerApiTests(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task Health_is_healthy_with_version_uptime_and_timestamp()
+    {
+        var body = await (await gateway.Client.GetAsync("/api/v1/health")).Json();
+
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Equal("1.0.0", body.GetProperty("version").GetString());
+        Assert.True(body.GetProperty("uptime").GetInt64() >= 0);
+        Assert.True(body.GetProperty("timestamp").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
+    }
+
+    [Fact]
+    public async Task Status_reports_server_engine_and_real_resource_figures()
+    {
+        var body = await (await gateway.Client.GetAsync("/api/v1/status")).Json();
+
+        var server = body.GetProperty("server");
+        Assert.Equal("running", server.GetProperty("status").GetString());
+        Assert.True(server.GetProperty("connections").GetInt32() >= 1);
+        var engine = body.GetProperty("tts_engine");
+        Assert.Equal("ready", engine.GetProperty("status").GetString());
+        Assert.Contains("es", engine.GetProperty("loaded_models").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("es-female-1", engine.GetProperty("loaded_voices").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(engine.GetProperty("queue_size").GetInt32() >= 0);
+        Assert.NotEmpty(engine.GetProperty("devices").EnumerateArray());
+        var resources = body.GetProperty("resources");
+        Assert.InRange(resources.GetProperty("cpu_usage").GetDouble(), 0, 100);
+        Assert.True(resources.GetProperty("memory_usage").GetDouble() > 10, "a .NET process uses more than 10 MB");
+        Assert.True(resources.GetProperty("disk_usage").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_and_the_interactive_page_are_served()
+    {
+        var document = await (await gateway.Client.GetAsync("/openapi/v1.json")).Json();
+        var page = await gateway.Client.GetAsync("/docs/index.html");
+
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Contains("/api/v1/synthesize", paths);
+        Assert.Contains("/api/v1/tasks/{task_id}", paths);
+        Assert.Contains("/api/v1/voices", paths);
+        Assert.True(page.IsSuccessStatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+    }
+}
