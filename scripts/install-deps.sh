@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages MitTts needs, when they are missing.
+#   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine)
+#   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg (ffprobe checks the audio)
+set -euo pipefail
+
+need=(libespeak-ng1 espeak-ng-data)
+if [[ "${1:-runtime}" == "test" ]]; then
+  need+=(espeak-ng ffmpeg)
+fi
+
+missing=()
+for package in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "MitTts needs these Debian packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "Installing ${missing[*]} ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "The .NET 10 SDK is required (dotnet was not found on PATH)." >&2
+  exit 1
+fi
