@@ -1,14 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace MitTts.Gateway.Contracts;
 
-/// <summary>The body of <c>POST /api/v1/synthesize</c>, as the seed defines it; fields are optional here so validation can name the missing one.</summary>
-public sealed record SynthesizeBody(
-    string? Text,
-    string? VoiceId,
-    string? Format,
-    string? Priority,
-    string? SessionId,
-    double? Speed,
-    double? Pitch);
+/// <summary>The body of <c>POST /api/v1/synthesize</c>, as the seed defines it; only <c>text</c> is required.</summary>
+/// <remarks>Every field is nullable so that validation, not the JSON reader, names what is missing.</remarks>
+public sealed class SynthesizeBody
+{
+    /// <summary>What to say: 1..5000 characters, as typed.</summary>
+    [Required]
+    public string? Text { get; init; }
+
+    /// <summary>A voice id from GET /api/v1/voices (default: tts.default_voice).</summary>
+    public string? VoiceId { get; init; }
+
+    /// <summary>wav (default) or pcm.</summary>
+    public string? Format { get; init; }
+
+    /// <summary>normal (default), high or critical.</summary>
+    public string? Priority { get; init; }
+
+    /// <summary>The session this task belongs to.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>0.5..2.0, default 1.0.</summary>
+    public double? Speed { get; init; }
+
+    /// <summary>0.5..2.0, default 1.0.</summary>
+    public double? Pitch { get; init; }
+}
 
 /// <summary>The answer to a synthesis request.</summary>
 public sealed record SynthesizeResponse(string TaskId, string Status, double EstimatedTime, string AudioUrl, int? QueuePosition);

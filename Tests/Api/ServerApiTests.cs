@@ -44,6 +44,15 @@ public sealed class ServerApiTests(GatewayFixture gateway)
         Assert.Contains("/api/v1/synthesize", paths);
         Assert.Contains("/api/v1/tasks/{task_id}", paths);
         Assert.Contains("/api/v1/voices", paths);
+        var body = document.GetProperty("paths").GetProperty("/api/v1/synthesize").GetProperty("post").GetProperty("requestBody");
+        var schema = body.GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
+        }
+
+        Assert.Equal(["text"], schema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        Assert.True(schema.GetProperty("properties").TryGetProperty("voice_id", out _));
         Assert.True(page.IsSuccessStatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
     }
