@@ -26,6 +26,7 @@ public static class SiloBuilderExtensions
         services.AddSingleton<SpeechEngines>();
         services.AddSingleton<VoiceCatalog>();
         services.AddSingleton<SynthesisDispatcher>();
+        services.AddSingleton<SpeechRenderer>();
 
         // Each silo announces its synthesizers once it is active, which also activates them here (PreferLocalPlacement).
         silo.AddStartupTask(async (provider, _) =>

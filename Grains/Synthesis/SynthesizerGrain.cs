@@ -1,8 +1,6 @@
-using System.Buffers;
 using Microsoft.Extensions.Logging;
 using MitTts.Grains.Interfaces;
 using Orleans.Placement;
-using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
 
@@ -11,7 +9,7 @@ namespace MitTts.Grains.Synthesis;
 /// <summary>One engine slot: a priority queue of jobs, run one at a time on the thread pool while the grain keeps taking calls.</summary>
 [KeepAlive]
 [PreferLocalPlacement]
-public sealed partial class SynthesizerGrain(SpeechEngines engines, VoiceCatalog voices, ILogger<SynthesizerGrain> logger)
+public sealed partial class SynthesizerGrain(SpeechRenderer renderer, ILogger<SynthesizerGrain> logger)
     : Grain, ISynthesizerGrain
 {
     // A first guess of espeak-ng's cost per character, replaced by measurements as jobs complete.
@@ -133,15 +131,10 @@ public sealed partial class SynthesizerGrain(SpeechEngines engines, VoiceCatalog
 
     private async Task<AudioResult> SynthesizeAsync(SynthesisRequest request, CancellationToken cancellationToken)
     {
-        var voice = voices.Find(request.VoiceId) ?? throw new InvalidOperationException($"Voice '{request.VoiceId}' is not in this silo's catalogue.");
-        var engine = engines.Find(voice.Engine) ?? throw new InvalidOperationException($"Engine '{voice.Engine}' is not available on this silo.");
-        var encoder = AudioEncoders.Get(request.Format.ToString());
-
+        var (voice, engine) = renderer.Resolve(request);
         using var pcm = new PcmBuffer();
-        await engine.SynthesizeAsync(new SpeechRequest(request.Text, voice.EngineVoice, request.Speed, request.Pitch), pcm, cancellationToken);
-        var output = new ArrayBufferWriter<byte>(pcm.Count * sizeof(short) + WavEncoder.HeaderLength);
-        encoder.EncodeWhole(pcm.Samples, engine.SampleRate, output);
-        return new AudioResult(output.WrittenSpan.ToArray(), encoder.ContentType, encoder.FileExtension, engine.SampleRate, (double)pcm.Count / engine.SampleRate);
+        await engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, request.Text), pcm, cancellationToken);
+        return SpeechRenderer.Finish(pcm.Samples, engine.SampleRate, request);
     }
 
     private void Measure(int characters, TimeSpan elapsed)
