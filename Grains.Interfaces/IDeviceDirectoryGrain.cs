@@ -1,11 +1,21 @@
 namespace MitTts.Grains.Interfaces;
 
-/// <summary>The cluster's list of synthesizers (key: 0); each silo registers its devices when it starts.</summary>
+/// <summary>The synthesizers of the live cluster, read from each silo's metadata (key: 0).</summary>
 public interface IDeviceDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds a synthesizer key (<c>{node}/{device}</c>) to the directory.</summary>
-    Task Register(string deviceKey);
-
-    /// <summary>Every registered synthesizer key.</summary>
+    /// <summary>Every synthesizer key (<c>{node}/{device}</c>) of the silos that are active now.</summary>
     Task<IReadOnlyList<string>> GetDevices();
+}
+
+/// <summary>The tasks dispatched to the devices of one node (key: node name), kept in storage so they outlive that node.</summary>
+public interface IDeviceLedgerGrain : IGrainWithStringKey
+{
+    /// <summary>Records that a task waits for, or runs on, a device of this node.</summary>
+    Task Add(string taskId, string deviceKey);
+
+    /// <summary>Forgets a task (it finished, or moved to another device).</summary>
+    Task Remove(string taskId);
+
+    /// <summary>Returns and forgets every recorded task, to re-dispatch them after the node died.</summary>
+    Task<IReadOnlyDictionary<string, string>> TakeAll();
 }

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>A read-only view of a session.</summary>
@@ -18,6 +20,10 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>Records a task of this session that has not finished yet.</summary>
     Task AddTask(string taskId);
+
+    /// <summary>The node (silo name) hosting this session; dispatch prefers its devices when loads are equal.</summary>
+    [AlwaysInterleave]
+    Task<string> GetNode();
 
     /// <summary>Records that a task of this session finished (in any end state).</summary>
     Task TaskFinished(string taskId);

@@ -24,6 +24,13 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Called by the synthesizer when it starts the task; false when the task no longer wants synthesis.</summary>
     Task<bool> MarkProcessing();
 
+    /// <summary>Called by the synthesizer after each sentence: the fraction of the text spoken so far.</summary>
+    [OneWay]
+    Task ReportProgress(double progress);
+
+    /// <summary>Queues the task again elsewhere when <paramref name="deadDeviceKey"/>, the device it was on, died with its silo.</summary>
+    Task Redispatch(string deadDeviceKey);
+
     /// <summary>Called by the synthesizer with the finished audio.</summary>
     Task Complete(AudioResult audio);
 

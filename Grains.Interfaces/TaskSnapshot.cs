@@ -1,8 +1,8 @@
 namespace MitTts.Grains.Interfaces;
 
-/// <summary>Why a task failed, as a stable code and a human message.</summary>
+/// <summary>Why a task failed, as a stable code and a human message; <c>busy</c> refusals say when to retry.</summary>
 [GenerateSerializer, Immutable]
-public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] string Message);
+public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] string Message, [property: Id(2)] double? RetryAfterSeconds = null);
 
 /// <summary>A read-only view of a synthesis task at one moment.</summary>
 [GenerateSerializer, Immutable]
@@ -18,7 +18,8 @@ public sealed record TaskSnapshot(
     [property: Id(8)] double? AudioDurationSeconds,
     [property: Id(9)] int? QueuePosition,
     [property: Id(10)] double EstimatedSeconds,
-    [property: Id(11)] DateTimeOffset? ExpiresAt)
+    [property: Id(11)] DateTimeOffset? ExpiresAt,
+    [property: Id(12)] bool CacheHit = false)
 {
     /// <summary>Whether the task reached an end state and will not change again.</summary>
     public bool IsFinished => Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
@@ -31,4 +32,5 @@ public sealed record AudioResult(
     [property: Id(1)] string ContentType,
     [property: Id(2)] string FileExtension,
     [property: Id(3)] int SampleRate,
-    [property: Id(4)] double DurationSeconds);
+    [property: Id(4)] double DurationSeconds,
+    [property: Id(5)] bool CacheHit = false);

@@ -50,14 +50,10 @@ public sealed class SessionOptions
     public double IdleTimeoutSeconds { get; set; } = 1800;
 }
 
-/// <summary>This silo's identity in the cluster and the synthesis devices it offers.</summary>
+/// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>
 public sealed class NodeOptions
 {
     public const string Section = "cluster";
-
-    /// <summary>The node name used in synthesizer keys (<c>{node}/{device}</c>).</summary>
-    [ConfigurationKeyName("node")]
-    public string Node { get; set; } = "local";
 
     /// <summary>Synthesis devices of this silo, one engine slot each (<c>cpu:0</c>, <c>cuda:0</c>).</summary>
     [ConfigurationKeyName("devices")]
@@ -65,6 +61,4 @@ public sealed class NodeOptions
 
     /// <summary>The devices, defaulting to one CPU slot.</summary>
     public IReadOnlyList<string> EffectiveDevices => Devices.Count > 0 ? [.. Devices] : ["cpu:0"];
-
-    public string DeviceKey(string device) => $"{Node}/{device}";
 }

@@ -4,8 +4,10 @@ using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Synthesis;
 using MitTts.Grains.Voices;
+using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
 using MitTts.Speech.Engines.Espeak;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MitTts.Grains;
 
@@ -21,23 +23,32 @@ public static class SiloBuilderExtensions
         services.Configure<TtsOptions>(configuration.GetSection(TtsOptions.Section));
         services.Configure<SessionOptions>(configuration.GetSection(SessionOptions.Section));
         services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.Section));
+        services.Configure<SchedulingOptions>(configuration.GetSection(SchedulingOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ISpeechEngine, EspeakEngine>();
         services.AddSingleton<SpeechEngines>();
         services.AddSingleton<VoiceCatalog>();
         services.AddSingleton<SynthesisDispatcher>();
         services.AddSingleton<SpeechRenderer>();
+        services.AddSingleton(provider => new AudioCache(
+            provider.GetRequiredService<IOptions<TtsOptions>>().Value.CacheSize, configuration.GetValue("tts:cache_max_bytes", 64L * 1024 * 1024)));
 
-        // Each silo announces its synthesizers once it is active, which also activates them here (PreferLocalPlacement).
+        // Devices are advertised in silo metadata; the placement director pins each synthesizer to the silo its key names.
+        var node = configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
+        silo.UseSiloMetadata(new Dictionary<string, string> { [DeviceKeys.MetadataKey] = string.Join(',', node.EffectiveDevices) });
+        silo.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+        services.AddSingleton<DeviceFailureMonitor>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeviceFailureMonitor>());
+
+        // Each silo activates its own synthesizers when it becomes active, so the first request finds them warm.
         silo.AddStartupTask(async (provider, _) =>
         {
-            var node = provider.GetRequiredService<IOptions<NodeOptions>>().Value;
+            var devices = provider.GetRequiredService<IOptions<NodeOptions>>().Value.EffectiveDevices;
+            var name = provider.GetRequiredService<ILocalSiloDetails>().Name;
             var grains = provider.GetRequiredService<IGrainFactory>();
-            foreach (var device in node.EffectiveDevices)
+            foreach (var device in devices)
             {
-                var key = node.DeviceKey(device);
-                await grains.GetGrain<ISynthesizerGrain>(key).GetStatus();
-                await grains.GetGrain<IDeviceDirectoryGrain>(0).Register(key);
+                await grains.GetGrain<ISynthesizerGrain>(DeviceKeys.For(name, device)).GetStatus();
             }
         });
         return silo;

@@ -6,4 +6,5 @@ public static class StorageNames
     public const string Tasks = "tasks";
     public const string Audio = "audio";
     public const string Sessions = "sessions";
+    public const string Ledgers = "ledgers";
 }

@@ -1,3 +1,4 @@
+using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
 using MitTts.Grains;
 
@@ -19,6 +20,9 @@ public static class EmbeddedSiloExtensions
             serviceId: "mittts",
             clusterId: "mittts-embedded");
         silo.AddMitTtsMemoryStorage();
+
+        // One process is one node; its name is the first part of its synthesizer keys.
+        silo.Configure<SiloOptions>(options => options.SiloName = cluster["node"] ?? "local");
         return silo.AddMitTtsGrains(configuration);
     }
 
@@ -28,6 +32,7 @@ public static class EmbeddedSiloExtensions
         silo.AddMemoryGrainStorage(StorageNames.Tasks);
         silo.AddMemoryGrainStorage(StorageNames.Audio);
         silo.AddMemoryGrainStorage(StorageNames.Sessions);
+        silo.AddMemoryGrainStorage(StorageNames.Ledgers);
         silo.UseInMemoryReminderService();
         return silo;
     }

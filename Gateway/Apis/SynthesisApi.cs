@@ -36,7 +36,8 @@ public static partial class SynthesisApi
             .Produces<SynthesizeResponse>()
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         api.MapGet("/tasks/{task_id}", GetTask)
             .WithName("GetTask")
@@ -103,6 +104,14 @@ public static partial class SynthesisApi
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
         var task = await taskGrain.Submit(request);
+        if (task.Error is { Code: "busy" } busy)
+        {
+            var retryAfter = (int)Math.Ceiling(busy.RetryAfterSeconds ?? 1);
+            http.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            return new ApiError(StatusCodes.Status429TooManyRequests, "busy", busy.Message)
+                .ToResult(new Dictionary<string, object?> { ["retry_after"] = retryAfter });
+        }
+
         if (task.Status == SynthesisStatus.Error)
         {
             return new ApiError(StatusCodes.Status503ServiceUnavailable, task.Error?.Code ?? "dispatch_failed", task.Error?.Message ?? "The task could not be queued.")

@@ -18,6 +18,7 @@ public sealed class SessionRecord
 public sealed class SessionGrain(
     [PersistentState("session", StorageNames.Sessions)] IPersistentState<SessionRecord> session,
     IOptions<SessionOptions> options,
+    ILocalSiloDetails localSilo,
     TimeProvider time)
     : Grain, ISessionGrain
 {
@@ -67,6 +68,8 @@ public sealed class SessionGrain(
         Touch();
         await session.WriteStateAsync();
     }
+
+    Task<string> ISessionGrain.GetNode() => Task.FromResult(localSilo.Name);
 
     Task<SessionSnapshot?> ISessionGrain.GetSnapshot() => Task.FromResult(session.RecordExists ? Snapshot() : null);
 

@@ -1,18 +1,31 @@
 using MitTts.Grains.Interfaces;
+using Orleans.Concurrency;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>The cluster's synthesizer keys; kept alive because silos register only when they start.</summary>
-[KeepAlive]
-public sealed class DeviceDirectoryGrain : Grain, IDeviceDirectoryGrain
+/// <summary>Lists the live synthesizers from membership and each silo's advertised devices; nothing to keep, so any silo answers.</summary>
+[StatelessWorker]
+public sealed class DeviceDirectoryGrain(IClusterMembershipService membership, ISiloMetadataCache metadata) : Grain, IDeviceDirectoryGrain
 {
-    private readonly SortedSet<string> _devices = new(StringComparer.Ordinal);
-
-    Task IDeviceDirectoryGrain.Register(string deviceKey)
+    Task<IReadOnlyList<string>> IDeviceDirectoryGrain.GetDevices()
     {
-        _devices.Add(deviceKey);
-        return Task.CompletedTask;
-    }
+        var devices = new List<string>();
+        foreach (var member in membership.CurrentSnapshot.Members.Values)
+        {
+            if (member.Status != SiloStatus.Active
+                || !metadata.GetSiloMetadata(member.SiloAddress).Metadata.TryGetValue(DeviceKeys.MetadataKey, out var advertised))
+            {
+                continue;
+            }
 
-    Task<IReadOnlyList<string>> IDeviceDirectoryGrain.GetDevices() => Task.FromResult<IReadOnlyList<string>>([.. _devices]);
+            foreach (var device in advertised.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                devices.Add(DeviceKeys.For(member.Name, device));
+            }
+        }
+
+        devices.Sort(StringComparer.Ordinal);
+        return Task.FromResult<IReadOnlyList<string>>(devices);
+    }
 }

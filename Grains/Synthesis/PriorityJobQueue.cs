@@ -2,72 +2,160 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Three FIFO queues, served CRITICAL first, then HIGH, then NORMAL.</summary>
-public sealed class PriorityJobQueue
+/// <summary>A job in a synthesizer's queue, with how far it got if it was preempted.</summary>
+public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset enqueuedAt)
 {
-    // Indexed by Priority, highest served first.
-    private readonly LinkedList<SynthesisJob>[] _levels = [new(), new(), new()];
+    public SynthesisJob Job { get; } = job;
 
-    public int Count { get; private set; }
+    public string TaskId => Job.TaskId;
 
-    public void Enqueue(SynthesisJob job)
+    public Priority Priority => Job.Request.Priority;
+
+    /// <summary>Jobs of one session are served in order; a job without a session is a session of its own.</summary>
+    public string SessionKey => Job.Request.SessionId ?? Job.TaskId;
+
+    /// <summary>Arrival order on this device; a preempted job keeps it, so it resumes ahead of later jobs of its level.</summary>
+    public long Sequence { get; } = sequence;
+
+    public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+
+    /// <summary>Characters not yet spoken, for estimates.</summary>
+    public int RemainingCharacters { get; set; } = job.Request.Text.Length;
+
+    /// <summary>Set once synthesis started: the sentences, the next one to speak, and the audio so far.</summary>
+    public SentenceProgress? Progress { get; set; }
+}
+
+/// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; within a level, round robin between sessions and FIFO
+/// within a session; a NORMAL job waiting longer than the aging time is served as HIGH.</summary>
+public sealed class PriorityJobQueue(TimeSpan aging)
+{
+    private readonly List<ScheduledJob> _jobs = [];
+    private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+    private long _served;
+
+    public int Count => _jobs.Count;
+
+    public int CountAt(Priority priority)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        _levels[(int)job.Request.Priority].AddLast(job);
-        Count++;
+        var count = 0;
+        foreach (var job in _jobs)
+        {
+            if (job.Priority == priority)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
-    public bool TryDequeue(out SynthesisJob job)
+    public void Enqueue(ScheduledJob job)
     {
-        for (var level = _levels.Length - 1; level >= 0; level--)
+        ArgumentNullException.ThrowIfNull(job);
+        _jobs.Add(job);
+    }
+
+    public bool TryDequeue(DateTimeOffset now, out ScheduledJob job)
+    {
+        var index = NextIndex(_jobs, _lastServed, now);
+        if (index < 0)
         {
-            if (_levels[level].First is { } first)
+            job = null!;
+            return false;
+        }
+
+        job = _jobs[index];
+        _jobs.RemoveAt(index);
+        _lastServed[job.SessionKey] = ++_served;
+        if (_lastServed.Count > 4 * (_jobs.Count + 16))
+        {
+            ForgetIdleSessions();
+        }
+
+        return true;
+    }
+
+    public bool Remove(string taskId, out ScheduledJob job)
+    {
+        var index = _jobs.FindIndex(j => j.TaskId == taskId);
+        if (index < 0)
+        {
+            job = null!;
+            return false;
+        }
+
+        job = _jobs[index];
+        _jobs.RemoveAt(index);
+        return true;
+    }
+
+    /// <summary>Whether a job of <paramref name="priority"/> or above (after aging) is waiting.</summary>
+    public bool HasWaiting(Priority priority, DateTimeOffset now)
+    {
+        foreach (var job in _jobs)
+        {
+            if (Effective(job, now) >= priority)
             {
-                _levels[level].RemoveFirst();
-                Count--;
-                job = first.Value;
                 return true;
             }
         }
 
-        job = null!;
         return false;
     }
 
-    public bool Remove(string taskId)
+    /// <summary>Every waiting job in the order it will be served if nothing else arrives.</summary>
+    public IReadOnlyList<ScheduledJob> ServiceOrder(DateTimeOffset now)
     {
-        foreach (var level in _levels)
+        var remaining = new List<ScheduledJob>(_jobs);
+        var lastServed = new Dictionary<string, long>(_lastServed, StringComparer.Ordinal);
+        var served = _served;
+        var order = new List<ScheduledJob>(remaining.Count);
+        while (remaining.Count > 0)
         {
-            for (var node = level.First; node is not null; node = node.Next)
-            {
-                if (node.Value.TaskId == taskId)
-                {
-                    level.Remove(node);
-                    Count--;
-                    return true;
-                }
-            }
+            var index = NextIndex(remaining, lastServed, now);
+            var job = remaining[index];
+            remaining.RemoveAt(index);
+            lastServed[job.SessionKey] = ++served;
+            order.Add(job);
         }
 
-        return false;
+        return order;
     }
 
-    /// <summary>The jobs that will run before <paramref name="taskId"/> and the job itself, in service order; empty when absent.</summary>
-    public IReadOnlyList<SynthesisJob> UpTo(string taskId)
+    private Priority Effective(ScheduledJob job, DateTimeOffset now) =>
+        job.Priority == Priority.Normal && now - job.EnqueuedAt >= aging ? Priority.High : job.Priority;
+
+    /// <summary>Highest effective level first; within it the session served longest ago, then the oldest job of that session.</summary>
+    private int NextIndex(List<ScheduledJob> jobs, Dictionary<string, long> lastServed, DateTimeOffset now)
     {
-        var ahead = new List<SynthesisJob>();
-        for (var level = _levels.Length - 1; level >= 0; level--)
+        var best = -1;
+        var bestLevel = Priority.Normal;
+        long bestServed = 0;
+        for (var i = 0; i < jobs.Count; i++)
         {
-            foreach (var job in _levels[level])
+            var job = jobs[i];
+            var level = Effective(job, now);
+            var served = lastServed.GetValueOrDefault(job.SessionKey);
+            if (best < 0
+                || level > bestLevel
+                || (level == bestLevel && (served < bestServed || (served == bestServed && job.Sequence < jobs[best].Sequence))))
             {
-                ahead.Add(job);
-                if (job.TaskId == taskId)
-                {
-                    return ahead;
-                }
+                best = i;
+                bestLevel = level;
+                bestServed = served;
             }
         }
 
-        return [];
+        return best;
+    }
+
+    private void ForgetIdleSessions()
+    {
+        var waiting = new HashSet<string>(_jobs.Select(j => j.SessionKey), StringComparer.Ordinal);
+        foreach (var session in _lastServed.Keys.Where(s => !waiting.Contains(s)).ToList())
+        {
+            _lastServed.Remove(session);
+        }
     }
 }

@@ -1,15 +1,45 @@
-using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Chooses the synthesizer a task runs on: the first device of the silo the task grain lives on.</summary>
-public sealed class SynthesisDispatcher(IGrainFactory grains, IOptions<NodeOptions> node)
+/// <summary>Sends a task to the device that will start it soonest (least work ahead, in seconds), preferring the session's node on a tie.</summary>
+public sealed class SynthesisDispatcher(IGrainFactory grains)
 {
-    public Task<QueueTicket> Dispatch(SynthesisJob job)
+    // Work-ahead figures closer than this count as equal, so the session's node wins near-ties.
+    private const double TieSeconds = 0.05;
+
+    /// <summary>The accepted ticket, or the refusal with the shortest retry-after when every device is full.</summary>
+    public async Task<QueueTicket> Dispatch(SynthesisJob job, string? preferredNode, string? avoidDevice = null)
     {
-        var options = node.Value;
-        var key = options.DeviceKey(options.EffectiveDevices[0]);
-        return grains.GetGrain<ISynthesizerGrain>(key).Enqueue(job);
+        ArgumentNullException.ThrowIfNull(job);
+        var devices = (await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices()).Where(d => d != avoidDevice).ToArray();
+        if (devices.Length == 0)
+        {
+            throw new InvalidOperationException("No synthesis device is active in the cluster.");
+        }
+
+        var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<ISynthesizerGrain>(d).GetStatus()));
+        var ranked = statuses
+            .OrderBy(s => Math.Round(s.WorkAheadSeconds / TieSeconds))
+            .ThenBy(s => DeviceKeys.Node(s.DeviceKey) == preferredNode ? 0 : 1)
+            .ThenBy(s => s.QueueLength)
+            .ThenBy(s => s.DeviceKey, StringComparer.Ordinal);
+
+        QueueTicket? refusal = null;
+        foreach (var status in ranked)
+        {
+            var ticket = await grains.GetGrain<ISynthesizerGrain>(status.DeviceKey).Enqueue(job);
+            if (ticket.Accepted)
+            {
+                return ticket;
+            }
+
+            if (refusal is null || ticket.RetryAfterSeconds < refusal.RetryAfterSeconds)
+            {
+                refusal = ticket;
+            }
+        }
+
+        return refusal!;
     }
 }

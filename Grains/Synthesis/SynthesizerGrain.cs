@@ -1,35 +1,56 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
-using Orleans.Placement;
-using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
+using MitTts.Speech.Text;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>One engine slot: a priority queue of jobs, run one at a time on the thread pool while the grain keeps taking calls.</summary>
+/// <summary>One engine slot: a priority queue of jobs, spoken sentence by sentence on the thread pool while the grain keeps taking calls.</summary>
+/// <remarks>Placed on the silo its key names and kept there for that silo's life. Between sentences a waiting CRITICAL job
+/// preempts the running one, which goes back to the queue with its spoken sentences and resumes at the next one.</remarks>
 [KeepAlive]
-[PreferLocalPlacement]
-public sealed partial class SynthesizerGrain(SpeechRenderer renderer, ILogger<SynthesizerGrain> logger)
+[DevicePlacement]
+public sealed partial class SynthesizerGrain(
+    SpeechRenderer renderer,
+    IOptions<SchedulingOptions> options,
+    TimeProvider time,
+    ILogger<SynthesizerGrain> logger)
     : Grain, ISynthesizerGrain
 {
-    // A first guess of espeak-ng's cost per character, replaced by measurements as jobs complete.
+    // A first guess of espeak-ng's cost per character, replaced by measurements as sentences complete.
     private const double InitialSecondsPerCharacter = 0.0002;
     private const double MeasurementWeight = 0.2;
 
-    private readonly PriorityJobQueue _queue = new();
+    private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
     private RunningJob? _running;
     private Task? _loop;
+    private long _sequence;
     private double _secondsPerCharacter = InitialSecondsPerCharacter;
     private long _completed;
     private long _failed;
+    private long _preemptions;
+    private long _cancellations;
+    private long _rejections;
 
     private string DeviceKey => this.GetPrimaryKeyString();
+
+    private DateTimeOffset Now => time.GetUtcNow();
 
     Task<QueueTicket> ISynthesizerGrain.Enqueue(SynthesisJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        _queue.Enqueue(job);
-        var ticket = TicketFor(job.TaskId) ?? new QueueTicket(DeviceKey, 0, 0);
+        var priority = job.Request.Priority;
+        if (_queue.CountAt(priority) >= options.Value.MaxQueuePerLevel)
+        {
+            _rejections++;
+            SchedulingMetrics.Rejected(priority);
+            return Task.FromResult(new QueueTicket(DeviceKey, -1, WorkAheadSeconds(), Accepted: false, RetryAfterSeconds: Math.Max(1, Math.Ceiling(WorkAheadSeconds()))));
+        }
+
+        _queue.Enqueue(new ScheduledJob(job, ++_sequence, Now));
+        SchedulingMetrics.Queued(priority, +1);
+        var ticket = TicketFor(job.TaskId)!;
         if (_loop is null || _loop.IsCompleted)
         {
             _loop = ProcessQueueAsync();
@@ -46,81 +67,104 @@ public sealed partial class SynthesizerGrain(SpeechRenderer renderer, ILogger<Sy
             return Task.FromResult(true);
         }
 
-        return Task.FromResult(_queue.Remove(taskId));
+        if (!_queue.Remove(taskId, out var queued))
+        {
+            return Task.FromResult(false);
+        }
+
+        queued.Progress?.Dispose();
+        _cancellations++;
+        SchedulingMetrics.Queued(queued.Priority, -1);
+        SchedulingMetrics.Cancelled(queued.Priority);
+        return Task.FromResult(true);
     }
 
     Task<int?> ISynthesizerGrain.GetQueuePosition(string taskId) => Task.FromResult(TicketFor(taskId)?.Position);
 
-    Task<SynthesizerStatus> ISynthesizerGrain.GetStatus() =>
-        Task.FromResult(new SynthesizerStatus(DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter));
+    Task<SynthesizerStatus> ISynthesizerGrain.GetStatus()
+    {
+        var byPriority = new Dictionary<Priority, int>();
+        foreach (var priority in Enum.GetValues<Priority>())
+        {
+            byPriority[priority] = _queue.CountAt(priority);
+        }
 
-    /// <summary>Position 0 is the running job; queued jobs count the running one and those served before them.</summary>
+        return Task.FromResult(new SynthesizerStatus(
+            DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections));
+    }
+
+    private double WorkAheadSeconds()
+    {
+        var characters = _running?.Job.RemainingCharacters ?? 0;
+        foreach (var job in _queue.ServiceOrder(Now))
+        {
+            characters += job.RemainingCharacters;
+        }
+
+        return characters * _secondsPerCharacter;
+    }
+
+    /// <summary>Position 0 is the running job; a queued job counts the running one and those served before it.</summary>
     private QueueTicket? TicketFor(string taskId)
     {
-        var runningCharacters = 0;
+        var characters = 0;
         if (_running is { } running)
         {
             if (running.Job.TaskId == taskId)
             {
-                return new QueueTicket(DeviceKey, 0, running.Job.Request.Text.Length * _secondsPerCharacter);
+                return new QueueTicket(DeviceKey, 0, running.Job.RemainingCharacters * _secondsPerCharacter);
             }
 
-            runningCharacters = running.Job.Request.Text.Length;
+            characters = running.Job.RemainingCharacters;
         }
 
-        var upTo = _queue.UpTo(taskId);
-        if (upTo.Count == 0)
+        var order = _queue.ServiceOrder(Now);
+        for (var i = 0; i < order.Count; i++)
         {
-            return null;
+            characters += order[i].RemainingCharacters;
+            if (order[i].TaskId == taskId)
+            {
+                return new QueueTicket(DeviceKey, i + (_running is null ? 0 : 1), characters * _secondsPerCharacter);
+            }
         }
 
-        var characters = runningCharacters;
-        foreach (var job in upTo)
-        {
-            characters += job.Request.Text.Length;
-        }
-
-        var position = upTo.Count - 1 + (_running is null ? 0 : 1);
-        return new QueueTicket(DeviceKey, position, characters * _secondsPerCharacter);
+        return null;
     }
 
     private async Task ProcessQueueAsync()
     {
-        while (_queue.TryDequeue(out var job))
+        while (_queue.TryDequeue(Now, out var job))
         {
+            SchedulingMetrics.Queued(job.Priority, -1);
             var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
-            try
+            if (job.Progress is null)
             {
-                if (!await task.MarkProcessing())
+                SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                try
                 {
+                    if (!await task.MarkProcessing())
+                    {
+                        continue;
+                    }
+                }
+                catch (Exception e)
+                {
+                    LogTaskUnreachable(job.TaskId, e);
                     continue;
                 }
-            }
-            catch (Exception e)
-            {
-                LogTaskUnreachable(job.TaskId, e);
-                continue;
             }
 
             using var cancellation = new CancellationTokenSource();
             _running = new RunningJob(job, cancellation);
             try
             {
-                var started = TimeProvider.System.GetTimestamp();
-                var audio = await Task.Run(() => SynthesizeAsync(job.Request, cancellation.Token), CancellationToken.None);
-                Measure(job.Request.Text.Length, TimeProvider.System.GetElapsedTime(started));
-                _completed++;
-                await task.Complete(audio);
-            }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-            {
-                // Cancelled through Cancel(): the task grain already recorded it.
-            }
-            catch (Exception e)
-            {
-                _failed++;
-                LogSynthesisFailed(job.TaskId, e);
-                await TryFail(task, e);
+                if (await RunAsync(job, task, cancellation.Token))
+                {
+                    _preemptions++;
+                    SchedulingMetrics.Preempted(job.Priority);
+                    _queue.Enqueue(job);
+                    SchedulingMetrics.Queued(job.Priority, +1);
+                }
             }
             finally
             {
@@ -129,12 +173,75 @@ public sealed partial class SynthesizerGrain(SpeechRenderer renderer, ILogger<Sy
         }
     }
 
-    private async Task<AudioResult> SynthesizeAsync(SynthesisRequest request, CancellationToken cancellationToken)
+    /// <summary>Speaks the job's remaining sentences; true when it stopped early for CRITICAL work and must be queued again.</summary>
+    private async Task<bool> RunAsync(ScheduledJob job, ITaskGrain task, CancellationToken cancellationToken)
     {
-        var (voice, engine) = renderer.Resolve(request);
-        using var pcm = new PcmBuffer();
-        await engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, request.Text), pcm, cancellationToken);
-        return SpeechRenderer.Finish(pcm.Samples, engine.SampleRate, request);
+        var request = job.Job.Request;
+        try
+        {
+            if (job.Progress is null)
+            {
+                if (renderer.TryGetCached(request) is { } cached)
+                {
+                    _completed++;
+                    await task.Complete(cached);
+                    return false;
+                }
+
+                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text));
+            }
+
+            var progress = job.Progress;
+            var (voice, engine) = renderer.Resolve(request);
+            progress.SampleRate = engine.SampleRate;
+            while (!progress.IsDone)
+            {
+                var sentence = progress.Sentences[progress.Next];
+                var started = time.GetTimestamp();
+                await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+                Measure(sentence.Length, time.GetElapsedTime(started));
+                progress.Next++;
+                job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - sentence.Length);
+                if (progress.IsDone)
+                {
+                    break;
+                }
+
+                await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
+                if (request.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now))
+                {
+                    return true;
+                }
+            }
+
+            var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request), CancellationToken.None);
+            job.Progress = null;
+            progress.Dispose();
+            _completed++;
+            await task.Complete(audio);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled through Cancel(): the task grain already recorded it.
+            _cancellations++;
+            SchedulingMetrics.Cancelled(job.Priority);
+            DropProgress(job);
+        }
+        catch (Exception e)
+        {
+            _failed++;
+            DropProgress(job);
+            LogSynthesisFailed(job.TaskId, e);
+            await TryFail(task, e);
+        }
+
+        return false;
+    }
+
+    private static void DropProgress(ScheduledJob job)
+    {
+        job.Progress?.Dispose();
+        job.Progress = null;
     }
 
     private void Measure(int characters, TimeSpan elapsed)
@@ -167,5 +274,5 @@ public sealed partial class SynthesizerGrain(SpeechRenderer renderer, ILogger<Sy
     [LoggerMessage(Level = LogLevel.Error, Message = "Synthesis of task {TaskId} failed")]
     private partial void LogSynthesisFailed(string taskId, Exception exception);
 
-    private sealed record RunningJob(SynthesisJob Job, CancellationTokenSource Cancellation);
+    private sealed record RunningJob(ScheduledJob Job, CancellationTokenSource Cancellation);
 }

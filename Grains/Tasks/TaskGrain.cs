@@ -36,26 +36,87 @@ public sealed partial class TaskGrain(
         }
 
         task.State = new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow() };
-        if (request.SessionId is { } sessionId)
-        {
-            await GrainFactory.GetGrain<ISessionGrain>(sessionId).AddTask(TaskId);
-        }
-
-        QueueTicket? ticket = null;
+        var session = request.SessionId is { } sessionId ? GrainFactory.GetGrain<ISessionGrain>(sessionId) : null;
+        QueueTicket ticket;
         try
         {
-            ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, request, State.CreatedAt));
-            State.DeviceKey = ticket.DeviceKey;
-            State.EstimatedSeconds = ticket.EstimatedSeconds;
-            await task.WriteStateAsync();
+            var preferredNode = session is null ? null : await session.GetNode();
+            ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, request, State.CreatedAt), preferredNode);
         }
         catch (Exception e)
         {
             LogDispatchFailed(TaskId, e);
             await Finish(SynthesisStatus.Error, new TaskError("dispatch_failed", "No synthesizer accepted the task: " + e.Message));
+            return Snapshot(null);
         }
 
-        return Snapshot(ticket?.Position);
+        if (!ticket.Accepted)
+        {
+            // Refused work is not a task: nothing is stored, and the client retries after the hinted delay.
+            var refused = Snapshot(null) with
+            {
+                Status = SynthesisStatus.Error,
+                Error = new TaskError("busy", "Every synthesizer queue for this priority is full.", ticket.RetryAfterSeconds),
+            };
+            task.State = new TaskRecord();
+            return refused;
+        }
+
+        await Accept(ticket);
+        if (session is not null)
+        {
+            await session.AddTask(TaskId);
+        }
+
+        return Snapshot(ticket.Position);
+    }
+
+    async Task ITaskGrain.Redispatch(string deadDeviceKey)
+    {
+        if (!Exists || IsFinished || State.DeviceKey != deadDeviceKey)
+        {
+            return;
+        }
+
+        LogRedispatching(TaskId, deadDeviceKey);
+        State.Status = SynthesisStatus.Queued;
+        State.StartedAt = null;
+        State.Progress = 0;
+        try
+        {
+            var ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, State.Request!, State.CreatedAt), preferredNode: null, avoidDevice: deadDeviceKey);
+            if (ticket.Accepted)
+            {
+                await Accept(ticket);
+                return;
+            }
+
+            await Finish(SynthesisStatus.Error, new TaskError("busy", "The task's device died and every other queue is full.", ticket.RetryAfterSeconds));
+        }
+        catch (Exception e)
+        {
+            LogDispatchFailed(TaskId, e);
+            await Finish(SynthesisStatus.Error, new TaskError("dispatch_failed", "The task's device died and no other synthesizer accepted it: " + e.Message));
+        }
+    }
+
+    Task ITaskGrain.ReportProgress(double progress)
+    {
+        if (Exists && State.Status == SynthesisStatus.Processing)
+        {
+            State.Progress = Math.Clamp(progress, 0, 1);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Records where the job landed, in the task and in that node's ledger (which outlives the node).</summary>
+    private async Task Accept(QueueTicket ticket)
+    {
+        State.DeviceKey = ticket.DeviceKey;
+        State.EstimatedSeconds = ticket.EstimatedSeconds;
+        await task.WriteStateAsync();
+        await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(ticket.DeviceKey)).Add(TaskId, ticket.DeviceKey);
     }
 
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
@@ -97,7 +158,15 @@ public sealed partial class TaskGrain(
 
         if (State.DeviceKey is { } deviceKey)
         {
-            await GrainFactory.GetGrain<ISynthesizerGrain>(deviceKey).Cancel(TaskId);
+            try
+            {
+                await GrainFactory.GetGrain<ISynthesizerGrain>(deviceKey).Cancel(TaskId);
+            }
+            catch (OrleansException e)
+            {
+                // The device's silo is gone, and the job with it: the task is cancelled all the same.
+                LogDeviceUnreachable(TaskId, deviceKey, e);
+            }
         }
 
         await Finish(SynthesisStatus.Cancelled, null);
@@ -128,6 +197,7 @@ public sealed partial class TaskGrain(
         audio.State.Audio = result;
         await audio.WriteStateAsync();
         State.AudioDurationSeconds = result.DurationSeconds;
+        State.CacheHit = result.CacheHit;
         await Finish(SynthesisStatus.Completed, null);
     }
 
@@ -161,6 +231,11 @@ public sealed partial class TaskGrain(
         if (State.Request?.SessionId is { } sessionId)
         {
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
+        }
+
+        if (State.DeviceKey is { } device)
+        {
+            await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(device)).Remove(TaskId);
         }
 
         // Reminders wake the grain at expiry even if it was deactivated meanwhile; their period has a floor of one minute.
@@ -208,12 +283,19 @@ public sealed partial class TaskGrain(
         State.CreatedAt,
         State.StartedAt,
         State.CompletedAt,
-        State.Status == SynthesisStatus.Completed ? 1.0 : 0.0,
+        State.Status == SynthesisStatus.Completed ? 1.0 : State.Progress,
         State.Error,
         State.AudioDurationSeconds,
         IsFinished ? null : queuePosition,
         State.EstimatedSeconds,
-        State.ExpiresAt);
+        State.ExpiresAt,
+        State.CacheHit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is re-dispatched: its device {DeviceKey} died")]
+    private partial void LogRedispatching(string taskId, string deviceKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cancelled without reaching its device {DeviceKey}")]
+    private partial void LogDeviceUnreachable(string taskId, string deviceKey, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId} could not be dispatched to a synthesizer")]
     private partial void LogDispatchFailed(string taskId, Exception exception);

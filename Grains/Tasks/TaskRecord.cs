@@ -16,6 +16,8 @@ public sealed class TaskRecord
     [Id(7)] public string? DeviceKey { get; set; }
     [Id(8)] public double EstimatedSeconds { get; set; }
     [Id(9)] public DateTimeOffset? ExpiresAt { get; set; }
+    [Id(10)] public bool CacheHit { get; set; }
+    [Id(11)] public double Progress { get; set; }
 }
 
 /// <summary>The persisted audio of a completed task, kept apart so status reads do not load it.</summary>

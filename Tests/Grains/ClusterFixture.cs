@@ -35,7 +35,6 @@ public sealed class ClusterFixture : IAsyncLifetime
                     ["tts:model_path"] = Path.Combine(AppContext.BaseDirectory, "models"),
                     ["tts:result_ttl_seconds"] = ResultTtlSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["sessions:idle_timeout_seconds"] = SessionIdleSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["cluster:node"] = "test",
                 })
                 .Build();
             siloBuilder.AddMitTtsMemoryStorage().AddMitTtsGrains(configuration);

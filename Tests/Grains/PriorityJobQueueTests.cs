@@ -5,42 +5,109 @@ namespace MitTts.Tests.Grains;
 
 public sealed class PriorityJobQueueTests
 {
-    private static SynthesisJob Job(string id, Priority priority) =>
-        new(id, new SynthesisRequest("text", "es-female-1", AudioFormat.Wav, priority, null, 1, 1), DateTimeOffset.UtcNow);
+    private static readonly DateTimeOffset s_start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan s_aging = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public void Critical_then_high_then_normal_and_fifo_within_a_level()
+    private long _sequence;
+
+    private ScheduledJob Job(string id, Priority priority, string? session = null, double atSeconds = 0) =>
+        new(new SynthesisJob(id, new SynthesisRequest("text", "es-female-1", AudioFormat.Wav, priority, session, 1, 1), s_start), ++_sequence, s_start.AddSeconds(atSeconds));
+
+    private static List<string> Drain(PriorityJobQueue queue, DateTimeOffset now)
     {
-        var queue = new PriorityJobQueue();
-        queue.Enqueue(Job("n1", Priority.Normal));
-        queue.Enqueue(Job("h1", Priority.High));
-        queue.Enqueue(Job("n2", Priority.Normal));
-        queue.Enqueue(Job("c1", Priority.Critical));
-        queue.Enqueue(Job("h2", Priority.High));
-
         var order = new List<string>();
-        while (queue.TryDequeue(out var job))
+        while (queue.TryDequeue(now, out var job))
         {
             order.Add(job.TaskId);
         }
 
-        Assert.Equal(["c1", "h1", "h2", "n1", "n2"], order);
+        return order;
+    }
+
+    [Fact]
+    public void Critical_then_high_then_normal_and_fifo_within_a_level()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("n1", Priority.Normal, "s"));
+        queue.Enqueue(Job("h1", Priority.High, "s"));
+        queue.Enqueue(Job("n2", Priority.Normal, "s"));
+        queue.Enqueue(Job("c1", Priority.Critical, "s"));
+        queue.Enqueue(Job("h2", Priority.High, "s"));
+
+        Assert.Equal(["c1", "h1", "h2", "n1", "n2"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
+        Assert.Equal(["c1", "h1", "h2", "n1", "n2"], Drain(queue, s_start));
         Assert.Equal(0, queue.Count);
     }
 
     [Fact]
-    public void Jobs_ahead_are_listed_in_service_order_and_removal_works()
+    public void A_flooding_session_does_not_starve_a_single_request_of_another_session()
     {
-        var queue = new PriorityJobQueue();
+        var queue = new PriorityJobQueue(s_aging);
+        for (var i = 0; i < 500; i++)
+        {
+            queue.Enqueue(Job($"flood{i}", Priority.Normal, "flooder"));
+        }
+
+        queue.Enqueue(Job("single", Priority.Normal, "polite"));
+
+        var order = Drain(queue, s_start);
+
+        Assert.InRange(order.IndexOf("single"), 0, 1);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => $"flood{i}"), order.Where(id => id != "single"));
+    }
+
+    [Fact]
+    public void Sessions_take_turns_within_a_level()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("a1", Priority.High, "a"));
+        queue.Enqueue(Job("a2", Priority.High, "a"));
+        queue.Enqueue(Job("a3", Priority.High, "a"));
+        queue.Enqueue(Job("b1", Priority.High, "b"));
+        queue.Enqueue(Job("b2", Priority.High, "b"));
+
+        Assert.Equal(["a1", "b1", "a2", "b2", "a3"], Drain(queue, s_start));
+    }
+
+    [Fact]
+    public void A_normal_job_waiting_past_the_aging_time_is_served_as_high()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("old-normal", Priority.Normal, "a", atSeconds: 0));
+        queue.Enqueue(Job("new-high", Priority.High, "b", atSeconds: 12));
+        queue.Enqueue(Job("critical", Priority.Critical, "c", atSeconds: 12));
+
+        Assert.Equal(["critical", "new-high", "old-normal"], queue.ServiceOrder(s_start.AddSeconds(5)).Select(j => j.TaskId));
+        Assert.Equal(["critical", "old-normal", "new-high"], queue.ServiceOrder(s_start.AddSeconds(12)).Select(j => j.TaskId));
+        Assert.True(queue.HasWaiting(Priority.High, s_start.AddSeconds(12)));
+    }
+
+    [Fact]
+    public void A_preempted_job_put_back_resumes_before_later_jobs_of_its_level()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("first", Priority.Normal, "a"));
+        queue.Enqueue(Job("second", Priority.Normal, "a"));
+        Assert.True(queue.TryDequeue(s_start, out var running));
+
+        queue.Enqueue(running);
+
+        Assert.Equal(["first", "second"], Drain(queue, s_start));
+    }
+
+    [Fact]
+    public void Removal_and_counts_per_level()
+    {
+        var queue = new PriorityJobQueue(s_aging);
         queue.Enqueue(Job("n1", Priority.Normal));
         queue.Enqueue(Job("h1", Priority.High));
         queue.Enqueue(Job("n2", Priority.Normal));
 
-        Assert.Equal(["h1", "n1", "n2"], queue.UpTo("n2").Select(j => j.TaskId));
-        Assert.True(queue.Remove("n1"));
-        Assert.False(queue.Remove("n1"));
-        Assert.Equal(["h1", "n2"], queue.UpTo("n2").Select(j => j.TaskId));
-        Assert.Empty(queue.UpTo("missing"));
-        Assert.Equal(2, queue.Count);
+        Assert.True(queue.Remove("n1", out var removed));
+        Assert.Equal("n1", removed.TaskId);
+        Assert.False(queue.Remove("n1", out _));
+        Assert.Equal(1, queue.CountAt(Priority.Normal));
+        Assert.Equal(1, queue.CountAt(Priority.High));
+        Assert.Equal(["h1", "n2"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
     }
 }
