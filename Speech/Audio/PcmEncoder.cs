@@ -5,22 +5,27 @@ using System.Runtime.InteropServices;
 namespace MitTts.Speech.Audio;
 
 /// <summary>Raw signed 16-bit little-endian mono PCM, no header.</summary>
-public sealed class PcmEncoder : IAudioEncoder
+public sealed class PcmEncoder : AudioEncoder
 {
-    public string Format => "pcm";
+    public override string Format => "pcm";
 
-    public string ContentType => "audio/L16";
+    public override string ContentType => "audio/L16";
 
-    public string FileExtension => "pcm";
+    public override string FileExtension => "pcm";
 
-    public void EncodeWhole(ReadOnlySpan<short> samples, int sampleRate, IBufferWriter<byte> output)
+    public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        WriteLittleEndian(samples, output);
+        CheckSampleRate(sampleRate);
+        return new Stream(sampleRate);
     }
 
     internal static void WriteLittleEndian(ReadOnlySpan<short> samples, IBufferWriter<byte> output)
     {
+        if (samples.IsEmpty)
+        {
+            return;
+        }
+
         var length = samples.Length * sizeof(short);
         var destination = output.GetSpan(length)[..length];
         if (BitConverter.IsLittleEndian)
@@ -36,5 +41,24 @@ public sealed class PcmEncoder : IAudioEncoder
         }
 
         output.Advance(length);
+    }
+
+    private sealed class Stream(int sampleRate) : IAudioEncoderStream
+    {
+        public int SampleRate => sampleRate;
+
+        public void Begin(IBufferWriter<byte> output)
+        {
+        }
+
+        public void Write(ReadOnlySpan<short> samples, IBufferWriter<byte> output) => WriteLittleEndian(samples, output);
+
+        public void Complete(IBufferWriter<byte> output)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

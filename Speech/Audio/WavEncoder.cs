@@ -1,27 +1,29 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 
 namespace MitTts.Speech.Audio;
 
 /// <summary>RIFF/WAVE, 16-bit PCM mono: a 44-byte canonical header followed by the samples.</summary>
-public sealed class WavEncoder : IAudioEncoder
+/// <remarks>Streamed (length unknown), the RIFF and data sizes are 0xFFFFFFFF, which browsers, ffmpeg and sox read as
+/// "until the end of the stream"; encoded whole, the header holds the exact sizes.</remarks>
+public sealed class WavEncoder : AudioEncoder
 {
     public const int HeaderLength = 44;
 
-    public string Format => "wav";
+    /// <summary>The size written into RIFF and data chunk headers when the length is not known yet.</summary>
+    public const uint UnknownLength = uint.MaxValue;
 
-    public string ContentType => "audio/wav";
+    public override string Format => "wav";
 
-    public string FileExtension => "wav";
+    public override string ContentType => "audio/wav";
 
-    public void EncodeWhole(ReadOnlySpan<short> samples, int sampleRate, IBufferWriter<byte> output)
+    public override string FileExtension => "wav";
+
+    public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var dataLength = samples.Length * sizeof(short);
-        WriteHeader(output.GetSpan(HeaderLength), sampleRate, (uint)dataLength);
-        output.Advance(HeaderLength);
-        PcmEncoder.WriteLittleEndian(samples, output);
+        CheckSampleRate(sampleRate);
+        var dataLength = options?.TotalSamples is { } total ? (uint)(total * sizeof(short)) : UnknownLength;
+        return new Stream(sampleRate, dataLength);
     }
 
     /// <summary>Writes the canonical 44-byte header for <paramref name="dataLength"/> bytes of 16-bit mono PCM.</summary>
@@ -32,7 +34,7 @@ public sealed class WavEncoder : IAudioEncoder
         const short blockAlign = channels * bitsPerSample / 8;
 
         "RIFF"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], 36 + dataLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], dataLength == UnknownLength ? UnknownLength : 36 + dataLength);
         "WAVE"u8.CopyTo(header[8..]);
         "fmt "u8.CopyTo(header[12..]);
         BinaryPrimitives.WriteInt32LittleEndian(header[16..], 16);
@@ -44,5 +46,26 @@ public sealed class WavEncoder : IAudioEncoder
         BinaryPrimitives.WriteInt16LittleEndian(header[34..], bitsPerSample);
         "data"u8.CopyTo(header[36..]);
         BinaryPrimitives.WriteUInt32LittleEndian(header[40..], dataLength);
+    }
+
+    private sealed class Stream(int sampleRate, uint dataLength) : IAudioEncoderStream
+    {
+        public int SampleRate => sampleRate;
+
+        public void Begin(IBufferWriter<byte> output)
+        {
+            WriteHeader(output.GetSpan(HeaderLength), sampleRate, dataLength);
+            output.Advance(HeaderLength);
+        }
+
+        public void Write(ReadOnlySpan<short> samples, IBufferWriter<byte> output) => PcmEncoder.WriteLittleEndian(samples, output);
+
+        public void Complete(IBufferWriter<byte> output)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -9,6 +9,10 @@ public interface ISpeechEngine
     /// <summary>The rate of the PCM the engine produces, in Hz.</summary>
     int SampleRate { get; }
 
+    /// <summary>Whether the engine applies <see cref="SpeechRequest.Speed"/> and <see cref="SpeechRequest.Pitch"/> itself;
+    /// when false, it is given 1.0 for both and the audio pipeline changes speed and pitch afterwards.</summary>
+    bool AppliesSpeedAndPitch { get; }
+
     /// <summary>Synthesizes <paramref name="request"/>, handing PCM to <paramref name="sink"/> as it is produced.</summary>
     /// <remarks>The sink is called on the engine's own thread; it must copy what it keeps and return quickly.
     /// Cancellation stops the engine within one engine buffer and ends the call with <see cref="OperationCanceledException"/>.</remarks>

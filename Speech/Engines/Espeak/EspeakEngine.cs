@@ -10,6 +10,9 @@ public sealed class EspeakEngine : ISpeechEngine
 
     public int SampleRate => EspeakWorker.Instance.SampleRate;
 
+    /// <summary>espeak-ng speaks at the requested rate and pitch itself (<c>espeakRATE</c>, <c>espeakPITCH</c>).</summary>
+    public bool AppliesSpeedAndPitch => true;
+
     /// <summary>Whether the library loaded and initialized; the reason otherwise.</summary>
     public static (bool Available, string? Reason) Probe() => EspeakWorker.Instance.Probe();
 

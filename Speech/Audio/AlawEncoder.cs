@@ -1,0 +1,23 @@
+using NAudio.Codecs;
+
+namespace MitTts.Speech.Audio;
+
+/// <summary>G.711 A-law at 8 kHz (European telephony), WAVE-wrapped (format tag 6).</summary>
+public sealed class AlawEncoder : AudioEncoder
+{
+    private static readonly Func<short, byte> s_encode = ALawEncoder.LinearToALawSample;
+
+    public override string Format => "alaw";
+
+    public override string ContentType => "audio/wav";
+
+    public override string FileExtension => "wav";
+
+    public override int? RequiredSampleRate => G711WavStream.Rate;
+
+    public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
+    {
+        CheckSampleRate(sampleRate);
+        return new G711WavStream(G711WavStream.ALawTag, s_encode, options?.TotalSamples);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Buffers;
+
+namespace MitTts.Speech.Audio;
+
+/// <summary>The shared shape of every format: whole-file encoding is one stream told its length up front.</summary>
+public abstract class AudioEncoder : IAudioEncoder
+{
+    public abstract string Format { get; }
+
+    public abstract string ContentType { get; }
+
+    public abstract string FileExtension { get; }
+
+    public virtual int? RequiredSampleRate => null;
+
+    public abstract IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null);
+
+    public void EncodeWhole(ReadOnlySpan<short> samples, int sampleRate, IBufferWriter<byte> output, AudioEncoderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var stream = CreateStream(sampleRate, (options ?? AudioEncoderOptions.Default) with { TotalSamples = samples.Length });
+        stream.Begin(output);
+        stream.Write(samples, output);
+        stream.Complete(output);
+    }
+
+    /// <summary>Throws unless <paramref name="sampleRate"/> is one this format can carry.</summary>
+    protected void CheckSampleRate(int sampleRate)
+    {
+        if (sampleRate <= 0 || (RequiredSampleRate is { } required && sampleRate != required))
+        {
+            throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, $"{Format} takes {(RequiredSampleRate is { } r ? $"{r} Hz" : "a positive rate")}.");
+        }
+    }
+}
