@@ -13,6 +13,10 @@ public enum AudioFormat
 {
     Wav = 0,
     Pcm = 1,
+    Mp3 = 2,
+    Ogg = 3,
+    Mulaw = 4,
+    Alaw = 5,
 }
 
 /// <summary>Where a synthesis task is in its lifecycle: queued → processing → completed | error | cancelled.</summary>

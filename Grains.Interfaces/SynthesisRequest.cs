@@ -1,6 +1,8 @@
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>A validated request to turn text into speech.</summary>
+/// <remarks><see cref="SampleRate"/> null means the voice's own rate (8000 for mulaw and alaw); <see cref="Bitrate"/> is the
+/// MP3 bitrate in kbps, null for the default.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -9,4 +11,6 @@ public sealed record SynthesisRequest(
     [property: Id(3)] Priority Priority,
     [property: Id(4)] string? SessionId,
     [property: Id(5)] double Speed,
-    [property: Id(6)] double Pitch);
+    [property: Id(6)] double Pitch,
+    [property: Id(7)] int? SampleRate = null,
+    [property: Id(8)] int? Bitrate = null);

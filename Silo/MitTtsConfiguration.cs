@@ -22,6 +22,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_MAX_CONNECTIONS"] = "server:max_connections",
         ["MIT_TTS_MODEL_PATH"] = "tts:model_path",
         ["MIT_TTS_CACHE_SIZE"] = "tts:cache_size",
+        ["MIT_TTS_CACHE_MAX_BYTES"] = "tts:cache_max_bytes",
         ["MIT_TTS_MAX_TEXT_LENGTH"] = "tts:max_text_length",
         ["MIT_TTS_DEFAULT_VOICE"] = "tts:default_voice",
         ["MIT_TTS_RESULT_TTL"] = "tts:result_ttl_seconds",

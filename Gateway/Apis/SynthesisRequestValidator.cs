@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using MitTts.Gateway.Contracts;
 using MitTts.Grains;
 using MitTts.Grains.Interfaces;
+using MitTts.Speech.Audio;
 
 namespace MitTts.Gateway.Apis;
 
@@ -31,6 +32,11 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
         if (!TryParseFormat(body.Format, out var format))
         {
             return (null, ApiError.BadRequest("unsupported_format", $"format must be one of: {string.Join(", ", FormatNames)}.", "format"));
+        }
+
+        if (ValidateAudio(format, body.SampleRate, body.Bitrate) is { } audioError)
+        {
+            return (null, audioError);
         }
 
         if (!TryParsePriority(body.Priority, out var priority))
@@ -72,16 +78,80 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
             return (null, new ApiError(StatusCodes.Status503ServiceUnavailable, "voice_unavailable", $"Voice '{voiceId}' exists but its engine is not available on this server.", "voice_id"));
         }
 
-        return (new SynthesisRequest(body.Text!, voiceId, format, priority, body.SessionId, speed, pitch), null);
+        return (new SynthesisRequest(body.Text!, voiceId, format, priority, body.SessionId, speed, pitch, body.SampleRate, body.Bitrate), null);
     }
 
     public static IReadOnlyList<string> FormatNames { get; } = [.. Enum.GetNames<AudioFormat>().Select(n => n.ToLowerInvariant())];
 
+    /// <summary>The output rates a request may ask for.</summary>
+    public static IReadOnlyList<int> SampleRates { get; } = [8000, 16000, 22050, 24000, 44100, 48000];
+
+    public const int MinimumOggBitrate = 6;
+    public const int MaximumOggBitrate = 256;
+
     public static bool TryParseFormat(string? value, out AudioFormat format)
     {
         format = AudioFormat.Wav;
-        return value is null || (Enum.TryParse(value, ignoreCase: true, out format) && Enum.IsDefined(format) && !value.Any(char.IsDigit));
+        if (value is null)
+        {
+            return true;
+        }
+
+        // Only the names: Enum.TryParse would also take numbers ("1").
+        foreach (var candidate in Enum.GetValues<AudioFormat>())
+        {
+            if (string.Equals(FormatName(candidate), value, StringComparison.OrdinalIgnoreCase))
+            {
+                format = candidate;
+                return true;
+            }
+        }
+
+        return false;
     }
+
+    /// <summary>The sample rate and bitrate must suit the format: G.711 is 8000 Hz only, bitrates are for mp3 and ogg.</summary>
+    public static ApiError? ValidateAudio(AudioFormat format, int? sampleRate, int? bitrate)
+    {
+        if (sampleRate is { } rate)
+        {
+            if (!SampleRates.Contains(rate))
+            {
+                return ApiError.BadRequest("invalid_sample_rate", $"sample_rate must be one of: {string.Join(", ", SampleRates)}.", "sample_rate");
+            }
+
+            if (format is AudioFormat.Mulaw or AudioFormat.Alaw && rate != 8000)
+            {
+                return ApiError.BadRequest("invalid_sample_rate", $"{FormatName(format)} is G.711 telephony audio: sample_rate must be 8000.", "sample_rate");
+            }
+        }
+
+        if (bitrate is { } kbps)
+        {
+            var valid = format switch
+            {
+                AudioFormat.Mp3 => Mp3Encoder.Bitrates.Contains(kbps),
+                AudioFormat.Ogg => kbps is >= MinimumOggBitrate and <= MaximumOggBitrate,
+                _ => false,
+            };
+            if (!valid)
+            {
+                return ApiError.BadRequest(
+                    "invalid_bitrate",
+                    format switch
+                    {
+                        AudioFormat.Mp3 => $"bitrate (kbps) for mp3 must be one of: {string.Join(", ", Mp3Encoder.Bitrates)}.",
+                        AudioFormat.Ogg => $"bitrate (kbps) for ogg must be between {MinimumOggBitrate} and {MaximumOggBitrate}.",
+                        _ => $"bitrate applies to mp3 and ogg only, not {FormatName(format)}.",
+                    },
+                    "bitrate");
+            }
+        }
+
+        return null;
+    }
+
+    private static string FormatName(AudioFormat format) => format.ToString().ToLowerInvariant();
 
     private static bool TryParsePriority(string? value, out Priority priority)
     {

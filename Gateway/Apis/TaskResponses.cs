@@ -30,7 +30,9 @@ public static class TaskResponses
             task.AudioDurationSeconds is { } duration ? Math.Round(duration, 3) : null,
             task.Status == SynthesisStatus.Completed ? AudioUrl(task.TaskId, request.Format) : null,
             task.ExpiresAt,
-            task.Error is { } error ? new TaskErrorResponse(error.Code, error.Message) : null);
+            task.Error is { } error ? new TaskErrorResponse(error.Code, error.Message) : null,
+            request.SampleRate,
+            task.CacheHit);
     }
 
     /// <summary>The error for audio that cannot be served because the task is not completed.</summary>

@@ -13,8 +13,14 @@ public sealed class SynthesizeBody
     /// <summary>A voice id from GET /api/v1/voices (default: tts.default_voice).</summary>
     public string? VoiceId { get; init; }
 
-    /// <summary>wav (default) or pcm.</summary>
+    /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
     public string? Format { get; init; }
+
+    /// <summary>8000, 16000, 22050, 24000, 44100 or 48000 Hz (default: the voice's rate; 8000 for mulaw and alaw).</summary>
+    public int? SampleRate { get; init; }
+
+    /// <summary>mp3 and ogg only: kbps (mp3 32..320 in MPEG steps, default 64; ogg 6..256, default 32).</summary>
+    public int? Bitrate { get; init; }
 
     /// <summary>normal (default), high or critical.</summary>
     public string? Priority { get; init; }
@@ -52,7 +58,9 @@ public sealed record TaskResponse(
     double? AudioDuration,
     string? AudioUrl,
     DateTimeOffset? ExpiresAt,
-    TaskErrorResponse? Error);
+    TaskErrorResponse? Error,
+    int? SampleRate = null,
+    bool CacheHit = false);
 
 /// <summary>One voice of <c>GET /api/v1/voices</c>.</summary>
 public sealed record VoiceResponse(

@@ -7,7 +7,9 @@ using MitTts.Speech.Engines;
 namespace MitTts.Grains.Synthesis;
 
 /// <summary>Turns engine PCM into the audio a request asked for; the synthesizer grain decides when the engine runs.</summary>
-public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices)
+/// <remarks>The pipeline: speed and pitch (for engines that cannot), loudness normalization, resampling to the requested
+/// rate, encoding; the result is kept in the <see cref="AudioCache"/>, so a repeat request never reaches the engine.</remarks>
+public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, AudioCache cache)
 {
     /// <summary>The catalogue voice and the engine that speaks it.</summary>
     public (VoiceEntry Voice, ISpeechEngine Engine) Resolve(SynthesisRequest request)
@@ -19,20 +21,67 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices)
     }
 
     /// <summary>The engine request for <paramref name="text"/> (the whole request text, or one sentence of it).</summary>
-    public static SpeechRequest EngineRequest(SynthesisRequest request, VoiceEntry voice, string text)
+    /// <remarks>Speed and pitch go to the engine only when it applies them itself; otherwise <see cref="Finish"/> does.</remarks>
+    public SpeechRequest EngineRequest(SynthesisRequest request, VoiceEntry voice, string text)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(voice);
-        return new SpeechRequest(text, voice.EngineVoice, request.Speed, request.Pitch);
+        return AppliesSpeedAndPitch(voice)
+            ? new SpeechRequest(text, voice.EngineVoice, request.Speed, request.Pitch)
+            : new SpeechRequest(text, voice.EngineVoice);
     }
 
-    /// <summary>Encodes the engine's PCM (at <paramref name="sampleRate"/>) into the requested format.</summary>
-    public static AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request)
+    /// <summary>The cached audio of an identical earlier request, marked as a cache hit; null when there is none.</summary>
+    public AudioResult? TryGetCached(SynthesisRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var encoder = AudioEncoders.Get(request.Format.ToString());
-        var output = new ArrayBufferWriter<byte>(pcm.Length * sizeof(short) + WavEncoder.HeaderLength);
-        encoder.EncodeWhole(pcm, sampleRate, output);
-        return new AudioResult(output.WrittenSpan.ToArray(), encoder.ContentType, encoder.FileExtension, sampleRate, (double)pcm.Length / sampleRate);
+        if (voices.Find(request.VoiceId) is not { } voice || !cache.TryGet(CacheKey(request, voice), out var audio))
+        {
+            return null;
+        }
+
+        return new AudioResult(audio.Data, audio.ContentType, audio.FileExtension, audio.SampleRate, audio.DurationSeconds, CacheHit: true);
     }
+
+    /// <summary>Processes and encodes the engine's PCM (at <paramref name="sampleRate"/>) into the requested format, and caches it.</summary>
+    public AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (voice, _) = Resolve(request);
+        var encoder = AudioEncoders.Get(request.Format.ToString());
+
+        var samples = AppliesSpeedAndPitch(voice) || (request.Speed == 1.0 && request.Pitch == 1.0)
+            ? pcm.ToArray()
+            : SpeedPitchProcessor.Apply(pcm, sampleRate, request.Speed, request.Pitch);
+        LoudnessNormalizer.Normalize(samples);
+
+        var outputRate = OutputRate(request, encoder, sampleRate);
+        samples = StreamingResampler.ResampleWhole(samples, sampleRate, outputRate);
+
+        var output = new ArrayBufferWriter<byte>((samples.Length * sizeof(short)) + 1024);
+        encoder.EncodeWhole(samples, outputRate, output, new AudioEncoderOptions(request.Bitrate));
+        var data = output.WrittenSpan.ToArray();
+        var duration = (double)samples.Length / outputRate;
+        cache.Add(CacheKey(request, voice), new CachedAudio(data, encoder.ContentType, encoder.FileExtension, outputRate, duration));
+        return new AudioResult(data, encoder.ContentType, encoder.FileExtension, outputRate, duration);
+    }
+
+    /// <summary>The rate of the delivered audio: the requested one, else the format's own (G.711), else the engine's.</summary>
+    public static int OutputRate(SynthesisRequest request, IAudioEncoder encoder, int engineRate)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(encoder);
+        return request.SampleRate ?? encoder.RequiredSampleRate ?? engineRate;
+    }
+
+    private bool AppliesSpeedAndPitch(VoiceEntry voice) => engines.Find(voice.Engine)?.AppliesSpeedAndPitch ?? false;
+
+    private static AudioCacheKey CacheKey(SynthesisRequest request, VoiceEntry voice) => new(
+        request.Text,
+        $"{voice.Engine}/{voice.EngineVoice}/{voice.Id}",
+        request.Format.ToString(),
+        request.SampleRate ?? 0,
+        request.Speed,
+        request.Pitch,
+        request.Format == AudioFormat.Mp3 || request.Format == AudioFormat.Ogg ? request.Bitrate : null);
 }
