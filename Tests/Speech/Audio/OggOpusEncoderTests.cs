@@ -1,0 +1,70 @@
+using MitTts.Speech.Audio;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Speech.Audio;
+
+/// <summary>Ogg/Opus as RFC 7845 lays it out, checked by opusinfo and by decoding with Concentus.</summary>
+public sealed class OggOpusEncoderTests
+{
+    [Theory]
+    [InlineData(16000)]
+    [InlineData(22050)]
+    [InlineData(48000)]
+    public async Task Ogg_stream_passes_opusinfo_and_Concentus_decodes_it_to_the_source_duration(int rate)
+    {
+        var source = await StreamedFormatTests.SourceAt(rate);
+
+        var (ogg, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, rate);
+        var info = await AudioDecoders.OpusInfo(ogg);
+        var decoded = AudioDecoders.Concentus(ogg);
+        var (correlation, lagMs) = AudioMeasures.EnvelopeMatch(source, decoded);
+
+        Assert.Contains($"Original sample rate: {rate} Hz", info, StringComparison.Ordinal);
+        Assert.Contains("Page duration:    100.0ms (max)", info, StringComparison.Ordinal);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Playback length: 0m:{source.DurationSeconds:00.000}s"), info, StringComparison.Ordinal);
+        Assert.DoesNotContain("WARNING", info, StringComparison.Ordinal);
+        Assert.InRange(decoded.DurationSeconds, source.DurationSeconds * 0.98, source.DurationSeconds * 1.02);
+        Assert.True(correlation > 0.95, $"envelope correlation {correlation}");
+        Assert.InRange(lagMs, -10, 10);
+    }
+
+    [Fact]
+    public async Task Ogg_pages_hold_at_most_100_ms_and_granules_count_48_kHz_samples_after_pre_skip()
+    {
+        var source = await StreamedFormatTests.SourceAt(24000);
+
+        var (ogg, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, 24000);
+        var pages = AudioDecoders.OggPages(ogg);
+        var preSkip = BitConverter.ToUInt16(pages[0].Packets[0], 10);
+
+        Assert.Equal("OpusHead", System.Text.Encoding.ASCII.GetString(pages[0].Packets[0], 0, 8));
+        Assert.Equal("OpusTags", System.Text.Encoding.ASCII.GetString(pages[1].Packets[0], 0, 8));
+        Assert.Equal(0x02, pages[0].HeaderType);
+        Assert.Equal(0x04, pages[^1].HeaderType);
+        Assert.InRange(preSkip, 1, 3840);
+        var previous = 0L;
+        foreach (var page in pages.Skip(2))
+        {
+            Assert.InRange(page.Granule - previous, 1, 4800);
+            previous = page.Granule;
+        }
+
+        Assert.Equal(preSkip + (source.Samples.Length * 2L), pages[^1].Granule);
+    }
+
+    [Fact]
+    public async Task Each_write_flushes_a_page_so_audio_can_be_played_as_it_arrives()
+    {
+        var source = await StreamedFormatTests.SourceAt(48000);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        using var stream = new OggOpusEncoder().CreateStream(48000);
+        stream.Begin(output);
+        var headers = output.WrittenCount;
+
+        stream.Write(source.Samples.AsSpan(0, 4800), output);
+
+        var pages = AudioDecoders.OggPages(output.WrittenSpan.ToArray());
+        Assert.True(output.WrittenCount > headers);
+        Assert.Equal(5, pages.Skip(2).Sum(p => p.Packets.Count));
+    }
+}
