@@ -31,7 +31,8 @@ public sealed record SynthesizerStatus(
     [property: Id(7)] IReadOnlyDictionary<Priority, int> QueuedByPriority,
     [property: Id(8)] long Preemptions,
     [property: Id(9)] long Cancellations,
-    [property: Id(10)] long Rejections);
+    [property: Id(10)] long Rejections,
+    [property: Id(11)] string Node);
 
 /// <summary>One engine slot on one device of one silo (key: <c>{node}/{device}</c>, e.g. <c>silo-a/cpu:0</c>).</summary>
 /// <remarks>Keeps the priority queue of its device and runs jobs sentence by sentence off the grain scheduler,

@@ -19,7 +19,8 @@ public sealed record TaskSnapshot(
     [property: Id(9)] int? QueuePosition,
     [property: Id(10)] double EstimatedSeconds,
     [property: Id(11)] DateTimeOffset? ExpiresAt,
-    [property: Id(12)] bool CacheHit = false)
+    [property: Id(12)] bool CacheHit = false,
+    [property: Id(13)] string? DeviceKey = null)
 {
     /// <summary>Whether the task reached an end state and will not change again.</summary>
     public bool IsFinished => Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;

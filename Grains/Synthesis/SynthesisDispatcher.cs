@@ -19,11 +19,7 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
         }
 
         var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<ISynthesizerGrain>(d).GetStatus()));
-        var ranked = statuses
-            .OrderBy(s => Math.Round(s.WorkAheadSeconds / TieSeconds))
-            .ThenBy(s => DeviceKeys.Node(s.DeviceKey) == preferredNode ? 0 : 1)
-            .ThenBy(s => s.QueueLength)
-            .ThenBy(s => s.DeviceKey, StringComparer.Ordinal);
+        var ranked = Rank(statuses, preferredNode);
 
         QueueTicket? refusal = null;
         foreach (var status in ranked)
@@ -41,5 +37,31 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
         }
 
         return refusal!;
+    }
+
+    /// <summary>Least work ahead first (an idle device before a busy one with the same estimate); a device on the
+    /// preferred node moves to the front when its work ahead is within <see cref="TieSeconds"/> of the best.</summary>
+    public static IReadOnlyList<SynthesizerStatus> Rank(IReadOnlyList<SynthesizerStatus> statuses, string? preferredNode)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        var ranked = statuses
+            .OrderBy(s => s.WorkAheadSeconds)
+            .ThenBy(s => s.Busy)
+            .ThenBy(s => s.QueueLength)
+            .ThenBy(s => s.DeviceKey, StringComparer.Ordinal)
+            .ToList();
+        if (preferredNode is not null && ranked.Count > 1)
+        {
+            var limit = ranked[0].WorkAheadSeconds + TieSeconds;
+            var preferred = ranked.FindIndex(s => DeviceKeys.Node(s.DeviceKey) == preferredNode && s.WorkAheadSeconds <= limit);
+            if (preferred > 0)
+            {
+                var device = ranked[preferred];
+                ranked.RemoveAt(preferred);
+                ranked.Insert(0, device);
+            }
+        }
+
+        return ranked;
     }
 }

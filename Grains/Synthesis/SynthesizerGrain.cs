@@ -15,6 +15,7 @@ public sealed partial class SynthesizerGrain(
     SpeechRenderer renderer,
     IOptions<SchedulingOptions> options,
     TimeProvider time,
+    ILocalSiloDetails localSilo,
     ILogger<SynthesizerGrain> logger)
     : Grain, ISynthesizerGrain
 {
@@ -90,7 +91,7 @@ public sealed partial class SynthesizerGrain(
         }
 
         return Task.FromResult(new SynthesizerStatus(
-            DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections));
+            DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name));
     }
 
     private double WorkAheadSeconds()
@@ -136,28 +137,18 @@ public sealed partial class SynthesizerGrain(
         while (_queue.TryDequeue(Now, out var job))
         {
             SchedulingMetrics.Queued(job.Priority, -1);
-            var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
-            if (job.Progress is null)
-            {
-                SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
-                try
-                {
-                    if (!await task.MarkProcessing())
-                    {
-                        continue;
-                    }
-                }
-                catch (Exception e)
-                {
-                    LogTaskUnreachable(job.TaskId, e);
-                    continue;
-                }
-            }
 
+            // Running from the moment it leaves the queue, so dispatch never mistakes this device for idle.
             using var cancellation = new CancellationTokenSource();
             _running = new RunningJob(job, cancellation);
             try
             {
+                var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
+                if (job.Progress is null && !await Start(job, task))
+                {
+                    continue;
+                }
+
                 if (await RunAsync(job, task, cancellation.Token))
                 {
                     _preemptions++;
@@ -170,6 +161,21 @@ public sealed partial class SynthesizerGrain(
             {
                 _running = null;
             }
+        }
+    }
+
+    /// <summary>Tells the task its synthesis starts; false when it no longer wants it (cancelled) or cannot be reached.</summary>
+    private async Task<bool> Start(ScheduledJob job, ITaskGrain task)
+    {
+        SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
+        try
+        {
+            return await task.MarkProcessing();
+        }
+        catch (Exception e)
+        {
+            LogTaskUnreachable(job.TaskId, e);
+            return false;
         }
     }
 

@@ -289,7 +289,8 @@ public sealed partial class TaskGrain(
         IsFinished ? null : queuePosition,
         State.EstimatedSeconds,
         State.ExpiresAt,
-        State.CacheHit);
+        State.CacheHit,
+        State.DeviceKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is re-dispatched: its device {DeviceKey} died")]
     private partial void LogRedispatching(string taskId, string deviceKey);

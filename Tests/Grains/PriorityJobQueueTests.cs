@@ -111,3 +111,27 @@ public sealed class PriorityJobQueueTests
         Assert.Equal(["h1", "n2"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
     }
 }
+
+public sealed class SynthesisDispatcherTests
+{
+    private static SynthesizerStatus Device(string key, double workAhead, bool busy = false) =>
+        new(key, busy, 0, 0, 0, 0.0002, workAhead, new Dictionary<Priority, int>(), 0, 0, 0, key.Split('/')[0]);
+
+    [Fact]
+    public void The_device_that_starts_soonest_comes_first_and_idle_beats_busy()
+    {
+        var ranked = SynthesisDispatcher.Rank([Device("a/cpu:0", 2.0), Device("b/cpu:0", 0, busy: true), Device("c/cpu:0", 0)], preferredNode: null);
+
+        Assert.Equal(["c/cpu:0", "b/cpu:0", "a/cpu:0"], ranked.Select(d => d.DeviceKey));
+    }
+
+    [Fact]
+    public void The_sessions_node_wins_a_near_tie_but_not_a_real_difference()
+    {
+        var nearTie = SynthesisDispatcher.Rank([Device("a/cpu:0", 0.01), Device("b/cpu:0", 0.02)], preferredNode: "b");
+        var realDifference = SynthesisDispatcher.Rank([Device("a/cpu:0", 0.01), Device("b/cpu:0", 3.0)], preferredNode: "b");
+
+        Assert.Equal("b/cpu:0", nearTie[0].DeviceKey);
+        Assert.Equal("a/cpu:0", realDifference[0].DeviceKey);
+    }
+}

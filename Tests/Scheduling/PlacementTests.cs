@@ -1,0 +1,78 @@
+using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Scheduling;
+
+[Collection(SchedulingCollection.Name)]
+public sealed class PlacementTests(ThreeSiloCluster cluster) : IClassFixture<ThreeSiloCluster>, IDisposable
+{
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task Every_declared_device_has_a_synthesizer_on_the_silo_its_key_names()
+    {
+        var devices = await cluster.Grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
+        var silos = cluster.Cluster.GetActiveSilos().Select(s => s.Name).ToHashSet();
+
+        Assert.Equal(silos.Count * 2, devices.Count);
+        foreach (var key in devices)
+        {
+            var status = await cluster.Grains.GetGrain<ISynthesizerGrain>(key).GetStatus();
+            Assert.Contains(DeviceKeys.Node(key), silos);
+            Assert.Equal(DeviceKeys.Node(key), status.Node);
+        }
+    }
+
+    [Fact]
+    public async Task Work_spreads_over_the_devices_with_least_work_ahead()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var tasks = Enumerable.Range(0, 6).Select(_ => cluster.NewTask()).ToArray();
+        var snapshots = new List<TaskSnapshot>();
+        foreach (var (task, i) in tasks.Select((t, i) => (t, i)))
+        {
+            snapshots.Add(await task.Submit(SchedulingCluster.Request($"Spread {i}.")));
+        }
+
+        ScriptedEngine.Resume();
+        await Task.WhenAll(tasks.Select(t => t.WaitForCompletion()));
+
+        var devices = await Task.WhenAll(tasks.Select(async t => (await t.GetSnapshot())!.DeviceKey));
+        Assert.Equal(6, devices.Distinct().Count());
+        Assert.All(snapshots, s => Assert.Equal(0, s.QueuePosition));
+    }
+}
+
+[Collection(SchedulingCollection.Name)]
+public sealed class FailoverTests(FailoverCluster cluster) : IClassFixture<FailoverCluster>, IDisposable
+{
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task Killing_a_silo_re_dispatches_its_queued_and_running_jobs_and_they_complete_elsewhere()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var tasks = Enumerable.Range(0, 12).Select(_ => cluster.NewTask()).ToArray();
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            await tasks[i].Submit(SchedulingCluster.Request($"Survive {i}."));
+        }
+
+        var victim = cluster.Cluster.SecondarySilos[^1];
+        var placed = await Task.WhenAll(tasks.Select(async t => (await t.GetSnapshot())!.DeviceKey!));
+        var orphaned = placed.Count(d => DeviceKeys.Node(d) == victim.Name);
+        Assert.True(orphaned >= 2, $"expected work on {victim.Name}, placed on {string.Join(", ", placed)}");
+
+        await cluster.Cluster.KillSiloAsync(victim);
+        ScriptedEngine.Resume();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var finished = await Task.WhenAll(tasks.Select(t => t.WaitForCompletion().WaitAsync(timeout.Token)));
+
+        Assert.All(finished, f => Assert.Equal(SynthesisStatus.Completed, f!.Status));
+        Assert.All(finished, f => Assert.NotEqual(victim.Name, DeviceKeys.Node(f!.DeviceKey!)));
+        Assert.All(await Task.WhenAll(tasks.Select(t => t.GetAudio())), a => Assert.True(a!.DurationSeconds > 0));
+    }
+}

@@ -1,0 +1,188 @@
+using System.Diagnostics.Metrics;
+using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Scheduling;
+
+[Collection(SchedulingCollection.Name)]
+public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
+{
+    public void Dispose() => ScriptedEngine.Reset();
+
+    /// <summary>Occupies the device with a one-sentence job that waits for <see cref="ScriptedEngine.Resume"/>.</summary>
+    private async Task<ITaskGrain> Block(string text)
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var blocker = cluster.NewTask();
+        await blocker.Submit(SchedulingCluster.Request(text));
+        await ScriptedEngine.WaitUntilStarted(text);
+        return blocker;
+    }
+
+    private static async Task<IReadOnlyList<TaskSnapshot?>> WaitAll(IEnumerable<ITaskGrain> tasks) =>
+        await Task.WhenAll(tasks.Select(t => t.WaitForCompletion()));
+
+    [Fact]
+    public async Task With_one_busy_device_critical_then_high_then_normal_and_fifo_within_each()
+    {
+        var blocker = await Block("Blocker.");
+        var submitted = new List<ITaskGrain>();
+        foreach (var (text, priority) in new[]
+        {
+            ("Normal one.", Priority.Normal), ("High one.", Priority.High), ("Critical one.", Priority.Critical),
+            ("Normal two.", Priority.Normal), ("High two.", Priority.High), ("Critical two.", Priority.Critical),
+        })
+        {
+            var task = cluster.NewTask();
+            await task.Submit(SchedulingCluster.Request(text, priority));
+            submitted.Add(task);
+        }
+
+        ScriptedEngine.Resume();
+        await WaitAll([blocker, .. submitted]);
+
+        Assert.Equal(
+            ["Blocker.", "Critical one.", "Critical two.", "High one.", "High two.", "Normal one.", "Normal two."],
+            ScriptedEngine.Spoken);
+    }
+
+    [Fact]
+    public async Task Critical_work_preempts_at_a_sentence_boundary_and_the_preempted_job_resumes_exactly()
+    {
+        const string story = "First sentence. Second sentence. Third sentence. Fourth sentence.";
+        var reference = cluster.NewTask();
+        await reference.Submit(SchedulingCluster.Request(story));
+        await reference.WaitForCompletion();
+        var unpreempted = (await reference.GetAudio())!.Data;
+
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        using var preemptions = new MeasurementCounter(SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
+        var story2 = cluster.NewTask();
+        await story2.Submit(SchedulingCluster.Request(story));
+        await ScriptedEngine.WaitUntilStarted("First sentence. ");
+        var critical = cluster.NewTask();
+        await critical.Submit(SchedulingCluster.Request("Stop right now.", Priority.Critical));
+        ScriptedEngine.Resume();
+        await WaitAll([story2, critical]);
+
+        Assert.Equal(["First sentence. ", "Stop right now.", "Second sentence. ", "Third sentence. ", "Fourth sentence."], ScriptedEngine.Spoken);
+        Assert.Equal(unpreempted, (await story2.GetAudio())!.Data);
+        Assert.Equal(1, preemptions.Total);
+    }
+
+    [Fact]
+    public async Task A_flooding_session_does_not_starve_another_sessions_single_request()
+    {
+        var blocker = await Block("Blocker.");
+        var flood = new List<ITaskGrain>();
+        for (var i = 0; i < 10; i++)
+        {
+            var task = cluster.NewTask();
+            await task.Submit(SchedulingCluster.Request($"Flood {i}.", session: "flooder"));
+            flood.Add(task);
+        }
+
+        var single = cluster.NewTask();
+        var ticket = await single.Submit(SchedulingCluster.Request("Just me.", session: "polite"));
+        ScriptedEngine.Resume();
+        await WaitAll([blocker, single, .. flood]);
+
+        var order = ScriptedEngine.Spoken.ToList();
+        Assert.InRange(order.IndexOf("Just me."), 1, 2);
+        Assert.InRange(ticket.QueuePosition ?? -1, 1, 2);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"Flood {i}."), order.Where(t => t.StartsWith("Flood", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_full_level_refuses_with_busy_and_nothing_accepted_is_lost()
+    {
+        var blocker = await Block("Blocker.");
+        var accepted = new List<ITaskGrain>();
+        for (var i = 0; i < SchedulingCluster.MaxQueuePerLevel; i++)
+        {
+            var task = cluster.NewTask();
+            Assert.Equal(SynthesisStatus.Queued, (await task.Submit(SchedulingCluster.Request($"Queued {i}."))).Status);
+            accepted.Add(task);
+        }
+
+        var refusedTask = cluster.NewTask();
+        var refused = await refusedTask.Submit(SchedulingCluster.Request("One too many."));
+        var otherLevel = cluster.NewTask();
+        var high = await otherLevel.Submit(SchedulingCluster.Request("High still fits.", Priority.High));
+        ScriptedEngine.Resume();
+        var finished = await WaitAll([blocker, otherLevel, .. accepted]);
+
+        Assert.Equal("busy", refused.Error?.Code);
+        Assert.True(refused.Error!.RetryAfterSeconds >= 1);
+        Assert.Null(await refusedTask.GetSnapshot());
+        Assert.Equal(SynthesisStatus.Queued, high.Status);
+        Assert.All(finished, f => Assert.Equal(SynthesisStatus.Completed, f!.Status));
+        Assert.DoesNotContain("One too many.", ScriptedEngine.Spoken);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_job_stops_the_engine_and_frees_the_device()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var running = cluster.NewTask();
+        await running.Submit(SchedulingCluster.Request("Never finished. Never reached."));
+        await ScriptedEngine.WaitUntilStarted("Never finished. ");
+        var next = cluster.NewTask();
+        await next.Submit(SchedulingCluster.Request("Next in line."));
+
+        Assert.True(await running.Cancel());
+        await ScriptedEngine.WaitUntilStarted("Next in line.");
+        ScriptedEngine.Resume();
+        await next.WaitForCompletion();
+
+        Assert.Equal(SynthesisStatus.Cancelled, (await running.GetSnapshot())!.Status);
+        Assert.Equal(["Next in line."], ScriptedEngine.Spoken);
+    }
+
+    [Fact]
+    public async Task Queue_position_and_estimate_follow_the_real_queue()
+    {
+        var blocker = await Block("Blocker.");
+        var first = cluster.NewTask();
+        var second = cluster.NewTask();
+        var a = await first.Submit(SchedulingCluster.Request(new string('a', 200) + "."));
+        var b = await second.Submit(SchedulingCluster.Request(new string('b', 200) + "."));
+        var device = (await first.GetSnapshot())!.DeviceKey!;
+        var status = await cluster.Grains.GetGrain<ISynthesizerGrain>(device).GetStatus();
+        ScriptedEngine.Resume();
+        await WaitAll([blocker, first, second]);
+
+        Assert.Equal((1, 2), (a.QueuePosition, b.QueuePosition));
+        Assert.True(b.EstimatedSeconds > a.EstimatedSeconds);
+        Assert.Equal(2, status.QueuedByPriority[Priority.Normal]);
+        Assert.True(status.Busy);
+    }
+
+    /// <summary>Sums one counter of a meter while alive.</summary>
+    private sealed class MeasurementCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _total;
+
+        public MeasurementCounter(string meter, string instrument)
+        {
+            _listener.InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == meter && i.Name == instrument)
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+            _listener.Start();
+        }
+
+        public long Total => Interlocked.Read(ref _total);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

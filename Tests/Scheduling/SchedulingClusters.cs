@@ -1,0 +1,119 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MitTts.Grains;
+using MitTts.Grains.Interfaces;
+using MitTts.Speech.Engines;
+using MitTts.Tests.Support;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using Orleans.TestingHost;
+
+namespace MitTts.Tests.Scheduling;
+
+/// <summary>Test clusters whose voice <c>zz-test-1</c> is spoken by the <see cref="ScriptedEngine"/>, with storage that outlives silos.</summary>
+public abstract class SchedulingCluster : IAsyncLifetime
+{
+    public const string Voice = "zz-test-1";
+    public const int MaxQueuePerLevel = 20;
+
+    private static readonly string s_models = CreateModels();
+
+    protected SchedulingCluster(short silos, string devices)
+    {
+        var builder = new TestClusterBuilder(silos);
+        builder.Properties["devices"] = devices;
+
+        // Only the primary silo is a client gateway, so killing another silo never cuts the test's own connection.
+        builder.Options.GatewayPerSilo = false;
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        Cluster = builder.Build();
+    }
+
+    public TestCluster Cluster { get; }
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public async Task InitializeAsync()
+    {
+        ScriptedEngine.Reset();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        ScriptedEngine.Reset();
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    public ITaskGrain NewTask() => Grains.GetGrain<ITaskGrain>("task_" + Guid.NewGuid().ToString("N"));
+
+    public static SynthesisRequest Request(string text, Priority priority = Priority.Normal, string? session = null) =>
+        new(text, Voice, AudioFormat.Wav, priority, session, 1.0, 1.0);
+
+    private static string CreateModels()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "mittts-scheduling-models");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(
+            Path.Combine(folder, "voices.json"),
+            $$"""{"voices": [{"id": "{{Voice}}", "language": "zz", "gender": "female", "name": "Test", "description": "Scripted test voice", "engine": "{{ScriptedEngine.EngineName}}", "engine_voice": "tone"}]}""");
+        return folder;
+    }
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var devices = siloBuilder.Configuration["devices"] ?? "cpu:0";
+            var settings = new Dictionary<string, string?>
+            {
+                ["tts:model_path"] = s_models,
+
+                // No audio cache: every request must reach the scripted engine for its order to be observed.
+                ["tts:cache_size"] = "0",
+                ["scheduling:max_queue_per_level"] = MaxQueuePerLevel.ToString(CultureInfo.InvariantCulture),
+                ["scheduling:aging_seconds"] = "600",
+            };
+            var list = devices.Split(',');
+            for (var i = 0; i < list.Length; i++)
+            {
+                settings[$"cluster:devices:{i}"] = list[i];
+            }
+
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+            foreach (var name in new[] { StorageNames.Tasks, StorageNames.Audio, StorageNames.Sessions, StorageNames.Ledgers })
+            {
+                siloBuilder.Services.AddGrainStorage(name, (sp, n) => new SharedGrainStorage(n, sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
+            }
+
+            siloBuilder.UseInMemoryReminderService();
+            siloBuilder.Services.AddSingleton<ISpeechEngine, ScriptedEngine>();
+            siloBuilder.Services.Configure<ClusterMembershipOptions>(options =>
+            {
+                options.ProbeTimeout = TimeSpan.FromMilliseconds(500);
+                options.NumMissedProbesLimit = 2;
+                options.NumVotesForDeathDeclaration = 1;
+                options.TableRefreshTimeout = TimeSpan.FromMilliseconds(500);
+            });
+            siloBuilder.AddMitTtsGrains(configuration);
+        }
+    }
+}
+
+/// <summary>One silo with one device: ordering, preemption, fairness and admission are observable.</summary>
+public sealed class SingleDeviceCluster() : SchedulingCluster(1, "cpu:0");
+
+/// <summary>Three silos with two devices each: placement.</summary>
+public sealed class ThreeSiloCluster() : SchedulingCluster(3, "cpu:0,cpu:1");
+
+/// <summary>Three silos with two devices each, one of which the failover test kills.</summary>
+public sealed class FailoverCluster() : SchedulingCluster(3, "cpu:0,cpu:1");
+
+/// <summary>The tests sharing the static <see cref="ScriptedEngine"/> run one at a time.</summary>
+[CollectionDefinition(Name)]
+public sealed class SchedulingCollection : ICollectionFixture<SingleDeviceCluster>
+{
+    public const string Name = "scheduling";
+}

@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using MitTts.Speech.Engines;
+
+namespace MitTts.Tests.Support;
+
+/// <summary>A deterministic engine for scheduling tests: 10 ms of a text-specific tone per character at 8 kHz,
+/// a log of what it spoke, and a pause switch the test controls (explicit barriers, no sleeps).</summary>
+/// <remarks>State is static because in-process test silos each build their own instance; tests using it run in one collection.</remarks>
+public sealed class ScriptedEngine : ISpeechEngine
+{
+    public const string EngineName = "scripted";
+    public const int Rate = 8000;
+    private const int SamplesPerCharacter = Rate / 100;
+
+    private static readonly object s_gate = new();
+    private static TaskCompletionSource s_resume = Completed();
+    private static Channel<string> s_started = Channel.CreateUnbounded<string>();
+
+    /// <summary>Every text the engine finished, in order.</summary>
+    public static ConcurrentQueue<string> Spoken { get; private set; } = new();
+
+    public string Name => EngineName;
+
+    public int SampleRate => Rate;
+
+    /// <summary>Claims native speed and pitch so the renderer leaves its PCM alone; the tests use 1.0 for both.</summary>
+    public bool AppliesSpeedAndPitch => true;
+
+    /// <summary>Forgets the log and lets the engine run freely.</summary>
+    public static void Reset()
+    {
+        lock (s_gate)
+        {
+            s_resume.TrySetResult();
+            s_resume = Completed();
+            s_started = Channel.CreateUnbounded<string>();
+            Spoken = new();
+        }
+    }
+
+    /// <summary>From now on every synthesis waits, after announcing itself, until <see cref="Resume"/>.</summary>
+    public static void Pause()
+    {
+        lock (s_gate)
+        {
+            if (s_resume.Task.IsCompleted)
+            {
+                s_resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    public static void Resume()
+    {
+        lock (s_gate)
+        {
+            s_resume.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits until the engine has started speaking <paramref name="text"/>.</summary>
+    public static async Task WaitUntilStarted(string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await s_started.Reader.ReadAsync(timeout.Token) != text)
+        {
+        }
+    }
+
+    /// <summary>The PCM the engine makes for <paramref name="text"/>, the same every time.</summary>
+    public static short[] Render(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var samples = new short[text.Length * SamplesPerCharacter];
+        var frequency = 200 + (Fnv(text) % 800);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            samples[i] = (short)(6000 * Math.Sin(2 * Math.PI * frequency * i / Rate));
+        }
+
+        return samples;
+    }
+
+    public async Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        Task resume;
+        lock (s_gate)
+        {
+            s_started.Writer.TryWrite(request.Text);
+            resume = s_resume.Task;
+        }
+
+        await resume.WaitAsync(cancellationToken);
+        var samples = Render(request.Text);
+        for (var offset = 0; offset < samples.Length; offset += SamplesPerCharacter)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            sink.Write(samples.AsSpan(offset, Math.Min(SamplesPerCharacter, samples.Length - offset)));
+        }
+
+        Spoken.Enqueue(request.Text);
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        done.SetResult();
+        return done;
+    }
+
+    private static int Fnv(string text)
+    {
+        unchecked
+        {
+            var hash = (int)2166136261;
+            foreach (var c in text)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash & 0x7FFFFFFF;
+        }
+    }
+}
