@@ -38,6 +38,8 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_SESSION_IDLE_TIMEOUT"] = "sessions:idle_timeout_seconds",
         ["MIT_TTS_NODE_NAME"] = "cluster:node",
         ["MIT_TTS_DEVICES"] = "cluster:devices",
+        ["MIT_TTS_AGING_SECONDS"] = "scheduling:aging_seconds",
+        ["MIT_TTS_MAX_QUEUE_PER_LEVEL"] = "scheduling:max_queue_per_level",
         ["MIT_TTS_SILO_PORT"] = "cluster:silo_port",
         ["MIT_TTS_GATEWAY_PORT"] = "cluster:gateway_port",
     }.ToFrozenDictionary(StringComparer.Ordinal);

@@ -58,7 +58,17 @@ public static class ServerApi
             [.. available.Select(v => v.Language).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             [.. available.Select(v => v.Id)],
             devices.Sum(d => d.QueueLength + (d.Busy ? 1 : 0)),
-            [.. devices.Select(d => new DeviceStatus(d.DeviceKey, d.Busy, d.QueueLength, d.Completed, d.Failed))]);
+            [.. devices.Select(d => new DeviceStatus(
+                d.DeviceKey,
+                d.Busy,
+                d.QueueLength,
+                d.QueuedByPriority.ToDictionary(p => p.Key.ToString().ToLowerInvariant(), p => p.Value),
+                Math.Round(d.WorkAheadSeconds, 3),
+                d.Completed,
+                d.Failed,
+                d.Preemptions,
+                d.Cancellations,
+                d.Rejections))]);
 
         var sample = resources.Current;
         return new StatusResponse(

@@ -84,7 +84,18 @@ public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine,
 
 public sealed record ServerStatus(string Status, string Mode, int Connections, long Uptime, string Version);
 
-public sealed record DeviceStatus(string Key, bool Busy, int QueueLength, long Completed, long Failed);
+/// <summary>One synthesizer: its queue per priority, its work ahead in seconds, and its counters.</summary>
+public sealed record DeviceStatus(
+    string Key,
+    bool Busy,
+    int QueueLength,
+    IReadOnlyDictionary<string, int> Queued,
+    double WorkAhead,
+    long Completed,
+    long Failed,
+    long Preemptions,
+    long Cancellations,
+    long Rejections);
 
 public sealed record EngineStatus(
     string Status,

@@ -9,42 +9,66 @@ using MitTts.Tests.Support;
 namespace MitTts.Tests.Api;
 
 /// <summary>The real gateway (Kestrel on a free loopback port, co-hosted silo) and a real HTTP client to it.</summary>
-public sealed class GatewayFixture : IAsyncLifetime
+public sealed class RunningGateway : IAsyncDisposable
 {
-    public const int MaxTextLength = 5000;
+    private readonly WebApplication _app;
 
-    private WebApplication? _app;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    public Uri BaseAddress { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    private RunningGateway(WebApplication app, Uri baseAddress)
     {
-        string[] args =
+        _app = app;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public HttpClient Client { get; }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>Starts a gateway on free ports with the test models; <paramref name="args"/> add or override configuration.</summary>
+    public static async Task<RunningGateway> Start(params string[] args)
+    {
+        string[] defaults =
         [
             "--server:host=127.0.0.1",
             "--server:http_port=0",
             $"--cluster:silo_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
             $"--cluster:gateway_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
             $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",
-            $"--tts:max_text_length={MaxTextLength.ToString(CultureInfo.InvariantCulture)}",
             "--logging:level=WARNING",
         ];
-        _app = GatewayApplication.Create(args);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        BaseAddress = new Uri(address);
-        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        var app = GatewayApplication.Create([.. defaults, .. args]);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new RunningGateway(app, new Uri(address));
     }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One gateway shared by the API tests.</summary>
+public sealed class GatewayFixture : IAsyncLifetime
+{
+    public const int MaxTextLength = 5000;
+
+    private RunningGateway? _gateway;
+
+    public HttpClient Client => _gateway!.Client;
+
+    public Uri BaseAddress => _gateway!.BaseAddress;
+
+    public async Task InitializeAsync() =>
+        _gateway = await RunningGateway.Start($"--tts:max_text_length={MaxTextLength.ToString(CultureInfo.InvariantCulture)}");
 
     public async Task DisposeAsync()
     {
-        Client.Dispose();
-        if (_app is not null)
+        if (_gateway is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _gateway.DisposeAsync();
         }
     }
 }

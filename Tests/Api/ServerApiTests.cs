@@ -27,7 +27,9 @@ public sealed class ServerApiTests(GatewayFixture gateway)
         Assert.Contains("es", engine.GetProperty("loaded_models").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains("es-female-1", engine.GetProperty("loaded_voices").EnumerateArray().Select(e => e.GetString()));
         Assert.True(engine.GetProperty("queue_size").GetInt32() >= 0);
-        Assert.NotEmpty(engine.GetProperty("devices").EnumerateArray());
+        var device = Assert.Single(engine.GetProperty("devices").EnumerateArray());
+        Assert.Equal("local/cpu:0", device.GetProperty("key").GetString());
+        Assert.Equal(["normal", "high", "critical"], device.GetProperty("queued").EnumerateObject().Select(p => p.Name));
         var resources = body.GetProperty("resources");
         Assert.InRange(resources.GetProperty("cpu_usage").GetDouble(), 0, 100);
         Assert.True(resources.GetProperty("memory_usage").GetDouble() > 10, "a .NET process uses more than 10 MB");

@@ -1,13 +1,8 @@
-using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using MitTts.Gateway.Hosting;
 using MitTts.Grains;
 using MitTts.Silo;
-using MitTts.Tests.Support;
+using MitTts.Tests.Api;
 using Serilog.Events;
 
 namespace MitTts.Tests.Configuration;
@@ -105,30 +100,11 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task The_gateway_starts_from_the_seed_production_file()
     {
-        string[] args =
-        [
-            "--config", s_seedConfig,
-            "--server:host=127.0.0.1",
-            "--server:http_port=0",
-            $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",
-            $"--cluster:silo_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
-            $"--cluster:gateway_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
-            "--logging:level=WARNING",
-        ];
-        await using var app = GatewayApplication.Create(args);
-        await app.StartAsync();
-        try
-        {
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-            using var client = new HttpClient { BaseAddress = new Uri(address) };
+        // The file says 0.0.0.0:8000; the test keeps to loopback and a free port, the rest comes from the file.
+        await using var gateway = await RunningGateway.Start("--config", s_seedConfig, "--server:host=127.0.0.1", "--server:http_port=0");
 
-            var health = await client.GetAsync("/api/v1/health");
+        var health = await gateway.Client.GetAsync("/api/v1/health");
 
-            Assert.True(health.IsSuccessStatusCode);
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        Assert.True(health.IsSuccessStatusCode);
     }
 }
