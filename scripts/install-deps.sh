@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages MitTts needs, when they are missing.
-#   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine)
-#   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg (ffprobe checks the audio)
+#   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output)
+#   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg, opus-tools, sox (independent decoders)
 set -euo pipefail
 
-need=(libespeak-ng1 espeak-ng-data)
+need=(libespeak-ng1 espeak-ng-data libmp3lame0)
 if [[ "${1:-runtime}" == "test" ]]; then
-  need+=(espeak-ng ffmpeg)
+  need+=(espeak-ng ffmpeg opus-tools sox)
 fi
 
 missing=()

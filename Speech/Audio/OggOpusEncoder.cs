@@ -46,6 +46,9 @@ public sealed class OggOpusEncoder : AudioEncoder
             _opus = OpusCodecFactory.CreateEncoder(OpusRate, 1, OpusApplication.OPUS_APPLICATION_AUDIO);
             _opus.Bitrate = bitrateKbps * 1000;
             _opus.SignalType = OpusSignal.OPUS_SIGNAL_VOICE;
+
+            // The managed encoder is the slowest stage of any format (bench/README.md); speech needs no more than 5.
+            _opus.Complexity = 5;
             _preSkip = _opus.Lookahead;
             _resampler = sampleRate == OpusRate ? null : new StreamingResampler(sampleRate, OpusRate);
             _pages = new OggPageWriter(serial: Random.Shared.Next());
