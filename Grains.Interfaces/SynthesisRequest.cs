@@ -2,7 +2,7 @@ namespace MitTts.Grains.Interfaces;
 
 /// <summary>A validated request to turn text into speech.</summary>
 /// <remarks><see cref="SampleRate"/> null means the voice's own rate (8000 for mulaw and alaw); <see cref="Bitrate"/> is the
-/// MP3 bitrate in kbps, null for the default.</remarks>
+/// mp3 or ogg bitrate in kbps, null for the format's default.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,

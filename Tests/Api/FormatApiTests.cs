@@ -93,6 +93,22 @@ public sealed class FormatApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Pitch_over_the_API_changes_the_voice_but_not_the_duration()
+    {
+        async Task<Pcm> Speak(double pitch)
+        {
+            var response = await Client.Synthesize(new { text = "The same sentence at two different pitches.", voice_id = "en-male-1", pitch }, wait: true);
+            return Pcm.FromWav(await response.Content.ReadAsByteArrayAsync());
+        }
+
+        var low = await Speak(1.0);
+        var high = await Speak(2.0);
+
+        Assert.Equal(low.DurationSeconds, high.DurationSeconds, low.DurationSeconds * 0.05);
+        Assert.NotEqual(low.Samples, high.Samples);
+    }
+
+    [Fact]
     public async Task Mp3_bitrate_over_the_API_changes_the_size()
     {
         async Task<int> Size(int bitrate)
