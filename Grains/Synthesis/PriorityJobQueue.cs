@@ -104,20 +104,57 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return false;
     }
 
-    /// <summary>Every waiting job in the order it will be served if nothing else arrives.</summary>
+    /// <summary>Characters waiting to be spoken, for work-ahead estimates.</summary>
+    public long RemainingCharacters
+    {
+        get
+        {
+            long characters = 0;
+            foreach (var job in _jobs)
+            {
+                characters += job.RemainingCharacters;
+            }
+
+            return characters;
+        }
+    }
+
+    /// <summary>Every waiting job in the order it will be served if nothing else arrives (the same choices as
+    /// <see cref="TryDequeue"/>, in O(n log n): per level, sessions take turns in a heap keyed by when they were last served).</summary>
     public IReadOnlyList<ScheduledJob> ServiceOrder(DateTimeOffset now)
     {
-        var remaining = new List<ScheduledJob>(_jobs);
         var lastServed = new Dictionary<string, long>(_lastServed, StringComparer.Ordinal);
         var served = _served;
-        var order = new List<ScheduledJob>(remaining.Count);
-        while (remaining.Count > 0)
+        var order = new List<ScheduledJob>(_jobs.Count);
+        foreach (var level in new[] { Priority.Critical, Priority.High, Priority.Normal })
         {
-            var index = NextIndex(remaining, lastServed, now);
-            var job = remaining[index];
-            remaining.RemoveAt(index);
-            lastServed[job.SessionKey] = ++served;
-            order.Add(job);
+            var sessions = new Dictionary<string, Queue<ScheduledJob>>(StringComparer.Ordinal);
+            foreach (var job in _jobs.Where(j => Effective(j, now) == level).OrderBy(j => j.Sequence))
+            {
+                if (!sessions.TryGetValue(job.SessionKey, out var jobs))
+                {
+                    sessions[job.SessionKey] = jobs = new Queue<ScheduledJob>();
+                }
+
+                jobs.Enqueue(job);
+            }
+
+            var turns = new PriorityQueue<Queue<ScheduledJob>, (long LastServed, long Sequence)>();
+            foreach (var (session, jobs) in sessions)
+            {
+                turns.Enqueue(jobs, (lastServed.GetValueOrDefault(session), jobs.Peek().Sequence));
+            }
+
+            while (turns.TryDequeue(out var jobs, out _))
+            {
+                var job = jobs.Dequeue();
+                order.Add(job);
+                lastServed[job.SessionKey] = ++served;
+                if (jobs.Count > 0)
+                {
+                    turns.Enqueue(jobs, (served, jobs.Peek().Sequence));
+                }
+            }
         }
 
         return order;

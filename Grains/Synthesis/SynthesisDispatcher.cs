@@ -18,6 +18,12 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
             throw new InvalidOperationException("No synthesis device is active in the cluster.");
         }
 
+        if (devices.Length == 1)
+        {
+            // Nothing to choose between: skip the status round trip.
+            return await grains.GetGrain<ISynthesizerGrain>(devices[0]).Enqueue(job);
+        }
+
         var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<ISynthesizerGrain>(d).GetStatus()));
         var ranked = Rank(statuses, preferredNode);
 

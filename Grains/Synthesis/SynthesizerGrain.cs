@@ -96,13 +96,7 @@ public sealed partial class SynthesizerGrain(
 
     private double WorkAheadSeconds()
     {
-        var characters = _running?.Job.RemainingCharacters ?? 0;
-        foreach (var job in _queue.ServiceOrder(Now))
-        {
-            characters += job.RemainingCharacters;
-        }
-
-        return characters * _secondsPerCharacter;
+        return ((_running?.Job.RemainingCharacters ?? 0) + _queue.RemainingCharacters) * _secondsPerCharacter;
     }
 
     /// <summary>Position 0 is the running job; a queued job counts the running one and those served before it.</summary>

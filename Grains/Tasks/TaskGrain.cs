@@ -238,11 +238,21 @@ public sealed partial class TaskGrain(
             await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(device)).Remove(TaskId);
         }
 
-        // Reminders wake the grain at expiry even if it was deactivated meanwhile; their period has a floor of one minute.
-        var ttl = TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
-        await this.RegisterOrUpdateReminder(ExpiryReminder, ttl, ttl < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : ttl);
+        // While active a timer expires the result; a reminder takes over only if the grain deactivates first (OnDeactivateAsync),
+        // which keeps the reminder service off the path of every task.
+        this.RegisterGrainTimer(ExpireIfDue, new GrainTimerCreationOptions(State.ExpiresAt.Value - now + TimeSpan.FromMilliseconds(10), Timeout.InfiniteTimeSpan));
 
         _finished.TrySetResult(Snapshot(null));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (Exists && IsFinished && State.ExpiresAt is { } expiresAt && expiresAt > time.GetUtcNow())
+        {
+            // Reminders wake the grain at expiry even though it is gone; their period has a floor of one minute.
+            var due = expiresAt - time.GetUtcNow();
+            await this.RegisterOrUpdateReminder(ExpiryReminder, due, due < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : due, cancellationToken);
+        }
     }
 
     /// <summary>Clears the task when its result has outlived its TTL; true when it did.</summary>

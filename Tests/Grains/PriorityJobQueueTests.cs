@@ -135,3 +135,35 @@ public sealed class SynthesisDispatcherTests
         Assert.Equal("a/cpu:0", realDifference[0].DeviceKey);
     }
 }
+
+public sealed class PriorityJobQueueOrderTests
+{
+    [Fact]
+    public void The_predicted_service_order_is_the_order_jobs_are_dequeued()
+    {
+        var random = new Random(7);
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var queue = new PriorityJobQueue(TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 300; i++)
+        {
+            var priority = (Priority)random.Next(3);
+            var session = random.Next(4) == 0 ? null : $"s{random.Next(12)}";
+            var request = new SynthesisRequest("text", "es-female-1", AudioFormat.Wav, priority, session, 1, 1);
+            queue.Enqueue(new ScheduledJob(new SynthesisJob($"t{i}", request, start), i + 1, start.AddSeconds(random.Next(20))));
+            if (i % 7 == 0)
+            {
+                queue.TryDequeue(start.AddSeconds(15), out _);
+            }
+        }
+
+        var now = start.AddSeconds(25);
+        var predicted = queue.ServiceOrder(now).Select(j => j.TaskId).ToList();
+        var actual = new List<string>();
+        while (queue.TryDequeue(now, out var job))
+        {
+            actual.Add(job.TaskId);
+        }
+
+        Assert.Equal(actual, predicted);
+    }
+}
