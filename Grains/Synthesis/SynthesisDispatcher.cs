@@ -24,13 +24,21 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
             return await grains.GetGrain<ISynthesizerGrain>(devices[0]).Enqueue(job);
         }
 
-        var statuses = await Task.WhenAll(devices.Select(d => grains.GetGrain<ISynthesizerGrain>(d).GetStatus()));
-        var ranked = Rank(statuses, preferredNode);
-
+        // A device whose silo died a moment ago may still be listed: it is skipped, not fatal.
+        var statuses = (await Task.WhenAll(devices.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
         QueueTicket? refusal = null;
-        foreach (var status in ranked)
+        foreach (var status in Rank(statuses, preferredNode))
         {
-            var ticket = await grains.GetGrain<ISynthesizerGrain>(status.DeviceKey).Enqueue(job);
+            QueueTicket ticket;
+            try
+            {
+                ticket = await grains.GetGrain<ISynthesizerGrain>(status.DeviceKey).Enqueue(job);
+            }
+            catch (OrleansException)
+            {
+                continue;
+            }
+
             if (ticket.Accepted)
             {
                 return ticket;
@@ -42,7 +50,19 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
             }
         }
 
-        return refusal!;
+        return refusal ?? throw new InvalidOperationException("No synthesis device answered.");
+    }
+
+    private async Task<SynthesizerStatus?> TryGetStatus(string deviceKey)
+    {
+        try
+        {
+            return await grains.GetGrain<ISynthesizerGrain>(deviceKey).GetStatus();
+        }
+        catch (OrleansException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Least work ahead first (an idle device before a busy one with the same estimate); a device on the
