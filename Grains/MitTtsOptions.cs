@@ -11,8 +11,13 @@ public sealed class TtsOptions
     [ConfigurationKeyName("model_path")]
     public string ModelPath { get; set; } = "models";
 
+    /// <summary>Audio cache entries; 0 turns the cache off.</summary>
     [ConfigurationKeyName("cache_size")]
     public int CacheSize { get; set; } = 1000;
+
+    /// <summary>Audio cache size limit in bytes.</summary>
+    [ConfigurationKeyName("cache_max_bytes")]
+    public long CacheMaxBytes { get; set; } = 64L * 1024 * 1024;
 
     [ConfigurationKeyName("max_text_length")]
     public int MaxTextLength { get; set; } = 5000;

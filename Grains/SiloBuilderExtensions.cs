@@ -30,8 +30,11 @@ public static class SiloBuilderExtensions
         services.AddSingleton<VoiceCatalog>();
         services.AddSingleton<SynthesisDispatcher>();
         services.AddSingleton<SpeechRenderer>();
-        services.AddSingleton(provider => new AudioCache(
-            provider.GetRequiredService<IOptions<TtsOptions>>().Value.CacheSize, configuration.GetValue("tts:cache_max_bytes", 64L * 1024 * 1024)));
+        services.AddSingleton(provider =>
+        {
+            var tts = provider.GetRequiredService<IOptions<TtsOptions>>().Value;
+            return new AudioCache(tts.CacheSize, tts.CacheMaxBytes);
+        });
 
         // Devices are advertised in silo metadata; the placement director pins each synthesizer to the silo its key names.
         var node = configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
