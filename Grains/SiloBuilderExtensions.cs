@@ -23,7 +23,7 @@ public static class SiloBuilderExtensions
         services.Configure<TtsOptions>(configuration.GetSection(TtsOptions.Section));
         services.Configure<SessionOptions>(configuration.GetSection(SessionOptions.Section));
         services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.Section));
-        services.Configure<SchedulingOptions>(configuration.GetSection(SchedulingOptions.Section));
+        services.Configure<SynthesisQueueOptions>(configuration.GetSection(SynthesisQueueOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ISpeechEngine, EspeakEngine>();
         services.AddSingleton<SpeechEngines>();

@@ -1,6 +1,8 @@
 using Orleans.Configuration;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using MitTts.Grains;
+using MitTts.Grains.Synthesis;
 
 namespace MitTts.Silo;
 
@@ -23,6 +25,9 @@ public static class EmbeddedSiloExtensions
 
         // One process is one node; its name is the first part of its synthesizer keys.
         silo.Configure<SiloOptions>(options => options.SiloName = cluster["node"] ?? "local");
+
+        // In-memory storage dies with this process, so there is no survivor to re-dispatch from a ledger.
+        silo.Services.PostConfigure<SynthesisQueueOptions>(options => options.FailoverLedger = false);
         return silo.AddMitTtsGrains(configuration);
     }
 

@@ -13,7 +13,7 @@ namespace MitTts.Grains.Synthesis;
 [DevicePlacement]
 public sealed partial class SynthesizerGrain(
     SpeechRenderer renderer,
-    IOptions<SchedulingOptions> options,
+    IOptions<SynthesisQueueOptions> options,
     TimeProvider time,
     ILocalSiloDetails localSilo,
     ILogger<SynthesizerGrain> logger)

@@ -11,6 +11,7 @@ public sealed partial class TaskGrain(
     [PersistentState("audio", StorageNames.Audio)] IPersistentState<AudioRecord> audio,
     SynthesisDispatcher dispatcher,
     IOptions<TtsOptions> options,
+    IOptions<SynthesisQueueOptions> scheduling,
     TimeProvider time,
     ILogger<TaskGrain> logger)
     : Grain, ITaskGrain, IRemindable
@@ -116,7 +117,10 @@ public sealed partial class TaskGrain(
         State.DeviceKey = ticket.DeviceKey;
         State.EstimatedSeconds = ticket.EstimatedSeconds;
         await task.WriteStateAsync();
-        await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(ticket.DeviceKey)).Add(TaskId, ticket.DeviceKey);
+        if (scheduling.Value.FailoverLedger)
+        {
+            await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(ticket.DeviceKey)).Add(TaskId, ticket.DeviceKey);
+        }
     }
 
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
@@ -173,17 +177,18 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    async Task<bool> ITaskGrain.MarkProcessing()
+    Task<bool> ITaskGrain.MarkProcessing()
     {
         if (!Exists || State.Status != SynthesisStatus.Queued)
         {
-            return false;
+            return Task.FromResult(false);
         }
 
+        // Not written to storage: after a crash a processing task is re-dispatched like a queued one, so the
+        // write would buy nothing, and it would sit between every job and the engine.
         State.Status = SynthesisStatus.Processing;
         State.StartedAt = time.GetUtcNow();
-        await task.WriteStateAsync();
-        return true;
+        return Task.FromResult(true);
     }
 
     async Task ITaskGrain.Complete(AudioResult result)
@@ -233,7 +238,7 @@ public sealed partial class TaskGrain(
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
         }
 
-        if (State.DeviceKey is { } device)
+        if (scheduling.Value.FailoverLedger && State.DeviceKey is { } device)
         {
             await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(device)).Remove(TaskId);
         }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 namespace MitTts.Grains.Synthesis;
 
 /// <summary>How each synthesizer orders and bounds its queue.</summary>
-public sealed class SchedulingOptions
+public sealed class SynthesisQueueOptions
 {
     public const string Section = "scheduling";
 
@@ -14,4 +14,9 @@ public sealed class SchedulingOptions
     /// <summary>Jobs one priority level of one device may hold; beyond it requests get 429 <c>busy</c>.</summary>
     [ConfigurationKeyName("max_queue_per_level")]
     public int MaxQueuePerLevel { get; set; } = 500;
+
+    /// <summary>Whether tasks are recorded in their node's ledger so a surviving silo can re-dispatch them; pointless
+    /// (and two storage writes per task) when storage dies with the only process, as in the embedded default.</summary>
+    [ConfigurationKeyName("failover_ledger")]
+    public bool FailoverLedger { get; set; } = true;
 }
