@@ -14,7 +14,7 @@ public sealed class OggOpusEncoderTests
     {
         var source = await StreamedFormatTests.SourceAt(rate);
 
-        var (ogg, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, rate);
+        var (ogg, starts) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, rate);
         var info = await AudioDecoders.OpusInfo(ogg);
         var decoded = AudioDecoders.Concentus(ogg);
         var (correlation, lagMs) = AudioMeasures.EnvelopeMatch(source, decoded);
@@ -30,6 +30,7 @@ public sealed class OggOpusEncoderTests
         Assert.InRange(decoded.DurationSeconds, source.DurationSeconds * 0.98, source.DurationSeconds * 1.02);
         Assert.True(correlation > 0.95, $"envelope correlation {correlation}");
         Assert.InRange(lagMs, -10, 10);
+        Assert.Empty(AudioMeasures.Clicks(decoded.Samples, AudioMeasures.AtRate(starts.Skip(1), rate, decoded.SampleRate)));
     }
 
     [Fact]
