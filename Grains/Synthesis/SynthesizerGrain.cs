@@ -46,7 +46,8 @@ public sealed partial class SynthesizerGrain(
         {
             _rejections++;
             SchedulingMetrics.Rejected(priority);
-            return Task.FromResult(new QueueTicket(DeviceKey, -1, WorkAheadSeconds(), Accepted: false, RetryAfterSeconds: Math.Max(1, Math.Ceiling(WorkAheadSeconds()))));
+            var workAhead = WorkAheadSeconds();
+            return Task.FromResult(new QueueTicket(DeviceKey, -1, workAhead, Accepted: false, RetryAfterSeconds: Math.Max(1, Math.Ceiling(workAhead))));
         }
 
         _queue.Enqueue(new ScheduledJob(job, ++_sequence, Now));
