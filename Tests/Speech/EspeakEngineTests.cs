@@ -79,7 +79,18 @@ public sealed class EspeakEngineTests
         Assert.Equal(_engine.SampleRate, theirs.SampleRate);
         Assert.InRange((double)ours.Length / theirs.Samples.Length, 0.97, 1.03);
         var similarity = Pcm.EnvelopeCorrelation(ours, theirs.Samples, theirs.SampleRate, frameMs: 100);
-        Assert.True(similarity > 0.9, $"envelope correlation {similarity}, lengths {ours.Length} vs {theirs.Samples.Length}");
+        // Same speech scores 0.9 to 1 here; different speech about 0.7 (checked below), so 0.8 separates them.
+        Assert.True(similarity > 0.8, $"envelope correlation {similarity}, lengths {ours.Length} vs {theirs.Samples.Length}");
+    }
+
+    [Fact]
+    public async Task The_envelope_comparison_tells_different_speech_apart()
+    {
+        var hello = await Say(English, "en-us");
+        var other = await Say("Completely different words are spoken in this other recording, at another length.", "en-us");
+
+        var unlike = Pcm.EnvelopeCorrelation(hello, other, _engine.SampleRate, frameMs: 100);
+        Assert.True(unlike < 0.8, $"different speech scored {unlike}");
     }
 
     [Fact]
@@ -115,7 +126,7 @@ public sealed class EspeakEngineTests
             // espeak-ng's flutter moves lengths by a few ms between calls; one word more or less is hundreds of ms.
             var closest = Enumerable.Range(0, texts.Length).MinBy(j => Math.Abs(expected[j].Length - results[i].Length));
             Assert.Equal(i, closest);
-            Assert.True(Pcm.EnvelopeCorrelation(expected[i], results[i], _engine.SampleRate, frameMs: 100) > 0.9, $"caller {i} got audio unlike its own text");
+            Assert.True(Pcm.EnvelopeCorrelation(expected[i], results[i], _engine.SampleRate, frameMs: 100) > 0.8, $"caller {i} got audio unlike its own text");
         }
     }
 
