@@ -28,3 +28,12 @@ public interface IPcmSink
     /// <summary>Called with each buffer of 16-bit mono samples, in order.</summary>
     void Write(ReadOnlySpan<short> samples);
 }
+
+/// <summary>Receives word boundaries from an engine that reports them; an engine checks whether its PCM sink also implements this.</summary>
+public interface IWordSink
+{
+    /// <summary>The word at <paramref name="textOffset"/> (UTF-16 index into <see cref="SpeechRequest.Text"/>, <paramref name="textLength"/>
+    /// chars) starts at <paramref name="sampleOffset"/>, counted from the first sample of this request's PCM.</summary>
+    /// <remarks>Called on the engine's thread, in word order, no later than the PCM that contains that sample.</remarks>
+    void Word(int textOffset, int textLength, long sampleOffset);
+}
