@@ -64,6 +64,9 @@ public sealed record StatusMessage(
     int? QueuePosition = null,
     int? DurationMs = null)
 {
+    /// <summary>For a <c>busy</c> error: seconds to wait before sending the task again.</summary>
+    public double? RetryAfter { get; init; }
+
     [JsonPropertyOrder(-1)]
     public string Type => "status";
 }

@@ -342,8 +342,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             }
         }
 
+        // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
+        Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
         var snapshot = await _channel!.Submit(new ChannelTaskInfo(taskId, message.RequestId, null), request! with { WordTimestamps = message.Timestamps ?? false });
-        ReportSubmitted(snapshot, message.RequestId, null);
+        ReportRefused(snapshot, message.RequestId, null);
     }
 
     private async Task AppendText(TextMessage message)
@@ -408,19 +410,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         ReportTextResult(result, requestId, message.ContextId);
     }
 
+    /// <summary>Text contexts name their tasks in the channel, so a client meets them in their <c>processing</c> status; only refusals are reported here.</summary>
     private void ReportTextResult(TextAppendResult result, string? requestId, string contextId)
     {
         foreach (var task in result.Tasks)
         {
-            if (task.Status != SynthesisStatus.Error || task.Error?.Code != "busy")
-            {
-                lock (_gate)
-                {
-                    _openTasks.TryAdd(task.TaskId, contextId);
-                }
-            }
-
-            ReportSubmitted(task, requestId, contextId);
+            ReportRefused(task, requestId, contextId);
         }
 
         if (result.Error is { } error && error.Code != "busy")
@@ -429,23 +424,21 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    private void ReportSubmitted(TaskSnapshot task, string? requestId, string? contextId)
+    /// <summary>A task the scheduler refused (every queue of its level full) ends at once with a <c>busy</c> error status.</summary>
+    private void ReportRefused(TaskSnapshot task, string? requestId, string? contextId)
     {
         if (task.Error is { Code: "busy" } busy)
         {
             lock (_gate)
             {
                 _openTasks.Remove(task.TaskId);
+                _unstreamed.Remove(task.TaskId);
             }
 
-            Send(new ErrorMessage("busy", busy.Message, requestId, RetryAfter: Math.Ceiling(busy.RetryAfterSeconds ?? 1)));
-            return;
-        }
-
-        // Errors after acceptance (dispatch_failed) arrive as the task's status on the channel, in order.
-        if (task.Status == SynthesisStatus.Queued || task.Status == SynthesisStatus.Processing)
-        {
-            Send(new StatusMessage(task.TaskId, "queued", 0, null, requestId, contextId, null, task.QueuePosition));
+            Send(new StatusMessage(task.TaskId, "error", 0, new ErrorBody("busy", busy.Message), requestId, contextId, null)
+            {
+                RetryAfter = Math.Ceiling(busy.RetryAfterSeconds ?? 1),
+            });
         }
     }
 
@@ -566,6 +559,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     if (outgoing.Close is { } close)
                     {
                         await SendClose(close, outgoing.CloseDescription!, cancellationToken);
+
+                        // The client answers with its own close, which ends the receive loop; one that does not is cut off.
+                        _closing.CancelAfter(TimeSpan.FromSeconds(2));
                         return;
                     }
 
@@ -582,10 +578,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
-            // The socket is gone; the receive loop ends the connection.
-        }
-        finally
-        {
+            // The socket is gone: stop the receive loop too.
             await _closing.CancelAsync();
         }
     }

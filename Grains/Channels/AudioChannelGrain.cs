@@ -215,6 +215,9 @@ public sealed partial class AudioChannelGrain(
             context.OpenTasks++;
         }
 
+        // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
+        Pump();
+
         TaskSnapshot snapshot;
         try
         {

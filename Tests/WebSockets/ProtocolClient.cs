@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 
 namespace MitTts.Tests.WebSockets;
 
@@ -24,7 +25,8 @@ public sealed record ServerMessage(JsonObject? Json, long Sequence, byte[]? Audi
 public sealed class ProtocolClient : IAsyncDisposable
 {
     private readonly ClientWebSocket _socket = new();
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly Channel<ServerMessage?> _inbox = Channel.CreateUnbounded<ServerMessage?>();
+    private Task? _reading;
 
     private ProtocolClient()
     {
@@ -40,6 +42,7 @@ public sealed class ProtocolClient : IAsyncDisposable
         var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" }.Uri;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await client._socket.ConnectAsync(uri, timeout.Token);
+        client._reading = client.ReadLoop();
         return client;
     }
 
@@ -51,26 +54,48 @@ public sealed class ProtocolClient : IAsyncDisposable
         await _socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, timeout.Token);
     }
 
-    /// <summary>The next message, or null when the server closed the socket.</summary>
+    /// <summary>The next message, or null when the server closed the socket; throws on a timeout.</summary>
     public async Task<ServerMessage?> Receive(TimeSpan? timeout = null)
     {
         using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
-        using var message = new MemoryStream();
-        WebSocketReceiveResult result;
-        do
+        return await _inbox.Reader.ReadAsync(cancel.Token);
+    }
+
+    // One reader for the socket's whole life: a receive cancelled by a timeout would abort a ClientWebSocket.
+    private async Task ReadLoop()
+    {
+        var buffer = new byte[64 * 1024];
+        try
         {
-            result = await _socket.ReceiveAsync(_buffer, cancel.Token);
-            if (result.MessageType == WebSocketMessageType.Close)
+            while (true)
             {
-                return null;
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        _inbox.Writer.TryWrite(null);
+                        return;
+                    }
+
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                _inbox.Writer.TryWrite(Parse(message.ToArray(), result.MessageType));
             }
-
-            message.Write(_buffer, 0, result.Count);
         }
-        while (!result.EndOfMessage);
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            _inbox.Writer.TryWrite(null);
+        }
+    }
 
-        var bytes = message.ToArray();
-        if (result.MessageType == WebSocketMessageType.Text)
+    private static ServerMessage Parse(byte[] bytes, WebSocketMessageType type)
+    {
+        if (type == WebSocketMessageType.Text)
         {
             return new ServerMessage(JsonNode.Parse(bytes)!.AsObject(), 0, null);
         }
@@ -104,23 +129,16 @@ public sealed class ProtocolClient : IAsyncDisposable
     public async Task<List<ServerMessage>> Drain(TimeSpan window)
     {
         var messages = new List<ServerMessage>();
-        var deadline = DateTime.UtcNow + window;
-        while (DateTime.UtcNow < deadline)
+        using var cancel = new CancellationTokenSource(window);
+        try
         {
-            try
+            while (await _inbox.Reader.ReadAsync(cancel.Token) is { } message)
             {
-                var message = await Receive(deadline - DateTime.UtcNow);
-                if (message is null)
-                {
-                    break;
-                }
-
                 messages.Add(message);
             }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+        }
+        catch (OperationCanceledException)
+        {
         }
 
         return messages;
@@ -144,5 +162,9 @@ public sealed class ProtocolClient : IAsyncDisposable
         }
 
         _socket.Dispose();
+        if (_reading is not null)
+        {
+            await _reading;
+        }
     }
 }
