@@ -12,10 +12,14 @@ namespace MitTts.Speech.Text;
 /// <see cref="FirstCutMinimum"/> characters in and leaves a first piece of at most <see cref="MaxFirstSentenceLength"/>, if there is one.</remarks>
 public static class SentenceSegmenter
 {
+    /// <summary>No piece is longer (but for a surrogate pair at the cut): longer sentences are cut at clause punctuation, else at a space.</summary>
     public const int MaxSentenceLength = 300;
 
+    /// <summary>A first sentence longer than this is cut after its first clause punctuation at or after <see cref="FirstCutMinimum"/>
+    /// characters, when that cut leaves a first piece of at most this length; otherwise it stays whole (up to <see cref="MaxSentenceLength"/>).</summary>
     public const int MaxFirstSentenceLength = 120;
 
+    /// <summary>How far into a long first sentence its early cut may fall at the soonest, so the first piece is not a fragment.</summary>
     public const int FirstCutMinimum = 40;
 
     /// <summary>Whether ICU's sentence break iterator was found on this machine; when false, simple punctuation rules are used.</summary>
