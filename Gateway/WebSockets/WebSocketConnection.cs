@@ -264,12 +264,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private async Task Connect(ConnectMessage connect, CancellationToken cancellationToken)
     {
-        if (_sessionId is not null)
-        {
-            Send(new ErrorMessage("already_connected", $"This socket is already on session '{_sessionId}'; open another socket for another session.", null));
-            return;
-        }
-
         if (connect.SessionId is { } sessionId && !SynthesisRequestValidator.SessionIdPattern().IsMatch(sessionId))
         {
             Send(new ErrorMessage("invalid_session_id", "session_id must be 1 to 128 letters, digits or _ . : -", null, "session_id"));
@@ -279,6 +273,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (connect.LastSequence is < 0)
         {
             Send(new ErrorMessage("invalid_last_sequence", "last_sequence must be 0 or more.", null, "last_sequence"));
+            return;
+        }
+
+        if (_sessionId is not null)
+        {
+            Send(new ErrorMessage("already_connected", $"This socket is already on session '{_sessionId}'; open another socket for another session.", null));
             return;
         }
 

@@ -61,8 +61,7 @@ public sealed partial class AudioChannelGrain(
             return new TextAppendResult([], new TaskError("context_closed", $"Text context '{contextId}' has ended; use a new context_id."));
         }
 
-        context.Append(text);
-        return await SubmitPieces(context, context.TakeCompleteSentences());
+        return await SubmitPieces(context, context.Append(text));
     }
 
     async Task<TextAppendResult> IAudioChannelGrain.FlushText(string contextId, bool close)
@@ -138,7 +137,7 @@ public sealed partial class AudioChannelGrain(
         {
             if (taskIds is null && (contextId is null || context.Id == contextId))
             {
-                context.TakeRest();
+                context.Discard();
             }
         }
 

@@ -26,6 +26,13 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         return (voice, engine);
     }
 
+    /// <summary>The language of the request's voice (ISO 639-1), which sentence segmentation follows.</summary>
+    public string? Language(SynthesisRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return voices.Find(request.VoiceId)?.Language;
+    }
+
     /// <summary>The engine request for <paramref name="text"/> (the whole request text, or one sentence of it).</summary>
     /// <remarks>Speed and pitch go to the engine only when it applies them itself; otherwise <see cref="Finish"/> does.</remarks>
     public SpeechRequest EngineRequest(SynthesisRequest request, VoiceEntry voice, string text)

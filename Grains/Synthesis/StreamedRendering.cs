@@ -129,10 +129,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                         continue;
                     }
 
+                    // Truncated like the task's duration, so the last word never ends after the audio does.
                     words.Add(new WordTiming(
                         _sentence.Substring(offset, length),
-                        (int)Math.Round(_sentenceStartMs + (sample * msPerSample)),
-                        (int)Math.Round(_sentenceStartMs + (end * msPerSample))));
+                        (int)(_sentenceStartMs + (sample * msPerSample)),
+                        (int)(_sentenceStartMs + (end * msPerSample))));
                 }
 
                 _marks.Clear();

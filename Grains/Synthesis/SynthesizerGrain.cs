@@ -192,7 +192,7 @@ public sealed partial class SynthesizerGrain(
                     return false;
                 }
 
-                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text));
+                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
             }
 
             var progress = job.Progress;
@@ -262,7 +262,7 @@ public sealed partial class SynthesizerGrain(
                     return false;
                 }
 
-                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text));
+                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
             }
 
             var progress = job.Progress;

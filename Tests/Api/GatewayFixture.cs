@@ -24,6 +24,9 @@ public sealed class RunningGateway : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>Every address Kestrel listens on: the HTTP port, then the WebSocket port when it has its own.</summary>
+    public IReadOnlyList<Uri> Addresses { get; private init; } = [];
+
     /// <summary>Starts a gateway on free ports with the test models; <paramref name="args"/> add or override configuration.</summary>
     public static async Task<RunningGateway> Start(params string[] args)
     {
@@ -39,8 +42,9 @@ public sealed class RunningGateway : IAsyncDisposable
         ];
         var app = GatewayApplication.Create([.. defaults, .. args]);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new RunningGateway(app, new Uri(address));
+        // Kestrel lists its addresses in listen order: the HTTP port first, then the WebSocket port when it differs.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        return new RunningGateway(app, addresses[0]) { Addresses = addresses };
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,147 @@
+using System.Net.WebSockets;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>Bad input gets an error with a stable code and the socket stays usable; only protocol abuse closes it.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class ProtocolErrorTests(GatewayFixture gateway)
+{
+    public static TheoryData<string, string> BadMessages => new()
+    {
+        { "not json", "invalid_json" },
+        { "[1,2,3]", "invalid_json" },
+        { "{\"type\": ", "invalid_json" },
+        { "{}", "missing_type" },
+        { "{\"type\":\"dance\"}", "unknown_message_type" },
+        { "{\"type\":\"synthesize\"}", "text_required" },
+        { "{\"type\":\"synthesize\",\"text\":\"\"}", "text_empty" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"voice_id\":\"xx-robot-9\"}", "voice_not_found" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"voice_id\":\"../etc\"}", "invalid_voice_id" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"format\":\"flac\"}", "unsupported_format" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"priority\":\"urgent\"}", "invalid_priority" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"speed\":9}", "speed_out_of_range" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"sample_rate\":12345}", "invalid_sample_rate" },
+        { "{\"type\":\"synthesize\",\"text\":42}", "invalid_json" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"stream\":\"yes\"}", "invalid_json" },
+        { "{\"type\":\"text\",\"text\":\"hi\"}", "context_id_required" },
+        { "{\"type\":\"text\",\"context_id\":\"c\"}", "text_required" },
+        { "{\"type\":\"text\",\"context_id\":\"c\",\"text\":\"hi\",\"voice_id\":\"xx-robot-9\"}", "voice_not_found" },
+        { "{\"type\":\"flush\"}", "context_id_required" },
+        { "{\"type\":\"end\",\"context_id\":\"never-opened\"}", "context_not_found" },
+        { "{\"type\":\"connect\",\"session_id\":\"has spaces\"}", "invalid_session_id" },
+        { "{\"type\":\"connect\",\"last_sequence\":-5}", "invalid_last_sequence" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadMessages))]
+    public async Task Bad_message_gets_an_error_code_and_the_socket_stays_open(string message, string code)
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect" });
+        await client.Receive();
+
+        await client.SendText(message.Replace("\"type\":\"synthesize\"", "\"type\":\"synthesize\",\"request_id\":\"bad-1\"", StringComparison.Ordinal));
+        var error = await client.ReceiveUntil(m => m.Type == "error");
+        Assert.Equal(code, error[^1].Str("code"));
+        Assert.False(string.IsNullOrWhiteSpace(error[^1].Str("message")));
+        if (message.Contains("synthesize", StringComparison.Ordinal) && code != "invalid_json")
+        {
+            Assert.Equal("bad-1", error[^1].Str("request_id"));
+        }
+
+        await AssertStillServing(client);
+    }
+
+    [Fact]
+    public async Task Text_longer_than_the_limit_is_refused()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = new string('a', GatewayFixture.MaxTextLength + 1) });
+        Assert.Equal("text_too_long", (await client.ReceiveUntil(m => m.Type == "error"))[^1].Str("code"));
+        await client.Send(new { type = "text", context_id = "c", text = new string('a', GatewayFixture.MaxTextLength + 1) });
+        Assert.Equal("text_too_long", (await client.ReceiveUntil(m => m.Type == "error"))[^1].Str("code"));
+        await AssertStillServing(client);
+    }
+
+    [Fact]
+    public async Task Connecting_twice_on_one_socket_is_an_error_not_a_new_session()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", session_id = "twice-a" });
+        await client.Receive();
+        await client.Send(new { type = "connect", session_id = "twice-b" });
+        Assert.Equal("already_connected", (await client.ReceiveUntil(m => m.Type == "error"))[^1].Str("code"));
+        await AssertStillServing(client);
+    }
+
+    [Fact]
+    public async Task Interrupt_with_nothing_playing_is_acknowledged_with_no_tasks()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "interrupt" });
+        var ack = await client.ReceiveUntil(m => m.Type == "interrupted");
+        Assert.Empty(ack[^1].Json!["task_ids"]!.AsArray());
+        await client.Send(new { type = "interrupt", task_id = "task_unknown" });
+        await client.ReceiveUntil(m => m.Type == "interrupted");
+        await AssertStillServing(client);
+    }
+
+    [Fact]
+    public async Task A_message_over_one_mebibyte_closes_the_socket_with_1009()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.SendText("{\"type\":\"synthesize\",\"text\":\"" + new string('a', (1024 * 1024) + 10) + "\"}");
+        Assert.Null(await client.Receive());
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task A_binary_message_from_the_client_closes_the_socket_with_1003()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Socket.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, CancellationToken.None);
+        Assert.Null(await client.Receive());
+        Assert.Equal(WebSocketCloseStatus.InvalidMessageType, client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task A_flood_of_messages_closes_the_socket_with_1008()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        var flood = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < 5000; i++)
+                {
+                    await client.SendText("{\"type\":\"ping\"}");
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The server closed the socket mid-flood, as it should.
+            }
+        });
+        var messages = await client.ReceiveUntil(m => false, TimeSpan.FromSeconds(20)).ContinueWith(t => t, TaskScheduler.Default);
+        await flood;
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Plain_http_to_ws_is_told_to_upgrade()
+    {
+        var response = await gateway.Client.GetAsync("/ws");
+        Assert.Equal(System.Net.HttpStatusCode.UpgradeRequired, response.StatusCode);
+        Assert.Contains("websocket_required", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private static async Task AssertStillServing(ProtocolClient client)
+    {
+        await client.Send(new { type = "ping" });
+        Assert.Equal("pong", (await client.ReceiveUntil(m => m.Type == "pong"))[^1].Type);
+        await client.Send(new { type = "synthesize", text = "Still here.", voice_id = "en-male-1", format = "pcm" });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        Assert.Equal("completed", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId)))[^1].Str("status"));
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MitTts.Tests.Api;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>A gateway of its own, with a one-second resume window and separate HTTP and WebSocket ports.</summary>
+public sealed class SessionLifetimeTests
+{
+    private static readonly string s_longText = string.Join(" ", Enumerable.Repeat("The quick brown fox jumps over the lazy dog, and then it runs far away into the forest.", 55));
+
+    [Fact]
+    public async Task A_disconnected_session_has_its_work_cancelled_after_the_resume_window()
+    {
+        var http = FreePort.Next();
+        var ws = FreePort.Next();
+        await using var gateway = await RunningGateway.Start(
+            "--websocket:resume_window_seconds=1",
+            $"--server:http_port={http.ToString(CultureInfo.InvariantCulture)}",
+            $"--server:ws_port={ws.ToString(CultureInfo.InvariantCulture)}");
+        Assert.Equal(2, gateway.Addresses.Count);
+        Assert.Equal(ws, gateway.Addresses[1].Port);
+
+        var taskIds = new List<string>();
+        var client = await ProtocolClient.Connect(gateway.Addresses[1]);
+        for (var i = 0; i < 8; i++)
+        {
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", priority = "normal" });
+            taskIds.Add((await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+        }
+
+        client.Socket.Abort();
+        await client.DisposeAsync();
+
+        // Nothing listens: after the window (and the time it takes the server to notice), unfinished tasks are cancelled, none left running.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        List<string> statuses;
+        do
+        {
+            await Task.Delay(250);
+            statuses = [];
+            foreach (var taskId in taskIds)
+            {
+                var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+                statuses.Add(task!["status"]!.GetValue<string>());
+            }
+        }
+        while (statuses.Any(s => s is "queued" or "processing") && DateTime.UtcNow < deadline);
+
+        Assert.DoesNotContain(statuses, s => s is "queued" or "processing");
+        Assert.Contains("cancelled", statuses);
+    }
+
+    [Fact]
+    public async Task The_http_port_also_serves_the_websocket_protocol()
+    {
+        var http = FreePort.Next();
+        await using var gateway = await RunningGateway.Start(
+            $"--server:http_port={http.ToString(CultureInfo.InvariantCulture)}",
+            $"--server:ws_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}");
+        await using var client = await ProtocolClient.Connect(gateway.Addresses[0]);
+        Assert.Equal(http, gateway.Addresses[0].Port);
+        await client.Send(new { type = "synthesize", text = "One port for the load balancer.", voice_id = "en-male-1", format = "pcm" });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        Assert.Equal("completed", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId)))[^1].Str("status"));
+    }
+}

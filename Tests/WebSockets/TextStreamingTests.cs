@@ -1,0 +1,114 @@
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>LLM tokens in, audio out: text contexts, sentence detection on partial text, and word timestamps.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class TextStreamingTests(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task Tokens_become_one_task_per_sentence_without_breaking_on_abbreviations()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        const string text = "Dr. Smith paid 3.14 dollars, e.g. for coffee at https://example.com/menu.html today. Then he left, etc. and went home! Was it late?";
+
+        // Tokens as an LLM sends them: bits of words, punctuation on its own.
+        var tokens = Tokenize(text);
+        var first = true;
+        foreach (var token in tokens)
+        {
+            await client.Send(first
+                ? new { type = "text", context_id = "c1", text = token, voice_id = "en-male-1", format = "pcm", request_id = "turn-1" }
+                : (object)new { type = "text", context_id = "c1", text = token });
+            first = false;
+        }
+
+        await client.Send(new { type = "end", context_id = "c1" });
+        var messages = await client.ReceiveUntil(m => m.Type == "context_end");
+        Assert.DoesNotContain(messages, m => m.Type == "error");
+        Assert.Equal("c1", messages[^1].Str("context_id"));
+        Assert.Equal("turn-1", messages[^1].Str("request_id"));
+
+        var tasks = messages.Where(m => m.Str("status") == "processing").Select(m => m.Str("task_id")).ToList();
+        Assert.Equal(3, tasks.Count);
+        Assert.All(messages.Where(m => m.Type == "status"), m => Assert.Equal("c1", m.Str("context_id")));
+        Assert.Equal(3, messages.Count(m => m.Str("status") == "completed"));
+        Assert.True(messages.Count(m => m.IsAudio) >= 3);
+    }
+
+    [Fact]
+    public async Task The_first_sentence_is_spoken_before_the_rest_of_the_text_arrives()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "text", context_id = "c2", text = "Hello there. ", voice_id = "en-female-1", format = "pcm" });
+        await client.Send(new { type = "text", context_id = "c2", text = "How are" });
+
+        // A whole word after the stop proves the sentence ended ("Dr." would not have); "How are" is no sentence yet.
+        var messages = await client.ReceiveUntil(m => m.Str("status") == "completed");
+        Assert.Contains(messages, m => m.IsAudio);
+        Assert.Empty(await client.Drain(TimeSpan.FromMilliseconds(300)));
+
+        await client.Send(new { type = "text", context_id = "c2", text = " you" });
+        await client.Send(new { type = "flush", context_id = "c2" });
+        var flushed = await client.ReceiveUntil(m => m.Str("status") == "completed");
+        Assert.Contains(flushed, m => m.IsAudio);
+
+        // Ending an empty context ends it on the channel at once.
+        await client.Send(new { type = "end", context_id = "c2" });
+        Assert.Equal("context_end", (await client.ReceiveUntil(m => m.Type == "context_end"))[^1].Type);
+    }
+
+    [Fact]
+    public async Task Word_timestamps_are_monotonic_and_within_the_audio()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        const string text = "Hello world, this is a test. The second sentence has more words in it.";
+        await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm", timestamps = true });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        var durationMs = messages[^1].Json!["duration_ms"]!.GetValue<int>();
+        var words = messages.Where(m => m.Type == "timestamps")
+            .SelectMany(m => m.Json!["words"]!.AsArray())
+            .Select(w => (Word: w!["word"]!.GetValue<string>(), Start: w["start_ms"]!.GetValue<int>(), End: w["end_ms"]!.GetValue<int>()))
+            .ToList();
+
+        Assert.Equal(["Hello", "world", "this", "is", "a", "test", "The", "second", "sentence", "has", "more", "words", "in", "it"], words.Select(w => w.Word));
+        for (var i = 0; i < words.Count; i++)
+        {
+            Assert.True(words[i].Start < words[i].End, $"{words[i]} has a length");
+            Assert.InRange(words[i].End, 0, durationMs);
+            if (i > 0)
+            {
+                Assert.True(words[i].Start >= words[i - 1].End, $"{words[i]} starts after {words[i - 1]}");
+            }
+        }
+
+        // The second sentence's words are placed after the first sentence's audio, not from zero again.
+        Assert.True(words[6].Start > words[5].Start);
+
+        // Timestamps of audio the client already has: each timestamps message follows the frames it describes.
+        var audioMs = 0.0;
+        foreach (var message in messages)
+        {
+            if (message.IsAudio)
+            {
+                audioMs += message.Audio!.Length / 2.0 / 22050 * 1000;
+            }
+            else if (message.Type == "timestamps")
+            {
+                Assert.All(message.Json!["words"]!.AsArray(), w => Assert.True(w!["start_ms"]!.GetValue<int>() <= audioMs + 1));
+            }
+        }
+    }
+
+    private static List<string> Tokenize(string text)
+    {
+        var tokens = new List<string>();
+        for (var i = 0; i < text.Length; i += 3)
+        {
+            tokens.Add(text.Substring(i, Math.Min(3, text.Length - i)));
+        }
+
+        return tokens;
+    }
+}
