@@ -313,18 +313,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private async Task Synthesize(SynthesizeMessage message)
     {
-        var body = new SynthesizeBody
-        {
-            Text = message.Text,
-            VoiceId = message.VoiceId,
-            Format = message.Format,
-            Priority = message.Priority ?? "high",
-            SampleRate = message.SampleRate,
-            Bitrate = message.Bitrate,
-            Speed = message.Speed,
-            Pitch = message.Pitch,
-        };
-        var (request, error) = await _validator.Validate(body);
+        var (request, error) = await _validator.Validate(
+            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
         if (error is not null)
         {
             Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
@@ -348,6 +338,19 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         ReportRefused(snapshot, message.RequestId, null);
     }
 
+    /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
+    private static SynthesizeBody Body(string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch) => new()
+    {
+        Text = text,
+        VoiceId = voiceId,
+        Format = format,
+        Priority = priority ?? "high",
+        SampleRate = sampleRate,
+        Bitrate = bitrate,
+        Speed = speed,
+        Pitch = pitch,
+    };
+
     private async Task AppendText(TextMessage message)
     {
         if (string.IsNullOrEmpty(message.ContextId))
@@ -369,17 +372,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         // The context's voice and format are validated like a synthesize request (with placeholder text).
-        var (template, error) = await _validator.Validate(new SynthesizeBody
-        {
-            Text = "-",
-            VoiceId = message.VoiceId,
-            Format = message.Format,
-            Priority = message.Priority ?? "high",
-            SampleRate = message.SampleRate,
-            Bitrate = message.Bitrate,
-            Speed = message.Speed,
-            Pitch = message.Pitch,
-        });
+        var (template, error) = await _validator.Validate(
+            Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
         if (error is not null)
         {
             Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));

@@ -144,10 +144,7 @@ public sealed partial class SynthesizerGrain(
                     continue;
                 }
 
-                var preempted = job.Job.Request.Streamed
-                    ? await RunStreamedAsync(job, task, cancellation)
-                    : await RunAsync(job, task, cancellation.Token);
-                if (preempted)
+                if (await RunGuardedAsync(job, task, cancellation))
                 {
                     _preemptions++;
                     SchedulingMetrics.Preempted(job.Priority);
@@ -168,7 +165,15 @@ public sealed partial class SynthesizerGrain(
         SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
         try
         {
-            return await task.MarkProcessing();
+            if (await task.MarkProcessing())
+            {
+                return true;
+            }
+
+            // Cancelled between leaving the queue and starting: counted like any other cancellation.
+            _cancellations++;
+            SchedulingMetrics.Cancelled(job.Priority);
+            return false;
         }
         catch (Exception e)
         {
@@ -181,52 +186,128 @@ public sealed partial class SynthesizerGrain(
     private async Task<bool> RunAsync(ScheduledJob job, ITaskGrain task, CancellationToken cancellationToken)
     {
         var request = job.Job.Request;
-        try
+        if (job.Progress is null)
         {
-            if (job.Progress is null)
+            if (renderer.TryGetCached(request) is { } cached)
             {
-                if (renderer.TryGetCached(request) is { } cached)
-                {
-                    _completed++;
-                    await task.Complete(cached);
-                    return false;
-                }
-
-                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
+                _completed++;
+                await task.Complete(cached);
+                return false;
             }
 
-            var progress = job.Progress;
-            var (voice, engine) = renderer.Resolve(request);
-            progress.SampleRate = engine.SampleRate;
-            while (!progress.IsDone)
+            job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
+        }
+
+        var progress = job.Progress;
+        var (voice, engine) = renderer.Resolve(request);
+        progress.SampleRate = engine.SampleRate;
+        while (!progress.IsDone)
+        {
+            var sentence = progress.Sentences[progress.Next];
+            var started = time.GetTimestamp();
+            await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+            if (await SentenceSpoken(job, task, sentence.Length, started))
             {
-                var sentence = progress.Sentences[progress.Next];
-                var started = time.GetTimestamp();
-                await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
-                Measure(sentence.Length, time.GetElapsedTime(started));
-                progress.Next++;
-                job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - sentence.Length);
-                if (progress.IsDone)
+                return true;
+            }
+        }
+
+        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request), CancellationToken.None);
+        job.Progress = null;
+        progress.Dispose();
+        _completed++;
+        await task.Complete(audio);
+        return false;
+    }
+
+    /// <summary>Speaks a streamed job's remaining sentences, sending audio to the session's channel as the engine makes it; true when
+    /// it stopped early for CRITICAL work and must be queued again.</summary>
+    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    {
+        var request = job.Job.Request;
+        var taskId = job.Job.TaskId;
+        var channel = GrainFactory.GetGrain<IAudioChannelGrain>(request.SessionId ?? taskId);
+        var cancellationToken = cancellation.Token;
+        if (job.Progress is null)
+        {
+            if (!request.WordTimestamps && renderer.TryGetCached(request) is { } cached)
+            {
+                await channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000)));
+                _completed++;
+                await task.Complete(cached);
+                return false;
+            }
+
+            job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
+        }
+
+        var progress = job.Progress;
+        var (voice, engine) = renderer.Resolve(request);
+        var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken);
+        while (!progress.IsDone)
+        {
+            var index = progress.Next;
+            var sentence = progress.Sentences[index];
+            var last = index == progress.Sentences.Count - 1;
+            var started = time.GetTimestamp();
+            stream.BeginSentence(sentence);
+            var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
+            while (true)
+            {
+                await Task.WhenAny(speaking, stream.WaitForAudioAsync());
+                var spoken = speaking.IsCompleted;
+                if (spoken)
+                {
+                    await speaking;
+                    stream.EndSentence();
+                    if (last)
+                    {
+                        stream.Complete();
+                    }
+                }
+
+                var fraction = (double)(index + (spoken ? 1 : 0)) / progress.Sentences.Count;
+                if (stream.TakeBatch(taskId, index, spoken, spoken && last, fraction) is { } batch && !await channel.PushAudio(batch))
+                {
+                    // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
+                    await cancellation.CancelAsync();
+                }
+
+                if (spoken)
                 {
                     break;
                 }
-
-                await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
-                if (request.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now))
-                {
-                    return true;
-                }
             }
 
-            var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request), CancellationToken.None);
-            job.Progress = null;
-            progress.Dispose();
-            _completed++;
-            await task.Complete(audio);
+            if (await SentenceSpoken(job, task, sentence.Length, started))
+            {
+                return true;
+            }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        var encoder = Speech.Audio.AudioEncoders.Get(request.Format.ToString());
+        var whole = stream.Whole.ToArray();
+        Speech.Audio.WavEncoder.SetLengths(whole);
+        var audio = new AudioResult(whole, encoder.ContentType, encoder.FileExtension,
+            SpeechRenderer.OutputRate(request, encoder, engine.SampleRate), stream.DurationMs / 1000.0);
+        DropProgress(job);
+        _completed++;
+        await task.Complete(audio);
+        return false;
+    }
+
+    /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
+    private async Task<bool> RunGuardedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    {
+        try
         {
-            // Cancelled through Cancel(): the task grain already recorded it.
+            return job.Job.Request.Streamed
+                ? await RunStreamedAsync(job, task, cancellation)
+                : await RunAsync(job, task, cancellation.Token);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Cancelled through Cancel() (or an interrupt): the task grain records it.
             _cancellations++;
             SchedulingMetrics.Cancelled(job.Priority);
             DropProgress(job);
@@ -242,106 +323,20 @@ public sealed partial class SynthesizerGrain(
         return false;
     }
 
-    /// <summary>Speaks a streamed job's remaining sentences, sending audio to the session's channel as the engine makes it; true when
-    /// it stopped early for CRITICAL work and must be queued again.</summary>
-    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    /// <summary>Books a spoken sentence; true when waiting CRITICAL work should preempt the job before its next sentence.</summary>
+    private async Task<bool> SentenceSpoken(ScheduledJob job, ITaskGrain task, int characters, long started)
     {
-        var request = job.Job.Request;
-        var taskId = job.Job.TaskId;
-        var channel = GrainFactory.GetGrain<IAudioChannelGrain>(request.SessionId ?? taskId);
-        var cancellationToken = cancellation.Token;
-        try
+        Measure(characters, time.GetElapsedTime(started));
+        var progress = job.Progress!;
+        progress.Next++;
+        job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - characters);
+        if (progress.IsDone)
         {
-            if (job.Progress is null)
-            {
-                if (!request.WordTimestamps && renderer.TryGetCached(request) is { } cached)
-                {
-                    await channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000)));
-                    _completed++;
-                    await task.Complete(cached);
-                    return false;
-                }
-
-                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
-            }
-
-            var progress = job.Progress;
-            var (voice, engine) = renderer.Resolve(request);
-            var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken);
-            while (!progress.IsDone)
-            {
-                var index = progress.Next;
-                var sentence = progress.Sentences[index];
-                var last = index == progress.Sentences.Count - 1;
-                var started = time.GetTimestamp();
-                stream.BeginSentence(sentence);
-                var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
-                while (true)
-                {
-                    await Task.WhenAny(speaking, stream.WaitForAudioAsync());
-                    var spoken = speaking.IsCompleted;
-                    if (spoken)
-                    {
-                        await speaking;
-                        stream.EndSentence();
-                        if (last)
-                        {
-                            stream.Complete();
-                        }
-                    }
-
-                    var fraction = (double)(index + (spoken ? 1 : 0)) / progress.Sentences.Count;
-                    if (stream.TakeBatch(taskId, index, spoken, spoken && last, fraction) is { } batch && !await channel.PushAudio(batch))
-                    {
-                        // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
-                        await cancellation.CancelAsync();
-                    }
-
-                    if (spoken)
-                    {
-                        break;
-                    }
-                }
-
-                Measure(sentence.Length, time.GetElapsedTime(started));
-                progress.Next++;
-                job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - sentence.Length);
-                if (progress.IsDone)
-                {
-                    break;
-                }
-
-                await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
-                if (request.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now))
-                {
-                    return true;
-                }
-            }
-
-            var encoder = Speech.Audio.AudioEncoders.Get(request.Format.ToString());
-            var whole = stream.Whole.ToArray();
-            Speech.Audio.WavEncoder.SetLengths(whole);
-            var audio = new AudioResult(whole, encoder.ContentType, encoder.FileExtension,
-                SpeechRenderer.OutputRate(request, encoder, engine.SampleRate), stream.DurationMs / 1000.0);
-            DropProgress(job);
-            _completed++;
-            await task.Complete(audio);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            _cancellations++;
-            SchedulingMetrics.Cancelled(job.Priority);
-            DropProgress(job);
-        }
-        catch (Exception e)
-        {
-            _failed++;
-            DropProgress(job);
-            LogSynthesisFailed(taskId, e);
-            await TryFail(task, e);
+            return false;
         }
 
-        return false;
+        await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
+        return job.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now);
     }
 
     private static void DropProgress(ScheduledJob job)
