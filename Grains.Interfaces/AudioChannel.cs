@@ -35,8 +35,9 @@ public sealed record ChannelEvent(
 
 /// <summary>Audio of one sentence of a streamed task, sent by the synthesizer to the task's session channel as it is made.</summary>
 /// <remarks><see cref="Sentence"/> numbers the task's sentences from 0; <see cref="SentenceComplete"/> marks the last piece of one, and
-/// <see cref="Final"/> the last piece of the task (carrying <see cref="DurationMs"/>). A channel ignores pieces of sentences it already has
-/// whole, so a task re-run after its silo died repeats nothing.</remarks>
+/// <see cref="Final"/> the last piece of the task (carrying <see cref="DurationMs"/>); <see cref="Offset"/> is where <see cref="Audio"/>
+/// starts in its sentence's bytes. A channel ignores what it already has (whole sentences, and the start of the one it was receiving), so a
+/// task re-run after its silo died repeats nothing.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record AudioBatch(
     [property: Id(0)] string TaskId,
@@ -46,7 +47,8 @@ public sealed record AudioBatch(
     [property: Id(4)] bool SentenceComplete,
     [property: Id(5)] bool Final,
     [property: Id(6)] double Progress,
-    [property: Id(7)] int DurationMs = 0);
+    [property: Id(7)] int DurationMs = 0,
+    [property: Id(8)] long Offset = 0);
 
 /// <summary>How a streamed task joins its session's channel: the client's request id and text context, echoed on everything about it.</summary>
 [GenerateSerializer, Immutable]

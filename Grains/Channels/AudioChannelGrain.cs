@@ -164,9 +164,18 @@ public sealed partial class AudioChannelGrain(
             return Task.FromResult(true);
         }
 
-        if (batch.Audio.Length > 0)
+        // Of the sentence being received, a re-run sends the start again: only the bytes past what arrived before are new.
+        var audio = batch.Audio;
+        var known = item.SentenceBytes - batch.Offset;
+        if (known > 0)
         {
-            item.Pending.Add(new PendingPiece(batch.Audio, null));
+            audio = known >= audio.Length ? [] : audio[(int)known..];
+        }
+
+        if (audio.Length > 0)
+        {
+            item.Pending.Add(new PendingPiece(audio, null));
+            item.SentenceBytes += audio.Length;
         }
 
         if (batch.Words is { Count: > 0 } words)
@@ -178,6 +187,7 @@ public sealed partial class AudioChannelGrain(
         if (batch.SentenceComplete)
         {
             item.CompleteSentences = batch.Sentence + 1;
+            item.SentenceBytes = 0;
         }
 
         if (batch.Final)
@@ -481,6 +491,9 @@ public sealed partial class AudioChannelGrain(
         public List<PendingPiece> Pending { get; } = [];
 
         public int CompleteSentences { get; set; }
+
+        /// <summary>Bytes received of sentence <see cref="CompleteSentences"/>, the one still arriving.</summary>
+        public long SentenceBytes { get; set; }
 
         public double Progress { get; set; }
 

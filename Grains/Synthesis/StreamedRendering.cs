@@ -31,6 +31,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private double _sentenceStartMs;
     private long _sentenceSamples;
     private long _outputSamples;
+    private long _sentenceBytes;
     private TaskCompletionSource? _waiter;
     private bool _signaled;
     private bool _disposed;
@@ -72,6 +73,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         {
             _sentence = sentence;
             _sentenceSamples = 0;
+            _sentenceBytes = 0;
             _sentenceStartMs = _outputSamples * 1000.0 / _outputRate;
             _marks.Clear();
         }
@@ -189,7 +191,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             _pending.ResetWrittenCount();
             var words = _readyWords;
             _readyWords = null;
-            return new AudioBatch(taskId, sentence, audio, words, sentenceComplete, final, progress, final ? (int)(_outputSamples * 1000 / _outputRate) : 0);
+            var offset = _sentenceBytes;
+            _sentenceBytes += audio.Length;
+            return new AudioBatch(taskId, sentence, audio, words, sentenceComplete, final, progress, final ? (int)(_outputSamples * 1000 / _outputRate) : 0, offset);
         }
     }
 
