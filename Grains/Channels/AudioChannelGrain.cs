@@ -11,11 +11,14 @@ namespace MitTts.Grains.Channels;
 /// <summary>A session's ordered audio channel: streamed tasks' audio, one task at a time (CRITICAL, HIGH, NORMAL; FIFO within a
 /// level), numbered and kept for the resume window.</summary>
 /// <remarks>Reentrant: a reader waits inside <see cref="IAudioChannelGrain.Listen"/> while the synthesizer pushes audio. All state
-/// changes happen between awaits, so no call sees another half done. It holds no storage: the audio it keeps is only worth a resume
-/// window, and a channel that dies with its silo is rebuilt from the tasks' re-runs.</remarks>
+/// changes happen between awaits, so no call sees another half done. What it must not forget if its silo dies (its tasks, how many
+/// sentences of each it has, text contexts, the sequence reached) is saved behind the audio path, one write at a time, at task,
+/// sentence and context changes; the audio itself is only worth a resume window and is not saved. A channel restored after a crash
+/// numbers on from far past the saved sequence, so no number is used twice.</remarks>
 [Reentrant]
 [PreferLocalPlacement]
 public sealed partial class AudioChannelGrain(
+    [PersistentState("channel", StorageNames.Sessions)] IPersistentState<ChannelRecord> saved,
     IOptions<ChannelOptions> options,
     VoiceCatalog voices,
     TimeProvider time,
@@ -35,10 +38,52 @@ public sealed partial class AudioChannelGrain(
     private int _listeners;
     private IGrainTimer? _abandonTimer;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _saving = Task.CompletedTask;
+    private bool _unsaved;
+
+    // Events a crashed channel may have numbered after its last save: far more than one sentence can make.
+    private const long RestoredSequenceGap = 1_000_000;
 
     private string SessionId => this.GetPrimaryKeyString();
 
     private TimeSpan ResumeWindow => TimeSpan.FromSeconds(options.Value.ResumeWindowSeconds);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!saved.RecordExists)
+        {
+            return;
+        }
+
+        Restore(saved.State);
+
+        // A task may have ended while the old activation died, before it could save: ask each task where it stands.
+        foreach (var item in _items.ToArray())
+        {
+            var snapshot = await GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId).GetSnapshot();
+            if (snapshot is null || snapshot.IsFinished)
+            {
+                item.EndStatus = snapshot?.Status ?? SynthesisStatus.Error;
+                item.Error = snapshot is null ? new TaskError("task_lost", "The task expired or was lost while its channel moved.") : snapshot.Error;
+            }
+        }
+
+        Pump();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await _saving;
+        if (_items.Count > 0 || _contexts.Count > 0)
+        {
+            saved.State = Snapshot(cleanShutdown: true);
+            await saved.WriteStateAsync(cancellationToken);
+        }
+        else if (saved.RecordExists)
+        {
+            await saved.ClearStateAsync(cancellationToken);
+        }
+    }
 
     async Task<TaskSnapshot> IAudioChannelGrain.Submit(ChannelTaskInfo info, SynthesisRequest request)
     {
@@ -61,7 +106,9 @@ public sealed partial class AudioChannelGrain(
             return new TextAppendResult([], new TaskError("context_closed", $"Text context '{contextId}' has ended; use a new context_id."));
         }
 
-        return await SubmitPieces(context, context.Append(text));
+        var pieces = context.Append(text);
+        MarkUnsaved();
+        return await SubmitPieces(context, pieces);
     }
 
     async Task<TextAppendResult> IAudioChannelGrain.FlushText(string contextId, bool close)
@@ -76,6 +123,7 @@ public sealed partial class AudioChannelGrain(
         if (close)
         {
             context.Ended = true;
+            MarkUnsaved();
             Pump();
         }
 
@@ -188,6 +236,7 @@ public sealed partial class AudioChannelGrain(
         {
             item.CompleteSentences = batch.Sentence + 1;
             item.SentenceBytes = 0;
+            MarkUnsaved();
         }
 
         if (batch.Final)
@@ -225,6 +274,7 @@ public sealed partial class AudioChannelGrain(
         }
 
         // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
+        MarkUnsaved();
         Pump();
 
         TaskSnapshot snapshot;
@@ -280,6 +330,8 @@ public sealed partial class AudioChannelGrain(
                     break;
                 }
 
+                _unsaved = true;
+
                 Emit(new ChannelEvent(0, ChannelEventKind.TaskStarted, _current.Info.TaskId, _current.Info.RequestId, _current.Info.ContextId));
                 emitted = true;
             }
@@ -308,6 +360,11 @@ public sealed partial class AudioChannelGrain(
         {
             _changed.TrySetResult();
             _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        if (_unsaved)
+        {
+            MarkUnsaved();
         }
     }
 
@@ -387,6 +444,78 @@ public sealed partial class AudioChannelGrain(
     {
         _items.Remove(item);
         _itemsById.Remove(item.Info.TaskId);
+        _unsaved = true;
+    }
+
+    /// <summary>Saves the channel's state soon, behind the audio path: one write in flight, later changes folded into the next.</summary>
+    private void MarkUnsaved()
+    {
+        _unsaved = true;
+        if (_saving.IsCompleted)
+        {
+            _saving = SaveLoop();
+        }
+    }
+
+    private async Task SaveLoop()
+    {
+        // Yield first, so changes made in the same turn go out in one write.
+        await Task.Yield();
+        while (_unsaved)
+        {
+            _unsaved = false;
+            saved.State = Snapshot(cleanShutdown: false);
+            try
+            {
+                await saved.WriteStateAsync();
+            }
+            catch (Exception e)
+            {
+                // Storage is down (Redis): the channel carries on from memory and saves again at the next change.
+                LogSaveFailed(SessionId, e);
+                return;
+            }
+        }
+    }
+
+    private ChannelRecord Snapshot(bool cleanShutdown)
+    {
+        var record = new ChannelRecord { LastSequence = _lastSequence, Order = _order, CleanShutdown = cleanShutdown };
+        foreach (var item in _items)
+        {
+            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.CompleteSentences, ReferenceEquals(item, _current)));
+        }
+
+        foreach (var context in _contexts.Values)
+        {
+            record.Contexts.Add(new TextContextRecord(context.Id, context.Options, context.Language, context.Buffered, context.OpenTasks, context.Ended));
+        }
+
+        return record;
+    }
+
+    private void Restore(ChannelRecord record)
+    {
+        _lastSequence = record.LastSequence + (record.CleanShutdown ? 0 : RestoredSequenceGap);
+        _order = record.Order;
+        foreach (var entry in record.Items)
+        {
+            var item = new ChannelItem(entry.Info, entry.Priority, entry.Order) { CompleteSentences = entry.CompleteSentences };
+            _items.Add(item);
+            _itemsById[entry.Info.TaskId] = item;
+            if (entry.Current)
+            {
+                // Its start went out before the crash; the rest of its audio follows without a second one.
+                _current = item;
+            }
+        }
+
+        foreach (var entry in record.Contexts)
+        {
+            _contexts[entry.Id] = TextContext.Restore(entry);
+        }
+
+        LogRestored(SessionId, _items.Count, _lastSequence);
     }
 
     private void Emit(ChannelEvent channelEvent)
@@ -453,6 +582,8 @@ public sealed partial class AudioChannelGrain(
         _log.Clear();
         _logStart = 0;
         _logBytes = 0;
+        await _saving;
+        await saved.ClearStateAsync(cancellationToken);
         DeactivateOnIdle();
     }
 
@@ -476,6 +607,12 @@ public sealed partial class AudioChannelGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: saving the channel failed")]
+    private partial void LogSaveFailed(string sessionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: channel restored with {Count} unfinished tasks, numbering on from {Sequence}")]
+    private partial void LogRestored(string sessionId, int count, long sequence);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: cancelling interrupted tasks failed")]
     private partial void LogCancelFailed(string sessionId, Exception exception);
