@@ -25,6 +25,7 @@ internal sealed class EmbeddedServer : IAsyncDisposable
         var app = GatewayApplication.Create(
         [
             "--server:http_port=0",
+            "--server:ws_port=0",
             $"--cluster:silo_port={FreePort()}",
             $"--cluster:gateway_port={FreePort()}",
             $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",

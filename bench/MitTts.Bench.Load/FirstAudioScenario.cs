@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace MitTts.Bench.Load;
 
@@ -35,14 +36,20 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
                 var ours = new List<double>();
                 var raw = new List<double>();
+                var stages = new List<double[]>();
                 for (var i = 0; i < options.FirstAudioSamples; i++)
                 {
                     var text = AgentSentences[i % AgentSentences.Length];
-                    ours.Add(await Once(client, text, format));
+                    ours.Add(await Once(client, text, format, stages));
                     raw.Add(await RawEngine.FirstAudio(text, format));
                 }
 
                 Report($"1 session, {label}", ours, raw);
+                var (toQueued, toProcessing, toAudio) = (Stage(stages, 0), Stage(stages, 1), Stage(stages, 2));
+                table.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"First audio, 1 session, {label}, where the time goes (client-side arrival times, p50 / p99 ms): sent → `queued` status "
+                    + $"{toQueued.P50:0.00} / {toQueued.P99:0.00} (socket, parse, validation, session); `queued` → `processing` {toProcessing.P50:0.00} / {toProcessing.P99:0.00} "
+                    + $"(the channel grain makes the task its head at submit: one grain call, then its event stream to the socket); `processing` → first frame {toAudio.P50:0.00} / {toAudio.P99:0.00} (task grain, dispatch, synthesizer queue, engine, encoder, push to the channel, event stream, socket)."));
             }
 
             var (concurrentOurs, concurrentRaw) = await Concurrent(options.Sessions, format);
@@ -54,6 +61,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             + $"its creation included), alternating with the server sample by sample (1 session) or round by round ({options.Sessions} sessions: "
             + $"{options.Sessions} callers at once on the one engine thread).");
     }
+
+    private static Percentiles Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList());
 
     private void Report(string measure, List<double> ours, List<double> raw)
     {
@@ -105,7 +114,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
     }
 
     /// <summary>One request: milliseconds from sending <c>synthesize</c> to the first audio frame; waits for the task's end.</summary>
-    public static async Task<double> Once(StreamClient client, string text, string format)
+    public static async Task<double> Once(StreamClient client, string text, string format, List<double[]>? stages = null)
     {
         var sent = await client.Send(StreamClient.Synthesize(text, format));
         var queued = await client.ReceiveUntil(m => m.Type == "status" || m.Type == "error");
@@ -115,13 +124,19 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         }
 
         var taskId = queued.TaskId!;
-        var first = await client.ReceiveUntil(m => m.IsAudio || m.IsEndOf(taskId));
+        var processing = await client.ReceiveUntil(m => m.IsAudio || m.Type == "status");
+        var first = processing.IsAudio ? processing : await client.ReceiveUntil(m => m.IsAudio || m.IsEndOf(taskId));
         if (!first.IsAudio)
         {
             throw new InvalidOperationException($"task {taskId} ended ({first.Status}) without audio");
         }
 
         await client.ReceiveUntil(m => m.IsEndOf(taskId));
+        stages?.Add([
+            Stopwatch.GetElapsedTime(sent, queued.At).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(queued.At, processing.At).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(processing.At, first.At).TotalMilliseconds,
+        ]);
         return Stopwatch.GetElapsedTime(sent, first.At).TotalMilliseconds;
     }
 }
