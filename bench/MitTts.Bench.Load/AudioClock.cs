@@ -22,7 +22,8 @@ internal abstract class AudioClock
         public override double Feed(ReadOnlySpan<byte> bytes) => bytes.Length / bytesPerSecond;
     }
 
-    /// <summary>Ogg/Opus: the granule position (48 kHz samples) of each complete page.</summary>
+    /// <summary>Ogg/Opus: the granule position (48 kHz samples) of each complete page; every task is a new logical stream (its
+    /// first page has the BOS flag) whose granule starts again at 0.</summary>
     private sealed class OggClock : AudioClock
     {
         private readonly List<byte> _pending = [];
@@ -35,7 +36,7 @@ internal abstract class AudioClock
                 _pending.Add(b);
             }
 
-            var before = _granule;
+            long added = 0;
             var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pending);
             var consumed = 0;
             while (span.Length - consumed >= 27)
@@ -64,8 +65,13 @@ internal abstract class AudioClock
                 }
 
                 var granule = BinaryPrimitives.ReadInt64LittleEndian(page[6..]);
-                if (granule > _granule)
+                if ((page[5] & 0x02) != 0)
                 {
+                    _granule = 0;
+                }
+                else if (granule > _granule)
+                {
+                    added += granule - _granule;
                     _granule = granule;
                 }
 
@@ -73,7 +79,7 @@ internal abstract class AudioClock
             }
 
             _pending.RemoveRange(0, consumed);
-            return (_granule - before) / 48000.0;
+            return added / 48000.0;
         }
     }
 }
