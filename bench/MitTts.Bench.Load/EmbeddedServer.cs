@@ -37,10 +37,19 @@ internal sealed class EmbeddedServer : IAsyncDisposable
         return new EmbeddedServer(app, new Uri(addresses.First()));
     }
 
+    /// <summary>Stops the server, giving up after a few seconds: grains still winding down after a load must not hold the results.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _app.StopAsync(timeout.Token);
+            await _app.DisposeAsync().AsTask().WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("the embedded server did not stop within 10 s; leaving it to the process exit");
+        }
     }
 
     public static string FreePort()
