@@ -1,86 +1,176 @@
+using System.Diagnostics;
 using System.Globalization;
 using MitTts.Bench.Load;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using MitTts.Gateway.Hosting;
 
-// Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [scheduling] [--url http://host:8000] [--seconds 10] [--overload 1.5]
-// Without --url it starts the embedded server in this process on free loopback ports and measures it.
-var options = Arguments.Parse(args);
-await using var server = options.Url is null ? await EmbeddedServer.Start() : null;
-using var client = new HttpClient { BaseAddress = options.Url ?? server!.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
-
-var report = await new SchedulingScenario(client, options.Seconds, options.Overload).Run();
-var machine = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}";
-var output = $"## MitTts load benchmark, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\n{report}";
-Console.WriteLine(output);
-Directory.CreateDirectory(options.ResultsFolder);
-await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "scheduling.md"), output);
-
-internal sealed record Arguments(Uri? Url, double Seconds, double Overload, string ResultsFolder)
+// Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
+// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named), scheduling (only when named).
+// Without --url it starts the embedded server in this process on free loopback ports (the connections scenario: in a child process).
+var options = BenchOptions.Parse(args);
+if (options.Scenarios.Contains("serve"))
 {
-    public static Arguments Parse(string[] args)
-    {
-        Uri? url = null;
-        double seconds = 10, overload = 1.5;
-        var results = Path.Combine("bench", "results");
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--url": url = new Uri(args[++i]); break;
-                case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--overload": overload = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--results": results = args[++i]; break;
-                case "scheduling": break;
-                default: throw new ArgumentException($"Unknown argument '{args[i]}'.");
-            }
-        }
+    await ServerProcess.Serve();
+    return;
+}
 
-        return new Arguments(url, seconds, overload, results);
+var machine = MachineInfo.Describe();
+var command = "dotnet run -c Release --project bench/MitTts.Bench.Load" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+Directory.CreateDirectory(options.ResultsFolder);
+await using var embedded = options.Url is null ? await EmbeddedServer.Start() : null;
+var server = options.Url ?? embedded!.BaseAddress;
+
+if (options.Scenarios.Contains("scheduling"))
+{
+    using var client = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) };
+    var report = await new SchedulingScenario(client, options.Seconds, options.Overload).Run();
+    var output = $"## MitTts load benchmark, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n{report}";
+    Console.WriteLine(output);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "scheduling.md"), output);
+}
+
+var streaming = BenchOptions.StreamingScenarios.Where(options.Scenarios.Contains).ToList();
+if (streaming.Count == 0)
+{
+    return;
+}
+
+var table = new ResultTable();
+var clock = Stopwatch.StartNew();
+ThroughputScenario.Load? throughput = null;
+foreach (var scenario in streaming)
+{
+    Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {scenario}");
+    switch (scenario)
+    {
+        case "first-audio": await new FirstAudioScenario(server, options, table).Run(); break;
+        case "interrupt": await new InterruptScenario(server, options, table).Run(); break;
+        case "capacity": await new CapacityScenario(server, options, table).Run(); break;
+        case "throughput": throughput = await new ThroughputScenario(server, options, table).Run(); break;
+        case "connections": await new ConnectionsScenario(options.Url, options, table).Run(); break;
+        case "naive": await new NaiveScenario(server, options, table).Run(throughput); break;
     }
 }
 
-/// <summary>The embedded server (gateway + co-hosted silo) in this process, on free ports, quiet logs.</summary>
-internal sealed class EmbeddedServer : IAsyncDisposable
+var culture = CultureInfo.InvariantCulture;
+var results = string.Join('\n',
+    $"## MitTts streaming benchmark, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC",
+    "",
+    $"Machine: {machine}.",
+    "",
+    $"Server: {(options.Url is null ? "the embedded default (gateway + silo + espeak-ng) in the benchmark's process, audio cache off" : options.Url.ToString())}; "
+        + string.Create(culture, $"clients on loopback in the same process. Wall time {clock.Elapsed.TotalSeconds:0} s."),
+    "",
+    $"Command: `{command}`",
+    "",
+    "Every reference was measured in the same run and process, alternating with the server where the note says so; the machine is shared "
+        + "and noisy, so read ratios and differences, not absolute values.",
+    "",
+    table.ToMarkdown());
+Console.WriteLine(results);
+await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "latest.md"), results);
+
+/// <summary>Command-line options; every count and duration has a default sized for a run of about five minutes.</summary>
+internal sealed record BenchOptions
 {
-    private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
+    public static readonly string[] StreamingScenarios = ["first-audio", "interrupt", "capacity", "throughput", "connections", "naive"];
 
-    private EmbeddedServer(Microsoft.AspNetCore.Builder.WebApplication app, Uri baseAddress)
+    public HashSet<string> Scenarios { get; init; } = [];
+
+    public Uri? Url { get; init; }
+
+    public string ResultsFolder { get; init; } = Path.Combine("bench", "results");
+
+    /// <summary>Concurrent sessions in the first-audio, interrupt and naive scenarios.</summary>
+    public int Sessions { get; init; } = 50;
+
+    public int FirstAudioSamples { get; init; } = 300;
+
+    public int FirstAudioPerSession { get; init; } = 5;
+
+    public int FirstAudioRounds { get; init; } = 2;
+
+    public int InterruptRounds { get; init; } = 3;
+
+    public double CapacitySeconds { get; init; } = 6;
+
+    public int LookaheadMs { get; init; } = 1000;
+
+    public int CapacityMax { get; init; } = 1024;
+
+    public int CapacityMaxTrials { get; init; } = 7;
+
+    public int Clients { get; init; } = 100;
+
+    public double ThroughputSeconds { get; init; } = 8;
+
+    public int Connections { get; init; } = 1000;
+
+    public int NaiveSamples { get; init; } = 100;
+
+    public double Seconds { get; init; } = 10;
+
+    public double Overload { get; init; } = 1.5;
+
+    public static BenchOptions Parse(string[] args)
     {
-        _app = app;
-        BaseAddress = baseAddress;
-    }
+        var options = new BenchOptions();
+        var scenarios = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            options = args[i] switch
+            {
+                "--url" => options with { Url = new Uri(Next()) },
+                "--results" => options with { ResultsFolder = Next() },
+                "--sessions" => options with { Sessions = Int() },
+                "--samples" => options with { FirstAudioSamples = Int() },
+                "--samples-per-session" => options with { FirstAudioPerSession = Int() },
+                "--rounds" => options with { FirstAudioRounds = Int() },
+                "--interrupt-rounds" => options with { InterruptRounds = Int() },
+                "--capacity-seconds" => options with { CapacitySeconds = Double() },
+                "--lookahead-ms" => options with { LookaheadMs = Int() },
+                "--capacity-max" => options with { CapacityMax = Int() },
+                "--capacity-trials" => options with { CapacityMaxTrials = Int() },
+                "--clients" => options with { Clients = Int() },
+                "--throughput-seconds" => options with { ThroughputSeconds = Double() },
+                "--connections" => options with { Connections = Int() },
+                "--naive-samples" => options with { NaiveSamples = Int() },
+                "--seconds" => options with { Seconds = Double() },
+                "--overload" => options with { Overload = Double() },
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "serve" or "all")
+                    => Add(name),
+                var other => throw new ArgumentException($"Unknown argument '{other}'."),
+            };
 
-    public Uri BaseAddress { get; }
+            string Next()
+            {
+                i++;
+                return value ?? throw new ArgumentException($"{args[i - 1]} needs a value.");
+            }
 
-    public static async Task<EmbeddedServer> Start()
-    {
-        var app = GatewayApplication.Create(
-        [
-            "--server:http_port=0",
-            $"--cluster:silo_port={FreePort()}",
-            $"--cluster:gateway_port={FreePort()}",
-            $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",
-            "--tts:cache_size=0",
-            "--logging:level=WARNING",
-        ]);
-        await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new EmbeddedServer(app, new Uri(addresses.First()));
-    }
+            int Int() => int.Parse(Next(), CultureInfo.InvariantCulture);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+            double Double() => double.Parse(Next(), CultureInfo.InvariantCulture);
 
-    private static string FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+            BenchOptions Add(string name)
+            {
+                if (name == "all")
+                {
+                    scenarios.UnionWith(StreamingScenarios);
+                }
+                else
+                {
+                    scenarios.Add(name);
+                }
+
+                return options;
+            }
+        }
+
+        if (scenarios.Count == 0)
+        {
+            scenarios.UnionWith(StreamingScenarios);
+        }
+
+        return options with { Scenarios = scenarios };
     }
 }

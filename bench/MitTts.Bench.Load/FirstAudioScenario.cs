@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MitTts.Bench.Load;
+
+/// <summary>Issue 7 scenario 1: synthesize message sent → first binary audio frame received over a real WebSocket, 1 and
+/// <see cref="BenchOptions.Sessions"/> concurrent sessions, PCM and Opus, alternating with the raw engine (+ encoder) in this process.</summary>
+internal sealed class FirstAudioScenario(Uri server, BenchOptions options, ResultTable table)
+{
+    /// <summary>Short turns, as a voice agent speaks them.</summary>
+    public static readonly string[] AgentSentences =
+    [
+        "Sure, I can help you with that.",
+        "Let me check that for you.",
+        "Your appointment is confirmed for Tuesday.",
+        "Is there anything else I can do for you?",
+        "One moment, please.",
+        "Thanks, I have updated your address.",
+    ];
+
+    private const string Target = "p50 ≤ raw + 3 ms, p99 ≤ raw + 15 ms";
+
+    public async Task Run()
+    {
+        foreach (var format in new[] { "pcm", "ogg" })
+        {
+            var label = format == "ogg" ? "Opus (ogg)" : "PCM";
+            await using (var client = await StreamClient.Open(server))
+            {
+                // Warm-up: JIT, grain activations, the voice's stream gain calibration.
+                for (var i = 0; i < 30; i++)
+                {
+                    await Once(client, AgentSentences[i % AgentSentences.Length], format);
+                    await RawEngine.FirstAudio(AgentSentences[i % AgentSentences.Length], format);
+                }
+
+                var ours = new List<double>();
+                var raw = new List<double>();
+                var stages = new List<double[]>();
+                for (var i = 0; i < options.FirstAudioSamples; i++)
+                {
+                    var text = AgentSentences[i % AgentSentences.Length];
+                    ours.Add(await Once(client, text, format, stages));
+                    raw.Add(await RawEngine.FirstAudio(text, format));
+                }
+
+                Report($"1 session, {label}", ours, raw);
+                var (toQueued, toProcessing, toAudio) = (Stage(stages, 0), Stage(stages, 1), Stage(stages, 2));
+                table.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"First audio, 1 session, {label}, where the time goes (client-side arrival times, p50 / p99 ms): sent → `queued` status "
+                    + $"{toQueued.P50:0.00} / {toQueued.P99:0.00} (socket, parse, validation, session); `queued` → `processing` {toProcessing.P50:0.00} / {toProcessing.P99:0.00} "
+                    + $"(the channel grain makes the task its head at submit: one grain call, then its event stream to the socket); `processing` → first frame {toAudio.P50:0.00} / {toAudio.P99:0.00} (task grain, dispatch, synthesizer queue, engine, encoder, push to the channel, event stream, socket)."));
+            }
+
+            var (concurrentOurs, concurrentRaw) = await Concurrent(options.Sessions, format);
+            Report($"{options.Sessions} sessions, {label}", concurrentOurs, concurrentRaw);
+        }
+
+        table.Note($"First audio: `synthesize` sent → first binary frame received (for Opus that frame holds the Ogg headers and the first page); "
+            + $"reference: espeak-ng called in this process with the same text, to its first PCM buffer (Opus: through the same Ogg/Opus stream encoder, "
+            + $"its creation included), alternating with the server sample by sample (1 session) or round by round ({options.Sessions} sessions: "
+            + $"{options.Sessions} callers at once on the one engine thread).");
+    }
+
+    private static Percentiles Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList());
+
+    private void Report(string measure, List<double> ours, List<double> raw)
+    {
+        var p = Percentiles.Of(ours);
+        var r = Percentiles.Of(raw);
+        table.Latency("1. first audio (WebSocket)", measure, p, r, Target, p.P50 <= r.P50 + 3 && p.P99 <= r.P99 + 15);
+    }
+
+    /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine.</summary>
+    public async Task<(List<double> Ours, List<double> Raw)> Concurrent(int sessions, string format)
+    {
+        var clients = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => StreamClient.Open(server)));
+        var ours = new List<double>();
+        var raw = new List<double>();
+        try
+        {
+            for (var round = 0; round < options.FirstAudioRounds; round++)
+            {
+                var roundOurs = await Task.WhenAll(clients.Select(async (client, index) =>
+                {
+                    var times = new List<double>();
+                    for (var i = 0; i < options.FirstAudioPerSession; i++)
+                    {
+                        times.Add(await Once(client, AgentSentences[(index + i) % AgentSentences.Length], format));
+                    }
+
+                    return times;
+                }));
+                var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>
+                {
+                    var times = new List<double>();
+                    for (var i = 0; i < options.FirstAudioPerSession; i++)
+                    {
+                        times.Add(await RawEngine.FirstAudio(AgentSentences[(index + i) % AgentSentences.Length], format));
+                    }
+
+                    return times;
+                })));
+                ours.AddRange(roundOurs.SelectMany(t => t));
+                raw.AddRange(roundRaw.SelectMany(t => t));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+        }
+
+        return (ours, raw);
+    }
+
+    /// <summary>One request: milliseconds from sending <c>synthesize</c> to the first audio frame; waits for the task's end.</summary>
+    public static async Task<double> Once(StreamClient client, string text, string format, List<double[]>? stages = null)
+    {
+        var sent = await client.Send(StreamClient.Synthesize(text, format));
+        var queued = await client.ReceiveUntil(m => m.Type == "status" || m.Type == "error");
+        if (queued.Status != "queued")
+        {
+            throw new InvalidOperationException($"the server refused the request: {queued.Type} {queued.Status}");
+        }
+
+        var taskId = queued.TaskId!;
+        var processing = await client.ReceiveUntil(m => m.IsAudio || m.Type == "status");
+        var first = processing.IsAudio ? processing : await client.ReceiveUntil(m => m.IsAudio || m.IsEndOf(taskId));
+        if (!first.IsAudio)
+        {
+            throw new InvalidOperationException($"task {taskId} ended ({first.Status}) without audio");
+        }
+
+        await client.ReceiveUntil(m => m.IsEndOf(taskId));
+        stages?.Add([
+            Stopwatch.GetElapsedTime(sent, queued.At).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(queued.At, processing.At).TotalMilliseconds,
+            Stopwatch.GetElapsedTime(processing.At, first.At).TotalMilliseconds,
+        ]);
+        return Stopwatch.GetElapsedTime(sent, first.At).TotalMilliseconds;
+    }
+}

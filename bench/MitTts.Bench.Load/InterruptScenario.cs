@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MitTts.Bench.Load;
+
+/// <summary>Issue 7 scenario 2: barge-in with <see cref="BenchOptions.Sessions"/> sessions each holding a long task. Each session
+/// interrupts a few milliseconds after its audio starts flowing: interrupt sent → <c>interrupted</c> received, and → the last audio
+/// frame received; frames after the acknowledgement are counted (the protocol promises none).</summary>
+internal sealed class InterruptScenario(Uri server, BenchOptions options, ResultTable table)
+{
+    // About five minutes of speech (under the 5000-character limit), so the task is still running when the interrupt lands.
+    private static readonly string s_longText = string.Join(" ", Enumerable.Repeat("The quick brown fox jumps over the lazy dog, and then it runs far away into the forest.", 55));
+
+    private readonly List<double> _acks = [];
+    private readonly List<double> _lastFrames = [];
+    private int _framesAfterAck;
+    private int _finishedFirst;
+    private int _failures;
+
+    public async Task Run()
+    {
+        var clients = await Task.WhenAll(Enumerable.Range(0, options.Sessions).Select(_ => StreamClient.Open(server)));
+        try
+        {
+            for (var round = 0; round < options.InterruptRounds; round++)
+            {
+                await Task.WhenAll(clients.Select((client, index) => Once(client, new Random((round * 1000) + index))));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
+        }
+
+        const string Target = "p99 < 10 ms";
+        var acks = Percentiles.Of(_acks);
+        var last = Percentiles.Of(_lastFrames);
+        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → `interrupted` ack", acks, null, Target, acks.P99 < 10);
+        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → last audio frame", last, null, Target, last.P99 < 10);
+        table.Figure("2. interrupt", "audio frames after the ack", _framesAfterAck.ToString(CultureInfo.InvariantCulture), "–", "–", "0", _framesAfterAck == 0);
+        table.Note($"Interrupt: {options.Sessions} sessions each submit a ~5 min text (PCM) at once; the one engine thread serves them in turn, so a "
+            + $"session interrupts 2–30 ms after its own first audio frame (while its audio is flowing) while the others wait or stream. "
+            + $"{_acks.Count} interrupts; {_finishedFirst} tasks finished before their interrupt reached the server; {_failures} failures. "
+            + "\"Last audio frame\" is 0 when no frame arrived after the interrupt was sent.");
+    }
+
+    private async Task Once(StreamClient client, Random random)
+    {
+        try
+        {
+            await client.Send(StreamClient.Synthesize(s_longText, "pcm"));
+            var queued = await client.ReceiveUntil(m => m.Type is "status" or "error");
+            var taskId = queued.TaskId ?? throw new InvalidOperationException("refused");
+            var first = await client.ReceiveUntil(m => m.IsAudio || m.IsEndOf(taskId), TimeSpan.FromSeconds(120));
+            if (!first.IsAudio)
+            {
+                throw new InvalidOperationException($"ended ({first.Status}) without audio");
+            }
+
+            await Task.Delay(2 + random.Next(28));
+            var sent = await client.Send("{\"type\":\"interrupt\",\"reason\":\"barge_in\"}");
+            var lastAudio = sent;
+            var finished = false;
+            Received ack;
+            while (true)
+            {
+                var message = await client.Receive(TimeSpan.FromSeconds(30));
+                if (message.IsAudio && message.At > lastAudio)
+                {
+                    lastAudio = message.At;
+                }
+                else if (message.IsEndOf(taskId))
+                {
+                    finished = true;
+                }
+                else if (message.Type == "interrupted")
+                {
+                    ack = message;
+                    break;
+                }
+            }
+
+            var after = 0;
+            var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 5);
+            while (Stopwatch.GetTimestamp() < deadline && await client.TryReceive(TimeSpan.FromMilliseconds(50)) is { } late)
+            {
+                after += late.IsAudio ? 1 : 0;
+            }
+
+            lock (_acks)
+            {
+                _acks.Add(Stopwatch.GetElapsedTime(sent, ack.At).TotalMilliseconds);
+                _lastFrames.Add(Stopwatch.GetElapsedTime(sent, lastAudio).TotalMilliseconds);
+                _framesAfterAck += after;
+                _finishedFirst += finished ? 1 : 0;
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or EndOfStreamException)
+        {
+            Interlocked.Increment(ref _failures);
+            Console.Error.WriteLine($"interrupt sample failed: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Buffers;
+using System.Diagnostics;
+using MitTts.Speech.Audio;
+using MitTts.Speech.Engines;
+using MitTts.Speech.Engines.Espeak;
+
+namespace MitTts.Bench.Load;
+
+/// <summary>The reference every server figure is compared with: espeak-ng called directly in this process (and, for encoded
+/// formats, its PCM fed through the same streaming encoder the server uses), with no server, grain or socket in between.</summary>
+internal static class RawEngine
+{
+    public const string EngineVoice = "en-us";
+
+    private static readonly EspeakEngine s_engine = new();
+
+    public static int SampleRate => s_engine.SampleRate;
+
+    /// <summary>Milliseconds from the call to the first engine buffer having passed the encoder (for <c>pcm</c>: to the first
+    /// engine buffer), the encoder stream's creation included, as the server creates one per task.</summary>
+    public static async Task<double> FirstAudio(string text, string format)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var sink = new EncodingSink(format, SampleRate);
+        await s_engine.SynthesizeAsync(new SpeechRequest(text, EngineVoice), sink);
+        return Stopwatch.GetElapsedTime(started, sink.FirstAt).TotalMilliseconds;
+    }
+
+    /// <summary>Seconds of audio per wall second, engine and encoder on the engine's thread as in the server, for about
+    /// <paramref name="duration"/>; two callers keep the engine's queue from running empty between requests.</summary>
+    public static async Task<double> Throughput(IReadOnlyList<string> texts, string format, TimeSpan duration)
+    {
+        long samples = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(worker => Task.Run(async () =>
+        {
+            for (var i = worker; clock.Elapsed < duration; i += 2)
+            {
+                using var sink = new EncodingSink(format, SampleRate);
+                await s_engine.SynthesizeAsync(new SpeechRequest(texts[i % texts.Count], EngineVoice), sink);
+                sink.Complete();
+                Interlocked.Add(ref samples, sink.Samples);
+            }
+        })));
+        return samples / (double)SampleRate / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>PCM sink that encodes as the server's streamed rendering does and notes when the first buffer was through.</summary>
+    private sealed class EncodingSink : IPcmSink, IDisposable
+    {
+        private readonly IAudioEncoderStream? _encoder;
+        private readonly ArrayBufferWriter<byte> _output = new(16 * 1024);
+
+        public EncodingSink(string format, int engineRate)
+        {
+            if (format != "pcm")
+            {
+                var encoder = AudioEncoders.Get(format);
+                _encoder = encoder.CreateStream(encoder.RequiredSampleRate ?? engineRate);
+                _encoder.Begin(_output);
+            }
+        }
+
+        public long FirstAt { get; private set; }
+
+        public long Samples { get; private set; }
+
+        public void Write(ReadOnlySpan<short> samples)
+        {
+            if (_encoder is null)
+            {
+                _output.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(samples));
+            }
+            else
+            {
+                _encoder.Write(samples, _output);
+            }
+
+            Samples += samples.Length;
+            if (FirstAt == 0)
+            {
+                FirstAt = Stopwatch.GetTimestamp();
+            }
+
+            // The server hands each batch on and starts the next one empty.
+            _output.ResetWrittenCount();
+        }
+
+        public void Complete() => _encoder?.Complete(_output);
+
+        public void Dispose() => _encoder?.Dispose();
+    }
+}
