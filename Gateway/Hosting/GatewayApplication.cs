@@ -24,10 +24,11 @@ public static class GatewayApplication
 
         builder.AddMitTtsLogging();
         builder.AddMitTtsKestrel();
-        builder.AddMitTtsEmbeddedSilo();
+        builder.AddMitTtsOrleans();
         builder.AddMitTtsApi();
 
         var app = builder.Build();
+        app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging();
         app.MapMitTtsApi();
@@ -45,6 +46,7 @@ public static class GatewayApplication
                 .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
                 .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                .MinimumLevel.Override("StackExchange", LogEventLevel.Warning)
                 .Enrich.FromLogContext()
                 .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
             if (!string.IsNullOrWhiteSpace(file))
@@ -97,12 +99,6 @@ public static class GatewayApplication
                     break;
             }
         });
-    }
-
-    public static void AddMitTtsEmbeddedSilo(this WebApplicationBuilder builder)
-    {
-        var configuration = builder.Configuration;
-        builder.UseOrleans(silo => silo.UseMitTtsEmbeddedSilo(configuration));
     }
 
     public static void AddMitTtsApi(this WebApplicationBuilder builder)
