@@ -65,6 +65,12 @@ public sealed class ClusterHealth(IGrainFactory grains, GatewayMode mode) : IAsy
                 return true;
             }
 
+            // A client that has not yet reached any silo knows no grain implementations.
+            if (e is ArgumentException && e.Message.StartsWith("Could not find an implementation for interface", StringComparison.Ordinal))
+            {
+                return true;
+            }
+
             if (e is AggregateException aggregate && aggregate.InnerExceptions.Any(IsUnavailable))
             {
                 return true;
