@@ -65,9 +65,8 @@ CONF
 }
 
 start() {
-  command -v redis-server >/dev/null && command -v nginx >/dev/null || {
-    echo "cluster mode needs redis-server and nginx: apt-get install -y redis-server nginx" >&2; exit 1; }
-  "$root/scripts/install-deps.sh" runtime
+  "$root/scripts/install-deps.sh" cluster
+  export PATH=$PATH:/usr/sbin
   if [[ ${MITTTS_BUILD:-1} == 1 ]]; then
     dotnet build "$root/Silo/MitTts.Silo.csproj" -c "$config" -nologo -v quiet
     dotnet build "$root/Gateway/MitTts.Gateway.csproj" -c "$config" -nologo -v quiet

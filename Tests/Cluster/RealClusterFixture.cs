@@ -72,7 +72,7 @@ public sealed class RealClusterFixture : IAsyncLifetime
 
         var nginxPort = FreePort.Next();
         WriteNginxConfig(nginxPort, servers);
-        Add("nginx", "nginx", ["-p", Path.Combine(_state, "nginx"), "-c", Path.Combine(_state, "nginx", "nginx.conf")], _state);
+        Add("nginx", File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx", ["-p", Path.Combine(_state, "nginx"), "-c", Path.Combine(_state, "nginx", "nginx.conf")], _state);
         Balancer = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{nginxPort.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(60) };
 
         _processes["redis"].Start();
