@@ -2,7 +2,9 @@ namespace MitTts.Grains.Interfaces;
 
 /// <summary>A validated request to turn text into speech.</summary>
 /// <remarks><see cref="SampleRate"/> null means the voice's own rate (8000 for mulaw and alaw); <see cref="Bitrate"/> is the
-/// mp3 or ogg bitrate in kbps, null for the format's default.</remarks>
+/// mp3 or ogg bitrate in kbps, null for the format's default. A <see cref="Streamed"/> request sends its audio, as it is made, to the
+/// ordered audio channel of its session (<see cref="IAudioChannelGrain"/>) instead of only keeping the whole file; <see cref="WordTimestamps"/>
+/// adds each word's start and end to that stream.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -13,4 +15,6 @@ public sealed record SynthesisRequest(
     [property: Id(5)] double Speed,
     [property: Id(6)] double Pitch,
     [property: Id(7)] int? SampleRate = null,
-    [property: Id(8)] int? Bitrate = null);
+    [property: Id(8)] int? Bitrate = null,
+    [property: Id(9)] bool Streamed = false,
+    [property: Id(10)] bool WordTimestamps = false);

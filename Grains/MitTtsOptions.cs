@@ -55,6 +55,20 @@ public sealed class SessionOptions
     public double IdleTimeoutSeconds { get; set; } = 1800;
 }
 
+/// <summary>The session audio channels behind WebSocket streaming.</summary>
+public sealed class ChannelOptions
+{
+    public const string Section = "websocket";
+
+    /// <summary>How long a channel keeps sent audio for a client that reconnects, and how long it keeps synthesizing with no client.</summary>
+    [ConfigurationKeyName("resume_window_seconds")]
+    public double ResumeWindowSeconds { get; set; } = 30;
+
+    /// <summary>Most bytes of sent audio a channel keeps for resuming; older audio goes first.</summary>
+    [ConfigurationKeyName("resume_buffer_bytes")]
+    public long ResumeBufferBytes { get; set; } = 16L * 1024 * 1024;
+}
+
 /// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>
 public sealed class NodeOptions
 {

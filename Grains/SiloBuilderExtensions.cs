@@ -22,6 +22,7 @@ public static class SiloBuilderExtensions
         var services = silo.Services;
         services.Configure<TtsOptions>(configuration.GetSection(TtsOptions.Section));
         services.Configure<SessionOptions>(configuration.GetSection(SessionOptions.Section));
+        services.Configure<ChannelOptions>(configuration.GetSection(ChannelOptions.Section));
         services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.Section));
         services.Configure<SynthesisQueueOptions>(configuration.GetSection(SynthesisQueueOptions.Section));
         services.AddSingleton(TimeProvider.System);

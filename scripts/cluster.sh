@@ -87,7 +87,7 @@ start() {
   for i in 0 1; do
     letter=$([[ $i == 0 ]] && echo a || echo b)
     (cd "$bin_gateway" && MIT_TTS_REDIS_URL=$redis_url MIT_TTS_GATEWAY_MODE=client MIT_TTS_NODE_NAME=gateway-$letter \
-      MIT_TTS_HOST=127.0.0.1 MIT_TTS_HTTP_PORT=${gateway_ports[$i]} \
+      MIT_TTS_HOST=127.0.0.1 MIT_TTS_HTTP_PORT=${gateway_ports[$i]} MIT_TTS_WS_PORT=${gateway_ports[$i]} \
       launch "gateway-$letter" dotnet MitTts.Gateway.dll)
   done
 

@@ -20,6 +20,9 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
     [GeneratedRegex(@"^[A-Za-z0-9_.:\-]{1,128}$", RegexOptions.CultureInvariant)]
     public static partial Regex SessionIdPattern();
 
+    /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>).</summary>
+    public int MaxTextLength => options.Value.MaxTextLength;
+
     public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body)
     {
         ArgumentNullException.ThrowIfNull(body);

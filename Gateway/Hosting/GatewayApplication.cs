@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.WebSockets;
 using MitTts.Grains;
 using MitTts.Silo;
 using Serilog;
@@ -13,6 +14,7 @@ namespace MitTts.Gateway.Hosting;
 public static class GatewayApplication
 {
     public const int DefaultHttpPort = 8000;
+    public const int DefaultWebSocketPort = 8001;
     public const long MaxRequestBodyBytes = 1024 * 1024;
 
     public static WebApplication Create(string[] args)
@@ -32,6 +34,7 @@ public static class GatewayApplication
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging();
         app.MapMitTtsApi();
+        app.MapWebSocketApi();
         return app;
     }
 
@@ -73,6 +76,7 @@ public static class GatewayApplication
         var server = builder.Configuration.GetSection("server");
         var host = server["host"] ?? "127.0.0.1";
         var port = server.GetValue("http_port", DefaultHttpPort);
+        var wsPort = server.GetValue("ws_port", DefaultWebSocketPort);
         var connections = new ConnectionCounter();
         builder.Services.AddSingleton(connections);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -81,24 +85,35 @@ public static class GatewayApplication
             kestrel.AddServerHeader = false;
             Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure =
                 listen => listen.Use(next => connection => connection is null ? next(connection!) : connections.Track(() => next(connection)));
-            switch (host)
-            {
-                case "0.0.0.0" or "*" or "+":
-                    kestrel.ListenAnyIP(port, configure);
-                    break;
-                case "localhost":
-                    kestrel.ListenLocalhost(port, configure);
-                    break;
-                default:
-                    if (!IPAddress.TryParse(host, out var address))
-                    {
-                        throw new InvalidOperationException($"server.host (MIT_TTS_HOST) must be an IP address, 0.0.0.0 or localhost, not '{host}'.");
-                    }
+            Listen(kestrel, host, port, configure);
 
-                    kestrel.Listen(address, port, configure);
-                    break;
+            // The WebSocket port serves /ws (and the rest, harmlessly); the HTTP port serves /ws too, so one load balancer port suffices.
+            if (wsPort != port)
+            {
+                Listen(kestrel, host, wsPort, configure);
             }
         });
+    }
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string host, int port, Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure)
+    {
+        switch (host)
+        {
+            case "0.0.0.0" or "*" or "+":
+                kestrel.ListenAnyIP(port, configure);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(port, configure);
+                break;
+            default:
+                if (!IPAddress.TryParse(host, out var address))
+                {
+                    throw new InvalidOperationException($"server.host (MIT_TTS_HOST) must be an IP address, 0.0.0.0 or localhost, not '{host}'.");
+                }
+
+                kestrel.Listen(address, port, configure);
+                break;
+        }
     }
 
     public static void AddMitTtsApi(this WebApplicationBuilder builder)
@@ -113,6 +128,7 @@ public static class GatewayApplication
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<SynthesisRequestValidator>();
+        services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
         services.AddOpenApi();

@@ -13,7 +13,14 @@ public sealed class SentenceProgress(IReadOnlyList<string> sentences) : IDisposa
 
     public int SampleRate { get; set; }
 
+    /// <summary>The encoder pipeline of a streamed task, kept across preemption so the stream continues where it stopped.</summary>
+    public StreamedRendering? Stream { get; set; }
+
     public bool IsDone => Next >= Sentences.Count;
 
-    public void Dispose() => Pcm.Dispose();
+    public void Dispose()
+    {
+        Pcm.Dispose();
+        Stream?.Dispose();
+    }
 }

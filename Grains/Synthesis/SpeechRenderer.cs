@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
@@ -11,6 +12,11 @@ namespace MitTts.Grains.Synthesis;
 /// rate, encoding; the result is kept in the <see cref="AudioCache"/>, so a repeat request never reaches the engine.</remarks>
 public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, AudioCache cache)
 {
+    // Spoken once per voice to learn the gain a stream of that voice gets; a pangram covers most phonemes in any language.
+    private const string CalibrationText = "The quick brown fox jumps over the lazy dog. ¿Qué tal? Ça va bien.";
+
+    private readonly ConcurrentDictionary<string, double> _streamGains = new(StringComparer.Ordinal);
+
     /// <summary>The catalogue voice and the engine that speaks it.</summary>
     public (VoiceEntry Voice, ISpeechEngine Engine) Resolve(SynthesisRequest request)
     {
@@ -64,6 +70,41 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         var duration = (double)samples.Length / outputRate;
         cache.Add(CacheKey(request, voice), new CachedAudio(data, encoder.ContentType, encoder.FileExtension, outputRate, duration));
         return new AudioResult(data, encoder.ContentType, encoder.FileExtension, outputRate, duration);
+    }
+
+    /// <summary>The pipeline that encodes a streamed request's audio as the engine makes it.</summary>
+    /// <remarks>The first stream of a voice on this silo speaks a calibration sentence first (a few milliseconds) to learn its gain.</remarks>
+    public async Task<StreamedRendering> StartStream(SynthesisRequest request, VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(voice);
+        ArgumentNullException.ThrowIfNull(engine);
+        var encoder = AudioEncoders.Get(request.Format.ToString());
+        var gain = await StreamGain(voice, engine, cancellationToken);
+        var dsp = !AppliesSpeedAndPitch(voice);
+        return new StreamedRendering(
+            encoder,
+            engine.SampleRate,
+            OutputRate(request, encoder, engine.SampleRate),
+            gain,
+            new AudioEncoderOptions(request.Bitrate),
+            dsp ? request.Speed : 1.0,
+            dsp ? request.Pitch : 1.0);
+    }
+
+    private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
+    {
+        var key = $"{voice.Engine}/{voice.EngineVoice}";
+        if (_streamGains.TryGetValue(key, out var gain))
+        {
+            return gain;
+        }
+
+        using var pcm = new PcmBuffer();
+        await engine.SynthesizeAsync(new SpeechRequest(CalibrationText, voice.EngineVoice), pcm, cancellationToken);
+        gain = LoudnessNormalizer.GainFor(pcm.Samples);
+        _streamGains[key] = gain;
+        return gain;
     }
 
     /// <summary>The rate of the delivered audio: the requested one, else the format's own (G.711), else the engine's.</summary>

@@ -182,7 +182,10 @@ public sealed partial class SynthesizerGrain(
                     continue;
                 }
 
-                if (await RunAsync(job, task, cancellation.Token))
+                var preempted = job.Job.Request.Streamed
+                    ? await RunStreamedAsync(job, task, cancellation)
+                    : await RunAsync(job, task, cancellation.Token);
+                if (preempted)
                 {
                     _preemptions++;
                     SchedulingMetrics.Preempted(job.Priority);
@@ -271,6 +274,108 @@ public sealed partial class SynthesizerGrain(
             _failed++;
             DropProgress(job);
             LogSynthesisFailed(job.TaskId, e);
+            await TryFail(task, e);
+        }
+
+        return false;
+    }
+
+    /// <summary>Speaks a streamed job's remaining sentences, sending audio to the session's channel as the engine makes it; true when
+    /// it stopped early for CRITICAL work and must be queued again.</summary>
+    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    {
+        var request = job.Job.Request;
+        var taskId = job.Job.TaskId;
+        var channel = GrainFactory.GetGrain<IAudioChannelGrain>(request.SessionId ?? taskId);
+        var cancellationToken = cancellation.Token;
+        try
+        {
+            if (job.Progress is null)
+            {
+                if (!request.WordTimestamps && renderer.TryGetCached(request) is { } cached)
+                {
+                    await channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000)));
+                    _completed++;
+                    await task.Complete(cached);
+                    return false;
+                }
+
+                job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text));
+            }
+
+            var progress = job.Progress;
+            var (voice, engine) = renderer.Resolve(request);
+            var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken);
+            while (!progress.IsDone)
+            {
+                var index = progress.Next;
+                var sentence = progress.Sentences[index];
+                var last = index == progress.Sentences.Count - 1;
+                var started = time.GetTimestamp();
+                stream.BeginSentence(sentence);
+                var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
+                while (true)
+                {
+                    await Task.WhenAny(speaking, stream.WaitForAudioAsync());
+                    var spoken = speaking.IsCompleted;
+                    if (spoken)
+                    {
+                        await speaking;
+                        stream.EndSentence();
+                        if (last)
+                        {
+                            stream.Complete();
+                        }
+                    }
+
+                    var fraction = (double)(index + (spoken ? 1 : 0)) / progress.Sentences.Count;
+                    if (stream.TakeBatch(taskId, index, spoken, spoken && last, fraction) is { } batch && !await channel.PushAudio(batch))
+                    {
+                        // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
+                        await cancellation.CancelAsync();
+                    }
+
+                    if (spoken)
+                    {
+                        break;
+                    }
+                }
+
+                Measure(sentence.Length, time.GetElapsedTime(started));
+                progress.Next++;
+                job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - sentence.Length);
+                if (progress.IsDone)
+                {
+                    break;
+                }
+
+                await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
+                if (request.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now))
+                {
+                    return true;
+                }
+            }
+
+            var encoder = Speech.Audio.AudioEncoders.Get(request.Format.ToString());
+            var whole = stream.Whole.ToArray();
+            Speech.Audio.WavEncoder.SetLengths(whole);
+            var audio = new AudioResult(whole, encoder.ContentType, encoder.FileExtension,
+                SpeechRenderer.OutputRate(request, encoder, engine.SampleRate), stream.DurationMs / 1000.0);
+            DropProgress(job);
+            _completed++;
+            await task.Complete(audio);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _cancellations++;
+            SchedulingMetrics.Cancelled(job.Priority);
+            DropProgress(job);
+        }
+        catch (Exception e)
+        {
+            _failed++;
+            DropProgress(job);
+            LogSynthesisFailed(taskId, e);
             await TryFail(task, e);
         }
 

@@ -236,6 +236,11 @@ public sealed partial class TaskGrain(
 
         if (State.Request?.SessionId is { } sessionId)
         {
+            if (State.Request.Streamed)
+            {
+                await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).TaskEnded(TaskId, status, error);
+            }
+
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
         }
 

@@ -33,6 +33,9 @@ public sealed class PcmBuffer : IPcmSink, IDisposable
         _count += samples.Length;
     }
 
+    /// <summary>Empties the buffer, keeping its memory for the next samples.</summary>
+    public void Clear() => _count = 0;
+
     public void Dispose()
     {
         ArrayPool<short>.Shared.Return(_samples);

@@ -26,6 +26,30 @@ public sealed class WavEncoder : AudioEncoder
         return new Stream(sampleRate, dataLength);
     }
 
+    /// <summary>Fills in the real RIFF and data sizes of a finished streamed WAV (PCM or G.711), whose header said "unknown".</summary>
+    /// <remarks>The stream itself cannot go back to fix its header; the stored copy of the whole file can.</remarks>
+    public static void SetLengths(Span<byte> file)
+    {
+        if (file.Length < 12 || !file.StartsWith("RIFF"u8) || !file[8..].StartsWith("WAVE"u8))
+        {
+            return;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(file[4..], (uint)(file.Length - 8));
+        var offset = 12;
+        while (offset + 8 <= file.Length)
+        {
+            var size = BinaryPrimitives.ReadUInt32LittleEndian(file[(offset + 4)..]);
+            if (file[offset..].StartsWith("data"u8))
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(file[(offset + 4)..], (uint)(file.Length - offset - 8));
+                return;
+            }
+
+            offset += 8 + (int)size + (int)(size & 1);
+        }
+    }
+
     /// <summary>Writes the canonical 44-byte header for <paramref name="dataLength"/> bytes of 16-bit mono PCM.</summary>
     public static void WriteHeader(Span<byte> header, int sampleRate, uint dataLength)
     {

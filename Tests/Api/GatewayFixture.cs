@@ -31,6 +31,7 @@ public sealed class RunningGateway : IAsyncDisposable
         [
             "--server:host=127.0.0.1",
             "--server:http_port=0",
+            "--server:ws_port=0",
             $"--cluster:silo_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
             $"--cluster:gateway_port={FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
             $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",

@@ -66,6 +66,8 @@ public sealed class RealClusterFixture : IAsyncLifetime
                 ["MIT_TTS_NODE_NAME"] = gateway,
                 ["MIT_TTS_HOST"] = "127.0.0.1",
                 ["MIT_TTS_HTTP_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                // WebSocket on the HTTP port: nginx sends /ws there, and two gateways on one machine must not share 8001.
+                ["MIT_TTS_WS_PORT"] = port.ToString(CultureInfo.InvariantCulture),
                 ["MIT_TTS_LOG_LEVEL"] = "WARNING",
             });
         }

@@ -23,8 +23,11 @@ internal static unsafe partial class EspeakNative
     public const int PitchNormal = 50;
 
     public const int EventListTerminated = 0;
+    public const int EventWord = 1;
 
-    /// <summary>espeak_EVENT, as laid out by the C compiler on 64-bit Linux.</summary>
+    /// <summary>espeak_EVENT, as laid out by the C compiler on 64-bit Linux (40 bytes; checked against speak_lib.h of 1.51).</summary>
+    /// <remarks>TextPosition is 1-based and counts code points of the UTF-8 input; Sample counts from the first sample of the
+    /// current espeak_Synth call (AudioPosition is the same in ms); Id is a union (word number, or a name pointer).</remarks>
     [StructLayout(LayoutKind.Sequential)]
     public struct Event
     {

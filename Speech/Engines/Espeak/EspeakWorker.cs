@@ -187,18 +187,30 @@ internal sealed unsafe class EspeakWorker
             return 1;
         }
 
-        if (samples is not null && count > 0)
+        try
         {
-            try
+            // Events come before the PCM they point into, as IWordSink promises: a word event's sample lies in this buffer.
+            if (job.Words is not null && events is not null)
+            {
+                for (var e = events; e->Type != EspeakNative.EventListTerminated; e++)
+                {
+                    if (e->Type == EspeakNative.EventWord)
+                    {
+                        job.ReportWord(e->TextPosition, e->Length, e->Sample);
+                    }
+                }
+            }
+
+            if (samples is not null && count > 0)
             {
                 job.Sink.Write(new ReadOnlySpan<short>(samples, count));
             }
-            catch (Exception e)
-            {
-                // An exception must not unwind through native frames: keep it and abort the synthesis.
-                job.SinkFailure = e;
-                return 1;
-            }
+        }
+        catch (Exception e)
+        {
+            // An exception must not unwind through native frames: keep it and abort the synthesis.
+            job.SinkFailure = e;
+            return 1;
         }
 
         return 0;
@@ -210,10 +222,68 @@ internal sealed unsafe class EspeakWorker
 
         public IPcmSink Sink { get; } = sink;
 
+        public IWordSink? Words { get; } = sink as IWordSink;
+
         public CancellationToken Token { get; } = token;
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Exception? SinkFailure { get; set; }
+
+        // Where the last mapping stopped: espeak-ng's code-point position and the matching UTF-16 index, so that
+        // mapping every word of a request walks the text once rather than once per word.
+        private int _codePoints;
+        private int _utf16;
+
+        // The end (UTF-16, exclusive) of the last word reported; -1 before the first.
+        private int _lastWordEnd = -1;
+
+        /// <summary>Hands one espeakEVENT_WORD to <see cref="Words"/>, mapped from 1-based code points to UTF-16.</summary>
+        /// <remarks>espeak-ng reports a source word it speaks as several words (numbers, dictionary phrases such as "déjà vu",
+        /// emoji names) as several events whose positions fall inside the first one or on the whitespace after it: those
+        /// add nothing a caller could highlight and would break word order, so only the first is reported.</remarks>
+        public void ReportWord(int textPosition, int length, int sample)
+        {
+            var text = Request.Text;
+            var start = ToUtf16(text, textPosition - 1);
+            var end = ToUtf16(text, textPosition - 1 + Math.Max(length, 0));
+            while (start < end && char.IsWhiteSpace(text[start]))
+            {
+                start++;
+            }
+
+            while (end > start && char.IsWhiteSpace(text[end - 1]))
+            {
+                end--;
+            }
+
+            if (end == start || start < _lastWordEnd)
+            {
+                return;
+            }
+
+            _lastWordEnd = end;
+            Words!.Word(start, end - start, sample);
+        }
+
+        /// <summary>The UTF-16 index of code point <paramref name="codePoint"/> of <paramref name="text"/>, clamped to the text.</summary>
+        /// <remarks>A surrogate pair is one code point; a lone surrogate is one too, as UTF-8 encoding turns it into U+FFFD.</remarks>
+        private int ToUtf16(string text, int codePoint)
+        {
+            // Positions mostly move forward; the odd step back (a word spoken as several) walks back rather than from the start.
+            while (_codePoints > codePoint && _utf16 > 0)
+            {
+                _utf16 -= _utf16 >= 2 && char.IsLowSurrogate(text[_utf16 - 1]) && char.IsHighSurrogate(text[_utf16 - 2]) ? 2 : 1;
+                _codePoints--;
+            }
+
+            while (_codePoints < codePoint && _utf16 < text.Length)
+            {
+                _utf16 += char.IsHighSurrogate(text[_utf16]) && _utf16 + 1 < text.Length && char.IsLowSurrogate(text[_utf16 + 1]) ? 2 : 1;
+                _codePoints++;
+            }
+
+            return _utf16;
+        }
     }
 }

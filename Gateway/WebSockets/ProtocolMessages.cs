@@ -1,0 +1,117 @@
+using System.Text.Json.Serialization;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.WebSockets;
+
+// Client → server. Every message is a JSON text frame with a "type"; unknown fields are ignored.
+
+/// <summary><c>connect</c>: opens (or resumes) a session; optional, a first <c>synthesize</c> opens a new session by itself.</summary>
+public sealed record ConnectMessage(string? SessionId, string? AuthToken, bool? Binary, long? LastSequence);
+
+/// <summary><c>synthesize</c>: the seed's synthesis request; <c>priority</c> defaults to high on a socket.</summary>
+public sealed record SynthesizeMessage(
+    string? Text,
+    string? VoiceId,
+    string? Format,
+    string? Priority,
+    bool? Stream,
+    string? RequestId,
+    bool? Timestamps,
+    double? Speed,
+    double? Pitch,
+    int? SampleRate,
+    int? Bitrate);
+
+/// <summary><c>text</c>: appends streamed text to a context; the first message of a context sets its voice and format.</summary>
+public sealed record TextMessage(
+    string? ContextId,
+    string? Text,
+    string? VoiceId,
+    string? Format,
+    string? Priority,
+    string? RequestId,
+    bool? Timestamps,
+    double? Speed,
+    double? Pitch,
+    int? SampleRate,
+    int? Bitrate);
+
+/// <summary><c>flush</c> (speak what is buffered) or <c>end</c> (flush and close the context).</summary>
+public sealed record ContextMessage(string? ContextId);
+
+/// <summary><c>interrupt</c>: barge-in; stops one task, one context, or everything of the session.</summary>
+public sealed record InterruptMessage(string? Reason, string? TaskId, string? ContextId);
+
+// Server → client.
+
+/// <summary>The answer to <c>connect</c>: the session id to reconnect with, and where its audio resumes.</summary>
+public sealed record ConnectedMessage(string SessionId, bool Resumed, long LastSequence, bool Binary)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "connected";
+}
+
+/// <summary>The seed's <c>status</c>: <c>queued</c> when accepted, <c>processing</c> right before a task's first audio frame,
+/// then <c>completed</c>, <c>error</c> or <c>cancelled</c> right after its last.</summary>
+public sealed record StatusMessage(
+    string TaskId,
+    string Status,
+    double Progress,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] ErrorBody? Error,
+    string? RequestId,
+    string? ContextId,
+    long? Sequence,
+    int? QueuePosition = null,
+    int? DurationMs = null)
+{
+    /// <summary>For a <c>busy</c> error: seconds to wait before sending the task again.</summary>
+    public double? RetryAfter { get; init; }
+
+    [JsonPropertyOrder(-1)]
+    public string Type => "status";
+}
+
+/// <summary>The words of a task's audio so far, with their times from the task's first sample.</summary>
+public sealed record TimestampsMessage(string TaskId, IReadOnlyList<WordTiming> Words, string? RequestId, string? ContextId, long Sequence)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "timestamps";
+}
+
+/// <summary>Audio in JSON mode (<c>"binary": false</c>): base64 bytes of the task's stream.</summary>
+public sealed record AudioMessage(string TaskId, string Data, string? RequestId, string? ContextId, long Sequence)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "audio";
+}
+
+/// <summary>A text context ended: every task it started has ended on the socket.</summary>
+public sealed record ContextEndMessage(string ContextId, string? RequestId, long Sequence)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "context_end";
+}
+
+/// <summary>The acknowledgement of <c>interrupt</c>: no audio of these tasks follows it.</summary>
+public sealed record InterruptedMessage(IReadOnlyList<string> TaskIds, string? Reason, string? ContextId, long LastSequence)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "interrupted";
+}
+
+/// <summary>An error the client can act on; the socket stays open.</summary>
+public sealed record ErrorMessage(string Code, string Message, string? RequestId, string? Field = null, double? RetryAfter = null)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "error";
+}
+
+/// <summary>The answer to <c>ping</c>.</summary>
+public sealed record PongMessage(long LastSequence)
+{
+    [JsonPropertyOrder(-1)]
+    public string Type => "pong";
+}
+
+/// <summary>A task error inside a status message.</summary>
+public sealed record ErrorBody(string Code, string Message);

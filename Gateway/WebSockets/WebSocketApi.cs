@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using MitTts.Gateway.Apis;
+
+namespace MitTts.Gateway.WebSockets;
+
+/// <summary>The seed's <c>websocket</c> settings that shape the protocol.</summary>
+public sealed class WebSocketProtocolOptions
+{
+    public const string Section = "websocket";
+
+    /// <summary>Largest client message; a bigger one closes the socket with 1009.</summary>
+    [ConfigurationKeyName("max_message_bytes")]
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Sustained client messages per second (bursts of twice as many pass); more closes the socket with 1008.</summary>
+    [ConfigurationKeyName("max_messages_per_second")]
+    public double MaxMessagesPerSecond { get; set; } = 500;
+
+    /// <summary>Keep-alive ping interval in seconds; 0 turns pings off (the seed's setting).</summary>
+    [ConfigurationKeyName("ping_interval_seconds")]
+    public double PingIntervalSeconds { get; set; } = 30;
+}
+
+/// <summary><c>/ws</c>: the streaming protocol (docs/websocket.md), on the WebSocket port and on the HTTP port alike.</summary>
+public static class WebSocketApi
+{
+    /// <summary>JSON for protocol messages: snake_case, enums as names.</summary>
+    public static JsonSerializerOptions SerializerOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public static WebApplication MapWebSocketApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = app.Services.GetRequiredService<IOptions<WebSocketProtocolOptions>>().Value;
+        app.UseWebSockets(new WebSocketOptions
+        {
+            KeepAliveInterval = options.PingIntervalSeconds > 0 ? TimeSpan.FromSeconds(options.PingIntervalSeconds) : Timeout.InfiniteTimeSpan,
+        });
+        app.Map("/ws", Serve).WithName("WebSocket").ExcludeFromDescription();
+        return app;
+    }
+
+    private static async Task Serve(
+        HttpContext http,
+        IGrainFactory grains,
+        SynthesisRequestValidator validator,
+        IOptions<WebSocketProtocolOptions> options,
+        ILoggerFactory loggers,
+        IHostApplicationLifetime lifetime)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            await new ApiError(StatusCodes.Status426UpgradeRequired, "websocket_required", "/ws speaks WebSocket: connect with ws://host:8001/ws.")
+                .ToResult().ExecuteAsync(http);
+            return;
+        }
+
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        await using var connection = new WebSocketConnection(socket, grains, validator, SerializerOptions, options.Value, loggers.CreateLogger<WebSocketConnection>());
+        await connection.RunAsync(lifetime.ApplicationStopping);
+    }
+}

@@ -1,0 +1,245 @@
+using System.Buffers;
+using MitTts.Grains.Interfaces;
+using MitTts.Speech.Audio;
+using MitTts.Speech.Engines;
+
+namespace MitTts.Grains.Synthesis;
+
+/// <summary>The audio pipeline of one streamed task: engine PCM → gain → resampling → encoder, gathered into the next
+/// <see cref="AudioBatch"/> for the session's channel while the engine keeps going.</summary>
+/// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes batches on another,
+/// so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance normalizer, which
+/// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.</remarks>
+public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly IAudioEncoderStream _encoder;
+    private readonly StreamingResampler? _resampler;
+    private readonly double _gain;
+    private readonly int _engineRate;
+    private readonly int _outputRate;
+    private readonly double _speed;
+    private readonly double _pitch;
+    private readonly bool _applyDsp;
+    private readonly ArrayBufferWriter<byte> _pending = new(16 * 1024);
+    private readonly ArrayBufferWriter<byte> _whole = new(64 * 1024);
+    private readonly List<(int Offset, int Length, long Sample)> _marks = [];
+    private readonly PcmBuffer? _sentencePcm;
+    private short[] _scratch = ArrayPool<short>.Shared.Rent(4096);
+    private List<WordTiming>? _readyWords;
+    private string _sentence = string.Empty;
+    private double _sentenceStartMs;
+    private long _sentenceSamples;
+    private long _outputSamples;
+    private TaskCompletionSource? _waiter;
+    private bool _signaled;
+    private bool _disposed;
+
+    public StreamedRendering(IAudioEncoder encoder, int engineRate, int outputRate, double gain, AudioEncoderOptions encoderOptions, double speed = 1.0, double pitch = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        _engineRate = engineRate;
+        _outputRate = outputRate;
+        _gain = gain;
+        _speed = speed;
+        _pitch = pitch;
+        _applyDsp = speed != 1.0 || pitch != 1.0;
+        _sentencePcm = _applyDsp ? new PcmBuffer() : null;
+        _resampler = engineRate == outputRate ? null : new StreamingResampler(engineRate, outputRate);
+        _encoder = encoder.CreateStream(outputRate, encoderOptions);
+        _encoder.Begin(_pending);
+    }
+
+    /// <summary>Milliseconds of audio encoded so far.</summary>
+    public int DurationMs
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (int)(_outputSamples * 1000 / _outputRate);
+            }
+        }
+    }
+
+    /// <summary>Every byte of the stream so far: joined, they are the task's whole file.</summary>
+    public ReadOnlyMemory<byte> Whole => _whole.WrittenMemory;
+
+    /// <summary>Starts the next sentence; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
+    public void BeginSentence(string sentence)
+    {
+        lock (_gate)
+        {
+            _sentence = sentence;
+            _sentenceSamples = 0;
+            _sentenceStartMs = _outputSamples * 1000.0 / _outputRate;
+            _marks.Clear();
+        }
+    }
+
+    public void Write(ReadOnlySpan<short> samples)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _sentenceSamples += samples.Length;
+            if (_sentencePcm is not null)
+            {
+                _sentencePcm.Write(samples);
+                return;
+            }
+
+            Encode(samples);
+            Signal();
+        }
+    }
+
+    public void Word(int textOffset, int textLength, long sampleOffset)
+    {
+        lock (_gate)
+        {
+            _marks.Add((textOffset, textLength, sampleOffset));
+        }
+    }
+
+    /// <summary>Ends the sentence the engine finished: its words get their times, and sentence-wide DSP runs.</summary>
+    public void EndSentence()
+    {
+        lock (_gate)
+        {
+            if (_sentencePcm is not null)
+            {
+                var processed = SpeedPitchProcessor.Apply(_sentencePcm.Samples, _engineRate, _speed, _pitch);
+                _sentencePcm.Clear();
+                Encode(processed);
+                Signal();
+            }
+
+            if (_marks.Count > 0)
+            {
+                // Engine samples to output time: DSP speed shortens or stretches every position alike.
+                var msPerSample = 1000.0 / _engineRate / (_applyDsp ? _speed : 1.0);
+                var words = _readyWords ??= [];
+                for (var i = 0; i < _marks.Count; i++)
+                {
+                    var (offset, length, sample) = _marks[i];
+                    var end = i + 1 < _marks.Count ? _marks[i + 1].Sample : _sentenceSamples;
+                    if (offset < 0 || length <= 0 || offset + length > _sentence.Length)
+                    {
+                        continue;
+                    }
+
+                    words.Add(new WordTiming(
+                        _sentence.Substring(offset, length),
+                        (int)Math.Round(_sentenceStartMs + (sample * msPerSample)),
+                        (int)Math.Round(_sentenceStartMs + (end * msPerSample))));
+                }
+
+                _marks.Clear();
+            }
+        }
+    }
+
+    /// <summary>Encodes what the resampler and encoder still hold and closes the stream.</summary>
+    public void Complete()
+    {
+        lock (_gate)
+        {
+            if (_resampler is not null)
+            {
+                var tail = _resampler.Flush();
+                _outputSamples += tail.Length;
+                _encoder.Write(tail, _pending);
+            }
+
+            _encoder.Complete(_pending);
+        }
+    }
+
+    /// <summary>Completes when new audio is ready for a batch (at once if some arrived since the last batch was taken).</summary>
+    public Task WaitForAudioAsync()
+    {
+        lock (_gate)
+        {
+            if (_signaled)
+            {
+                _signaled = false;
+                return Task.CompletedTask;
+            }
+
+            _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _waiter.Task;
+        }
+    }
+
+    /// <summary>The audio and words made since the last batch, or null when there is nothing to send.</summary>
+    public AudioBatch? TakeBatch(string taskId, int sentence, bool sentenceComplete, bool final, double progress)
+    {
+        lock (_gate)
+        {
+            _signaled = false;
+            if (_pending.WrittenCount == 0 && _readyWords is null && !sentenceComplete)
+            {
+                return null;
+            }
+
+            var audio = _pending.WrittenSpan.ToArray();
+            _whole.Write(audio);
+            _pending.ResetWrittenCount();
+            var words = _readyWords;
+            _readyWords = null;
+            return new AudioBatch(taskId, sentence, audio, words, sentenceComplete, final, progress, final ? (int)(_outputSamples * 1000 / _outputRate) : 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _encoder.Dispose();
+            _resampler?.Dispose();
+            _sentencePcm?.Dispose();
+            ArrayPool<short>.Shared.Return(_scratch);
+            _scratch = [];
+            _waiter?.TrySetResult();
+        }
+    }
+
+    private void Encode(ReadOnlySpan<short> samples)
+    {
+        if (_scratch.Length < samples.Length)
+        {
+            ArrayPool<short>.Shared.Return(_scratch);
+            _scratch = ArrayPool<short>.Shared.Rent(samples.Length);
+        }
+
+        var scaled = _scratch.AsSpan(0, samples.Length);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            scaled[i] = (short)Math.Clamp(Math.Round(samples[i] * _gain), short.MinValue + 1, short.MaxValue);
+        }
+
+        ReadOnlySpan<short> output = _resampler is null ? scaled : _resampler.Process(scaled);
+        _outputSamples += output.Length;
+        _encoder.Write(output, _pending);
+    }
+
+    private void Signal()
+    {
+        if (_waiter is { } waiter)
+        {
+            _waiter = null;
+            waiter.TrySetResult();
+        }
+        else
+        {
+            _signaled = true;
+        }
+    }
+}

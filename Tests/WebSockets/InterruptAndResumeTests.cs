@@ -1,0 +1,137 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>Barge-in and resuming: what a voice agent relies on when the user talks over it or the network drops.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class InterruptAndResumeTests(GatewayFixture gateway)
+{
+    // About five minutes of speech per task: the server synthesizes it in well under a second, so a test that must catch
+    // synthesis still running queues several of them.
+    private static readonly string s_longText = string.Join(" ", Enumerable.Repeat("The quick brown fox jumps over the lazy dog, and then it runs far away into the forest.", 55));
+
+    [Fact]
+    public async Task Interrupt_mid_stream_acknowledges_stops_every_task_and_no_frame_of_them_follows()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        var before = await Cancellations();
+        var taskIds = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = $"long-{i}" });
+            taskIds.Add((await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+        }
+
+        await client.ReceiveUntil(m => m.IsAudio);
+        await client.Send(new { type = "interrupt", reason = "user_stop" });
+        var untilAck = await client.ReceiveUntil(m => m.Type == "interrupted");
+        var ack = untilAck[^1];
+        Assert.Equal("user_stop", ack.Str("reason"));
+        Assert.Equal(taskIds.Order(), ack.Json!["task_ids"]!.AsArray().Select(n => n!.GetValue<string>()).Order());
+
+        var after = await client.Drain(TimeSpan.FromMilliseconds(700));
+        Assert.DoesNotContain(after, m => m.IsAudio);
+        Assert.DoesNotContain(after, m => taskIds.Contains(m.Str("task_id") ?? ""));
+        var heard = untilAck.Where(m => m.IsAudio).Sum(m => m.Audio!.Length) / 2.0 / 22050;
+        Assert.True(heard < 300, $"only part of the first task was streamed ({heard:F0} s)");
+
+        // The synthesis behind it stopped too: tasks not yet synthesized are cancelled, not completed in the background,
+        // and the synthesizer counted the cancellations.
+        var statuses = new List<string>();
+        foreach (var taskId in taskIds)
+        {
+            var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+            statuses.Add(task!["status"]!.GetValue<string>());
+        }
+
+        Assert.DoesNotContain(statuses, s => s is "queued" or "processing");
+        Assert.True(statuses.Count(s => s == "cancelled") >= 4, string.Join(", ", statuses));
+        Assert.True(await Cancellations() - before >= statuses.Count(s => s == "cancelled"));
+
+        // The socket is still good for the next turn.
+        await client.Send(new { type = "synthesize", text = "Next turn.", voice_id = "en-male-1", format = "pcm" });
+        var next = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var done = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, next));
+        Assert.Equal("completed", done[^1].Str("status"));
+    }
+
+    private async Task<long> Cancellations()
+    {
+        var status = await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status");
+        return status!["tts_engine"]!["devices"]!.AsArray().Sum(d => d!["cancellations"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Interrupt_of_one_task_leaves_the_others_playing()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = "a" });
+        var first = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        await client.Send(new { type = "synthesize", text = "Second task stays.", voice_id = "en-male-1", format = "pcm", request_id = "b" });
+        var second = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+
+        await client.Send(new { type = "interrupt", task_id = first });
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, second));
+        var ackIndex = messages.FindIndex(m => m.Type == "interrupted");
+        Assert.True(ackIndex >= 0);
+        Assert.Equal([first], messages[ackIndex].Json!["task_ids"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.DoesNotContain(messages.Skip(ackIndex + 1), m => m.Str("task_id") == first);
+        Assert.Contains(messages.Skip(ackIndex + 1), m => m.Str("task_id") == second && m.Str("status") == "processing");
+        Assert.Equal("completed", messages[^1].Str("status"));
+    }
+
+    [Fact]
+    public async Task Reconnecting_with_the_last_sequence_resumes_with_no_gap_and_no_duplicate()
+    {
+        var sessionId = "resume-" + Guid.NewGuid().ToString("N");
+        var text = string.Join(" ", Enumerable.Repeat("Resuming must not lose or repeat a single byte of this sentence.", 20));
+        var received = new List<ServerMessage>();
+        string taskId;
+        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await first.Send(new { type = "connect", session_id = sessionId });
+            await first.Receive();
+            await first.Send(new { type = "synthesize", text, voice_id = "en-female-1", format = "pcm" });
+            taskId = (await first.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+
+            // Take a few frames, then drop the connection without a close handshake, as a network failure would.
+            var frames = 0;
+            received.AddRange(await first.ReceiveUntil(m => m.IsAudio && ++frames == 3));
+            first.Socket.Abort();
+        }
+
+        var last = received.Last(m => m.Seq is not null).Seq!.Value;
+        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect", session_id = sessionId, last_sequence = last });
+        var connected = await second.Receive();
+        Assert.Equal("connected", connected!.Type);
+        Assert.True(connected.Json!["resumed"]!.GetValue<bool>());
+        var rest = await second.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+
+        Assert.Equal(last + 1, rest[0].Seq);
+        var all = received.Where(m => m.Seq is not null).Concat(rest).Select(m => m.Seq!.Value).ToList();
+        Assert.Equal(Enumerable.Range((int)all[0], all.Count).Select(i => (long)i), all);
+
+        var bytes = received.Concat(rest).Where(m => m.IsAudio).Sum(m => m.Audio!.Length);
+        var durationMs = rest[^1].Json!["duration_ms"]!.GetValue<int>();
+        Assert.InRange(bytes / 2.0 / 22050 * 1000, durationMs - 2, durationMs + 2);
+    }
+
+    [Fact]
+    public async Task A_newer_connection_to_the_session_takes_it_over()
+    {
+        var sessionId = "takeover-" + Guid.NewGuid().ToString("N");
+        await using var first = await ProtocolClient.Connect(gateway.BaseAddress);
+        await first.Send(new { type = "connect", session_id = sessionId });
+        await first.Receive();
+
+        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect", session_id = sessionId });
+        Assert.Equal("connected", (await second.Receive())!.Type);
+
+        Assert.Null(await first.Receive(TimeSpan.FromSeconds(10)));
+        Assert.Equal(4001, (int)first.CloseStatus!.Value);
+    }
+}

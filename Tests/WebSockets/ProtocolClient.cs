@@ -1,0 +1,170 @@
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>A message from the server: JSON, or a binary audio frame parsed by the documented header.</summary>
+public sealed record ServerMessage(JsonObject? Json, long Sequence, byte[]? Audio)
+{
+    public string Type => Json?["type"]?.GetValue<string>() ?? "audio_frame";
+
+    public bool IsAudio => Audio is not null;
+
+    public string? Str(string name) => Json?[name]?.GetValue<string>();
+
+    public long? Seq => Audio is not null ? Sequence : Json?["sequence"]?.GetValue<long>();
+
+    public override string ToString() => Json?.ToJsonString() ?? $"audio #{Sequence} ({Audio!.Length} bytes)";
+}
+
+/// <summary>A real WebSocket client speaking the MitTts protocol, with timeouts so a broken server fails a test instead of hanging it.</summary>
+public sealed class ProtocolClient : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket = new();
+    private readonly Channel<ServerMessage?> _inbox = Channel.CreateUnbounded<ServerMessage?>();
+    private Task? _reading;
+
+    private ProtocolClient()
+    {
+    }
+
+    public WebSocket Socket => _socket;
+
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    public static async Task<ProtocolClient> Connect(Uri baseAddress)
+    {
+        var client = new ProtocolClient();
+        var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" }.Uri;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await client._socket.ConnectAsync(uri, timeout.Token);
+        client._reading = client.ReadLoop();
+        return client;
+    }
+
+    public Task Send(object message) => SendText(JsonSerializer.Serialize(message));
+
+    public async Task SendText(string json)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, timeout.Token);
+    }
+
+    /// <summary>The next message, or null when the server closed the socket; throws on a timeout.</summary>
+    public async Task<ServerMessage?> Receive(TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        return await _inbox.Reader.ReadAsync(cancel.Token);
+    }
+
+    // One reader for the socket's whole life: a receive cancelled by a timeout would abort a ClientWebSocket.
+    private async Task ReadLoop()
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                using var message = new MemoryStream();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        _inbox.Writer.TryWrite(null);
+                        return;
+                    }
+
+                    message.Write(buffer, 0, result.Count);
+                }
+                while (!result.EndOfMessage);
+
+                _inbox.Writer.TryWrite(Parse(message.ToArray(), result.MessageType));
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            _inbox.Writer.TryWrite(null);
+        }
+    }
+
+    private static ServerMessage Parse(byte[] bytes, WebSocketMessageType type)
+    {
+        if (type == WebSocketMessageType.Text)
+        {
+            return new ServerMessage(JsonNode.Parse(bytes)!.AsObject(), 0, null);
+        }
+
+        Assert.True(bytes.Length >= 16, "a binary frame has a 16-byte header");
+        Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(bytes));
+        var dataLength = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4));
+        Assert.Equal(bytes.Length - 8, (int)dataLength);
+        return new ServerMessage(null, BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(8)), bytes[16..]);
+    }
+
+    /// <summary>Messages until one matches (returned last), failing on a close or a timeout.</summary>
+    public async Task<List<ServerMessage>> ReceiveUntil(Func<ServerMessage, bool> last, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        var messages = new List<ServerMessage>();
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            Assert.True(left > TimeSpan.Zero, $"timed out; received: {string.Join(" | ", messages.TakeLast(5))}");
+            var message = await Receive(left) ?? throw new Xunit.Sdk.XunitException($"socket closed ({_socket.CloseStatus}); received: {string.Join(" | ", messages.TakeLast(5))}");
+            messages.Add(message);
+            if (last(message))
+            {
+                return messages;
+            }
+        }
+    }
+
+    /// <summary>Every message that arrives within <paramref name="window"/> (none is fine).</summary>
+    public async Task<List<ServerMessage>> Drain(TimeSpan window)
+    {
+        var messages = new List<ServerMessage>();
+        using var cancel = new CancellationTokenSource(window);
+        try
+        {
+            while (await _inbox.Reader.ReadAsync(cancel.Token) is { } message)
+            {
+                messages.Add(message);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return messages;
+    }
+
+    public static bool IsEnd(ServerMessage m, string taskId) =>
+        m.Type == "status" && m.Str("task_id") == taskId && m.Str("status") is "completed" or "error" or "cancelled";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket.State == WebSocketState.Open)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+            }
+        }
+
+        _socket.Dispose();
+        if (_reading is not null)
+        {
+            await _reading;
+        }
+    }
+}

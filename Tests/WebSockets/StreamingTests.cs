@@ -1,0 +1,168 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MitTts.Tests.Api;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>The seed's WebSocket flow and the ordered audio channel, through a real socket to the real gateway.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class StreamingTests(GatewayFixture gateway)
+{
+    private const string Sentence = "Hola mundo. Esta es una prueba de síntesis en tiempo real.";
+
+    [Fact]
+    public async Task Seed_flow_streams_a_task_between_processing_and_completed_statuses()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", session_id = "seed-flow-" + Guid.NewGuid().ToString("N"), auth_token = "bearer_token" });
+        var connected = await client.Receive();
+        Assert.Equal("connected", connected!.Type);
+
+        await client.Send(new { type = "synthesize", text = Sentence, voice_id = "es-female-1", format = "wav", priority = "high", stream = true, request_id = "r1" });
+        var queued = await client.Receive();
+        Assert.Equal("status", queued!.Type);
+        Assert.Equal("queued", queued.Str("status"));
+        Assert.Equal("r1", queued.Str("request_id"));
+        var taskId = queued.Str("task_id")!;
+
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.Equal("processing", messages[0].Str("status"));
+        Assert.Equal(taskId, messages[0].Str("task_id"));
+        var end = messages[^1];
+        Assert.Equal("completed", end.Str("status"));
+        Assert.Equal("r1", end.Str("request_id"));
+        Assert.Equal(1.0, end.Json!["progress"]!.GetValue<double>());
+        Assert.Null(end.Json!["error"]);
+        Assert.True(end.Json.ContainsKey("error"), "the seed's status carries \"error\": null");
+
+        // Every channel message is numbered one after the other: that is what resuming counts on.
+        var sequences = messages.Select(m => m.Seq!.Value).ToList();
+        Assert.Equal(Enumerable.Range((int)sequences[0], sequences.Count).Select(i => (long)i), sequences);
+
+        var frames = messages.Where(m => m.IsAudio).ToList();
+        Assert.NotEmpty(frames);
+        var wav = frames.SelectMany(f => f.Audio!).ToArray();
+        var probe = await ExternalTool.Ffprobe(wav, "wav");
+        Assert.Equal("pcm_s16le", probe.CodecName);
+        Assert.InRange(probe.DurationSeconds, 2.0, 8.0);
+        Assert.InRange(end.Json!["duration_ms"]!.GetValue<int>(), (probe.DurationSeconds * 1000) - 50, (probe.DurationSeconds * 1000) + 50);
+
+        // The stored task is the same audio, reachable over REST.
+        var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+        Assert.Equal("completed", task!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Synthesize_without_connect_opens_a_session_by_itself_as_in_the_seed_test()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = "Test", voice_id = "es-female-1" });
+        var connected = await client.Receive();
+        Assert.Equal("connected", connected!.Type);
+        Assert.StartsWith("ws_", connected.Str("session_id"), StringComparison.Ordinal);
+        var queued = await client.Receive();
+        var taskId = queued!.Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.Contains(messages, m => m.IsAudio && m.Audio!.Length > 0);
+        Assert.Equal("completed", messages[^1].Str("status"));
+    }
+
+    [Theory]
+    [InlineData("pcm")]
+    [InlineData("mp3")]
+    [InlineData("ogg")]
+    [InlineData("mulaw")]
+    public async Task Every_format_streams_chunks_that_decode_as_one_file(string format)
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = Sentence + " Y una frase más para tener varios trozos.", voice_id = "es-male-1", format });
+        var messages = await client.ReceiveUntil(m => m.Type == "status" && m.Str("status") is "completed" or "error");
+        Assert.Equal("completed", messages[^1].Str("status"));
+        var audio = messages.Where(m => m.IsAudio).SelectMany(m => m.Audio!).ToArray();
+        var durationMs = messages[^1].Json!["duration_ms"]!.GetValue<int>();
+        // Decoded by independent decoders: what counts is the audio they get out of the joined chunks.
+        double decoded = format switch
+        {
+            "pcm" => audio.Length / 2.0 / 22050,
+            "mp3" => AudioDecoders.Nlayer(audio).DurationSeconds,
+            "ogg" => (await AudioDecoders.Ffmpeg(audio, "ogg")).DurationSeconds,
+            _ => (await AudioDecoders.Ffmpeg(audio, "wav")).DurationSeconds,
+        };
+        Assert.InRange(decoded * 1000, durationMs - 80, durationMs + 80);
+    }
+
+    [Fact]
+    public async Task Json_mode_sends_audio_as_base64_with_task_id_and_sequence()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", binary = false });
+        Assert.False((await client.Receive())!.Json!["binary"]!.GetValue<bool>());
+        await client.Send(new { type = "synthesize", text = Sentence, voice_id = "es-female-1", format = "pcm", request_id = "json-1" });
+        var taskId = (await client.Receive())!.Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.DoesNotContain(messages, m => m.IsAudio);
+        var audio = messages.Where(m => m.Type == "audio").ToList();
+        Assert.NotEmpty(audio);
+        Assert.All(audio, m =>
+        {
+            Assert.Equal(taskId, m.Str("task_id"));
+            Assert.Equal("json-1", m.Str("request_id"));
+            Assert.True(m.Seq > 0);
+        });
+        var bytes = audio.SelectMany(m => Convert.FromBase64String(m.Str("data")!)).ToArray();
+        Assert.InRange(bytes.Length / 2.0 / 22050 * 1000, messages[^1].Json!["duration_ms"]!.GetValue<int>() - 5, messages[^1].Json!["duration_ms"]!.GetValue<int>() + 5);
+    }
+
+    [Fact]
+    public async Task Stream_false_sends_the_whole_audio_in_one_frame_before_completed()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = Sentence + " Otra frase. Y otra más.", voice_id = "es-female-1", format = "wav", stream = false });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        var frames = messages.Where(m => m.IsAudio).ToList();
+        Assert.Single(frames);
+        Assert.True(messages[^2].IsAudio);
+        var probe = await ExternalTool.Ffprobe(frames[0].Audio!, "wav");
+        Assert.InRange(probe.DurationSeconds, 3.0, 12.0);
+    }
+
+    [Fact]
+    public async Task One_socket_sends_each_task_whole_and_queued_tasks_in_priority_order()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect" });
+        await client.Receive();
+
+        // A long first task holds the channel while the others queue behind it.
+        var longText = string.Join(" ", Enumerable.Repeat("Esta es una frase larga para ocupar el canal un buen rato.", 60));
+        await client.Send(new { type = "synthesize", text = longText, voice_id = "es-female-1", format = "pcm", priority = "normal", request_id = "first" });
+        await client.Send(new { type = "synthesize", text = "Normal.", voice_id = "es-female-1", format = "pcm", priority = "normal", request_id = "normal" });
+        await client.Send(new { type = "synthesize", text = "Crítica.", voice_id = "es-female-1", format = "pcm", priority = "critical", request_id = "critical" });
+
+        var messages = await client.ReceiveUntil(m => m.Type == "status" && m.Str("request_id") == "normal" && m.Str("status") == "completed");
+        var starts = messages.Where(m => m.Str("status") == "processing").Select(m => m.Str("request_id")).ToList();
+        Assert.Equal(["first", "critical", "normal"], starts);
+
+        // Between a task's processing and its end, every frame is that task's: frames never interleave.
+        string? current = null;
+        foreach (var message in messages)
+        {
+            if (message.Str("status") == "processing")
+            {
+                Assert.Null(current);
+                current = message.Str("task_id");
+            }
+            else if (message.Type == "status" && message.Str("status") == "completed")
+            {
+                Assert.Equal(current, message.Str("task_id"));
+                current = null;
+            }
+            else if (message.IsAudio)
+            {
+                Assert.NotNull(current);
+            }
+        }
+    }
+}
