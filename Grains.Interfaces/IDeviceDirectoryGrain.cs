@@ -16,6 +16,9 @@ public interface IDeviceLedgerGrain : IGrainWithStringKey
     /// <summary>Forgets a task (it finished, or moved to another device).</summary>
     Task Remove(string taskId);
 
+    /// <summary>Every recorded task (task id → device key), for a synthesizer that lost its queue to take its own back.</summary>
+    Task<IReadOnlyDictionary<string, string>> GetAll();
+
     /// <summary>Returns and forgets every recorded task, to re-dispatch them after the node died.</summary>
     Task<IReadOnlyDictionary<string, string>> TakeAll();
 }

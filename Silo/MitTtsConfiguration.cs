@@ -46,6 +46,10 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_MAX_QUEUE_PER_LEVEL"] = "scheduling:max_queue_per_level",
         ["MIT_TTS_SILO_PORT"] = "cluster:silo_port",
         ["MIT_TTS_GATEWAY_PORT"] = "cluster:gateway_port",
+        ["MIT_TTS_CLUSTER_ID"] = "cluster:id",
+        ["MIT_TTS_ADVERTISED_IP"] = "cluster:advertised_ip",
+        ["MIT_TTS_GATEWAY_MODE"] = "cluster:gateway_mode",
+        ["MIT_TTS_PROBE_TIMEOUT"] = "cluster:probe_timeout_seconds",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenSet<string> s_listKeys = new[] { "tts:supported_languages", "security:cors_origins", "cluster:devices" }.ToFrozenSet();

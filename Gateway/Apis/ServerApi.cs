@@ -8,8 +8,6 @@ namespace MitTts.Gateway.Apis;
 /// <summary><c>GET /health</c> and <c>GET /status</c>.</summary>
 public static class ServerApi
 {
-    private static readonly TimeSpan s_healthProbeLimit = TimeSpan.FromSeconds(2);
-
     public static string Version { get; } =
         typeof(ServerApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
@@ -17,7 +15,7 @@ public static class ServerApi
     {
         api.MapGet("/health", Health)
             .WithName("Health")
-            .WithSummary("Liveness for load balancers: healthy when the cluster answers.")
+            .WithSummary("Liveness for load balancers: healthy when the cluster answers, degraded when Redis does not.")
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
@@ -28,23 +26,21 @@ public static class ServerApi
         return api;
     }
 
-    private static async Task<IResult> Health(IGrainFactory grains, ResourceMonitor resources, TimeProvider time)
+    private static async Task<IResult> Health(ClusterHealth cluster, ResourceMonitor resources, TimeProvider time)
     {
-        var healthy = true;
-        try
+        var probe = await cluster.Probe();
+        var checks = new Dictionary<string, string> { ["cluster"] = probe.Cluster ? "ok" : "unreachable" };
+        if (probe.Redis is { } redis)
         {
-            await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices().WaitAsync(s_healthProbeLimit);
-        }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
-        {
-            healthy = false;
+            checks["redis"] = redis ? "ok" : "unreachable";
         }
 
-        var body = new HealthResponse(healthy ? "healthy" : "unhealthy", Version, (long)resources.Uptime.TotalSeconds, time.GetUtcNow());
-        return healthy ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        // Degraded still answers 200: every gateway shares the same Redis, so taking this one out of rotation would not help.
+        var body = new HealthResponse(probe.Status, Version, (long)resources.Uptime.TotalSeconds, time.GetUtcNow(), checks);
+        return probe.Cluster ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections)
+    private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections, GatewayMode mode)
     {
         var voicesTask = grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
         var deviceKeys = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
@@ -72,7 +68,7 @@ public static class ServerApi
 
         var sample = resources.Current;
         return new StatusResponse(
-            new ServerStatus("running", "embedded", connections.Current, (long)resources.Uptime.TotalSeconds, Version),
+            new ServerStatus("running", mode.Description, connections.Current, (long)resources.Uptime.TotalSeconds, Version),
             engine,
             new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb));
     }

@@ -76,8 +76,9 @@ public sealed record VoiceResponse(
 /// <summary>The answer to <c>GET /api/v1/voices</c>.</summary>
 public sealed record VoicesResponse(IReadOnlyList<VoiceResponse> Voices);
 
-/// <summary>The answer to <c>GET /api/v1/health</c>.</summary>
-public sealed record HealthResponse(string Status, string Version, long Uptime, DateTimeOffset Timestamp);
+/// <summary>The answer to <c>GET /api/v1/health</c>: <c>healthy</c>, <c>degraded</c> or <c>unhealthy</c>, and what was checked
+/// (<c>cluster</c>, and <c>redis</c> in cluster mode: <c>ok</c> or <c>unreachable</c>).</summary>
+public sealed record HealthResponse(string Status, string Version, long Uptime, DateTimeOffset Timestamp, IReadOnlyDictionary<string, string>? Checks = null);
 
 /// <summary>The answer to <c>GET /api/v1/status</c>.</summary>
 public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine, ResourceStatus Resources);

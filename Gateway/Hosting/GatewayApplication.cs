@@ -26,10 +26,11 @@ public static class GatewayApplication
 
         builder.AddMitTtsLogging();
         builder.AddMitTtsKestrel();
-        builder.AddMitTtsEmbeddedSilo();
+        builder.AddMitTtsOrleans();
         builder.AddMitTtsApi();
 
         var app = builder.Build();
+        app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging();
         app.MapMitTtsApi();
@@ -48,6 +49,7 @@ public static class GatewayApplication
                 .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
                 .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                .MinimumLevel.Override("StackExchange", LogEventLevel.Warning)
                 .Enrich.FromLogContext()
                 .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
             if (!string.IsNullOrWhiteSpace(file))
@@ -112,12 +114,6 @@ public static class GatewayApplication
                 kestrel.Listen(address, port, configure);
                 break;
         }
-    }
-
-    public static void AddMitTtsEmbeddedSilo(this WebApplicationBuilder builder)
-    {
-        var configuration = builder.Configuration;
-        builder.UseOrleans(silo => silo.UseMitTtsEmbeddedSilo(configuration));
     }
 
     public static void AddMitTtsApi(this WebApplicationBuilder builder)

@@ -14,7 +14,7 @@ public sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHand
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                 new ApiError(StatusCodes.Status413PayloadTooLarge, "payload_too_large", "The request body is larger than the 1 MiB limit."),
             BadHttpRequestException bad => new ApiError(bad.StatusCode, "bad_request", bad.Message),
-            TimeoutException or SiloUnavailableException or OrleansMessageRejectionException =>
+            _ when ClusterHealth.IsUnavailable(exception) =>
                 new ApiError(StatusCodes.Status503ServiceUnavailable, "cluster_unavailable", "The synthesis cluster did not answer; retry shortly."),
             _ => new ApiError(StatusCodes.Status500InternalServerError, "internal_error", "An unexpected error occurred; it has been logged."),
         };

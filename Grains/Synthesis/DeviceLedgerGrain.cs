@@ -28,6 +28,9 @@ public sealed class DeviceLedgerGrain(
         }
     }
 
+    Task<IReadOnlyDictionary<string, string>> IDeviceLedgerGrain.GetAll() =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>(ledger.State.Tasks, StringComparer.Ordinal));
+
     async Task<IReadOnlyDictionary<string, string>> IDeviceLedgerGrain.TakeAll()
     {
         var tasks = ledger.State.Tasks;

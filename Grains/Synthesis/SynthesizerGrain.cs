@@ -61,6 +61,44 @@ public sealed partial class SynthesizerGrain(
         return Task.FromResult(ticket);
     }
 
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A replaced activation (its directory entry died with another silo, or it crashed) starts with an empty queue:
+        // take this device's unfinished tasks back from the node's ledger. In the background, so enqueue calls get through.
+        if (options.Value.FailoverLedger)
+        {
+            _ = RecoverFromLedger();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task RecoverFromLedger()
+    {
+        try
+        {
+            var entries = await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(DeviceKey)).GetAll();
+            foreach (var (taskId, deviceKey) in entries)
+            {
+                if (deviceKey != DeviceKey || TicketFor(taskId) is not null)
+                {
+                    continue;
+                }
+
+                var task = await GrainFactory.GetGrain<ITaskGrain>(taskId).GetSnapshot();
+                if (task is { IsFinished: false } && task.DeviceKey == DeviceKey && TicketFor(taskId) is null)
+                {
+                    LogRecovered(taskId);
+                    await ((ISynthesizerGrain)this).Enqueue(new SynthesisJob(taskId, task.Request, task.CreatedAt));
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            LogRecoveryFailed(DeviceKey, e);
+        }
+    }
+
     Task<bool> ISynthesizerGrain.Cancel(string taskId)
     {
         if (_running is { } running && running.Job.TaskId == taskId)
@@ -165,7 +203,7 @@ public sealed partial class SynthesizerGrain(
         SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
         try
         {
-            if (await task.MarkProcessing())
+            if (await TaskCallRetry.WhileSiloDies(task.MarkProcessing))
             {
                 return true;
             }
@@ -191,7 +229,7 @@ public sealed partial class SynthesizerGrain(
             if (renderer.TryGetCached(request) is { } cached)
             {
                 _completed++;
-                await task.Complete(cached);
+                await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
                 return false;
             }
 
@@ -216,7 +254,7 @@ public sealed partial class SynthesizerGrain(
         job.Progress = null;
         progress.Dispose();
         _completed++;
-        await task.Complete(audio);
+        await TaskCallRetry.WhileSiloDies(() => task.Complete(audio));
         return false;
     }
 
@@ -234,7 +272,7 @@ public sealed partial class SynthesizerGrain(
             {
                 await channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000)));
                 _completed++;
-                await task.Complete(cached);
+                await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
                 return false;
             }
 
@@ -292,7 +330,7 @@ public sealed partial class SynthesizerGrain(
             SpeechRenderer.OutputRate(request, encoder, engine.SampleRate), stream.DurationMs / 1000.0);
         DropProgress(job);
         _completed++;
-        await task.Complete(audio);
+        await TaskCallRetry.WhileSiloDies(() => task.Complete(audio));
         return false;
     }
 
@@ -361,13 +399,19 @@ public sealed partial class SynthesizerGrain(
             : new TaskError("synthesis_failed", failure.Message);
         try
         {
-            await task.Fail(error);
+            await TaskCallRetry.WhileSiloDies(() => task.Fail(error));
         }
         catch (Exception e)
         {
             LogTaskUnreachable(task.GetPrimaryKeyString(), e);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} taken back from the ledger by a new synthesizer activation")]
+    private partial void LogRecovered(string taskId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Synthesizer {DeviceKey} could not read its ledger")]
+    private partial void LogRecoveryFailed(string deviceKey, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} could not be reached; its job is dropped")]
     private partial void LogTaskUnreachable(string taskId, Exception exception);

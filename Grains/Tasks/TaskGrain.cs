@@ -179,7 +179,8 @@ public sealed partial class TaskGrain(
 
     Task<bool> ITaskGrain.MarkProcessing()
     {
-        if (!Exists || State.Status != SynthesisStatus.Queued)
+        // Processing too: a synthesizer whose activation was replaced mid-job takes the job back from its ledger and starts it again.
+        if (!Exists || IsFinished)
         {
             return Task.FromResult(false);
         }

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.Cluster;
+
+/// <summary>Cluster mode with real processes: two silos and two client gateways sharing Redis, nginx in front.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
+{
+    private const string NodeHeader = "X-MitTts-Node";
+
+    public Task InitializeAsync() => cluster.EnsureHealthy();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Rest_synthesis_through_nginx_is_round_robined_across_both_gateways()
+    {
+        var nodes = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 6; i++)
+        {
+            var response = await cluster.Balancer.Synthesize(new { text = $"Petición número {i}.", voice_id = "es-female-1" });
+            await response.Json();
+            nodes.Add(response.Headers.GetValues(NodeHeader).Single());
+        }
+
+        Assert.Equal(["gateway-a", "gateway-b"], nodes.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_task_and_its_audio_are_served_by_the_gateway_that_did_not_create_it()
+    {
+        using var creator = cluster.Gateway("gateway-a");
+        using var other = cluster.Gateway("gateway-b");
+        var created = await creator.Synthesize(new { text = "Hola desde el otro nodo.", voice_id = "es-female-1", format = "mp3" });
+        Assert.Equal("gateway-a", created.Headers.GetValues(NodeHeader).Single());
+        var body = await created.Json();
+
+        var task = await WaitUntilFinished(other, body.GetProperty("task_id").GetString()!);
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+
+        var audio = await other.GetAsync(body.GetProperty("audio_url").GetString());
+        Assert.Equal(HttpStatusCode.OK, audio.StatusCode);
+        Assert.Equal("gateway-b", audio.Headers.GetValues(NodeHeader).Single());
+        Assert.Equal("audio/mpeg", audio.Content.Headers.ContentType?.MediaType);
+        Assert.True((await audio.Content.ReadAsByteArrayAsync()).Length > 1000);
+    }
+
+    [Fact]
+    public async Task The_orleans_client_sample_synthesizes_through_the_cluster()
+    {
+        var output = Path.Combine(cluster.StateDirectory, "sample.wav");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = RealClusterFixture.BinaryFolder(Path.Combine("samples", "MitTts.ClientSample")), RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "MitTts.ClientSample.dll", cluster.RedisEndpoint, output, "Hola desde un servicio interno.", "es-female-1" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var sample = Process.Start(start)!;
+        var stdout = sample.StandardOutput.ReadToEndAsync();
+        var stderr = sample.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await sample.WaitForExitAsync(limit.Token);
+
+        Assert.True(sample.ExitCode == 0, $"exit {sample.ExitCode}\n{await stdout}\n{await stderr}");
+        var wav = await File.ReadAllBytesAsync(output);
+        Assert.Equal("RIFF"u8.ToArray(), wav[..4]);
+        Assert.True(wav.Length > 22050, "a sentence of 16-bit audio at 22050 Hz is well over half a second");
+        Assert.Contains("written to", await stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Completed_tasks_are_still_served_after_every_silo_restarts_with_the_same_redis()
+    {
+        var tasks = new List<(string Id, string Url, int Length)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var body = await (await cluster.Balancer.Synthesize(new { text = $"Tarea persistente {i}.", voice_id = "es-male-1" })).Json();
+            var id = body.GetProperty("task_id").GetString()!;
+            await WaitUntilFinished(cluster.Balancer, id);
+            var audio = await cluster.Balancer.GetByteArrayAsync(body.GetProperty("audio_url").GetString());
+            tasks.Add((id, body.GetProperty("audio_url").GetString()!, audio.Length));
+        }
+
+        // Every activation (and its in-memory state) goes; only Redis remains.
+        await Task.WhenAll(cluster.Process("silo-a").Stop(TimeSpan.FromSeconds(10)), cluster.Process("silo-b").Stop(TimeSpan.FromSeconds(10)));
+        await cluster.EnsureHealthy();
+
+        foreach (var (id, url, length) in tasks)
+        {
+            var task = await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json();
+            Assert.Equal("completed", task.GetProperty("status").GetString());
+            Assert.Equal(length, (await cluster.Balancer.GetByteArrayAsync(url)).Length);
+        }
+    }
+
+    [Fact]
+    public async Task Queued_tasks_of_a_killed_silo_complete_on_the_survivor()
+    {
+        var text = string.Concat(Enumerable.Repeat("La síntesis continúa en el otro nodo cuando este muere sin avisar. ", 70));
+        var ids = new List<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            var body = await (await cluster.Balancer.Synthesize(new { text = $"{i}. {text}", voice_id = "es-female-1", format = "pcm" })).Json();
+            ids.Add(body.GetProperty("task_id").GetString()!);
+        }
+
+        // The victim must have work queued when it dies, or the test proves nothing.
+        using var gateway = cluster.Gateway("gateway-a");
+        var queued = await QueuedOn(gateway, "silo-a/cpu:0");
+        Assert.True(queued > 0, "silo-a had nothing queued: make the texts longer");
+        await cluster.Process("silo-a").Kill();
+
+        var finished = new List<JsonElement>();
+        foreach (var id in ids)
+        {
+            finished.Add(await WaitUntilFinished(cluster.Balancer, id, TimeSpan.FromSeconds(90)));
+        }
+
+        Assert.All(finished, task => Assert.Equal("completed", task.GetProperty("status").GetString()));
+        Assert.Contains("silo-a died", cluster.Process("silo-b").ReadLog(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Redis_down_gives_a_clear_503_and_the_cluster_recovers_by_itself()
+    {
+        var before = await (await cluster.Balancer.Synthesize(new { text = "Antes del corte.", voice_id = "es-female-1" })).Json();
+        var beforeId = before.GetProperty("task_id").GetString()!;
+        await WaitUntilFinished(cluster.Balancer, beforeId);
+
+        await cluster.Process("redis").Stop(TimeSpan.FromSeconds(5));
+        var refused = await cluster.Balancer.Synthesize(new { text = "Durante el corte.", voice_id = "es-female-1" });
+        await refused.AssertProblem(HttpStatusCode.ServiceUnavailable, "cluster_unavailable");
+        var health = await (await cluster.Balancer.GetAsync("/api/v1/health")).Json();
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        Assert.Equal("unreachable", health.GetProperty("checks").GetProperty("redis").GetString());
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await cluster.StartRedis();
+
+        // Nobody restarts the silos or gateways: they reconnect on their own.
+        string? afterId = null;
+        await cluster.WaitFor(async () =>
+        {
+            var response = await cluster.Balancer.Synthesize(new { text = "Después del corte.", voice_id = "es-female-1" });
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            afterId = (await response.Json()).GetProperty("task_id").GetString();
+            return true;
+        }, "synthesis after Redis came back", TimeSpan.FromSeconds(30));
+
+        Assert.Equal("completed", (await WaitUntilFinished(cluster.Balancer, afterId!)).GetProperty("status").GetString());
+        Assert.Equal("completed", (await WaitUntilFinished(cluster.Balancer, beforeId)).GetProperty("status").GetString());
+        Assert.Equal("healthy", (await (await cluster.Balancer.GetAsync("/api/v1/health")).Json()).GetProperty("status").GetString());
+    }
+
+    private static async Task<int> QueuedOn(HttpClient client, string device)
+    {
+        var status = await (await client.GetAsync("/api/v1/status")).Json();
+        foreach (var d in status.GetProperty("tts_engine").GetProperty("devices").EnumerateArray())
+        {
+            if (d.GetProperty("key").GetString() == device)
+            {
+                return d.GetProperty("queue_length").GetInt32() + (d.GetProperty("busy").GetBoolean() ? 1 : 0);
+            }
+        }
+
+        return 0;
+    }
+
+    private async Task<JsonElement> WaitUntilFinished(HttpClient client, string taskId, TimeSpan? limit = null)
+    {
+        JsonElement task = default;
+        await cluster.WaitFor(async () =>
+        {
+            var response = await client.GetAsync($"/api/v1/tasks/{taskId}");
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            task = await response.Json();
+            return task.GetProperty("status").GetString() is "completed" or "error" or "cancelled";
+        }, $"task {taskId} to finish", limit ?? TimeSpan.FromSeconds(30));
+        return task;
+    }
+}

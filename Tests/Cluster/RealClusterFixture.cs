@@ -1,0 +1,269 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Cluster;
+
+/// <summary>A real cluster on loopback: redis-server, silos a and b, client gateways a and b, nginx in front; built dlls run with <c>dotnet</c>.</summary>
+/// <remarks>Tests may kill any process; <see cref="EnsureHealthy"/> brings the topology back before the next one.</remarks>
+public sealed class RealClusterFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan s_startLimit = TimeSpan.FromSeconds(90);
+
+    private readonly string _state = Directory.CreateTempSubdirectory("mittts-cluster-").FullName;
+    private readonly Dictionary<string, ClusterProcess> _processes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Uri> _gateways = new(StringComparer.Ordinal);
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    /// <summary>Debug or Release, as the tests themselves were built.</summary>
+    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+
+    public int RedisPort { get; } = FreePort.Next();
+
+    public string RedisEndpoint => $"127.0.0.1:{RedisPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>nginx, balancing across both gateways.</summary>
+    public HttpClient Balancer { get; private set; } = null!;
+
+    public string StateDirectory => _state;
+
+    public static string BinaryFolder(string project) => Path.Combine(RepositoryRoot, project, "bin", Configuration, "net10.0");
+
+    public HttpClient Gateway(string name) => new() { BaseAddress = _gateways[name], Timeout = TimeSpan.FromSeconds(60) };
+
+    public ClusterProcess Process(string name) => _processes[name];
+
+    public async Task InitializeAsync()
+    {
+        var redisDirectory = Directory.CreateDirectory(Path.Combine(_state, "redis")).FullName;
+        Add("redis", "redis-server", ["--bind", "127.0.0.1", "--port", RedisPort.ToString(CultureInfo.InvariantCulture), "--dir", redisDirectory, "--appendonly", "yes", "--save", ""], _state);
+        foreach (var silo in new[] { "silo-a", "silo-b" })
+        {
+            Add(silo, "dotnet", ["MitTts.Silo.dll"], BinaryFolder("Silo"), new Dictionary<string, string>
+            {
+                ["MIT_TTS_REDIS_URL"] = $"redis://{RedisEndpoint}",
+                ["MIT_TTS_NODE_NAME"] = silo,
+                ["MIT_TTS_ADVERTISED_IP"] = "127.0.0.1",
+                ["MIT_TTS_SILO_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                ["MIT_TTS_GATEWAY_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                ["MIT_TTS_LOG_LEVEL"] = "INFO",
+            });
+        }
+
+        var servers = string.Empty;
+        foreach (var gateway in new[] { "gateway-a", "gateway-b" })
+        {
+            var port = FreePort.Next();
+            _gateways[gateway] = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
+            servers += $"server 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)} max_fails=1 fail_timeout=5s; ";
+            Add(gateway, "dotnet", ["MitTts.Gateway.dll"], BinaryFolder("Gateway"), new Dictionary<string, string>
+            {
+                ["MIT_TTS_REDIS_URL"] = $"redis://{RedisEndpoint}",
+                ["MIT_TTS_GATEWAY_MODE"] = "client",
+                ["MIT_TTS_NODE_NAME"] = gateway,
+                ["MIT_TTS_HOST"] = "127.0.0.1",
+                ["MIT_TTS_HTTP_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                // WebSocket on the HTTP port: nginx sends /ws there, and two gateways on one machine must not share 8001.
+                ["MIT_TTS_WS_PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["MIT_TTS_LOG_LEVEL"] = "WARNING",
+            });
+        }
+
+        var nginxPort = FreePort.Next();
+        WriteNginxConfig(nginxPort, servers);
+        Add("nginx", File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx", ["-p", Path.Combine(_state, "nginx"), "-c", Path.Combine(_state, "nginx", "nginx.conf")], _state);
+        Balancer = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{nginxPort.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(60) };
+
+        _processes["redis"].Start();
+        await WaitFor(RedisAnswers, "redis-server");
+        foreach (var name in new[] { "silo-a", "silo-b", "gateway-a", "gateway-b", "nginx" })
+        {
+            _processes[name].Start();
+        }
+
+        await EnsureHealthy();
+    }
+
+    /// <summary>Restarts whatever a test left dead and waits until both gateways and nginx answer and both silos serve.</summary>
+    public async Task EnsureHealthy()
+    {
+        if (!_processes["redis"].IsRunning)
+        {
+            _processes["redis"].Start();
+            await WaitFor(RedisAnswers, "redis-server");
+        }
+
+        foreach (var process in _processes.Values.Where(p => !p.IsRunning))
+        {
+            process.Start();
+        }
+
+        await WaitFor(async () =>
+        {
+            foreach (var name in _gateways.Keys)
+            {
+                using var client = Gateway(name);
+                if (await DeviceCount(client) != 2)
+                {
+                    return false;
+                }
+            }
+
+            return (await Balancer.GetAsync("/api/v1/health")).IsSuccessStatusCode;
+        }, "two silos behind both gateways and nginx");
+    }
+
+    /// <summary>Starts redis-server again on the same port and data folder.</summary>
+    public async Task StartRedis()
+    {
+        _processes["redis"].Start();
+        await WaitFor(RedisAnswers, "redis-server");
+    }
+
+    /// <summary>How many synthesizer devices a gateway sees through <c>/status</c>; -1 when it does not answer.</summary>
+    public static async Task<int> DeviceCount(HttpClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        try
+        {
+            var response = await client.GetAsync("/api/v1/status");
+            if (!response.IsSuccessStatusCode)
+            {
+                return -1;
+            }
+
+            var status = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return status.GetProperty("tts_engine").GetProperty("devices").GetArrayLength();
+        }
+        catch (HttpRequestException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with the processes' logs after the start limit.</summary>
+    public async Task WaitFor(Func<Task<bool>> condition, string what, TimeSpan? limit = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var deadline = DateTime.UtcNow + (limit ?? s_startLimit);
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Not up yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Waited in vain for {what}.\n{Logs()}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>The tail of every process's log, for failure messages.</summary>
+    public string Logs() => string.Join('\n', _processes.Values.Select(p =>
+    {
+        var log = p.ReadLog();
+        return $"--- {p.Name} ({(p.IsRunning ? "running" : "stopped")})\n{(log.Length > 3000 ? log[^3000..] : log)}";
+    }));
+
+    public async Task DisposeAsync()
+    {
+        Balancer?.Dispose();
+        foreach (var name in new[] { "nginx", "gateway-a", "gateway-b", "silo-a", "silo-b", "redis" })
+        {
+            if (_processes.TryGetValue(name, out var process))
+            {
+                await process.Stop(TimeSpan.FromSeconds(3));
+                process.Dispose();
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("MITTTS_KEEP_CLUSTER_LOGS") == "1")
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(_state, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A straggler still writes its log; the temp folder is harmless.
+        }
+    }
+
+    private void Add(string name, string fileName, string[] arguments, string workingDirectory, Dictionary<string, string>? environment = null) =>
+        _processes[name] = new ClusterProcess(name, fileName, arguments, workingDirectory, Path.Combine(_state, name + ".log"), environment);
+
+    private async Task<bool> RedisAnswers()
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, RedisPort);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray());
+        var buffer = new byte[64];
+        var read = await stream.ReadAsync(buffer);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+    }
+
+    /// <summary>The same server template scripts/cluster.sh and docker-compose use, inside a minimal main config.</summary>
+    private void WriteNginxConfig(int port, string servers)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_state, "nginx")).FullName;
+        Directory.CreateDirectory(Path.Combine(folder, "logs"));
+        var template = File.ReadAllText(Path.Combine(RepositoryRoot, "deploy", "nginx", "mittts.conf.template"));
+        File.WriteAllText(Path.Combine(folder, "mittts.conf"), template
+            .Replace("${MITTTS_LISTEN}", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", StringComparison.Ordinal)
+            .Replace("${MITTTS_GATEWAYS}", servers, StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(folder, "nginx.conf"), $$"""
+            daemon off;
+            worker_processes 1;
+            pid {{folder}}/nginx.pid;
+            error_log {{folder}}/logs/error.log warn;
+            events { worker_connections 1024; }
+            http {
+                access_log {{folder}}/logs/access.log;
+                client_body_temp_path {{folder}}/body;
+                proxy_temp_path {{folder}}/proxy;
+                fastcgi_temp_path {{folder}}/fastcgi;
+                uwsgi_temp_path {{folder}}/uwsgi;
+                scgi_temp_path {{folder}}/scgi;
+                include {{folder}}/mittts.conf;
+            }
+            """);
+    }
+
+    private static string FindRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "MitTts.Orleans.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The tests run from inside the repository (MitTts.Orleans.sln not found above them).");
+    }
+}
+
+/// <summary>The cluster tests: one real cluster, run alone (no other collection competes for the 2 cores).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RealClusterCollection : ICollectionFixture<RealClusterFixture>
+{
+    public const string Name = "real cluster";
+}
