@@ -156,7 +156,13 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
 
         Assert.Equal("completed", (await WaitUntilFinished(cluster.Balancer, afterId!)).GetProperty("status").GetString());
         Assert.Equal("completed", (await WaitUntilFinished(cluster.Balancer, beforeId)).GetProperty("status").GetString());
-        Assert.Equal("healthy", (await (await cluster.Balancer.GetAsync("/api/v1/health")).Json()).GetProperty("status").GetString());
+
+        // Each gateway's Redis connection comes back on its own reconnect schedule; both must report healthy again.
+        await cluster.WaitFor(
+            async () => (await (await cluster.Balancer.GetAsync("/api/v1/health")).Json()).GetProperty("status").GetString() == "healthy"
+                && (await (await cluster.Balancer.GetAsync("/api/v1/health")).Json()).GetProperty("status").GetString() == "healthy",
+            "both gateways healthy after Redis came back",
+            TimeSpan.FromSeconds(30));
     }
 
     private static async Task<int> QueuedOn(HttpClient client, string device)
