@@ -35,7 +35,8 @@ public sealed record ChannelEvent(
 
 /// <summary>Audio of one sentence of a streamed task, sent by the synthesizer to the task's session channel as it is made.</summary>
 /// <remarks><see cref="Sentence"/> numbers the task's sentences from 0; <see cref="SentenceComplete"/> marks the last piece of one, and
-/// <see cref="Final"/> the last piece of the task (carrying <see cref="DurationMs"/>); <see cref="Offset"/> is where <see cref="Audio"/>
+/// <see cref="Final"/> the last piece of the task (carrying <see cref="DurationMs"/>), numbered one past the last sentence (the
+/// stream's tail: the encoder's last bytes); <see cref="Offset"/> is where <see cref="Audio"/>
 /// starts in its sentence's bytes. A channel ignores what it already has (whole sentences, and the start of the one it was receiving), so a
 /// task re-run after its silo died repeats nothing.</remarks>
 [GenerateSerializer, Immutable]
@@ -85,8 +86,11 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
     Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
 
-    /// <summary>Called by the synthesizer with the next audio of a streamed task; false when the channel no longer wants it (stop synthesizing).</summary>
-    Task<bool> PushAudio(AudioBatch batch);
+    /// <summary>Called by the synthesizer with the next audio of a streamed task. Returns the sentence the channel wants next (the
+    /// batch's own while it is incomplete, the following one once it is whole), or -1 when it no longer wants the task (stop).</summary>
+    /// <remarks>A channel takes only the sentence it wants: pieces of earlier sentences are repeats, later ones a gap (audio lost with a
+    /// dead silo), and the answer tells the synthesizer where to go on from.</remarks>
+    Task<int> PushAudio(AudioBatch batch);
 
     /// <summary>Called by the task when it ends (completed, error or cancelled).</summary>
     Task TaskEnded(string taskId, SynthesisStatus status, TaskError? failure);

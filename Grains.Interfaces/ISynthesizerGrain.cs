@@ -3,11 +3,14 @@ using Orleans.Concurrency;
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>A task waiting for, or running on, one synthesizer.</summary>
+/// <remarks>A <see cref="Replay"/> job speaks a finished streamed task again for its channel, which lost unread audio with its silo;
+/// the task itself does not change.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisJob(
     [property: Id(0)] string TaskId,
     [property: Id(1)] SynthesisRequest Request,
-    [property: Id(2)] DateTimeOffset EnqueuedAt);
+    [property: Id(2)] DateTimeOffset EnqueuedAt,
+    [property: Id(3)] bool Replay = false);
 
 /// <summary>Where a job landed in a synthesizer's queue, or why it was refused.</summary>
 [GenerateSerializer, Immutable]

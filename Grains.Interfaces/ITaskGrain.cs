@@ -31,6 +31,10 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Queues the task again elsewhere when <paramref name="deadDeviceKey"/>, the device it was on, died with its silo.</summary>
     Task Redispatch(string deadDeviceKey);
 
+    /// <summary>Speaks a completed streamed task again for its session channel, which lost audio it had not yet sent with a dead
+    /// silo; the channel keeps only what it lacks. The task's state and stored audio do not change. False when there is nothing to replay.</summary>
+    Task<bool> Replay();
+
     /// <summary>Called by the synthesizer with the finished audio.</summary>
     Task Complete(AudioResult audio);
 

@@ -67,6 +67,11 @@ public sealed class ChannelOptions
     /// <summary>Most bytes of sent audio a channel keeps for resuming; older audio goes first.</summary>
     [ConfigurationKeyName("resume_buffer_bytes")]
     public long ResumeBufferBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Most bytes a channel holds for a reader that is not reading (cut off, or far slower than synthesis); beyond it the
+    /// oldest unsent audio is dropped, so one stalled session cannot exhaust a silo's memory.</summary>
+    [ConfigurationKeyName("max_unsent_bytes")]
+    public long MaxUnsentBytes { get; set; } = 256L * 1024 * 1024;
 }
 
 /// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>

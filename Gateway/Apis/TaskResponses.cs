@@ -32,7 +32,8 @@ public static class TaskResponses
             task.ExpiresAt,
             task.Error is { } error ? new TaskErrorResponse(error.Code, error.Message) : null,
             request.SampleRate,
-            task.CacheHit);
+            task.CacheHit,
+            task.DeviceKey);
     }
 
     /// <summary>The error for audio that cannot be served because the task is not completed.</summary>

@@ -60,7 +60,8 @@ public sealed record TaskResponse(
     DateTimeOffset? ExpiresAt,
     TaskErrorResponse? Error,
     int? SampleRate = null,
-    bool CacheHit = false);
+    bool CacheHit = false,
+    string? Device = null);
 
 /// <summary>One voice of <c>GET /api/v1/voices</c>.</summary>
 public sealed record VoiceResponse(

@@ -28,6 +28,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private const int MaxQueuedEvents = 256;
     private const int MaxRememberedStops = 4096;
 
+    // Listening again over about 15 s covers a silo's death being noticed and its channel coming back elsewhere.
+    private const int MaxListenRetries = 10;
+
     private readonly WebSocket _socket;
     private readonly IGrainFactory _grains;
     private readonly SynthesisRequestValidator _validator;
@@ -512,27 +515,42 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private async Task Pump(IAudioChannelGrain channel, long after, CancellationToken cancellationToken)
     {
-        try
+        var failures = 0;
+        while (true)
         {
-            await foreach (var channelEvent in channel.Listen(after, cancellationToken).WithCancellation(cancellationToken))
+            try
             {
-                await _eventSlots.WaitAsync(cancellationToken);
-                if (!_outbox.Writer.TryWrite(new Outgoing(channelEvent, null)))
+                await foreach (var channelEvent in channel.Listen(after, cancellationToken).WithCancellation(cancellationToken))
                 {
-                    return;
+                    failures = 0;
+                    after = channelEvent.Sequence;
+                    await _eventSlots.WaitAsync(cancellationToken);
+                    if (!_outbox.Writer.TryWrite(new Outgoing(channelEvent, null)))
+                    {
+                        return;
+                    }
                 }
-            }
 
-            // The channel ended this reader: the session was resumed on another socket.
-            RequestClose(SessionTakenOver, "session resumed on another connection");
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception e)
-        {
-            LogPumpFailed(_sessionId, e);
-            Send(new ErrorMessage("stream_interrupted", "The audio stream from the cluster broke; reconnect with your session_id and last_sequence to resume.", null));
+                // The channel ended this reader: the session was resumed on another socket.
+                RequestClose(SessionTakenOver, "session resumed on another connection");
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (++failures <= MaxListenRetries)
+            {
+                // The channel's silo died: its saved state comes back on another silo; listen again after the last event forwarded.
+                LogPumpRetry(_sessionId, failures, e);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * failures), cancellationToken);
+            }
+            catch (Exception e)
+            {
+                LogPumpFailed(_sessionId, e);
+                Send(new ErrorMessage("stream_interrupted", "The audio stream from the cluster broke; reconnect with your session_id and last_sequence to resume.", null));
+                return;
+            }
         }
     }
 
@@ -725,6 +743,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: the cluster did not answer")]
     private partial void LogClusterFailed(string? sessionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId}: listening to the channel again (attempt {Attempt})")]
+    private partial void LogPumpRetry(string? sessionId, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: the channel stream failed")]
     private partial void LogPumpFailed(string? sessionId, Exception exception);

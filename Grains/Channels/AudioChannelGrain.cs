@@ -28,6 +28,9 @@ public sealed partial class AudioChannelGrain(
     private readonly List<ChannelItem> _items = [];
     private readonly Dictionary<string, ChannelItem> _itemsById = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TextContext> _contexts = new(StringComparer.Ordinal);
+
+    // Tasks whose end is in the log but not yet read: saved like open ones, since a crash would lose what is left of them.
+    private readonly Dictionary<string, ChannelItem> _endedUnread = new(StringComparer.Ordinal);
     private readonly List<LoggedEvent> _log = [];
     private int _logStart;
     private ChannelItem? _current;
@@ -44,28 +47,48 @@ public sealed partial class AudioChannelGrain(
     // Events a crashed channel may have numbered after its last save: far more than one sentence can make.
     private const long RestoredSequenceGap = 1_000_000;
 
+    // How often progress inside a sentence is saved: what a channel restored after a crash may send twice.
+    private static readonly TimeSpan s_readSaveInterval = TimeSpan.FromMilliseconds(250);
+    private DateTimeOffset _savedAt;
+    private long _readThrough;
+
     private string SessionId => this.GetPrimaryKeyString();
 
     private TimeSpan ResumeWindow => TimeSpan.FromSeconds(options.Value.ResumeWindowSeconds);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!saved.RecordExists)
+        if (saved.RecordExists)
         {
-            return;
+            Restore(saved.State);
+
+            // Asked after activation, not during it: a task ending right now waits on this channel, and this channel would wait on it.
+            this.RegisterGrainTimer(Reconcile, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
 
-        Restore(saved.State);
+        return Task.CompletedTask;
+    }
 
-        // A task may have ended while the old activation died, before it could save: ask each task where it stands.
+    /// <summary>Asks each restored task where it stands: ended ones end here too; completed ones are spoken again, since what no reader
+    /// had read died with the old activation (the channel keeps only what it lacks).</summary>
+    private async Task Reconcile(CancellationToken cancellationToken)
+    {
         foreach (var item in _items.ToArray())
         {
-            var snapshot = await GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId).GetSnapshot();
-            if (snapshot is null || snapshot.IsFinished)
+            if (item.EndStatus is not null)
             {
-                item.EndStatus = snapshot?.Status ?? SynthesisStatus.Error;
-                item.Error = snapshot is null ? new TaskError("task_lost", "The task expired or was lost while its channel moved.") : snapshot.Error;
+                continue;
             }
+
+            var task = GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId);
+            var snapshot = await task.GetSnapshot();
+            if (item.EndStatus is not null || snapshot is { IsFinished: false } || (snapshot is { Status: SynthesisStatus.Completed } && await task.Replay()))
+            {
+                continue;
+            }
+
+            item.EndStatus = snapshot?.Status ?? SynthesisStatus.Error;
+            item.Error = snapshot is null ? new TaskError("task_lost", "The task expired or was lost while its channel moved.") : snapshot.Error;
         }
 
         Pump();
@@ -74,7 +97,7 @@ public sealed partial class AudioChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await _saving;
-        if (_items.Count > 0 || _contexts.Count > 0)
+        if (_items.Count > 0 || _contexts.Count > 0 || _endedUnread.Count > 0)
         {
             saved.State = Snapshot(cleanShutdown: true);
             await saved.WriteStateAsync(cancellationToken);
@@ -144,10 +167,13 @@ public sealed partial class AudioChannelGrain(
             var next = afterSequence + 1;
             while (generation == _listenerGeneration)
             {
-                while (TryGetEvent(next, out var channelEvent))
+                while (TryGetEvent(next, out var logged))
                 {
-                    next = channelEvent.Sequence + 1;
-                    yield return channelEvent;
+                    next = logged.Event.Sequence + 1;
+                    yield return logged.Event;
+
+                    // Asked for the next one: the reader has this one.
+                    Acknowledge(logged);
                     if (generation != _listenerGeneration)
                     {
                         yield break;
@@ -198,21 +224,21 @@ public sealed partial class AudioChannelGrain(
         return stopped;
     }
 
-    Task<bool> IAudioChannelGrain.PushAudio(AudioBatch batch)
+    Task<int> IAudioChannelGrain.PushAudio(AudioBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (!_itemsById.TryGetValue(batch.TaskId, out var item) || item.EndStatus is not null)
         {
-            return Task.FromResult(false);
+            return Task.FromResult(-1);
         }
 
-        // A re-run after failover starts again at sentence 0: what the channel already has whole is not repeated.
-        if (batch.Sentence < item.CompleteSentences)
+        // Only the sentence the channel is waiting for: earlier ones are a re-run's repeats, later ones a gap to fill first.
+        if (batch.Sentence != item.CompleteSentences)
         {
-            return Task.FromResult(true);
+            return Task.FromResult(item.CompleteSentences);
         }
 
-        // Of the sentence being received, a re-run sends the start again: only the bytes past what arrived before are new.
+        // Of the sentence in progress, a re-run sends the start again: only the bytes past what arrived before are new.
         var audio = batch.Audio;
         var known = item.SentenceBytes - batch.Offset;
         if (known > 0)
@@ -222,13 +248,13 @@ public sealed partial class AudioChannelGrain(
 
         if (audio.Length > 0)
         {
-            item.Pending.Add(new PendingPiece(audio, null));
             item.SentenceBytes += audio.Length;
+            item.Pending.Add(new PendingPiece(audio, null, batch.Sentence, item.SentenceBytes));
         }
 
         if (batch.Words is { Count: > 0 } words)
         {
-            item.Pending.Add(new PendingPiece(null, words));
+            item.Pending.Add(new PendingPiece(null, words, batch.Sentence, 0));
         }
 
         item.Progress = batch.Progress;
@@ -236,7 +262,6 @@ public sealed partial class AudioChannelGrain(
         {
             item.CompleteSentences = batch.Sentence + 1;
             item.SentenceBytes = 0;
-            MarkUnsaved();
         }
 
         if (batch.Final)
@@ -246,19 +271,49 @@ public sealed partial class AudioChannelGrain(
         }
 
         Pump();
-        return Task.FromResult(true);
+        return Task.FromResult(item.CompleteSentences);
     }
 
     Task IAudioChannelGrain.TaskEnded(string taskId, SynthesisStatus status, TaskError? failure)
     {
-        if (_itemsById.TryGetValue(taskId, out var item) && item.EndStatus is null)
+        if (!_itemsById.TryGetValue(taskId, out var item) || item.EndStatus is not null)
         {
-            item.EndStatus = status;
-            item.Error = failure;
-            Pump();
+            return Task.CompletedTask;
         }
 
+        if (status == SynthesisStatus.Completed)
+        {
+            // Completed without its last audio reaching this activation (it died with an earlier one): have it spoken again.
+            // Not awaited: the task is waiting for this call to return.
+            _ = ReplayOrEnd(item);
+            return Task.CompletedTask;
+        }
+
+        item.EndStatus = status;
+        item.Error = failure;
+        Pump();
         return Task.CompletedTask;
+    }
+
+    private async Task ReplayOrEnd(ChannelItem item)
+    {
+        try
+        {
+            if (await GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId).Replay())
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogReplayFailed(SessionId, item.Info.TaskId, e);
+        }
+
+        if (item.EndStatus is null)
+        {
+            item.EndStatus = SynthesisStatus.Completed;
+            Pump();
+        }
     }
 
     Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_lastSequence);
@@ -339,9 +394,10 @@ public sealed partial class AudioChannelGrain(
             var current = _current;
             foreach (var piece in current.Pending)
             {
-                Emit(piece.Audio is not null
+                var channelEvent = piece.Audio is not null
                     ? new ChannelEvent(0, ChannelEventKind.Audio, current.Info.TaskId, current.Info.RequestId, current.Info.ContextId, Audio: piece.Audio, Progress: current.Progress)
-                    : new ChannelEvent(0, ChannelEventKind.Words, current.Info.TaskId, current.Info.RequestId, current.Info.ContextId, Words: piece.Words));
+                    : new ChannelEvent(0, ChannelEventKind.Words, current.Info.TaskId, current.Info.RequestId, current.Info.ContextId, Words: piece.Words);
+                Emit(channelEvent, piece.Sentence, piece.BytesEnd);
                 emitted = true;
             }
 
@@ -373,6 +429,7 @@ public sealed partial class AudioChannelGrain(
         Emit(new ChannelEvent(0, ChannelEventKind.TaskEnded, item.Info.TaskId, item.Info.RequestId, item.Info.ContextId,
             Status: status, Error: item.Error, Progress: status == SynthesisStatus.Completed ? 1.0 : item.Progress, DurationMs: item.DurationMs));
         Forget(item);
+        _endedUnread[item.Info.TaskId] = item;
         if (item.Info.ContextId is { } contextId && _contexts.TryGetValue(contextId, out var context))
         {
             context.OpenTasks--;
@@ -464,6 +521,7 @@ public sealed partial class AudioChannelGrain(
         while (_unsaved)
         {
             _unsaved = false;
+            _savedAt = time.GetUtcNow();
             saved.State = Snapshot(cleanShutdown: false);
             try
             {
@@ -481,9 +539,15 @@ public sealed partial class AudioChannelGrain(
     private ChannelRecord Snapshot(bool cleanShutdown)
     {
         var record = new ChannelRecord { LastSequence = _lastSequence, Order = _order, CleanShutdown = cleanShutdown };
+        foreach (var item in _endedUnread.Values)
+        {
+            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.ReadSentences, item.ReadBytes, Current: false));
+        }
+
         foreach (var item in _items)
         {
-            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.CompleteSentences, ReferenceEquals(item, _current)));
+            // What a reader has, not what arrived: audio still in the log dies with this activation and must come again.
+            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.ReadSentences, item.ReadBytes, ReferenceEquals(item, _current)));
         }
 
         foreach (var context in _contexts.Values)
@@ -500,7 +564,13 @@ public sealed partial class AudioChannelGrain(
         _order = record.Order;
         foreach (var entry in record.Items)
         {
-            var item = new ChannelItem(entry.Info, entry.Priority, entry.Order) { CompleteSentences = entry.CompleteSentences };
+            var item = new ChannelItem(entry.Info, entry.Priority, entry.Order)
+            {
+                CompleteSentences = entry.ReadSentences,
+                SentenceBytes = entry.ReadBytes,
+                ReadSentences = entry.ReadSentences,
+                ReadBytes = entry.ReadBytes,
+            };
             _items.Add(item);
             _itemsById[entry.Info.TaskId] = item;
             if (entry.Current)
@@ -518,13 +588,13 @@ public sealed partial class AudioChannelGrain(
         LogRestored(SessionId, _items.Count, _lastSequence);
     }
 
-    private void Emit(ChannelEvent channelEvent)
+    private void Emit(ChannelEvent channelEvent, int sentence = -1, long bytesEnd = 0)
     {
         var numbered = channelEvent with { Sequence = ++_lastSequence };
         var now = time.GetUtcNow();
-        _log.Add(new LoggedEvent(numbered, now));
+        _log.Add(new LoggedEvent(numbered, now, sentence, bytesEnd));
         _logBytes += numbered.Audio?.Length ?? 0;
-        while (_log.Count - _logStart > 1 && (_logBytes > options.Value.ResumeBufferBytes || now - _log[_logStart].At > ResumeWindow))
+        while (_log.Count - _logStart > 1 && CanTrimOldest(now))
         {
             _logBytes -= _log[_logStart].Event.Audio?.Length ?? 0;
             _log[_logStart++] = default;
@@ -538,18 +608,63 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    /// <summary>The event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone.</summary>
-    private bool TryGetEvent(long sequence, out ChannelEvent channelEvent)
+    /// <summary>Read events go after the resume window or past the resume buffer; unread ones only past the hard cap on unsent audio,
+    /// so a reader cut off for a few seconds (its gateway or the silo of this channel died) loses nothing.</summary>
+    private bool CanTrimOldest(DateTimeOffset now)
     {
-        channelEvent = null!;
+        if (_logBytes > options.Value.MaxUnsentBytes)
+        {
+            return true;
+        }
+
+        var oldest = _log[_logStart];
+        return oldest.Event.Sequence <= _readThrough && (_logBytes > options.Value.ResumeBufferBytes || now - oldest.At > ResumeWindow);
+    }
+
+    /// <summary>The event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone.</summary>
+    private bool TryGetEvent(long sequence, out LoggedEvent logged)
+    {
+        logged = default;
         if (_logStart >= _log.Count || sequence > _lastSequence)
         {
             return false;
         }
 
         var first = _log[_logStart].Event.Sequence;
-        channelEvent = _log[_logStart + (int)Math.Max(0, sequence - first)].Event;
+        logged = _log[_logStart + (int)Math.Max(0, sequence - first)];
         return true;
+    }
+
+    /// <summary>A reader asked for the event after <paramref name="logged"/>, so it has this one: what survives a crash may count it.</summary>
+    private void Acknowledge(LoggedEvent logged)
+    {
+        _readThrough = Math.Max(_readThrough, logged.Event.Sequence);
+        if (logged.Event.Kind == ChannelEventKind.TaskEnded && logged.Event.TaskId is { } ended)
+        {
+            if (_endedUnread.Remove(ended))
+            {
+                MarkUnsaved();
+            }
+
+            return;
+        }
+
+        if (logged.Sentence < 0 || logged.Event.TaskId is not { } taskId
+            || (!_itemsById.TryGetValue(taskId, out var item) && !_endedUnread.TryGetValue(taskId, out item)))
+        {
+            return;
+        }
+
+        // Words come with a sentence's end, so once they are read the sentence is wholly read.
+        var (sentence, bytes) = logged.Event.Kind == ChannelEventKind.Words ? (logged.Sentence + 1, 0L) : (logged.Sentence, logged.BytesEnd);
+        var newSentence = sentence != item.ReadSentences;
+        item.ReadSentences = sentence;
+        item.ReadBytes = bytes;
+        var now = time.GetUtcNow();
+        if (newSentence || now - _savedAt > s_readSaveInterval)
+        {
+            MarkUnsaved();
+        }
     }
 
     private async Task AbandonIfUnheard(CancellationToken cancellationToken)
@@ -608,6 +723,9 @@ public sealed partial class AudioChannelGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} could not be spoken again; it ends with what the channel has")]
+    private partial void LogReplayFailed(string sessionId, string taskId, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: saving the channel failed")]
     private partial void LogSaveFailed(string sessionId, Exception exception);
 
@@ -632,6 +750,11 @@ public sealed partial class AudioChannelGrain(
         /// <summary>Bytes received of sentence <see cref="CompleteSentences"/>, the one still arriving.</summary>
         public long SentenceBytes { get; set; }
 
+        /// <summary>The sentence a reader is in, and how many of its bytes it has read: what is saved.</summary>
+        public int ReadSentences { get; set; }
+
+        public long ReadBytes { get; set; }
+
         public double Progress { get; set; }
 
         public int DurationMs { get; set; }
@@ -641,7 +764,9 @@ public sealed partial class AudioChannelGrain(
         public TaskError? Error { get; set; }
     }
 
-    private readonly record struct PendingPiece(byte[]? Audio, IReadOnlyList<WordTiming>? Words);
+    /// <summary>Audio or words waiting for the socket; <see cref="BytesEnd"/> is how far into its sentence the audio reaches.</summary>
+    private readonly record struct PendingPiece(byte[]? Audio, IReadOnlyList<WordTiming>? Words, int Sentence, long BytesEnd);
 
-    private readonly record struct LoggedEvent(ChannelEvent Event, DateTimeOffset At);
+    /// <summary>An event kept for resuming, with where it leaves its task once a reader has it (for the saved state).</summary>
+    private readonly record struct LoggedEvent(ChannelEvent Event, DateTimeOffset At, int Sentence, long BytesEnd);
 }

@@ -18,13 +18,15 @@ public sealed class ChannelRecord
     [Id(4)] public bool CleanShutdown { get; set; }
 }
 
-/// <summary>A task of the channel: who it is, its place in line, the sentences the channel has whole, and whether it holds the socket.</summary>
+/// <summary>A task of the channel: who it is, its place in line, how far a reader has read it (the sentence, and bytes into it), and
+/// whether it holds the socket.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ChannelItemRecord(
     [property: Id(0)] ChannelTaskInfo Info,
     [property: Id(1)] Priority Priority,
     [property: Id(2)] long Order,
-    [property: Id(3)] int CompleteSentences,
+    [property: Id(3)] int ReadSentences,
+    [property: Id(5)] long ReadBytes,
     [property: Id(4)] bool Current);
 
 /// <summary>A text context: its settings, the text not yet spoken, its tasks still open, and whether the client ended it.</summary>

@@ -32,6 +32,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private long _sentenceSamples;
     private long _outputSamples;
     private long _sentenceBytes;
+    private readonly List<double> _sentenceStartsMs = [];
+    private bool _replaying;
     private TaskCompletionSource? _waiter;
     private bool _signaled;
     private bool _disposed;
@@ -66,15 +68,35 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     /// <summary>Every byte of the stream so far: joined, they are the task's whole file.</summary>
     public ReadOnlyMemory<byte> Whole => _whole.WrittenMemory;
 
-    /// <summary>Starts the next sentence; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
-    public void BeginSentence(string sentence)
+    /// <summary>Starts sentence <paramref name="index"/>; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
+    /// <remarks>A sentence spoken before (the channel lost it with its silo and asked for it again) is a replay: it keeps its first
+    /// times, and the task's stored file and duration do not count it twice.</remarks>
+    public void BeginSentence(int index, string sentence)
     {
         lock (_gate)
         {
             _sentence = sentence;
             _sentenceSamples = 0;
             _sentenceBytes = 0;
-            _sentenceStartMs = _outputSamples * 1000.0 / _outputRate;
+            _replaying = index < _sentenceStartsMs.Count;
+            if (!_replaying)
+            {
+                _sentenceStartsMs.Add(_outputSamples * 1000.0 / _outputRate);
+            }
+
+            _sentenceStartMs = index < _sentenceStartsMs.Count ? _sentenceStartsMs[index] : _outputSamples * 1000.0 / _outputRate;
+            _marks.Clear();
+        }
+    }
+
+    /// <summary>Starts the stream's tail: what <see cref="Complete"/> flushes, sent as the piece after the last sentence.</summary>
+    public void BeginTail()
+    {
+        lock (_gate)
+        {
+            _sentence = string.Empty;
+            _sentenceBytes = 0;
+            _replaying = false;
             _marks.Clear();
         }
     }
@@ -187,7 +209,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             }
 
             var audio = _pending.WrittenSpan.ToArray();
-            _whole.Write(audio);
+            if (!_replaying)
+            {
+                _whole.Write(audio);
+            }
+
             _pending.ResetWrittenCount();
             var words = _readyWords;
             _readyWords = null;
@@ -231,7 +257,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
 
         ReadOnlySpan<short> output = _resampler is null ? scaled : _resampler.Process(scaled);
-        _outputSamples += output.Length;
+        if (!_replaying)
+        {
+            _outputSamples += output.Length;
+        }
+
         _encoder.Write(output, _pending);
     }
 

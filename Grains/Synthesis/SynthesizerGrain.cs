@@ -177,7 +177,7 @@ public sealed partial class SynthesizerGrain(
             try
             {
                 var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
-                if (job.Progress is null && !await Start(job, task))
+                if (job.Progress is null && !job.Job.Replay && !await Start(job, task))
                 {
                     continue;
                 }
@@ -270,7 +270,8 @@ public sealed partial class SynthesizerGrain(
         {
             if (!request.WordTimestamps && renderer.TryGetCached(request) is { } cached)
             {
-                await channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000)));
+                // Sentence 0 of a one-piece stream, and its end.
+                await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000))));
                 _completed++;
                 await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
                 return false;
@@ -282,14 +283,15 @@ public sealed partial class SynthesizerGrain(
         var progress = job.Progress;
         var (voice, engine) = renderer.Resolve(request);
         var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken);
+        var count = progress.Sentences.Count;
         while (!progress.IsDone)
         {
             var index = progress.Next;
             var sentence = progress.Sentences[index];
-            var last = index == progress.Sentences.Count - 1;
             var started = time.GetTimestamp();
-            stream.BeginSentence(sentence);
+            stream.BeginSentence(index, sentence);
             var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
+            var wanted = index;
             while (true)
             {
                 await Task.WhenAny(speaking, stream.WaitForAudioAsync());
@@ -298,17 +300,17 @@ public sealed partial class SynthesizerGrain(
                 {
                     await speaking;
                     stream.EndSentence();
-                    if (last)
-                    {
-                        stream.Complete();
-                    }
                 }
 
-                var fraction = (double)(index + (spoken ? 1 : 0)) / progress.Sentences.Count;
-                if (stream.TakeBatch(taskId, index, spoken, spoken && last, fraction) is { } batch && !await channel.PushAudio(batch))
+                var fraction = (double)(index + (spoken ? 1 : 0)) / count;
+                if (stream.TakeBatch(taskId, index, spoken, final: false, fraction) is { } batch)
                 {
-                    // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
-                    await cancellation.CancelAsync();
+                    wanted = await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(batch));
+                    if (wanted < 0)
+                    {
+                        // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
+                        await cancellation.CancelAsync();
+                    }
                 }
 
                 if (spoken)
@@ -317,10 +319,27 @@ public sealed partial class SynthesizerGrain(
                 }
             }
 
+            if (wanted >= 0 && wanted <= index)
+            {
+                // The channel lost sentences with its silo and wants them again: go back and speak them once more.
+                Measure(sentence.Length, time.GetElapsedTime(started));
+                progress.Next = wanted;
+                continue;
+            }
+
             if (await SentenceSpoken(job, task, sentence.Length, started))
             {
                 return true;
             }
+        }
+
+        // The tail: what the encoder still holds, numbered one past the last sentence, and the end of the task.
+        stream.BeginTail();
+        stream.Complete();
+        if (stream.TakeBatch(taskId, count, sentenceComplete: true, final: true, 1.0) is { } tail && await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(tail)) < 0)
+        {
+            await cancellation.CancelAsync();
+            cancellationToken.ThrowIfCancellationRequested();
         }
 
         var encoder = Speech.Audio.AudioEncoders.Get(request.Format.ToString());

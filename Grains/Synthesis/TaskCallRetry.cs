@@ -2,7 +2,7 @@ using Orleans.Runtime.Messaging;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Calls from a synthesizer to a task grain, retried while the silo that hosted the task dies and the grain moves.</summary>
+/// <summary>Calls from a synthesizer to a task grain or a session channel, retried while the silo that hosted it dies and the grain moves.</summary>
 /// <remarks>Between a silo's death and the cluster declaring it dead (a few seconds), calls to its grains fail; after it, the
 /// grain re-activates elsewhere from storage. Giving up on the first failure would drop finished audio on the floor.</remarks>
 public static class TaskCallRetry

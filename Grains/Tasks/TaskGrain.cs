@@ -101,6 +101,18 @@ public sealed partial class TaskGrain(
         }
     }
 
+    async Task<bool> ITaskGrain.Replay()
+    {
+        if (!Exists || State.Status != SynthesisStatus.Completed || State.Request is not { Streamed: true } request)
+        {
+            return false;
+        }
+
+        LogReplaying(TaskId);
+        var ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, request, time.GetUtcNow(), Replay: true), preferredNode: null);
+        return ticket.Accepted;
+    }
+
     Task ITaskGrain.ReportProgress(double progress)
     {
         if (Exists && State.Status == SynthesisStatus.Processing)
@@ -312,6 +324,9 @@ public sealed partial class TaskGrain(
         State.ExpiresAt,
         State.CacheHit,
         State.DeviceKey);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} is spoken again for its channel, which lost unsent audio")]
+    private partial void LogReplaying(string taskId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is re-dispatched: its device {DeviceKey} died")]
     private partial void LogRedispatching(string taskId, string deviceKey);

@@ -1,3 +1,4 @@
+using MitTts.Tests.Api;
 using MitTts.Tests.WebSockets;
 
 namespace MitTts.Tests.Cluster;
@@ -48,5 +49,85 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
         var bytes = received.Concat(rest).Where(m => m.IsAudio).Sum(m => m.Audio!.Length);
         var durationMs = rest[^1].Json!["duration_ms"]!.GetValue<int>();
         Assert.InRange(bytes / 2.0 / 22050 * 1000, durationMs - 2, durationMs + 2);
+    }
+}
+
+/// <summary>A silo dies under a streaming session: the audio goes on from the survivor, every sentence exactly once.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed class ClusterSiloFailoverWebSocketTests(RealClusterFixture cluster) : IAsyncLifetime
+{
+    private const string Sentence = "The fox jumps over the lazy dog and runs into the forest.";
+
+    public Task InitializeAsync() => cluster.EnsureHealthy();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task A_session_streaming_when_the_silo_synthesizing_it_is_killed_gets_every_sentence_once()
+    {
+        var sessionId = "cluster-failover-" + Guid.NewGuid().ToString("N");
+        var text = string.Join(" ", Enumerable.Repeat(Sentence, 80));
+        var expectedWords = Sentence.TrimEnd('.').Split(' ');
+        await using var client = await ProtocolClient.Connect(cluster.Balancer.BaseAddress!);
+        await client.Send(new { type = "connect", session_id = sessionId });
+        await client.Receive();
+
+        // Enough tasks that the devices are still busy (and some queued) when the silo dies: espeak-ng is fast.
+        var taskIds = new List<string>();
+        var messages = new List<ServerMessage>();
+        for (var i = 0; i < 8; i++)
+        {
+            await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "mulaw", priority = "normal", timestamps = true });
+            messages.AddRange(await client.ReceiveUntil(m => m.Str("status") == "queued"));
+            taskIds.Add(messages[^1].Str("task_id")!);
+        }
+
+        if (!messages.Any(m => m.IsAudio))
+        {
+            messages.AddRange(await client.ReceiveUntil(m => m.IsAudio));
+        }
+
+        string? device = null;
+        foreach (var id in taskIds)
+        {
+            var task = await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json();
+            if (task.GetProperty("status").GetString() is "processing" or "queued" && task.TryGetProperty("device", out var d) && d.GetString() is { } key)
+            {
+                device = key;
+                break;
+            }
+        }
+
+        Assert.NotNull(device);
+        var victim = device!.Split('/')[0];
+        await cluster.Process(victim).Kill();
+
+        messages.AddRange(await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskIds[^1]), TimeSpan.FromSeconds(90)));
+        Assert.DoesNotContain(messages, m => m.Type == "error");
+
+        var sequences = messages.Where(m => m.Seq is not null).Select(m => m.Seq!.Value).ToList();
+        Assert.Equal(sequences.Order(), sequences);
+        Assert.Equal(sequences.Count, sequences.Distinct().Count());
+
+        // One line per task, shown when an assertion fails.
+        var debug = new System.Text.StringBuilder($"victim {victim}\n");
+        foreach (var id in taskIds)
+        {
+            var own = messages.Where(m => m.Str("task_id") == id).ToList();
+            var w = own.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).Count();
+            debug.Append(System.Globalization.CultureInfo.InvariantCulture, $"{id[..14]} messages={own.Count} words={w} statuses={string.Join(",", own.Where(m => m.Type == "status").Select(m => m.Str("status") + "#" + m.Seq + m.Json!["error"]?.ToJsonString()))}\n");
+        }
+
+        foreach (var id in taskIds)
+        {
+            var own = messages.Where(m => m.Str("task_id") == id).ToList();
+            Assert.True(own.SingleOrDefault(m => ProtocolClient.IsEnd(m, id))?.Str("status") == "completed", debug.ToString());
+
+            // Word timestamps name what the client was sent: every sentence's words once, in order, none lost, none twice.
+            var words = own.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).Select(w => w!["word"]!.GetValue<string>()).ToList();
+            Assert.True(Enumerable.Repeat(expectedWords, 80).SelectMany(w => w).SequenceEqual(words), debug.ToString());
+        }
+
+        Assert.Contains($"{victim} died", cluster.Process(victim == "silo-a" ? "silo-b" : "silo-a").ReadLog(), StringComparison.Ordinal);
     }
 }

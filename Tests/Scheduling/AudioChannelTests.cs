@@ -29,8 +29,8 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
         await channel.PushAudio(new AudioBatch(taskId, 0, Bytes(100, 200), [new WordTiming("One", 0, 90)], true, false, 0.5, Offset: 100));
         await channel.PushAudio(new AudioBatch(taskId, 1, Bytes(0, 50), null, false, false, 0.5, Offset: 0));
 
-        // The silo died; the task runs again from the start on another one.
-        Assert.True(await channel.PushAudio(new AudioBatch(taskId, 0, Bytes(0, 200), [new WordTiming("One", 0, 90)], true, false, 0.5, Offset: 0)));
+        // The silo died; the task runs again from the start on another one. The channel answers with the sentence it wants.
+        Assert.Equal(1, await channel.PushAudio(new AudioBatch(taskId, 0, Bytes(0, 200), [new WordTiming("One", 0, 90)], true, false, 0.5, Offset: 0)));
         await channel.PushAudio(new AudioBatch(taskId, 1, Bytes(0, 30), null, false, false, 0.5, Offset: 0));
         await channel.PushAudio(new AudioBatch(taskId, 1, Bytes(30, 80), [new WordTiming("Two", 100, 180)], true, true, 1.0, DurationMs: 180, Offset: 30));
 
@@ -59,6 +59,42 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
     }
 
     [Fact]
+    public async Task A_gap_is_refused_and_the_answer_names_the_sentence_to_speak_again()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        await cluster.NewTask().Submit(SchedulingCluster.Request("Blocker three."));
+        await ScriptedEngine.WaitUntilStarted("Blocker three.");
+
+        var session = "channel-" + Guid.NewGuid().ToString("N");
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        await channel.Submit(new ChannelTaskInfo(taskId, null, null), SchedulingCluster.Request("A. B. C.", session: session));
+
+        Assert.Equal(1, await channel.PushAudio(new AudioBatch(taskId, 0, [1, 2], null, true, false, 0.3)));
+
+        // Sentence 1 never arrived (it died with the channel's old silo): sentence 2 is refused and 1 is asked for.
+        Assert.Equal(1, await channel.PushAudio(new AudioBatch(taskId, 2, [5, 6], null, true, false, 1.0)));
+        Assert.Equal(2, await channel.PushAudio(new AudioBatch(taskId, 1, [3, 4], null, true, false, 0.6)));
+        Assert.Equal(3, await channel.PushAudio(new AudioBatch(taskId, 2, [5, 6], null, true, false, 1.0)));
+        await channel.PushAudio(new AudioBatch(taskId, 3, [], null, true, true, 1.0, DurationMs: 10));
+
+        var audio = new List<byte>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await foreach (var channelEvent in channel.Listen(0, timeout.Token))
+        {
+            audio.AddRange(channelEvent.Audio ?? []);
+            if (channelEvent.Kind == ChannelEventKind.TaskEnded)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal([1, 2, 3, 4, 5, 6], audio);
+        Assert.True(await cluster.Grains.GetGrain<ITaskGrain>(taskId).Cancel());
+    }
+
+    [Fact]
     public async Task Audio_of_an_interrupted_task_is_refused_so_its_synthesizer_stops()
     {
         ScriptedEngine.Reset();
@@ -70,10 +106,10 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         await channel.Submit(new ChannelTaskInfo(taskId, null, null), SchedulingCluster.Request("Stop me.", session: session));
-        Assert.True(await channel.PushAudio(new AudioBatch(taskId, 0, [1, 2, 3], null, false, false, 0)));
+        Assert.Equal(0, await channel.PushAudio(new AudioBatch(taskId, 0, [1, 2, 3], null, false, false, 0)));
 
         Assert.Equal([taskId], await channel.Interrupt(null, null));
-        Assert.False(await channel.PushAudio(new AudioBatch(taskId, 0, [4, 5, 6], null, false, false, 0, Offset: 3)));
+        Assert.Equal(-1, await channel.PushAudio(new AudioBatch(taskId, 0, [4, 5, 6], null, false, false, 0, Offset: 3)));
         Assert.Equal(SynthesisStatus.Cancelled, (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetSnapshot())!.Status);
     }
 }

@@ -34,6 +34,9 @@ public sealed class ProtocolClient : IAsyncDisposable
 
     public WebSocket Socket => _socket;
 
+    /// <summary>Every message received so far, for diagnosing a failed test.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<ServerMessage> Received { get; } = new();
+
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
     public static async Task<ProtocolClient> Connect(Uri baseAddress)
@@ -84,7 +87,9 @@ public sealed class ProtocolClient : IAsyncDisposable
                 }
                 while (!result.EndOfMessage);
 
-                _inbox.Writer.TryWrite(Parse(message.ToArray(), result.MessageType));
+                var parsed = Parse(message.ToArray(), result.MessageType);
+                Received.Enqueue(parsed);
+                _inbox.Writer.TryWrite(parsed);
             }
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
