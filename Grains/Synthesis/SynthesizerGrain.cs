@@ -177,12 +177,19 @@ public sealed partial class SynthesizerGrain(
             try
             {
                 var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
-                if (job.Progress is null && !job.Job.Replay && !await Start(job, task))
+                Task<bool>? starting = null;
+                if (job.Progress is null && !job.Job.Replay)
                 {
-                    continue;
+                    // A streamed task starts speaking at once: its channel refuses audio of a cancelled task, and the task's own
+                    // answer (which waits behind the end of its Submit) is checked after the first sentence.
+                    starting = Start(job, task);
+                    if (!job.Job.Request.Streamed && !await starting)
+                    {
+                        continue;
+                    }
                 }
 
-                if (await RunGuardedAsync(job, task, cancellation))
+                if (await RunGuardedAsync(job, task, cancellation, starting))
                 {
                     _preemptions++;
                     SchedulingMetrics.Preempted(job.Priority);
@@ -208,9 +215,13 @@ public sealed partial class SynthesizerGrain(
                 return true;
             }
 
-            // Cancelled between leaving the queue and starting: counted like any other cancellation.
-            _cancellations++;
-            SchedulingMetrics.Cancelled(job.Priority);
+            // Cancelled between leaving the queue and starting: counted like any other cancellation (a streamed job's when it stops).
+            if (!job.Job.Request.Streamed)
+            {
+                _cancellations++;
+                SchedulingMetrics.Cancelled(job.Priority);
+            }
+
             return false;
         }
         catch (Exception e)
@@ -260,7 +271,7 @@ public sealed partial class SynthesizerGrain(
 
     /// <summary>Speaks a streamed job's remaining sentences, sending audio to the session's channel as the engine makes it; true when
     /// it stopped early for CRITICAL work and must be queued again.</summary>
-    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation, Task<bool>? starting)
     {
         var request = job.Job.Request;
         var taskId = job.Job.TaskId;
@@ -319,6 +330,17 @@ public sealed partial class SynthesizerGrain(
                 }
             }
 
+            if (starting is not null)
+            {
+                var accepted = await starting;
+                starting = null;
+                if (!accepted)
+                {
+                    await cancellation.CancelAsync();
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+
             if (wanted >= 0 && wanted <= index)
             {
                 // The channel lost sentences with its silo and wants them again: go back and speak them once more.
@@ -354,12 +376,12 @@ public sealed partial class SynthesizerGrain(
     }
 
     /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
-    private async Task<bool> RunGuardedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation)
+    private async Task<bool> RunGuardedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation, Task<bool>? starting)
     {
         try
         {
             return job.Job.Request.Streamed
-                ? await RunStreamedAsync(job, task, cancellation)
+                ? await RunStreamedAsync(job, task, cancellation, starting)
                 : await RunAsync(job, task, cancellation.Token);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
