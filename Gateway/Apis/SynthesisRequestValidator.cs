@@ -20,6 +20,29 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
     [GeneratedRegex(@"^[A-Za-z0-9_.:\-]{1,128}$", RegexOptions.CultureInvariant)]
     public static partial Regex SessionIdPattern();
 
+    // Voices change only when a silo (re)loads its catalogue: a few seconds of staleness saves a grain call on every request.
+    private static readonly TimeSpan s_voiceCacheLifetime = TimeSpan.FromSeconds(5);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (VoiceInfo? Voice, long At)> _voices = new(StringComparer.Ordinal);
+
+    private async ValueTask<VoiceInfo?> VoiceInfo(string voiceId)
+    {
+        var now = Environment.TickCount64;
+        if (_voices.TryGetValue(voiceId, out var cached) && now - cached.At < s_voiceCacheLifetime.TotalMilliseconds)
+        {
+            return cached.Voice;
+        }
+
+        var voice = await grains.GetGrain<IVoiceGrain>(voiceId).GetInfo();
+
+        // Unknown ids are not remembered: a client sending random ids must not grow the cache.
+        if (voice is not null)
+        {
+            _voices[voiceId] = (voice, now);
+        }
+
+        return voice;
+    }
+
     /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>).</summary>
     public int MaxTextLength => options.Value.MaxTextLength;
 
@@ -70,7 +93,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
             return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
         }
 
-        var voice = await grains.GetGrain<IVoiceGrain>(voiceId).GetInfo();
+        var voice = await VoiceInfo(voiceId);
         if (voice is null)
         {
             return (null, ApiError.BadRequest("voice_not_found", $"No voice '{voiceId}': GET /api/v1/voices lists them.", "voice_id"));
