@@ -156,7 +156,7 @@ internal sealed record BenchOptions
                 "--naive-samples" => options with { NaiveSamples = Int() },
                 "--seconds" => options with { Seconds = Double() },
                 "--overload" => options with { Overload = Double() },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "serve" or "all")
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "serve" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };
