@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# MitTts cluster mode on one machine, without Docker: redis-server, 2 silos, 2 gateways (Orleans clients)
+# MitTts cluster mode on one machine, without Docker: redis-server, 2 silos (MITTTS_SILOS), 2 gateways (Orleans clients)
 # and nginx load-balancing REST and WebSocket across the gateways, all on 127.0.0.1.
 #   scripts/cluster.sh start     builds (Release), starts everything, waits until /health answers through nginx
 #   scripts/cluster.sh status    which processes run, and /health through nginx
 #   scripts/cluster.sh stop      stops everything it started (pids in the state dir)
 # Ports and paths (environment): MIT_TTS_HTTP_PORT=8000 (nginx), MITTTS_REDIS_PORT=6390,
 # MITTTS_GATEWAY_HTTP_PORTS="8101 8102", MITTTS_SILO_PORTS="11111 11112", MITTTS_SILO_GATEWAY_PORTS="30000 30001",
-# MITTTS_STATE_DIR=.cluster (logs, pids, redis data, nginx config), MITTTS_BUILD=1 (0: use what is built).
+# MITTTS_STATE_DIR=.cluster (logs, pids, redis data, nginx config), MITTTS_BUILD=1 (0: use what is built),
+# MITTTS_SILOS=2 (how many silos: silo-a, silo-b, ...; ports beyond the lists count up from the last one).
+# Every other MIT_TTS_* variable in the environment reaches the silos and gateways (e.g. MIT_TTS_CACHE_SIZE=0).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${MITTTS_STATE_DIR:-$root/.cluster}
@@ -15,11 +17,18 @@ redis_port=${MITTTS_REDIS_PORT:-6390}
 read -r -a gateway_ports <<<"${MITTTS_GATEWAY_HTTP_PORTS:-8101 8102}"
 read -r -a silo_ports <<<"${MITTTS_SILO_PORTS:-11111 11112}"
 read -r -a silo_gateway_ports <<<"${MITTTS_SILO_GATEWAY_PORTS:-30000 30001}"
+silo_count=${MITTTS_SILOS:-2}
+[[ $silo_count =~ ^[1-9][0-9]*$ && $silo_count -le 26 ]] || { echo "MITTTS_SILOS must be 1 to 26, not '$silo_count'" >&2; exit 2; }
+for ((i = ${#silo_ports[@]}; i < silo_count; i++)); do silo_ports+=($((silo_ports[i - 1] + 1))); done
+for ((i = ${#silo_gateway_ports[@]}; i < silo_count; i++)); do silo_gateway_ports+=($((silo_gateway_ports[i - 1] + 1))); done
+letters=(a b c d e f g h i j k l m n o p q r s t u v w x y z)
 config=${MITTTS_CONFIGURATION:-Release}
 bin_silo=$root/Silo/bin/$config/net10.0
 bin_gateway=$root/Gateway/bin/$config/net10.0
 redis_url=redis://127.0.0.1:$redis_port
-names=(silo-a silo-b gateway-a gateway-b)
+silo_names=()
+for ((i = 0; i < silo_count; i++)); do silo_names+=("silo-${letters[$i]}"); done
+names=("${silo_names[@]}" gateway-a gateway-b)
 
 running() { [[ -f $state/$1.pid ]] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
 
@@ -78,8 +87,8 @@ start() {
   until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.2; done
 
   local i letter
-  for i in 0 1; do
-    letter=$([[ $i == 0 ]] && echo a || echo b)
+  for ((i = 0; i < silo_count; i++)); do
+    letter=${letters[$i]}
     (cd "$bin_silo" && MIT_TTS_REDIS_URL=$redis_url MIT_TTS_NODE_NAME=silo-$letter MIT_TTS_ADVERTISED_IP=127.0.0.1 \
       MIT_TTS_SILO_PORT=${silo_ports[$i]} MIT_TTS_GATEWAY_PORT=${silo_gateway_ports[$i]} \
       launch "silo-$letter" dotnet MitTts.Silo.dll)
@@ -98,8 +107,10 @@ start() {
 }
 
 stop() {
-  local name
-  for name in nginx gateway-b gateway-a silo-b silo-a redis; do
+  local name silos=()
+  # Every silo with a pid file, whatever MITTTS_SILOS says now.
+  for name in "$state"/silo-*.pid; do [[ -e $name ]] && silos+=("$(basename "$name" .pid)"); done
+  for name in nginx gateway-b gateway-a "${silos[@]}" redis; do
     if running "$name"; then
       kill "$(cat "$state/$name.pid")" 2>/dev/null || true
       for _ in $(seq 50); do running "$name" || break; sleep 0.2; done

@@ -3,7 +3,7 @@ using System.Globalization;
 using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
-// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named), scheduling (only when named).
+// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named), scheduling and cluster (only when named).
 // Without --url it starts the embedded server in this process on free loopback ports (the connections scenario: in a child process).
 var options = BenchOptions.Parse(args);
 if (options.Scenarios.Contains("serve"))
@@ -25,6 +25,26 @@ if (options.Scenarios.Contains("scheduling"))
     var output = $"## MitTts load benchmark, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n{report}";
     Console.WriteLine(output);
     await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "scheduling.md"), output);
+}
+
+if (options.Scenarios.Contains("cluster"))
+{
+    var clusterTable = new ResultTable();
+    var clusterClock = Stopwatch.StartNew();
+    await new ClusterScenario(server, options, clusterTable).Run();
+    var output = string.Join('\n',
+        $"## MitTts cluster benchmark (issue 6), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC",
+        "",
+        $"Machine: {machine}.",
+        "",
+        string.Create(CultureInfo.InvariantCulture, $"Everything on this machine: the clusters (`scripts/cluster.sh`: Redis, silos, 2 client gateways, nginx), the embedded "
+            + $"reference server (in the benchmark's process, audio cache off) and the clients. Wall time {clusterClock.Elapsed.TotalSeconds:0} s."),
+        "",
+        $"Command: `{command}`",
+        "",
+        clusterTable.ToMarkdown());
+    Console.WriteLine(output);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "cluster.md"), output);
 }
 
 var streaming = BenchOptions.StreamingScenarios.Where(options.Scenarios.Contains).ToList();
@@ -136,7 +156,7 @@ internal sealed record BenchOptions
                 "--naive-samples" => options with { NaiveSamples = Int() },
                 "--seconds" => options with { Seconds = Double() },
                 "--overload" => options with { Overload = Double() },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "serve" or "all")
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "serve" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };

@@ -1,0 +1,106 @@
+using System.Globalization;
+
+namespace MitTts.Bench.Load;
+
+/// <summary>Issue 6's benchmark: REST throughput (<see cref="ThroughputScenario.Measure"/>, through nginx) of a local cluster with 1 silo,
+/// then 2 silos; and, with 2 silos, first audio over one WebSocket session (PCM) through the co-hosted embedded server, one client gateway
+/// directly and nginx, alternating sample by sample.</summary>
+internal sealed class ClusterScenario(Uri embedded, BenchOptions options, ResultTable table)
+{
+    private const string Scenario = "cluster (issue 6)";
+
+    public async Task Run()
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var rawBefore = await RawEngine.Throughput(ThroughputScenario.Texts, "pcm", TimeSpan.FromSeconds(options.ThroughputSeconds / 2));
+        var loads = new Dictionary<int, ThroughputScenario.Load>();
+        var silos = new[] { 1, 2 };
+        foreach (var count in silos)
+        {
+            Console.Error.WriteLine($"cluster: starting {count} silo(s)");
+            await using var cluster = await LocalCluster.Start(count, build: count == silos[0]);
+            using var client = ThroughputScenario.NewClient(LocalCluster.Balancer);
+            await ThroughputScenario.Measure(client, 8, TimeSpan.FromSeconds(2));
+            var load = await ThroughputScenario.Measure(client, options.Clients, TimeSpan.FromSeconds(options.ThroughputSeconds));
+            loads[count] = load;
+            table.Figure(Scenario, string.Create(culture, $"REST throughput, {count} silo{(count > 1 ? "s" : "")}, {options.Clients} clients via nginx"),
+                string.Create(culture, $"{load.AudioSecondsPerSecond:0} audio-s/s"),
+                string.Create(culture, $"raw engine, 2 threads in the bench process: {rawBefore:0} audio-s/s"),
+                count == silos[0] ? "1.00x (base)" : string.Create(culture, $"{load.AudioSecondsPerSecond / loads[silos[0]].AudioSecondsPerSecond:0.00}x of 1 silo"),
+                "–", null);
+            table.Figure(Scenario, string.Create(culture, $"success rate, {count} silo{(count > 1 ? "s" : "")}"),
+                load.SuccessRate.ToString("P2", culture), "–", string.Create(culture, $"{load.Requests} requests, {load.Failures} failed"), "100%", load.Failures == 0);
+
+            if (count == silos[^1])
+            {
+                Console.Error.WriteLine("cluster: first audio, embedded vs gateway vs nginx");
+                await FirstAudio(("embedded (co-hosted silo, in the bench process)", embedded),
+                    ("client gateway, direct", LocalCluster.FirstGateway),
+                    ("client gateway through nginx", LocalCluster.Balancer));
+            }
+        }
+
+        table.Note(string.Create(culture, $"Throughput: `POST /api/v1/synthesize?wait=true` (PCM), {options.Clients} closed-loop clients for "
+            + $"{options.ThroughputSeconds:0} s after a 2 s warm-up, through nginx to 2 client gateways; silos' audio cache off. Each silo runs one espeak-ng "
+            + $"thread. The reference is espeak-ng called directly from 2 threads of the bench process before the clusters started."));
+        table.Note($"Clusters: {string.Join("; then ", silos.Select(s => "`" + LocalCluster.Describe(s) + "`"))} (fresh Redis each; stopped with `scripts/cluster.sh stop`).");
+    }
+
+    /// <summary>One session per target; each sample sends the same sentence to every target in turn, so noise hits them alike.</summary>
+    private async Task FirstAudio(params (string Name, Uri Address)[] targets)
+    {
+        var clients = new StreamClient[targets.Length];
+        try
+        {
+            for (var t = 0; t < targets.Length; t++)
+            {
+                clients[t] = await StreamClient.Open(targets[t].Address);
+            }
+
+            for (var i = 0; i < 30; i++)
+            {
+                foreach (var client in clients)
+                {
+                    await FirstAudioScenario.Once(client, FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length], "pcm");
+                }
+            }
+
+            var samples = targets.Select(_ => new List<double>()).ToArray();
+            var stages = targets.Select(_ => new List<double[]>()).ToArray();
+            for (var i = 0; i < options.FirstAudioSamples; i++)
+            {
+                var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
+                for (var t = 0; t < targets.Length; t++)
+                {
+                    // Rotate who goes first, so no target always follows the same one.
+                    var k = (t + i) % targets.Length;
+                    samples[k].Add(await FirstAudioScenario.Once(clients[k], text, "pcm", stages[k]));
+                }
+            }
+
+            var reference = Percentiles.Of(samples[0]);
+            for (var t = 0; t < targets.Length; t++)
+            {
+                table.Latency(Scenario, $"first audio, 1 session, PCM: {targets[t].Name}", Percentiles.Of(samples[t]), t == 0 ? null : reference, "–", null);
+            }
+
+            var culture = CultureInfo.InvariantCulture;
+            table.Note("First audio (cluster): `synthesize` sent → first binary frame, 1 WebSocket session per target, PCM, alternating sample by sample "
+                + "(order rotated); the reference of the gateway rows is the embedded row. Where the time goes, p50 ms (sent → `queued` / `queued` → `processing` / "
+                + "`processing` → first frame): " + string.Join("; ", targets.Select((target, t) => string.Create(culture,
+                    $"{target.Name} {Stage(stages[t], 0):0.00} / {Stage(stages[t], 1):0.00} / {Stage(stages[t], 2):0.00}"))) + ".");
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    private static double Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList()).P50;
+}
