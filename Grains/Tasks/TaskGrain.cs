@@ -274,7 +274,16 @@ public sealed partial class TaskGrain(
         {
             // Reminders wake the grain at expiry even though it is gone; their period has a floor of one minute.
             var due = expiresAt - time.GetUtcNow();
-            await this.RegisterOrUpdateReminder(ExpiryReminder, due, due < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : due, cancellationToken);
+            try
+            {
+                await this.RegisterOrUpdateReminder(ExpiryReminder, due, due < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : due, cancellationToken);
+            }
+            catch (Exception e) when (e is OrleansException or OperationCanceledException or InvalidOperationException)
+            {
+                // The silo is stopping and its reminder service with it; an in-memory result dies with the process anyway, and a stored
+                // one is cleared by the next read after its expiry (ExpireIfDue).
+                LogExpiryNotScheduled(TaskId, e.Message);
+            }
         }
     }
 
@@ -324,6 +333,9 @@ public sealed partial class TaskGrain(
         State.ExpiresAt,
         State.CacheHit,
         State.DeviceKey);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: no expiry reminder while the silo stops ({Reason})")]
+    private partial void LogExpiryNotScheduled(string taskId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} is spoken again for its channel, which lost unsent audio")]
     private partial void LogReplaying(string taskId);
