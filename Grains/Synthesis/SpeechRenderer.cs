@@ -4,6 +4,7 @@ using MitTts.Grains.Interfaces;
 using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
+using MitTts.Speech.Text;
 
 namespace MitTts.Grains.Synthesis;
 
@@ -31,6 +32,13 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     {
         ArgumentNullException.ThrowIfNull(request);
         return voices.Find(request.VoiceId)?.Language;
+    }
+
+    /// <summary>The request's text cut into sentences by the rules of its voice's language: the unit of synthesis, preemption and failover.</summary>
+    public IReadOnlyList<string> Sentences(SynthesisRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return SentenceSegmenter.Split(request.Text, Language(request));
     }
 
     /// <summary>The engine request for <paramref name="text"/> (the whole request text, or one sentence of it).</summary>

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
 using MitTts.Speech.Engines;
-using MitTts.Speech.Text;
 
 namespace MitTts.Grains.Synthesis;
 
@@ -239,12 +238,11 @@ public sealed partial class SynthesizerGrain(
         {
             if (renderer.TryGetCached(request) is { } cached)
             {
-                _completed++;
-                await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
+                await CompleteFromCache(task, cached);
                 return false;
             }
 
-            job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
+            job.Progress = new SentenceProgress(renderer.Sentences(request));
         }
 
         var progress = job.Progress;
@@ -283,12 +281,11 @@ public sealed partial class SynthesizerGrain(
             {
                 // Sentence 0 of a one-piece stream, and its end.
                 await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000))));
-                _completed++;
-                await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
+                await CompleteFromCache(task, cached);
                 return false;
             }
 
-            job.Progress = new SentenceProgress(SentenceSegmenter.Split(request.Text, renderer.Language(request)));
+            job.Progress = new SentenceProgress(renderer.Sentences(request));
         }
 
         var progress = job.Progress;
@@ -400,6 +397,13 @@ public sealed partial class SynthesizerGrain(
         }
 
         return false;
+    }
+
+    /// <summary>Completes the task with an identical earlier request's audio: the engine never runs.</summary>
+    private async Task CompleteFromCache(ITaskGrain task, AudioResult cached)
+    {
+        _completed++;
+        await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
     }
 
     /// <summary>Books a spoken sentence; true when waiting CRITICAL work should preempt the job before its next sentence.</summary>

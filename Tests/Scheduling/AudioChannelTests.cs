@@ -9,14 +9,19 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
 {
     public void Dispose() => ScriptedEngine.Reset();
 
+    /// <summary>Holds the device with a paused job, so streamed tasks stay queued and only the test pushes their audio.</summary>
+    private async Task HoldDevice(string text)
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        await cluster.NewTask().Submit(SchedulingCluster.Request(text));
+        await ScriptedEngine.WaitUntilStarted(text);
+    }
+
     [Fact]
     public async Task A_re_run_repeats_no_whole_sentence_and_no_byte_of_the_sentence_in_progress()
     {
-        // The device is held by a paused job, so the streamed task stays queued and only the test pushes its audio.
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        await cluster.NewTask().Submit(SchedulingCluster.Request("Blocker."));
-        await ScriptedEngine.WaitUntilStarted("Blocker.");
+        await HoldDevice("Blocker.");
 
         var session = "channel-" + Guid.NewGuid().ToString("N");
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
@@ -61,10 +66,7 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
     [Fact]
     public async Task A_gap_is_refused_and_the_answer_names_the_sentence_to_speak_again()
     {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        await cluster.NewTask().Submit(SchedulingCluster.Request("Blocker three."));
-        await ScriptedEngine.WaitUntilStarted("Blocker three.");
+        await HoldDevice("Blocker three.");
 
         var session = "channel-" + Guid.NewGuid().ToString("N");
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
@@ -97,10 +99,7 @@ public sealed class AudioChannelTests(SingleDeviceCluster cluster) : IDisposable
     [Fact]
     public async Task Audio_of_an_interrupted_task_is_refused_so_its_synthesizer_stops()
     {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        await cluster.NewTask().Submit(SchedulingCluster.Request("Blocker two."));
-        await ScriptedEngine.WaitUntilStarted("Blocker two.");
+        await HoldDevice("Blocker two.");
 
         var session = "channel-" + Guid.NewGuid().ToString("N");
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
