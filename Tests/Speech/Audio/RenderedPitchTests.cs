@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using MitTts.Grains;
+using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
+using MitTts.Grains.Voices;
+using MitTts.Speech.Audio;
+using MitTts.Speech.Engines;
+using MitTts.Speech.Engines.Espeak;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Speech.Audio;
+
+/// <summary>Pitch through the server's path (<see cref="SpeechRenderer"/>: engine request, engine, Finish, WAV), measured as the
+/// fundamental frequency of the delivered audio, for espeak-ng's own pitch and for the DSP an engine without it gets.</summary>
+public sealed class RenderedPitchTests
+{
+    private const string Text = "Hello there. This is a test of the speech engine, isn't it?";
+
+    private static async Task<(double F0, double Seconds, string Line)> Render(ISpeechEngine engine, double pitch)
+    {
+        var voices = new VoiceCatalog(Options.Create(new TtsOptions { ModelPath = Path.Combine(AppContext.BaseDirectory, "models") }));
+        var renderer = new SpeechRenderer(new SpeechEngines([engine]), voices, new AudioCache(100, 1 << 24));
+        var request = new SynthesisRequest(Text, "en-male-1", AudioFormat.Wav, Priority.Normal, null, 1.0, pitch, null);
+        var (voice, resolved) = renderer.Resolve(request);
+        using var pcm = new PcmBuffer();
+        await resolved.SynthesizeAsync(renderer.EngineRequest(request, voice, request.Text), pcm);
+        var result = renderer.Finish(pcm.Samples, resolved.SampleRate, request);
+        var wav = Pcm.FromWav(result.Data);
+        var (f0, voiced) = AudioMeasures.Pitch(wav.Samples, wav.SampleRate);
+        Assert.True(voiced > 0.3, $"pitch {pitch}: only {voiced:P0} of frames voiced");
+        return (f0, wav.DurationSeconds, $"pitch {pitch}: {f0:F0} Hz, {wav.DurationSeconds:F3} s");
+    }
+
+    [Fact]
+    public async Task Espeak_voices_rise_in_fundamental_frequency_with_pitch_and_keep_their_duration()
+    {
+        var engine = new EspeakEngine();
+        var normal = await Render(engine, 1.0);
+        var high = await Render(engine, 2.0);
+        var low = await Render(engine, 0.5);
+        var report = $"{low.Line}; {normal.Line}; {high.Line}";
+
+        Assert.True(low.F0 < normal.F0 * 0.9 && high.F0 > normal.F0 * 1.4, report);
+        // Measured 78 / 97 / 165 Hz. espeak-ng's pitch does not touch phoneme durations; the library's state between calls
+        // moves pauses by ~40 ms (1 % of 3.7 s), so 3 % holds while any time-scale change would move it by tens of percent.
+        Assert.True(Math.Abs((high.Seconds / normal.Seconds) - 1) < 0.03, report);
+        Assert.True(Math.Abs((low.Seconds / normal.Seconds) - 1) < 0.03, report);
+    }
+
+    [Fact]
+    public async Task Engines_without_native_pitch_get_speech_raised_by_the_pitch_factor_at_the_same_duration()
+    {
+        // espeak-ng speech from an engine that claims no native pitch, so SpeedPitchProcessor applies it (WSOLA + resampling).
+        var engine = new NoNativePitch(new EspeakEngine());
+        var normal = await Render(engine, 1.0);
+        var high = await Render(engine, 1.5);
+        var report = $"{normal.Line}; {high.Line}";
+
+        // Resampling by 1.5 moves every harmonic by exactly 1.5; the median over voiced frames lands within a few percent.
+        Assert.True(Math.Abs((high.F0 / normal.F0) - 1.5) < 1.5 * 0.07, report);
+        // WSOLA then resampling returns round(n × 1.5) / 1.5 samples: within a few ms of the original (the engine's own
+        // call-to-call state adds up to ~40 ms, hence 3 %).
+        Assert.True(Math.Abs((high.Seconds / normal.Seconds) - 1) < 0.03, report);
+    }
+
+    /// <summary>An engine that speaks with espeak-ng but, like a neural engine, leaves speed and pitch to the renderer.</summary>
+    private sealed class NoNativePitch(ISpeechEngine inner) : ISpeechEngine
+    {
+        public string Name => inner.Name;
+
+        public int SampleRate => inner.SampleRate;
+
+        public bool AppliesSpeedAndPitch => false;
+
+        public Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default) =>
+            inner.SynthesizeAsync(request, sink, cancellationToken);
+    }
+}
