@@ -7,18 +7,17 @@ public interface IDeviceDirectoryGrain : IGrainWithIntegerKey
     Task<IReadOnlyList<string>> GetDevices();
 }
 
-/// <summary>The tasks dispatched to the devices of one node (key: node name), kept in storage so they outlive that node.</summary>
-public interface IDeviceLedgerGrain : IGrainWithStringKey
+/// <summary>The unfinished jobs owned by grains of one node (key: node name), kept in storage so they outlive that node.</summary>
+/// <remarks>An entry maps a task id to <c>task</c> (a REST task's grain owns the job) or a session id to <c>channel</c> (its channel
+/// owns streamed tasks). When the node dies, a survivor wakes each owner, which picks its jobs up again elsewhere.</remarks>
+public interface IJobLedgerGrain : IGrainWithStringKey
 {
-    /// <summary>Records that a task waits for, or runs on, a device of this node.</summary>
-    Task Add(string taskId, string deviceKey);
+    /// <summary>Records an owner with unfinished work on this node.</summary>
+    Task Add(string ownerId, string kind);
 
-    /// <summary>Forgets a task (it finished, or moved to another device).</summary>
-    Task Remove(string taskId);
+    /// <summary>Forgets an owner (its work finished, or it moved).</summary>
+    Task Remove(string ownerId);
 
-    /// <summary>Every recorded task (task id → device key), for a synthesizer that lost its queue to take its own back.</summary>
-    Task<IReadOnlyDictionary<string, string>> GetAll();
-
-    /// <summary>Returns and forgets every recorded task, to re-dispatch them after the node died.</summary>
+    /// <summary>Returns and forgets every recorded owner, to wake them after the node died.</summary>
     Task<IReadOnlyDictionary<string, string>> TakeAll();
 }

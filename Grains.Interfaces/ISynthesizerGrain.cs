@@ -2,24 +2,56 @@ using Orleans.Concurrency;
 
 namespace MitTts.Grains.Interfaces;
 
-/// <summary>A task waiting for, or running on, one synthesizer.</summary>
-/// <remarks>A <see cref="Replay"/> job speaks a finished streamed task again for its channel, which lost unread audio with its silo;
-/// the task itself does not change.</remarks>
+/// <summary>A task's job for one synthesizer: speak <see cref="Request"/> from sentence <see cref="FromSentence"/>, leaving out the
+/// first <see cref="FromByte"/> bytes of that sentence's audio (what the job's owner already has from an earlier run).</summary>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisJob(
     [property: Id(0)] string TaskId,
     [property: Id(1)] SynthesisRequest Request,
     [property: Id(2)] DateTimeOffset EnqueuedAt,
-    [property: Id(3)] bool Replay = false);
+    [property: Id(3)] int FromSentence = 0,
+    [property: Id(4)] long FromByte = 0);
 
-/// <summary>Where a job landed in a synthesizer's queue, or why it was refused.</summary>
+/// <summary>What a synthesizer says about a job while its owner pulls it: one record per kind.</summary>
 [GenerateSerializer, Immutable]
-public sealed record QueueTicket(
-    [property: Id(0)] string DeviceKey,
-    [property: Id(1)] int Position,
-    [property: Id(2)] double EstimatedSeconds,
-    [property: Id(3)] bool Accepted = true,
-    [property: Id(4)] double RetryAfterSeconds = 0);
+public abstract record SynthesisEvent;
+
+/// <summary>The job waits in the queue of <see cref="DeviceKey"/> at <see cref="Position"/> (0 = next); sent when it is queued.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobQueued([property: Id(0)] string DeviceKey, [property: Id(1)] int Position, [property: Id(2)] double EstimatedSeconds) : SynthesisEvent;
+
+/// <summary>The job was refused (its priority's queue is full); nothing else follows.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobRefused([property: Id(0)] TaskError Error) : SynthesisEvent;
+
+/// <summary>The engine starts (or, after a preemption, resumes) the job.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobStarted([property: Id(0)] string DeviceKey) : SynthesisEvent;
+
+/// <summary>Encoded audio of sentence <see cref="Sentence"/> (from 0), starting <see cref="Offset"/> bytes into that sentence's audio.</summary>
+/// <remarks><see cref="SentenceComplete"/> marks the sentence's last piece, which carries its <see cref="Words"/> when they were asked
+/// for. The piece numbered one past the last sentence is the stream's tail (what the encoder held back). Whole (not streamed) jobs send
+/// no audio pieces, only <see cref="JobProgress"/>.</remarks>
+[GenerateSerializer, Immutable]
+public sealed record SentenceAudio(
+    [property: Id(0)] int Sentence,
+    [property: Id(1)] long Offset,
+    [property: Id(2)] byte[] Audio,
+    [property: Id(3)] IReadOnlyList<WordTiming>? Words,
+    [property: Id(4)] bool SentenceComplete,
+    [property: Id(5)] double Progress) : SynthesisEvent;
+
+/// <summary>A whole job spoke another sentence: the fraction of its text done.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobProgress([property: Id(0)] double Progress) : SynthesisEvent;
+
+/// <summary>The job is done: <see cref="DurationMs"/> of audio in all; a whole job's file is <see cref="Audio"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: Id(1)] AudioResult? Audio) : SynthesisEvent;
+
+/// <summary>The engine failed the job; nothing else follows.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobFailed([property: Id(0)] TaskError Error) : SynthesisEvent;
 
 /// <summary>A synthesizer's load at one moment.</summary>
 [GenerateSerializer, Immutable]
@@ -38,15 +70,15 @@ public sealed record SynthesizerStatus(
     [property: Id(11)] string Node);
 
 /// <summary>One engine slot on one device of one silo (key: <c>{node}/{device}</c>, e.g. <c>silo-a/cpu:0</c>).</summary>
-/// <remarks>Keeps the priority queue of its device and runs jobs sentence by sentence off the grain scheduler,
-/// so enqueue and cancel calls still get through while it synthesizes.</remarks>
+/// <remarks>Keeps the priority queue of its device and runs jobs sentence by sentence off the grain scheduler. The owner of a job
+/// pulls it; the synthesizer never calls anyone back.</remarks>
 public interface ISynthesizerGrain : IGrainWithStringKey
 {
-    /// <summary>Queues a job (CRITICAL, HIGH, NORMAL; FIFO per session, round robin between sessions) or refuses it when its level is full.</summary>
-    Task<QueueTicket> Enqueue(SynthesisJob job);
-
-    /// <summary>Removes a queued job, or stops a running one within one engine buffer; true when the job was found.</summary>
-    Task<bool> Cancel(string taskId);
+    /// <summary>Queues the job and streams what happens to it: <see cref="JobQueued"/> or <see cref="JobRefused"/> first, then
+    /// <see cref="JobStarted"/>, its audio or progress sentence by sentence, and <see cref="JobCompleted"/> or <see cref="JobFailed"/>.</summary>
+    /// <remarks>Priority (CRITICAL, HIGH, NORMAL), FIFO per session, round robin between sessions, aging and preemption decide when it
+    /// runs. Cancelling (or abandoning) the enumeration cancels the job, queued or running, within one engine buffer.</remarks>
+    IAsyncEnumerable<SynthesisEvent> Synthesize(SynthesisJob job, CancellationToken cancellationToken = default);
 
     /// <summary>The job's position in service order (0 = running now), or null when it is not here.</summary>
     [AlwaysInterleave]

@@ -3,10 +3,12 @@ using Orleans.Concurrency;
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>One synthesis task (key: task id): its request, lifecycle, progress, error and result.</summary>
+/// <remarks>A REST task's grain owns its job: it pulls the audio from a synthesizer. A streamed task is owned by its session's
+/// channel, which keeps this grain's record up to date (<see cref="Track"/>, <see cref="Record"/>).</remarks>
 public interface ITaskGrain : IGrainWithStringKey
 {
-    /// <summary>Accepts the request and queues it for synthesis; submitting the same task id again returns the existing task.</summary>
-    Task<TaskSnapshot> Submit(SynthesisRequest request);
+    /// <summary>Accepts the request and starts its synthesis; submitting the same task id again returns the existing task.</summary>
+    Task<SubmitResult> Submit(SynthesisRequest request);
 
     /// <summary>The task as it is now, or null when no task has this id (or its result expired).</summary>
     Task<TaskSnapshot?> GetSnapshot();
@@ -21,23 +23,20 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Cancels the task if it has not finished; true when this call cancelled it.</summary>
     Task<bool> Cancel();
 
-    /// <summary>Called by the synthesizer when it starts the task; false when the task no longer wants synthesis.</summary>
-    Task<bool> MarkProcessing();
+    /// <summary>Picks a REST task's job up again after the silo that owned it died (a no-op for a finished or streamed task).</summary>
+    Task PickUp();
 
-    /// <summary>Called by the synthesizer after each sentence: the fraction of the text spoken so far.</summary>
-    [OneWay]
-    Task ReportProgress(double progress);
+    /// <summary>Records a streamed task its channel accepted, queued on <paramref name="deviceKey"/>.</summary>
+    Task Track(SynthesisRequest request, string deviceKey);
 
-    /// <summary>Queues the task again elsewhere when <paramref name="deadDeviceKey"/>, the device it was on, died with its silo.</summary>
-    Task Redispatch(string deadDeviceKey);
-
-    /// <summary>Speaks a completed streamed task again for its session channel, which lost audio it had not yet sent with a dead
-    /// silo; the channel keeps only what it lacks. The task's state and stored audio do not change. False when there is nothing to replay.</summary>
-    Task<bool> Replay();
-
-    /// <summary>Called by the synthesizer with the finished audio.</summary>
-    Task Complete(AudioResult audio);
-
-    /// <summary>Called by the synthesizer when synthesis failed.</summary>
-    Task Fail(TaskError failure);
+    /// <summary>Records where a streamed task stands (processing, or an end state with its audio), as its channel saw it.</summary>
+    Task Record(TaskProgress progress);
 }
+
+/// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error or audio.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskProgress(
+    [property: Id(0)] SynthesisStatus Status,
+    [property: Id(1)] TaskError? Error = null,
+    [property: Id(2)] AudioResult? Audio = null,
+    [property: Id(3)] string? DeviceKey = null);

@@ -2,7 +2,14 @@ namespace MitTts.Grains.Interfaces;
 
 /// <summary>Why a task failed, as a stable code and a human message; <c>busy</c> refusals say when to retry.</summary>
 [GenerateSerializer, Immutable]
-public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] string Message, [property: Id(2)] double? RetryAfterSeconds = null);
+public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] string Message, [property: Id(2)] double? RetryAfterSeconds = null)
+{
+    /// <summary>The code of a refusal because every synthesizer queue of the task's priority is full.</summary>
+    public const string Busy = "busy";
+
+    /// <summary>Whether this is a <see cref="Busy"/> refusal.</summary>
+    public bool IsBusy => Code == Busy;
+}
 
 /// <summary>A read-only view of a synthesis task at one moment.</summary>
 [GenerateSerializer, Immutable]

@@ -103,18 +103,19 @@ public static partial class SynthesisApi
 
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
-        var task = await taskGrain.Submit(request);
-        if (task.Error is { Code: "busy" } busy)
+        var submitted = await taskGrain.Submit(request);
+        if (submitted is TaskRefused { Error: { IsBusy: true } busy })
         {
             var retryAfter = (int)Math.Ceiling(busy.RetryAfterSeconds ?? 1);
             http.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
-            return new ApiError(StatusCodes.Status429TooManyRequests, "busy", busy.Message)
+            return new ApiError(StatusCodes.Status429TooManyRequests, TaskError.Busy, busy.Message)
                 .ToResult(new Dictionary<string, object?> { ["retry_after"] = retryAfter });
         }
 
-        if (task.Status == SynthesisStatus.Error)
+        if (submitted is not TaskAccepted { Task: { Status: not SynthesisStatus.Error } task })
         {
-            return new ApiError(StatusCodes.Status503ServiceUnavailable, task.Error?.Code ?? "dispatch_failed", task.Error?.Message ?? "The task could not be queued.")
+            var failure = submitted is TaskRefused refused ? refused.Error : ((TaskAccepted)submitted).Task.Error;
+            return new ApiError(StatusCodes.Status503ServiceUnavailable, failure?.Code ?? "dispatch_failed", failure?.Message ?? "The task could not be queued.")
                 .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
         }
 

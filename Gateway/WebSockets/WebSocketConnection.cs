@@ -46,8 +46,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly Dictionary<string, string?> _openTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stopped = new(StringComparer.Ordinal);
     private readonly Queue<string> _stopOrder = new();
-    private readonly HashSet<string> _unstreamed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ArrayBufferWriter<byte>> _wholeAudio = new(StringComparer.Ordinal);
     private bool _fenceUnknownTasks;
 
     private string? _sessionId;
@@ -329,16 +327,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         lock (_gate)
         {
             _openTasks[taskId] = null;
-            if (message.Stream == false)
-            {
-                _unstreamed.Add(taskId);
-            }
         }
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
         Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
-        var snapshot = await _channel!.Submit(new ChannelTaskInfo(taskId, message.RequestId, null), request! with { WordTimestamps = message.Timestamps ?? false });
-        ReportRefused(snapshot, message.RequestId, null);
+        var submitted = await _channel!.Submit(new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false), request! with { WordTimestamps = message.Timestamps ?? false });
+        ReportRefused(submitted, message.RequestId, null);
     }
 
     /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
@@ -415,26 +409,26 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             ReportRefused(task, requestId, contextId);
         }
 
-        if (result.Error is { } error && error.Code != "busy")
+        if (result.Error is { IsBusy: false } error)
         {
             Send(new ErrorMessage(error.Code, error.Message, requestId, "context_id"));
         }
     }
 
     /// <summary>A task the scheduler refused (every queue of its level full) ends at once with a <c>busy</c> error status.</summary>
-    private void ReportRefused(TaskSnapshot task, string? requestId, string? contextId)
+    private void ReportRefused(SubmitResult submitted, string? requestId, string? contextId)
     {
-        if (task.Error is { Code: "busy" } busy)
+        if (submitted is TaskRefused { Error: { } refusal })
         {
             lock (_gate)
             {
-                _openTasks.Remove(task.TaskId);
-                _unstreamed.Remove(task.TaskId);
+                _openTasks.Remove(submitted.TaskId);
             }
 
-            Send(new StatusMessage(task.TaskId, "error", 0, new ErrorBody("busy", busy.Message), requestId, contextId, null)
+            // A busy refusal says when to retry; any other (no device answered) is reported under its own code.
+            Send(new StatusMessage(submitted.TaskId, "error", 0, new ErrorBody(refusal.Code, refusal.Message), requestId, contextId, null)
             {
-                RetryAfter = Math.Ceiling(busy.RetryAfterSeconds ?? 1),
+                RetryAfter = refusal.IsBusy ? Math.Ceiling(refusal.RetryAfterSeconds ?? 1) : null,
             });
         }
     }
@@ -501,8 +495,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private void Stop(string taskId)
     {
         _openTasks.Remove(taskId);
-        _unstreamed.Remove(taskId);
-        _wholeAudio.Remove(taskId);
         if (_stopped.Add(taskId))
         {
             _stopOrder.Enqueue(taskId);
@@ -598,7 +590,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task SendEvent(ChannelEvent channelEvent, CancellationToken cancellationToken)
     {
         var taskId = channelEvent.TaskId;
-        bool unstreamed;
         lock (_gate)
         {
             if (taskId is not null && (_stopped.Contains(taskId) || (_fenceUnknownTasks && !_openTasks.ContainsKey(taskId))))
@@ -606,78 +597,38 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 return;
             }
 
-            if (taskId is not null && channelEvent.Kind == ChannelEventKind.TaskStarted)
+            if (taskId is not null && channelEvent is TaskStartedEvent)
             {
                 _openTasks.TryAdd(taskId, channelEvent.ContextId);
             }
-            else if (taskId is not null && channelEvent.Kind == ChannelEventKind.TaskEnded)
+            else if (taskId is not null && channelEvent is TaskEndedEvent)
             {
                 _openTasks.Remove(taskId);
             }
-
-            unstreamed = taskId is not null && _unstreamed.Contains(taskId);
         }
 
         Volatile.Write(ref _lastSentSequence, channelEvent.Sequence);
-        switch (channelEvent.Kind)
+        switch (channelEvent)
         {
-            case ChannelEventKind.TaskStarted:
-                await SendJson(new StatusMessage(taskId!, "processing", 0, null, channelEvent.RequestId, channelEvent.ContextId, channelEvent.Sequence), cancellationToken);
+            case TaskStartedEvent started:
+                await SendJson(new StatusMessage(started.TaskId!, "processing", 0, null, started.RequestId, started.ContextId, started.Sequence), cancellationToken);
                 break;
-            case ChannelEventKind.Audio when unstreamed:
-                Collect(taskId!, channelEvent.Audio!);
+            case AudioEvent audio:
+                await SendAudio(audio.TaskId!, audio.Audio, audio.RequestId, audio.ContextId, audio.Sequence, cancellationToken);
                 break;
-            case ChannelEventKind.Audio:
-                await SendAudio(taskId!, channelEvent.Audio!, channelEvent.RequestId, channelEvent.ContextId, channelEvent.Sequence, cancellationToken);
+            case WordsEvent words:
+                await SendJson(new TimestampsMessage(words.TaskId!, words.Words, words.RequestId, words.ContextId, words.Sequence), cancellationToken);
                 break;
-            case ChannelEventKind.Words:
-                await SendJson(new TimestampsMessage(taskId!, channelEvent.Words!, channelEvent.RequestId, channelEvent.ContextId, channelEvent.Sequence), cancellationToken);
-                break;
-            case ChannelEventKind.TaskEnded:
-                if (unstreamed)
-                {
-                    await SendWhole(taskId!, channelEvent, cancellationToken);
-                }
-
+            case TaskEndedEvent ended:
                 await SendJson(
-                    new StatusMessage(taskId!, StatusName(channelEvent.Status), Math.Round(channelEvent.Progress, 3),
-                        channelEvent.Error is { } error ? new ErrorBody(error.Code, error.Message) : null,
-                        channelEvent.RequestId, channelEvent.ContextId, channelEvent.Sequence, DurationMs: channelEvent.DurationMs),
+                    new StatusMessage(ended.TaskId!, StatusName(ended.Status), Math.Round(ended.Progress, 3),
+                        ended.Error is { } error ? new ErrorBody(error.Code, error.Message) : null,
+                        ended.RequestId, ended.ContextId, ended.Sequence, DurationMs: ended.DurationMs),
                     cancellationToken);
                 break;
-            case ChannelEventKind.ContextEnded:
-                await SendJson(new ContextEndMessage(channelEvent.ContextId!, channelEvent.RequestId, channelEvent.Sequence), cancellationToken);
+            case ContextEndedEvent contextEnded:
+                await SendJson(new ContextEndMessage(contextEnded.ContextId!, contextEnded.RequestId, contextEnded.Sequence), cancellationToken);
                 break;
-        }
-    }
-
-    private void Collect(string taskId, byte[] audio)
-    {
-        lock (_gate)
-        {
-            if (!_wholeAudio.TryGetValue(taskId, out var whole))
-            {
-                whole = new ArrayBufferWriter<byte>(audio.Length * 4);
-                _wholeAudio[taskId] = whole;
-            }
-
-            whole.Write(audio);
-        }
-    }
-
-    /// <summary>A <c>"stream": false</c> task gets its audio in one frame, just before its end status.</summary>
-    private async Task SendWhole(string taskId, ChannelEvent ended, CancellationToken cancellationToken)
-    {
-        ArrayBufferWriter<byte>? whole;
-        lock (_gate)
-        {
-            _wholeAudio.Remove(taskId, out whole);
-            _unstreamed.Remove(taskId);
-        }
-
-        if (whole is { WrittenCount: > 0 })
-        {
-            await SendAudio(taskId, whole.WrittenMemory, ended.RequestId, ended.ContextId, ended.Sequence, cancellationToken);
         }
     }
 

@@ -1,118 +1,102 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
 using MitTts.Grains.Voices;
+using MitTts.Speech.Audio;
 using Orleans.Concurrency;
 using Orleans.Placement;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>A session's ordered audio channel: streamed tasks' audio, one task at a time (CRITICAL, HIGH, NORMAL; FIFO within a
-/// level), numbered and kept for the resume window.</summary>
-/// <remarks>Reentrant: a reader waits inside <see cref="IAudioChannelGrain.Listen"/> while the synthesizer pushes audio. All state
-/// changes happen between awaits, so no call sees another half done. What it must not forget if its silo dies (its tasks, how many
-/// sentences of each it has, text contexts, the sequence reached) is saved behind the audio path, one write at a time, at task,
-/// sentence and context changes; the audio itself is only worth a resume window and is not saved. A channel restored after a crash
-/// numbers on from far past the saved sequence, so no number is used twice.</remarks>
+/// <summary>A session's ordered audio channel: it owns the session's streamed tasks, pulls their audio from the synthesizers, and
+/// sends it one task at a time (CRITICAL, HIGH, NORMAL; FIFO within a level), numbered and kept for the resume window.</summary>
+/// <remarks>Reentrant: readers wait inside <see cref="IAudioChannelGrain.Listen"/> while the tasks' pulls run; every state change
+/// happens between awaits. In durable (cluster) mode the channel saves its tasks, how far a reader has read each, and the marks of the
+/// events it let readers have, before it lets them have those events: a channel restored after its silo died knows where any reader
+/// stands, starts each task again from there (cut at the byte), and numbers on with no gap and no repeat.</remarks>
 [Reentrant]
 [PreferLocalPlacement]
 public sealed partial class AudioChannelGrain(
     [PersistentState("channel", StorageNames.Sessions)] IPersistentState<ChannelRecord> saved,
     IOptions<ChannelOptions> options,
+    IOptions<SynthesisQueueOptions> scheduling,
+    SynthesisDispatcher dispatcher,
+    ILocalSiloDetails localSilo,
     VoiceCatalog voices,
     TimeProvider time,
     ILogger<AudioChannelGrain> logger)
     : Grain, IAudioChannelGrain
 {
+    // How many times a task whose synthesizer died is started again before it fails.
+    private const int MaxRestarts = 5;
+
     private readonly List<ChannelItem> _items = [];
     private readonly Dictionary<string, ChannelItem> _itemsById = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TextContext> _contexts = new(StringComparer.Ordinal);
-
-    // Tasks whose end is in the log but not yet read: saved like open ones, since a crash would lose what is left of them.
-    private readonly Dictionary<string, ChannelItem> _endedUnread = new(StringComparer.Ordinal);
-    private readonly List<LoggedEvent> _log = [];
-    private int _logStart;
+    private ResumeLog _log = null!;
     private ChannelItem? _current;
-    private long _lastSequence;
     private long _order;
-    private long _logBytes;
     private int _listenerGeneration;
     private int _listeners;
     private IGrainTimer? _abandonTimer;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _saving = Task.CompletedTask;
     private bool _unsaved;
+    private bool _inLedger;
 
-    // Events a crashed channel may have numbered after its last save: far more than one sentence can make.
-    private const long RestoredSequenceGap = 1_000_000;
-
-    // How often progress inside a sentence is saved: what a channel restored after a crash may send twice.
-    private static readonly TimeSpan s_readSaveInterval = TimeSpan.FromMilliseconds(250);
-    private DateTimeOffset _savedAt;
-    private long _readThrough;
+    // A restored channel waits for its first reader to learn which of the events it had let out that reader holds.
+    private List<EventMark>? _restoredMarks;
 
     private string SessionId => this.GetPrimaryKeyString();
 
     private TimeSpan ResumeWindow => TimeSpan.FromSeconds(options.Value.ResumeWindowSeconds);
 
+    private bool Durable => scheduling.Value.FailoverLedger;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (saved.RecordExists)
+        _log = new ResumeLog(ResumeWindow, options.Value.ResumeBufferBytes, options.Value.MaxUnsentBytes);
+        if (Durable && saved.RecordExists)
         {
             Restore(saved.State);
 
-            // Asked after activation, not during it: a task ending right now waits on this channel, and this channel would wait on it.
-            this.RegisterGrainTimer(Reconcile, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = true });
+            // Nobody may come back: the tasks are cancelled after a resume window, as for any channel nobody listens to.
+            _abandonTimer = this.RegisterGrainTimer(AbandonIfUnheard, new GrainTimerCreationOptions(ResumeWindow, Timeout.InfiniteTimeSpan) { Interleave = true });
         }
 
         return Task.CompletedTask;
     }
 
-    /// <summary>Asks each restored task where it stands: ended ones end here too; completed ones are spoken again, since what no reader
-    /// had read died with the old activation (the channel keeps only what it lacks).</summary>
-    private async Task Reconcile(CancellationToken cancellationToken)
-    {
-        foreach (var item in _items.ToArray())
-        {
-            if (item.EndStatus is not null)
-            {
-                continue;
-            }
-
-            var task = GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId);
-            var snapshot = await task.GetSnapshot();
-            if (item.EndStatus is not null || snapshot is { IsFinished: false } || (snapshot is { Status: SynthesisStatus.Completed } && await task.Replay()))
-            {
-                continue;
-            }
-
-            item.EndStatus = snapshot?.Status ?? SynthesisStatus.Error;
-            item.Error = snapshot is null ? new TaskError("task_lost", "The task expired or was lost while its channel moved.") : snapshot.Error;
-        }
-
-        Pump();
-    }
-
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        await _saving;
-        if (_items.Count > 0 || _contexts.Count > 0 || _endedUnread.Count > 0)
+        foreach (var item in _items)
         {
-            saved.State = Snapshot(cleanShutdown: true);
-            await saved.WriteStateAsync(cancellationToken);
+            await item.Cancellation.CancelAsync();
         }
-        else if (saved.RecordExists)
+
+        if (Durable)
         {
-            await saved.ClearStateAsync(cancellationToken);
+            await _saving;
+            if (_items.Count > 0 || _contexts.Count > 0)
+            {
+                MarkUnsaved();
+                await _saving;
+            }
+            else if (saved.RecordExists)
+            {
+                await saved.ClearStateAsync(cancellationToken);
+            }
         }
     }
 
-    async Task<TaskSnapshot> IAudioChannelGrain.Submit(ChannelTaskInfo info, SynthesisRequest request)
+    Task<SubmitResult> IAudioChannelGrain.Submit(ChannelTaskInfo info, SynthesisRequest request)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(request);
-        return await SubmitItem(info, request);
+        return SubmitItem(info, request, context: null);
     }
 
     async Task<TextAppendResult> IAudioChannelGrain.AppendText(string contextId, string text, TextContextOptions contextOptions)
@@ -155,25 +139,29 @@ public sealed partial class AudioChannelGrain(
 
     async IAsyncEnumerable<ChannelEvent> IAudioChannelGrain.Listen(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (_restoredMarks is not null)
+        {
+            ResumeFor(afterSequence);
+        }
+
         // The newest reader owns the channel: a client that reconnected elsewhere ends the old connection's reading.
         var generation = ++_listenerGeneration;
         _listeners++;
         _abandonTimer?.Dispose();
         _abandonTimer = null;
-        _changed.TrySetResult();
-        _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Signal();
         try
         {
             var next = afterSequence + 1;
             while (generation == _listenerGeneration)
             {
-                while (TryGetEvent(next, out var logged))
+                while (_log.TryGet(next, out var channelEvent, out var mark))
                 {
-                    next = logged.Event.Sequence + 1;
-                    yield return logged.Event;
+                    next = channelEvent.Sequence + 1;
+                    yield return channelEvent;
 
                     // Asked for the next one: the reader has this one.
-                    Acknowledge(logged);
+                    Acknowledge(mark);
                     if (generation != _listenerGeneration)
                     {
                         yield break;
@@ -193,17 +181,17 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    async Task<IReadOnlyList<string>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId)
+    Task<IReadOnlyList<string>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId)
     {
         var stopped = new List<string>();
         foreach (var item in _items.ToArray())
         {
-            var wanted = taskIds is not null ? taskIds.Contains(item.Info.TaskId)
+            var wanted = taskIds is not null ? taskIds.Contains(item.TaskId)
                 : contextId is null || string.Equals(item.Info.ContextId, contextId, StringComparison.Ordinal);
             if (wanted && item.EndStatus is null)
             {
-                Stop(item);
-                stopped.Add(item.Info.TaskId);
+                Stop(item, SynthesisStatus.Cancelled, null);
+                stopped.Add(item.TaskId);
             }
         }
 
@@ -216,153 +204,75 @@ public sealed partial class AudioChannelGrain(
         }
 
         Pump();
-        if (stopped.Count > 0)
-        {
-            await CancelTasks(stopped);
-        }
-
-        return stopped;
+        return Task.FromResult<IReadOnlyList<string>>(stopped);
     }
 
-    Task<int> IAudioChannelGrain.PushAudio(AudioBatch batch)
+    Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_log.LastSequence);
+
+    private async Task<SubmitResult> SubmitItem(ChannelTaskInfo info, SynthesisRequest request, TextContext? context)
     {
-        ArgumentNullException.ThrowIfNull(batch);
-        if (!_itemsById.TryGetValue(batch.TaskId, out var item) || item.EndStatus is not null)
-        {
-            return Task.FromResult(-1);
-        }
-
-        // Only the sentence the channel is waiting for: earlier ones are a re-run's repeats, later ones a gap to fill first.
-        if (batch.Sentence != item.CompleteSentences)
-        {
-            return Task.FromResult(item.CompleteSentences);
-        }
-
-        // Of the sentence in progress, a re-run sends the start again: only the bytes past what arrived before are new.
-        var audio = batch.Audio;
-        var known = item.SentenceBytes - batch.Offset;
-        if (known > 0)
-        {
-            audio = known >= audio.Length ? [] : audio[(int)known..];
-        }
-
-        if (audio.Length > 0)
-        {
-            item.SentenceBytes += audio.Length;
-            item.Pending.Add(new PendingPiece(audio, null, batch.Sentence, item.SentenceBytes));
-        }
-
-        if (batch.Words is { Count: > 0 } words)
-        {
-            item.Pending.Add(new PendingPiece(null, words, batch.Sentence, 0));
-        }
-
-        item.Progress = batch.Progress;
-        if (batch.SentenceComplete)
-        {
-            item.CompleteSentences = batch.Sentence + 1;
-            item.SentenceBytes = 0;
-        }
-
-        if (batch.Final)
-        {
-            item.DurationMs = batch.DurationMs;
-            item.EndStatus = SynthesisStatus.Completed;
-        }
-
-        Pump();
-        return Task.FromResult(item.CompleteSentences);
-    }
-
-    Task IAudioChannelGrain.TaskEnded(string taskId, SynthesisStatus status, TaskError? failure)
-    {
-        if (!_itemsById.TryGetValue(taskId, out var item) || item.EndStatus is not null)
-        {
-            return Task.CompletedTask;
-        }
-
-        if (status == SynthesisStatus.Completed)
-        {
-            // Completed without its last audio reaching this activation (it died with an earlier one): have it spoken again.
-            // Not awaited: the task is waiting for this call to return.
-            _ = ReplayOrEnd(item);
-            return Task.CompletedTask;
-        }
-
-        item.EndStatus = status;
-        item.Error = failure;
-        Pump();
-        return Task.CompletedTask;
-    }
-
-    private async Task ReplayOrEnd(ChannelItem item)
-    {
+        request = request with { SessionId = SessionId, Streamed = true };
+        var item = new ChannelItem(info, request, ++_order);
+        DispatchedJob started;
         try
         {
-            if (await GrainFactory.GetGrain<ITaskGrain>(item.Info.TaskId).Replay())
-            {
-                return;
-            }
+            started = await dispatcher.Start(new SynthesisJob(info.TaskId, request, time.GetUtcNow()), localSilo.Name, avoidDevice: null, item.Cancellation.Token);
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            LogReplayFailed(SessionId, item.Info.TaskId, e);
+            LogDispatchFailed(SessionId, info.TaskId, e);
+            return new TaskRefused(info.TaskId, new TaskError("dispatch_failed", "No synthesizer accepted the task: " + e.Message));
         }
 
-        if (item.EndStatus is null)
+        if (started.Refusal is { } refusal)
         {
-            item.EndStatus = SynthesisStatus.Completed;
-            Pump();
+            // Refused work never became a task, so it never joins the channel.
+            return new TaskRefused(info.TaskId, refusal);
         }
-    }
 
-    Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_lastSequence);
-
-    private async Task<TaskSnapshot> SubmitItem(ChannelTaskInfo info, SynthesisRequest request)
-    {
-        var item = new ChannelItem(info, request.Priority, ++_order);
+        var queued = started.Queued!;
+        item.DeviceKey = queued.DeviceKey;
         _items.Add(item);
         _itemsById[info.TaskId] = item;
-        if (info.ContextId is { } contextId && _contexts.TryGetValue(contextId, out var context))
+        if (context is not null)
         {
             context.OpenTasks++;
         }
 
-        // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
-        MarkUnsaved();
-        Pump();
+        var task = GrainFactory.GetGrain<ITaskGrain>(info.TaskId);
+        item.Recording = task.Track(request, queued.DeviceKey);
+        _ = Pull(item, started.Events!, 0);
 
-        TaskSnapshot snapshot;
+        // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
+        Pump();
+        MarkUnsaved();
+        await EnterLedger();
         try
         {
-            snapshot = await GrainFactory.GetGrain<ITaskGrain>(info.TaskId).Submit(request with { SessionId = SessionId, Streamed = true });
+            await item.Recording;
         }
-        catch
+        catch (Exception e) when (e is OrleansException or TimeoutException)
         {
-            Forget(item);
-            throw;
+            // The record is for status reads; the audio goes on without it.
+            LogRecordFailed(SessionId, info.TaskId, e);
         }
 
-        if (snapshot.Status == SynthesisStatus.Error && snapshot.Error?.Code == "busy")
-        {
-            // Refused work never became a task, so it never joins the channel.
-            Forget(item);
-        }
-
-        return snapshot;
+        var now = time.GetUtcNow();
+        return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, SynthesisStatus.Queued, request, now, null, null, 0, null, null,
+            queued.Position, queued.EstimatedSeconds, null, DeviceKey: queued.DeviceKey));
     }
 
     private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
     {
-        var tasks = new List<TaskSnapshot>(pieces.Count);
+        var tasks = new List<SubmitResult>(pieces.Count);
         foreach (var piece in pieces)
         {
             var info = new ChannelTaskInfo(NewTaskId(), context.Options.RequestId, context.Id);
-            var snapshot = await SubmitItem(info, context.Options.Template with { Text = piece });
-            tasks.Add(snapshot);
-            if (snapshot.Error is { } error)
+            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context);
+            tasks.Add(result);
+            if (result is TaskRefused refused)
             {
-                return new TextAppendResult(tasks, error);
+                return new TextAppendResult(tasks, refused.Error);
             }
         }
 
@@ -371,7 +281,177 @@ public sealed partial class AudioChannelGrain(
 
     private static string NewTaskId() => "task_" + Guid.NewGuid().ToString("N");
 
-    /// <summary>Moves audio of the head task into the log, and picks the next head when it ends.</summary>
+    /// <summary>Reads a task's job to its end; when its synthesizer's silo dies, starts it again elsewhere from the first byte missing.</summary>
+    private async Task Pull(ChannelItem item, IAsyncEnumerator<SynthesisEvent> events, int restarts)
+    {
+        var cancellation = item.Cancellation.Token;
+        try
+        {
+            await using (events.ConfigureAwait(true))
+            {
+                while (await events.MoveNextAsync())
+                {
+                    if (Receive(item, events.Current))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            throw new InvalidOperationException($"Synthesizer {item.DeviceKey} ended task {item.TaskId} without a result.");
+        }
+        catch (Exception) when (cancellation.IsCancellationRequested || item.EndStatus is not null)
+        {
+            // Interrupted or abandoned: the task already ended here.
+        }
+        catch (Exception e)
+        {
+            LogDeviceLost(SessionId, item.TaskId, item.DeviceKey ?? "?", e.Message);
+            await Restart(item, restarts + 1);
+        }
+    }
+
+    private async Task Restart(ChannelItem item, int restarts)
+    {
+        if (restarts > MaxRestarts)
+        {
+            Stop(item, SynthesisStatus.Error, new TaskError("synthesis_failed", "The task's synthesizer was lost too many times."));
+            Pump();
+            return;
+        }
+
+        try
+        {
+            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Sentence, item.Bytes);
+            var started = await dispatcher.Start(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
+            if (started.Refusal is { } refusal)
+            {
+                Stop(item, SynthesisStatus.Error, refusal with { Message = "The task's device died and every other queue is full." });
+                Pump();
+                return;
+            }
+
+            item.DeviceKey = started.Queued!.DeviceKey;
+            await Pull(item, started.Events!, restarts);
+        }
+        catch (Exception) when (item.Cancellation.IsCancellationRequested || item.EndStatus is not null)
+        {
+        }
+        catch (Exception e)
+        {
+            LogDispatchFailed(SessionId, item.TaskId, e);
+            Stop(item, SynthesisStatus.Error, new TaskError("dispatch_failed", "The task's device died and no other synthesizer accepted it: " + e.Message));
+            Pump();
+        }
+    }
+
+    /// <summary>Takes one event of a task's job; true when it was the job's last.</summary>
+    private bool Receive(ChannelItem item, SynthesisEvent synthesisEvent)
+    {
+        if (item.EndStatus is not null)
+        {
+            return true;
+        }
+
+        switch (synthesisEvent)
+        {
+            case JobStarted started:
+                item.DeviceKey = started.DeviceKey;
+                Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
+                return false;
+            case SentenceAudio piece:
+                TakePiece(item, piece);
+                Pump();
+                return false;
+            case JobCompleted completed:
+                item.DurationMs = completed.DurationMs;
+                item.Progress = 1.0;
+                if (item.Info.Whole && item.Whole is { WrittenCount: > 0 } whole)
+                {
+                    item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, FinishedFile(item, whole), 1.0), item.Sentence, item.Bytes));
+                }
+
+                item.EndStatus = SynthesisStatus.Completed;
+                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: WholeResult(item)));
+                Pump();
+                return true;
+            case JobFailed failed:
+                Stop(item, SynthesisStatus.Error, failed.Error);
+                Pump();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Keeps the part of a piece the channel lacks: a re-run after a failover may send the start of a sentence again.</summary>
+    private static void TakePiece(ChannelItem item, SentenceAudio piece)
+    {
+        if (piece.Sentence != item.Sentence)
+        {
+            return;
+        }
+
+        var audio = piece.Audio;
+        var known = item.Bytes - piece.Offset;
+        if (known > 0)
+        {
+            audio = known >= audio.Length ? [] : audio[(int)known..];
+        }
+        else if (known < 0)
+        {
+            // A gap: never expected, since a re-run starts at the first byte missing; the whole file can no longer be joined.
+            item.Whole = null;
+        }
+
+        item.Progress = piece.Progress;
+        if (audio.Length > 0)
+        {
+            item.Bytes += audio.Length;
+            item.Whole?.Write(audio);
+            if (!item.Info.Whole)
+            {
+                item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, audio, piece.Progress), item.Sentence, item.Bytes));
+            }
+        }
+
+        if (piece.Words is { Count: > 0 } words && !item.Info.Whole)
+        {
+            item.Pending.Add((new WordsEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, words), item.Sentence, item.Bytes));
+        }
+
+        if (piece.SentenceComplete)
+        {
+            item.Sentence++;
+            item.Bytes = 0;
+        }
+    }
+
+    private static byte[] FinishedFile(ChannelItem item, ArrayBufferWriter<byte> whole)
+    {
+        var file = whole.WrittenSpan.ToArray();
+        if (item.Request.Format == AudioFormat.Wav)
+        {
+            WavEncoder.SetLengths(file);
+        }
+
+        return file;
+    }
+
+    /// <summary>The task's whole file for its record, when the channel received all of it in this activation.</summary>
+    private static AudioResult? WholeResult(ChannelItem item)
+    {
+        if (item.Whole is not { WrittenCount: > 0 } whole)
+        {
+            return null;
+        }
+
+        var encoder = AudioEncoders.Get(item.Request.Format.ToString());
+        var rate = item.Request.SampleRate ?? encoder.RequiredSampleRate ?? 0;
+        return new AudioResult(FinishedFile(item, whole), encoder.ContentType, encoder.FileExtension, rate, item.DurationMs / 1000.0);
+    }
+
+    /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()
     {
         var emitted = false;
@@ -385,19 +465,18 @@ public sealed partial class AudioChannelGrain(
                     break;
                 }
 
-                _unsaved = true;
-
-                Emit(new ChannelEvent(0, ChannelEventKind.TaskStarted, _current.Info.TaskId, _current.Info.RequestId, _current.Info.ContextId));
-                emitted = true;
+                if (!_current.Started)
+                {
+                    _current.Started = true;
+                    Emit(new TaskStartedEvent(0, _current.TaskId, _current.Info.RequestId, _current.Info.ContextId), -1, 0);
+                    emitted = true;
+                }
             }
 
             var current = _current;
-            foreach (var piece in current.Pending)
+            foreach (var (channelEvent, sentence, bytesEnd) in current.Pending)
             {
-                var channelEvent = piece.Audio is not null
-                    ? new ChannelEvent(0, ChannelEventKind.Audio, current.Info.TaskId, current.Info.RequestId, current.Info.ContextId, Audio: piece.Audio, Progress: current.Progress)
-                    : new ChannelEvent(0, ChannelEventKind.Words, current.Info.TaskId, current.Info.RequestId, current.Info.ContextId, Words: piece.Words);
-                Emit(channelEvent, piece.Sentence, piece.BytesEnd);
+                Emit(channelEvent, sentence, bytesEnd);
                 emitted = true;
             }
 
@@ -414,22 +493,33 @@ public sealed partial class AudioChannelGrain(
         emitted |= EndFinishedContexts();
         if (emitted)
         {
-            _changed.TrySetResult();
-            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        if (_unsaved)
-        {
-            MarkUnsaved();
+            if (Durable)
+            {
+                MarkUnsaved();
+            }
+            else
+            {
+                Signal();
+            }
         }
     }
 
     private void End(ChannelItem item, SynthesisStatus status)
     {
-        Emit(new ChannelEvent(0, ChannelEventKind.TaskEnded, item.Info.TaskId, item.Info.RequestId, item.Info.ContextId,
-            Status: status, Error: item.Error, Progress: status == SynthesisStatus.Completed ? 1.0 : item.Progress, DurationMs: item.DurationMs));
-        Forget(item);
-        _endedUnread[item.Info.TaskId] = item;
+        Emit(new TaskEndedEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, status, item.Error,
+            status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs), -1, 0);
+        item.Ended = true;
+        item.Whole = null;
+        if (!Durable)
+        {
+            Forget(item);
+        }
+        else
+        {
+            // Kept (saved) until a reader has its end: a crash before that must send the rest again.
+            _items.Remove(item);
+        }
+
         if (item.Info.ContextId is { } contextId && _contexts.TryGetValue(contextId, out var context))
         {
             context.OpenTasks--;
@@ -460,18 +550,23 @@ public sealed partial class AudioChannelGrain(
         foreach (var context in finished)
         {
             _contexts.Remove(context.Id);
-            Emit(new ChannelEvent(0, ChannelEventKind.ContextEnded, null, context.Options.RequestId, context.Id));
+            Emit(new ContextEndedEvent(0, context.Options.RequestId, context.Id), -1, 0);
         }
 
         return true;
     }
 
-    /// <summary>The next task to sound: highest priority first, then the order the session asked for them.</summary>
+    /// <summary>The next task to sound: one that already started (restored), else highest priority first, then the order asked.</summary>
     private ChannelItem? NextItem()
     {
         ChannelItem? best = null;
         foreach (var item in _items)
         {
+            if (item.Started)
+            {
+                return item;
+            }
+
             if (best is null || item.Priority > best.Priority || (item.Priority == best.Priority && item.Order < best.Order))
             {
                 best = item;
@@ -481,14 +576,17 @@ public sealed partial class AudioChannelGrain(
         return best;
     }
 
-    private void Stop(ChannelItem item)
+    /// <summary>Ends a task here: its audio leaves the channel (a task that never sounded leaves no trace), its synthesis stops, and
+    /// its record says how it ended.</summary>
+    private void Stop(ChannelItem item, SynthesisStatus status, TaskError? error)
     {
         item.Pending.Clear();
-        item.EndStatus = SynthesisStatus.Cancelled;
-        item.Error = null;
+        item.EndStatus = status;
+        item.Error = error;
+        item.Cancellation.Cancel();
+        Record(item, new TaskProgress(status, error));
         if (!ReferenceEquals(item, _current))
         {
-            // Never sounded: it leaves the channel without a trace, except its end for the context's bookkeeping.
             Forget(item);
             if (item.Info.ContextId is { } contextId && _contexts.TryGetValue(contextId, out var context))
             {
@@ -500,13 +598,79 @@ public sealed partial class AudioChannelGrain(
     private void Forget(ChannelItem item)
     {
         _items.Remove(item);
-        _itemsById.Remove(item.Info.TaskId);
+        _itemsById.Remove(item.TaskId);
         _unsaved = true;
     }
 
-    /// <summary>Saves the channel's state soon, behind the audio path: one write in flight, later changes folded into the next.</summary>
+    /// <summary>Tells the task grain where the task stands, in order, behind the audio path.</summary>
+    private void Record(ChannelItem item, TaskProgress progress)
+    {
+        item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
+    }
+
+    private async Task RecordAfter(Task previous, string taskId, TaskProgress progress)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception)
+        {
+            // Logged where it failed.
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogRecordFailed(SessionId, taskId, e);
+        }
+    }
+
+    private void Emit(ChannelEvent channelEvent, int sentence, long bytesEnd) =>
+        _log.Append(channelEvent, sentence, bytesEnd, time.GetUtcNow(), release: !Durable);
+
+    private void Signal()
+    {
+        _changed.TrySetResult();
+        _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A reader has the event <paramref name="mark"/> describes: what a restored channel may count as read.</summary>
+    private void Acknowledge(EventMark mark)
+    {
+        _log.Acknowledge(mark.Sequence);
+        if (mark.TaskId is not { } taskId || !_itemsById.TryGetValue(taskId, out var item))
+        {
+            return;
+        }
+
+        if (mark.Ends)
+        {
+            _itemsById.Remove(taskId);
+            _unsaved = true;
+            return;
+        }
+
+        item.ReadStarted = true;
+        if (mark.Sentence >= 0)
+        {
+            item.ReadSentence = mark.Sentence;
+            item.ReadBytes = mark.BytesEnd;
+        }
+    }
+
+    /// <summary>Durable mode: saves soon, one write in flight, later changes folded into the next; each save lets readers have the
+    /// events it covers.</summary>
     private void MarkUnsaved()
     {
+        if (!Durable)
+        {
+            return;
+        }
+
         _unsaved = true;
         if (_saving.IsCompleted)
         {
@@ -521,33 +685,32 @@ public sealed partial class AudioChannelGrain(
         while (_unsaved)
         {
             _unsaved = false;
-            _savedAt = time.GetUtcNow();
-            saved.State = Snapshot(cleanShutdown: false);
+            var through = _log.LastSequence;
+            saved.State = Snapshot(through);
             try
             {
                 await saved.WriteStateAsync();
             }
             catch (Exception e)
             {
-                // Storage is down (Redis): the channel carries on from memory and saves again at the next change.
+                // Storage is down (Redis): readers wait for the next save, which the next change (or this retry) makes.
                 LogSaveFailed(SessionId, e);
-                return;
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+                _unsaved = true;
+                continue;
             }
+
+            _log.Release(through);
+            Signal();
         }
     }
 
-    private ChannelRecord Snapshot(bool cleanShutdown)
+    private ChannelRecord Snapshot(long through)
     {
-        var record = new ChannelRecord { LastSequence = _lastSequence, Order = _order, CleanShutdown = cleanShutdown };
-        foreach (var item in _endedUnread.Values)
+        var record = new ChannelRecord { LastSequence = through, Order = _order, ReadThrough = _log.ReadThrough };
+        foreach (var item in _itemsById.Values)
         {
-            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.ReadSentences, item.ReadBytes, Current: false));
-        }
-
-        foreach (var item in _items)
-        {
-            // What a reader has, not what arrived: audio still in the log dies with this activation and must come again.
-            record.Items.Add(new ChannelItemRecord(item.Info, item.Priority, item.Order, item.ReadSentences, item.ReadBytes, ReferenceEquals(item, _current)));
+            record.Items.Add(new ChannelItemRecord(item.Info, item.Request, item.Order, item.ReadStarted, item.ReadSentence, item.ReadBytes));
         }
 
         foreach (var context in _contexts.Values)
@@ -555,29 +718,28 @@ public sealed partial class AudioChannelGrain(
             record.Contexts.Add(new TextContextRecord(context.Id, context.Options, context.Language, context.Buffered, context.OpenTasks, context.Ended));
         }
 
+        record.Marks.AddRange(_log.UnreadMarks(through));
         return record;
     }
 
     private void Restore(ChannelRecord record)
     {
-        _lastSequence = record.LastSequence + (record.CleanShutdown ? 0 : RestoredSequenceGap);
         _order = record.Order;
+        _log.ContinueAfter(record.LastSequence);
         foreach (var entry in record.Items)
         {
-            var item = new ChannelItem(entry.Info, entry.Priority, entry.Order)
+            var item = new ChannelItem(entry.Info, entry.Request, entry.Order)
             {
-                CompleteSentences = entry.ReadSentences,
-                SentenceBytes = entry.ReadBytes,
-                ReadSentences = entry.ReadSentences,
-                ReadBytes = entry.ReadBytes,
+                Started = entry.Started,
+                ReadStarted = entry.Started,
+                Sentence = entry.Sentence,
+                Bytes = entry.Bytes,
+                ReadSentence = entry.Sentence,
+                ReadBytes = entry.Bytes,
+                Whole = null,
             };
             _items.Add(item);
             _itemsById[entry.Info.TaskId] = item;
-            if (entry.Current)
-            {
-                // Its start went out before the crash; the rest of its audio follows without a second one.
-                _current = item;
-            }
         }
 
         foreach (var entry in record.Contexts)
@@ -585,85 +747,68 @@ public sealed partial class AudioChannelGrain(
             _contexts[entry.Id] = TextContext.Restore(entry);
         }
 
-        LogRestored(SessionId, _items.Count, _lastSequence);
+        _restoredMarks = [.. record.Marks];
+        _readThroughAtRestore = record.ReadThrough;
+        LogRestored(SessionId, _items.Count, record.LastSequence);
     }
 
-    private void Emit(ChannelEvent channelEvent, int sentence = -1, long bytesEnd = 0)
+    private long _readThroughAtRestore;
+
+    /// <summary>The first reader of a restored channel holds every event up to <paramref name="afterSequence"/>: tasks pick up from
+    /// there, and numbering goes on after it.</summary>
+    private void ResumeFor(long afterSequence)
     {
-        var numbered = channelEvent with { Sequence = ++_lastSequence };
-        var now = time.GetUtcNow();
-        _log.Add(new LoggedEvent(numbered, now, sentence, bytesEnd));
-        _logBytes += numbered.Audio?.Length ?? 0;
-        while (_log.Count - _logStart > 1 && CanTrimOldest(now))
+        var marks = _restoredMarks!;
+        _restoredMarks = null;
+        var held = Math.Clamp(afterSequence, _readThroughAtRestore, _log.LastSequence);
+        foreach (var mark in marks)
         {
-            _logBytes -= _log[_logStart].Event.Audio?.Length ?? 0;
-            _log[_logStart++] = default;
-        }
-
-        // Trimmed entries leave the list in bulk, so trimming stays O(1) per event.
-        if (_logStart > 1024 && _logStart > _log.Count / 2)
-        {
-            _log.RemoveRange(0, _logStart);
-            _logStart = 0;
-        }
-    }
-
-    /// <summary>Read events go after the resume window or past the resume buffer; unread ones only past the hard cap on unsent audio,
-    /// so a reader cut off for a few seconds (its gateway or the silo of this channel died) loses nothing.</summary>
-    private bool CanTrimOldest(DateTimeOffset now)
-    {
-        if (_logBytes > options.Value.MaxUnsentBytes)
-        {
-            return true;
-        }
-
-        var oldest = _log[_logStart];
-        return oldest.Event.Sequence <= _readThrough && (_logBytes > options.Value.ResumeBufferBytes || now - oldest.At > ResumeWindow);
-    }
-
-    /// <summary>The event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone.</summary>
-    private bool TryGetEvent(long sequence, out LoggedEvent logged)
-    {
-        logged = default;
-        if (_logStart >= _log.Count || sequence > _lastSequence)
-        {
-            return false;
-        }
-
-        var first = _log[_logStart].Event.Sequence;
-        logged = _log[_logStart + (int)Math.Max(0, sequence - first)];
-        return true;
-    }
-
-    /// <summary>A reader asked for the event after <paramref name="logged"/>, so it has this one: what survives a crash may count it.</summary>
-    private void Acknowledge(LoggedEvent logged)
-    {
-        _readThrough = Math.Max(_readThrough, logged.Event.Sequence);
-        if (logged.Event.Kind == ChannelEventKind.TaskEnded && logged.Event.TaskId is { } ended)
-        {
-            if (_endedUnread.Remove(ended))
+            if (mark.Sequence > held || mark.TaskId is not { } taskId || !_itemsById.TryGetValue(taskId, out var item))
             {
-                MarkUnsaved();
+                continue;
             }
 
-            return;
+            if (mark.Ends)
+            {
+                _items.Remove(item);
+                _itemsById.Remove(taskId);
+                continue;
+            }
+
+            item.Started = item.ReadStarted = true;
+            if (mark.Sentence >= 0)
+            {
+                item.Sentence = item.ReadSentence = mark.Sentence;
+                item.Bytes = item.ReadBytes = mark.BytesEnd;
+            }
         }
 
-        if (logged.Sentence < 0 || logged.Event.TaskId is not { } taskId
-            || (!_itemsById.TryGetValue(taskId, out var item) && !_endedUnread.TryGetValue(taskId, out item)))
+        _log.ContinueAfter(held);
+        foreach (var item in _items.ToArray())
+        {
+            _ = Restart(item, 0);
+        }
+
+        MarkUnsaved();
+    }
+
+    /// <summary>Records this silo as the owner of the session's tasks, so a survivor wakes the channel if the silo dies (cluster mode).</summary>
+    private async Task EnterLedger()
+    {
+        if (!Durable || _inLedger)
         {
             return;
         }
 
-        // Words come with a sentence's end, so once they are read the sentence is wholly read.
-        var (sentence, bytes) = logged.Event.Kind == ChannelEventKind.Words ? (logged.Sentence + 1, 0L) : (logged.Sentence, logged.BytesEnd);
-        var newSentence = sentence != item.ReadSentences;
-        item.ReadSentences = sentence;
-        item.ReadBytes = bytes;
-        var now = time.GetUtcNow();
-        if (newSentence || now - _savedAt > s_readSaveInterval)
+        _inLedger = true;
+        try
         {
-            MarkUnsaved();
+            await GrainFactory.GetGrain<IJobLedgerGrain>(localSilo.Name).Add(SessionId, JobOwners.Channel);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            _inLedger = false;
+            LogSaveFailed(SessionId, e);
         }
     }
 
@@ -676,97 +821,56 @@ public sealed partial class AudioChannelGrain(
             return;
         }
 
-        var unfinished = new List<string>();
+        var unfinished = 0;
         foreach (var item in _items.ToArray())
         {
             if (item.EndStatus is null)
             {
-                Stop(item);
-                unfinished.Add(item.Info.TaskId);
+                Stop(item, SynthesisStatus.Cancelled, null);
+                unfinished++;
             }
         }
 
+        _restoredMarks = null;
         _contexts.Clear();
-        Pump();
-        if (unfinished.Count > 0)
+        _items.Clear();
+        _itemsById.Clear();
+        _current = null;
+        if (unfinished > 0)
         {
-            LogAbandoned(SessionId, unfinished.Count);
-            await CancelTasks(unfinished);
+            LogAbandoned(SessionId, unfinished);
         }
 
         _log.Clear();
-        _logStart = 0;
-        _logBytes = 0;
-        await _saving;
-        await saved.ClearStateAsync(cancellationToken);
+        if (Durable)
+        {
+            await _saving;
+            await saved.ClearStateAsync(cancellationToken);
+            if (_inLedger)
+            {
+                _inLedger = false;
+                await GrainFactory.GetGrain<IJobLedgerGrain>(localSilo.Name).Remove(SessionId);
+            }
+        }
+
         DeactivateOnIdle();
-    }
-
-    private async Task CancelTasks(List<string> taskIds)
-    {
-        var cancels = new Task[taskIds.Count];
-        for (var i = 0; i < taskIds.Count; i++)
-        {
-            cancels[i] = GrainFactory.GetGrain<ITaskGrain>(taskIds[i]).Cancel();
-        }
-
-        try
-        {
-            await Task.WhenAll(cancels);
-        }
-        catch (Exception e)
-        {
-            LogCancelFailed(SessionId, e);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} could not be spoken again; it ends with what the channel has")]
-    private partial void LogReplayFailed(string sessionId, string taskId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
+    private partial void LogDeviceLost(string sessionId, string taskId, string deviceKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} could not be dispatched")]
+    private partial void LogDispatchFailed(string sessionId, string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the record of task {TaskId} could not be written")]
+    private partial void LogRecordFailed(string sessionId, string taskId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: saving the channel failed")]
     private partial void LogSaveFailed(string sessionId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: channel restored with {Count} unfinished tasks, numbering on from {Sequence}")]
     private partial void LogRestored(string sessionId, int count, long sequence);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: cancelling interrupted tasks failed")]
-    private partial void LogCancelFailed(string sessionId, Exception exception);
-
-    private sealed class ChannelItem(ChannelTaskInfo info, Priority priority, long order)
-    {
-        public ChannelTaskInfo Info { get; } = info;
-
-        public Priority Priority { get; } = priority;
-
-        public long Order { get; } = order;
-
-        public List<PendingPiece> Pending { get; } = [];
-
-        public int CompleteSentences { get; set; }
-
-        /// <summary>Bytes received of sentence <see cref="CompleteSentences"/>, the one still arriving.</summary>
-        public long SentenceBytes { get; set; }
-
-        /// <summary>The sentence a reader is in, and how many of its bytes it has read: what is saved.</summary>
-        public int ReadSentences { get; set; }
-
-        public long ReadBytes { get; set; }
-
-        public double Progress { get; set; }
-
-        public int DurationMs { get; set; }
-
-        public SynthesisStatus? EndStatus { get; set; }
-
-        public TaskError? Error { get; set; }
-    }
-
-    /// <summary>Audio or words waiting for the socket; <see cref="BytesEnd"/> is how far into its sentence the audio reaches.</summary>
-    private readonly record struct PendingPiece(byte[]? Audio, IReadOnlyList<WordTiming>? Words, int Sentence, long BytesEnd);
-
-    /// <summary>An event kept for resuming, with where it leaves its task once a reader has it (for the saved state).</summary>
-    private readonly record struct LoggedEvent(ChannelEvent Event, DateTimeOffset At, int Sentence, long BytesEnd);
 }

@@ -2,7 +2,8 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>What a session channel saves so that it survives its silo: unfinished tasks, text contexts and the sequence reached.</summary>
+/// <summary>What a session channel saves in durable (cluster) mode so that it survives its silo: its tasks and how far a reader has
+/// read each, text contexts, the sequence reached, and the marks of events a reader may hold beyond what it acknowledged.</summary>
 [GenerateSerializer]
 public sealed class ChannelRecord
 {
@@ -14,20 +15,21 @@ public sealed class ChannelRecord
 
     [Id(3)] public List<TextContextRecord> Contexts { get; } = [];
 
-    /// <summary>Saved on deactivation, so <see cref="LastSequence"/> is exact and numbering needs no gap.</summary>
-    [Id(4)] public bool CleanShutdown { get; set; }
+    [Id(4)] public long ReadThrough { get; set; }
+
+    [Id(5)] public List<EventMark> Marks { get; } = [];
 }
 
-/// <summary>A task of the channel: who it is, its place in line, how far a reader has read it (the sentence, and bytes into it), and
-/// whether it holds the socket.</summary>
+/// <summary>A task of the channel: who it is, its request, its place in line, and how far a reader has read it (whether its start,
+/// which sentence, and bytes into it).</summary>
 [GenerateSerializer, Immutable]
 public sealed record ChannelItemRecord(
     [property: Id(0)] ChannelTaskInfo Info,
-    [property: Id(1)] Priority Priority,
+    [property: Id(1)] SynthesisRequest Request,
     [property: Id(2)] long Order,
-    [property: Id(3)] int ReadSentences,
-    [property: Id(5)] long ReadBytes,
-    [property: Id(4)] bool Current);
+    [property: Id(3)] bool Started,
+    [property: Id(4)] int Sentence,
+    [property: Id(5)] long Bytes);
 
 /// <summary>A text context: its settings, the text not yet spoken, its tasks still open, and whether the client ended it.</summary>
 [GenerateSerializer, Immutable]

@@ -3,7 +3,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Watches membership; when a silo dies, the oldest surviving silo re-dispatches the tasks queued on its devices.</summary>
+/// <summary>Watches membership; when a silo dies, the oldest surviving silo wakes the owners of the jobs that silo held, which pick them up again.</summary>
 public sealed partial class DeviceFailureMonitor(
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
@@ -86,9 +86,11 @@ public sealed partial class DeviceFailureMonitor(
     {
         try
         {
-            var tasks = await grains.GetGrain<IDeviceLedgerGrain>(node).TakeAll();
-            LogRedispatching(node, tasks.Count);
-            await Task.WhenAll(tasks.Select(t => grains.GetGrain<ITaskGrain>(t.Key).Redispatch(t.Value)));
+            var owners = await grains.GetGrain<IJobLedgerGrain>(node).TakeAll();
+            LogRedispatching(node, owners.Count);
+            await Task.WhenAll(owners.Select(o => o.Value == JobOwners.Channel
+                ? (Task)grains.GetGrain<IAudioChannelGrain>(o.Key).GetLastSequence()
+                : grains.GetGrain<ITaskGrain>(o.Key).PickUp()));
         }
         catch (Exception e)
         {
@@ -96,7 +98,7 @@ public sealed partial class DeviceFailureMonitor(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Node} died; re-dispatching its {Count} unfinished tasks")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Node} died; waking the {Count} owners of its unfinished jobs")]
     private partial void LogRedispatching(string node, int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Re-dispatching the tasks of dead silo {Node} failed")]

@@ -24,6 +24,13 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     /// <summary>Set once synthesis started: the sentences, the next one to speak, and the audio so far.</summary>
     public SentenceProgress? Progress { get; set; }
+
+    /// <summary>What the job's owner reads: queue position, audio, end.</summary>
+    public System.Threading.Channels.Channel<SynthesisEvent> Output { get; } =
+        System.Threading.Channels.Channel.CreateUnbounded<SynthesisEvent>(new() { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
+
+    /// <summary>Cancelled when the owner stops pulling (or cancels), queued or running.</summary>
+    public CancellationTokenSource Cancellation { get; } = new();
 }
 
 /// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; within a level, round robin between sessions and FIFO
@@ -102,6 +109,29 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         }
 
         return false;
+    }
+
+    /// <summary>Whether a job that has not spoken yet waits at <paramref name="priority"/> or above (after aging) for another session
+    /// than <paramref name="session"/>: its first piece goes before the next sentence of that session's running job.</summary>
+    public bool HasFreshWaiting(Priority priority, string session, DateTimeOffset now)
+    {
+        foreach (var job in _jobs)
+        {
+            if (job.Progress is null && Effective(job, now) >= priority && !string.Equals(job.SessionKey, session, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Removes and returns every waiting job (the silo is stopping).</summary>
+    public List<ScheduledJob> DrainAll()
+    {
+        var all = new List<ScheduledJob>(_jobs);
+        _jobs.Clear();
+        return all;
     }
 
     /// <summary>Characters waiting to be spoken, for work-ahead estimates.</summary>

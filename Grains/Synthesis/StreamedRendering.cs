@@ -6,7 +6,7 @@ using MitTts.Speech.Engines;
 namespace MitTts.Grains.Synthesis;
 
 /// <summary>The audio pipeline of one streamed task: engine PCM → gain → resampling → encoder, gathered into the next
-/// <see cref="AudioBatch"/> for the session's channel while the engine keeps going.</summary>
+/// <see cref="SentenceAudio"/> piece for the job's owner while the engine keeps going.</summary>
 /// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes batches on another,
 /// so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance normalizer, which
 /// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.</remarks>
@@ -22,7 +22,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly double _pitch;
     private readonly bool _applyDsp;
     private readonly ArrayBufferWriter<byte> _pending = new(16 * 1024);
-    private readonly ArrayBufferWriter<byte> _whole = new(64 * 1024);
     private readonly List<(int Offset, int Length, long Sample)> _marks = [];
     private readonly PcmBuffer? _sentencePcm;
     private short[] _scratch = ArrayPool<short>.Shared.Rent(4096);
@@ -32,8 +31,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private long _sentenceSamples;
     private long _outputSamples;
     private long _sentenceBytes;
-    private readonly List<double> _sentenceStartsMs = [];
-    private bool _replaying;
+    private long _skipBytes;
     private TaskCompletionSource? _waiter;
     private bool _signaled;
     private bool _disposed;
@@ -65,38 +63,19 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
-    /// <summary>Every byte of the stream so far: joined, they are the task's whole file.</summary>
-    public ReadOnlyMemory<byte> Whole => _whole.WrittenMemory;
-
-    /// <summary>Starts sentence <paramref name="index"/>; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
-    /// <remarks>A sentence spoken before (the channel lost it with its silo and asked for it again) is a replay: it keeps its first
-    /// times, and the task's stored file and duration do not count it twice.</remarks>
-    public void BeginSentence(int index, string sentence)
+    /// <summary>Starts a sentence; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
+    /// <remarks>The first <paramref name="skipBytes"/> bytes of its audio are left out: the owner has them from an earlier run. A
+    /// sentence skipped whole (<see cref="long.MaxValue"/>) still goes through the encoder, so the audio after it is byte for byte what
+    /// the first run made (MP3 and Opus carry state across sentences).</remarks>
+    public void BeginSentence(string sentence, long skipBytes = 0)
     {
         lock (_gate)
         {
             _sentence = sentence;
             _sentenceSamples = 0;
             _sentenceBytes = 0;
-            _replaying = index < _sentenceStartsMs.Count;
-            if (!_replaying)
-            {
-                _sentenceStartsMs.Add(_outputSamples * 1000.0 / _outputRate);
-            }
-
-            _sentenceStartMs = index < _sentenceStartsMs.Count ? _sentenceStartsMs[index] : _outputSamples * 1000.0 / _outputRate;
-            _marks.Clear();
-        }
-    }
-
-    /// <summary>Starts the stream's tail: what <see cref="Complete"/> flushes, sent as the piece after the last sentence.</summary>
-    public void BeginTail()
-    {
-        lock (_gate)
-        {
-            _sentence = string.Empty;
-            _sentenceBytes = 0;
-            _replaying = false;
+            _skipBytes = skipBytes;
+            _sentenceStartMs = _outputSamples * 1000.0 / _outputRate;
             _marks.Clear();
         }
     }
@@ -137,6 +116,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 _sentencePcm.Clear();
                 Encode(processed);
                 Signal();
+            }
+
+            if (_marks.Count > 0 && _skipBytes == long.MaxValue)
+            {
+                _marks.Clear();
             }
 
             if (_marks.Count > 0)
@@ -197,29 +181,33 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
-    /// <summary>The audio and words made since the last batch, or null when there is nothing to send.</summary>
-    public AudioBatch? TakeBatch(string taskId, int sentence, bool sentenceComplete, bool final, double progress)
+    /// <summary>The audio and words of sentence <paramref name="sentence"/> made since the last piece, or null when there is nothing to
+    /// send (nothing new, or all of it skipped).</summary>
+    public SentenceAudio? TakePiece(int sentence, bool sentenceComplete, double progress)
     {
         lock (_gate)
         {
             _signaled = false;
-            if (_pending.WrittenCount == 0 && _readyWords is null && !sentenceComplete)
+            var made = _pending.WrittenSpan;
+            var offset = _sentenceBytes;
+            _sentenceBytes += made.Length;
+            var skip = _skipBytes - offset;
+            if (skip > 0)
+            {
+                made = skip >= made.Length ? [] : made[(int)skip..];
+                offset += Math.Min(skip, _pending.WrittenCount);
+            }
+
+            var words = _readyWords;
+            _readyWords = null;
+            var audio = made.IsEmpty ? [] : made.ToArray();
+            _pending.ResetWrittenCount();
+            if (_skipBytes == long.MaxValue || (audio.Length == 0 && words is null && !sentenceComplete))
             {
                 return null;
             }
 
-            var audio = _pending.WrittenSpan.ToArray();
-            if (!_replaying)
-            {
-                _whole.Write(audio);
-            }
-
-            _pending.ResetWrittenCount();
-            var words = _readyWords;
-            _readyWords = null;
-            var offset = _sentenceBytes;
-            _sentenceBytes += audio.Length;
-            return new AudioBatch(taskId, sentence, audio, words, sentenceComplete, final, progress, final ? (int)(_outputSamples * 1000 / _outputRate) : 0, offset);
+            return new SentenceAudio(sentence, offset, audio, words, sentenceComplete, progress);
         }
     }
 
@@ -257,10 +245,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
 
         ReadOnlySpan<short> output = _resampler is null ? scaled : _resampler.Process(scaled);
-        if (!_replaying)
-        {
-            _outputSamples += output.Length;
-        }
+        _outputSamples += output.Length;
 
         _encoder.Write(output, _pending);
     }

@@ -2,55 +2,99 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Sends a task to the device that will start it soonest (least work ahead, in seconds), preferring the session's node on a tie.</summary>
+/// <summary>A job started on a synthesizer: the enumeration its owner pulls, and where it landed (or why it was refused).</summary>
+public sealed record DispatchedJob(IAsyncEnumerator<SynthesisEvent>? Events, JobQueued? Queued, TaskError? Refusal);
+
+/// <summary>Starts a job on the device that will run it soonest (least work ahead, in seconds), preferring the session's node on a tie.</summary>
 public sealed class SynthesisDispatcher(IGrainFactory grains)
 {
     // Work-ahead figures closer than this count as equal, so the session's node wins near-ties.
     private const double TieSeconds = 0.05;
 
-    /// <summary>The accepted ticket, or the refusal with the shortest retry-after when every device is full.</summary>
-    public async Task<QueueTicket> Dispatch(SynthesisJob job, string? preferredNode, string? avoidDevice = null)
+    /// <summary>The accepted job, or the refusal with the shortest retry-after when every device is full.</summary>
+    /// <remarks>The caller owns the returned enumerator: it pulls it to the end, or disposes it (which cancels the job).</remarks>
+    public async Task<DispatchedJob> Start(SynthesisJob job, string? preferredNode, string? avoidDevice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var devices = (await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices()).Where(d => d != avoidDevice).ToArray();
-        if (devices.Length == 0)
+        var all = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
+        var devices = new List<string>(all.Count);
+        foreach (var device in all)
+        {
+            if (device != avoidDevice)
+            {
+                devices.Add(device);
+            }
+        }
+
+        if (devices.Count == 0)
         {
             throw new InvalidOperationException("No synthesis device is active in the cluster.");
         }
 
-        if (devices.Length == 1)
+        IReadOnlyList<string> order = devices;
+        if (devices.Count > 1)
         {
-            // Nothing to choose between: skip the status round trip.
-            return await grains.GetGrain<ISynthesizerGrain>(devices[0]).Enqueue(job);
+            // A device whose silo died a moment ago may still be listed: it is skipped, not fatal.
+            var statuses = (await Task.WhenAll(devices.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
+            order = Rank(statuses, preferredNode).Select(s => s.DeviceKey).ToArray();
         }
 
-        // A device whose silo died a moment ago may still be listed: it is skipped, not fatal.
-        var statuses = (await Task.WhenAll(devices.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
-        QueueTicket? refusal = null;
-        foreach (var status in Rank(statuses, preferredNode))
+        TaskError? refusal = null;
+        foreach (var deviceKey in order)
         {
-            QueueTicket ticket;
+            IAsyncEnumerator<SynthesisEvent>? events = null;
             try
             {
-                ticket = await grains.GetGrain<ISynthesizerGrain>(status.DeviceKey).Enqueue(job);
+                events = grains.GetGrain<ISynthesizerGrain>(deviceKey).Synthesize(job, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                if (!await events.MoveNextAsync())
+                {
+                    await events.DisposeAsync();
+                    continue;
+                }
             }
-            catch (OrleansException)
+            catch (OrleansException) when (order.Count > 1)
             {
+                if (events is not null)
+                {
+                    await DisposeQuietly(events);
+                }
+
                 continue;
             }
 
-            if (ticket.Accepted)
+            switch (events.Current)
             {
-                return ticket;
-            }
+                case JobQueued queued:
+                    return new DispatchedJob(events, queued, null);
+                case JobRefused refused:
+                    await events.DisposeAsync();
+                    if (refusal is null || refused.Error.RetryAfterSeconds < refusal.RetryAfterSeconds)
+                    {
+                        refusal = refused.Error;
+                    }
 
-            if (refusal is null || ticket.RetryAfterSeconds < refusal.RetryAfterSeconds)
-            {
-                refusal = ticket;
+                    break;
+                default:
+                    await events.DisposeAsync();
+                    throw new InvalidOperationException($"Synthesizer {deviceKey} answered {events.Current.GetType().Name} before queueing the job.");
             }
         }
 
-        return refusal ?? throw new InvalidOperationException("No synthesis device answered.");
+        return refusal is null
+            ? throw new InvalidOperationException("No synthesis device answered.")
+            : new DispatchedJob(null, null, refusal);
+    }
+
+    private static async Task DisposeQuietly(IAsyncEnumerator<SynthesisEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException)
+        {
+            // Its silo is gone; nothing is left to release.
+        }
     }
 
     private async Task<SynthesizerStatus?> TryGetStatus(string deviceKey)

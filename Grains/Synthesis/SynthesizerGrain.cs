@@ -1,14 +1,21 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
+using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
+using Orleans.Concurrency;
 
 namespace MitTts.Grains.Synthesis;
 
 /// <summary>One engine slot: a priority queue of jobs, spoken sentence by sentence on the thread pool while the grain keeps taking calls.</summary>
-/// <remarks>Placed on the silo its key names and kept there for that silo's life. Between sentences a waiting CRITICAL job
-/// preempts the running one, which goes back to the queue with its spoken sentences and resumes at the next one.</remarks>
+/// <remarks>Placed on the silo its key names and kept there for that silo's life. Each job's owner pulls it through
+/// <see cref="ISynthesizerGrain.Synthesize"/>; nobody is called back. Between sentences a waiting CRITICAL job preempts the running one,
+/// and so does the first sentence of a job of another session at the running one's level, so many sessions that start together all hear
+/// audio soon; a preempted job goes back to the queue with its spoken sentences and resumes at the next one. Reentrant: every state
+/// change happens between awaits on the grain's scheduler.</remarks>
 [KeepAlive]
+[Reentrant]
 [DevicePlacement]
 public sealed partial class SynthesizerGrain(
     SpeechRenderer renderer,
@@ -23,7 +30,7 @@ public sealed partial class SynthesizerGrain(
     private const double MeasurementWeight = 0.2;
 
     private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
-    private RunningJob? _running;
+    private ScheduledJob? _running;
     private Task? _loop;
     private long _sequence;
     private double _secondsPerCharacter = InitialSecondsPerCharacter;
@@ -32,93 +39,88 @@ public sealed partial class SynthesizerGrain(
     private long _preemptions;
     private long _cancellations;
     private long _rejections;
+    private bool _stopping;
 
     private string DeviceKey => this.GetPrimaryKeyString();
 
     private DateTimeOffset Now => time.GetUtcNow();
 
-    Task<QueueTicket> ISynthesizerGrain.Enqueue(SynthesisJob job)
+    IAsyncEnumerable<SynthesisEvent> ISynthesizerGrain.Synthesize(SynthesisJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
+        return Run(job, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<SynthesisEvent> Run(SynthesisJob job, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var priority = job.Request.Priority;
-        if (_queue.CountAt(priority) >= options.Value.MaxQueuePerLevel)
+        if (_stopping || _queue.CountAt(priority) >= options.Value.MaxQueuePerLevel)
         {
             _rejections++;
             SchedulingMetrics.Rejected(priority);
             var workAhead = WorkAheadSeconds();
-            return Task.FromResult(new QueueTicket(DeviceKey, -1, workAhead, Accepted: false, RetryAfterSeconds: Math.Max(1, Math.Ceiling(workAhead))));
+            var message = _stopping ? "The synthesizer's silo is stopping." : "Every synthesizer queue for this priority is full.";
+            yield return new JobRefused(new TaskError(TaskError.Busy, message, Math.Max(1, Math.Ceiling(workAhead))));
+            yield break;
         }
 
-        _queue.Enqueue(new ScheduledJob(job, ++_sequence, Now));
+        var scheduled = new ScheduledJob(job, ++_sequence, Now);
+        _queue.Enqueue(scheduled);
         SchedulingMetrics.Queued(priority, +1);
-        var ticket = TicketFor(job.TaskId)!;
+        var ticket = Position(scheduled.TaskId);
         if (_loop is null || _loop.IsCompleted)
         {
             _loop = ProcessQueueAsync();
         }
 
-        return Task.FromResult(ticket);
-    }
-
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        // A replaced activation (its directory entry died with another silo, or it crashed) starts with an empty queue:
-        // take this device's unfinished tasks back from the node's ledger. In the background, so enqueue calls get through.
-        if (options.Value.FailoverLedger)
-        {
-            _ = RecoverFromLedger();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private async Task RecoverFromLedger()
-    {
+        yield return new JobQueued(DeviceKey, ticket?.Position ?? 0, ticket?.EstimatedSeconds ?? 0);
+        var finished = false;
         try
         {
-            var entries = await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(DeviceKey)).GetAll();
-            foreach (var (taskId, deviceKey) in entries)
+            var reader = scheduled.Output.Reader;
+            while (await reader.WaitToReadAsync(cancellationToken))
             {
-                if (deviceKey != DeviceKey || TicketFor(taskId) is not null)
+                while (reader.TryRead(out var next))
                 {
-                    continue;
-                }
-
-                var task = await GrainFactory.GetGrain<ITaskGrain>(taskId).GetSnapshot();
-                if (task is { IsFinished: false } && task.DeviceKey == DeviceKey && TicketFor(taskId) is null)
-                {
-                    LogRecovered(taskId);
-                    await ((ISynthesizerGrain)this).Enqueue(new SynthesisJob(taskId, task.Request, task.CreatedAt));
+                    finished = next is JobCompleted or JobFailed;
+                    yield return next;
+                    if (finished)
+                    {
+                        yield break;
+                    }
                 }
             }
+
+            finished = true;
         }
-        catch (Exception e)
+        finally
         {
-            LogRecoveryFailed(DeviceKey, e);
+            if (!finished)
+            {
+                // The owner cancelled or stopped pulling (its silo died): the job is not wanted any more.
+                Abandon(scheduled);
+            }
         }
     }
 
-    Task<bool> ISynthesizerGrain.Cancel(string taskId)
+    private void Abandon(ScheduledJob job)
     {
-        if (_running is { } running && running.Job.TaskId == taskId)
+        if (ReferenceEquals(_running, job))
         {
-            running.Cancellation.Cancel();
-            return Task.FromResult(true);
+            job.Cancellation.Cancel();
+            return;
         }
 
-        if (!_queue.Remove(taskId, out var queued))
+        if (_queue.Remove(job.TaskId, out var queued) && ReferenceEquals(queued, job))
         {
-            return Task.FromResult(false);
+            DropProgress(job);
+            _cancellations++;
+            SchedulingMetrics.Queued(job.Priority, -1);
+            SchedulingMetrics.Cancelled(job.Priority);
         }
-
-        queued.Progress?.Dispose();
-        _cancellations++;
-        SchedulingMetrics.Queued(queued.Priority, -1);
-        SchedulingMetrics.Cancelled(queued.Priority);
-        return Task.FromResult(true);
     }
 
-    Task<int?> ISynthesizerGrain.GetQueuePosition(string taskId) => Task.FromResult(TicketFor(taskId)?.Position);
+    Task<int?> ISynthesizerGrain.GetQueuePosition(string taskId) => Task.FromResult(Position(taskId)?.Position);
 
     Task<SynthesizerStatus> ISynthesizerGrain.GetStatus()
     {
@@ -132,23 +134,45 @@ public sealed partial class SynthesizerGrain(
             DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name));
     }
 
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The silo is stopping: queued jobs end at once (their owners re-issue them elsewhere or cancel them), the running one stops.
+        _stopping = true;
+        foreach (var job in _queue.DrainAll())
+        {
+            SchedulingMetrics.Queued(job.Priority, -1);
+            job.Output.Writer.TryComplete(new SiloStoppingException(DeviceKey));
+            DropProgress(job);
+        }
+
+        if (_running is { } running)
+        {
+            await running.Cancellation.CancelAsync();
+        }
+
+        if (_loop is { } loop)
+        {
+            await loop.WaitAsync(cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+
     private double WorkAheadSeconds()
     {
-        return ((_running?.Job.RemainingCharacters ?? 0) + _queue.RemainingCharacters) * _secondsPerCharacter;
+        return ((_running?.RemainingCharacters ?? 0) + _queue.RemainingCharacters) * _secondsPerCharacter;
     }
 
     /// <summary>Position 0 is the running job; a queued job counts the running one and those served before it.</summary>
-    private QueueTicket? TicketFor(string taskId)
+    private (int Position, double EstimatedSeconds)? Position(string taskId)
     {
         var characters = 0;
         if (_running is { } running)
         {
-            if (running.Job.TaskId == taskId)
+            if (running.TaskId == taskId)
             {
-                return new QueueTicket(DeviceKey, 0, running.Job.RemainingCharacters * _secondsPerCharacter);
+                return (0, running.RemainingCharacters * _secondsPerCharacter);
             }
 
-            characters = running.Job.RemainingCharacters;
+            characters = running.RemainingCharacters;
         }
 
         var order = _queue.ServiceOrder(Now);
@@ -157,7 +181,7 @@ public sealed partial class SynthesizerGrain(
             characters += order[i].RemainingCharacters;
             if (order[i].TaskId == taskId)
             {
-                return new QueueTicket(DeviceKey, i + (_running is null ? 0 : 1), characters * _secondsPerCharacter);
+                return (i + (_running is null ? 0 : 1), characters * _secondsPerCharacter);
             }
         }
 
@@ -166,29 +190,25 @@ public sealed partial class SynthesizerGrain(
 
     private async Task ProcessQueueAsync()
     {
-        while (_queue.TryDequeue(Now, out var job))
+        while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
             SchedulingMetrics.Queued(job.Priority, -1);
+            if (job.Cancellation.IsCancellationRequested)
+            {
+                continue;
+            }
 
             // Running from the moment it leaves the queue, so dispatch never mistakes this device for idle.
-            using var cancellation = new CancellationTokenSource();
-            _running = new RunningJob(job, cancellation);
+            _running = job;
             try
             {
-                var task = GrainFactory.GetGrain<ITaskGrain>(job.TaskId);
-                Task<bool>? starting = null;
-                if (job.Progress is null && !job.Job.Replay)
+                if (job.Progress is null)
                 {
-                    // A streamed task starts speaking at once: its channel refuses audio of a cancelled task, and the task's own
-                    // answer (which waits behind the end of its Submit) is checked after the first sentence.
-                    starting = Start(job, task);
-                    if (!job.Job.Request.Streamed && !await starting)
-                    {
-                        continue;
-                    }
+                    SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
                 }
 
-                if (await RunGuardedAsync(job, task, cancellation, starting))
+                job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
+                if (await RunGuardedAsync(job))
                 {
                     _preemptions++;
                     SchedulingMetrics.Preempted(job.Priority);
@@ -203,42 +223,54 @@ public sealed partial class SynthesizerGrain(
         }
     }
 
-    /// <summary>Tells the task its synthesis starts; false when it no longer wants it (cancelled) or cannot be reached.</summary>
-    private async Task<bool> Start(ScheduledJob job, ITaskGrain task)
+    /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
+    private async Task<bool> RunGuardedAsync(ScheduledJob job)
     {
-        SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
+        var output = job.Output.Writer;
         try
         {
-            if (await TaskCallRetry.WhileSiloDies(task.MarkProcessing))
+            var preempted = job.Job.Request.Streamed ? await RunStreamedAsync(job) : await RunWholeAsync(job);
+            if (!preempted)
             {
-                return true;
+                _completed++;
             }
 
-            // Cancelled between leaving the queue and starting: counted like any other cancellation (a streamed job's when it stops).
-            if (!job.Job.Request.Streamed)
-            {
-                _cancellations++;
-                SchedulingMetrics.Cancelled(job.Priority);
-            }
-
-            return false;
+            return preempted;
+        }
+        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        {
+            _cancellations++;
+            SchedulingMetrics.Cancelled(job.Priority);
+            DropProgress(job);
+            output.TryComplete(new OperationCanceledException(job.Cancellation.Token));
         }
         catch (Exception e)
         {
-            LogTaskUnreachable(job.TaskId, e);
-            return false;
+            _failed++;
+            DropProgress(job);
+            LogSynthesisFailed(job.TaskId, e);
+            var error = e is SpeechEngineUnavailableException
+                ? new TaskError("engine_unavailable", e.Message)
+                : new TaskError("synthesis_failed", e.Message);
+            output.TryWrite(new JobFailed(error));
+            output.TryComplete();
         }
+
+        return false;
     }
 
-    /// <summary>Speaks the job's remaining sentences; true when it stopped early for CRITICAL work and must be queued again.</summary>
-    private async Task<bool> RunAsync(ScheduledJob job, ITaskGrain task, CancellationToken cancellationToken)
+    /// <summary>Speaks a whole job's remaining sentences into one buffer and finishes the file; true when it stopped early for waiting work.</summary>
+    private async Task<bool> RunWholeAsync(ScheduledJob job)
     {
         var request = job.Job.Request;
+        var output = job.Output.Writer;
+        var cancellationToken = job.Cancellation.Token;
         if (job.Progress is null)
         {
             if (renderer.TryGetCached(request) is { } cached)
             {
-                await CompleteFromCache(task, cached);
+                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), cached));
+                output.TryComplete();
                 return false;
             }
 
@@ -253,35 +285,40 @@ public sealed partial class SynthesizerGrain(
             var sentence = progress.Sentences[progress.Next];
             var started = time.GetTimestamp();
             await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
-            if (await SentenceSpoken(job, task, sentence.Length, started))
+            if (SentenceSpoken(job, sentence.Length, started))
             {
                 return true;
+            }
+
+            if (!progress.IsDone)
+            {
+                output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
             }
         }
 
         var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request), CancellationToken.None);
-        job.Progress = null;
-        progress.Dispose();
-        _completed++;
-        await TaskCallRetry.WhileSiloDies(() => task.Complete(audio));
+        DropProgress(job);
+        output.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
+        output.TryComplete();
         return false;
     }
 
-    /// <summary>Speaks a streamed job's remaining sentences, sending audio to the session's channel as the engine makes it; true when
-    /// it stopped early for CRITICAL work and must be queued again.</summary>
-    private async Task<bool> RunStreamedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation, Task<bool>? starting)
+    /// <summary>Speaks a streamed job's remaining sentences, handing out audio as the engine makes it; true when it stopped early for
+    /// waiting work. Sentences before the job's <see cref="SynthesisJob.FromSentence"/> are spoken without being sent, so the encoder
+    /// reaches the state the first run had there.</summary>
+    private async Task<bool> RunStreamedAsync(ScheduledJob job)
     {
         var request = job.Job.Request;
-        var taskId = job.Job.TaskId;
-        var channel = GrainFactory.GetGrain<IAudioChannelGrain>(request.SessionId ?? taskId);
-        var cancellationToken = cancellation.Token;
+        var output = job.Output.Writer;
+        var cancellationToken = job.Cancellation.Token;
         if (job.Progress is null)
         {
-            if (!request.WordTimestamps && renderer.TryGetCached(request) is { } cached)
+            if (!request.WordTimestamps && job.Job is { FromSentence: 0, FromByte: 0 } && renderer.TryGetCached(request) is { } cached)
             {
-                // Sentence 0 of a one-piece stream, and its end.
-                await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(new AudioBatch(taskId, 0, cached.Data, null, SentenceComplete: true, Final: true, 1.0, (int)(cached.DurationSeconds * 1000))));
-                await CompleteFromCache(task, cached);
+                // One piece: sentence 0 is the whole file.
+                output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0));
+                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null));
+                output.TryComplete();
                 return false;
             }
 
@@ -297,9 +334,8 @@ public sealed partial class SynthesizerGrain(
             var index = progress.Next;
             var sentence = progress.Sentences[index];
             var started = time.GetTimestamp();
-            stream.BeginSentence(index, sentence);
+            stream.BeginSentence(sentence, SkipFor(job.Job, index));
             var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
-            var wanted = index;
             while (true)
             {
                 await Task.WhenAny(speaking, stream.WaitForAudioAsync());
@@ -311,14 +347,9 @@ public sealed partial class SynthesizerGrain(
                 }
 
                 var fraction = (double)(index + (spoken ? 1 : 0)) / count;
-                if (stream.TakeBatch(taskId, index, spoken, final: false, fraction) is { } batch)
+                if (stream.TakePiece(index, spoken, fraction) is { } piece)
                 {
-                    wanted = await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(batch));
-                    if (wanted < 0)
-                    {
-                        // The channel dropped the task (interrupted): stop the engine now rather than wait for the task's cancel.
-                        await cancellation.CancelAsync();
-                    }
+                    output.TryWrite(piece);
                 }
 
                 if (spoken)
@@ -327,99 +358,45 @@ public sealed partial class SynthesizerGrain(
                 }
             }
 
-            if (starting is not null)
-            {
-                var accepted = await starting;
-                starting = null;
-                if (!accepted)
-                {
-                    await cancellation.CancelAsync();
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-            }
-
-            if (wanted >= 0 && wanted <= index)
-            {
-                // The channel lost sentences with its silo and wants them again: go back and speak them once more.
-                Measure(sentence.Length, time.GetElapsedTime(started));
-                progress.Next = wanted;
-                continue;
-            }
-
-            if (await SentenceSpoken(job, task, sentence.Length, started))
+            if (SentenceSpoken(job, sentence.Length, started))
             {
                 return true;
             }
         }
 
-        // The tail: what the encoder still holds, numbered one past the last sentence, and the end of the task.
-        stream.BeginTail();
+        // The tail: what the encoder still holds, numbered one past the last sentence.
+        stream.BeginSentence(string.Empty, SkipFor(job.Job, count));
         stream.Complete();
-        if (stream.TakeBatch(taskId, count, sentenceComplete: true, final: true, 1.0) is { } tail && await TaskCallRetry.WhileSiloDies(() => channel.PushAudio(tail)) < 0)
+        if (stream.TakePiece(count, sentenceComplete: true, 1.0) is { } tail)
         {
-            await cancellation.CancelAsync();
-            cancellationToken.ThrowIfCancellationRequested();
+            output.TryWrite(tail);
         }
 
-        var encoder = Speech.Audio.AudioEncoders.Get(request.Format.ToString());
-        var whole = stream.Whole.ToArray();
-        Speech.Audio.WavEncoder.SetLengths(whole);
-        var audio = new AudioResult(whole, encoder.ContentType, encoder.FileExtension,
-            SpeechRenderer.OutputRate(request, encoder, engine.SampleRate), stream.DurationMs / 1000.0);
+        var duration = stream.DurationMs;
         DropProgress(job);
-        _completed++;
-        await TaskCallRetry.WhileSiloDies(() => task.Complete(audio));
+        output.TryWrite(new JobCompleted(duration, null));
+        output.TryComplete();
         return false;
     }
 
-    /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
-    private async Task<bool> RunGuardedAsync(ScheduledJob job, ITaskGrain task, CancellationTokenSource cancellation, Task<bool>? starting)
-    {
-        try
-        {
-            return job.Job.Request.Streamed
-                ? await RunStreamedAsync(job, task, cancellation, starting)
-                : await RunAsync(job, task, cancellation.Token);
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            // Cancelled through Cancel() (or an interrupt): the task grain records it.
-            _cancellations++;
-            SchedulingMetrics.Cancelled(job.Priority);
-            DropProgress(job);
-        }
-        catch (Exception e)
-        {
-            _failed++;
-            DropProgress(job);
-            LogSynthesisFailed(job.TaskId, e);
-            await TryFail(task, e);
-        }
+    /// <summary>How much of sentence <paramref name="index"/>'s audio the owner already has.</summary>
+    private static long SkipFor(SynthesisJob job, int index) =>
+        index < job.FromSentence ? long.MaxValue : index == job.FromSentence ? job.FromByte : 0;
 
-        return false;
-    }
-
-    /// <summary>Completes the task with an identical earlier request's audio: the engine never runs.</summary>
-    private async Task CompleteFromCache(ITaskGrain task, AudioResult cached)
-    {
-        _completed++;
-        await TaskCallRetry.WhileSiloDies(() => task.Complete(cached));
-    }
-
-    /// <summary>Books a spoken sentence; true when waiting CRITICAL work should preempt the job before its next sentence.</summary>
-    private async Task<bool> SentenceSpoken(ScheduledJob job, ITaskGrain task, int characters, long started)
+    /// <summary>Books a spoken sentence; true when waiting work should run before the job's next sentence.</summary>
+    private bool SentenceSpoken(ScheduledJob job, int characters, long started)
     {
         Measure(characters, time.GetElapsedTime(started));
         var progress = job.Progress!;
         progress.Next++;
         job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - characters);
-        if (progress.IsDone)
+        if (progress.IsDone || job.Priority == Priority.Critical)
         {
             return false;
         }
 
-        await task.ReportProgress((double)progress.Next / progress.Sentences.Count);
-        return job.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, Now);
+        var now = Now;
+        return _queue.HasWaiting(Priority.Critical, now) || _queue.HasFreshWaiting(job.Priority, job.SessionKey, now);
     }
 
     private static void DropProgress(ScheduledJob job)
@@ -437,32 +414,25 @@ public sealed partial class SynthesizerGrain(
         }
     }
 
-    private async Task TryFail(ITaskGrain task, Exception failure)
-    {
-        var error = failure is SpeechEngineUnavailableException
-            ? new TaskError("engine_unavailable", failure.Message)
-            : new TaskError("synthesis_failed", failure.Message);
-        try
-        {
-            await TaskCallRetry.WhileSiloDies(() => task.Fail(error));
-        }
-        catch (Exception e)
-        {
-            LogTaskUnreachable(task.GetPrimaryKeyString(), e);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} taken back from the ledger by a new synthesizer activation")]
-    private partial void LogRecovered(string taskId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Synthesizer {DeviceKey} could not read its ledger")]
-    private partial void LogRecoveryFailed(string deviceKey, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} could not be reached; its job is dropped")]
-    private partial void LogTaskUnreachable(string taskId, Exception exception);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Synthesis of task {TaskId} failed")]
     private partial void LogSynthesisFailed(string taskId, Exception exception);
+}
 
-    private sealed record RunningJob(ScheduledJob Job, CancellationTokenSource Cancellation);
+/// <summary>A job's synthesizer stopped with its silo before finishing it: its owner re-issues it on another device.</summary>
+[GenerateSerializer]
+public sealed class SiloStoppingException : Exception
+{
+    public SiloStoppingException()
+    {
+    }
+
+    public SiloStoppingException(string deviceKey)
+        : base($"Synthesizer {deviceKey} is stopping with its silo.")
+    {
+    }
+
+    public SiloStoppingException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

@@ -6,21 +6,33 @@ using MitTts.Grains.Synthesis;
 namespace MitTts.Grains.Tasks;
 
 /// <summary>One synthesis task: its lifecycle, its result, and the expiry of both.</summary>
+/// <remarks>A REST task's grain owns its job: it pulls the job from a synthesizer (<see cref="ISynthesizerGrain.Synthesize"/>) and,
+/// when that synthesizer's silo dies, starts it again on another device. A streamed task belongs to its session's channel, which
+/// tells this grain where the task stands. Progress and the processing state stay in memory: after a crash an unfinished task starts
+/// over anyway, so writing them would buy nothing.</remarks>
 public sealed partial class TaskGrain(
     [PersistentState("task", StorageNames.Tasks)] IPersistentState<TaskRecord> task,
     [PersistentState("audio", StorageNames.Audio)] IPersistentState<AudioRecord> audio,
     SynthesisDispatcher dispatcher,
+    ILocalSiloDetails localSilo,
     IOptions<TtsOptions> options,
     IOptions<SynthesisQueueOptions> scheduling,
     TimeProvider time,
     ILogger<TaskGrain> logger)
-    : Grain, ITaskGrain, IRemindable
+    : Grain, ITaskGrain, IRemindable, IDisposable
 {
     private const string ExpiryReminder = "expire";
 
+    // How many times a job whose device died is started again before the task fails.
+    private const int MaxRestarts = 5;
+
     private TaskCompletionSource<TaskSnapshot?> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _job;
+    private string? _ledgerNode;
 
     private string TaskId => this.GetPrimaryKeyString();
+
+    public void Dispose() => _job?.Dispose();
 
     private TaskRecord State => task.State;
 
@@ -28,71 +40,182 @@ public sealed partial class TaskGrain(
 
     private bool IsFinished => State.Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
 
-    async Task<TaskSnapshot> ITaskGrain.Submit(SynthesisRequest request)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists && !IsFinished && State.Request is { Streamed: false })
+        {
+            // An unfinished REST task activating again lost its owner with a silo: pick the job up, after activation.
+            this.RegisterGrainTimer(_ => { StartPulling(avoidDevice: State.DeviceKey); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    async Task<SubmitResult> ITaskGrain.Submit(SynthesisRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (await ExpireIfDue() is false && Exists)
         {
-            return await Snapshot();
+            return new TaskAccepted(TaskId, await Snapshot());
         }
 
         task.State = new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow() };
         var session = request.SessionId is { } sessionId ? GrainFactory.GetGrain<ISessionGrain>(sessionId) : null;
-        QueueTicket ticket;
+        var cancellation = new CancellationTokenSource();
+        DispatchedJob started;
         try
         {
             var preferredNode = session is null ? null : await session.GetNode();
-            ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, request, State.CreatedAt), preferredNode);
+            started = await dispatcher.Start(new SynthesisJob(TaskId, request, State.CreatedAt), preferredNode, avoidDevice: null, cancellation.Token);
         }
         catch (Exception e)
         {
             LogDispatchFailed(TaskId, e);
             await Finish(SynthesisStatus.Error, new TaskError("dispatch_failed", "No synthesizer accepted the task: " + e.Message));
-            return Snapshot(null);
+            return new TaskAccepted(TaskId, Snapshot(null));
         }
 
-        if (!ticket.Accepted)
+        if (started.Refusal is { } refusal)
         {
             // Refused work is not a task: nothing is stored, and the client retries after the hinted delay.
-            var refused = Snapshot(null) with
-            {
-                Status = SynthesisStatus.Error,
-                Error = new TaskError("busy", "Every synthesizer queue for this priority is full.", ticket.RetryAfterSeconds),
-            };
             task.State = new TaskRecord();
-            return refused;
+            return new TaskRefused(TaskId, refusal);
         }
 
-        await Accept(ticket);
+        _job = cancellation;
+        State.DeviceKey = started.Queued!.DeviceKey;
+        State.EstimatedSeconds = started.Queued.EstimatedSeconds;
+        _ = Pull(started.Events!, cancellation.Token);
+        await task.WriteStateAsync();
+        await EnterLedger();
         if (session is not null)
         {
             await session.AddTask(TaskId);
         }
 
-        return Snapshot(ticket.Position);
+        return new TaskAccepted(TaskId, Snapshot(started.Queued.Position));
     }
 
-    async Task ITaskGrain.Redispatch(string deadDeviceKey)
+    Task ITaskGrain.PickUp() => Task.CompletedTask;
+
+    async Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
     {
-        if (!Exists || IsFinished || State.DeviceKey != deadDeviceKey)
+        ArgumentNullException.ThrowIfNull(request);
+        task.State = new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey };
+        await task.WriteStateAsync();
+    }
+
+    async Task ITaskGrain.Record(TaskProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        if (!Exists || IsFinished)
         {
             return;
         }
 
-        LogRedispatching(TaskId, deadDeviceKey);
+        switch (progress.Status)
+        {
+            case SynthesisStatus.Queued:
+                State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
+                break;
+            case SynthesisStatus.Processing:
+                State.Status = SynthesisStatus.Processing;
+                State.StartedAt ??= time.GetUtcNow();
+                State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
+                break;
+            case SynthesisStatus.Completed when progress.Audio is { } result:
+                await Complete(result);
+                break;
+            default:
+                await Finish(progress.Status, progress.Error);
+                break;
+        }
+    }
+
+    /// <summary>Starts the job again (after its owner's silo died), unless it finished or is already being pulled.</summary>
+    private void StartPulling(string? avoidDevice)
+    {
+        if (!Exists || IsFinished || _job is not null)
+        {
+            return;
+        }
+
+        _job = new CancellationTokenSource();
+        _ = Restart(avoidDevice, 0, _job.Token);
+    }
+
+    /// <summary>Reads the job's events to its end; when the synthesizer's silo dies, starts it again on another device.</summary>
+    private async Task Pull(IAsyncEnumerator<SynthesisEvent> events, CancellationToken cancellationToken, int restarts = 0)
+    {
+        var deviceKey = State.DeviceKey;
+        try
+        {
+            await using (events.ConfigureAwait(true))
+            {
+                while (await events.MoveNextAsync())
+                {
+                    switch (events.Current)
+                    {
+                        case JobQueued queued:
+                            State.DeviceKey = deviceKey = queued.DeviceKey;
+                            State.EstimatedSeconds = queued.EstimatedSeconds;
+                            break;
+                        case JobStarted:
+                            State.Status = SynthesisStatus.Processing;
+                            State.StartedAt ??= time.GetUtcNow();
+                            break;
+                        case JobProgress progress:
+                            State.Progress = progress.Progress;
+                            break;
+                        case JobCompleted { Audio: { } result }:
+                            await Complete(result);
+                            return;
+                        case JobFailed failed:
+                            await Finish(SynthesisStatus.Error, failed.Error);
+                            return;
+                    }
+                }
+            }
+
+            throw new InvalidOperationException($"Synthesizer {deviceKey} ended the job without a result.");
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested || IsFinished)
+        {
+            // Cancelled: Cancel() ended the task.
+        }
+        catch (Exception e)
+        {
+            LogDeviceLost(TaskId, deviceKey ?? "?", e.Message);
+            await Restart(deviceKey, restarts + 1, cancellationToken);
+        }
+    }
+
+    private async Task Restart(string? avoidDevice, int restarts, CancellationToken cancellationToken)
+    {
+        if (restarts > MaxRestarts)
+        {
+            await Finish(SynthesisStatus.Error, new TaskError("synthesis_failed", "The task's synthesizer was lost too many times."));
+            return;
+        }
+
         State.Status = SynthesisStatus.Queued;
         State.StartedAt = null;
         State.Progress = 0;
         try
         {
-            var ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, State.Request!, State.CreatedAt), preferredNode: null, avoidDevice: deadDeviceKey);
-            if (ticket.Accepted)
+            var started = await dispatcher.Start(new SynthesisJob(TaskId, State.Request!, State.CreatedAt), preferredNode: null, avoidDevice, cancellationToken);
+            if (started.Refusal is { } refusal)
             {
-                await Accept(ticket);
+                await Finish(SynthesisStatus.Error, refusal with { Message = "The task's device died and every other queue is full." });
                 return;
             }
 
-            await Finish(SynthesisStatus.Error, new TaskError("busy", "The task's device died and every other queue is full.", ticket.RetryAfterSeconds));
+            State.DeviceKey = started.Queued!.DeviceKey;
+            await EnterLedger();
+            await Pull(started.Events!, cancellationToken, restarts);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested || IsFinished)
+        {
         }
         catch (Exception e)
         {
@@ -101,38 +224,17 @@ public sealed partial class TaskGrain(
         }
     }
 
-    async Task<bool> ITaskGrain.Replay()
+    /// <summary>Records this silo as the owner of the job, so a survivor wakes the task if the silo dies (cluster mode).</summary>
+    private async Task EnterLedger()
     {
-        if (!Exists || State.Status != SynthesisStatus.Completed || State.Request is not { Streamed: true } request)
+        var node = localSilo.Name;
+        if (!scheduling.Value.FailoverLedger || _ledgerNode == node || IsFinished)
         {
-            return false;
+            return;
         }
 
-        LogReplaying(TaskId);
-        var ticket = await dispatcher.Dispatch(new SynthesisJob(TaskId, request, time.GetUtcNow(), Replay: true), preferredNode: null);
-        return ticket.Accepted;
-    }
-
-    Task ITaskGrain.ReportProgress(double progress)
-    {
-        if (Exists && State.Status == SynthesisStatus.Processing)
-        {
-            State.Progress = Math.Clamp(progress, 0, 1);
-        }
-
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Records where the job landed, in the task and in that node's ledger (which outlives the node).</summary>
-    private async Task Accept(QueueTicket ticket)
-    {
-        State.DeviceKey = ticket.DeviceKey;
-        State.EstimatedSeconds = ticket.EstimatedSeconds;
-        await task.WriteStateAsync();
-        if (scheduling.Value.FailoverLedger)
-        {
-            await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(ticket.DeviceKey)).Add(TaskId, ticket.DeviceKey);
-        }
+        _ledgerNode = node;
+        await GrainFactory.GetGrain<IJobLedgerGrain>(node).Add(TaskId, JobOwners.Task);
     }
 
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
@@ -172,41 +274,18 @@ public sealed partial class TaskGrain(
             return false;
         }
 
-        if (State.DeviceKey is { } deviceKey)
+        await Finish(SynthesisStatus.Cancelled, null);
+        if (State.Request is { Streamed: true, SessionId: { } sessionId })
         {
-            try
-            {
-                await GrainFactory.GetGrain<ISynthesizerGrain>(deviceKey).Cancel(TaskId);
-            }
-            catch (OrleansException e)
-            {
-                // The device's silo is gone, and the job with it: the task is cancelled all the same.
-                LogDeviceUnreachable(TaskId, deviceKey, e);
-            }
+            // The channel owns the job: it drops the task's audio and stops its synthesis.
+            await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).Interrupt([TaskId], null);
         }
 
-        await Finish(SynthesisStatus.Cancelled, null);
         return true;
     }
 
-    Task<bool> ITaskGrain.MarkProcessing()
+    private async Task Complete(AudioResult result)
     {
-        // Processing too: a synthesizer whose activation was replaced mid-job takes the job back from its ledger and starts it again.
-        if (!Exists || IsFinished)
-        {
-            return Task.FromResult(false);
-        }
-
-        // Not written to storage: after a crash a processing task is re-dispatched like a queued one, so the
-        // write would buy nothing, and it would sit between every job and the engine.
-        State.Status = SynthesisStatus.Processing;
-        State.StartedAt = time.GetUtcNow();
-        return Task.FromResult(true);
-    }
-
-    async Task ITaskGrain.Complete(AudioResult result)
-    {
-        ArgumentNullException.ThrowIfNull(result);
         if (!Exists || IsFinished)
         {
             return;
@@ -217,16 +296,6 @@ public sealed partial class TaskGrain(
         State.AudioDurationSeconds = result.DurationSeconds;
         State.CacheHit = result.CacheHit;
         await Finish(SynthesisStatus.Completed, null);
-    }
-
-    async Task ITaskGrain.Fail(TaskError failure)
-    {
-        if (!Exists || IsFinished)
-        {
-            return;
-        }
-
-        await Finish(SynthesisStatus.Error, failure);
     }
 
     async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
@@ -244,35 +313,48 @@ public sealed partial class TaskGrain(
         State.Error = error;
         State.CompletedAt = now;
         State.ExpiresAt = now + TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
+        if (_job is { } job)
+        {
+            // Stops the pull, which cancels the job on its synthesizer (a no-op once it ended there).
+            _job = null;
+            await job.CancelAsync();
+        }
+
+        _finished.TrySetResult(Snapshot(null));
         await task.WriteStateAsync();
 
-        if (State.Request?.SessionId is { } sessionId)
+        if (State.Request is { Streamed: false, SessionId: { } sessionId })
         {
-            if (State.Request.Streamed)
-            {
-                await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).TaskEnded(TaskId, status, error);
-            }
-
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
         }
 
-        if (scheduling.Value.FailoverLedger && State.DeviceKey is { } device)
+        if (_ledgerNode is { } node)
         {
-            await GrainFactory.GetGrain<IDeviceLedgerGrain>(DeviceKeys.Node(device)).Remove(TaskId);
+            _ledgerNode = null;
+            await GrainFactory.GetGrain<IJobLedgerGrain>(node).Remove(TaskId);
         }
 
         // While active a timer expires the result; a reminder takes over only if the grain deactivates first (OnDeactivateAsync),
         // which keeps the reminder service off the path of every task.
         this.RegisterGrainTimer(ExpireIfDue, new GrainTimerCreationOptions(State.ExpiresAt.Value - now + TimeSpan.FromMilliseconds(10), Timeout.InfiniteTimeSpan));
-
-        _finished.TrySetResult(Snapshot(null));
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (Exists && IsFinished && State.ExpiresAt is { } expiresAt && expiresAt > time.GetUtcNow())
+        if (Exists && !IsFinished && reason.ReasonCode == DeactivationReasonCode.ShuttingDown && State.Request is { Streamed: false })
         {
-            // Reminders wake the grain at expiry even though it is gone; their period has a floor of one minute.
+            // The silo stops with the task unfinished: it says so rather than wait for an owner that will not come back (cluster
+            // mode: the ledger hands it to a survivor, which picks the job up).
+            if (!scheduling.Value.FailoverLedger)
+            {
+                await Finish(SynthesisStatus.Cancelled, new TaskError("server_stopping", "The server stopped before the task finished."));
+            }
+        }
+
+        if (Exists && IsFinished && scheduling.Value.FailoverLedger && State.ExpiresAt is { } expiresAt && expiresAt > time.GetUtcNow())
+        {
+            // Reminders wake the grain at expiry even though it is gone; their period has a floor of one minute. Only where results
+            // outlive the process (cluster mode): an in-memory result dies with it.
             var due = expiresAt - time.GetUtcNow();
             try
             {
@@ -280,8 +362,7 @@ public sealed partial class TaskGrain(
             }
             catch (Exception e) when (e is OrleansException or OperationCanceledException or InvalidOperationException)
             {
-                // The silo is stopping and its reminder service with it; an in-memory result dies with the process anyway, and a stored
-                // one is cleared by the next read after its expiry (ExpireIfDue).
+                // The silo is stopping and its reminder service with it; a stored result is cleared by the next read after its expiry.
                 LogExpiryNotScheduled(TaskId, e.Message);
             }
         }
@@ -297,7 +378,7 @@ public sealed partial class TaskGrain(
 
         await task.ClearStateAsync();
         await audio.ClearStateAsync();
-        if (await this.GetReminder(ExpiryReminder) is { } reminder)
+        if (scheduling.Value.FailoverLedger && await this.GetReminder(ExpiryReminder) is { } reminder)
         {
             await this.UnregisterReminder(reminder);
         }
@@ -337,14 +418,8 @@ public sealed partial class TaskGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: no expiry reminder while the silo stops ({Reason})")]
     private partial void LogExpiryNotScheduled(string taskId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} is spoken again for its channel, which lost unsent audio")]
-    private partial void LogReplaying(string taskId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is re-dispatched: its device {DeviceKey} died")]
-    private partial void LogRedispatching(string taskId, string deviceKey);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cancelled without reaching its device {DeviceKey}")]
-    private partial void LogDeviceUnreachable(string taskId, string deviceKey, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
+    private partial void LogDeviceLost(string taskId, string deviceKey, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId} could not be dispatched to a synthesizer")]
     private partial void LogDispatchFailed(string taskId, Exception exception);

@@ -33,7 +33,7 @@ public sealed class PlacementTests(ThreeSiloCluster cluster) : IClassFixture<Thr
         var snapshots = new List<TaskSnapshot>();
         foreach (var (task, i) in tasks.Select((t, i) => (t, i)))
         {
-            snapshots.Add(await task.Submit(SchedulingCluster.Request($"Spread {i}.")));
+            snapshots.Add((await task.Submit(SchedulingCluster.Request($"Spread {i}."))).Accepted!);
         }
 
         ScriptedEngine.Resume();

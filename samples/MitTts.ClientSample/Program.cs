@@ -38,7 +38,14 @@ var taskId = "sample_" + Guid.NewGuid().ToString("N");
 var task = grains.GetGrain<ITaskGrain>(taskId);
 var request = new SynthesisRequest(text, voice, AudioFormat.Wav, Priority.Normal, SessionId: null, Speed: 1.0, Pitch: 1.0);
 var submitted = await task.Submit(request);
-Console.WriteLine($"{taskId}: {submitted.Status}, queue position {submitted.QueuePosition}");
+if (submitted is not TaskAccepted { Task: var accepted })
+{
+    Console.Error.WriteLine($"{taskId}: refused, {((TaskRefused)submitted).Error.Message}");
+    await host.StopAsync();
+    return 1;
+}
+
+Console.WriteLine($"{taskId}: {accepted.Status}, queue position {accepted.QueuePosition}");
 
 var finished = await task.WaitForCompletion().WaitAsync(TimeSpan.FromMinutes(2));
 if (finished is not { Status: SynthesisStatus.Completed } || await task.GetAudio() is not { } audio)

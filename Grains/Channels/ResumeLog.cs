@@ -1,0 +1,136 @@
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Grains.Channels;
+
+/// <summary>Where an event leaves its task: the sentence it belongs to and how far into that sentence's bytes its audio reaches.</summary>
+/// <remarks><see cref="Sentence"/> is -1 for events that carry no audio position (a task's start or end, a context's end).</remarks>
+[GenerateSerializer, Immutable]
+public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] int Sentence, [property: Id(3)] long BytesEnd, [property: Id(4)] bool Ends);
+
+/// <summary>A session's numbered events, kept for a resume window so a reader that reconnects gets what it missed.</summary>
+/// <remarks>Numbers run 1, 2, 3… with no gap. <see cref="Released"/> is how far readers may read: everything in memory mode, only what
+/// has been saved in durable mode, so no reader ever holds an event that a restored channel does not know about. Read events go after
+/// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes.</remarks>
+public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentBytes)
+{
+    private readonly List<Entry> _entries = [];
+    private int _start;
+    private long _bytes;
+
+    /// <summary>The highest number handed out.</summary>
+    public long LastSequence { get; private set; }
+
+    /// <summary>The highest number readers may read.</summary>
+    public long Released { get; private set; }
+
+    /// <summary>The highest number a reader has read (asked past).</summary>
+    public long ReadThrough { get; private set; }
+
+    /// <summary>Continues the numbering after <paramref name="sequence"/> (a restored channel).</summary>
+    public void ContinueAfter(long sequence)
+    {
+        LastSequence = sequence;
+        Released = sequence;
+        ReadThrough = sequence;
+    }
+
+    /// <summary>Numbers <paramref name="channelEvent"/> and keeps it; <paramref name="release"/> lets readers have it at once.</summary>
+    public ChannelEvent Append(ChannelEvent channelEvent, int sentence, long bytesEnd, DateTimeOffset now, bool release)
+    {
+        ArgumentNullException.ThrowIfNull(channelEvent);
+        var numbered = channelEvent with { Sequence = ++LastSequence };
+        _entries.Add(new Entry(numbered, now, new EventMark(numbered.Sequence, numbered.TaskId, sentence, bytesEnd, numbered is TaskEndedEvent)));
+        _bytes += Size(numbered);
+        if (release)
+        {
+            Released = LastSequence;
+        }
+
+        Trim(now);
+        return numbered;
+    }
+
+    /// <summary>Lets readers have every event up to <paramref name="sequence"/> (it has been saved).</summary>
+    public void Release(long sequence) => Released = Math.Max(Released, Math.Min(sequence, LastSequence));
+
+    /// <summary>The released event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone.</summary>
+    public bool TryGet(long sequence, out ChannelEvent channelEvent, out EventMark mark)
+    {
+        channelEvent = null!;
+        mark = default;
+        if (_start >= _entries.Count || sequence > Released)
+        {
+            return false;
+        }
+
+        var first = _entries[_start].Event.Sequence;
+        var entry = _entries[_start + (int)Math.Max(0, sequence - first)];
+        if (entry.Event.Sequence > Released)
+        {
+            return false;
+        }
+
+        channelEvent = entry.Event;
+        mark = entry.Mark;
+        return true;
+    }
+
+    /// <summary>A reader has event <paramref name="sequence"/>.</summary>
+    public void Acknowledge(long sequence) => ReadThrough = Math.Max(ReadThrough, sequence);
+
+    /// <summary>The marks of events after <see cref="ReadThrough"/> up to <paramref name="through"/>: what a restored channel needs to
+    /// know where a reader that had any of them stands.</summary>
+    public List<EventMark> UnreadMarks(long through)
+    {
+        var marks = new List<EventMark>();
+        for (var i = _start; i < _entries.Count; i++)
+        {
+            var mark = _entries[i].Mark;
+            if (mark.Sequence > ReadThrough && mark.Sequence <= through)
+            {
+                marks.Add(mark);
+            }
+        }
+
+        return marks;
+    }
+
+    /// <summary>Forgets every event (the session was abandoned).</summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        _start = 0;
+        _bytes = 0;
+    }
+
+    private void Trim(DateTimeOffset now)
+    {
+        while (_entries.Count - _start > 1 && CanTrimOldest(now))
+        {
+            _bytes -= Size(_entries[_start].Event);
+            _entries[_start++] = default;
+        }
+
+        // Trimmed entries leave the list in bulk, so trimming stays O(1) per event.
+        if (_start > 1024 && _start > _entries.Count / 2)
+        {
+            _entries.RemoveRange(0, _start);
+            _start = 0;
+        }
+    }
+
+    private bool CanTrimOldest(DateTimeOffset now)
+    {
+        var oldest = _entries[_start];
+        if (_bytes > maxUnsentBytes && oldest.Event.Sequence <= Released)
+        {
+            return true;
+        }
+
+        return oldest.Event.Sequence <= ReadThrough && (_bytes > bufferBytes || now - oldest.At > window);
+    }
+
+    private static long Size(ChannelEvent channelEvent) => channelEvent is AudioEvent audio ? audio.Audio.Length : 0;
+
+    private readonly record struct Entry(ChannelEvent Event, DateTimeOffset At, EventMark Mark);
+}
