@@ -111,13 +111,13 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return false;
     }
 
-    /// <summary>Whether a job that has not spoken yet waits at <paramref name="priority"/> or above (after aging) for another session
+    /// <summary>Whether a streamed job that has not spoken yet waits at <paramref name="priority"/> or above (after aging) for another session
     /// than <paramref name="session"/>: its first piece goes before the next sentence of that session's running job.</summary>
     public bool HasFreshWaiting(Priority priority, string session, DateTimeOffset now)
     {
         foreach (var job in _jobs)
         {
-            if (job.Progress is null && Effective(job, now) >= priority && !string.Equals(job.SessionKey, session, StringComparison.Ordinal))
+            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, now) >= priority && !string.Equals(job.SessionKey, session, StringComparison.Ordinal))
             {
                 return true;
             }

@@ -190,6 +190,8 @@ public sealed partial class SynthesizerGrain(
 
     private async Task ProcessQueueAsync()
     {
+        // Not inside the Synthesize call that started the loop: its owner hears JobQueued before anything else happens.
+        await Task.Yield();
         while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
             SchedulingMetrics.Queued(job.Priority, -1);

@@ -85,6 +85,7 @@ public sealed partial class TaskGrain(
         _job = cancellation;
         State.DeviceKey = started.Queued!.DeviceKey;
         State.EstimatedSeconds = started.Queued.EstimatedSeconds;
+        var accepted = Snapshot(started.Queued.Position);
         _ = Pull(started.Events!, cancellation.Token);
         await task.WriteStateAsync();
         await EnterLedger();
@@ -93,7 +94,7 @@ public sealed partial class TaskGrain(
             await session.AddTask(TaskId);
         }
 
-        return new TaskAccepted(TaskId, Snapshot(started.Queued.Position));
+        return new TaskAccepted(TaskId, accepted);
     }
 
     Task ITaskGrain.PickUp() => Task.CompletedTask;
@@ -275,6 +276,13 @@ public sealed partial class TaskGrain(
         }
 
         await Finish(SynthesisStatus.Cancelled, null);
+        if (_job is { } job)
+        {
+            // Ends the pull, which cancels the job on its synthesizer, queued or running.
+            _job = null;
+            job.Cancel();
+        }
+
         if (State.Request is { Streamed: true, SessionId: { } sessionId })
         {
             // The channel owns the job: it drops the task's audio and stops its synthesis.
@@ -313,13 +321,6 @@ public sealed partial class TaskGrain(
         State.Error = error;
         State.CompletedAt = now;
         State.ExpiresAt = now + TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
-        if (_job is { } job)
-        {
-            // Stops the pull, which cancels the job on its synthesizer (a no-op once it ended there).
-            _job = null;
-            await job.CancelAsync();
-        }
-
         _finished.TrySetResult(Snapshot(null));
         await task.WriteStateAsync();
 
