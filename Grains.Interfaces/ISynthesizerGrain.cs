@@ -28,7 +28,8 @@ public sealed record JobRefused([property: Id(0)] TaskError Error) : SynthesisEv
 [GenerateSerializer, Immutable]
 public sealed record JobStarted([property: Id(0)] string DeviceKey) : SynthesisEvent;
 
-/// <summary>Encoded audio of sentence <see cref="Sentence"/> (from 0), starting <see cref="Offset"/> bytes into that sentence's audio.</summary>
+/// <summary>Encoded audio of sentence <see cref="Sentence"/> (from 0), starting <see cref="Offset"/> bytes into that sentence's audio;
+/// <see cref="Samples"/> output samples went into it (exactly its samples for PCM and G.711; an encoder may hold some back).</summary>
 /// <remarks><see cref="SentenceComplete"/> marks the sentence's last piece, which carries its <see cref="Words"/> when they were asked
 /// for. The piece numbered one past the last sentence is the stream's tail (what the encoder held back). Whole (not streamed) jobs send
 /// no audio pieces, only <see cref="JobProgress"/>.</remarks>
@@ -39,15 +40,17 @@ public sealed record SentenceAudio(
     [property: Id(2)] byte[] Audio,
     [property: Id(3)] IReadOnlyList<WordTiming>? Words,
     [property: Id(4)] bool SentenceComplete,
-    [property: Id(5)] double Progress) : SynthesisEvent;
+    [property: Id(5)] double Progress,
+    [property: Id(6)] long Samples) : SynthesisEvent;
 
 /// <summary>A whole job spoke another sentence: the fraction of its text done.</summary>
 [GenerateSerializer, Immutable]
 public sealed record JobProgress([property: Id(0)] double Progress) : SynthesisEvent;
 
-/// <summary>The job is done: <see cref="DurationMs"/> of audio in all; a whole job's file is <see cref="Audio"/>.</summary>
+/// <summary>The job is done: <see cref="DurationMs"/> of audio in all; a whole job's file is <see cref="Audio"/>; a streamed job's
+/// output rate is <see cref="SampleRate"/>, so its owner counts the duration from the samples it received.</summary>
 [GenerateSerializer, Immutable]
-public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: Id(1)] AudioResult? Audio) : SynthesisEvent;
+public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: Id(1)] AudioResult? Audio, [property: Id(2)] int SampleRate = 0) : SynthesisEvent;
 
 /// <summary>The engine failed the job; nothing else follows.</summary>
 [GenerateSerializer, Immutable]

@@ -322,8 +322,8 @@ public sealed partial class AudioChannelGrain(
 
         try
         {
-            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Sentence, item.Bytes);
-            var started = await dispatcher.Start(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
+            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, item.Received.Bytes);
+            var started = await dispatcher.Restart(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
             if (started.Refusal is { } refusal)
             {
                 Stop(item, SynthesisStatus.Error, refusal with { Message = "The task's device died and every other queue is full." });
@@ -364,11 +364,12 @@ public sealed partial class AudioChannelGrain(
                 Pump();
                 return false;
             case JobCompleted completed:
-                item.DurationMs = completed.DurationMs;
+                // Counted from what arrived: after a failover the audio joins two renderings whose lengths differ slightly.
+                item.DurationMs = completed.SampleRate > 0 ? (int)(item.Received.Samples * 1000 / completed.SampleRate) : completed.DurationMs;
                 item.Progress = 1.0;
                 if (item.Info.Whole && item.Whole is { WrittenCount: > 0 } whole)
                 {
-                    item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, FinishedFile(item, whole), 1.0), item.Sentence, item.Bytes));
+                    item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, FinishedFile(item, whole), 1.0), item.Received));
                 }
 
                 item.EndStatus = SynthesisStatus.Completed;
@@ -387,16 +388,21 @@ public sealed partial class AudioChannelGrain(
     /// <summary>Keeps the part of a piece the channel lacks: a re-run after a failover may send the start of a sentence again.</summary>
     private static void TakePiece(ChannelItem item, SentenceAudio piece)
     {
-        if (piece.Sentence != item.Sentence)
+        var at = item.Received;
+        if (piece.Sentence != at.Sentence)
         {
             return;
         }
 
         var audio = piece.Audio;
-        var known = item.Bytes - piece.Offset;
+        var samples = piece.Samples;
+        var known = at.Bytes - piece.Offset;
         if (known > 0)
         {
-            audio = known >= audio.Length ? [] : audio[(int)known..];
+            // The samples the kept bytes stand for: exact for PCM and G.711 (bytes per sample fixed), proportional otherwise.
+            var kept = known >= audio.Length ? 0 : audio.Length - (int)known;
+            samples = audio.Length == 0 ? 0 : samples * kept / audio.Length;
+            audio = kept == 0 ? [] : audio[(int)known..];
         }
         else if (known < 0)
         {
@@ -405,25 +411,26 @@ public sealed partial class AudioChannelGrain(
         }
 
         item.Progress = piece.Progress;
-        if (audio.Length > 0)
+        if (audio.Length > 0 || samples > 0)
         {
-            item.Bytes += audio.Length;
+            at = item.Received = at with { Bytes = at.Bytes + audio.Length, Samples = at.Samples + samples };
             item.Whole?.Write(audio);
-            if (!item.Info.Whole)
+            if (audio.Length > 0 && !item.Info.Whole)
             {
-                item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, audio, piece.Progress), item.Sentence, item.Bytes));
+                item.Pending.Add((new AudioEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, audio, piece.Progress), at));
             }
-        }
-
-        if (piece.Words is { Count: > 0 } words && !item.Info.Whole)
-        {
-            item.Pending.Add((new WordsEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, words), item.Sentence, item.Bytes));
         }
 
         if (piece.SentenceComplete)
         {
-            item.Sentence++;
-            item.Bytes = 0;
+            at = item.Received = at with { Sentence = at.Sentence + 1, Bytes = 0 };
+        }
+
+        if (piece.Words is { Count: > 0 } words && !item.Info.Whole)
+        {
+            // Words come with the piece that ends their sentence: a reader holding them holds the whole sentence, so a restore from
+            // this event starts at the next one (from the audio event before it, the words would be said again).
+            item.Pending.Add((new WordsEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, words), at));
         }
     }
 
@@ -468,15 +475,15 @@ public sealed partial class AudioChannelGrain(
                 if (!_current.Started)
                 {
                     _current.Started = true;
-                    Emit(new TaskStartedEvent(0, _current.TaskId, _current.Info.RequestId, _current.Info.ContextId), -1, 0);
+                    Emit(new TaskStartedEvent(0, _current.TaskId, _current.Info.RequestId, _current.Info.ContextId), AudioPosition.None);
                     emitted = true;
                 }
             }
 
             var current = _current;
-            foreach (var (channelEvent, sentence, bytesEnd) in current.Pending)
+            foreach (var (channelEvent, position) in current.Pending)
             {
-                Emit(channelEvent, sentence, bytesEnd);
+                Emit(channelEvent, position);
                 emitted = true;
             }
 
@@ -507,7 +514,7 @@ public sealed partial class AudioChannelGrain(
     private void End(ChannelItem item, SynthesisStatus status)
     {
         Emit(new TaskEndedEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, status, item.Error,
-            status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs), -1, 0);
+            status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs), AudioPosition.None);
         item.Ended = true;
         item.Whole = null;
         if (!Durable)
@@ -550,7 +557,7 @@ public sealed partial class AudioChannelGrain(
         foreach (var context in finished)
         {
             _contexts.Remove(context.Id);
-            Emit(new ContextEndedEvent(0, context.Options.RequestId, context.Id), -1, 0);
+            Emit(new ContextEndedEvent(0, context.Options.RequestId, context.Id), AudioPosition.None);
         }
 
         return true;
@@ -629,8 +636,8 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    private void Emit(ChannelEvent channelEvent, int sentence, long bytesEnd) =>
-        _log.Append(channelEvent, sentence, bytesEnd, time.GetUtcNow(), release: !Durable);
+    private void Emit(ChannelEvent channelEvent, AudioPosition position) =>
+        _log.Append(channelEvent, position, time.GetUtcNow(), release: !Durable);
 
     private void Signal()
     {
@@ -655,10 +662,9 @@ public sealed partial class AudioChannelGrain(
         }
 
         item.ReadStarted = true;
-        if (mark.Sentence >= 0)
+        if (!mark.Position.IsNone)
         {
-            item.ReadSentence = mark.Sentence;
-            item.ReadBytes = mark.BytesEnd;
+            item.Read = mark.Position;
         }
     }
 
@@ -710,7 +716,7 @@ public sealed partial class AudioChannelGrain(
         var record = new ChannelRecord { LastSequence = through, Order = _order, ReadThrough = _log.ReadThrough };
         foreach (var item in _itemsById.Values)
         {
-            record.Items.Add(new ChannelItemRecord(item.Info, item.Request, item.Order, item.ReadStarted, item.ReadSentence, item.ReadBytes));
+            record.Items.Add(new ChannelItemRecord(item.Info, item.Request, item.Order, item.ReadStarted, item.Read));
         }
 
         foreach (var context in _contexts.Values)
@@ -732,10 +738,8 @@ public sealed partial class AudioChannelGrain(
             {
                 Started = entry.Started,
                 ReadStarted = entry.Started,
-                Sentence = entry.Sentence,
-                Bytes = entry.Bytes,
-                ReadSentence = entry.Sentence,
-                ReadBytes = entry.Bytes,
+                Received = entry.Read,
+                Read = entry.Read,
                 Whole = null,
             };
             _items.Add(item);
@@ -776,10 +780,9 @@ public sealed partial class AudioChannelGrain(
             }
 
             item.Started = item.ReadStarted = true;
-            if (mark.Sentence >= 0)
+            if (!mark.Position.IsNone)
             {
-                item.Sentence = item.ReadSentence = mark.Sentence;
-                item.Bytes = item.ReadBytes = mark.BytesEnd;
+                item.Received = item.Read = mark.Position;
             }
         }
 

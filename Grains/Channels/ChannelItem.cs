@@ -20,19 +20,15 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     public CancellationTokenSource Cancellation { get; } = new();
 
     /// <summary>Events made but not yet in the log: the task waits for its turn on the socket.</summary>
-    public List<(ChannelEvent Event, int Sentence, long BytesEnd)> Pending { get; } = [];
+    public List<(ChannelEvent Event, AudioPosition Position)> Pending { get; } = [];
 
-    /// <summary>The sentence being received, and how many of its bytes arrived: where a re-run picks up.</summary>
-    public int Sentence { get; set; }
-
-    public long Bytes { get; set; }
+    /// <summary>What arrived: the sentence being received and how many of its bytes, where a re-run picks up.</summary>
+    public AudioPosition Received { get; set; } = new(0, 0, 0);
 
     /// <summary>What a reader has read of the task: what a durable channel saves.</summary>
     public bool ReadStarted { get; set; }
 
-    public int ReadSentence { get; set; }
-
-    public long ReadBytes { get; set; }
+    public AudioPosition Read { get; set; } = new(0, 0, 0);
 
     /// <summary>Whether its start went into the log.</summary>
     public bool Started { get; set; }

@@ -2,10 +2,20 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>Where an event leaves its task: the sentence it belongs to and how far into that sentence's bytes its audio reaches.</summary>
-/// <remarks><see cref="Sentence"/> is -1 for events that carry no audio position (a task's start or end, a context's end).</remarks>
+/// <summary>How far a task's audio reaches: the sentence being received, the bytes of it received, and the output samples received
+/// in all (the task's duration is counted from what its reader got, which after a failover joins two renderings).</summary>
 [GenerateSerializer, Immutable]
-public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] int Sentence, [property: Id(3)] long BytesEnd, [property: Id(4)] bool Ends);
+public readonly record struct AudioPosition([property: Id(0)] int Sentence, [property: Id(1)] long Bytes, [property: Id(2)] long Samples)
+{
+    /// <summary>For events that carry no audio position (a task's start or end, a context's end).</summary>
+    public static AudioPosition None { get; } = new(-1, 0, 0);
+
+    public bool IsNone => Sentence < 0;
+}
+
+/// <summary>Where an event leaves its task (<see cref="AudioPosition.None"/> for events without audio), and whether it ends the task.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] AudioPosition Position, [property: Id(3)] bool Ends);
 
 /// <summary>A session's numbered events, kept for a resume window so a reader that reconnects gets what it missed.</summary>
 /// <remarks>Numbers run 1, 2, 3… with no gap. <see cref="Released"/> is how far readers may read: everything in memory mode, only what
@@ -35,11 +45,11 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     }
 
     /// <summary>Numbers <paramref name="channelEvent"/> and keeps it; <paramref name="release"/> lets readers have it at once.</summary>
-    public ChannelEvent Append(ChannelEvent channelEvent, int sentence, long bytesEnd, DateTimeOffset now, bool release)
+    public ChannelEvent Append(ChannelEvent channelEvent, AudioPosition position, DateTimeOffset now, bool release)
     {
         ArgumentNullException.ThrowIfNull(channelEvent);
         var numbered = channelEvent with { Sequence = ++LastSequence };
-        _entries.Add(new Entry(numbered, now, new EventMark(numbered.Sequence, numbered.TaskId, sentence, bytesEnd, numbered is TaskEndedEvent)));
+        _entries.Add(new Entry(numbered, now, new EventMark(numbered.Sequence, numbered.TaskId, position, numbered is TaskEndedEvent)));
         _bytes += Size(numbered);
         if (release)
         {

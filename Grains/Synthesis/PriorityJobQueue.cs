@@ -83,18 +83,21 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return true;
     }
 
-    public bool Remove(string taskId, out ScheduledJob job)
+    /// <summary>Removes this very job (not another one of the same task); false when it is not waiting.</summary>
+    public bool Remove(ScheduledJob job) => _jobs.Remove(job);
+
+    /// <summary>The waiting job of <paramref name="taskId"/>, if any.</summary>
+    public ScheduledJob? Find(string taskId)
     {
-        var index = _jobs.FindIndex(j => j.TaskId == taskId);
-        if (index < 0)
+        foreach (var job in _jobs)
         {
-            job = null!;
-            return false;
+            if (job.TaskId == taskId)
+            {
+                return job;
+            }
         }
 
-        job = _jobs[index];
-        _jobs.RemoveAt(index);
-        return true;
+        return null;
     }
 
     /// <summary>Whether a job of <paramref name="priority"/> or above (after aging) is waiting.</summary>

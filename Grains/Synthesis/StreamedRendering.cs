@@ -30,6 +30,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private double _sentenceStartMs;
     private long _sentenceSamples;
     private long _outputSamples;
+    private long _pieceSamples;
     private long _sentenceBytes;
     private long _skipBytes;
     private TaskCompletionSource? _waiter;
@@ -50,6 +51,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder = encoder.CreateStream(outputRate, encoderOptions);
         _encoder.Begin(_pending);
     }
+
+    /// <summary>The rate of the encoded audio.</summary>
+    public int OutputRate => _outputRate;
 
     /// <summary>Milliseconds of audio encoded so far.</summary>
     public int DurationMs
@@ -158,6 +162,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             {
                 var tail = _resampler.Flush();
                 _outputSamples += tail.Length;
+                _pieceSamples += tail.Length;
                 _encoder.Write(tail, _pending);
             }
 
@@ -191,10 +196,15 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             var made = _pending.WrittenSpan;
             var offset = _sentenceBytes;
             _sentenceBytes += made.Length;
+            var samples = _pieceSamples;
+            _pieceSamples = 0;
             var skip = _skipBytes - offset;
             if (skip > 0)
             {
-                made = skip >= made.Length ? [] : made[(int)skip..];
+                // The samples the kept bytes stand for: exact where bytes per sample are fixed (PCM, G.711), proportional otherwise.
+                var kept = skip >= made.Length ? 0 : made.Length - (int)skip;
+                samples = made.Length == 0 ? 0 : samples * kept / made.Length;
+                made = kept == 0 ? [] : made[(int)skip..];
                 offset += Math.Min(skip, _pending.WrittenCount);
             }
 
@@ -207,7 +217,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 return null;
             }
 
-            return new SentenceAudio(sentence, offset, audio, words, sentenceComplete, progress);
+            return new SentenceAudio(sentence, offset, audio, words, sentenceComplete, progress, samples);
         }
     }
 
@@ -246,6 +256,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 
         ReadOnlySpan<short> output = _resampler is null ? scaled : _resampler.Process(scaled);
         _outputSamples += output.Length;
+        _pieceSamples += output.Length;
 
         _encoder.Write(output, _pending);
     }

@@ -6,37 +6,62 @@ namespace MitTts.Grains.Synthesis;
 public sealed record DispatchedJob(IAsyncEnumerator<SynthesisEvent>? Events, JobQueued? Queued, TaskError? Refusal);
 
 /// <summary>Starts a job on the device that will run it soonest (least work ahead, in seconds), preferring the session's node on a tie.</summary>
-public sealed class SynthesisDispatcher(IGrainFactory grains)
+public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
 {
     // Work-ahead figures closer than this count as equal, so the session's node wins near-ties.
     private const double TieSeconds = 0.05;
 
+    // How long a job whose device died keeps looking for another one: membership takes a few seconds to agree that a killed silo is
+    // dead (its device is listed but does not answer), and a cluster whose every silo restarts has no device for a moment.
+    private static readonly TimeSpan[] s_restartDelays =
+        [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1),
+         TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(8)];
+
+    /// <summary>Starts a job again after its device was lost: <paramref name="lostDevice"/> is tried last, and while no device answers
+    /// the start is retried with back-off (about 24 s in all) before the last failure is thrown.</summary>
+    public async Task<DispatchedJob> Restart(SynthesisJob job, string? preferredNode, string? lostDevice, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await Start(job, preferredNode, lostDevice, cancellationToken);
+            }
+            catch (Exception e) when (attempt < s_restartDelays.Length && !cancellationToken.IsCancellationRequested
+                                      && e is OrleansException or TimeoutException or InvalidOperationException)
+            {
+                await Task.Delay(s_restartDelays[attempt], time, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>The accepted job, or the refusal with the shortest retry-after when every device is full.</summary>
     /// <remarks>The caller owns the returned enumerator: it pulls it to the end, or disposes it (which cancels the job).</remarks>
+    /// <remarks><paramref name="avoidDevice"/> (one that just failed the job) goes last: still used when it is the only one listed.</remarks>
     public async Task<DispatchedJob> Start(SynthesisJob job, string? preferredNode, string? avoidDevice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var all = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
-        var devices = new List<string>(all.Count);
-        foreach (var device in all)
-        {
-            if (device != avoidDevice)
-            {
-                devices.Add(device);
-            }
-        }
-
+        var devices = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
         if (devices.Count == 0)
         {
             throw new InvalidOperationException("No synthesis device is active in the cluster.");
         }
 
-        IReadOnlyList<string> order = devices;
-        if (devices.Count > 1)
+        var order = new List<string>(devices.Count);
+        if (devices.Count == 1)
+        {
+            order.Add(devices[0]);
+        }
+        else
         {
             // A device whose silo died a moment ago may still be listed: it is skipped, not fatal.
             var statuses = (await Task.WhenAll(devices.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
-            order = Rank(statuses, preferredNode).Select(s => s.DeviceKey).ToArray();
+            order.AddRange(Rank(statuses, preferredNode).Select(s => s.DeviceKey));
+        }
+
+        if (avoidDevice is not null && order.Count > 1 && order.Remove(avoidDevice))
+        {
+            order.Add(avoidDevice);
         }
 
         TaskError? refusal = null;
@@ -52,7 +77,7 @@ public sealed class SynthesisDispatcher(IGrainFactory grains)
                     continue;
                 }
             }
-            catch (OrleansException) when (order.Count > 1)
+            catch (Exception e) when (e is OrleansException or TimeoutException && order.Count > 1)
             {
                 if (events is not null)
                 {

@@ -64,6 +64,7 @@ public sealed partial class SynthesizerGrain(
             yield break;
         }
 
+        Supersede(job.TaskId);
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
         _queue.Enqueue(scheduled);
         SchedulingMetrics.Queued(priority, +1);
@@ -103,6 +104,18 @@ public sealed partial class SynthesizerGrain(
         }
     }
 
+    /// <summary>A task asking again for a job this device already has lost its owner (the owner's silo died and the task activated
+    /// elsewhere): the old run is cancelled, and whoever still reads it hears why, so the task has one job, not two.</summary>
+    private void Supersede(string taskId)
+    {
+        var old = _running?.TaskId == taskId ? _running : _queue.Find(taskId);
+        if (old is not null)
+        {
+            Abandon(old);
+            old.Output.Writer.TryComplete(new OperationCanceledException("The task asked for its job again; this run was superseded."));
+        }
+    }
+
     private void Abandon(ScheduledJob job)
     {
         if (ReferenceEquals(_running, job))
@@ -111,7 +124,7 @@ public sealed partial class SynthesizerGrain(
             return;
         }
 
-        if (_queue.Remove(job.TaskId, out var queued) && ReferenceEquals(queued, job))
+        if (_queue.Remove(job))
         {
             DropProgress(job);
             _cancellations++;
@@ -318,8 +331,9 @@ public sealed partial class SynthesizerGrain(
             if (!request.WordTimestamps && job.Job is { FromSentence: 0, FromByte: 0 } && renderer.TryGetCached(request) is { } cached)
             {
                 // One piece: sentence 0 is the whole file.
-                output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0));
-                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null));
+                var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
+                output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
+                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
                 output.TryComplete();
                 return false;
             }
@@ -376,7 +390,7 @@ public sealed partial class SynthesizerGrain(
 
         var duration = stream.DurationMs;
         DropProgress(job);
-        output.TryWrite(new JobCompleted(duration, null));
+        output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
         output.TryComplete();
         return false;
     }

@@ -44,8 +44,9 @@ public sealed partial class TaskGrain(
     {
         if (Exists && !IsFinished && State.Request is { Streamed: false })
         {
-            // An unfinished REST task activating again lost its owner with a silo: pick the job up, after activation.
-            this.RegisterGrainTimer(_ => { StartPulling(avoidDevice: State.DeviceKey); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
+            // An unfinished REST task activating again lost its owner with a silo: pick the job up, after activation. Its device may
+            // be alive (the job there is superseded) or dead (the dispatcher skips it): nothing to avoid.
+            this.RegisterGrainTimer(_ => { StartPulling(avoidDevice: null); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         }
 
         return Task.CompletedTask;
@@ -204,7 +205,7 @@ public sealed partial class TaskGrain(
         State.Progress = 0;
         try
         {
-            var started = await dispatcher.Start(new SynthesisJob(TaskId, State.Request!, State.CreatedAt), preferredNode: null, avoidDevice, cancellationToken);
+            var started = await dispatcher.Restart(new SynthesisJob(TaskId, State.Request!, State.CreatedAt), preferredNode: null, avoidDevice, cancellationToken);
             if (started.Refusal is { } refusal)
             {
                 await Finish(SynthesisStatus.Error, refusal with { Message = "The task's device died and every other queue is full." });

@@ -18,12 +18,19 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
     [Fact]
     public async Task Rest_synthesis_through_nginx_is_round_robined_across_both_gateways()
     {
+        // nginx takes a gateway out for fail_timeout (5 s) after an error, which an earlier test's silo kill may have caused: requests
+        // keep coming until both gateways answered (or 15 s passed), and every request must succeed.
         var nodes = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < 6; i++)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        for (var i = 0; nodes.Count < 2 && DateTime.UtcNow < deadline; i++)
         {
             var response = await cluster.Balancer.Synthesize(new { text = $"Petición número {i}.", voice_id = "es-female-1" });
             await response.Json();
             nodes.Add(response.Headers.GetValues(NodeHeader).Single());
+            if (nodes.Count < 2)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+            }
         }
 
         Assert.Equal(["gateway-a", "gateway-b"], nodes.Order(StringComparer.Ordinal));
@@ -63,6 +70,11 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
         var stderr = sample.StandardError.ReadToEndAsync();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await sample.WaitForExitAsync(limit.Token);
+        if (sample.ExitCode != 0)
+        {
+            var status = await (await cluster.Balancer.GetAsync("/api/v1/status")).Content.ReadAsStringAsync();
+            Assert.Fail($"exit {sample.ExitCode}\n{await stdout}\n{await stderr}\n{status}\n{cluster.Logs()}");
+        }
 
         Assert.True(sample.ExitCode == 0, $"exit {sample.ExitCode}\n{await stdout}\n{await stderr}");
         var wav = await File.ReadAllBytesAsync(output);
@@ -192,7 +204,8 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
 
             task = await response.Json();
             return task.GetProperty("status").GetString() is "completed" or "error" or "cancelled";
-        }, $"task {taskId} to finish", limit ?? TimeSpan.FromSeconds(30));
+        }, $"task {taskId} to finish", limit ?? TimeSpan.FromSeconds(30), async () =>
+            $"last seen: {task}\nstatus: {await (await client.GetAsync("/api/v1/status")).Content.ReadAsStringAsync()}");
         return task;
     }
 }

@@ -126,6 +126,17 @@ public sealed class ClusterSiloFailoverWebSocketTests(RealClusterFixture cluster
             // Word timestamps name what the client was sent: every sentence's words once, in order, none lost, none twice.
             var words = own.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).Select(w => w!["word"]!.GetValue<string>()).ToList();
             Assert.True(Enumerable.Repeat(expectedWords, 80).SelectMany(w => w).SequenceEqual(words), debug.ToString());
+
+            // Audio: the session's tasks run one after another, so the task's frames lie between its processing and end statuses.
+            // The stream is a μ-law WAV at 8 kHz, one byte per sample after the header: the samples received are the reported
+            // duration, exactly (none lost, none twice).
+            var started = own.First(m => m.Str("status") == "processing").Seq!.Value;
+            var end = own.Single(m => ProtocolClient.IsEnd(m, id));
+            var audio = messages.Where(m => m.IsAudio && m.Sequence > started && m.Sequence < end.Seq!.Value).SelectMany(m => m.Audio!).ToArray();
+            var data = audio.AsSpan(0, 128).IndexOf("data"u8);
+            Assert.True(data > 0, $"{id}: no WAV data chunk at the start of the stream");
+            var samples = audio.Length - (data + 8);
+            Assert.True(end.Json!["duration_ms"]!.GetValue<int>() == samples * 1000L / 8000, $"{id}: {samples} samples of audio for {end.Json!["duration_ms"]} ms\n{debug}");
         }
 
         Assert.Contains($"{victim} died", cluster.Process(victim == "silo-a" ? "silo-b" : "silo-a").ReadLog(), StringComparison.Ordinal);

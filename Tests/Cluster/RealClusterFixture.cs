@@ -145,7 +145,7 @@ public sealed class RealClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with the processes' logs after the start limit.</summary>
-    public async Task WaitFor(Func<Task<bool>> condition, string what, TimeSpan? limit = null)
+    public async Task WaitFor(Func<Task<bool>> condition, string what, TimeSpan? limit = null, Func<Task<string>>? describe = null)
     {
         ArgumentNullException.ThrowIfNull(condition);
         var deadline = DateTime.UtcNow + (limit ?? s_startLimit);
@@ -165,7 +165,8 @@ public sealed class RealClusterFixture : IAsyncLifetime
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Waited in vain for {what}.\n{Logs()}");
+                var state = describe is null ? string.Empty : await describe() + "\n";
+                throw new TimeoutException($"Waited in vain for {what}.\n{state}{Logs()}");
             }
 
             await Task.Delay(250);

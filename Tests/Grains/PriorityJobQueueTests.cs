@@ -99,13 +99,16 @@ public sealed class PriorityJobQueueTests
     public void Removal_and_counts_per_level()
     {
         var queue = new PriorityJobQueue(s_aging);
-        queue.Enqueue(Job("n1", Priority.Normal));
+        var n1 = Job("n1", Priority.Normal);
+        queue.Enqueue(n1);
         queue.Enqueue(Job("h1", Priority.High));
         queue.Enqueue(Job("n2", Priority.Normal));
 
-        Assert.True(queue.Remove("n1", out var removed));
-        Assert.Equal("n1", removed.TaskId);
-        Assert.False(queue.Remove("n1", out _));
+        Assert.Same(n1, queue.Find("n1"));
+        Assert.False(queue.Remove(Job("n1", Priority.Normal)), "another job of the same task is not this one");
+        Assert.True(queue.Remove(n1));
+        Assert.False(queue.Remove(n1));
+        Assert.Null(queue.Find("n1"));
         Assert.Equal(1, queue.CountAt(Priority.Normal));
         Assert.Equal(1, queue.CountAt(Priority.High));
         Assert.Equal(["h1", "n2"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
