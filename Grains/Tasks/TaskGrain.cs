@@ -83,12 +83,26 @@ public sealed partial class TaskGrain(
             return new TaskRefused(TaskId, refusal);
         }
 
-        _job = cancellation;
         State.DeviceKey = started.Queued!.DeviceKey;
         State.EstimatedSeconds = started.Queued.EstimatedSeconds;
         var accepted = Snapshot(started.Queued.Position);
+        try
+        {
+            await task.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored, so not a task: the job stops (disposing its enumeration cancels it) and the caller hears the failure.
+            await cancellation.CancelAsync();
+            await DisposeQuietly(started.Events!);
+            cancellation.Dispose();
+            task.State = new TaskRecord();
+            throw;
+        }
+
+        // Pulled only once the record exists: a job that ends within the write would otherwise find no task to complete.
+        _job = cancellation;
         _ = Pull(started.Events!, cancellation.Token);
-        await task.WriteStateAsync();
         await EnterLedger();
         if (session is not null)
         {
@@ -223,6 +237,18 @@ public sealed partial class TaskGrain(
         {
             LogDispatchFailed(TaskId, e);
             await Finish(SynthesisStatus.Error, new TaskError("dispatch_failed", "The task's device died and no other synthesizer accepted it: " + e.Message));
+        }
+    }
+
+    private static async Task DisposeQuietly(IAsyncEnumerator<SynthesisEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException)
+        {
+            // The synthesizer's silo is gone, and the job with it.
         }
     }
 
