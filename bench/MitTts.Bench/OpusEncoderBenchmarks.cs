@@ -12,6 +12,8 @@ namespace MitTts.Bench;
 /// espeak-ng speech at 22050 Hz streamed in 20 ms chunks: resampling to 48 kHz and Ogg framing are the same code, so
 /// the difference is the codec (issue 11, item 6).</summary>
 [MemoryDiagnoser]
+[MedianColumn]
+[MinColumn]
 public class OpusEncoderBenchmarks
 {
     private const int EngineRate = 22050;
