@@ -60,8 +60,8 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
             return (null, error);
         }
 
-        var formats = await Formats();
-        if (!TryParseFormat(body.Format, out var format) || formats.Find(format) is not { } formatInfo)
+        var formats = TryParseFormat(body.Format, out var format) ? await Formats() : null;
+        if (formats?.Find(format) is not { } formatInfo)
         {
             return (null, ApiError.BadRequest("unsupported_format", $"format must be one of: {string.Join(", ", FormatNames)}.", "format"));
         }

@@ -39,7 +39,7 @@ internal sealed class LibOpusFrameEncoder : IOpusFrameEncoder
         if (error != OpusNative.Ok || _encoder.IsInvalid)
         {
             _encoder.Dispose();
-            OpusNative.Check(error < 0 ? error : -1, "opus_encoder_create");
+            throw OpusNative.Failure(error, "opus_encoder_create");
         }
 
         try

@@ -38,8 +38,11 @@ internal static partial class OpusNative
     public static partial IntPtr opus_strerror(int error);
 
     /// <summary>Throws with libopus's own message unless <paramref name="result"/> is a success (zero or a byte count).</summary>
-    public static int Check(int result, string operation) =>
-        result >= Ok ? result : throw new InvalidOperationException($"libopus {operation} failed: {Marshal.PtrToStringAnsi(opus_strerror(result))} ({result}).");
+    public static int Check(int result, string operation) => result >= Ok ? result : throw Failure(result, operation);
+
+    /// <summary>The exception for libopus error code <paramref name="error"/>, with libopus's own message.</summary>
+    public static InvalidOperationException Failure(int error, string operation) =>
+        new($"libopus {operation} failed: {Marshal.PtrToStringAnsi(opus_strerror(error))} ({error}).");
 }
 
 /// <summary>Owns one <c>OpusEncoder</c>; releasing it destroys the encoder.</summary>
