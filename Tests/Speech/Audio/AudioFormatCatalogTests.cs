@@ -115,4 +115,20 @@ public sealed class AudioFormatCatalogTests
 
         Assert.Equal(copy, streamed);
     }
+
+    [Fact]
+    public async Task The_renderer_stores_a_streamed_task_as_its_format_finishes_it()
+    {
+        var source = await StreamedFormatTests.SourceAt(8000);
+        var request = new SynthesisRequest("hola", "es-female-1", AudioFormat.Mulaw, Priority.Normal, null, 1.0, 1.0, Streamed: true);
+        var encoder = AudioFormatCatalog.Encoder(AudioFormat.Mulaw);
+        var whole = new ArrayBufferWriter<byte>();
+        encoder.EncodeWhole(source.Samples, 8000, whole);
+        var (streamed, _) = ChunkedEncoding.Encode(encoder, source.Samples, 8000);
+
+        var result = MitTts.Grains.Synthesis.SpeechRenderer.StreamedResult(request, streamed, engineRate: 22050, source.DurationSeconds);
+
+        Assert.Equal(("audio/wav", "wav", 8000), (result.ContentType, result.FileExtension, result.SampleRate));
+        Assert.Equal(whole.WrittenSpan.ToArray(), result.Data);
+    }
 }
