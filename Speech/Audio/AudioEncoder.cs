@@ -18,7 +18,9 @@ public abstract class AudioEncoder : IAudioEncoder
 
     public abstract string Container { get; }
 
-    public virtual IReadOnlyList<int> SampleRates => RequiredSampleRate is { } required ? [required] : CommonSampleRates;
+    private IReadOnlyList<int>? _sampleRates;
+
+    public virtual IReadOnlyList<int> SampleRates => _sampleRates ??= RequiredSampleRate is { } required ? [required] : CommonSampleRates;
 
     public virtual int? RequiredSampleRate => null;
 

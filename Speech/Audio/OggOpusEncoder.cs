@@ -14,10 +14,12 @@ public sealed class OggOpusEncoder : AudioEncoder
     public const int FrameSamples = OpusRate / 50;
     public const int DefaultBitrateKbps = 32;
 
-    // Opus itself takes 6 to 510 kbps; mono speech gains nothing above 256.
-    private static readonly AudioBitrates s_bitrates = AudioBitrates.Range(6, 256, DefaultBitrateKbps);
+    /// <summary>The same effort as the managed encoder had; 10 costs 1.6x the CPU (bench/results/opus-encoder.md) for little in speech.</summary>
     public const int DefaultComplexity = 5;
     private const int PacketsPerPage = 5;
+
+    // Opus itself takes 6 to 510 kbps; mono speech gains nothing above 256.
+    private static readonly AudioBitrates s_bitrates = AudioBitrates.Range(6, 256, DefaultBitrateKbps);
 
     private readonly Func<int, IOpusFrameEncoder> _createCodec;
 
