@@ -5,7 +5,6 @@ using Microsoft.Extensions.Options;
 using MitTts.Gateway.Contracts;
 using MitTts.Grains;
 using MitTts.Grains.Interfaces;
-using MitTts.Speech.Audio;
 
 namespace MitTts.Gateway.Apis;
 
@@ -43,6 +42,12 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
         return voice;
     }
 
+    // Formats are fixed for a build: fetched from the cluster on first use and kept.
+    private AudioFormatRules? _formats;
+
+    private async ValueTask<AudioFormatRules> Formats() =>
+        _formats ??= new AudioFormatRules(await grains.GetGrain<IAudioFormatCatalogGrain>(0).GetFormats());
+
     /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>).</summary>
     public int MaxTextLength => options.Value.MaxTextLength;
 
@@ -55,12 +60,13 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
             return (null, error);
         }
 
-        if (!TryParseFormat(body.Format, out var format))
+        var formats = TryParseFormat(body.Format, out var format) ? await Formats() : null;
+        if (formats?.Find(format) is not { } formatInfo)
         {
             return (null, ApiError.BadRequest("unsupported_format", $"format must be one of: {string.Join(", ", FormatNames)}.", "format"));
         }
 
-        if (ValidateAudio(format, body.SampleRate, body.Bitrate) is { } audioError)
+        if (formats.ValidateAudio(formatInfo, body.SampleRate, body.Bitrate) is { } audioError)
         {
             return (null, audioError);
         }
@@ -109,12 +115,6 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
 
     public static IReadOnlyList<string> FormatNames { get; } = [.. Enum.GetNames<AudioFormat>().Select(n => n.ToLowerInvariant())];
 
-    /// <summary>The output rates a request may ask for.</summary>
-    public static IReadOnlyList<int> SampleRates { get; } = [8000, 16000, 22050, 24000, 44100, 48000];
-
-    public const int MinimumOggBitrate = 6;
-    public const int MaximumOggBitrate = 256;
-
     public static bool TryParseFormat(string? value, out AudioFormat format)
     {
         format = AudioFormat.Wav;
@@ -134,47 +134,6 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
         }
 
         return false;
-    }
-
-    /// <summary>The sample rate and bitrate must suit the format: G.711 is 8000 Hz only, bitrates are for mp3 and ogg.</summary>
-    public static ApiError? ValidateAudio(AudioFormat format, int? sampleRate, int? bitrate)
-    {
-        if (sampleRate is { } rate)
-        {
-            if (!SampleRates.Contains(rate))
-            {
-                return ApiError.BadRequest("invalid_sample_rate", $"sample_rate must be one of: {string.Join(", ", SampleRates)}.", "sample_rate");
-            }
-
-            if (format is AudioFormat.Mulaw or AudioFormat.Alaw && rate != 8000)
-            {
-                return ApiError.BadRequest("invalid_sample_rate", $"{FormatName(format)} is G.711 telephony audio: sample_rate must be 8000.", "sample_rate");
-            }
-        }
-
-        if (bitrate is { } kbps)
-        {
-            var valid = format switch
-            {
-                AudioFormat.Mp3 => Mp3Encoder.Bitrates.Contains(kbps),
-                AudioFormat.Ogg => kbps is >= MinimumOggBitrate and <= MaximumOggBitrate,
-                _ => false,
-            };
-            if (!valid)
-            {
-                return ApiError.BadRequest(
-                    "invalid_bitrate",
-                    format switch
-                    {
-                        AudioFormat.Mp3 => $"bitrate (kbps) for mp3 must be one of: {string.Join(", ", Mp3Encoder.Bitrates)}.",
-                        AudioFormat.Ogg => $"bitrate (kbps) for ogg must be between {MinimumOggBitrate} and {MaximumOggBitrate}.",
-                        _ => $"bitrate applies to mp3 and ogg only, not {FormatName(format)}.",
-                    },
-                    "bitrate");
-            }
-        }
-
-        return null;
     }
 
     private static string FormatName(AudioFormat format) => format.ToString().ToLowerInvariant();

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using MitTts.Grains.Formats;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
@@ -65,11 +66,13 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     }
 
     /// <summary>Processes and encodes the engine's PCM (at <paramref name="sampleRate"/>) into the requested format, and caches it.</summary>
-    public AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request)
+    /// <remarks><paramref name="streamId"/>, a stable name of the task (its id), lets the encoder derive stream numbers (the Ogg
+    /// serial) from it, so rendering the task again gives the same bytes; null: the encoder picks one.</remarks>
+    public AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request, string? streamId = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var (voice, _) = Resolve(request);
-        var encoder = AudioEncoders.Get(request.Format.ToString());
+        var encoder = Encoder(request);
 
         var samples = AppliesSpeedAndPitch(voice) || (request.Speed == 1.0 && request.Pitch == 1.0)
             ? pcm.ToArray()
@@ -80,7 +83,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         samples = StreamingResampler.ResampleWhole(samples, sampleRate, outputRate);
 
         var output = new ArrayBufferWriter<byte>((samples.Length * sizeof(short)) + 1024);
-        encoder.EncodeWhole(samples, outputRate, output, new AudioEncoderOptions(request.Bitrate));
+        encoder.EncodeWhole(samples, outputRate, output, EncoderOptions(request, streamId));
         var data = output.WrittenSpan.ToArray();
         var duration = (double)samples.Length / outputRate;
         cache.Add(CacheKey(request, voice), new CachedAudio(data, encoder.ContentType, encoder.FileExtension, outputRate, duration));
@@ -88,13 +91,14 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     }
 
     /// <summary>The pipeline that encodes a streamed request's audio as the engine makes it.</summary>
-    /// <remarks>The first stream of a voice on this silo speaks a calibration sentence first (a few milliseconds) to learn its gain.</remarks>
-    public async Task<StreamedRendering> StartStream(SynthesisRequest request, VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
+    /// <remarks>The first stream of a voice on this silo speaks a calibration sentence first (a few milliseconds) to learn its gain.
+    /// Pass the task id as <paramref name="streamId"/> so that a stream re-rendered after a failover has the same Ogg serial.</remarks>
+    public async Task<StreamedRendering> StartStream(SynthesisRequest request, VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken, string? streamId = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(voice);
         ArgumentNullException.ThrowIfNull(engine);
-        var encoder = AudioEncoders.Get(request.Format.ToString());
+        var encoder = Encoder(request);
         var gain = await StreamGain(voice, engine, cancellationToken);
         var dsp = !AppliesSpeedAndPitch(voice);
         return new StreamedRendering(
@@ -102,7 +106,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
             engine.SampleRate,
             OutputRate(request, encoder, engine.SampleRate),
             gain,
-            new AudioEncoderOptions(request.Bitrate),
+            EncoderOptions(request, streamId),
             dsp ? request.Speed : 1.0,
             dsp ? request.Pitch : 1.0);
     }
@@ -122,13 +126,32 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         return gain;
     }
 
-    /// <summary>The rate of the delivered audio: the requested one, else the format's own (G.711), else the engine's.</summary>
+    /// <summary>The encoder of the request's format.</summary>
+    public static IAudioEncoder Encoder(SynthesisRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return AudioFormatCatalog.Encoder(request.Format);
+    }
+
+    /// <summary>The rate of the delivered audio, as the format decides it (<see cref="IAudioEncoder.OutputRate"/>).</summary>
     public static int OutputRate(SynthesisRequest request, IAudioEncoder encoder, int engineRate)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(encoder);
-        return request.SampleRate ?? encoder.RequiredSampleRate ?? engineRate;
+        return encoder.OutputRate(request.SampleRate, engineRate);
     }
+
+    /// <summary>A streamed task's stored file: its chunks joined (<paramref name="whole"/>, finished in place by the format's
+    /// <see cref="IAudioEncoder.FinishWhole"/>, e.g. WAVE lengths) with its content type, rate and duration.</summary>
+    public static AudioResult StreamedResult(SynthesisRequest request, byte[] whole, int engineRate, double durationSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(whole);
+        var encoder = Encoder(request);
+        encoder.FinishWhole(whole);
+        return new AudioResult(whole, encoder.ContentType, encoder.FileExtension, encoder.OutputRate(request.SampleRate, engineRate), durationSeconds);
+    }
+
+    private static AudioEncoderOptions EncoderOptions(SynthesisRequest request, string? streamId) => new(request.Bitrate, StreamId: streamId);
 
     private bool AppliesSpeedAndPitch(VoiceEntry voice) => engines.Find(voice.Engine)?.AppliesSpeedAndPitch ?? false;
 
@@ -139,5 +162,5 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         request.SampleRate ?? 0,
         request.Speed,
         request.Pitch,
-        request.Format == AudioFormat.Mp3 || request.Format == AudioFormat.Ogg ? request.Bitrate : null);
+        Encoder(request).Bitrates is null ? null : request.Bitrate);
 }

@@ -13,7 +13,13 @@ public sealed class AlawEncoder : AudioEncoder
 
     public override string FileExtension => "wav";
 
+    public override string Description => "G.711 telephony audio";
+
+    public override string Container => "riff";
+
     public override int? RequiredSampleRate => G711WavStream.Rate;
+
+    public override void FinishWhole(Span<byte> file) => G711WavStream.SetLengths(file);
 
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {

@@ -11,7 +11,28 @@ public abstract class AudioEncoder : IAudioEncoder
 
     public abstract string FileExtension { get; }
 
+    /// <summary>The output rates the API offers; a format that encodes any rate as is takes every one of them.</summary>
+    public static IReadOnlyList<int> CommonSampleRates { get; } = [8000, 16000, 22050, 24000, 44100, 48000];
+
+    public abstract string Description { get; }
+
+    public abstract string Container { get; }
+
+    private IReadOnlyList<int>? _sampleRates;
+
+    public virtual IReadOnlyList<int> SampleRates => _sampleRates ??= RequiredSampleRate is { } required ? [required] : CommonSampleRates;
+
     public virtual int? RequiredSampleRate => null;
+
+    public virtual AudioBitrates? Bitrates => null;
+
+    public virtual bool Streams => true;
+
+    public int OutputRate(int? requestedRate, int sourceRate) => requestedRate ?? RequiredSampleRate ?? sourceRate;
+
+    public virtual void FinishWhole(Span<byte> file)
+    {
+    }
 
     public abstract IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null);
 

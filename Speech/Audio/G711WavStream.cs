@@ -15,6 +15,16 @@ internal sealed class G711WavStream(ushort formatTag, Func<short, byte> encodeSa
 
     public int SampleRate => Rate;
 
+    /// <summary>The real RIFF, fact and data sizes of a finished stream joined into one file (one byte per sample).</summary>
+    public static void SetLengths(Span<byte> file)
+    {
+        WavEncoder.SetLengths(file);
+        if (file.Length >= HeaderLength && file[38..].StartsWith("fact"u8))
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(file[46..], (uint)(file.Length - HeaderLength));
+        }
+    }
+
     public void Begin(IBufferWriter<byte> output)
     {
         var header = output.GetSpan(HeaderLength)[..HeaderLength];

@@ -14,8 +14,32 @@ public interface IAudioEncoder
     /// <summary>The file extension of a download.</summary>
     string FileExtension { get; }
 
+    /// <summary>What the format is, in a few words a client reads in an error ("G.711 telephony audio").</summary>
+    string Description { get; }
+
+    /// <summary>The container of the encoded bytes: <c>riff</c> (WAVE), <c>raw</c>, <c>mpeg</c> (MP3 frames), <c>ogg</c>.</summary>
+    string Container { get; }
+
+    /// <summary>The output rates, in Hz and ascending, a request may ask for in this format.</summary>
+    IReadOnlyList<int> SampleRates { get; }
+
     /// <summary>The only input rate the format takes (8000 for G.711), or null when any rate is encoded as is.</summary>
     int? RequiredSampleRate { get; }
+
+    /// <summary>The bitrates the format takes and its default, or null when it has no bitrate to choose (PCM, G.711).</summary>
+    AudioBitrates? Bitrates { get; }
+
+    /// <summary>Whether the chunks of a stream can go to the client as they are encoded (each prefix is playable).</summary>
+    bool Streams { get; }
+
+    /// <summary>The rate of the delivered audio: <paramref name="requestedRate"/> when the request named one, else the format's
+    /// own (G.711), else <paramref name="sourceRate"/>, the engine's, encoded as is.</summary>
+    int OutputRate(int? requestedRate, int sourceRate);
+
+    /// <summary>Turns a finished stream's chunks, joined, into the format's whole file: the place to fix what a stream could
+    /// not know when it began (WAVE's RIFF and data lengths); formats whose stream already is the file leave it as is.</summary>
+    /// <remarks>The way to store a streamed task's audio as a download; <see cref="EncodeWhole"/> already writes exact files.</remarks>
+    void FinishWhole(Span<byte> file);
 
     /// <summary>Starts one stream of audio at <paramref name="sampleRate"/>; its chunks joined in order form one valid file.</summary>
     IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null);
@@ -41,9 +65,45 @@ public interface IAudioEncoderStream : IDisposable
     void Complete(IBufferWriter<byte> output);
 }
 
-/// <summary>Encoder settings: <see cref="BitrateKbps"/> for lossy formats (null: the format's default), and
-/// <see cref="TotalSamples"/> when the whole length is known up front (exact WAV header, MP3 length tag).</summary>
-public sealed record AudioEncoderOptions(int? BitrateKbps = null, long? TotalSamples = null)
+/// <summary>Encoder settings: <see cref="BitrateKbps"/> for lossy formats (null: the format's default),
+/// <see cref="TotalSamples"/> when the whole length is known up front (exact WAV header, MP3 length tag), and
+/// <see cref="StreamId"/>, a stable name of the stream (the task id) from which containers that number their streams
+/// (the Ogg serial) derive that number, so encoding the same task twice gives the same bytes; null: a random number.</summary>
+public sealed record AudioEncoderOptions(int? BitrateKbps = null, long? TotalSamples = null, string? StreamId = null)
 {
     public static AudioEncoderOptions Default { get; } = new();
+}
+
+/// <summary>The bitrates, in kbps, a lossy format takes: any whole number from <see cref="MinimumKbps"/> to
+/// <see cref="MaximumKbps"/>, or only those in <see cref="AllowedKbps"/> when it is not empty.</summary>
+public sealed record AudioBitrates(int DefaultKbps, int MinimumKbps, int MaximumKbps, IReadOnlyList<int> AllowedKbps)
+{
+    /// <summary>Any whole kbps from <paramref name="minimumKbps"/> to <paramref name="maximumKbps"/>.</summary>
+    public static AudioBitrates Range(int minimumKbps, int maximumKbps, int defaultKbps) => new(defaultKbps, minimumKbps, maximumKbps, []);
+
+    /// <summary>Only the listed bitrates (ascending).</summary>
+    public static AudioBitrates OneOf(IReadOnlyList<int> allowedKbps, int defaultKbps)
+    {
+        ArgumentNullException.ThrowIfNull(allowedKbps);
+        return new(defaultKbps, allowedKbps[0], allowedKbps[^1], allowedKbps);
+    }
+
+    /// <summary>Whether a request may ask for <paramref name="kbps"/>.</summary>
+    public bool Accepts(int kbps)
+    {
+        if (AllowedKbps.Count == 0)
+        {
+            return kbps >= MinimumKbps && kbps <= MaximumKbps;
+        }
+
+        foreach (var allowed in AllowedKbps)
+        {
+            if (allowed == kbps)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

@@ -12,13 +12,19 @@ public sealed class Mp3Encoder : AudioEncoder
     public const int DefaultBitrateKbps = 64;
 
     /// <summary>Bitrates a request may ask for; lame rounds to the nearest one its MPEG version allows (MPEG-2 stops at 160).</summary>
-    public static IReadOnlyList<int> Bitrates { get; } = [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+    private static readonly AudioBitrates s_bitrates = AudioBitrates.OneOf([32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320], DefaultBitrateKbps);
 
     public override string Format => "mp3";
 
     public override string ContentType => "audio/mpeg";
 
     public override string FileExtension => "mp3";
+
+    public override string Description => "MPEG Layer III audio";
+
+    public override string Container => "mpeg";
+
+    public override AudioBitrates Bitrates => s_bitrates;
 
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {

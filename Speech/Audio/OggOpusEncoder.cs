@@ -1,19 +1,38 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using Concentus;
-using Concentus.Enums;
 
 namespace MitTts.Speech.Audio;
 
-/// <summary>Opus in Ogg (RFC 7845), mono, 20 ms packets, by Concentus; input at any rate is resampled to Opus's 48 kHz.</summary>
+/// <summary>Opus in Ogg (RFC 7845), mono, 20 ms packets, by libopus; input at any rate is resampled to Opus's 48 kHz.</summary>
 /// <remarks>Every <see cref="IAudioEncoderStream.Write"/> ends with a page flush (pages hold at most 100 ms), so a stream
-/// can be played as it arrives; pre-skip is the encoder's lookahead and the last granule trims the final packet's padding.</remarks>
+/// can be played as it arrives; pre-skip is the encoder's lookahead and the last granule trims the final packet's padding.
+/// The Ogg serial number comes from <see cref="AudioEncoderOptions.StreamId"/> when given, so encoding the same task again
+/// (after a failover) yields the same bytes.</remarks>
 public sealed class OggOpusEncoder : AudioEncoder
 {
     public const int OpusRate = 48000;
     public const int FrameSamples = OpusRate / 50;
     public const int DefaultBitrateKbps = 32;
+
+    /// <summary>The same effort as the managed encoder had; 10 costs 1.6x the CPU (bench/results/opus-encoder.md) for little in speech.</summary>
+    public const int DefaultComplexity = 5;
     private const int PacketsPerPage = 5;
+
+    // Opus itself takes 6 to 510 kbps; mono speech gains nothing above 256.
+    private static readonly AudioBitrates s_bitrates = AudioBitrates.Range(6, 256, DefaultBitrateKbps);
+
+    private readonly Func<int, IOpusFrameEncoder> _createCodec;
+
+    /// <summary>Opus by libopus, tuned for <paramref name="application"/> at <paramref name="complexity"/> (0-10).</summary>
+    public OggOpusEncoder(OpusApplication application = OpusApplication.Audio, int complexity = DefaultComplexity)
+        : this(bitrateKbps => new LibOpusFrameEncoder(bitrateKbps, complexity, application))
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(complexity);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(complexity, 10);
+    }
+
+    /// <summary>The same Ogg stream over another codec (the benchmark's managed baseline).</summary>
+    internal OggOpusEncoder(Func<int, IOpusFrameEncoder> createCodec) => _createCodec = createCodec;
 
     public override string Format => "ogg";
 
@@ -21,16 +40,36 @@ public sealed class OggOpusEncoder : AudioEncoder
 
     public override string FileExtension => "ogg";
 
+    public override string Description => "Opus in an Ogg stream";
+
+    public override string Container => "ogg";
+
+    public override AudioBitrates Bitrates => s_bitrates;
+
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {
         CheckSampleRate(sampleRate);
-        return new Stream(sampleRate, (options ?? AudioEncoderOptions.Default).BitrateKbps ?? DefaultBitrateKbps);
+        options ??= AudioEncoderOptions.Default;
+        var serial = options.StreamId is { } id ? StableSerial(id) : Random.Shared.Next();
+        return new Stream(sampleRate, _createCodec(options.BitrateKbps ?? DefaultBitrateKbps), serial);
+    }
+
+    /// <summary>FNV-1a of the id: string.GetHashCode differs between processes, and a failover replays on another one.</summary>
+    internal static int StableSerial(string streamId)
+    {
+        var hash = 2166136261u;
+        foreach (var c in streamId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return unchecked((int)hash);
     }
 
     private sealed class Stream : IAudioEncoderStream
     {
         private readonly int _sampleRate;
-        private readonly IOpusEncoder _opus;
+        private readonly IOpusFrameEncoder _opus;
         private readonly StreamingResampler? _resampler;
         private readonly OggPageWriter _pages;
         private readonly short[] _frame = new short[FrameSamples];
@@ -40,18 +79,13 @@ public sealed class OggOpusEncoder : AudioEncoder
         private long _inputSamples48;
         private long _encodedSamples;
 
-        public Stream(int sampleRate, int bitrateKbps)
+        public Stream(int sampleRate, IOpusFrameEncoder codec, int serial)
         {
             _sampleRate = sampleRate;
-            _opus = OpusCodecFactory.CreateEncoder(OpusRate, 1, OpusApplication.OPUS_APPLICATION_AUDIO);
-            _opus.Bitrate = bitrateKbps * 1000;
-            _opus.SignalType = OpusSignal.OPUS_SIGNAL_VOICE;
-
-            // The managed encoder is the slowest stage of any format (bench/README.md); speech needs no more than 5.
-            _opus.Complexity = 5;
+            _opus = codec;
             _preSkip = _opus.Lookahead;
             _resampler = sampleRate == OpusRate ? null : new StreamingResampler(sampleRate, OpusRate);
-            _pages = new OggPageWriter(serial: Random.Shared.Next());
+            _pages = new OggPageWriter(serial);
         }
 
         public int SampleRate => _sampleRate;
@@ -69,7 +103,8 @@ public sealed class OggOpusEncoder : AudioEncoder
             _pages.AddPacket(head);
             _pages.Flush(output, granule: 0, beginOfStream: true);
 
-            var vendor = "MitTts (Concentus)"u8;
+            Span<byte> vendor = stackalloc byte[64];
+            vendor = vendor[..System.Text.Encoding.ASCII.GetBytes($"MitTts ({_opus.Vendor})", vendor)];
             Span<byte> tags = stackalloc byte[8 + 4 + vendor.Length + 4];
             "OpusTags"u8.CopyTo(tags);
             BinaryPrimitives.WriteInt32LittleEndian(tags[8..], vendor.Length);
@@ -107,7 +142,11 @@ public sealed class OggOpusEncoder : AudioEncoder
             _pages.Flush(output, end, endOfStream: true);
         }
 
-        public void Dispose() => _resampler?.Dispose();
+        public void Dispose()
+        {
+            _resampler?.Dispose();
+            _opus.Dispose();
+        }
 
         private void Feed(ReadOnlySpan<short> samples48, IBufferWriter<byte> output)
         {
@@ -127,7 +166,7 @@ public sealed class OggOpusEncoder : AudioEncoder
 
         private void EncodeFrame(IBufferWriter<byte> output)
         {
-            var length = _opus.Encode(_frame, FrameSamples, _packet, _packet.Length);
+            var length = _opus.Encode(_frame, _packet);
             _frameFill = 0;
             _encodedSamples += FrameSamples;
             _pages.AddPacket(_packet.AsSpan(0, length));

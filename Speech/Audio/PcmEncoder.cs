@@ -13,6 +13,10 @@ public sealed class PcmEncoder : AudioEncoder
 
     public override string FileExtension => "pcm";
 
+    public override string Description => "raw 16-bit little-endian PCM";
+
+    public override string Container => "raw";
+
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {
         CheckSampleRate(sampleRate);

@@ -5,7 +5,9 @@ namespace MitTts.Speech.Audio;
 
 /// <summary>Band-limited sample-rate conversion of one mono stream, chunk by chunk (Concentus's port of the Speex resampler).</summary>
 /// <remarks>State carries across chunks, so joined output has no seams; the filter's start latency is skipped and the tail
-/// flushed by <see cref="Flush"/>, so the output is time-aligned and exactly <c>input × out/in</c> samples long.</remarks>
+/// flushed by <see cref="Flush"/>, so the output is time-aligned and exactly <c>input × out/in</c> samples long.
+/// Samples go through the resampler's float entry point: its 16-bit one allocates a scratch array on every call, and this
+/// runs once per streamed chunk. The conversion back is the one that 16-bit path makes, so the samples are the same.</remarks>
 public sealed class StreamingResampler : IDisposable
 {
     private const int Quality = 5;
@@ -13,7 +15,8 @@ public sealed class StreamingResampler : IDisposable
     private readonly IResampler _resampler;
     private readonly int _inputRate;
     private readonly int _outputRate;
-    private short[] _input = [];
+    private float[] _input = [];
+    private float[] _resampled = [];
     private short[] _output = [];
     private long _consumed;
     private long _produced;
@@ -73,6 +76,7 @@ public sealed class StreamingResampler : IDisposable
     public void Dispose()
     {
         Return(ref _input);
+        Return(ref _resampled);
         Return(ref _output);
     }
 
@@ -81,16 +85,20 @@ public sealed class StreamingResampler : IDisposable
     private ReadOnlySpan<short> Run(scoped ReadOnlySpan<short> samples, long limit)
     {
         Ensure(ref _input, samples.Length);
-        Ensure(ref _output, (int)((long)samples.Length * _outputRate / _inputRate) + 256);
-        samples.CopyTo(_input);
+        Ensure(ref _resampled, (int)((long)samples.Length * _outputRate / _inputRate) + 256);
+        for (var i = 0; i < samples.Length; i++)
+        {
+            _input[i] = samples[i];
+        }
+
         var inputLeft = samples.Length;
         var inputOffset = 0;
         var written = 0;
         while (inputLeft > 0)
         {
             var inLength = inputLeft;
-            var outLength = _output.Length - written;
-            _resampler.Process(0, _input.AsSpan(inputOffset, inputLeft), ref inLength, _output.AsSpan(written), ref outLength);
+            var outLength = _resampled.Length - written;
+            _resampler.Process(0, _input.AsSpan(inputOffset, inputLeft), ref inLength, _resampled.AsSpan(written), ref outLength);
             inputOffset += inLength;
             inputLeft -= inLength;
             written += outLength;
@@ -99,39 +107,48 @@ public sealed class StreamingResampler : IDisposable
                 break;
             }
 
-            if (written == _output.Length)
+            if (written == _resampled.Length)
             {
-                Grow(ref _output, written);
+                Grow(ref _resampled, written);
             }
         }
 
         var keep = (int)Math.Clamp(limit - _produced, 0, written);
         _produced += keep;
+        Ensure(ref _output, keep);
+        for (var i = 0; i < keep; i++)
+        {
+            _output[i] = ToSample(_resampled[i]);
+        }
+
         return _output.AsSpan(0, keep);
     }
 
-    private static void Ensure(ref short[] buffer, int length)
+    /// <summary>Saturate to 16 bits and truncate, as Concentus's own 16-bit path does, so the output is unchanged by the switch.</summary>
+    private static short ToSample(float value) => (short)Math.Clamp(value, short.MinValue, short.MaxValue);
+
+    private static void Ensure<T>(ref T[] buffer, int length)
     {
         if (buffer.Length < length)
         {
             Return(ref buffer);
-            buffer = ArrayPool<short>.Shared.Rent(length);
+            buffer = ArrayPool<T>.Shared.Rent(length);
         }
     }
 
-    private static void Grow(ref short[] buffer, int keep)
+    private static void Grow<T>(ref T[] buffer, int keep)
     {
-        var grown = ArrayPool<short>.Shared.Rent(buffer.Length * 2);
+        var grown = ArrayPool<T>.Shared.Rent(buffer.Length * 2);
         buffer.AsSpan(0, keep).CopyTo(grown);
         Return(ref buffer);
         buffer = grown;
     }
 
-    private static void Return(ref short[] buffer)
+    private static void Return<T>(ref T[] buffer)
     {
         if (buffer.Length > 0)
         {
-            ArrayPool<short>.Shared.Return(buffer);
+            ArrayPool<T>.Shared.Return(buffer);
         }
 
         buffer = [];

@@ -19,6 +19,13 @@ public sealed class WavEncoder : AudioEncoder
 
     public override string FileExtension => "wav";
 
+    public override string Description => "16-bit PCM in a WAVE file";
+
+    public override string Container => "riff";
+
+    /// <summary>Streamed, the header says "unknown length"; the stored file gets the real RIFF and data sizes.</summary>
+    public override void FinishWhole(Span<byte> file) => SetLengths(file);
+
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {
         CheckSampleRate(sampleRate);
@@ -27,7 +34,8 @@ public sealed class WavEncoder : AudioEncoder
     }
 
     /// <summary>Fills in the real RIFF and data sizes of a finished streamed WAV (PCM or G.711), whose header said "unknown".</summary>
-    /// <remarks>The stream itself cannot go back to fix its header; the stored copy of the whole file can.</remarks>
+    /// <remarks>The stream itself cannot go back to fix its header; the stored copy of the whole file can. Callers should use
+    /// <see cref="IAudioEncoder.FinishWhole"/> of the request's encoder, which knows whether its format needs this.</remarks>
     public static void SetLengths(Span<byte> file)
     {
         if (file.Length < 12 || !file.StartsWith("RIFF"u8) || !file[8..].StartsWith("WAVE"u8))

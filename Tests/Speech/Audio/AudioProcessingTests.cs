@@ -117,4 +117,24 @@ public sealed class AudioProcessingTests
         Assert.Equal(tone.Length, result.Length, tone.Length * 0.02);
         Assert.Equal(200 * pitch, AudioMeasures.ZeroCrossingFrequency(result[2000..^2000], 22050), 200 * pitch * 0.05);
     }
+
+    [Fact]
+    public void Streaming_resampler_allocates_nothing_per_chunk_once_its_buffers_are_sized()
+    {
+        var chunk = new short[441];
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            chunk[i] = (short)(10000 * Math.Sin(i * 0.1));
+        }
+
+        using var resampler = new StreamingResampler(22050, 48000);
+        resampler.Process(chunk);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200; i++)
+        {
+            resampler.Process(chunk);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }

@@ -3,7 +3,7 @@ using MitTts.Tests.Support;
 
 namespace MitTts.Tests.Speech.Audio;
 
-/// <summary>Ogg/Opus as RFC 7845 lays it out, checked by opusinfo and by decoding with Concentus.</summary>
+/// <summary>Ogg/Opus (libopus) as RFC 7845 lays it out, checked by opusinfo and ffmpeg, and by decoding with Concentus.</summary>
 public sealed class OggOpusEncoderTests
 {
     [Theory]
@@ -71,5 +71,42 @@ public sealed class OggOpusEncoderTests
         var pages = AudioDecoders.OggPages(output.WrittenSpan.ToArray());
         Assert.True(output.WrittenCount > headers);
         Assert.Equal(5, pages.Skip(2).Sum(p => p.Packets.Count));
+    }
+
+    [Fact]
+    public async Task The_same_stream_id_gives_the_same_bytes_so_a_task_rendered_again_reproduces_its_stream()
+    {
+        var source = await StreamedFormatTests.SourceAt(22050);
+        var options = new AudioEncoderOptions(StreamId: "task_0123456789abcdef");
+
+        var (first, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, 22050, options);
+        var (again, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, 22050, options);
+        var (other, _) = ChunkedEncoding.Encode(new OggOpusEncoder(), source.Samples, 22050, options with { StreamId = "task_fedcba9876543210" });
+
+        Assert.Equal(first, again);
+        Assert.Equal(OggOpusEncoder.StableSerial("task_0123456789abcdef"), BitConverter.ToInt32(first, 14));
+        Assert.NotEqual(BitConverter.ToInt32(first, 14), BitConverter.ToInt32(other, 14));
+        Assert.Equal(first.Length, other.Length);
+    }
+
+    [Theory]
+    [InlineData(OpusApplication.Audio, 16)]
+    [InlineData(OpusApplication.Voip, 24)]
+    public async Task Both_applications_make_streams_opusinfo_accepts_and_ffmpeg_decodes_at_the_asked_bitrate(OpusApplication application, int kbps)
+    {
+        var source = await StreamedFormatTests.SourceAt(16000);
+
+        var (ogg, _) = ChunkedEncoding.Encode(new OggOpusEncoder(application, complexity: 10), source.Samples, 16000, new AudioEncoderOptions(kbps));
+        var info = await AudioDecoders.OpusInfo(ogg);
+        var decoded = await AudioDecoders.Ffmpeg(ogg, "ogg");
+        var (correlation, _) = AudioMeasures.EnvelopeMatch(source, decoded);
+
+        Assert.Contains("Encoded with MitTts (libopus)", info, StringComparison.Ordinal);
+        Assert.DoesNotContain("WARNING", info, StringComparison.Ordinal);
+        var payload = System.Text.RegularExpressions.Regex.Match(info, @"w/o overhead: ([\d.]+) kbit/s");
+        Assert.True(payload.Success, info);
+        Assert.InRange(double.Parse(payload.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), kbps * 0.6, kbps * 1.3);
+        Assert.InRange(decoded.DurationSeconds, source.DurationSeconds * 0.98, source.DurationSeconds * 1.02);
+        Assert.True(correlation > 0.95, $"envelope correlation {correlation}");
     }
 }
