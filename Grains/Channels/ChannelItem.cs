@@ -1,10 +1,11 @@
 using System.Buffers;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
 
 namespace MitTts.Grains.Channels;
 
 /// <summary>One streamed task of a channel: its place in line, the audio it received and where that leaves it, and its end.</summary>
-internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request, long order)
+internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request, long order, CancellationTokenSource? cancellation = null)
 {
     public ChannelTaskInfo Info { get; } = info;
 
@@ -17,7 +18,7 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     public long Order { get; } = order;
 
     /// <summary>Cancels the task's synthesis (interrupt, abandon).</summary>
-    public CancellationTokenSource Cancellation { get; } = new();
+    public CancellationTokenSource Cancellation { get; } = cancellation ?? new();
 
     /// <summary>Events made but not yet in the log: the task waits for its turn on the socket.</summary>
     public List<(ChannelEvent Event, AudioPosition Position)> Pending { get; } = [];
@@ -45,10 +46,97 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public int DurationMs { get; set; }
 
+    /// <summary>The rate of the delivered audio (from the synthesizer's end of the job).</summary>
+    public int SampleRate { get; set; }
+
     public SynthesisStatus? EndStatus { get; set; }
 
     public TaskError? Error { get; set; }
 
     /// <summary>The task grain's record of this task, written in order behind the audio path.</summary>
     public Task Recording { get; set; } = Task.CompletedTask;
+
+    /// <summary>Keeps the part of a piece the channel lacks (a re-run after a failover may send the start of a sentence again) and
+    /// queues its events, each marked with where it leaves the task.</summary>
+    public void Take(SentenceAudio piece)
+    {
+        ArgumentNullException.ThrowIfNull(piece);
+        var at = Received;
+        if (piece.Sentence != at.Sentence)
+        {
+            return;
+        }
+
+        var audio = piece.Audio;
+        var samples = piece.Samples;
+        var known = at.Bytes - piece.Offset;
+        if (known > 0)
+        {
+            // The samples the kept bytes stand for: exact for PCM and G.711 (bytes per sample fixed), proportional otherwise.
+            var kept = known >= audio.Length ? 0 : audio.Length - (int)known;
+            samples = audio.Length == 0 ? 0 : samples * kept / audio.Length;
+            audio = kept == 0 ? [] : audio[(int)known..];
+        }
+        else if (known < 0)
+        {
+            // A gap: never expected, since a re-run starts at the first byte missing; the whole file can no longer be joined.
+            Whole = null;
+        }
+
+        Progress = piece.Progress;
+        if (audio.Length > 0 || samples > 0)
+        {
+            at = Received = at with { Bytes = at.Bytes + audio.Length, Samples = at.Samples + samples };
+            Whole?.Write(audio);
+            if (audio.Length > 0 && !Info.Whole)
+            {
+                Pending.Add((new AudioEvent(0, TaskId, Info.RequestId, Info.ContextId, audio, piece.Progress), at));
+            }
+        }
+
+        if (piece.SentenceComplete)
+        {
+            at = Received = at with { Sentence = at.Sentence + 1, Bytes = 0 };
+        }
+
+        if (piece.Words is { Count: > 0 } words && !Info.Whole)
+        {
+            // Words come with the piece that ends their sentence: a reader holding them holds the whole sentence, so a restore from
+            // this event starts at the next one (from the audio event before it, the words would be said again).
+            Pending.Add((new WordsEvent(0, TaskId, Info.RequestId, Info.ContextId, words), at));
+        }
+    }
+
+    /// <summary>The job ended well: the duration counts the samples that arrived (after a failover they join two renderings whose
+    /// lengths differ slightly), and a <c>stream:false</c> task gets its whole file as one event. Returns the whole file, for the
+    /// task's record, when every piece arrived here.</summary>
+    public AudioResult? Complete(JobCompleted completed)
+    {
+        ArgumentNullException.ThrowIfNull(completed);
+        SampleRate = completed.SampleRate;
+        DurationMs = completed.SampleRate > 0 ? (int)(Received.Samples * 1000 / completed.SampleRate) : completed.DurationMs;
+        Progress = 1.0;
+        EndStatus = SynthesisStatus.Completed;
+        var result = WholeResult();
+        if (Info.Whole && result is not null)
+        {
+            Pending.Add((new AudioEvent(0, TaskId, Info.RequestId, Info.ContextId, result.Data, 1.0), Received));
+        }
+
+        return result;
+    }
+
+    /// <summary>The task's whole file, finished as its format wants (WAVE lengths), when every piece arrived here in order.</summary>
+    public AudioResult? WholeResult()
+    {
+        if (Whole is not { WrittenCount: > 0 } whole)
+        {
+            return null;
+        }
+
+        var encoder = SpeechRenderer.Encoder(Request);
+        var file = whole.WrittenSpan.ToArray();
+        encoder.FinishWhole(file);
+        return new AudioResult(file, encoder.ContentType, encoder.FileExtension, SampleRate, DurationMs / 1000.0);
+    }
 }

@@ -311,7 +311,7 @@ public sealed partial class SynthesizerGrain(
             }
         }
 
-        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request), CancellationToken.None);
+        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, job.TaskId), CancellationToken.None);
         DropProgress(job);
         output.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
         output.TryComplete();
@@ -343,7 +343,7 @@ public sealed partial class SynthesizerGrain(
 
         var progress = job.Progress;
         var (voice, engine) = renderer.Resolve(request);
-        var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken);
+        var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken, job.TaskId);
         var count = progress.Sentences.Count;
         while (!progress.IsDone)
         {

@@ -1,0 +1,213 @@
+using Microsoft.Extensions.Logging;
+using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
+
+namespace MitTts.Grains.Channels;
+
+/// <summary>The channel's side of its tasks' jobs: starting each on a synthesizer, pulling its events, starting it again elsewhere
+/// when that synthesizer's silo dies, and telling the task grain where the task stands.</summary>
+public sealed partial class AudioChannelGrain
+{
+    private async Task<SubmitResult> SubmitItem(ChannelTaskInfo info, SynthesisRequest request, TextContext? context)
+    {
+        request = request with { SessionId = SessionId, Streamed = true };
+        var cancellation = new CancellationTokenSource();
+        DispatchedJob started;
+        try
+        {
+            started = await dispatcher.Start(new SynthesisJob(info.TaskId, request, time.GetUtcNow()), localSilo.Name, avoidDevice: null, cancellation.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogDispatchFailed(SessionId, info.TaskId, e);
+            return new TaskRefused(info.TaskId, new TaskError("dispatch_failed", "No synthesizer accepted the task: " + e.Message));
+        }
+
+        if (started.Refusal is { } refusal)
+        {
+            // Refused work never became a task, so it never joins the channel.
+            return new TaskRefused(info.TaskId, refusal);
+        }
+
+        var queued = started.Queued!;
+        var item = _tasks.Add(info, request, cancellation);
+        item.DeviceKey = queued.DeviceKey;
+        if (context is not null)
+        {
+            context.OpenTasks++;
+        }
+
+        var task = GrainFactory.GetGrain<ITaskGrain>(info.TaskId);
+        item.Recording = task.Track(request, queued.DeviceKey);
+        _ = Pull(item, started.Events!, 0);
+
+        // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
+        Pump();
+        MarkUnsaved();
+        await EnterLedger();
+        try
+        {
+            await item.Recording;
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // The record is for status reads; the audio goes on without it.
+            LogRecordFailed(SessionId, info.TaskId, e);
+        }
+
+        var now = time.GetUtcNow();
+        return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, SynthesisStatus.Queued, request, now, null, null, 0, null, null,
+            queued.Position, queued.EstimatedSeconds, null, DeviceKey: queued.DeviceKey));
+    }
+
+    private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
+    {
+        var tasks = new List<SubmitResult>(pieces.Count);
+        foreach (var piece in pieces)
+        {
+            var info = new ChannelTaskInfo(NewTaskId(), context.Options.RequestId, context.Id);
+            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context);
+            tasks.Add(result);
+            if (result is TaskRefused refused)
+            {
+                return new TextAppendResult(tasks, refused.Error);
+            }
+        }
+
+        return new TextAppendResult(tasks);
+    }
+
+    private static string NewTaskId() => "task_" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Reads a task's job to its end; when its synthesizer's silo dies, starts it again elsewhere from the first byte missing.</summary>
+    private async Task Pull(ChannelItem item, IAsyncEnumerator<SynthesisEvent> events, int restarts)
+    {
+        var cancellation = item.Cancellation.Token;
+        try
+        {
+            await using (events.ConfigureAwait(true))
+            {
+                while (await events.MoveNextAsync())
+                {
+                    if (Receive(item, events.Current))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            throw new InvalidOperationException($"Synthesizer {item.DeviceKey} ended task {item.TaskId} without a result.");
+        }
+        catch (Exception) when (cancellation.IsCancellationRequested || item.EndStatus is not null)
+        {
+            // Interrupted or abandoned: the task already ended here.
+        }
+        catch (Exception e)
+        {
+            LogDeviceLost(SessionId, item.TaskId, item.DeviceKey ?? "?", e.Message);
+            await Restart(item, restarts + 1);
+        }
+    }
+
+    private async Task Restart(ChannelItem item, int restarts)
+    {
+        if (restarts > MaxRestarts)
+        {
+            Stop(item, SynthesisStatus.Error, new TaskError("synthesis_failed", "The task's synthesizer was lost too many times."));
+            Pump();
+            return;
+        }
+
+        try
+        {
+            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, item.Received.Bytes);
+            var started = await dispatcher.Restart(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
+            if (started.Refusal is { } refusal)
+            {
+                Stop(item, SynthesisStatus.Error, refusal with { Message = "The task's device died and every other queue is full." });
+                Pump();
+                return;
+            }
+
+            item.DeviceKey = started.Queued!.DeviceKey;
+            await Pull(item, started.Events!, restarts);
+        }
+        catch (Exception) when (item.Cancellation.IsCancellationRequested || item.EndStatus is not null)
+        {
+        }
+        catch (Exception e)
+        {
+            LogDispatchFailed(SessionId, item.TaskId, e);
+            Stop(item, SynthesisStatus.Error, new TaskError("dispatch_failed", "The task's device died and no other synthesizer accepted it: " + e.Message));
+            Pump();
+        }
+    }
+
+    /// <summary>Takes one event of a task's job; true when it was the job's last.</summary>
+    private bool Receive(ChannelItem item, SynthesisEvent synthesisEvent)
+    {
+        if (item.EndStatus is not null)
+        {
+            return true;
+        }
+
+        switch (synthesisEvent)
+        {
+            case JobStarted started:
+                item.DeviceKey = started.DeviceKey;
+                Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
+                return false;
+            case SentenceAudio piece:
+                item.Take(piece);
+                Pump();
+                return false;
+            case JobCompleted completed:
+                var result = item.Complete(completed);
+                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: result));
+                Pump();
+                return true;
+            case JobFailed failed:
+                Stop(item, SynthesisStatus.Error, failed.Error);
+                Pump();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Tells the task grain where the task stands, in order, behind the audio path.</summary>
+    private void Record(ChannelItem item, TaskProgress progress)
+    {
+        item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
+    }
+
+    private async Task RecordAfter(Task previous, string taskId, TaskProgress progress)
+    {
+        try
+        {
+            await previous;
+        }
+        catch (Exception)
+        {
+            // Logged where it failed.
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogRecordFailed(SessionId, taskId, e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
+    private partial void LogDeviceLost(string sessionId, string taskId, string deviceKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} could not be dispatched")]
+    private partial void LogDispatchFailed(string sessionId, string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the record of task {TaskId} could not be written")]
+    private partial void LogRecordFailed(string sessionId, string taskId, Exception exception);
+}

@@ -1,0 +1,228 @@
+using MitTts.Grains.Channels;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Tests.Channels;
+
+/// <summary>The channel's plain parts, without Orleans: a task's received audio (pieces, failover re-runs, duration), the line-up,
+/// and the resume log.</summary>
+public sealed class ChannelItemTests
+{
+    private static readonly SynthesisRequest s_request = new("Hola. Adiós.", "es-male-1", AudioFormat.Pcm, Priority.Normal, "s", 1.0, 1.0, Streamed: true);
+
+    private static ChannelItem Item(bool whole = false, AudioFormat format = AudioFormat.Pcm) =>
+        new(new ChannelTaskInfo("t1", "r1", null, whole), s_request with { Format = format }, 1);
+
+    private static byte[] Bytes(int from, int count) => Enumerable.Range(from, count).Select(i => (byte)i).ToArray();
+
+    private static SentenceAudio Piece(int sentence, long offset, byte[] audio, bool complete = false, IReadOnlyList<WordTiming>? words = null) =>
+        new(sentence, offset, audio, words, complete, 0.5, audio.Length / 2);
+
+    [Fact]
+    public void Pieces_in_order_become_audio_events_marked_with_where_they_leave_the_task()
+    {
+        var item = Item();
+        item.Take(Piece(0, 0, Bytes(0, 10)));
+        item.Take(Piece(0, 10, Bytes(10, 6), complete: true, words: [new WordTiming("Hola", 0, 100)]));
+
+        Assert.Equal([new AudioPosition(0, 10, 5), new AudioPosition(0, 16, 8), new AudioPosition(1, 0, 8)], item.Pending.Select(p => p.Position));
+        Assert.IsType<WordsEvent>(item.Pending[2].Event);
+        Assert.Equal(Bytes(0, 16), item.Pending.Take(2).SelectMany(p => ((AudioEvent)p.Event).Audio));
+        Assert.Equal(new AudioPosition(1, 0, 8), item.Received);
+    }
+
+    [Fact]
+    public void A_rerun_after_a_failover_adds_only_the_bytes_the_channel_lacks()
+    {
+        var item = Item();
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true));
+        item.Take(Piece(1, 0, Bytes(100, 8)));
+        item.Pending.Clear();
+
+        // The re-run starts at sentence 1 byte 8 but, cut on another boundary, sends sentence 1 from byte 4, and sentence 0 again.
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true));
+        item.Take(Piece(1, 4, Bytes(104, 10), complete: true));
+
+        var audio = Assert.Single(item.Pending);
+        Assert.Equal(Bytes(108, 6), ((AudioEvent)audio.Event).Audio);
+        Assert.Equal(new AudioPosition(1, 14, 5 + 4 + 3), audio.Position);
+        Assert.Equal(Bytes(0, 10).Concat(Bytes(100, 8)).Concat(Bytes(108, 6)), item.Whole!.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void A_gap_in_the_bytes_means_the_whole_file_can_no_longer_be_joined()
+    {
+        var item = Item();
+        item.Take(Piece(0, 4, Bytes(4, 6)));
+        Assert.Null(item.Whole);
+    }
+
+    [Fact]
+    public void The_duration_counts_the_samples_received_not_what_the_last_run_reports()
+    {
+        var item = Item();
+        item.Take(Piece(0, 0, new byte[22050 * 2], complete: true));
+        item.Take(Piece(1, 0, new byte[11025 * 2], complete: true));
+
+        var result = item.Complete(new JobCompleted(DurationMs: 1700, Audio: null, SampleRate: 22050));
+
+        Assert.Equal(1500, item.DurationMs);
+        Assert.Equal(SynthesisStatus.Completed, item.EndStatus);
+        Assert.NotNull(result);
+        Assert.Equal(1.5, result.DurationSeconds);
+        Assert.Equal(22050, result.SampleRate);
+    }
+
+    [Fact]
+    public void A_whole_task_sends_one_finished_file_and_no_pieces()
+    {
+        var item = Item(whole: true, format: AudioFormat.Wav);
+        var header = new byte[44];
+        "RIFF"u8.CopyTo(header);
+        "WAVE"u8.CopyTo(header.AsSpan(8));
+        "data"u8.CopyTo(header.AsSpan(36));
+        item.Take(Piece(0, 0, [.. header, .. new byte[200]], complete: true, words: [new WordTiming("Hola", 0, 10)]));
+        Assert.Empty(item.Pending);
+
+        item.Complete(new JobCompleted(0, null, 22050));
+
+        var file = ((AudioEvent)Assert.Single(item.Pending).Event).Audio;
+        Assert.Equal(244, file.Length);
+        Assert.Equal(200, BitConverter.ToInt32(file, 40));
+        Assert.Equal(236, BitConverter.ToInt32(file, 4));
+    }
+}
+
+public sealed class ChannelTasksTests
+{
+    private static SynthesisRequest Request(Priority priority) => new("x", "es-male-1", AudioFormat.Pcm, priority, "s", 1.0, 1.0, Streamed: true);
+
+    private static ChannelItem Add(ChannelTasks tasks, string id, Priority priority = Priority.Normal) =>
+        tasks.Add(new ChannelTaskInfo(id, null, null), Request(priority));
+
+    [Fact]
+    public void The_socket_goes_to_the_highest_priority_then_the_order_asked_and_stays_with_its_task()
+    {
+        var tasks = new ChannelTasks();
+        var n1 = Add(tasks, "n1");
+        var n2 = Add(tasks, "n2");
+        var h1 = Add(tasks, "h1", Priority.High);
+
+        Assert.Same(h1, tasks.TakeTurn());
+        Add(tasks, "c1", Priority.Critical);
+        Assert.Same(h1, tasks.TakeTurn());
+
+        tasks.Leave(h1);
+        Assert.Equal("c1", tasks.TakeTurn()!.TaskId);
+        tasks.Forget("c1");
+        Assert.Same(n1, tasks.TakeTurn());
+        tasks.Forget(n1);
+        Assert.Same(n2, tasks.TakeTurn());
+        tasks.Forget(n2);
+        Assert.Null(tasks.TakeTurn());
+    }
+
+    [Fact]
+    public void A_task_that_left_the_line_up_stays_known_until_its_end_is_read()
+    {
+        var tasks = new ChannelTasks();
+        var item = Add(tasks, "t1");
+        tasks.Leave(item);
+
+        Assert.Empty(tasks.LineUp);
+        Assert.True(tasks.TryGet("t1", out _));
+        tasks.Forget("t1");
+        Assert.False(tasks.TryGet("t1", out _));
+    }
+
+    [Fact]
+    public void A_restored_channel_picks_up_where_its_first_reader_stands()
+    {
+        var tasks = new ChannelTasks();
+        tasks.Restore(new ChannelItem(new ChannelTaskInfo("done", null, null), Request(Priority.Normal), 3), order: 5);
+        tasks.Restore(new ChannelItem(new ChannelTaskInfo("half", null, null), Request(Priority.Normal), 4), order: 5);
+        var later = new ChannelItem(new ChannelTaskInfo("later", null, null), Request(Priority.High), 5);
+        tasks.Restore(later, order: 5);
+
+        tasks.ApplyHeld(
+        [
+            new EventMark(10, "done", AudioPosition.None, Ends: true),
+            new EventMark(11, "half", AudioPosition.None, Ends: false),
+            new EventMark(12, "half", new AudioPosition(2, 300, 9000), Ends: false),
+            new EventMark(13, "half", new AudioPosition(3, 0, 9100), Ends: false),
+        ], held: 12);
+
+        Assert.False(tasks.TryGet("done", out _));
+        Assert.True(tasks.TryGet("half", out var half));
+        Assert.Equal(new AudioPosition(2, 300, 9000), half.Received);
+        Assert.True(half.Started);
+
+        // A task that already sounded keeps the socket, ahead of a higher priority that has not.
+        Assert.Same(half, tasks.TakeTurn());
+        Assert.Equal(6, Add(tasks, "new").Order);
+    }
+}
+
+public sealed class ResumeLogTests
+{
+    private static readonly DateTimeOffset s_now = new(2026, 11, 29, 10, 0, 0, TimeSpan.Zero);
+
+    private static AudioEvent Audio(int bytes) => new(0, "t1", null, null, new byte[bytes], 0.5);
+
+    private static ResumeLog Log(long buffer = 1 << 20, long maxUnsent = 1 << 24) => new(TimeSpan.FromSeconds(30), buffer, maxUnsent);
+
+    [Fact]
+    public void Events_are_numbered_without_gaps_and_readers_get_only_what_was_released()
+    {
+        var log = Log();
+        log.Append(Audio(10), new AudioPosition(0, 10, 5), s_now, release: false);
+        log.Append(Audio(10), new AudioPosition(0, 20, 10), s_now, release: false);
+
+        Assert.Equal(2, log.LastSequence);
+        Assert.False(log.TryGet(1, out _, out _));
+        log.Release(1);
+        Assert.True(log.TryGet(1, out var first, out var mark));
+        Assert.Equal(1, first.Sequence);
+        Assert.Equal(new AudioPosition(0, 10, 5), mark.Position);
+        Assert.False(log.TryGet(2, out _, out _));
+    }
+
+    [Fact]
+    public void Read_events_leave_after_the_buffer_fills_unread_ones_stay()
+    {
+        var log = Log(buffer: 25);
+        for (var i = 0; i < 4; i++)
+        {
+            log.Append(Audio(10), new AudioPosition(0, (i + 1) * 10, 0), s_now, release: true);
+        }
+
+        // Nothing read: all four kept although over the buffer.
+        Assert.True(log.TryGet(1, out var oldest, out _));
+        Assert.Equal(1, oldest.Sequence);
+
+        log.Acknowledge(3);
+        log.Append(Audio(10), new AudioPosition(0, 50, 0), s_now, release: true);
+
+        // Asking for a trimmed event gives the oldest one kept: the reader sees the jump.
+        Assert.True(log.TryGet(1, out oldest, out _));
+        Assert.True(oldest.Sequence > 1);
+        Assert.True(log.TryGet(4, out var unread, out _));
+        Assert.Equal(4, unread.Sequence);
+    }
+
+    [Fact]
+    public void Unread_marks_are_what_a_restored_channel_needs_and_numbering_goes_on_after_a_restore()
+    {
+        var log = Log();
+        for (var i = 0; i < 3; i++)
+        {
+            log.Append(Audio(10), new AudioPosition(0, (i + 1) * 10, 0), s_now, release: true);
+        }
+
+        log.Acknowledge(1);
+        Assert.Equal([2L, 3L], log.UnreadMarks(through: 3).Select(m => m.Sequence));
+
+        var restored = Log();
+        restored.ContinueAfter(3);
+        Assert.Equal(4, restored.Append(Audio(1), AudioPosition.None, s_now, release: true).Sequence);
+    }
+}
