@@ -90,4 +90,9 @@ public interface ISynthesizerGrain : IGrainWithStringKey
     /// <summary>The synthesizer's current load.</summary>
     [AlwaysInterleave]
     Task<SynthesizerStatus> GetStatus();
+
+    /// <summary>Its silo is stopping: new jobs are refused, and every job it holds, queued or running, ends at once with a
+    /// <c>SiloStoppingException</c>, so each owner re-issues it on another silo or (one process) says the server stopped.</summary>
+    [AlwaysInterleave]
+    Task StopForShutdown();
 }

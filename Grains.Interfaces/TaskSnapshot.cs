@@ -9,6 +9,9 @@ public sealed record TaskError([property: Id(0)] string Code, [property: Id(1)] 
 
     /// <summary>Whether this is a <see cref="Busy"/> refusal.</summary>
     public bool IsBusy => Code == Busy;
+
+    /// <summary>The server (one process) stopped before the task finished.</summary>
+    public static TaskError ServerStopping { get; } = new("server_stopping", "The server stopped before the task finished.");
 }
 
 /// <summary>A read-only view of a synthesis task at one moment.</summary>

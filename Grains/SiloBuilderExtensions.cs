@@ -43,6 +43,7 @@ public static class SiloBuilderExtensions
         silo.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
         services.AddSingleton<DeviceFailureMonitor>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeviceFailureMonitor>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SynthesizerShutdown>();
 
         // Each silo activates its own synthesizers when it becomes active, so the first request finds them warm.
         silo.AddStartupTask(async (provider, _) =>

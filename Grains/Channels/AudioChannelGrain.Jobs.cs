@@ -102,6 +102,12 @@ public sealed partial class AudioChannelGrain
         {
             // Interrupted or abandoned: the task already ended here.
         }
+        catch (SiloStoppingException) when (!Durable)
+        {
+            // One process, stopping: no other device will take the job.
+            Stop(item, SynthesisStatus.Cancelled, TaskError.ServerStopping);
+            Pump();
+        }
         catch (Exception e)
         {
             LogDeviceLost(SessionId, item.TaskId, item.DeviceKey ?? "?", e.Message);

@@ -147,9 +147,14 @@ public sealed partial class SynthesizerGrain(
             DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name));
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    Task ISynthesizerGrain.StopForShutdown() => StopAll(CancellationToken.None);
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => StopAll(cancellationToken);
+
+    /// <summary>The silo is stopping: queued jobs end at once (their owners re-issue them elsewhere or cancel them), the running one
+    /// stops within one engine buffer.</summary>
+    private async Task StopAll(CancellationToken cancellationToken)
     {
-        // The silo is stopping: queued jobs end at once (their owners re-issue them elsewhere or cancel them), the running one stops.
         _stopping = true;
         foreach (var job in _queue.DrainAll())
         {
@@ -257,7 +262,7 @@ public sealed partial class SynthesizerGrain(
             _cancellations++;
             SchedulingMetrics.Cancelled(job.Priority);
             DropProgress(job);
-            output.TryComplete(new OperationCanceledException(job.Cancellation.Token));
+            output.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
         }
         catch (Exception e)
         {

@@ -199,6 +199,11 @@ public sealed partial class TaskGrain(
         {
             // Cancelled: Cancel() ended the task.
         }
+        catch (SiloStoppingException) when (!scheduling.Value.FailoverLedger)
+        {
+            // One process, stopping: no other device will take the job.
+            await Finish(SynthesisStatus.Cancelled, TaskError.ServerStopping);
+        }
         catch (Exception e)
         {
             LogDeviceLost(TaskId, deviceKey ?? "?", e.Message);
@@ -375,7 +380,7 @@ public sealed partial class TaskGrain(
             // mode: the ledger hands it to a survivor, which picks the job up).
             if (!scheduling.Value.FailoverLedger)
             {
-                await Finish(SynthesisStatus.Cancelled, new TaskError("server_stopping", "The server stopped before the task finished."));
+                await Finish(SynthesisStatus.Cancelled, TaskError.ServerStopping);
             }
         }
 
