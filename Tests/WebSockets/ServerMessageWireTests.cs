@@ -28,6 +28,6 @@ public sealed class ServerMessageWireTests
     [MemberData(nameof(Messages))]
     public void Server_message_has_its_documented_wire_shape(object message, string json)
     {
-        Assert.Equal(json, JsonSerializer.Serialize(message, message.GetType(), WebSocketApi.SerializerOptions));
+        Assert.Equal(json, JsonSerializer.Serialize(message, message.GetType(), ProtocolJsonContext.Default.Options));
     }
 }
