@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using MitTts.Gateway.Apis;
 
@@ -26,14 +24,6 @@ public sealed class WebSocketProtocolOptions
 /// <summary><c>/ws</c>: the streaming protocol (docs/websocket.md), on the WebSocket port and on the HTTP port alike.</summary>
 public static class WebSocketApi
 {
-    /// <summary>JSON for protocol messages: snake_case, enums as names.</summary>
-    public static JsonSerializerOptions SerializerOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
     public static WebApplication MapWebSocketApi(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -62,7 +52,7 @@ public static class WebSocketApi
         }
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        await using var connection = new WebSocketConnection(socket, grains, validator, SerializerOptions, options.Value, loggers.CreateLogger<WebSocketConnection>());
+        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, loggers.CreateLogger<WebSocketConnection>());
         await connection.RunAsync(lifetime.ApplicationStopping);
     }
 }

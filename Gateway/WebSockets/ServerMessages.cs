@@ -3,46 +3,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.WebSockets;
 
-// Client → server. Every message is a JSON text frame with a "type"; unknown fields are ignored.
-
-/// <summary><c>connect</c>: opens (or resumes) a session; optional, a first <c>synthesize</c> opens a new session by itself.</summary>
-public sealed record ConnectMessage(string? SessionId, string? AuthToken, bool? Binary, long? LastSequence);
-
-/// <summary><c>synthesize</c>: the seed's synthesis request; <c>priority</c> defaults to high on a socket.</summary>
-public sealed record SynthesizeMessage(
-    string? Text,
-    string? VoiceId,
-    string? Format,
-    string? Priority,
-    bool? Stream,
-    string? RequestId,
-    bool? Timestamps,
-    double? Speed,
-    double? Pitch,
-    int? SampleRate,
-    int? Bitrate);
-
-/// <summary><c>text</c>: appends streamed text to a context; the first message of a context sets its voice and format.</summary>
-public sealed record TextMessage(
-    string? ContextId,
-    string? Text,
-    string? VoiceId,
-    string? Format,
-    string? Priority,
-    string? RequestId,
-    bool? Timestamps,
-    double? Speed,
-    double? Pitch,
-    int? SampleRate,
-    int? Bitrate);
-
-/// <summary><c>flush</c> (speak what is buffered) or <c>end</c> (flush and close the context).</summary>
-public sealed record ContextMessage(string? ContextId);
-
-/// <summary><c>interrupt</c>: barge-in; stops one task, one context, or everything of the session.</summary>
-public sealed record InterruptMessage(string? Reason, string? TaskId, string? ContextId);
-
-// Server → client.
+// Server → client: JSON text frames, "type" first; audio goes as binary frames (WebSocketOutbox.WriteFrameHeader) unless the client asked for JSON.
 
 /// <summary>The answer to <c>connect</c>: the session id to reconnect with, and where its audio resumes.</summary>
 public sealed record ConnectedMessage(string SessionId, bool Resumed, long LastSequence, bool Binary)

@@ -1,0 +1,201 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.WebSockets;
+
+/// <summary>The only writer to a client socket: JSON replies, the channel's events as status messages and audio frames, and the close
+/// handshake, sent in the order they were queued.</summary>
+/// <remarks>Channel events pass the <see cref="InterruptFilter"/> at the moment of sending, so once an interrupt's acknowledgement is
+/// queued no frame of a stopped task can follow it, whatever was already in flight.</remarks>
+public sealed class WebSocketOutbox : IDisposable
+{
+    /// <summary>Header of a binary audio frame: message type, data length, then the data's 8-byte sequence number.</summary>
+    public const int FrameHeaderLength = 16;
+
+    /// <summary>The seed's <c>message_type</c> for audio.</summary>
+    public const uint AudioMessageType = 1;
+
+    // Channel events waiting here hold the pump back: a slow client slows its reader of the channel, not the gateway's memory.
+    private const int MaxQueuedEvents = 256;
+
+    private static readonly JsonSerializerOptions Json = ProtocolJsonContext.Default.Options;
+
+    private readonly WebSocket _socket;
+    private readonly InterruptFilter _filter;
+    private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _eventSlots = new(MaxQueuedEvents, MaxQueuedEvents);
+    private readonly CancellationTokenSource _closing = new();
+    private long _lastSentSequence;
+
+    public WebSocketOutbox(WebSocket socket, InterruptFilter filter)
+    {
+        _socket = socket;
+        _filter = filter;
+    }
+
+    /// <summary>Cancelled when the socket is going away: sending failed, or the close went out and the client had time to answer it.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Audio as binary frames (the default), or as base64 <c>audio</c> JSON messages.</summary>
+    public bool Binary { get; set; } = true;
+
+    /// <summary>The sequence of the last channel event sent (or of the resume point, before any).</summary>
+    public long LastSentSequence
+    {
+        get => Volatile.Read(ref _lastSentSequence);
+        set => Volatile.Write(ref _lastSentSequence, value);
+    }
+
+    /// <summary>Queues a JSON message.</summary>
+    public void Send<T>(T message) => _queue.Writer.TryWrite(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json)));
+
+    /// <summary>Queues a channel event, waiting while too many are queued; false once the outbox is closed.</summary>
+    public async ValueTask<bool> SendEvent(ChannelEvent channelEvent, CancellationToken cancellationToken)
+    {
+        await _eventSlots.WaitAsync(cancellationToken);
+        return _queue.Writer.TryWrite(new Outgoing(channelEvent, null));
+    }
+
+    /// <summary>Queues the close frame behind what is already queued; the send loop sends it and stops.</summary>
+    public void Close(WebSocketCloseStatus status, string description)
+    {
+        _queue.Writer.TryWrite(new Outgoing(null, null, status, description));
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>Takes nothing more and signals <see cref="Closing"/>; what is queued still goes out.</summary>
+    public async Task Complete()
+    {
+        await _closing.CancelAsync();
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>Sends until the queue is completed and drained, a close is sent, or the socket fails.</summary>
+    public async Task Run(CancellationToken cancellationToken)
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken))
+            {
+                while (reader.TryRead(out var outgoing))
+                {
+                    if (outgoing.Close is { } close)
+                    {
+                        await SendClose(close, outgoing.CloseDescription!, cancellationToken);
+
+                        // The client answers with its own close, which ends the receive loop; one that does not is cut off.
+                        _closing.CancelAfter(TimeSpan.FromSeconds(2));
+                        return;
+                    }
+
+                    if (outgoing.Json is { } json)
+                    {
+                        await _socket.SendAsync(json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                        continue;
+                    }
+
+                    _eventSlots.Release();
+                    if (_filter.Admit(outgoing.Event!))
+                    {
+                        await Send(outgoing.Event!, cancellationToken);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // The socket is gone: stop the receive loop too.
+            await _closing.CancelAsync();
+        }
+    }
+
+    /// <summary>The seed's header, big-endian: message_type (1 = audio), data_length (8 + audio bytes); the data starts with the sequence.</summary>
+    public static void WriteFrameHeader(Span<byte> frame, int audioLength, long sequence)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(frame, AudioMessageType);
+        BinaryPrimitives.WriteUInt32BigEndian(frame[4..], (uint)(audioLength + sizeof(long)));
+        BinaryPrimitives.WriteInt64BigEndian(frame[8..], sequence);
+    }
+
+    public void Dispose()
+    {
+        _closing.Dispose();
+        _eventSlots.Dispose();
+    }
+
+    private async Task Send(ChannelEvent channelEvent, CancellationToken cancellationToken)
+    {
+        LastSentSequence = channelEvent.Sequence;
+        switch (channelEvent)
+        {
+            case TaskStartedEvent started:
+                await SendJson(new StatusMessage(started.TaskId!, "processing", 0, null, started.RequestId, started.ContextId, started.Sequence), cancellationToken);
+                break;
+            case AudioEvent audio:
+                await SendAudio(audio.TaskId!, audio.Audio, audio.RequestId, audio.ContextId, audio.Sequence, cancellationToken);
+                break;
+            case WordsEvent words:
+                await SendJson(new TimestampsMessage(words.TaskId!, words.Words, words.RequestId, words.ContextId, words.Sequence), cancellationToken);
+                break;
+            case TaskEndedEvent ended:
+                await SendJson(
+                    new StatusMessage(ended.TaskId!, StatusName(ended.Status), Math.Round(ended.Progress, 3),
+                        ended.Error is { } error ? new ErrorBody(error.Code, error.Message) : null,
+                        ended.RequestId, ended.ContextId, ended.Sequence, DurationMs: ended.DurationMs),
+                    cancellationToken);
+                break;
+            case ContextEndedEvent contextEnded:
+                await SendJson(new ContextEndMessage(contextEnded.ContextId!, contextEnded.RequestId, contextEnded.Sequence), cancellationToken);
+                break;
+        }
+    }
+
+    private async Task SendAudio(string taskId, ReadOnlyMemory<byte> audio, string? requestId, string? contextId, long sequence, CancellationToken cancellationToken)
+    {
+        if (!Binary)
+        {
+            await SendJson(new AudioMessage(taskId, Convert.ToBase64String(audio.Span), requestId, contextId, sequence), cancellationToken);
+            return;
+        }
+
+        var length = FrameHeaderLength + audio.Length;
+        var frame = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            WriteFrameHeader(frame, audio.Length, sequence);
+            audio.Span.CopyTo(frame.AsSpan(FrameHeaderLength));
+            await _socket.SendAsync(frame.AsMemory(0, length), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    private async Task SendJson<T>(T message, CancellationToken cancellationToken) =>
+        await _socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+
+    private static string StatusName(SynthesisStatus status) => status switch
+    {
+        SynthesisStatus.Completed => "completed",
+        SynthesisStatus.Cancelled => "cancelled",
+        SynthesisStatus.Error => "error",
+        SynthesisStatus.Processing => "processing",
+        _ => "queued",
+    };
+
+    private async Task SendClose(WebSocketCloseStatus status, string description, CancellationToken cancellationToken)
+    {
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            await _socket.CloseOutputAsync(status, description, cancellationToken);
+        }
+    }
+
+    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null);
+}

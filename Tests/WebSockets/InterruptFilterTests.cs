@@ -1,0 +1,93 @@
+using MitTts.Gateway.WebSockets;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>After an interrupt, nothing more of the stopped tasks reaches the client, and other tasks are not held back.</summary>
+public sealed class InterruptFilterTests
+{
+    [Fact]
+    public void Nothing_of_a_stopped_task_passes_after_the_interrupt()
+    {
+        var filter = new InterruptFilter();
+        Assert.True(filter.Admit(Started(1, "t1")));
+
+        Assert.Equal(["t1"], filter.Interrupt(taskId: null, contextId: null));
+        filter.LiftFence();
+
+        Assert.False(filter.Admit(Audio(2, "t1")));
+        Assert.False(filter.Admit(new TaskEndedEvent(3, "t1", null, null, SynthesisStatus.Cancelled, null, 0.5, 0)));
+        Assert.True(filter.Admit(Started(4, "t2")));
+    }
+
+    [Fact]
+    public void Interrupting_a_context_stops_its_tasks_only()
+    {
+        var filter = new InterruptFilter();
+        filter.Admit(Started(1, "a", contextId: "c1"));
+        filter.Admit(Started(2, "b", contextId: "c2"));
+        filter.Submitted("queued-here");
+
+        Assert.Equal(["a"], filter.Interrupt(taskId: null, contextId: "c1"));
+        filter.LiftFence();
+
+        Assert.False(filter.Admit(Audio(3, "a")));
+        Assert.True(filter.Admit(Audio(4, "b")));
+    }
+
+    [Fact]
+    public void Interrupting_everything_stops_tasks_submitted_here_but_not_started()
+    {
+        var filter = new InterruptFilter();
+        filter.Submitted("t1");
+
+        Assert.Equal(["t1"], filter.Interrupt(null, null));
+        Assert.False(filter.Admit(Started(1, "t1")));
+    }
+
+    [Fact]
+    public void Until_the_channel_answers_tasks_never_seen_are_held_back()
+    {
+        var filter = new InterruptFilter();
+        filter.Interrupt(null, null);
+        Assert.False(filter.Admit(Started(1, "unseen")));
+
+        // The channel names what it stopped; anything else is a new task again.
+        filter.Stop(["unseen"]);
+        filter.LiftFence();
+        Assert.False(filter.Admit(Audio(2, "unseen")));
+        Assert.True(filter.Admit(Started(3, "new")));
+    }
+
+    [Fact]
+    public void Naming_one_task_holds_back_no_other()
+    {
+        var filter = new InterruptFilter();
+        Assert.Equal(["t1"], filter.Interrupt("t1", null));
+        Assert.True(filter.Admit(Started(1, "unseen")));
+    }
+
+    [Fact]
+    public void A_task_that_ended_is_not_reported_stopped_by_a_later_interrupt()
+    {
+        var filter = new InterruptFilter();
+        filter.Admit(Started(1, "t1"));
+        filter.Admit(new TaskEndedEvent(2, "t1", null, null, SynthesisStatus.Completed, null, 1, 100));
+        filter.Submitted("t2");
+        filter.Forget("t2");
+
+        Assert.Empty(filter.Interrupt(null, null));
+    }
+
+    [Fact]
+    public void A_context_end_always_passes()
+    {
+        var filter = new InterruptFilter();
+        filter.Interrupt(null, "c1");
+        Assert.True(filter.Admit(new ContextEndedEvent(1, null, "c1")));
+    }
+
+    private static TaskStartedEvent Started(long sequence, string taskId, string? contextId = null) => new(sequence, taskId, null, contextId);
+
+    private static AudioEvent Audio(long sequence, string taskId) => new(sequence, taskId, null, null, [1, 2], 0.5);
+}

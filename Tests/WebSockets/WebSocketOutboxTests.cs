@@ -1,0 +1,99 @@
+using System.Buffers.Binary;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using MitTts.Gateway.WebSockets;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Tests.WebSockets;
+
+/// <summary>What the send path puts on the wire, in order: JSON replies, status messages and audio frames of the channel, the close.</summary>
+public sealed class WebSocketOutboxTests
+{
+    [Fact]
+    public void The_frame_header_is_the_seeds_big_endian_layout()
+    {
+        var frame = new byte[WebSocketOutbox.FrameHeaderLength];
+        WebSocketOutbox.WriteFrameHeader(frame, audioLength: 320, sequence: 0x0102030405060708);
+
+        Assert.Equal<byte>([0, 0, 0, 1, 0, 0, 0x01, 0x48, 1, 2, 3, 4, 5, 6, 7, 8], frame);
+        Assert.Equal(1u, WebSocketOutbox.AudioMessageType);
+    }
+
+    [Fact]
+    public async Task A_task_is_bracketed_by_its_statuses_and_its_audio_goes_as_binary_frames()
+    {
+        var socket = new RecordingWebSocket();
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter());
+        await outbox.SendEvent(new TaskStartedEvent(1, "t1", "r1", null), CancellationToken.None);
+        await outbox.SendEvent(new AudioEvent(2, "t1", "r1", null, [10, 20, 30], 0.5), CancellationToken.None);
+        await outbox.SendEvent(new TaskEndedEvent(3, "t1", "r1", null, SynthesisStatus.Completed, null, 1, 42), CancellationToken.None);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal(3, socket.Sent.Count);
+        Assert.Equal("""{"type":"status","task_id":"t1","status":"processing","progress":0,"error":null,"request_id":"r1","sequence":1}""", Text(socket.Sent[0]));
+        var (type, frame) = socket.Sent[1];
+        Assert.Equal(WebSocketMessageType.Binary, type);
+        Assert.Equal(8 + 3, (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(4)));
+        Assert.Equal(2, BinaryPrimitives.ReadInt64BigEndian(frame.AsSpan(8)));
+        Assert.Equal<byte>([10, 20, 30], frame[WebSocketOutbox.FrameHeaderLength..]);
+        Assert.Equal("completed", Json(socket.Sent[2])["status"]!.GetValue<string>());
+        Assert.Equal(42, Json(socket.Sent[2])["duration_ms"]!.GetValue<int>());
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.SentCloseStatus);
+        Assert.Equal(3, outbox.LastSentSequence);
+    }
+
+    [Fact]
+    public async Task In_json_mode_audio_goes_as_base64_audio_messages()
+    {
+        var socket = new RecordingWebSocket();
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter()) { Binary = false };
+        await outbox.SendEvent(new AudioEvent(7, "t1", null, "c1", [0, 1, 2], 0.5), CancellationToken.None);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal("""{"type":"audio","task_id":"t1","data":"AAEC","context_id":"c1","sequence":7}""", Text(Assert.Single(socket.Sent)));
+    }
+
+    [Fact]
+    public async Task Frames_already_queued_when_a_task_is_interrupted_are_not_sent()
+    {
+        var socket = new RecordingWebSocket();
+        var filter = new InterruptFilter();
+        using var outbox = new WebSocketOutbox(socket, filter);
+        await outbox.SendEvent(new TaskStartedEvent(1, "t1", null, null), CancellationToken.None);
+        await outbox.SendEvent(new AudioEvent(2, "t1", null, null, [1], 0.1), CancellationToken.None);
+        await outbox.SendEvent(new TaskStartedEvent(3, "t2", null, null), CancellationToken.None);
+
+        outbox.Send(new InterruptedMessage(filter.Interrupt("t1", null), "barge_in", null, outbox.LastSentSequence));
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal(2, socket.Sent.Count);
+        Assert.Equal("t2", Json(socket.Sent[0])["task_id"]!.GetValue<string>());
+        Assert.Equal("interrupted", Json(socket.Sent[1])["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Replies_and_the_close_go_out_in_the_order_they_were_queued()
+    {
+        var socket = new RecordingWebSocket();
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter());
+        outbox.Send(new PongMessage(0));
+        outbox.Close(WebSocketCloseStatus.PolicyViolation, "more than 500 messages per second");
+        outbox.Send(new PongMessage(1));
+
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal("""{"type":"pong","last_sequence":0}""", Text(Assert.Single(socket.Sent)));
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.SentCloseStatus);
+    }
+
+    private static string Text((WebSocketMessageType Type, byte[] Data) message) =>
+        message.Type == WebSocketMessageType.Text ? Encoding.UTF8.GetString(message.Data) : "";
+
+    private static JsonObject Json((WebSocketMessageType Type, byte[] Data) message) => JsonNode.Parse(message.Data)!.AsObject();
+}
