@@ -12,7 +12,9 @@ public sealed record SessionSnapshot(
     [property: Id(4)] IReadOnlyList<string> ActiveTaskIds,
     [property: Id(5)] long CompletedTaskCount);
 
-/// <summary>One user's session (key: session id): owner, activity, active tasks; cleared after it has been idle too long.</summary>
+/// <summary>One user's session (key: session id): its owner (the first one to open it keeps it), activity, active REST tasks
+/// (streamed tasks belong to the session's channel); cleared after it has been idle too long. Task bookkeeping is in memory: no
+/// storage write per task.</summary>
 public interface ISessionGrain : IGrainWithStringKey
 {
     /// <summary>Opens the session (creating it when new) and records activity.</summary>

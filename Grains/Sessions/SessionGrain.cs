@@ -3,18 +3,20 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Sessions;
 
-/// <summary>The persisted state of a session grain.</summary>
+/// <summary>What a session keeps in storage: who owns it and when it was created and last used. Its active tasks live in memory.</summary>
 [GenerateSerializer]
 public sealed class SessionRecord
 {
     [Id(0)] public string? OwnerId { get; set; }
     [Id(1)] public DateTimeOffset CreatedAt { get; set; }
     [Id(2)] public DateTimeOffset LastActivity { get; set; }
-    [Id(3)] public List<string> ActiveTaskIds { get; set; } = [];
-    [Id(4)] public long CompletedTaskCount { get; set; }
 }
 
-/// <summary>One user's session: who owns it, what it is doing, and when it was last used.</summary>
+/// <summary>One user's session: who owns it (the first owner to open it keeps it: what per-user authorization checks), its REST tasks
+/// still running, and when it was last used; cleared once idle for <see cref="SessionOptions.IdleTimeoutSeconds"/>.</summary>
+/// <remarks>Off the hot path for storage: a session is written when it is created or gets its owner; task bookkeeping and activity stay
+/// in memory, and activity reaches storage at most once per idle check (a quarter of the timeout) and when the grain deactivates.
+/// After a crash the active-task list starts empty: the tasks themselves are owned, and recovered, elsewhere.</remarks>
 public sealed class SessionGrain(
     [PersistentState("session", StorageNames.Sessions)] IPersistentState<SessionRecord> session,
     IOptions<SessionOptions> options,
@@ -22,6 +24,9 @@ public sealed class SessionGrain(
     TimeProvider time)
     : Grain, ISessionGrain
 {
+    private readonly List<string> _activeTasks = [];
+    private long _completedTasks;
+    private bool _dirty;
     private IGrainTimer? _idleCheck;
 
     private TimeSpan IdleTimeout => TimeSpan.FromSeconds(options.Value.IdleTimeoutSeconds);
@@ -34,70 +39,101 @@ public sealed class SessionGrain(
         }
     }
 
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty && session.RecordExists)
+        {
+            _dirty = false;
+            await session.WriteStateAsync(cancellationToken);
+        }
+    }
+
     async Task<SessionSnapshot> ISessionGrain.Open(string? ownerId)
     {
-        Touch();
-        if (ownerId is not null)
+        var created = Touch();
+        var owned = ownerId is not null && session.State.OwnerId is null;
+        if (owned)
         {
-            session.State.OwnerId ??= ownerId;
+            session.State.OwnerId = ownerId;
         }
 
-        await session.WriteStateAsync();
+        if (created || owned)
+        {
+            _dirty = false;
+            await session.WriteStateAsync();
+        }
+
         return Snapshot();
     }
 
-    async Task ISessionGrain.AddTask(string taskId)
+    Task ISessionGrain.AddTask(string taskId)
     {
         Touch();
-        if (!session.State.ActiveTaskIds.Contains(taskId))
+        if (!_activeTasks.Contains(taskId))
         {
-            session.State.ActiveTaskIds.Add(taskId);
+            _activeTasks.Add(taskId);
         }
 
-        await session.WriteStateAsync();
+        return Task.CompletedTask;
     }
 
-    async Task ISessionGrain.TaskFinished(string taskId)
+    Task ISessionGrain.TaskFinished(string taskId)
     {
-        if (!session.RecordExists || !session.State.ActiveTaskIds.Remove(taskId))
+        if (session.RecordExists && _activeTasks.Remove(taskId))
         {
-            return;
+            _completedTasks++;
+            Touch();
         }
 
-        session.State.CompletedTaskCount++;
-        Touch();
-        await session.WriteStateAsync();
+        return Task.CompletedTask;
     }
 
     Task<string> ISessionGrain.GetNode() => Task.FromResult(localSilo.Name);
 
-    Task<SessionSnapshot?> ISessionGrain.GetSnapshot() => Task.FromResult(session.RecordExists ? Snapshot() : null);
+    Task<SessionSnapshot?> ISessionGrain.GetSnapshot() => Task.FromResult(session.RecordExists || _dirty ? Snapshot() : null);
 
-    private void Touch()
+    /// <summary>Records activity; true when the session is new (not yet stored).</summary>
+    private bool Touch()
     {
         var now = time.GetUtcNow();
-        if (!session.RecordExists)
+        var created = !session.RecordExists && !_dirty;
+        if (created)
         {
             session.State = new SessionRecord { CreatedAt = now };
         }
 
         session.State.LastActivity = now;
+        _dirty = true;
 
         // Checked at a fraction of the timeout so a session is cleared soon after it goes idle; the timer keeps the grain until then.
         _idleCheck ??= this.RegisterGrainTimer(
             ClearIfIdle,
             new GrainTimerCreationOptions(IdleTimeout / 4, IdleTimeout / 4) { KeepAlive = true, Interleave = false });
+        return created;
     }
 
     private async Task ClearIfIdle()
     {
         var state = session.State;
-        if (!session.RecordExists || state.ActiveTaskIds.Count > 0 || time.GetUtcNow() - state.LastActivity < IdleTimeout)
+        if (_activeTasks.Count > 0 || time.GetUtcNow() - state.LastActivity < IdleTimeout)
         {
+            if (_dirty)
+            {
+                // Activity reaches storage here, in one write per check, not one per task.
+                _dirty = false;
+                await session.WriteStateAsync();
+            }
+
             return;
         }
 
-        await session.ClearStateAsync();
+        _dirty = false;
+        if (session.RecordExists)
+        {
+            await session.ClearStateAsync();
+        }
+
+        _completedTasks = 0;
         _idleCheck?.Dispose();
         _idleCheck = null;
         DeactivateOnIdle();
@@ -106,6 +142,6 @@ public sealed class SessionGrain(
     private SessionSnapshot Snapshot()
     {
         var state = session.State;
-        return new SessionSnapshot(this.GetPrimaryKeyString(), state.OwnerId, state.CreatedAt, state.LastActivity, [.. state.ActiveTaskIds], state.CompletedTaskCount);
+        return new SessionSnapshot(this.GetPrimaryKeyString(), state.OwnerId, state.CreatedAt, state.LastActivity, [.. _activeTasks], _completedTasks);
     }
 }
