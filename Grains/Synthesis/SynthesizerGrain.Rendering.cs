@@ -1,0 +1,132 @@
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Grains.Synthesis;
+
+/// <summary>The two ways a job is spoken: whole (one finished file at the end) or streamed (pieces as the engine makes them).</summary>
+public sealed partial class SynthesizerGrain
+{
+    /// <summary>Speaks a whole job's remaining sentences into one buffer and finishes the file; true when it stopped early for waiting work.</summary>
+    private async Task<bool> RunWholeAsync(ScheduledJob job)
+    {
+        var request = job.Job.Request;
+        var output = job.Output.Writer;
+        var cancellationToken = job.Cancellation.Token;
+        if (job.Progress is null)
+        {
+            if (renderer.TryGetCached(request) is { } cached)
+            {
+                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), cached));
+                output.TryComplete();
+                return false;
+            }
+
+            job.Progress = new SentenceProgress(renderer.Sentences(request));
+        }
+
+        var progress = job.Progress;
+        var (voice, engine) = renderer.Resolve(request);
+        progress.SampleRate = engine.SampleRate;
+        while (!progress.IsDone)
+        {
+            var sentence = progress.Sentences[progress.Next];
+            var started = time.GetTimestamp();
+            await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+            if (SentenceSpoken(job, sentence.Length, started))
+            {
+                return true;
+            }
+
+            if (!progress.IsDone)
+            {
+                output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
+            }
+        }
+
+        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, job.TaskId), CancellationToken.None);
+        DropProgress(job);
+        output.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
+        output.TryComplete();
+        return false;
+    }
+
+    /// <summary>Speaks a streamed job's remaining sentences, handing out audio as the engine makes it; true when it stopped early for
+    /// waiting work. Sentences before the job's <see cref="SynthesisJob.FromSentence"/> are spoken without being sent, so the encoder
+    /// reaches the state the first run had there.</summary>
+    private async Task<bool> RunStreamedAsync(ScheduledJob job)
+    {
+        var request = job.Job.Request;
+        var output = job.Output.Writer;
+        var cancellationToken = job.Cancellation.Token;
+        if (job.Progress is null)
+        {
+            if (!request.WordTimestamps && job.Job is { FromSentence: 0, FromByte: 0 } && renderer.TryGetCached(request) is { } cached)
+            {
+                // One piece: sentence 0 is the whole file.
+                var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
+                output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
+                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
+                output.TryComplete();
+                return false;
+            }
+
+            job.Progress = new SentenceProgress(renderer.Sentences(request));
+        }
+
+        var progress = job.Progress;
+        var (voice, engine) = renderer.Resolve(request);
+        var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken, job.TaskId);
+        var count = progress.Sentences.Count;
+        while (!progress.IsDone)
+        {
+            var index = progress.Next;
+            var sentence = progress.Sentences[index];
+            var started = time.GetTimestamp();
+            stream.BeginSentence(sentence, SkipFor(job.Job, index));
+            var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
+            while (true)
+            {
+                await Task.WhenAny(speaking, stream.WaitForAudioAsync());
+                var spoken = speaking.IsCompleted;
+                if (spoken)
+                {
+                    await speaking;
+                    stream.EndSentence();
+                }
+
+                var fraction = (double)(index + (spoken ? 1 : 0)) / count;
+                if (stream.TakePiece(index, spoken, fraction) is { } piece)
+                {
+                    output.TryWrite(piece);
+                }
+
+                if (spoken)
+                {
+                    break;
+                }
+            }
+
+            if (SentenceSpoken(job, sentence.Length, started))
+            {
+                return true;
+            }
+        }
+
+        // The tail: what the encoder still holds, numbered one past the last sentence.
+        stream.BeginSentence(string.Empty, SkipFor(job.Job, count));
+        stream.Complete();
+        if (stream.TakePiece(count, sentenceComplete: true, 1.0) is { } tail)
+        {
+            output.TryWrite(tail);
+        }
+
+        var duration = stream.DurationMs;
+        DropProgress(job);
+        output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
+        output.TryComplete();
+        return false;
+    }
+
+    /// <summary>How much of sentence <paramref name="index"/>'s audio the owner already has.</summary>
+    private static long SkipFor(SynthesisJob job, int index) =>
+        index < job.FromSentence ? long.MaxValue : index == job.FromSentence ? job.FromByte : 0;
+}
