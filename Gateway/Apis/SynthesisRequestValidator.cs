@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using MitTts.Gateway.Contracts;
-using MitTts.Grains;
+using MitTts.Gateway.Hosting;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
@@ -11,7 +11,7 @@ namespace MitTts.Gateway.Apis;
 /// <summary>Turns a client's synthesis body into a <see cref="SynthesisRequest"/>, or the first error in it.</summary>
 /// <remarks>Text is accepted as typed (quotes, apostrophes, accents, emoji); only control characters other than
 /// newline, carriage return and tab, and broken UTF-16, are refused.</remarks>
-public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOptions<TtsOptions> options)
+public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOptions<GatewayTtsOptions> options)
 {
     public const double MinimumFactor = 0.5;
     public const double MaximumFactor = 2.0;

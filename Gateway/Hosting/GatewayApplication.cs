@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.WebSockets;
-using MitTts.Grains;
 using MitTts.Silo;
 using Serilog;
 using Serilog.Events;
@@ -119,7 +118,7 @@ public static class GatewayApplication
     public static void AddMitTtsApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.Configure<TtsOptions>(builder.Configuration.GetSection(TtsOptions.Section));
+        services.Configure<GatewayTtsOptions>(builder.Configuration.GetSection(GatewayTtsOptions.Section));
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;

@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
-using MitTts.Grains;
 
 namespace MitTts.Gateway.Hosting;
 
 /// <summary>Samples this process's CPU and memory, and the model disk, once a second for <c>/status</c>.</summary>
-public sealed class ResourceMonitor(TimeProvider time, IOptions<TtsOptions> tts) : BackgroundService
+public sealed class ResourceMonitor(TimeProvider time, IOptions<GatewayTtsOptions> tts) : BackgroundService
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromSeconds(1);
     private const double Megabyte = 1024 * 1024;
@@ -41,7 +40,7 @@ public sealed class ResourceMonitor(TimeProvider time, IOptions<TtsOptions> tts)
         double diskUsed = 0, diskFree = 0;
         try
         {
-            var drive = new DriveInfo(Path.GetPathRoot(tts.Value.ResolveModelPath()) ?? "/");
+            var drive = new DriveInfo(Path.GetPathRoot(Path.GetFullPath(tts.Value.ModelPath)) ?? "/");
             diskUsed = (drive.TotalSize - drive.AvailableFreeSpace) / Megabyte;
             diskFree = drive.AvailableFreeSpace / Megabyte;
         }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
 
 namespace MitTts.Grains.Sessions;
 
@@ -20,6 +21,7 @@ public sealed class SessionRecord
 public sealed class SessionGrain(
     [PersistentState("session", StorageNames.Sessions)] IPersistentState<SessionRecord> session,
     IOptions<SessionOptions> options,
+    IOptions<SynthesisQueueOptions> scheduling,
     ILocalSiloDetails localSilo,
     TimeProvider time)
     : Grain, ISessionGrain
@@ -41,7 +43,8 @@ public sealed class SessionGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_dirty && session.RecordExists)
+        // A whole server stopping with in-memory storage (one process) keeps nothing: no write then.
+        if (_dirty && session.RecordExists && (reason.ReasonCode != DeactivationReasonCode.ShuttingDown || scheduling.Value.FailoverLedger))
         {
             _dirty = false;
             await session.WriteStateAsync(cancellationToken);

@@ -232,7 +232,11 @@ public sealed partial class TaskGrain(
         State.CompletedAt = now;
         State.ExpiresAt = now + TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
         _finished.TrySetResult(Snapshot(null));
-        await task.WriteStateAsync();
+        if (error != TaskError.ServerStopping || scheduling.Value.FailoverLedger)
+        {
+            // One process stopping: its in-memory storage goes with it (and may already be gone), so there is nothing to write.
+            await task.WriteStateAsync();
+        }
 
         if (State.Request is { Streamed: false, SessionId: { } sessionId })
         {

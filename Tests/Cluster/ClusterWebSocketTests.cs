@@ -62,9 +62,14 @@ public sealed class ClusterSiloFailoverWebSocketTests(RealClusterFixture cluster
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    [Fact]
-    public async Task A_session_streaming_when_the_silo_synthesizing_it_is_killed_gets_every_sentence_once()
+    // Three times per run: a repeat of the failover that went wrong one run in five would slip through a single try.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task A_session_streaming_when_the_silo_synthesizing_it_is_killed_gets_every_sentence_once(int attempt)
     {
+        Assert.InRange(attempt, 1, 3);
         var sessionId = "cluster-failover-" + Guid.NewGuid().ToString("N");
         var text = string.Join(" ", Enumerable.Repeat(Sentence, 80));
         var expectedWords = Sentence.TrimEnd('.').Split(' ');
