@@ -68,7 +68,10 @@ public sealed record TextAppendResult([property: Id(0)] IReadOnlyList<SubmitResu
 /// gateway node, receives the rest.</summary>
 public interface IAudioChannelGrain : IGrainWithStringKey
 {
-    /// <summary>Joins a streamed task to the channel and starts its synthesis; a refusal (every queue of its level full) joins nothing.</summary>
+    /// <summary>Joins a streamed task to the channel and starts its synthesis; a refusal (every queue of its level full) joins nothing.
+    /// Idempotent by task id, so a caller whose call was lost with a silo asks again; answers within 10 s or the caller hears a timeout
+    /// (a call in flight to a silo that died would otherwise wait out the 30 s default).</summary>
+    [ResponseTimeout("00:00:10")]
     Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request);
 
     /// <summary>Appends streamed text (LLM tokens) to a text context, opening it with <paramref name="options"/> when new;

@@ -180,8 +180,30 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
-        var submitted = await _channel!.Submit(new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false), request! with { WordTimestamps = message.Timestamps ?? false });
-        ReportRefused(submitted, message.RequestId, null);
+        var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
+        request = request! with { WordTimestamps = message.Timestamps ?? false };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                ReportRefused(await _channel!.Submit(info, request), message.RequestId, null);
+                return;
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException && attempt < SubmitAttempts)
+            {
+                // The channel's silo died with the call: the client was told "queued", so ask again (Submit is idempotent by task
+                // id); the channel comes back on a survivor once membership agrees.
+                LogSubmitRetry(_sessionId, attempt, e);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), _outbox.Closing);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                // Given up: the task the client was told about ends here, under the code a request-level failure has.
+                _filter.Forget(taskId);
+                _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
+                throw;
+            }
+        }
     }
 
     /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
@@ -278,6 +300,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             });
         }
     }
+
+    // Attempts at a streamed task's Submit before the task ends with cluster_unavailable (10 s each at most, 1 s and 2 s apart).
+    private const int SubmitAttempts = 3;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: submitting a task failed (attempt {Attempt}); asking again")]
+    private partial void LogSubmitRetry(string? sessionId, int attempt, Exception exception);
 
     private async Task Interrupt(InterruptMessage message)
     {

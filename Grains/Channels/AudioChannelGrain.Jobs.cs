@@ -11,6 +11,13 @@ public sealed partial class AudioChannelGrain
     private async Task<SubmitResult> SubmitItem(ChannelTaskInfo info, SynthesisRequest request, TextContext? context)
     {
         request = request with { SessionId = SessionId, Streamed = true };
+        if (_tasks.TryGet(info.TaskId, out var known))
+        {
+            // Asked again (the first answer was lost with a silo): the task is already here.
+            return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, known.EndStatus ?? SynthesisStatus.Queued, known.Request, time.GetUtcNow(),
+                null, null, known.Progress, known.Error, null, null, 0, null, DeviceKey: known.DeviceKey));
+        }
+
         var cancellation = new CancellationTokenSource();
         DispatchedJob started;
         try
