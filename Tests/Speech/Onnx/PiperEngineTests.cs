@@ -36,8 +36,9 @@ public sealed class PiperEngineTests : IDisposable
         return opened;
     }
 
+    // Volume normalization off: the test models' audio is read back value by value.
     private PiperEngine Engine(byte[]? model = null, string? config = null) =>
-        new(Open(model ?? NeuralTestModels.Piper(), config ?? NeuralTestModels.PiperConfig()), _phonemizer);
+        new(Open(model ?? NeuralTestModels.Piper(), config ?? NeuralTestModels.PiperConfig()), _phonemizer, normalizeVolume: false);
 
     private static async Task<short[]> Say(PiperEngine engine, string text, string voice = "", double speed = 1.0)
     {
@@ -70,6 +71,20 @@ public sealed class PiperEngineTests : IDisposable
         Assert.Equal(expected.Length * NeuralTestModels.BlockSamples, pcm.Length);
         Assert.Equal(expected, NeuralTestModels.Blocks(pcm, NeuralTestModels.BlockSamples));
         Assert.Equal(0, engine.UnknownPhonemes);
+    }
+
+    [Fact]
+    public async Task By_default_each_sentence_is_brought_to_full_scale_as_Piper_does()
+    {
+        var engine = new PiperEngine(Open(NeuralTestModels.Piper(), NeuralTestModels.PiperConfig()), _phonemizer);
+        var raw = await Say(Engine(), "Hello. How are you?");
+
+        var normalized = await Say(engine, "Hello. How are you?");
+
+        Assert.Equal(raw.Length, normalized.Length);
+        Assert.Equal(short.MaxValue, normalized.Max());
+        var loudest = Array.IndexOf(raw, raw.Max());
+        Assert.Equal(short.MaxValue, normalized[loudest]);
     }
 
     [Fact]

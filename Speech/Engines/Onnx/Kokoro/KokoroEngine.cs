@@ -46,7 +46,7 @@ public sealed class KokoroEngine(KokoroModel model, KokoroVoicePack voices, Koko
                 var (offset, length) = run.GetOffsetAndLength(tokens.Length);
                 var style = voices.Style(request.EngineVoice, length);
                 var audio = model.Synthesize(tokens.AsSpan(offset, length), style, speed, cancellationToken);
-                FloatPcm.Write(audio, sink, cancellationToken);
+                FloatPcm.Write(audio, sink, 1f, cancellationToken);
             }
         }
     }

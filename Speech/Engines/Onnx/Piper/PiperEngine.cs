@@ -10,7 +10,11 @@ public sealed record PiperBatchItem(SpeechRequest Request, IPcmSink Sink, Cancel
 
 /// <summary>A Piper voice: espeak-ng phonemes, Piper ids, the VITS model, 16-bit PCM at the model's rate.</summary>
 /// <remarks>Speed is the model's own <c>length_scale</c>; pitch is not something VITS takes, so it is left to the audio pipeline.</remarks>
-public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer) : ISpeechEngine
+/// <param name="model">The loaded voice.</param>
+/// <param name="phonemizer">espeak-ng, in production.</param>
+/// <param name="normalizeVolume">Bring each sentence's peak to full scale, as Piper does (its <c>normalize_audio</c>, on by default);
+/// off, the model's floats are written as they are.</param>
+public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool normalizeVolume = true) : ISpeechEngine
 {
     public const string EngineName = "piper";
 
@@ -37,7 +41,7 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer) : ISpe
         foreach (var sentence in sentences)
         {
             var audio = model.Synthesize([new PiperUtterance(Encode(sentence), speaker)], scales, cancellationToken);
-            FloatPcm.Write(audio[0], sink, cancellationToken);
+            Write(audio[0], sink, cancellationToken);
         }
     }
 
@@ -108,10 +112,13 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer) : ISpe
                     break;
                 }
 
-                FloatPcm.Write(sentence, item.Sink, cancellationToken);
+                Write(sentence, item.Sink, cancellationToken);
             }
         }
     }
+
+    private void Write(float[] sentence, IPcmSink sink, CancellationToken cancellationToken) =>
+        FloatPcm.Write(sentence, sink, normalizeVolume ? FloatPcm.PeakGain(sentence) : 1f, cancellationToken);
 
     private long[] Encode(string sentence)
     {
