@@ -84,6 +84,20 @@ public sealed class KokoroEngineTests : IDisposable
         Assert.Equal(0, _engine.UnknownPhonemes);
     }
 
+    [Fact]
+    public async Task Kokoro_audio_is_24_kHz_PCM_that_ffmpeg_reads_back_sample_for_sample()
+    {
+        var pcm = await Say("Hello, how are you?", "af_heart");
+        var wav = new System.Buffers.ArrayBufferWriter<byte>();
+        MitTts.Speech.Audio.AudioEncoders.Get("wav").EncodeWhole(pcm, _engine.SampleRate, wav);
+
+        var decoded = await AudioDecoders.Ffmpeg(wav.WrittenSpan.ToArray(), "wav");
+
+        Assert.Equal(24000, decoded.SampleRate);
+        Assert.Equal(1, decoded.Channels);
+        Assert.Equal(pcm, decoded.Samples);
+    }
+
     [Theory]
     [InlineData("af_heart", 1)]
     [InlineData("em_alex", 3)]
