@@ -270,12 +270,13 @@ public sealed class PiperEngineTests : IDisposable
     public async Task Cancelling_mid_run_terminates_the_inference()
     {
         // Forty 1024×1024 products: seconds of work, which Terminate cuts short between two of them.
-        var engine = Engine(NeuralTestModels.Piper(slowMatMuls: 40), NeuralTestModels.PiperConfig());
+        var model = Open(NeuralTestModels.Piper(slowMatMuls: 40), NeuralTestModels.PiperConfig());
+        var ids = PiperPhonemeIds.Encode("həlˈoʊ.", model.Config.PhonemeIds).Ids;
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => engine.SynthesizeAsync(new SpeechRequest("Hello.", string.Empty), new CollectingSink(), cancel.Token));
+            () => Task.Run(() => model.Synthesize([new PiperUtterance(ids)], model.Config.Scales, cancel.Token)));
 
         Assert.IsType<OnnxRuntimeException>(error.InnerException);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");

@@ -45,7 +45,7 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
         }
     }
 
-    /// <summary>Synthesizes the sentences of several jobs together: one inference per distinct speed (rows share <c>scales</c>),
+    /// <summary>Synthesizes the sentences of several jobs together: one inference per distinct speed (the rows of a run share its <c>scales</c>),
     /// every sentence of every item a row; then each item's audio goes to its own sink, in item order.</summary>
     /// <remarks>The whole batch is one ONNX run: <paramref name="cancellationToken"/> terminates it for everyone; an item's own
     /// token only drops that item's audio.</remarks>
@@ -60,27 +60,30 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
 
         await Task.WhenAll(phonemized).ConfigureAwait(false);
 
+        var scales = new PiperScales[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            scales[i] = ScalesFor(items[i].Request.Speed);
+        }
+
         var audio = new List<float[]>[items.Count];
-        var done = new bool[items.Count];
         for (var first = 0; first < items.Count; first++)
         {
-            if (done[first])
+            if (audio[first] is not null)
             {
                 continue;
             }
 
-            // Every item at this speed joins one run; its rows are remembered so the audio can be handed back per item.
-            var speed = items[first].Request.Speed;
+            // Every item with these scales joins one run; its rows are remembered so the audio can be handed back per item.
             var rows = new List<PiperUtterance>();
             var owners = new List<int>();
             for (var i = first; i < items.Count; i++)
             {
-                if (done[i] || items[i].Request.Speed != speed)
+                if (audio[i] is not null || !scales[i].Equals(scales[first]))
                 {
                     continue;
                 }
 
-                done[i] = true;
                 audio[i] = [];
                 if (items[i].CancellationToken.IsCancellationRequested)
                 {
@@ -95,7 +98,7 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
                 }
             }
 
-            var outputs = model.Synthesize(rows, ScalesFor(speed), cancellationToken);
+            var outputs = model.Synthesize(rows, scales[first], cancellationToken);
             for (var r = 0; r < outputs.Length; r++)
             {
                 audio[owners[r]].Add(outputs[r]);
