@@ -148,6 +148,7 @@ internal sealed unsafe class EspeakWorker
         try
         {
             SelectVoice(work.Voice);
+            ResetClauseReader();
             var text = Encoding.UTF8.GetBytes(work.Text + '\0');
             var sentences = new EspeakPhonemizer.SentenceAssembler();
             fixed (byte* start = text)
@@ -170,6 +171,14 @@ internal sealed unsafe class EspeakWorker
         {
             work.Completion.TrySetException(e);
         }
+    }
+
+    /// <summary>espeak_Synth stopped by its callback leaves the clause reader holding the character it looked ahead at, and
+    /// espeak_TextToPhonemes does not clear it (the next phonemes would start with it); a synthesis of nothing does.</summary>
+    private static void ResetClauseReader()
+    {
+        byte nothing = 0;
+        _ = EspeakNative.Synth(&nothing, 1, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8, null, null);
     }
 
     /// <summary>The reader looks one code point ahead: the clause's own text ends one UTF-8 sequence before the returned pointer.</summary>

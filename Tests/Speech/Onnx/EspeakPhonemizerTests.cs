@@ -71,6 +71,27 @@ public sealed class EspeakPhonemizerTests
         Assert.NotEmpty(sink.Samples);
     }
 
+    [Fact]
+    public async Task A_synthesis_stopped_midway_leaves_nothing_behind_for_the_next_phonemes()
+    {
+        var engine = new EspeakEngine();
+        using var stop = new CancellationTokenSource();
+        var stopping = new StoppingSink(stop);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => engine.SynthesizeAsync(
+            new MitTts.Speech.Engines.SpeechRequest("Zebras quickly jumped over the lazy fox, and then more words here. Another one.", "en-us"),
+            stopping,
+            stop.Token));
+        var sentences = await _phonemizer.PhonemizeAsync("Hello, world!", "en-us");
+
+        Assert.Equal(["həlˈoʊ, wˈɜːld!"], sentences.Select(s => s.Normalize(NormalizationForm.FormC)));
+    }
+
+    private sealed class StoppingSink(CancellationTokenSource stop) : MitTts.Speech.Engines.IPcmSink
+    {
+        public void Write(ReadOnlySpan<short> samples) => stop.Cancel();
+    }
+
     [Theory]
     [InlineData("Hello, ", ',')]
     [InlineData("He said \"hi.", '.')]
