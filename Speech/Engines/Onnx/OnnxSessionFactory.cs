@@ -69,13 +69,6 @@ public sealed class OnnxSessionFactory
         return new InferenceSession(modelPath, options);
     }
 
-    /// <summary>Opens a model held in memory (a test's built model) on this factory's provider.</summary>
-    public InferenceSession Open(byte[] model)
-    {
-        using var options = CreateSessionOptions();
-        return new InferenceSession(model, options);
-    }
-
     private SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions
