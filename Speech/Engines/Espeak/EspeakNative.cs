@@ -22,6 +22,9 @@ internal static unsafe partial class EspeakNative
     public const int RateNormal = 175;
     public const int PitchNormal = 50;
 
+    /// <summary>espeak_TextToPhonemes phonememode bit 1: IPA as UTF-8 rather than espeak's ASCII phoneme names.</summary>
+    public const int PhonemesIpa = 0x02;
+
     public const int EventListTerminated = 0;
     public const int EventWord = 1;
 
@@ -52,6 +55,11 @@ internal static unsafe partial class EspeakNative
 
     [LibraryImport(Library, EntryPoint = "espeak_SetParameter")]
     public static partial int SetParameter(int parameter, int value, int relative);
+
+    /// <summary>Phonemizes one clause of the NUL-terminated text at <c>*textPointer</c> and moves the pointer on (one code point
+    /// past the clause's end, as the reader looks ahead), or to null at the end of the text. The result is the library's own buffer.</summary>
+    [LibraryImport(Library, EntryPoint = "espeak_TextToPhonemes")]
+    public static partial byte* TextToPhonemes(byte** textPointer, int textMode, int phonemeMode);
 
     [LibraryImport(Library, EntryPoint = "espeak_SetVoiceByName", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int SetVoiceByName(string name);

@@ -15,7 +15,8 @@ internal sealed unsafe class EspeakWorker
     // The job inside espeak_Synth right now; read by the callback, which runs on the worker thread.
     private static Job? s_current;
 
-    private readonly BlockingCollection<Job> _jobs = [];
+    // Synthesis jobs and phonemization requests share the one thread, so neither can enter the library while the other is in it.
+    private readonly BlockingCollection<Work> _jobs = [];
     private readonly TaskCompletionSource<int> _initialized = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string? _currentVoice;
 
@@ -67,6 +68,19 @@ internal sealed unsafe class EspeakWorker
         return job.Completion.Task;
     }
 
+    /// <summary>Phonemizes <paramref name="text"/> with <paramref name="voice"/> on the worker thread: IPA, one string per sentence.</summary>
+    public Task<IReadOnlyList<string>> EnqueuePhonemize(string text, string voice, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<IReadOnlyList<string>>(cancellationToken);
+        }
+
+        var work = new PhonemizeWork(text, voice, cancellationToken);
+        _jobs.Add(work, CancellationToken.None);
+        return work.Completion.Task;
+    }
+
     private void Run()
     {
         try
@@ -85,18 +99,98 @@ internal sealed unsafe class EspeakWorker
             var error = e as SpeechEngineUnavailableException
                 ?? new SpeechEngineUnavailableException("libespeak-ng.so.1 could not be loaded: install the Debian package libespeak-ng1.", e);
             _initialized.TrySetException(error);
-            foreach (var job in _jobs.GetConsumingEnumerable())
+            foreach (var work in _jobs.GetConsumingEnumerable())
             {
-                job.Completion.TrySetException(error);
+                work.Fail(error);
             }
 
             return;
         }
 
-        foreach (var job in _jobs.GetConsumingEnumerable())
+        foreach (var work in _jobs.GetConsumingEnumerable())
         {
-            RunJob(job);
+            switch (work)
+            {
+                case Job job:
+                    RunJob(job);
+                    break;
+                case PhonemizeWork phonemize:
+                    RunPhonemize(phonemize);
+                    break;
+            }
         }
+    }
+
+    private void SelectVoice(string voice)
+    {
+        if (string.Equals(_currentVoice, voice, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (EspeakNative.SetVoiceByName(voice) != 0)
+        {
+            _currentVoice = null;
+            throw new InvalidOperationException($"espeak-ng has no voice '{voice}'.");
+        }
+
+        _currentVoice = voice;
+    }
+
+    private void RunPhonemize(PhonemizeWork work)
+    {
+        if (work.Token.IsCancellationRequested)
+        {
+            work.Completion.TrySetCanceled(work.Token);
+            return;
+        }
+
+        try
+        {
+            SelectVoice(work.Voice);
+            ResetClauseReader();
+            var text = Encoding.UTF8.GetBytes(work.Text + '\0');
+            var sentences = new EspeakPhonemizer.SentenceAssembler();
+            fixed (byte* start = text)
+            {
+                var position = start;
+                while (position is not null)
+                {
+                    var clauseStart = position;
+                    var phonemes = EspeakNative.TextToPhonemes(&position, (int)EspeakNative.CharsUtf8, EspeakNative.PhonemesIpa);
+                    var clauseEnd = position is null ? start + text.Length - 1 : BackOneCodePoint(position, clauseStart);
+                    sentences.AddClause(
+                        Marshal.PtrToStringUTF8((nint)phonemes) ?? string.Empty,
+                        Encoding.UTF8.GetString(clauseStart, (int)(clauseEnd - clauseStart)));
+                }
+            }
+
+            work.Completion.TrySetResult(sentences.Finish());
+        }
+        catch (Exception e)
+        {
+            work.Completion.TrySetException(e);
+        }
+    }
+
+    /// <summary>espeak_Synth stopped by its callback leaves the clause reader holding the character it looked ahead at, and
+    /// espeak_TextToPhonemes does not clear it (the next phonemes would start with it); a synthesis of nothing does.</summary>
+    private static void ResetClauseReader()
+    {
+        byte nothing = 0;
+        _ = EspeakNative.Synth(&nothing, 1, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8, null, null);
+    }
+
+    /// <summary>The reader looks one code point ahead: the clause's own text ends one UTF-8 sequence before the returned pointer.</summary>
+    private static byte* BackOneCodePoint(byte* position, byte* floor)
+    {
+        var p = position - 1;
+        while (p > floor && (*p & 0xC0) == 0x80)
+        {
+            p--;
+        }
+
+        return p < floor ? floor : p;
     }
 
     private void RunJob(Job job)
@@ -110,16 +204,7 @@ internal sealed unsafe class EspeakWorker
         try
         {
             var request = job.Request;
-            if (!string.Equals(_currentVoice, request.EngineVoice, StringComparison.Ordinal))
-            {
-                if (EspeakNative.SetVoiceByName(request.EngineVoice) != 0)
-                {
-                    _currentVoice = null;
-                    throw new InvalidOperationException($"espeak-ng has no voice '{request.EngineVoice}'.");
-                }
-
-                _currentVoice = request.EngineVoice;
-            }
+            SelectVoice(request.EngineVoice);
 
             if (EspeakNative.SetParameter(EspeakNative.ParameterRate, RateFor(request.Speed), 0) != 0
                 || EspeakNative.SetParameter(EspeakNative.ParameterPitch, PitchFor(request.Pitch), 0) != 0)
@@ -216,8 +301,28 @@ internal sealed unsafe class EspeakWorker
         return 0;
     }
 
-    private sealed class Job(SpeechRequest request, IPcmSink sink, CancellationToken token)
+    private abstract class Work
     {
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class PhonemizeWork(string text, string voice, CancellationToken token) : Work
+    {
+        public string Text { get; } = text;
+
+        public string Voice { get; } = voice;
+
+        public CancellationToken Token { get; } = token;
+
+        public TaskCompletionSource<IReadOnlyList<string>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+    }
+
+    private sealed class Job(SpeechRequest request, IPcmSink sink, CancellationToken token) : Work
+    {
+        public override void Fail(Exception error) => Completion.TrySetException(error);
+
         public SpeechRequest Request { get; } = request;
 
         public IPcmSink Sink { get; } = sink;

@@ -1,0 +1,91 @@
+namespace MitTts.Speech.Engines.Onnx.Kokoro;
+
+/// <summary>Kokoro-82M voices: espeak-ng phonemes, Kokoro's vocabulary, one run per sentence (per 510 tokens of a longer one),
+/// the style row for that run's token count, 16-bit PCM at 24 kHz.</summary>
+/// <remarks><see cref="SpeechRequest.EngineVoice"/> is a voice of the pack (<c>af_heart</c>); its first letter says the language.
+/// Speed is Kokoro's own <c>speed</c> input; pitch is left to the audio pipeline.</remarks>
+public sealed class KokoroEngine(KokoroModel model, KokoroVoicePack voices, KokoroVocabulary vocabulary, IPhonemizer phonemizer) : ISpeechEngine
+{
+    public const string EngineName = "kokoro";
+
+    private long _unknownPhonemes;
+
+    public string Name => EngineName;
+
+    public int SampleRate => KokoroModel.SampleRate;
+
+    /// <summary>False: pitch is the pipeline's; the engine still honours a speed other than 1.0 through the model's speed input.</summary>
+    public bool AppliesSpeedAndPitch => false;
+
+    /// <summary>Phonemes the vocabulary did not have, skipped since the engine was made.</summary>
+    public long UnknownPhonemes => Interlocked.Read(ref _unknownPhonemes);
+
+    public async Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (!voices.Contains(request.EngineVoice))
+        {
+            throw new ArgumentException($"The Kokoro voice pack has no voice '{request.EngineVoice}'.", nameof(request));
+        }
+
+        var language = KokoroVoiceNames.EspeakVoice(request.EngineVoice)
+            ?? throw new ArgumentException($"Kokoro voice '{request.EngineVoice}' names no language Kokoro speaks.", nameof(request));
+        var speed = request.Speed > 0 ? (float)request.Speed : 1f;
+        var sentences = await phonemizer.PhonemizeAsync(request.Text, language, cancellationToken).ConfigureAwait(false);
+        foreach (var sentence in sentences)
+        {
+            var (tokens, breaks, unknown) = vocabulary.Tokenize(sentence);
+            if (unknown > 0)
+            {
+                Interlocked.Add(ref _unknownPhonemes, unknown);
+            }
+
+            foreach (var run in KokoroVocabulary.Split(breaks))
+            {
+                var (offset, length) = run.GetOffsetAndLength(tokens.Length);
+                var style = voices.Style(request.EngineVoice, length);
+                var audio = model.Synthesize(tokens.AsSpan(offset, length), style, speed, cancellationToken);
+                FloatPcm.Write(audio, sink, 1f, cancellationToken);
+            }
+        }
+    }
+}
+
+/// <summary>What Kokoro's voice names say: <c>af_heart</c> is American English (<c>a</c>), female (<c>f</c>).</summary>
+public static class KokoroVoiceNames
+{
+    /// <summary>The espeak-ng voice that phonemizes the voice's language; null for a prefix Kokoro does not have.</summary>
+    public static string? EspeakVoice(string voice) => Prefix(voice, 0) switch
+    {
+        'a' => "en-us",
+        'b' => "en-gb",
+        'e' => "es",
+        'f' => "fr",
+        'h' => "hi",
+        'i' => "it",
+        'j' => "ja",
+        'p' => "pt-br",
+        'z' => "cmn",
+        _ => null,
+    };
+
+    /// <summary>The voice's language as a two-letter code (<c>en</c>); null for a prefix Kokoro does not have.</summary>
+    public static string? Language(string voice) => EspeakVoice(voice) switch
+    {
+        null => null,
+        "cmn" => "zh",
+        var espeak => espeak[..2],
+    };
+
+    /// <summary><c>female</c> or <c>male</c> from the name's second letter; null when it says neither.</summary>
+    public static string? Gender(string voice) => Prefix(voice, 1) switch
+    {
+        'f' => "female",
+        'm' => "male",
+        _ => null,
+    };
+
+    private static char Prefix(string voice, int index) =>
+        voice.Length > 2 && voice[2] == '_' ? voice[index] : '\0';
+}
