@@ -69,6 +69,34 @@ public sealed class OnnxSessionFactory
         return new InferenceSession(modelPath, options);
     }
 
+    /// <summary>Opens a model and wraps its session (<paramref name="wrap"/> checks its inputs and outputs); the session is disposed when
+    /// the check fails.</summary>
+    /// <exception cref="InvalidDataException">ONNX Runtime cannot load the file, or it is not the model <paramref name="wrap"/> expects;
+    /// the message names the file.</exception>
+    public T OpenModel<T>(string modelPath, Func<InferenceSession, T> wrap)
+    {
+        ArgumentNullException.ThrowIfNull(wrap);
+        InferenceSession session;
+        try
+        {
+            session = Open(modelPath);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{modelPath}: ONNX Runtime cannot load it: {e.Message}", e);
+        }
+
+        try
+        {
+            return wrap(session);
+        }
+        catch (InvalidDataException e)
+        {
+            session.Dispose();
+            throw new InvalidDataException($"{modelPath}: {e.Message}", e);
+        }
+    }
+
     private SessionOptions CreateSessionOptions()
     {
         var options = new SessionOptions

@@ -43,25 +43,7 @@ public sealed class KokoroModel : IDisposable
     public static KokoroModel Open(string modelPath, OnnxSessionFactory sessions)
     {
         ArgumentNullException.ThrowIfNull(sessions);
-        InferenceSession session;
-        try
-        {
-            session = sessions.Open(modelPath);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{modelPath}: ONNX Runtime cannot load it: {e.Message}", e);
-        }
-
-        try
-        {
-            return new KokoroModel(session);
-        }
-        catch (InvalidDataException e)
-        {
-            session.Dispose();
-            throw new InvalidDataException($"{modelPath}: {e.Message}", e);
-        }
+        return sessions.OpenModel(modelPath, static session => new KokoroModel(session));
     }
 
     /// <summary>Synthesizes at most <see cref="KokoroVocabulary.MaxTokens"/> tokens with one style vector.</summary>

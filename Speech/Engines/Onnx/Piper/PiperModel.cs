@@ -60,25 +60,7 @@ public sealed class PiperModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(sessions);
         var config = PiperVoiceConfig.Load(modelPath + ".json");
-        InferenceSession session;
-        try
-        {
-            session = sessions.Open(modelPath);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"{modelPath}: ONNX Runtime cannot load it: {e.Message}", e);
-        }
-
-        try
-        {
-            return new PiperModel(session, config);
-        }
-        catch (InvalidDataException e)
-        {
-            session.Dispose();
-            throw new InvalidDataException($"{modelPath}: {e.Message}", e);
-        }
+        return sessions.OpenModel(modelPath, session => new PiperModel(session, config));
     }
 
     /// <summary>Synthesizes every utterance in one inference (a batch of <c>B</c> rows padded to the longest) and returns each row's
