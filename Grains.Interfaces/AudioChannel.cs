@@ -90,7 +90,9 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
     Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
 
-    /// <summary>The highest sequence number handed out so far.</summary>
+    /// <summary>The highest sequence number handed out so far; also how a reader checks that the channel is still there (it answers
+    /// within 3 s or the caller hears a timeout).</summary>
     [AlwaysInterleave]
+    [ResponseTimeout("00:00:03")]
     Task<long> GetLastSequence();
 }

@@ -30,6 +30,8 @@ public static class SiloBuilderExtensions
         services.AddSingleton<SpeechEngines>();
         services.AddSingleton<VoiceCatalog>();
         services.AddSingleton<SynthesisDispatcher>();
+        services.AddMetrics();
+        services.AddSingleton<SchedulingMetrics>();
         services.AddSingleton<SpeechRenderer>();
         services.AddSingleton(provider =>
         {

@@ -13,17 +13,24 @@ public sealed partial class ChannelPump
     // Listening again over about 15 s covers a silo's death being noticed and its channel coming back elsewhere.
     private const int MaxListenRetries = 10;
 
+    // While the client waits for audio and none comes for this long, the pump asks the channel whether it is still there: a call in
+    // flight to a silo that was killed waits out Orleans' 30 s response timeout, the stream with it.
+    private static readonly TimeSpan s_silenceCheck = TimeSpan.FromSeconds(2);
+
     private readonly IAudioChannelGrain _channel;
     private readonly WebSocketOutbox _outbox;
     private readonly string _sessionId;
     private readonly ILogger _logger;
+    private readonly Func<bool> _expectingAudio;
+    private long _lastEventAt;
 
-    public ChannelPump(IAudioChannelGrain channel, WebSocketOutbox outbox, string sessionId, ILogger logger)
+    public ChannelPump(IAudioChannelGrain channel, WebSocketOutbox outbox, string sessionId, ILogger logger, Func<bool> expectingAudio)
     {
         _channel = channel;
         _outbox = outbox;
         _sessionId = sessionId;
         _logger = logger;
+        _expectingAudio = expectingAudio;
     }
 
     /// <summary>Forwards every channel event after <paramref name="after"/>; ends with a 4001 close, a <c>stream_interrupted</c> error,
@@ -33,11 +40,19 @@ public sealed partial class ChannelPump
         var failures = 0;
         while (true)
         {
+            using var listening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watch = WatchForSilence(listening);
+
+            // Not `await foreach`: disposing an enumeration whose silo died would wait out the response timeout too.
+            var events = _channel.Listen(after, listening.Token).GetAsyncEnumerator(listening.Token);
             try
             {
-                await foreach (var channelEvent in _channel.Listen(after, cancellationToken).WithCancellation(cancellationToken))
+                Volatile.Write(ref _lastEventAt, Environment.TickCount64);
+                while (await events.MoveNextAsync())
                 {
+                    var channelEvent = events.Current;
                     failures = 0;
+                    Volatile.Write(ref _lastEventAt, Environment.TickCount64);
                     after = channelEvent.Sequence;
                     if (!await _outbox.SendEvent(channelEvent, cancellationToken))
                     {
@@ -65,8 +80,56 @@ public sealed partial class ChannelPump
                 _outbox.Send(new ErrorMessage("stream_interrupted", "The audio stream from the cluster broke; reconnect with your session_id and last_sequence to resume.", null));
                 return;
             }
+            finally
+            {
+                await listening.CancelAsync();
+                await watch;
+                _ = DisposeQuietly(events);
+            }
         }
     }
+
+    private static async Task DisposeQuietly(IAsyncEnumerator<ChannelEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            // The channel's silo is gone, or the enumeration already ended.
+        }
+    }
+
+    /// <summary>While audio is expected and the channel is silent, checks that the channel answers; when it does not (its silo died),
+    /// ends the listening, which the pump starts again on the channel's new home.</summary>
+    private async Task WatchForSilence(CancellationTokenSource listening)
+    {
+        try
+        {
+            while (!listening.IsCancellationRequested)
+            {
+                await Task.Delay(s_silenceCheck, listening.Token);
+                var silent = Environment.TickCount64 - Volatile.Read(ref _lastEventAt) >= (long)s_silenceCheck.TotalMilliseconds;
+                if (silent && _expectingAudio())
+                {
+                    await _channel.GetLastSequence();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (listening.IsCancellationRequested)
+        {
+            // The listening ended.
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogChannelSilent(_sessionId, e.Message);
+            await listening.CancelAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: the channel did not answer a check ({Reason}); listening again")]
+    private partial void LogChannelSilent(string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId}: listening to the channel again (attempt {Attempt})")]
     private partial void LogPumpRetry(string sessionId, int attempt, Exception exception);

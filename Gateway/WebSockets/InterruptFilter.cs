@@ -17,6 +17,18 @@ public sealed class InterruptFilter
     private readonly Queue<string> _stopOrder = new();
     private bool _fenceUnknownTasks;
 
+    /// <summary>Whether this socket waits for the end of any task (what makes a silent channel worth checking on).</summary>
+    public bool HasOpenTasks
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _openTasks.Count > 0;
+            }
+        }
+    }
+
     /// <summary>A task submitted on this socket, not started yet.</summary>
     public void Submitted(string taskId)
     {

@@ -151,7 +151,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, channelEnd) : channelEnd;
         _outbox.LastSentSequence = after;
-        _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger).Run(after, cancellationToken);
+        _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
         return lastSequence is not null && channelEnd > 0;
     }
 

@@ -4,26 +4,38 @@ using MitTts.Grains.Interfaces;
 namespace MitTts.Grains.Synthesis;
 
 /// <summary>Per-priority scheduling instruments (meter <c>MitTts.Scheduling</c>), exported once a metrics endpoint listens.</summary>
-public static class SchedulingMetrics
+/// <remarks>Made by the silo's <see cref="IMeterFactory"/>, so each silo (and each test cluster in one process) has its own meter:
+/// a listener that wants one silo's figures matches <see cref="Meter.Scope"/> against that silo's factory.</remarks>
+public sealed class SchedulingMetrics
 {
     public const string MeterName = "MitTts.Scheduling";
 
-    private static readonly Meter s_meter = new(MeterName);
-    private static readonly UpDownCounter<long> s_queueLength = s_meter.CreateUpDownCounter<long>("mittts.scheduler.queue_length", description: "Jobs waiting for a synthesizer.");
-    private static readonly Histogram<double> s_wait = s_meter.CreateHistogram<double>("mittts.scheduler.wait_time", unit: "s", description: "Time from enqueue to first synthesis.");
-    private static readonly Counter<long> s_preemptions = s_meter.CreateCounter<long>("mittts.scheduler.preemptions", description: "Jobs paused at a sentence boundary for CRITICAL work.");
-    private static readonly Counter<long> s_cancellations = s_meter.CreateCounter<long>("mittts.scheduler.cancellations", description: "Queued or running jobs cancelled.");
-    private static readonly Counter<long> s_rejections = s_meter.CreateCounter<long>("mittts.scheduler.rejections", description: "Jobs refused because their level was full.");
+    private readonly UpDownCounter<long> _queueLength;
+    private readonly Histogram<double> _wait;
+    private readonly Counter<long> _preemptions;
+    private readonly Counter<long> _cancellations;
+    private readonly Counter<long> _rejections;
+
+    public SchedulingMetrics(IMeterFactory meters)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        var meter = meters.Create(MeterName);
+        _queueLength = meter.CreateUpDownCounter<long>("mittts.scheduler.queue_length", description: "Jobs waiting for a synthesizer.");
+        _wait = meter.CreateHistogram<double>("mittts.scheduler.wait_time", unit: "s", description: "Time from enqueue to first synthesis.");
+        _preemptions = meter.CreateCounter<long>("mittts.scheduler.preemptions", description: "Jobs paused at a sentence boundary for waiting work.");
+        _cancellations = meter.CreateCounter<long>("mittts.scheduler.cancellations", description: "Queued or running jobs cancelled.");
+        _rejections = meter.CreateCounter<long>("mittts.scheduler.rejections", description: "Jobs refused because their level was full.");
+    }
 
     private static KeyValuePair<string, object?> Tag(Priority priority) => new("priority", priority.ToString().ToLowerInvariant());
 
-    public static void Queued(Priority priority, int delta) => s_queueLength.Add(delta, Tag(priority));
+    public void Queued(Priority priority, int delta) => _queueLength.Add(delta, Tag(priority));
 
-    public static void Waited(Priority priority, TimeSpan wait) => s_wait.Record(wait.TotalSeconds, Tag(priority));
+    public void Waited(Priority priority, TimeSpan wait) => _wait.Record(wait.TotalSeconds, Tag(priority));
 
-    public static void Preempted(Priority priority) => s_preemptions.Add(1, Tag(priority));
+    public void Preempted(Priority priority) => _preemptions.Add(1, Tag(priority));
 
-    public static void Cancelled(Priority priority) => s_cancellations.Add(1, Tag(priority));
+    public void Cancelled(Priority priority) => _cancellations.Add(1, Tag(priority));
 
-    public static void Rejected(Priority priority) => s_rejections.Add(1, Tag(priority));
+    public void Rejected(Priority priority) => _rejections.Add(1, Tag(priority));
 }

@@ -19,6 +19,7 @@ namespace MitTts.Grains.Synthesis;
 [DevicePlacement]
 public sealed partial class SynthesizerGrain(
     SpeechRenderer renderer,
+    SchedulingMetrics metrics,
     IOptions<SynthesisQueueOptions> options,
     TimeProvider time,
     ILocalSiloDetails localSilo,
@@ -57,7 +58,7 @@ public sealed partial class SynthesizerGrain(
         if (_stopping || _queue.CountAt(priority) >= options.Value.MaxQueuePerLevel)
         {
             _rejections++;
-            SchedulingMetrics.Rejected(priority);
+            metrics.Rejected(priority);
             var workAhead = WorkAheadSeconds();
             var message = _stopping ? "The synthesizer's silo is stopping." : "Every synthesizer queue for this priority is full.";
             yield return new JobRefused(new TaskError(TaskError.Busy, message, Math.Max(1, Math.Ceiling(workAhead))));
@@ -67,7 +68,7 @@ public sealed partial class SynthesizerGrain(
         Supersede(job.TaskId);
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
         _queue.Enqueue(scheduled);
-        SchedulingMetrics.Queued(priority, +1);
+        metrics.Queued(priority, +1);
         var ticket = Position(scheduled.TaskId);
         if (_loop is null || _loop.IsCompleted)
         {
@@ -128,8 +129,8 @@ public sealed partial class SynthesizerGrain(
         {
             DropProgress(job);
             _cancellations++;
-            SchedulingMetrics.Queued(job.Priority, -1);
-            SchedulingMetrics.Cancelled(job.Priority);
+            metrics.Queued(job.Priority, -1);
+            metrics.Cancelled(job.Priority);
         }
     }
 
@@ -158,7 +159,7 @@ public sealed partial class SynthesizerGrain(
         _stopping = true;
         foreach (var job in _queue.DrainAll())
         {
-            SchedulingMetrics.Queued(job.Priority, -1);
+            metrics.Queued(job.Priority, -1);
             job.Output.Writer.TryComplete(new SiloStoppingException(DeviceKey));
             DropProgress(job);
         }
@@ -212,7 +213,7 @@ public sealed partial class SynthesizerGrain(
         await Task.Yield();
         while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
-            SchedulingMetrics.Queued(job.Priority, -1);
+            metrics.Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
                 continue;
@@ -224,16 +225,16 @@ public sealed partial class SynthesizerGrain(
             {
                 if (job.Progress is null)
                 {
-                    SchedulingMetrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                    metrics.Waited(job.Priority, Now - job.EnqueuedAt);
                 }
 
                 job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
                 if (await RunGuardedAsync(job))
                 {
                     _preemptions++;
-                    SchedulingMetrics.Preempted(job.Priority);
+                    metrics.Preempted(job.Priority);
                     _queue.Enqueue(job);
-                    SchedulingMetrics.Queued(job.Priority, +1);
+                    metrics.Queued(job.Priority, +1);
                 }
             }
             finally
@@ -260,7 +261,7 @@ public sealed partial class SynthesizerGrain(
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
         {
             _cancellations++;
-            SchedulingMetrics.Cancelled(job.Priority);
+            metrics.Cancelled(job.Priority);
             DropProgress(job);
             output.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
         }

@@ -59,7 +59,7 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
 
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
-        using var preemptions = new MeasurementCounter(SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
+        using var preemptions = new MeasurementCounter(cluster.Meters, SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
         var story2 = cluster.NewTask();
         await story2.Submit(SchedulingCluster.Request(story));
         await ScriptedEngine.WaitUntilStarted("First sentence. ");
@@ -162,17 +162,17 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
         Assert.True(status.Busy);
     }
 
-    /// <summary>Sums one counter of a meter while alive.</summary>
+    /// <summary>Sums one counter of one silo's meter while alive (other clusters in the process have meters of the same name).</summary>
     private sealed class MeasurementCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
         private long _total;
 
-        public MeasurementCounter(string meter, string instrument)
+        public MeasurementCounter(IMeterFactory scope, string meter, string instrument)
         {
             _listener.InstrumentPublished = (i, l) =>
             {
-                if (i.Meter.Name == meter && i.Name == instrument)
+                if (ReferenceEquals(i.Meter.Scope, scope) && i.Meter.Name == meter && i.Name == instrument)
                 {
                     l.EnableMeasurementEvents(i);
                 }

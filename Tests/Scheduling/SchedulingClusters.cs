@@ -47,6 +47,10 @@ public abstract class SchedulingCluster : IAsyncLifetime
         await Cluster.DisposeAsync();
     }
 
+    /// <summary>The meter factory of the first silo: instruments whose <c>Meter.Scope</c> is it are that silo's, not another test's.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory Meters =>
+        ((Orleans.TestingHost.InProcessSiloHandle)Cluster.Silos[0]).SiloHost.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+
     public ITaskGrain NewTask() => Grains.GetGrain<ITaskGrain>("task_" + Guid.NewGuid().ToString("N"));
 
     public static SynthesisRequest Request(string text, Priority priority = Priority.Normal, string? session = null) =>
