@@ -269,8 +269,9 @@ public sealed class PiperEngineTests : IDisposable
     [Fact]
     public async Task Cancelling_mid_run_terminates_the_inference()
     {
-        // Forty 1024×1024 products: seconds of work, which Terminate cuts short between two of them.
-        var model = Open(NeuralTestModels.Piper(slowMatMuls: 40), NeuralTestModels.PiperConfig());
+        // Four hundred 1024×1024 products: several seconds of work even on a fast core (forty took as little as ~0.3 s, so the cancel
+        // sometimes came after the run), which Terminate cuts short between two of them.
+        var model = Open(NeuralTestModels.Piper(slowMatMuls: 400), NeuralTestModels.PiperConfig());
         var ids = PiperPhonemeIds.Encode("həlˈoʊ.", model.Config.PhonemeIds).Ids;
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         var clock = Stopwatch.StartNew();
