@@ -41,6 +41,11 @@ public sealed partial class SynthesizerGrain(
     private long _cancellations;
     private long _rejections;
     private bool _stopping;
+    private int _readers;
+    private TaskCompletionSource? _noReaders;
+
+    // How long a stopping silo waits for owners to let go of their jobs' enumerations.
+    private static readonly TimeSpan s_ownersLetGo = TimeSpan.FromSeconds(2);
 
     private string DeviceKey => this.GetPrimaryKeyString();
 
@@ -49,7 +54,28 @@ public sealed partial class SynthesizerGrain(
     IAsyncEnumerable<SynthesisEvent> ISynthesizerGrain.Synthesize(SynthesisJob job, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return Run(job, cancellationToken);
+        return Counted(Run(job, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Counts the enumerations owners still hold: a stopping silo waits for its owners to have read their jobs' ends (and
+    /// written what they keep) before it goes on stopping.</summary>
+    private async IAsyncEnumerable<SynthesisEvent> Counted(IAsyncEnumerable<SynthesisEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _readers++;
+        try
+        {
+            await foreach (var synthesisEvent in events.WithCancellation(cancellationToken))
+            {
+                yield return synthesisEvent;
+            }
+        }
+        finally
+        {
+            if (--_readers == 0)
+            {
+                _noReaders?.TrySetResult();
+            }
+        }
     }
 
     private async IAsyncEnumerable<SynthesisEvent> Run(SynthesisJob job, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -148,7 +174,16 @@ public sealed partial class SynthesizerGrain(
             DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name));
     }
 
-    Task ISynthesizerGrain.StopForShutdown() => StopAll(CancellationToken.None);
+    async Task ISynthesizerGrain.StopForShutdown()
+    {
+        await StopAll(CancellationToken.None);
+        if (_readers > 0)
+        {
+            // Owners hear the end of their jobs and let go; a job that completed just now is stored by then.
+            _noReaders = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _noReaders.Task.WaitAsync(s_ownersLetGo).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => StopAll(cancellationToken);
 

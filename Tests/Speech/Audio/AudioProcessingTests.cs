@@ -129,12 +129,21 @@ public sealed class AudioProcessingTests
 
         using var resampler = new StreamingResampler(22050, 48000);
         resampler.Process(chunk);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 200; i++)
+
+        // Three rounds of 200 chunks, and the quietest must allocate nothing: a garbage collection under a busy test run may trim
+        // ArrayPool, and the next rent then allocates once, which is not an allocation per chunk.
+        var fewest = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            resampler.Process(chunk);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 200; i++)
+            {
+                resampler.Process(chunk);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, fewest);
     }
 }
