@@ -110,7 +110,8 @@ public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
             : new DispatchedJob(null, null, refusal);
     }
 
-    private static async Task DisposeQuietly(IAsyncEnumerator<SynthesisEvent> events)
+    /// <summary>Disposes a job's enumeration whose synthesizer may be gone (disposing cancels the job where it still runs).</summary>
+    internal static async Task DisposeQuietly(IAsyncEnumerator<SynthesisEvent> events)
     {
         try
         {

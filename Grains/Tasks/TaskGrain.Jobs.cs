@@ -104,18 +104,6 @@ public sealed partial class TaskGrain
         }
     }
 
-    private static async Task DisposeQuietly(IAsyncEnumerator<SynthesisEvent> events)
-    {
-        try
-        {
-            await events.DisposeAsync();
-        }
-        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException)
-        {
-            // The synthesizer's silo is gone, and the job with it.
-        }
-    }
-
     /// <summary>Records this silo as the owner of the job, so a survivor wakes the task if the silo dies (cluster mode).</summary>
     private async Task EnterLedger()
     {

@@ -94,7 +94,7 @@ public sealed partial class TaskGrain(
         {
             // Not stored, so not a task: the job stops (disposing its enumeration cancels it) and the caller hears the failure.
             await cancellation.CancelAsync();
-            await DisposeQuietly(started.Events!);
+            await SynthesisDispatcher.DisposeQuietly(started.Events!);
             cancellation.Dispose();
             task.State = new TaskRecord();
             throw;
