@@ -4,7 +4,8 @@ namespace MitTts.Grains.Interfaces;
 /// <remarks><see cref="SampleRate"/> null means the voice's own rate (8000 for mulaw and alaw); <see cref="Bitrate"/> is the
 /// mp3 or ogg bitrate in kbps, null for the format's default. A <see cref="Streamed"/> request sends its audio, as it is made, to the
 /// ordered audio channel of its session (<see cref="IAudioChannelGrain"/>) instead of only keeping the whole file; <see cref="WordTimestamps"/>
-/// adds each word's start and end to that stream.</remarks>
+/// adds each word's start and end to that stream. <see cref="Store"/> keeps the finished audio for <c>/audio/{task_id}</c> (in the result
+/// store, for the result TTL); without it the audio goes only to whoever waits for it or streams it.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -17,4 +18,5 @@ public sealed record SynthesisRequest(
     [property: Id(7)] int? SampleRate = null,
     [property: Id(8)] int? Bitrate = null,
     [property: Id(9)] bool Streamed = false,
-    [property: Id(10)] bool WordTimestamps = false);
+    [property: Id(10)] bool WordTimestamps = false,
+    [property: Id(11)] bool Store = true);

@@ -30,10 +30,22 @@ public sealed record TaskSnapshot(
     [property: Id(10)] double EstimatedSeconds,
     [property: Id(11)] DateTimeOffset? ExpiresAt,
     [property: Id(12)] bool CacheHit = false,
-    [property: Id(13)] string? DeviceKey = null)
+    [property: Id(13)] string? DeviceKey = null,
+    [property: Id(14)] ResultAudio Audio = ResultAudio.None)
 {
     /// <summary>Whether the task reached an end state and will not change again.</summary>
     public bool IsFinished => Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
+}
+
+/// <summary>Whether a task's audio can be read: <see cref="None"/> until it completes, then <see cref="Kept"/>; <see cref="NotKept"/>
+/// when the request did not ask for it to be stored (it went to its caller only); <see cref="Expired"/> when it was kept and is gone
+/// (its time ran out, or it was evicted to stay within the result store's budget).</summary>
+public enum ResultAudio
+{
+    None,
+    Kept,
+    NotKept,
+    Expired,
 }
 
 /// <summary>The encoded audio of a completed task.</summary>

@@ -1,0 +1,42 @@
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Grains.Results;
+
+/// <summary>Finished tasks: each one's final record and, when the request asked for it to be kept, its audio, until the result's
+/// expiry, within a byte budget (least recently used audio goes first).</summary>
+/// <remarks>Whoever owns a finished result puts it here and forgets it: a task grain holds no audio and deactivates soon after its task
+/// ends, and reads of a finished task come here. A record whose audio was kept and is gone (evicted or expired) says so
+/// (<see cref="ResultAudio.Expired"/>), so the API answers 410 rather than 404.</remarks>
+public interface IResultStore
+{
+    /// <summary>Keeps <paramref name="record"/> (its request's text is not kept) and, when given, <paramref name="audio"/>, until
+    /// <paramref name="expiresAt"/>. Putting the same task again replaces it.</summary>
+    ValueTask Put(string taskId, TaskSnapshot record, AudioResult? audio, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>The task's record, with <see cref="TaskSnapshot.Audio"/> saying whether its audio can still be read; null when the
+    /// record is unknown, expired or evicted.</summary>
+    ValueTask<TaskSnapshot?> GetRecord(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>The task's audio, or null when none was kept or it is gone. Reading it makes it the most recently used.</summary>
+    ValueTask<AudioResult?> GetAudio(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets the task's record and audio.</summary>
+    ValueTask Remove(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>What the store holds now.</summary>
+    ValueTask<ResultStoreStatistics> GetStatistics(CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a result store holds: bytes in memory and on disk (or in Redis), against their budgets, and how many results left
+/// early (<see cref="Evictions"/>: to stay within a budget) or on time (<see cref="Expirations"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ResultStoreStatistics(
+    [property: Id(0)] string Kind,
+    [property: Id(1)] int Records,
+    [property: Id(2)] int AudioEntries,
+    [property: Id(3)] long MemoryBytes,
+    [property: Id(4)] long MemoryBudgetBytes,
+    [property: Id(5)] long DiskBytes,
+    [property: Id(6)] long DiskBudgetBytes,
+    [property: Id(7)] long Evictions,
+    [property: Id(8)] long Expirations);
