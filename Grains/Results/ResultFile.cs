@@ -36,6 +36,8 @@ internal static class ResultFile
         var temporary = path + TemporarySuffix;
         try
         {
+            // Cheap next to the write, and a temporary-files cleaner may have taken the folder since start-up.
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var options = new FileStreamOptions
             {
                 Mode = FileMode.Create,
