@@ -7,7 +7,7 @@ using MitTts.Gateway.Hosting;
 namespace MitTts.Bench.Load;
 
 /// <summary>The embedded server (gateway + co-hosted silo) in this process, on free ports, quiet logs, audio cache off (every
-/// request reaches the engine).</summary>
+/// request reaches the engine) unless asked to keep it.</summary>
 internal sealed class EmbeddedServer : IAsyncDisposable
 {
     private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
@@ -20,18 +20,26 @@ internal sealed class EmbeddedServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public static async Task<EmbeddedServer> Start()
+    /// <param name="audioCache">Keep the audio cache at its default size instead of turning it off.</param>
+    /// <param name="settings">More configuration (<c>section:key=value</c>), after ours, so it wins.</param>
+    public static async Task<EmbeddedServer> Start(bool audioCache = false, IReadOnlyList<string>? settings = null)
     {
-        var app = GatewayApplication.Create(
+        List<string> args =
         [
             "--server:http_port=0",
             "--server:ws_port=0",
             $"--cluster:silo_port={FreePort()}",
             $"--cluster:gateway_port={FreePort()}",
             $"--tts:model_path={Path.Combine(AppContext.BaseDirectory, "models")}",
-            "--tts:cache_size=0",
             "--logging:level=WARNING",
-        ]);
+        ];
+        if (!audioCache)
+        {
+            args.Add("--tts:cache_size=0");
+        }
+
+        args.AddRange((settings ?? []).Select(setting => setting.StartsWith("--", StringComparison.Ordinal) ? setting : "--" + setting));
+        var app = GatewayApplication.Create([.. args]);
         await app.StartAsync();
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         return new EmbeddedServer(app, new Uri(addresses.First()));

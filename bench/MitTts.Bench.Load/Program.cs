@@ -3,18 +3,39 @@ using System.Globalization;
 using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
-// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named), scheduling and cluster (only when named).
+// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak and
+// soak-cluster only when named.
 // Without --url it starts the embedded server in this process on free loopback ports (the connections scenario: in a child process).
 var options = BenchOptions.Parse(args);
 if (options.Scenarios.Contains("serve"))
 {
-    await ServerProcess.Serve();
+    await ServerProcess.Serve(options);
     return;
 }
 
 var machine = MachineInfo.Describe();
 var command = "dotnet run -c Release --project bench/MitTts.Bench.Load" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
 Directory.CreateDirectory(options.ResultsFolder);
+if (options.Scenarios.Contains("soak"))
+{
+    var report = await new SoakScenario(options, machine, command).RunEmbedded();
+    Console.WriteLine(report);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "soak.md"), report);
+}
+
+if (options.Scenarios.Contains("soak-cluster"))
+{
+    var report = await new SoakScenario(options, machine, command).RunCluster();
+    Console.WriteLine(report);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "soak-cluster.md"), report);
+}
+
+// The soaks run their own servers; start the embedded one only for what else was named.
+if (!options.Scenarios.Overlaps(["scheduling", "cluster", .. BenchOptions.StreamingScenarios]))
+{
+    return;
+}
+
 await using var embedded = options.Url is null ? await EmbeddedServer.Start() : null;
 var server = options.Url ?? embedded!.BaseAddress;
 
@@ -130,6 +151,18 @@ internal sealed record BenchOptions
 
     public double Overload { get; init; } = 1.5;
 
+    public double SoakSeconds { get; init; } = 600;
+
+    public int RestClients { get; init; } = 100;
+
+    public int WebSocketSessions { get; init; } = 50;
+
+    /// <summary>Server configuration (<c>section:key=value</c>) for the servers the soaks start, e.g. <c>tts:result_ttl_seconds=60</c>.</summary>
+    public IReadOnlyList<string> ServerArgs { get; init; } = [];
+
+    /// <summary><c>serve</c>: keep the audio cache at its default size.</summary>
+    public bool AudioCache { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -156,7 +189,12 @@ internal sealed record BenchOptions
                 "--naive-samples" => options with { NaiveSamples = Int() },
                 "--seconds" => options with { Seconds = Double() },
                 "--overload" => options with { Overload = Double() },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "serve" or "all")
+                "--soak-seconds" => options with { SoakSeconds = Double() },
+                "--rest-clients" => options with { RestClients = Int() },
+                "--ws-sessions" => options with { WebSocketSessions = Int() },
+                "--server-arg" => options with { ServerArgs = [.. options.ServerArgs, Next()] },
+                "--audio-cache" => options with { AudioCache = true },
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };

@@ -9,8 +9,10 @@ using System.Threading.Channels;
 namespace MitTts.Bench.Load;
 
 /// <summary>A message from the server as the client saw it: when it arrived (Stopwatch ticks) and what it was.</summary>
-/// <remarks>JSON messages keep their type, status and task id; audio frames their sequence, size and (when asked) bytes.</remarks>
-internal readonly record struct Received(long At, string? Type, string? Status, string? TaskId, long Sequence, int AudioBytes, byte[]? Audio)
+/// <remarks>JSON messages keep their type, status and task id, an error's code and retry_after, and a finished task's duration_ms; audio
+/// frames their sequence, size and (when asked) bytes.</remarks>
+internal readonly record struct Received(long At, string? Type, string? Status, string? TaskId, long Sequence, int AudioBytes, byte[]? Audio,
+    string? Code = null, double? RetryAfter = null, int? DurationMs = null)
 {
     public bool IsAudio => Type is null;
 
@@ -62,12 +64,12 @@ internal sealed class StreamClient : IAsyncDisposable
         return at;
     }
 
-    public static string Synthesize(string text, string format, string? requestId = null, int? bitrate = null) =>
+    public static string Synthesize(string text, string format, string? requestId = null, int? bitrate = null, string voice = "en-male-1") =>
         JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["type"] = "synthesize",
             ["text"] = text,
-            ["voice_id"] = "en-male-1",
+            ["voice_id"] = voice,
             ["format"] = format,
             ["priority"] = "high",
             ["stream"] = true,
@@ -183,7 +185,9 @@ internal sealed class StreamClient : IAsyncDisposable
 
     private static Received ParseJson(long at, ReadOnlySpan<byte> json)
     {
-        string? type = null, status = null, taskId = null;
+        string? type = null, status = null, taskId = null, code = null;
+        double? retryAfter = null;
+        int? durationMs = null;
         var reader = new Utf8JsonReader(json);
         reader.Read();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -193,23 +197,54 @@ internal sealed class StreamClient : IAsyncDisposable
                 continue;
             }
 
-            var name = reader.ValueTextEquals("type"u8) ? 1 : reader.ValueTextEquals("status"u8) ? 2 : reader.ValueTextEquals("task_id"u8) ? 3 : 0;
+            var name = reader.ValueTextEquals("type"u8) ? 1 : reader.ValueTextEquals("status"u8) ? 2 : reader.ValueTextEquals("task_id"u8) ? 3
+                : reader.ValueTextEquals("code"u8) ? 4 : reader.ValueTextEquals("retry_after"u8) ? 5 : reader.ValueTextEquals("duration_ms"u8) ? 6
+                : reader.ValueTextEquals("error"u8) ? 7 : 0;
             reader.Read();
-            if (name != 0 && reader.TokenType == JsonTokenType.String)
+            switch (name)
             {
-                var value = reader.GetString();
-                if (name == 1)
-                {
-                    type = value;
-                }
-                else if (name == 2)
-                {
-                    status = value;
-                }
-                else
-                {
-                    taskId = value;
-                }
+                case 1 when reader.TokenType == JsonTokenType.String:
+                    type = reader.GetString();
+                    break;
+                case 2 when reader.TokenType == JsonTokenType.String:
+                    status = reader.GetString();
+                    break;
+                case 3 when reader.TokenType == JsonTokenType.String:
+                    taskId = reader.GetString();
+                    break;
+                case 4 when reader.TokenType == JsonTokenType.String:
+                    code = reader.GetString();
+                    break;
+                case 5 when reader.TokenType == JsonTokenType.Number:
+                    retryAfter = reader.GetDouble();
+                    break;
+                case 6 when reader.TokenType == JsonTokenType.Number:
+                    durationMs = reader.GetInt32();
+                    break;
+                case 7 when reader.TokenType == JsonTokenType.StartObject:
+                    // A status message's error: {"code": ..., "message": ...}.
+                    code = ErrorCode(ref reader);
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        return new Received(at, type, status, taskId, 0, 0, null, code, retryAfter, durationMs);
+    }
+
+    /// <summary>The <c>code</c> of the error object the reader stands at the start of; leaves the reader at its end.</summary>
+    private static string? ErrorCode(ref Utf8JsonReader reader)
+    {
+        string? code = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var isCode = reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("code"u8);
+            reader.Read();
+            if (isCode && reader.TokenType == JsonTokenType.String)
+            {
+                code = reader.GetString();
             }
             else
             {
@@ -217,7 +252,7 @@ internal sealed class StreamClient : IAsyncDisposable
             }
         }
 
-        return new Received(at, type, status, taskId, 0, 0, null);
+        return code;
     }
 
     public async ValueTask DisposeAsync()

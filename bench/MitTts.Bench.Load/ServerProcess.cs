@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Threading.Channels;
+
+namespace MitTts.Bench.Load;
+
+/// <summary>What the child's garbage collector says about itself, without forcing a collection: the heap after the last one, the
+/// memory it has committed, and how many gen2 collections ran so far.</summary>
+internal readonly record struct GcFigures(long HeapBytes, long CommittedBytes, int Gen2Collections);
+
+/// <summary>This program with <c>serve</c>, as a child process: the embedded server alone, answering <c>mem</c> and <c>heap</c> on stdin.</summary>
+/// <remarks>Its other output (the server's warnings) is read as it comes and passed to stderr until it is told to stop, so a full pipe never
+/// blocks the server's logger.</remarks>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _answers = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Task _reading;
+    private volatile bool _stopping;
+
+    private ServerProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        _reading = Task.Run(ReadOutput);
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    /// <param name="audioCache">Keep the server's audio cache at its default size (off otherwise).</param>
+    /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
+    /// <param name="serverGc">Server GC, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
+    public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ServerProcess).Assembly.Location);
+        }
+
+        start.ArgumentList.Add("serve");
+        if (audioCache)
+        {
+            start.ArgumentList.Add("--audio-cache");
+        }
+
+        foreach (var setting in settings ?? [])
+        {
+            start.ArgumentList.Add("--server-arg");
+            start.ArgumentList.Add(setting);
+        }
+
+        if (serverGc)
+        {
+            start.Environment["DOTNET_gcServer"] = "1";
+        }
+
+        var process = Process.Start(start)!;
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("listening ", StringComparison.Ordinal))
+            {
+                return new ServerProcess(process, new Uri(line["listening ".Length..]));
+            }
+        }
+
+        throw new InvalidOperationException("the server process ended before listening");
+    }
+
+    /// <summary>Working set and GC heap after a full, compacting collection.</summary>
+    public async Task<(long WorkingSet, long GcHeap)> Memory()
+    {
+        var parts = (await Ask("mem")).Split(' ');
+        return (long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The GC's own figures as they are; no collection forced, so a soak's memory is not tidied by its sampling.</summary>
+    public async Task<GcFigures> Heap()
+    {
+        var parts = (await Ask("heap")).Split(' ');
+        return new GcFigures(long.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture),
+            int.Parse(parts[3], CultureInfo.InvariantCulture));
+    }
+
+    private async Task<string> Ask(string command)
+    {
+        await _process.StandardInput.WriteLineAsync(command);
+        await _process.StandardInput.FlushAsync();
+        while (await _answers.Reader.WaitToReadAsync())
+        {
+            if (_answers.Reader.TryRead(out var line) && line.StartsWith(command + " ", StringComparison.Ordinal))
+            {
+                return line;
+            }
+        }
+
+        throw new InvalidOperationException("the server process ended");
+    }
+
+    private async Task ReadOutput()
+    {
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("mem ", StringComparison.Ordinal) || line.StartsWith("heap ", StringComparison.Ordinal))
+            {
+                _answers.Writer.TryWrite(line);
+            }
+            else if (!_stopping)
+            {
+                Console.Error.WriteLine($"[server] {line}");
+            }
+        }
+
+        _answers.Writer.TryComplete();
+    }
+
+    /// <summary>The child's side: serve until stdin closes. <c>mem</c> answers <c>mem WORKING_SET GC_HEAP</c> after a full collection;
+    /// <c>heap</c> answers <c>heap HEAP_SIZE COMMITTED GEN2_COLLECTIONS</c> as of the last collection.</summary>
+    public static async Task Serve(BenchOptions options)
+    {
+        await using var server = await EmbeddedServer.Start(options.AudioCache, options.ServerArgs);
+        Console.WriteLine($"listening {server.BaseAddress}");
+        while (await Console.In.ReadLineAsync() is { } command)
+        {
+            if (command == "mem")
+            {
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                GC.WaitForPendingFinalizers();
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+                using var self = Process.GetCurrentProcess();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mem {self.WorkingSet64} {GC.GetTotalMemory(false)}"));
+            }
+            else if (command == "heap")
+            {
+                var info = GC.GetGCMemoryInfo();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"heap {info.HeapSizeBytes} {info.TotalCommittedBytes} {GC.CollectionCount(2)}"));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // What a server says while it is made to stop (cancelled shutdown stages) is not news about the run.
+        _stopping = true;
+        _process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+        }
+
+        await _reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _process.Dispose();
+    }
+}
