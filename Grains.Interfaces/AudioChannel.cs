@@ -95,4 +95,18 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     [AlwaysInterleave]
     [ResponseTimeout("00:00:03")]
     Task<long> GetLastSequence();
+
+    /// <summary>The oldest event still kept (<see cref="ChannelWindow.FirstKept"/>; one past the last when none is) and the last one: a
+    /// client resuming from before the first hears that the events between are gone.</summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:00:03")]
+    Task<ChannelWindow> GetWindow();
+
+    /// <summary>Drops the channel's resume buffer (and, with no reader, its unsent audio): its silo holds too much in all channels.</summary>
+    [OneWay]
+    Task ShedBuffers();
 }
+
+/// <summary>The events a channel still keeps: <see cref="FirstKept"/> to <see cref="Last"/> (empty when <see cref="FirstKept"/> is past it).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ChannelWindow([property: Id(0)] long FirstKept, [property: Id(1)] long Last);

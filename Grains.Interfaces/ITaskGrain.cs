@@ -13,12 +13,18 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>The task as it is now, or null when no task has this id (or its result expired).</summary>
     Task<TaskSnapshot?> GetSnapshot();
 
-    /// <summary>The encoded audio, or null until the task has completed.</summary>
+    /// <summary>The encoded audio of a completed task whose audio was kept, or null (not completed, not kept, expired or evicted:
+    /// <see cref="TaskSnapshot.Audio"/> says which).</summary>
     Task<AudioResult?> GetAudio();
 
     /// <summary>Completes when the task reaches an end state, returning that state.</summary>
     [AlwaysInterleave]
     Task<TaskSnapshot?> WaitForCompletion();
+
+    /// <summary>Completes when the task reaches an end state, returning that state and, for a completed task, its audio: also audio
+    /// that was not kept (<see cref="SynthesisRequest.Store"/> false), handed to the first caller that waits for it.</summary>
+    [AlwaysInterleave]
+    Task<TaskOutcome?> WaitForResult();
 
     /// <summary>Cancels the task if it has not finished; true when this call cancelled it.</summary>
     Task<bool> Cancel();
@@ -33,10 +39,16 @@ public interface ITaskGrain : IGrainWithStringKey
     Task Record(TaskProgress progress);
 }
 
-/// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error or audio.</summary>
+/// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error, or its duration and
+/// (only when the request asked for it to be kept) its audio.</summary>
 [GenerateSerializer, Immutable]
 public sealed record TaskProgress(
     [property: Id(0)] SynthesisStatus Status,
     [property: Id(1)] TaskError? Error = null,
     [property: Id(2)] AudioResult? Audio = null,
-    [property: Id(3)] string? DeviceKey = null);
+    [property: Id(3)] string? DeviceKey = null,
+    [property: Id(4)] double DurationSeconds = 0);
+
+/// <summary>How a task ended, with its audio when it completed and the audio can still be had.</summary>
+[GenerateSerializer, Immutable]
+public sealed record TaskOutcome([property: Id(0)] TaskSnapshot Task, [property: Id(1)] AudioResult? Audio);

@@ -32,6 +32,18 @@ public sealed class TtsOptions
     [ConfigurationKeyName("result_ttl_seconds")]
     public double ResultTtlSeconds { get; set; } = 3600;
 
+    /// <summary>The result store's memory budget in bytes (embedded mode); unset: 512 MiB or an eighth of the memory, the smaller.</summary>
+    [ConfigurationKeyName("result_store_max_bytes")]
+    public long? ResultStoreMaxBytes { get; set; }
+
+    /// <summary>Bytes of results kept on disk once memory is full (embedded mode); 0 evicts instead.</summary>
+    [ConfigurationKeyName("result_store_disk_bytes")]
+    public long ResultStoreDiskBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>Where results past the memory budget go (<c>MIT_TTS_RESULTS_DIR</c>); unset: <c>mittts-results</c> under the temp folder.</summary>
+    [ConfigurationKeyName("results_dir")]
+    public string? ResultsDir { get; set; }
+
     /// <summary>The model folder as an absolute path: relative paths are tried against the working directory, then the app folder.</summary>
     public string ResolveModelPath()
     {
@@ -72,6 +84,11 @@ public sealed class ChannelOptions
     /// oldest unsent audio is dropped, so one stalled session cannot exhaust a silo's memory.</summary>
     [ConfigurationKeyName("max_unsent_bytes")]
     public long MaxUnsentBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Most bytes all of a silo's channels hold together (resume buffers and unsent audio); past it the buffers of the sessions
+    /// least recently active are dropped first (a resume beyond them hears <c>resume_expired</c>).</summary>
+    [ConfigurationKeyName("max_buffered_bytes_per_silo")]
+    public long MaxBufferedBytesPerSilo { get; set; } = 256L * 1024 * 1024;
 }
 
 /// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>

@@ -1,7 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MitTts.Grains.Channels;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
 using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
@@ -33,6 +37,11 @@ public static class SiloBuilderExtensions
         services.AddMetrics();
         services.AddSingleton<SchedulingMetrics>();
         services.AddSingleton<SpeechRenderer>();
+        services.AddSingleton<ChannelBuffers>();
+        services.TryAddSingleton<IResultStore>(provider => new TieredResultStore(
+            ResultStoreSettings(provider.GetRequiredService<IOptions<TtsOptions>>().Value),
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<TieredResultStore>>()));
         services.AddSingleton(provider =>
         {
             var tts = provider.GetRequiredService<IOptions<TtsOptions>>().Value;
@@ -60,4 +69,13 @@ public static class SiloBuilderExtensions
         });
         return silo;
     }
+
+    /// <summary>The result store's budgets from <c>tts</c> (<c>result_store_max_bytes</c>, <c>result_store_disk_bytes</c>,
+    /// <c>results_dir</c>); without a folder, one of this process's own under the temp folder.</summary>
+    private static ResultStoreOptions ResultStoreSettings(TtsOptions tts) => new()
+    {
+        MemoryBudgetBytes = tts.ResultStoreMaxBytes ?? ResultStoreOptions.DefaultMemoryBudget(),
+        DiskBudgetBytes = tts.ResultStoreDiskBytes,
+        Directory = tts.ResultsDir is { Length: > 0 } folder ? folder : ResultsDirectory.ForThisProcess(),
+    };
 }

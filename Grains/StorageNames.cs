@@ -4,7 +4,6 @@ namespace MitTts.Grains;
 public static class StorageNames
 {
     public const string Tasks = "tasks";
-    public const string Audio = "audio";
     public const string Sessions = "sessions";
     public const string Ledgers = "ledgers";
 }

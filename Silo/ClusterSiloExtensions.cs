@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MitTts.Grains;
+using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -60,13 +61,15 @@ public static class ClusterSiloExtensions
         silo.Configure<SiloOptions>(options => options.SiloName = cluster["node"] is { Length: > 0 } node ? node : Dns.GetHostName());
         silo.Configure<ClusterMembershipOptions>(options => ConfigureMembership(options, cluster));
 
-        // Tasks and their audio live as long as the result TTL (plus slack for clocks and the expiry reminder), sessions
-        // as long as their idle timeout: Redis forgets them even if a reminder never fires.
+        // Unfinished tasks live at most as long as the result TTL plus slack, sessions as long as their idle timeout: Redis forgets
+        // them even if no one ever ends them. Finished results are the result store's (RedisResultStore), with shorter TTLs.
         var tts = configuration.GetSection(TtsOptions.Section).Get<TtsOptions>() ?? new TtsOptions();
         var sessions = configuration.GetSection(SessionOptions.Section).Get<SessionOptions>() ?? new SessionOptions();
-        var resultExpiry = TimeSpan.FromSeconds(tts.ResultTtlSeconds) + TimeSpan.FromHours(1);
-        AddStorage(silo, StorageNames.Tasks, redis, resultExpiry);
-        AddStorage(silo, StorageNames.Audio, redis, resultExpiry);
+        AddStorage(silo, StorageNames.Tasks, redis, TimeSpan.FromSeconds(tts.ResultTtlSeconds) + TimeSpan.FromHours(1));
+        var results = redis.Clone();
+        results.AllowAdmin = true; // INFO, for the store's figures on /status
+        silo.Services.AddSingleton<IResultStore>(services => new RedisResultStore(
+            results, "mittts:" + ClusterId(configuration), services.GetRequiredService<Orleans.Serialization.Serializer>(), TimeProvider.System));
         AddStorage(silo, StorageNames.Sessions, redis, TimeSpan.FromSeconds(sessions.IdleTimeoutSeconds * 2) + TimeSpan.FromHours(1));
         AddStorage(silo, StorageNames.Ledgers, redis, expiry: null);
         silo.UseRedisReminderService(options => options.ConfigurationOptions = redis.Clone());

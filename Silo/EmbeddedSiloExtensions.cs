@@ -35,7 +35,6 @@ public static class EmbeddedSiloExtensions
     public static ISiloBuilder AddMitTtsMemoryStorage(this ISiloBuilder silo)
     {
         silo.AddMemoryGrainStorage(StorageNames.Tasks);
-        silo.AddMemoryGrainStorage(StorageNames.Audio);
         silo.AddMemoryGrainStorage(StorageNames.Sessions);
         silo.AddMemoryGrainStorage(StorageNames.Ledgers);
         silo.UseInMemoryReminderService();

@@ -83,7 +83,7 @@ start() {
   mkdir -p "$state/redis"
 
   # Append-only file: membership, tasks and audio survive a Redis restart.
-  launch redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" --appendonly yes --save ''
+  launch redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$state/redis" --appendonly yes --save '' --maxmemory "${MITTTS_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy volatile-ttl
   until redis-cli -p "$redis_port" ping >/dev/null 2>&1; do sleep 0.2; done
 
   local i letter

@@ -11,6 +11,8 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
 
     public static ApiError Conflict(string code, string message) => new(StatusCodes.Status409Conflict, code, message);
 
+    public static ApiError Gone(string code, string message) => new(StatusCodes.Status410Gone, code, message);
+
     /// <summary>A problem-details response carrying <c>code</c>, <c>message</c> and <c>field</c>.</summary>
     public IResult ToResult(IDictionary<string, object?>? extra = null)
     {

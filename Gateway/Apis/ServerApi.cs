@@ -43,6 +43,7 @@ public static class ServerApi
     private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections, GatewayMode mode)
     {
         var voicesTask = grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var memoryTask = grains.GetGrain<IMemoryStatusGrain>(0).GetStatus();
         var deviceKeys = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
         var devices = await Task.WhenAll(deviceKeys.Select(key => grains.GetGrain<ISynthesizerGrain>(key).GetStatus()));
         var voices = await voicesTask;
@@ -67,9 +68,13 @@ public static class ServerApi
                 d.Rejections))]);
 
         var sample = resources.Current;
+        var memory = await memoryTask;
         return new StatusResponse(
             new ServerStatus("running", mode.Description, connections.Current, (long)resources.Uptime.TotalSeconds, Version),
             engine,
-            new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb));
+            new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb),
+            new ResultStoreStatus(memory.ResultStoreKind, memory.Results, memory.AudioResults, memory.ResultMemoryBytes, memory.ResultMemoryBudgetBytes,
+                memory.ResultDiskBytes, memory.ResultDiskBudgetBytes, memory.ResultEvictions, memory.ResultExpirations),
+            new ChannelBufferStatus(memory.ChannelBufferBytes, memory.ChannelBufferBudgetBytes, memory.BufferingChannels, memory.ChannelShedRounds));
     }
 }

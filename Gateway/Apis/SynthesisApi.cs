@@ -57,7 +57,8 @@ public static partial class SynthesisApi
             .WithSummary("The audio of a completed task, as /audio/{task_id}.{format}.")
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status410Gone);
         return api;
     }
 
@@ -90,13 +91,17 @@ public static partial class SynthesisApi
             return ApiError.BadRequest("invalid_json", "The body must be a JSON object.").ToResult();
         }
 
-        var (request, error) = await validator.Validate(body);
+        var (validated, error) = await validator.Validate(body);
         if (error is not null)
         {
             return error.ToResult();
         }
 
-        if (request!.SessionId is { } sessionId)
+        // ?wait=true answers with the audio itself: keeping a copy for /audio is for callers that ask (the common voice-agent path
+        // stores nothing it will never serve).
+        var request = validated! with { Store = body.Store ?? wait is not true };
+
+        if (request.SessionId is { } sessionId)
         {
             await grains.GetGrain<ISessionGrain>(sessionId).Open(ownerId: null);
         }
@@ -131,10 +136,10 @@ public static partial class SynthesisApi
 
     private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, CancellationToken cancellationToken)
     {
-        TaskSnapshot? finished;
+        TaskOutcome? finished;
         try
         {
-            finished = await taskGrain.WaitForCompletion().WaitAsync(s_waitLimit, cancellationToken);
+            finished = await taskGrain.WaitForResult().WaitAsync(s_waitLimit, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -142,9 +147,9 @@ public static partial class SynthesisApi
                 .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
         }
 
-        if (finished is null || finished.Status != SynthesisStatus.Completed || await taskGrain.GetAudio() is not { } audio)
+        if (finished is not { Task.Status: SynthesisStatus.Completed, Audio: { } audio })
         {
-            var failure = finished is null ? ApiError.NotFound("task_not_found", $"Task {taskId} expired.") : TaskResponses.NotServable(finished);
+            var failure = finished is null ? ApiError.NotFound("task_not_found", $"Task {taskId} expired.") : TaskResponses.NotServable(finished.Task);
             return failure.ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
         }
 
@@ -211,7 +216,7 @@ public static partial class SynthesisApi
             return ApiError.NotFound("audio_not_found", $"Task {taskId} was synthesized as {actual}: use {TaskResponses.AudioUrl(taskId, task.Request.Format)}.", "format").ToResult();
         }
 
-        if (task.Status != SynthesisStatus.Completed || await grain.GetAudio() is not { } audio)
+        if (task is not { Status: SynthesisStatus.Completed, Audio: ResultAudio.Kept } || await grain.GetAudio() is not { } audio)
         {
             return TaskResponses.NotServable(task).ToResult(new Dictionary<string, object?> { ["task_status"] = TaskResponses.Name(task.Status) });
         }

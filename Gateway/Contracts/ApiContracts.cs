@@ -33,6 +33,10 @@ public sealed class SynthesizeBody
 
     /// <summary>0.5..2.0, default 1.0.</summary>
     public double? Pitch { get; init; }
+
+    /// <summary>Keep the finished audio for <c>GET /api/v1/audio/{task_id}.{format}</c> (for the result TTL, within the result store's
+    /// budget). Default: true, except with <c>?wait=true</c>, whose response is the audio itself.</summary>
+    public bool? Store { get; init; }
 }
 
 /// <summary>The answer to a synthesis request.</summary>
@@ -61,7 +65,8 @@ public sealed record TaskResponse(
     TaskErrorResponse? Error,
     int? SampleRate = null,
     bool CacheHit = false,
-    string? Device = null);
+    string? Device = null,
+    string? AudioState = null);
 
 /// <summary>One voice of <c>GET /api/v1/voices</c>.</summary>
 public sealed record VoiceResponse(
@@ -82,7 +87,24 @@ public sealed record VoicesResponse(IReadOnlyList<VoiceResponse> Voices);
 public sealed record HealthResponse(string Status, string Version, long Uptime, DateTimeOffset Timestamp, IReadOnlyDictionary<string, string>? Checks = null);
 
 /// <summary>The answer to <c>GET /api/v1/status</c>.</summary>
-public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine, ResourceStatus Resources);
+public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine, ResourceStatus Resources, ResultStoreStatus ResultStore, ChannelBufferStatus ChannelBuffers);
+
+/// <summary>The result store: finished records and kept audio, bytes in memory and on disk against their budgets, and how many left
+/// early (evictions) or on time (expirations). Kind <c>redis</c> reports Redis's memory and counts no entries (-1).</summary>
+public sealed record ResultStoreStatus(
+    string Kind,
+    int Entries,
+    int AudioEntries,
+    long MemoryBytes,
+    long MemoryBudgetBytes,
+    long DiskBytes,
+    long DiskBudgetBytes,
+    long Evictions,
+    long Expirations);
+
+/// <summary>Audio the answering silo's session channels hold (resume buffers and unsent audio) against the per-silo cap, and how
+/// often they were asked to drop it.</summary>
+public sealed record ChannelBufferStatus(long Bytes, long BudgetBytes, int Sessions, long ShedRounds);
 
 public sealed record ServerStatus(string Status, string Mode, int Connections, long Uptime, string Version);
 

@@ -38,6 +38,7 @@ public sealed partial class ChannelPump
     public async Task Run(long after, CancellationToken cancellationToken)
     {
         var failures = 0;
+        var resuming = true;
         while (true)
         {
             using var listening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -53,6 +54,12 @@ public sealed partial class ChannelPump
                     var channelEvent = events.Current;
                     failures = 0;
                     Volatile.Write(ref _lastEventAt, Environment.TickCount64);
+                    if (channelEvent.Sequence > after + 1)
+                    {
+                        _outbox.Send(Gap(after, channelEvent.Sequence, resuming));
+                    }
+
+                    resuming = false;
                     after = channelEvent.Sequence;
                     if (!await _outbox.SendEvent(channelEvent, cancellationToken))
                     {
@@ -87,6 +94,16 @@ public sealed partial class ChannelPump
                 _ = DisposeQuietly(events);
             }
         }
+    }
+
+    /// <summary>The error telling a client that events between <paramref name="after"/> and <paramref name="next"/> are no longer kept
+    /// (the resume window passed, or the session's buffer was dropped to keep the silo within its memory): never a silent gap.</summary>
+    public static ErrorMessage Gap(long after, long next, bool resuming)
+    {
+        var missed = after + 1 == next - 1 ? $"Event {after + 1} is" : $"Events {after + 1} to {next - 1} are";
+        return resuming
+            ? new ErrorMessage("resume_expired", $"{missed} no longer kept (resume window or buffer passed); the stream goes on from {next}.", null)
+            : new ErrorMessage("events_dropped", $"{missed} no longer kept (the session's unread audio passed its limit); the stream goes on from {next}.", null);
     }
 
     private static async Task DisposeQuietly(IAsyncEnumerator<ChannelEvent> events)

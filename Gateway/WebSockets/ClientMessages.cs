@@ -30,7 +30,8 @@ public sealed record SynthesizeMessage(
     double? Speed,
     double? Pitch,
     int? SampleRate,
-    int? Bitrate) : ClientMessage;
+    int? Bitrate,
+    bool? Store = null) : ClientMessage;
 
 /// <summary><c>text</c>: appends streamed text to a context; the first message of a context sets its voice and format.</summary>
 public sealed record TextMessage(

@@ -136,30 +136,42 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _outbox.Binary = connect.Binary ?? true;
-        var resumed = await Open(connect.SessionId, connect.LastSequence, cancellationToken);
+        var (resumed, gap) = await Open(connect.SessionId, connect.LastSequence, cancellationToken);
         _outbox.Send(new ConnectedMessage(_sessionId!, resumed, _outbox.LastSentSequence, _outbox.Binary));
+        if (gap is not null)
+        {
+            _outbox.Send(gap);
+        }
     }
 
-    /// <summary>Joins the session (a new one when <paramref name="sessionId"/> is null) and starts pumping its channel.</summary>
-    private async Task<bool> Open(string? sessionId, long? lastSequence, CancellationToken cancellationToken)
+    /// <summary>Joins the session (a new one when <paramref name="sessionId"/> is null) and starts pumping its channel; a resume from
+    /// before the oldest event kept comes back with the <c>resume_expired</c> error to send after <c>connected</c>.</summary>
+    private async Task<(bool Resumed, ErrorMessage? Gap)> Open(string? sessionId, long? lastSequence, CancellationToken cancellationToken)
     {
         _sessionId = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
         _channel = _grains.GetGrain<IAudioChannelGrain>(_sessionId);
         await _grains.GetGrain<ISessionGrain>(_sessionId).Open(ownerId: null);
-        var channelEnd = await _channel.GetLastSequence();
+        var window = await _channel.GetWindow();
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
-        var after = lastSequence is { } last ? Math.Min(last, channelEnd) : channelEnd;
+        var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;
+        ErrorMessage? gap = null;
+        if (after + 1 < window.FirstKept)
+        {
+            gap = ChannelPump.Gap(after, window.FirstKept, resuming: true);
+            after = window.FirstKept - 1;
+        }
+
         _outbox.LastSentSequence = after;
         _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
-        return lastSequence is not null && channelEnd > 0;
+        return (lastSequence is not null && window.Last > 0, gap);
     }
 
     private async Task EnsureSession(CancellationToken cancellationToken)
     {
         if (_sessionId is null)
         {
-            await Open(null, null, cancellationToken);
+            _ = await Open(null, null, cancellationToken);
             _outbox.Send(new ConnectedMessage(_sessionId!, Resumed: false, _outbox.LastSentSequence, _outbox.Binary));
         }
     }
@@ -181,7 +193,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
-        request = request! with { WordTimestamps = message.Timestamps ?? false };
+        // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
+        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false };
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -249,7 +262,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false }, message.RequestId);
+        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false }, message.RequestId);
         var result = await _channel!.AppendText(message.ContextId, message.Text, options);
         ReportTextResult(result, message.RequestId, message.ContextId);
     }

@@ -24,6 +24,7 @@ public sealed partial class AudioChannelGrain(
     SynthesisDispatcher dispatcher,
     ILocalSiloDetails localSilo,
     VoiceCatalog voices,
+    ChannelBuffers buffers,
     TimeProvider time,
     ILogger<AudioChannelGrain> logger)
     : Grain, IAudioChannelGrain
@@ -67,6 +68,7 @@ public sealed partial class AudioChannelGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        buffers.Report(SessionId, 0);
         foreach (var item in _tasks.LineUp)
         {
             await item.Cancellation.CancelAsync();
@@ -204,6 +206,8 @@ public sealed partial class AudioChannelGrain(
 
     Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_log.LastSequence);
 
+    Task<ChannelWindow> IAudioChannelGrain.GetWindow() => Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
+
     /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()
     {
@@ -324,8 +328,27 @@ public sealed partial class AudioChannelGrain(
         _unsaved = true;
     }
 
-    private void Emit(ChannelEvent channelEvent, AudioPosition position) =>
+    private void Emit(ChannelEvent channelEvent, AudioPosition position)
+    {
+        var bytes = _log.Bytes;
         _log.Append(channelEvent, position, time.GetUtcNow(), release: !Durable);
+        if (_log.Bytes != bytes)
+        {
+            buffers.Report(SessionId, _log.Bytes);
+        }
+    }
+
+    Task IAudioChannelGrain.ShedBuffers()
+    {
+        var freed = _log.Shed(unread: _listeners == 0);
+        if (freed > 0)
+        {
+            LogShed(SessionId, freed, _listeners);
+        }
+
+        buffers.Report(SessionId, _log.Bytes);
+        return Task.CompletedTask;
+    }
 
     private void Signal()
     {
@@ -384,6 +407,7 @@ public sealed partial class AudioChannelGrain(
         }
 
         _log.Clear();
+        buffers.Report(SessionId, 0);
         if (Durable)
         {
             await _saving;
@@ -397,6 +421,9 @@ public sealed partial class AudioChannelGrain(
 
         DeactivateOnIdle();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} dropped {Bytes} bytes of buffered audio ({Listeners} listening): the silo's channels hold too much")]
+    private partial void LogShed(string sessionId, long bytes, int listeners);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);

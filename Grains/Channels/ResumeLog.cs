@@ -27,6 +27,12 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     private int _start;
     private long _bytes;
 
+    /// <summary>Bytes of audio held.</summary>
+    public long Bytes => _bytes;
+
+    /// <summary>The lowest number still kept; one past <see cref="LastSequence"/> when none is.</summary>
+    public long FirstKept => _start < _entries.Count ? _entries[_start].Event.Sequence : LastSequence + 1;
+
     /// <summary>The highest number handed out.</summary>
     public long LastSequence { get; private set; }
 
@@ -103,6 +109,23 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         }
 
         return marks;
+    }
+
+    /// <summary>Drops the events a reader has read (kept only for a resume) and, with <paramref name="unread"/>, also the released ones
+    /// nobody has read yet: the silo needs the memory. Returns the bytes freed.</summary>
+    public long Shed(bool unread)
+    {
+        var before = _bytes;
+        var through = unread ? Released : ReadThrough;
+        while (_start < _entries.Count && _entries[_start].Event.Sequence <= through)
+        {
+            _bytes -= Size(_entries[_start].Event);
+            _entries[_start++] = default;
+        }
+
+        _entries.RemoveRange(0, _start);
+        _start = 0;
+        return before - _bytes;
     }
 
     /// <summary>Forgets every event (the session was abandoned).</summary>

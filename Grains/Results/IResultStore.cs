@@ -9,8 +9,9 @@ namespace MitTts.Grains.Results;
 /// (<see cref="ResultAudio.Expired"/>), so the API answers 410 rather than 404.</remarks>
 public interface IResultStore
 {
-    /// <summary>Keeps <paramref name="record"/> (its request's text is not kept) and, when given, <paramref name="audio"/>, until
-    /// <paramref name="expiresAt"/>. Putting the same task again replaces it.</summary>
+    /// <summary>Keeps <paramref name="audio"/> (when given) until <paramref name="expiresAt"/>, and <paramref name="record"/> (its
+    /// request's text is not kept) as long again after that, so a late reader hears that the audio expired rather than that the task
+    /// is unknown. Putting the same task again replaces it.</summary>
     ValueTask Put(string taskId, TaskSnapshot record, AudioResult? audio, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 
     /// <summary>The task's record, with <see cref="TaskSnapshot.Audio"/> saying whether its audio can still be read; null when the

@@ -38,6 +38,33 @@ public sealed partial class TieredResultStore
         entry.Record = entry.Record with { Audio = ResultAudio.Expired };
     }
 
+    /// <summary>The audio's time ran out: it leaves memory or disk, and the record (which stays a while longer) says so.</summary>
+    private void ExpireAudio(Entry entry, ref FileChores files)
+    {
+        switch (entry.Place)
+        {
+            case AudioPlace.Memory:
+                _inMemory.Remove(entry);
+                _memoryBytes -= entry.Audio!.Data.Length;
+                break;
+            case AudioPlace.Spilling:
+                // Its writer deletes the file on finding the audio gone.
+                _spilling--;
+                _diskBytes -= entry.FileBytes;
+                break;
+            case AudioPlace.Disk:
+                _onDisk.Remove(entry);
+                _diskBytes -= entry.FileBytes;
+                files.DeleteLater(entry.FilePath!);
+                break;
+            default:
+                return;
+        }
+
+        LoseAudio(entry);
+        _expirations++;
+    }
+
     /// <summary>Takes the result out of the store and its accounting.</summary>
     private void Drop(Entry entry, ref FileChores files)
     {
@@ -82,7 +109,7 @@ public sealed partial class TieredResultStore
     }
 
     /// <summary>One result; all but its identity changes only under the store's lock.</summary>
-    private sealed class Entry(string taskId, TaskSnapshot record, long recordBytes, DateTimeOffset expiresAt)
+    private sealed class Entry(string taskId, TaskSnapshot record, long recordBytes, DateTimeOffset expiresAt, DateTimeOffset recordExpiresAt)
     {
         public string TaskId { get; } = taskId;
 
@@ -90,7 +117,11 @@ public sealed partial class TieredResultStore
 
         public long RecordBytes { get; } = recordBytes;
 
+        /// <summary>When the audio goes.</summary>
         public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        /// <summary>When the record goes: as long again after the audio, so a late reader hears "expired" rather than "unknown".</summary>
+        public DateTimeOffset RecordExpiresAt { get; } = recordExpiresAt;
 
         public AudioPlace Place { get; set; }
 

@@ -86,9 +86,10 @@ public sealed partial class TieredResultStore : IResultStore, IDisposable
             }
 
             // A result already out of time still replaces the previous one, and is gone at once.
-            if (expiresAt > _time.GetUtcNow())
+            var now = _time.GetUtcNow();
+            if (expiresAt > now)
             {
-                var entry = new Entry(taskId, stored, EstimateRecordBytes(taskId, stored), expiresAt) { LastUse = ++_clock };
+                var entry = new Entry(taskId, stored, EstimateRecordBytes(taskId, stored), expiresAt, expiresAt + (expiresAt - now)) { LastUse = ++_clock };
                 _entries.Add(taskId, entry);
                 _records.Add(entry);
                 _memoryBytes += entry.RecordBytes;
@@ -198,14 +199,20 @@ public sealed partial class TieredResultStore : IResultStore, IDisposable
             return null;
         }
 
-        if (entry.ExpiresAt > _time.GetUtcNow())
+        var now = _time.GetUtcNow();
+        if (entry.RecordExpiresAt <= now)
         {
-            return entry;
+            Drop(entry, ref files);
+            _expirations++;
+            return null;
         }
 
-        Drop(entry, ref files);
-        _expirations++;
-        return null;
+        if (entry.ExpiresAt <= now)
+        {
+            ExpireAudio(entry, ref files);
+        }
+
+        return entry;
     }
 
     /// <summary>Moves the least recently used audio out of memory (to disk, or away) until the budget holds; if records alone break
@@ -369,9 +376,13 @@ public sealed partial class TieredResultStore : IResultStore, IDisposable
             List<Entry>? expired = null;
             foreach (var entry in _entries.Values)
             {
-                if (entry.ExpiresAt <= now)
+                if (entry.RecordExpiresAt <= now)
                 {
                     (expired ??= []).Add(entry);
+                }
+                else if (entry.ExpiresAt <= now)
+                {
+                    ExpireAudio(entry, ref files);
                 }
             }
 

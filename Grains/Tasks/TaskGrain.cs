@@ -1,34 +1,42 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
 
 namespace MitTts.Grains.Tasks;
 
-/// <summary>One synthesis task: its lifecycle, its result, and the expiry of both.</summary>
+/// <summary>One synthesis task while it runs; once it ends, its record (and the audio it was asked to keep) goes to the result store.</summary>
 /// <remarks>A REST task's grain owns its job: it pulls the job from a synthesizer (<see cref="ISynthesizerGrain.Synthesize"/>) and,
 /// when that synthesizer's silo dies, starts it again on another device. A streamed task belongs to its session's channel, which
 /// tells this grain where the task stands. Progress and the processing state stay in memory: after a crash an unfinished task starts
-/// over anyway, so writing them would buy nothing.</remarks>
+/// over anyway, so writing them would buy nothing. A finished task's grain state is cleared and the grain deactivates a few seconds
+/// later: it holds no audio, and reads of a finished task are answered from the <see cref="IResultStore"/>, which bounds the bytes
+/// kept and expires them.</remarks>
+[CollectionAgeLimit(Minutes = 2)]
 public sealed partial class TaskGrain(
     [PersistentState("task", StorageNames.Tasks)] IPersistentState<TaskRecord> task,
-    [PersistentState("audio", StorageNames.Audio)] IPersistentState<AudioRecord> audio,
+    IResultStore results,
     SynthesisDispatcher dispatcher,
     ILocalSiloDetails localSilo,
     IOptions<TtsOptions> options,
     IOptions<SynthesisQueueOptions> scheduling,
     TimeProvider time,
     ILogger<TaskGrain> logger)
-    : Grain, ITaskGrain, IRemindable, IDisposable
+    : Grain, ITaskGrain, IDisposable
 {
-    private const string ExpiryReminder = "expire";
+    // How long a finished task's grain stays, to hand audio that was not kept to a caller that asked for the task a moment ago.
+    private static readonly TimeSpan s_handOff = TimeSpan.FromSeconds(10);
 
     // How many times a job whose device died is started again before the task fails.
     private const int MaxRestarts = 5;
 
-    private TaskCompletionSource<TaskSnapshot?> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<TaskOutcome> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenSource? _job;
     private string? _ledgerNode;
+
+    // The task's end, while this activation lasts; its audio only until a waiter has taken it.
+    private TaskOutcome? _outcome;
 
     private string TaskId => this.GetPrimaryKeyString();
 
@@ -40,9 +48,12 @@ public sealed partial class TaskGrain(
 
     private bool IsFinished => State.Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
 
+    /// <summary>Whether the task is running here: it has a record and no end (a finished task lives in the result store).</summary>
+    private bool IsRunning => Exists && !IsFinished && _outcome is null;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (Exists && !IsFinished && State.Request is { Streamed: false })
+        if (IsRunning && State.Request is { Streamed: false })
         {
             // An unfinished REST task activating again lost its owner with a silo: pick the job up, after activation. Its device may
             // be alive (the job there is superseded) or dead (the dispatcher skips it): nothing to avoid.
@@ -55,7 +66,12 @@ public sealed partial class TaskGrain(
     async Task<SubmitResult> ITaskGrain.Submit(SynthesisRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (await ExpireIfDue() is false && Exists)
+        if (_outcome is { } ended)
+        {
+            return new TaskAccepted(TaskId, ended.Task);
+        }
+
+        if (Exists)
         {
             return new TaskAccepted(TaskId, await Snapshot());
         }
@@ -73,7 +89,7 @@ public sealed partial class TaskGrain(
         {
             LogDispatchFailed(TaskId, e);
             await Finish(SynthesisStatus.Error, new TaskError("dispatch_failed", "No synthesizer accepted the task: " + e.Message));
-            return new TaskAccepted(TaskId, Snapshot(null));
+            return new TaskAccepted(TaskId, _outcome!.Task);
         }
 
         if (started.Refusal is { } refusal)
@@ -124,7 +140,7 @@ public sealed partial class TaskGrain(
     async Task ITaskGrain.Record(TaskProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
-        if (!Exists || IsFinished)
+        if (!IsRunning)
         {
             return;
         }
@@ -139,8 +155,8 @@ public sealed partial class TaskGrain(
                 State.StartedAt ??= time.GetUtcNow();
                 State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
                 break;
-            case SynthesisStatus.Completed when progress.Audio is { } result:
-                await Complete(result);
+            case SynthesisStatus.Completed:
+                await Complete(progress.Audio, progress.DurationSeconds, cacheHit: false);
                 break;
             default:
                 await Finish(progress.Status, progress.Error);
@@ -148,43 +164,53 @@ public sealed partial class TaskGrain(
         }
     }
 
-    async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
-    {
-        if (await ExpireIfDue() || !Exists)
-        {
-            return null;
-        }
-
-        return await Snapshot();
-    }
+    async Task<TaskSnapshot?> ITaskGrain.GetSnapshot() => IsRunning ? await Snapshot() : await EndedRecord();
 
     async Task<AudioResult?> ITaskGrain.GetAudio()
     {
-        if (await ExpireIfDue() || !Exists)
+        if (IsRunning)
         {
             return null;
         }
 
-        return audio.State.Audio;
+        var audio = await results.GetAudio(TaskId);
+        LeaveIfIdle();
+        return audio;
     }
 
-    Task<TaskSnapshot?> ITaskGrain.WaitForCompletion()
+    async Task<TaskSnapshot?> ITaskGrain.WaitForCompletion() => (await WaitForEnd())?.Task;
+
+    Task<TaskOutcome?> ITaskGrain.WaitForResult() => WaitForEnd();
+
+    private async Task<TaskOutcome?> WaitForEnd()
     {
-        if (!Exists)
+        if (!IsRunning && _outcome is null)
         {
-            return Task.FromResult<TaskSnapshot?>(null);
+            // Ended before this activation: the result store has it, or no one does.
+            var record = await EndedRecord();
+            return record is null ? null : new TaskOutcome(record, record.Audio == ResultAudio.Kept ? await results.GetAudio(TaskId) : null);
         }
 
-        return IsFinished ? Task.FromResult<TaskSnapshot?>(Snapshot(null)) : _finished.Task;
+        var outcome = await _finished.Task;
+        if (outcome.Audio is not null && _outcome is { Audio: not null } held)
+        {
+            // Handed over: audio that was not kept is the caller's now, and kept audio is read from the store by anyone else.
+            _outcome = held with { Audio = null };
+            _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            _finished.SetResult(_outcome);
+        }
+
+        return outcome;
     }
 
     async Task<bool> ITaskGrain.Cancel()
     {
-        if (!Exists || IsFinished)
+        if (!IsRunning)
         {
             return false;
         }
 
+        var request = State.Request!;
         await Finish(SynthesisStatus.Cancelled, null);
         if (_job is { } job)
         {
@@ -193,7 +219,7 @@ public sealed partial class TaskGrain(
             job.Cancel();
         }
 
-        if (State.Request is { Streamed: true, SessionId: { } sessionId })
+        if (request is { Streamed: true, SessionId: { } sessionId })
         {
             // The channel owns the job: it drops the task's audio and stops its synthesis.
             await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).Interrupt([TaskId], null);
@@ -202,43 +228,49 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    private async Task Complete(AudioResult result)
+    private Task Complete(AudioResult? audio, double durationSeconds, bool cacheHit)
     {
-        if (!Exists || IsFinished)
+        if (!IsRunning)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        audio.State.Audio = result;
-        await audio.WriteStateAsync();
-        State.AudioDurationSeconds = result.DurationSeconds;
-        State.CacheHit = result.CacheHit;
-        await Finish(SynthesisStatus.Completed, null);
+        State.AudioDurationSeconds = audio?.DurationSeconds ?? durationSeconds;
+        State.CacheHit = audio?.CacheHit ?? cacheHit;
+        return Finish(SynthesisStatus.Completed, null, audio);
     }
 
-    async Task IRemindable.ReceiveReminder(string reminderName, TickStatus status)
-    {
-        if (reminderName == ExpiryReminder)
-        {
-            await ExpireIfDue();
-        }
-    }
-
-    private async Task Finish(SynthesisStatus status, TaskError? error)
+    /// <summary>Ends the task: its record (and the audio it asked to keep) goes to the result store, its grain state is cleared, and the
+    /// grain leaves after a short hand-off to waiters.</summary>
+    private async Task Finish(SynthesisStatus status, TaskError? error, AudioResult? audio = null)
     {
         var now = time.GetUtcNow();
+        var request = State.Request!;
         State.Status = status;
         State.Error = error;
         State.CompletedAt = now;
         State.ExpiresAt = now + TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
-        _finished.TrySetResult(Snapshot(null));
+        var keep = audio is not null && request.Store;
+        var resultAudio = status != SynthesisStatus.Completed ? ResultAudio.None : keep ? ResultAudio.Kept : ResultAudio.NotKept;
+        var record = Snapshot(null) with { Audio = resultAudio };
         if (error != TaskError.ServerStopping || scheduling.Value.FailoverLedger)
         {
-            // One process stopping: its in-memory storage goes with it (and may already be gone), so there is nothing to write.
-            await task.WriteStateAsync();
+            // One process stopping: its in-memory results go with it (and may already be gone), so there is nothing to write.
+            try
+            {
+                await results.Put(TaskId, record, keep ? audio : null, State.ExpiresAt.Value);
+                await task.ClearStateAsync();
+            }
+            catch (Exception e)
+            {
+                // The result could not be stored: this activation still answers with it until it leaves.
+                LogResultNotStored(TaskId, e);
+            }
         }
 
-        if (State.Request is { Streamed: false, SessionId: { } sessionId })
+        _outcome = new TaskOutcome(record, audio);
+        _finished.TrySetResult(_outcome);
+        if (request is { Streamed: false, SessionId: { } sessionId })
         {
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
         }
@@ -249,58 +281,40 @@ public sealed partial class TaskGrain(
             await GrainFactory.GetGrain<IJobLedgerGrain>(node).Remove(TaskId);
         }
 
-        // While active a timer expires the result; a reminder takes over only if the grain deactivates first (OnDeactivateAsync),
-        // which keeps the reminder service off the path of every task.
-        this.RegisterGrainTimer(ExpireIfDue, new GrainTimerCreationOptions(State.ExpiresAt.Value - now + TimeSpan.FromMilliseconds(10), Timeout.InfiniteTimeSpan));
+        this.RegisterGrainTimer(() => { DeactivateOnIdle(); return Task.CompletedTask; }, new GrainTimerCreationOptions(s_handOff, Timeout.InfiniteTimeSpan));
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (Exists && !IsFinished && reason.ReasonCode == DeactivationReasonCode.ShuttingDown && State.Request is { Streamed: false })
+        if (IsRunning && reason.ReasonCode == DeactivationReasonCode.ShuttingDown && State.Request is { Streamed: false } && !scheduling.Value.FailoverLedger)
         {
             // The silo stops with the task unfinished: it says so rather than wait for an owner that will not come back (cluster
             // mode: the ledger hands it to a survivor, which picks the job up).
-            if (!scheduling.Value.FailoverLedger)
-            {
-                await Finish(SynthesisStatus.Cancelled, TaskError.ServerStopping);
-            }
-        }
-
-        if (Exists && IsFinished && scheduling.Value.FailoverLedger && State.ExpiresAt is { } expiresAt && expiresAt > time.GetUtcNow())
-        {
-            // Reminders wake the grain at expiry even though it is gone; their period has a floor of one minute. Only where results
-            // outlive the process (cluster mode): an in-memory result dies with it.
-            var due = expiresAt - time.GetUtcNow();
-            try
-            {
-                await this.RegisterOrUpdateReminder(ExpiryReminder, due, due < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : due, cancellationToken);
-            }
-            catch (Exception e) when (e is OrleansException or OperationCanceledException or InvalidOperationException)
-            {
-                // The silo is stopping and its reminder service with it; a stored result is cleared by the next read after its expiry.
-                LogExpiryNotScheduled(TaskId, e.Message);
-            }
+            await Finish(SynthesisStatus.Cancelled, TaskError.ServerStopping);
         }
     }
 
-    /// <summary>Clears the task when its result has outlived its TTL; true when it did.</summary>
-    private async Task<bool> ExpireIfDue()
+    /// <summary>A task that ended: from this activation while it lasts, else from the result store (null when unknown or expired).</summary>
+    private async Task<TaskSnapshot?> EndedRecord()
     {
-        if (!Exists || State.ExpiresAt is not { } expiresAt || time.GetUtcNow() < expiresAt)
+        if (_outcome is { } outcome && (outcome.Task.Error == TaskError.ServerStopping || task.RecordExists))
         {
-            return false;
+            // Never stored (the process stops, or the store failed): only this activation knows it.
+            return outcome.Task;
         }
 
-        await task.ClearStateAsync();
-        await audio.ClearStateAsync();
-        if (scheduling.Value.FailoverLedger && await this.GetReminder(ExpiryReminder) is { } reminder)
-        {
-            await this.UnregisterReminder(reminder);
-        }
+        var record = await results.GetRecord(TaskId);
+        LeaveIfIdle();
+        return record;
+    }
 
-        _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        DeactivateOnIdle();
-        return true;
+    /// <summary>An activation that only served a finished task from the store leaves at once: it holds nothing worth keeping.</summary>
+    private void LeaveIfIdle()
+    {
+        if (_outcome is null && !Exists)
+        {
+            DeactivateOnIdle();
+        }
     }
 
     private async Task<TaskSnapshot> Snapshot()
@@ -330,7 +344,6 @@ public sealed partial class TaskGrain(
         State.CacheHit,
         State.DeviceKey);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: no expiry reminder while the silo stops ({Reason})")]
-    private partial void LogExpiryNotScheduled(string taskId, string reason);
-
+    [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
+    private partial void LogResultNotStored(string taskId, Exception exception);
 }

@@ -29,7 +29,7 @@ public sealed class FormatApiTests(GatewayFixture gateway)
     public async Task Every_format_is_served_with_its_content_type_and_decodes_to_the_stated_duration(string format, int? sampleRate, string contentType, string codec, int decodedRate)
     {
         var text = $"This sentence is spoken as {format} at {sampleRate?.ToString(CultureInfo.InvariantCulture) ?? "the voice's own rate"}.";
-        var response = await Client.Synthesize(new { text, voice_id = "en-female-1", format, sample_rate = sampleRate }, wait: true);
+        var response = await Client.Synthesize(new { text, voice_id = "en-female-1", format, sample_rate = sampleRate, store = true }, wait: true);
         var body = await response.Content.ReadAsByteArrayAsync();
         var taskId = Assert.Single(response.Headers.GetValues("X-Task-Id"));
         var duration = double.Parse(Assert.Single(response.Headers.GetValues("X-Audio-Duration")), CultureInfo.InvariantCulture);

@@ -39,7 +39,7 @@ public sealed class RealClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var redisDirectory = Directory.CreateDirectory(Path.Combine(_state, "redis")).FullName;
-        Add("redis", "redis-server", ["--bind", "127.0.0.1", "--port", RedisPort.ToString(CultureInfo.InvariantCulture), "--dir", redisDirectory, "--appendonly", "yes", "--save", ""], _state);
+        Add("redis", "redis-server", ["--bind", "127.0.0.1", "--port", RedisPort.ToString(CultureInfo.InvariantCulture), "--dir", redisDirectory, "--appendonly", "yes", "--save", "", "--maxmemory", "512mb", "--maxmemory-policy", "volatile-ttl"], _state);
         foreach (var silo in new[] { "silo-a", "silo-b" })
         {
             Add(silo, "dotnet", ["MitTts.Silo.dll"], BinaryFolder("Silo"), new Dictionary<string, string>

@@ -103,7 +103,7 @@ public sealed class TaskGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_finished_task_expires_after_its_ttl()
+    public async Task A_finished_tasks_audio_expires_after_its_ttl_and_its_record_says_so()
     {
         var task = NewTask();
         await task.Submit(Request("Short lived."));
@@ -113,8 +113,12 @@ public sealed class TaskGrainTests(ClusterFixture fixture)
         Assert.Equal(ClusterFixture.ResultTtlSeconds, (finished.ExpiresAt.Value - finished.CompletedAt!.Value).TotalSeconds, 0.01);
         await Task.Delay(finished.ExpiresAt.Value - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
 
-        Assert.Null(await task.GetSnapshot());
+        Assert.Equal(ResultAudio.Expired, (await task.GetSnapshot())!.Audio);
         Assert.Null(await task.GetAudio());
+
+        // The record says "expired" for as long again, then the task is unknown.
+        await Task.Delay(finished.ExpiresAt.Value.AddSeconds(ClusterFixture.ResultTtlSeconds) - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
+        Assert.Null(await task.GetSnapshot());
     }
 
     [Fact]

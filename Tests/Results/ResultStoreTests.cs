@@ -161,29 +161,35 @@ public sealed class ResultStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_result_is_gone_for_every_read_once_its_time_runs_out()
+    public async Task Audio_is_gone_once_its_time_runs_out_and_its_record_says_so_for_as_long_again()
     {
         var store = _scratch.Open();
         await _scratch.Put(store, "a", Audio(1), _scratch.Time.GetUtcNow().AddSeconds(10));
 
         _scratch.Time.Advance(TimeSpan.FromSeconds(9));
-        Assert.NotNull(await store.GetRecord("a"));
+        Assert.Equal(ResultAudio.Kept, (await store.GetRecord("a"))!.Audio);
         Assert.NotNull(await store.GetAudio("a"));
 
         _scratch.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Null(await store.GetAudio("a"));
+        Assert.Equal(ResultAudio.Expired, (await store.GetRecord("a"))!.Audio);
+        var afterAudio = await store.GetStatistics();
+
+        _scratch.Time.Advance(TimeSpan.FromSeconds(10));
         Assert.Null(await store.GetRecord("a"));
         var statistics = await store.GetStatistics();
+        Assert.Equal((1, 0, 1), (afterAudio.Records, afterAudio.AudioEntries, afterAudio.Expirations));
+        Assert.True(afterAudio.MemoryBytes is > 0 and < 1000, $"only the record is held: {afterAudio.MemoryBytes} bytes");
         Assert.Equal(0, statistics.Records);
         Assert.Equal(0, statistics.MemoryBytes);
-        Assert.Equal(1, statistics.Expirations);
+        Assert.Equal(2, statistics.Expirations);
     }
 
     [Fact]
     public async Task The_sweep_deletes_expired_results_and_their_files_without_any_read()
     {
         var store = _scratch.Open();
-        await _scratch.Put(store, "a", Audio(1), _scratch.Time.GetUtcNow().AddSeconds(10));
+        await _scratch.Put(store, "a", Audio(1), _scratch.Time.GetUtcNow().AddSeconds(20));
         await _scratch.Put(store, "b", Audio(2));
         await _scratch.Put(store, "c", Audio(3));
         Assert.Single(_scratch.Files());
@@ -194,7 +200,8 @@ public sealed class ResultStoreTests : IDisposable
         _scratch.Time.Advance(TimeSpan.FromSeconds(1));
         Assert.Empty(_scratch.Files());
         var statistics = await store.GetStatistics();
-        Assert.Equal(2, statistics.Records);
+        Assert.Equal(ResultAudio.Expired, (await store.GetRecord("a"))!.Audio);
+        Assert.Equal(3, statistics.Records);
         Assert.Equal(0, statistics.DiskBytes);
         Assert.Equal(1, statistics.Expirations);
         Assert.Equal(0, statistics.Evictions);

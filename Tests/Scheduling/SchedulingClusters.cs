@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MitTts.Grains;
 using MitTts.Grains.Interfaces;
+using MitTts.Grains.Results;
 using MitTts.Speech.Engines;
 using MitTts.Tests.Support;
 using Orleans.Configuration;
@@ -18,6 +19,9 @@ public abstract class SchedulingCluster : IAsyncLifetime
     public const int MaxQueuePerLevel = 20;
 
     private static readonly string s_models = CreateModels();
+
+    private static readonly TieredResultStore s_results = new(
+        new ResultStoreOptions { DiskBudgetBytes = 0, Directory = ResultsDirectory.ForThisProcess() }, TimeProvider.System);
 
     protected SchedulingCluster(short silos, string devices)
     {
@@ -87,11 +91,13 @@ public abstract class SchedulingCluster : IAsyncLifetime
             }
 
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-            foreach (var name in new[] { StorageNames.Tasks, StorageNames.Audio, StorageNames.Sessions, StorageNames.Ledgers })
+            foreach (var name in new[] { StorageNames.Tasks, StorageNames.Sessions, StorageNames.Ledgers })
             {
                 siloBuilder.Services.AddGrainStorage(name, (sp, n) => new SharedGrainStorage(n, sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
             }
 
+            // One result store for every silo, as Redis is in cluster mode: a finished task's next activation may be on another silo.
+            siloBuilder.Services.AddSingleton<IResultStore>(s_results);
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<ISpeechEngine, ScriptedEngine>();
             siloBuilder.Services.Configure<ClusterMembershipOptions>(options =>

@@ -160,6 +160,10 @@ internal sealed record BenchOptions
     /// <summary>Server configuration (<c>section:key=value</c>) for the servers the soaks start, e.g. <c>tts:result_ttl_seconds=60</c>.</summary>
     public IReadOnlyList<string> ServerArgs { get; init; } = [];
 
+    /// <summary>Environment variables (<c>NAME=VALUE</c>) for the soak's server process, e.g. GC settings to compare
+    /// (<c>DOTNET_gcServer=0</c>, <c>DOTNET_GCDynamicAdaptationMode=0</c>).</summary>
+    public IReadOnlyList<string> ServerEnvironment { get; init; } = [];
+
     /// <summary><c>serve</c>: keep the audio cache at its default size.</summary>
     public bool AudioCache { get; init; }
 
@@ -193,6 +197,7 @@ internal sealed record BenchOptions
                 "--rest-clients" => options with { RestClients = Int() },
                 "--ws-sessions" => options with { WebSocketSessions = Int() },
                 "--server-arg" => options with { ServerArgs = [.. options.ServerArgs, Next()] },
+                "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
                 var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "all")
                     => Add(name),

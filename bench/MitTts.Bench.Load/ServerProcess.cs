@@ -32,7 +32,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <param name="audioCache">Keep the server's audio cache at its default size (off otherwise).</param>
     /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
     /// <param name="serverGc">Server GC, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
-    public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false)
+    /// <param name="environment">More environment variables for the server, <c>NAME=VALUE</c> (they win over <paramref name="serverGc"/>).</param>
+    public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false, IReadOnlyList<string>? environment = null)
     {
         var self = Environment.ProcessPath!;
         var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -56,6 +57,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         if (serverGc)
         {
             start.Environment["DOTNET_gcServer"] = "1";
+        }
+
+        foreach (var variable in environment ?? [])
+        {
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            start.Environment[variable[..equals]] = variable[(equals + 1)..];
         }
 
         var process = Process.Start(start)!;

@@ -27,13 +27,14 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
     /// shipped gateway runs, and the <c>--server-arg</c> settings.</summary>
     public async Task<string> RunEmbedded()
     {
-        await using var server = await ServerProcess.Start(audioCache: true, options.ServerArgs, serverGc: true);
+        await using var server = await ServerProcess.Start(audioCache: true, options.ServerArgs, serverGc: true, options.ServerEnvironment);
         var watched = new[] { new WatchedProcess("server", server.Pid, server.Heap) };
         var (samples, load, finished) = await Soak(server.BaseAddress, watched, redisPort: null);
-        var settings = options.ServerArgs.Count == 0 ? "none" : string.Join(", ", options.ServerArgs.Select(a => $"`{a}`"));
+        var settings = options.ServerArgs.Count + options.ServerEnvironment.Count == 0 ? "none"
+            : string.Join(", ", options.ServerArgs.Concat(options.ServerEnvironment).Select(a => $"`{a}`"));
         return Report("MitTts soak (embedded server)",
             "the embedded default (gateway + co-hosted silo + espeak-ng) in a child process (`serve`): default settings, audio cache at its default, "
-            + $"Server GC as the shipped gateway; extra settings (`--server-arg`): {settings}. The clients run in the benchmark's process.",
+            + $"Server GC as the shipped gateway; extra settings (`--server-arg`, `--server-env`): {settings}. The clients run in the benchmark's process.",
             watched, samples, load, finished);
     }
 
