@@ -107,6 +107,7 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     Task ShedBuffers();
 }
 
-/// <summary>The events a channel still keeps: <see cref="FirstKept"/> to <see cref="Last"/> (empty when <see cref="FirstKept"/> is past it).</summary>
+/// <summary>The events a channel still keeps: <see cref="FirstKept"/> to <see cref="Last"/> (empty when <see cref="FirstKept"/> is past it);
+/// <see cref="Full"/>: the channel could not open, its silo holds as many sessions as it may.</summary>
 [GenerateSerializer, Immutable]
-public sealed record ChannelWindow([property: Id(0)] long FirstKept, [property: Id(1)] long Last);
+public sealed record ChannelWindow([property: Id(0)] long FirstKept, [property: Id(1)] long Last, [property: Id(2)] bool Full = false);

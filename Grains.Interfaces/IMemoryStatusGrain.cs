@@ -27,4 +27,6 @@ public sealed record MemoryStatus(
     [property: Id(9)] long ChannelBufferBytes,
     [property: Id(10)] long ChannelBufferBudgetBytes,
     [property: Id(11)] int BufferingChannels,
-    [property: Id(12)] long ChannelShedRounds);
+    [property: Id(12)] long ChannelShedRounds,
+    [property: Id(13)] int Sessions,
+    [property: Id(14)] int MaxSessions);

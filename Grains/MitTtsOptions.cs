@@ -32,7 +32,7 @@ public sealed class TtsOptions
     [ConfigurationKeyName("result_ttl_seconds")]
     public double ResultTtlSeconds { get; set; } = 3600;
 
-    /// <summary>The result store's memory budget in bytes (embedded mode); unset: 512 MiB or an eighth of the memory, the smaller.</summary>
+    /// <summary>The result store's memory budget in bytes (embedded mode); unset: 128 MiB or a sixteenth of the memory, the smaller (past it, results go to disk).</summary>
     [ConfigurationKeyName("result_store_max_bytes")]
     public long? ResultStoreMaxBytes { get; set; }
 
@@ -89,6 +89,10 @@ public sealed class ChannelOptions
     /// least recently active are dropped first (a resume beyond them hears <c>resume_expired</c>).</summary>
     [ConfigurationKeyName("max_buffered_bytes_per_silo")]
     public long MaxBufferedBytesPerSilo { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Most sessions (audio channels) one silo holds at once; a socket opening one more hears <c>too_many_sessions</c>.</summary>
+    [ConfigurationKeyName("max_sessions_per_silo")]
+    public int MaxSessionsPerSilo { get; set; } = 10_000;
 }
 
 /// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>

@@ -75,6 +75,7 @@ public static class ServerApi
             new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb),
             new ResultStoreStatus(memory.ResultStoreKind, memory.Results, memory.AudioResults, memory.ResultMemoryBytes, memory.ResultMemoryBudgetBytes,
                 memory.ResultDiskBytes, memory.ResultDiskBudgetBytes, memory.ResultEvictions, memory.ResultExpirations),
-            new ChannelBufferStatus(memory.ChannelBufferBytes, memory.ChannelBufferBudgetBytes, memory.BufferingChannels, memory.ChannelShedRounds));
+            new ChannelBufferStatus(memory.ChannelBufferBytes, memory.ChannelBufferBudgetBytes, memory.BufferingChannels, memory.ChannelShedRounds,
+                memory.Sessions, memory.MaxSessions));
     }
 }

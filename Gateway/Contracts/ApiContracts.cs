@@ -102,9 +102,9 @@ public sealed record ResultStoreStatus(
     long Evictions,
     long Expirations);
 
-/// <summary>Audio the answering silo's session channels hold (resume buffers and unsent audio) against the per-silo cap, and how
-/// often they were asked to drop it.</summary>
-public sealed record ChannelBufferStatus(long Bytes, long BudgetBytes, int Sessions, long ShedRounds);
+/// <summary>Audio the answering silo's session channels hold (resume buffers and unsent audio) against the per-silo cap, how often
+/// they were asked to drop it, and the silo's active sessions against their cap.</summary>
+public sealed record ChannelBufferStatus(long Bytes, long BudgetBytes, int BufferingSessions, long ShedRounds, int ActiveSessions, int MaxSessions);
 
 public sealed record ServerStatus(string Status, string Mode, int Connections, long Uptime, string Version);
 

@@ -12,6 +12,9 @@ namespace MitTts.Gateway.WebSockets;
 /// What stays here is the session: connect, synthesize, text contexts, interrupt.</remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable
 {
+    /// <summary>Close code (1013, Try Again Later) for a socket whose session cannot open: the silo holds its cap of sessions.</summary>
+    private const WebSocketCloseStatus TryAgainLater = (WebSocketCloseStatus)1013;
+
     private readonly IGrainFactory _grains;
     private readonly SynthesisRequestValidator _validator;
     private readonly ILogger _logger;
@@ -113,7 +116,15 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             LogClusterFailed(_sessionId, e);
             _outbox.Send(new ErrorMessage("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.", received.RequestId));
         }
+        catch (SessionLimitException)
+        {
+            _outbox.Send(new ErrorMessage("too_many_sessions", "The server holds as many sessions as it may; retry shortly.", received.RequestId, RetryAfter: 5));
+            _outbox.Close(TryAgainLater, "too many sessions");
+        }
     }
+
+    /// <summary>The silo that would hold the session already holds its cap of sessions.</summary>
+    private sealed class SessionLimitException : Exception;
 
     private async Task Connect(ConnectMessage connect, CancellationToken cancellationToken)
     {
@@ -148,10 +159,17 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// before the oldest event kept comes back with the <c>resume_expired</c> error to send after <c>connected</c>.</summary>
     private async Task<(bool Resumed, ErrorMessage? Gap)> Open(string? sessionId, long? lastSequence, CancellationToken cancellationToken)
     {
-        _sessionId = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
-        _channel = _grains.GetGrain<IAudioChannelGrain>(_sessionId);
+        var id = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
+        var channel = _grains.GetGrain<IAudioChannelGrain>(id);
+        var window = await channel.GetWindow();
+        if (window.Full)
+        {
+            throw new SessionLimitException();
+        }
+
+        _sessionId = id;
+        _channel = channel;
         await _grains.GetGrain<ISessionGrain>(_sessionId).Open(ownerId: null);
-        var window = await _channel.GetWindow();
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;

@@ -42,6 +42,7 @@ public sealed partial class AudioChannelGrain(
     private Task _saving = Task.CompletedTask;
     private bool _unsaved;
     private bool _inLedger;
+    private bool _admitted;
 
     // A restored channel waits for its first reader to learn which of the events it had let out that reader holds.
     private List<EventMark>? _restoredMarks;
@@ -55,6 +56,7 @@ public sealed partial class AudioChannelGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _log = new ResumeLog(ResumeWindow, options.Value.ResumeBufferBytes, options.Value.MaxUnsentBytes);
+        _admitted = buffers.TryAdmit();
         if (Durable && saved.RecordExists)
         {
             Restore(saved.State);
@@ -69,6 +71,12 @@ public sealed partial class AudioChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         buffers.Report(SessionId, 0);
+        if (_admitted)
+        {
+            _admitted = false;
+            buffers.Leave();
+        }
+
         foreach (var item in _tasks.LineUp)
         {
             await item.Cancellation.CancelAsync();
@@ -206,7 +214,17 @@ public sealed partial class AudioChannelGrain(
 
     Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_log.LastSequence);
 
-    Task<ChannelWindow> IAudioChannelGrain.GetWindow() => Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
+    Task<ChannelWindow> IAudioChannelGrain.GetWindow()
+    {
+        if (!_admitted)
+        {
+            // Over the silo's session cap: this activation only says so, and leaves.
+            DeactivateOnIdle();
+            return Task.FromResult(new ChannelWindow(0, 0, Full: true));
+        }
+
+        return Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
+    }
 
     /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()

@@ -4,7 +4,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>The bytes all of one silo's audio channels hold (resume buffers and unsent audio), kept under
+/// <summary>How many audio channels one silo holds, and the bytes they hold (resume buffers and unsent audio), kept under
 /// <see cref="ChannelOptions.MaxBufferedBytesPerSilo"/>: past it, the channels least recently active are asked to drop theirs.</summary>
 /// <remarks>Each channel reports what it holds after every change; the per-session caps still apply. A channel with a reader drops only
 /// what that reader has read (its resume buffer); one with no reader also drops what it has not sent, which a resume then hears as
@@ -18,6 +18,25 @@ public sealed class ChannelBuffers(IOptions<ChannelOptions> options, IGrainFacto
     private long _total;
     private long _shedRounds;
     private int _shedding;
+    private int _sessions;
+
+    /// <summary>Channels active on this silo (admitted by <see cref="TryAdmit"/>).</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
+
+    /// <summary>Counts a channel activating; false when the silo already holds <see cref="ChannelOptions.MaxSessionsPerSilo"/>.</summary>
+    public bool TryAdmit()
+    {
+        if (Interlocked.Increment(ref _sessions) <= options.Value.MaxSessionsPerSilo)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _sessions);
+        return false;
+    }
+
+    /// <summary>An admitted channel deactivated.</summary>
+    public void Leave() => Interlocked.Decrement(ref _sessions);
 
     /// <summary>Bytes held by all channels of this silo.</summary>
     public long TotalBytes => Interlocked.Read(ref _total);

@@ -25,6 +25,8 @@ public sealed class MemoryStatusGrain(IResultStore results, ChannelBuffers buffe
             buffers.TotalBytes,
             channels.Value.MaxBufferedBytesPerSilo,
             buffers.Channels,
-            buffers.ShedRounds);
+            buffers.ShedRounds,
+            buffers.Sessions,
+            channels.Value.MaxSessionsPerSilo);
     }
 }

@@ -22,12 +22,13 @@ public sealed class ResultStoreOptions
     /// <summary>How often expired results are removed (reads never see them, but their memory and files wait for this).</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>512 MiB, or an eighth of the memory this process may use when that is less (a small container).</summary>
+    /// <summary>128 MiB, or a sixteenth of the memory this process may use when that is less (a small container).</summary>
     public static long DefaultMemoryBudget()
     {
-        const long ceiling = 512L * 1024 * 1024;
+        // Small on purpose: past it, results go to files, which the OS page cache keeps hot without counting them in the process.
+        const long ceiling = 128L * 1024 * 1024;
         var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        return available > 0 ? Math.Min(ceiling, available / 8) : ceiling;
+        return available > 0 ? Math.Min(ceiling, available / 16) : ceiling;
     }
 
     /// <summary><c>mittts-results</c> in the system's temporary folder; the host may put <c>MIT_TTS_RESULTS_DIR</c> in its place.</summary>

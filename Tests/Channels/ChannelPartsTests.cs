@@ -225,4 +225,30 @@ public sealed class ResumeLogTests
         restored.ContinueAfter(3);
         Assert.Equal(4, restored.Append(Audio(1), AudioPosition.None, s_now, release: true).Sequence);
     }
+
+    [Fact]
+    public void Shedding_drops_what_was_read_and_with_no_reader_what_was_released_and_the_first_kept_moves_on()
+    {
+        var log = Log();
+        for (var i = 0; i < 4; i++)
+        {
+            log.Append(Audio(10), new AudioPosition(0, (i + 1) * 10, 0), s_now, release: i < 3);
+        }
+
+        log.Acknowledge(2);
+        Assert.Equal((1, 40), (log.FirstKept, log.Bytes));
+
+        Assert.Equal(20, log.Shed(unread: false));
+        Assert.Equal((3, 20), (log.FirstKept, log.Bytes));
+
+        // Unread but released goes too; the unreleased event (not yet saved, in durable mode) stays.
+        Assert.Equal(10, log.Shed(unread: true));
+        Assert.Equal((4, 10), (log.FirstKept, log.Bytes));
+        Assert.False(log.TryGet(3, out _, out _));
+
+        log.Release(4);
+        log.Shed(unread: true);
+        Assert.Equal((5, 0), (log.FirstKept, log.Bytes));
+        Assert.Equal(5, log.Append(Audio(1), AudioPosition.None, s_now, release: true).Sequence);
+    }
 }

@@ -70,6 +70,27 @@ public sealed class BufferLimitTests
         Assert.Equal("resume_expired", error.Str("code"));
     }
 
+    [Fact]
+    public async Task A_session_past_the_silos_cap_is_refused_with_too_many_sessions_and_the_others_go_on()
+    {
+        await using var gateway = await RunningGateway.Start("--websocket:max_sessions_per_silo=1");
+        await using var first = await ProtocolClient.Connect(gateway.BaseAddress);
+        await first.Send(new { type = "connect" });
+        var connected = await first.Receive();
+
+        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect" });
+        var refused = await second.Receive();
+        var closed = await second.Receive();
+        var answer = await Speak(first, "Still here.");
+
+        Assert.Equal("connected", connected!.Type);
+        Assert.Equal(("error", "too_many_sessions"), (refused!.Type, refused.Str("code")));
+        Assert.Null(closed);
+        Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)1013, second.CloseStatus);
+        Assert.Equal("completed", answer[^1].Str("status"));
+    }
+
     /// <summary>Streams one answer as PCM and returns what the socket received up to its end.</summary>
     private static async Task<List<ServerMessage>> Speak(ProtocolClient client, string text)
     {
