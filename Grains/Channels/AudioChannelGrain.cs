@@ -214,18 +214,6 @@ public sealed partial class AudioChannelGrain(
 
     Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_log.LastSequence);
 
-    Task<ChannelWindow> IAudioChannelGrain.GetWindow()
-    {
-        if (!_admitted)
-        {
-            // Over the silo's session cap: this activation only says so, and leaves.
-            DeactivateOnIdle();
-            return Task.FromResult(new ChannelWindow(0, 0, Full: true));
-        }
-
-        return Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
-    }
-
     /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()
     {
@@ -346,28 +334,6 @@ public sealed partial class AudioChannelGrain(
         _unsaved = true;
     }
 
-    private void Emit(ChannelEvent channelEvent, AudioPosition position)
-    {
-        var bytes = _log.Bytes;
-        _log.Append(channelEvent, position, time.GetUtcNow(), release: !Durable);
-        if (_log.Bytes != bytes)
-        {
-            buffers.Report(SessionId, _log.Bytes);
-        }
-    }
-
-    Task IAudioChannelGrain.ShedBuffers()
-    {
-        var freed = _log.Shed(unread: _listeners == 0);
-        if (freed > 0)
-        {
-            LogShed(SessionId, freed, _listeners);
-        }
-
-        buffers.Report(SessionId, _log.Bytes);
-        return Task.CompletedTask;
-    }
-
     private void Signal()
     {
         _changed.TrySetResult();
@@ -439,9 +405,6 @@ public sealed partial class AudioChannelGrain(
 
         DeactivateOnIdle();
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} dropped {Bytes} bytes of buffered audio ({Listeners} listening): the silo's channels hold too much")]
-    private partial void LogShed(string sessionId, long bytes, int listeners);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);

@@ -125,6 +125,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
 
         _entries.RemoveRange(0, _start);
         _start = 0;
+        ReleaseSpare();
         return before - _bytes;
     }
 
@@ -134,6 +135,17 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         _entries.Clear();
         _start = 0;
         _bytes = 0;
+        ReleaseSpare();
+    }
+
+    /// <summary>Gives back the list's spare room: a session that streamed a long answer and went quiet would otherwise hold an array
+    /// sized for that answer for as long as its channel stays active (hundreds of idle channels held 200 MB in a soak).</summary>
+    private void ReleaseSpare()
+    {
+        if (_entries.Capacity > 64 && _entries.Count < _entries.Capacity / 4)
+        {
+            _entries.TrimExcess();
+        }
     }
 
     private void Trim(DateTimeOffset now)

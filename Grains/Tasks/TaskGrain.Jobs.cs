@@ -72,6 +72,11 @@ public sealed partial class TaskGrain
 
     private async Task Restart(string? avoidDevice, int restarts, CancellationToken cancellationToken)
     {
+        if (!IsRunning)
+        {
+            return;
+        }
+
         if (restarts > MaxRestarts)
         {
             await Finish(SynthesisStatus.Error, new TaskError("synthesis_failed", "The task's synthesizer was lost too many times."));

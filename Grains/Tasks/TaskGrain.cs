@@ -38,6 +38,9 @@ public sealed partial class TaskGrain(
     // The task's end, while this activation lasts; its audio only until a waiter has taken it.
     private TaskOutcome? _outcome;
 
+    // The ended task on its way to the result store.
+    private Task _storing = Task.CompletedTask;
+
     private string TaskId => this.GetPrimaryKeyString();
 
     public void Dispose() => _job?.Dispose();
@@ -46,7 +49,8 @@ public sealed partial class TaskGrain(
 
     private bool Exists => task.RecordExists && State.Request is not null;
 
-    private bool IsFinished => State.Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
+    // Ended in this activation (its grain state may be cleared by now), or a record that says so.
+    private bool IsFinished => _outcome is not null || State.Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
 
     /// <summary>Whether the task is running here: it has a record and no end (a finished task lives in the result store).</summary>
     private bool IsRunning => Exists && !IsFinished && _outcome is null;
@@ -173,6 +177,7 @@ public sealed partial class TaskGrain(
             return null;
         }
 
+        await _storing;
         var audio = await results.GetAudio(TaskId);
         LeaveIfIdle();
         return audio;
@@ -253,22 +258,16 @@ public sealed partial class TaskGrain(
         var keep = audio is not null && request.Store;
         var resultAudio = status != SynthesisStatus.Completed ? ResultAudio.None : keep ? ResultAudio.Kept : ResultAudio.NotKept;
         var record = Snapshot(null) with { Audio = resultAudio };
+
+        // Ended from here on, for every call and for the pull that interleave with the awaits below (the state is cleared in them).
+        _outcome = new TaskOutcome(record, audio);
         if (error != TaskError.ServerStopping || scheduling.Value.FailoverLedger)
         {
             // One process stopping: its in-memory results go with it (and may already be gone), so there is nothing to write.
-            try
-            {
-                await results.Put(TaskId, record, keep ? audio : null, State.ExpiresAt.Value);
-                await task.ClearStateAsync();
-            }
-            catch (Exception e)
-            {
-                // The result could not be stored: this activation still answers with it until it leaves.
-                LogResultNotStored(TaskId, e);
-            }
+            _storing = Store(record, keep ? audio : null, State.ExpiresAt.Value);
+            await _storing;
         }
 
-        _outcome = new TaskOutcome(record, audio);
         _finished.TrySetResult(_outcome);
         if (request is { Streamed: false, SessionId: { } sessionId })
         {
@@ -284,6 +283,21 @@ public sealed partial class TaskGrain(
         this.RegisterGrainTimer(() => { DeactivateOnIdle(); return Task.CompletedTask; }, new GrainTimerCreationOptions(s_handOff, Timeout.InfiniteTimeSpan));
     }
 
+    /// <summary>Puts the ended task in the result store and clears its grain state; reads of the ended task wait for it.</summary>
+    private async Task Store(TaskSnapshot record, AudioResult? audio, DateTimeOffset expiresAt)
+    {
+        try
+        {
+            await results.Put(TaskId, record, audio, expiresAt);
+            await task.ClearStateAsync();
+        }
+        catch (Exception e)
+        {
+            // The result could not be stored: this activation still answers with it until it leaves.
+            LogResultNotStored(TaskId, e);
+        }
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (IsRunning && reason.ReasonCode == DeactivationReasonCode.ShuttingDown && State.Request is { Streamed: false } && !scheduling.Value.FailoverLedger)
@@ -297,6 +311,7 @@ public sealed partial class TaskGrain(
     /// <summary>A task that ended: from this activation while it lasts, else from the result store (null when unknown or expired).</summary>
     private async Task<TaskSnapshot?> EndedRecord()
     {
+        await _storing;
         if (_outcome is { } outcome && (outcome.Task.Error == TaskError.ServerStopping || task.RecordExists))
         {
             // Never stored (the process stops, or the store failed): only this activation knows it.
@@ -319,13 +334,15 @@ public sealed partial class TaskGrain(
 
     private async Task<TaskSnapshot> Snapshot()
     {
-        int? position = null;
-        if (!IsFinished && State.DeviceKey is { } deviceKey)
+        // Taken before the await: the pull interleaves with it and may end the task (and clear its state) meanwhile.
+        var snapshot = Snapshot(null);
+        if (IsFinished || State.DeviceKey is not { } deviceKey)
         {
-            position = await GrainFactory.GetGrain<ISynthesizerGrain>(deviceKey).GetQueuePosition(TaskId);
+            return snapshot;
         }
 
-        return Snapshot(position);
+        var position = await GrainFactory.GetGrain<ISynthesizerGrain>(deviceKey).GetQueuePosition(TaskId);
+        return _outcome?.Task ?? snapshot with { QueuePosition = position };
     }
 
     private TaskSnapshot Snapshot(int? queuePosition) => new(

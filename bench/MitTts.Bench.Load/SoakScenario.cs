@@ -48,6 +48,13 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
             a => a.TrimStart('-').Split('=', 2)[0].Replace(":", "__", StringComparison.Ordinal),
             a => a.Split('=', 2) is [_, var value] ? value : "",
             StringComparer.Ordinal);
+        foreach (var variable in options.ServerEnvironment)
+        {
+            // Reaches the cluster script and every process it starts (e.g. MITTTS_REDIS_MAXMEMORY=64mb).
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            environment[variable[..equals]] = variable[(equals + 1)..];
+        }
+
         await using var cluster = await LocalCluster.Start(2, build: !built, name: "soak", audioCache: true, environment);
         var processes = cluster.Processes();
         var watched = processes.Where(p => p.Key.StartsWith("silo-", StringComparison.Ordinal) || p.Key.StartsWith("gateway-", StringComparison.Ordinal))
@@ -56,7 +63,7 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
         var (samples, load, finished) = await Soak(LocalCluster.Balancer, watched, LocalCluster.RedisPort);
         return Report("MitTts soak (cluster)",
             $"`{cluster.Command}`: 2 silos, 2 client gateways and nginx on this machine, audio cache at its default; the clients (in the benchmark's process) "
-            + "go through nginx. Extra settings (`--server-arg`, passed as `section__key` variables): "
+            + "go through nginx. Extra settings (`--server-arg`, passed as `section__key` variables, and `--server-env`): "
             + (environment.Count == 0 ? "none" : string.Join(", ", environment.Select(v => $"`{v.Key}={v.Value}`"))) + ".",
             watched, samples, load, finished);
     }
