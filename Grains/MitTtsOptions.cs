@@ -88,7 +88,7 @@ public sealed class ChannelOptions
     /// <summary>Most bytes all of a silo's channels hold together (resume buffers and unsent audio); past it the buffers of the sessions
     /// least recently active are dropped first (a resume beyond them hears <c>resume_expired</c>).</summary>
     [ConfigurationKeyName("max_buffered_bytes_per_silo")]
-    public long MaxBufferedBytesPerSilo { get; set; } = 256L * 1024 * 1024;
+    public long MaxBufferedBytesPerSilo { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>Most sessions (audio channels) one silo holds at once; a socket opening one more hears <c>too_many_sessions</c>.</summary>
     [ConfigurationKeyName("max_sessions_per_silo")]

@@ -44,10 +44,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     public async Task RunAsync(CancellationToken stopping)
     {
         using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        // Lives until the end: the pump listens with it, and it must see the outbox close after the socket is gone (a source
+        // disposed before the finally would never cancel, and every socket's pump and connection would stay for good).
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopping, _outbox.Closing);
         var sending = _outbox.Run(sendStop.Token);
         try
         {
-            using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopping, _outbox.Closing);
             await foreach (var message in _inbox.ReadMessages(receiving.Token))
             {
                 await Handle(message, receiving.Token);

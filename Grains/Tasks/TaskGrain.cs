@@ -13,7 +13,6 @@ namespace MitTts.Grains.Tasks;
 /// over anyway, so writing them would buy nothing. A finished task's grain state is cleared and the grain deactivates a few seconds
 /// later: it holds no audio, and reads of a finished task are answered from the <see cref="IResultStore"/>, which bounds the bytes
 /// kept and expires them.</remarks>
-[CollectionAgeLimit(Minutes = 2)]
 public sealed partial class TaskGrain(
     [PersistentState("task", StorageNames.Tasks)] IPersistentState<TaskRecord> task,
     IResultStore results,

@@ -54,6 +54,51 @@ public sealed class SessionLifetimeTests
     }
 
     [Fact]
+    public async Task Sockets_that_connected_explicitly_and_went_away_end_their_connections_and_their_sessions_are_abandoned()
+    {
+        await using var gateway = await RunningGateway.Start("--websocket:resume_window_seconds=1");
+        var baseline = await Connections(gateway);
+        var taskIds = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var client = await ProtocolClient.Connect(gateway.BaseAddress);
+            await client.Send(new { type = "connect", session_id = $"gone-{i}-{Guid.NewGuid():N}" });
+            await client.Receive();
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", priority = "normal" });
+            taskIds.Add((await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+            if (i == 0)
+            {
+                client.Socket.Abort();
+            }
+
+            await client.DisposeAsync();
+        }
+
+        // Each socket's handler ends (its Kestrel connection with it), and after the resume window its work is cancelled.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        int open;
+        List<string> statuses;
+        do
+        {
+            await Task.Delay(250);
+            open = await Connections(gateway);
+            statuses = [];
+            foreach (var taskId in taskIds)
+            {
+                var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+                statuses.Add(task!["status"]!.GetValue<string>());
+            }
+        }
+        while ((open > baseline || statuses.Any(s => s is "queued" or "processing")) && DateTime.UtcNow < deadline);
+
+        Assert.Equal(baseline, open);
+        Assert.DoesNotContain(statuses, s => s is "queued" or "processing");
+    }
+
+    private static async Task<int> Connections(RunningGateway gateway) =>
+        (await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status"))!["server"]!["connections"]!.GetValue<int>();
+
+    [Fact]
     public async Task The_http_port_also_serves_the_websocket_protocol()
     {
         var http = FreePort.Next();

@@ -56,7 +56,10 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         if (serverGc)
         {
+            // The shipped gateway's GC settings (Gateway/MitTts.Gateway.csproj); this program's own runtimeconfig has none of them.
             start.Environment["DOTNET_gcServer"] = "1";
+            start.Environment["DOTNET_gcConcurrent"] = "0";
+            start.Environment["DOTNET_GCConserveMemory"] = "5";
         }
 
         foreach (var variable in environment ?? [])
