@@ -41,28 +41,12 @@ public sealed partial class TieredResultStore
     /// <summary>The audio's time ran out: it leaves memory or disk, and the record (which stays a while longer) says so.</summary>
     private void ExpireAudio(Entry entry, ref FileChores files)
     {
-        switch (entry.Place)
+        if (entry.Place is AudioPlace.Memory or AudioPlace.Spilling or AudioPlace.Disk)
         {
-            case AudioPlace.Memory:
-                _inMemory.Remove(entry);
-                _memoryBytes -= entry.Audio!.Data.Length;
-                break;
-            case AudioPlace.Spilling:
-                // Its writer deletes the file on finding the audio gone.
-                _spilling--;
-                _diskBytes -= entry.FileBytes;
-                break;
-            case AudioPlace.Disk:
-                _onDisk.Remove(entry);
-                _diskBytes -= entry.FileBytes;
-                files.DeleteLater(entry.FilePath!);
-                break;
-            default:
-                return;
+            ReleaseAudio(entry, ref files);
+            LoseAudio(entry);
+            _expirations++;
         }
-
-        LoseAudio(entry);
-        _expirations++;
     }
 
     /// <summary>Takes the result out of the store and its accounting.</summary>
@@ -71,6 +55,14 @@ public sealed partial class TieredResultStore
         _entries.Remove(entry.TaskId);
         _records.Remove(entry);
         _memoryBytes -= entry.RecordBytes;
+        ReleaseAudio(entry, ref files);
+        entry.Place = AudioPlace.Dropped;
+        entry.Audio = null;
+    }
+
+    /// <summary>Takes the entry's audio out of the accounting of wherever it is (its file, if any, deleted after the lock).</summary>
+    private void ReleaseAudio(Entry entry, ref FileChores files)
+    {
         switch (entry.Place)
         {
             case AudioPlace.Memory:
@@ -78,7 +70,7 @@ public sealed partial class TieredResultStore
                 _memoryBytes -= entry.Audio!.Data.Length;
                 break;
             case AudioPlace.Spilling:
-                // Whoever writes its file deletes it on finding the entry dropped.
+                // Whoever writes its file deletes it on finding the audio no longer spilling.
                 _spilling--;
                 _diskBytes -= entry.FileBytes;
                 break;
@@ -88,9 +80,6 @@ public sealed partial class TieredResultStore
                 files.DeleteLater(entry.FilePath!);
                 break;
         }
-
-        entry.Place = AudioPlace.Dropped;
-        entry.Audio = null;
     }
 
     /// <summary>Where a result's audio is.</summary>
