@@ -11,22 +11,28 @@ public interface IMemoryStatusGrain : IGrainWithIntegerKey
     Task<MemoryStatus> GetStatus();
 }
 
-/// <summary>The result store (<see cref="ResultStoreKind"/>: <c>memory+disk</c>, <c>memory</c> or <c>redis</c>; -1 where it does not
-/// count) and the answering silo's channel buffers.</summary>
+/// <summary>The result store's figures, and the answering silo's channel buffers and sessions against their caps.</summary>
 [GenerateSerializer, Immutable]
 public sealed record MemoryStatus(
-    [property: Id(0)] string ResultStoreKind,
-    [property: Id(1)] int Results,
-    [property: Id(2)] int AudioResults,
-    [property: Id(3)] long ResultMemoryBytes,
-    [property: Id(4)] long ResultMemoryBudgetBytes,
-    [property: Id(5)] long ResultDiskBytes,
-    [property: Id(6)] long ResultDiskBudgetBytes,
-    [property: Id(7)] long ResultEvictions,
-    [property: Id(8)] long ResultExpirations,
-    [property: Id(9)] long ChannelBufferBytes,
-    [property: Id(10)] long ChannelBufferBudgetBytes,
-    [property: Id(11)] int BufferingChannels,
-    [property: Id(12)] long ChannelShedRounds,
-    [property: Id(13)] int Sessions,
-    [property: Id(14)] int MaxSessions);
+    [property: Id(0)] ResultStoreStatistics Results,
+    [property: Id(1)] long ChannelBufferBytes,
+    [property: Id(2)] long ChannelBufferBudgetBytes,
+    [property: Id(3)] int BufferingChannels,
+    [property: Id(4)] long ChannelShedRounds,
+    [property: Id(5)] int Sessions,
+    [property: Id(6)] int MaxSessions);
+
+/// <summary>What a result store holds (<see cref="Kind"/>: <c>memory+disk</c>, <c>memory</c> or <c>redis</c>; -1 where it does not
+/// count): bytes in memory and on disk (or in Redis), against their budgets, and how many results left
+/// early (<see cref="Evictions"/>: to stay within a budget) or on time (<see cref="Expirations"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ResultStoreStatistics(
+    [property: Id(0)] string Kind,
+    [property: Id(1)] int Records,
+    [property: Id(2)] int AudioEntries,
+    [property: Id(3)] long MemoryBytes,
+    [property: Id(4)] long MemoryBudgetBytes,
+    [property: Id(5)] long DiskBytes,
+    [property: Id(6)] long DiskBudgetBytes,
+    [property: Id(7)] long Evictions,
+    [property: Id(8)] long Expirations);

@@ -34,11 +34,10 @@ public sealed class RedisResultStore(ConfigurationOptions redis, string prefix, 
         }
 
         var db = await Database();
-        var stored = record with { Request = record.Request with { Text = string.Empty }, Audio = audio is null ? record.Audio : ResultAudio.Kept };
         // The record outlives the audio by as long again: a late reader hears that the audio expired, not that the task is unknown.
-        var writes = new List<Task>(2) { db.StringSetAsync(RecordKey(taskId), serializer.SerializeToArray(stored), ttl * 2) };
-        writes.Add(audio is null ? db.KeyDeleteAsync(AudioKey(taskId)) : db.StringSetAsync(AudioKey(taskId), serializer.SerializeToArray(audio), ttl));
-        await Task.WhenAll(writes);
+        var recordWrite = db.StringSetAsync(RecordKey(taskId), serializer.SerializeToArray(StoredRecord.Of(record, audio is not null)), ttl * 2);
+        var audioWrite = audio is null ? db.KeyDeleteAsync(AudioKey(taskId)) : db.StringSetAsync(AudioKey(taskId), serializer.SerializeToArray(audio), ttl);
+        await Task.WhenAll(recordWrite, audioWrite);
     }
 
     public async ValueTask<TaskSnapshot?> GetRecord(string taskId, CancellationToken cancellationToken = default)

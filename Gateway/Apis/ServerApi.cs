@@ -69,12 +69,13 @@ public static class ServerApi
 
         var sample = resources.Current;
         var memory = await memoryTask;
+        var results = memory.Results;
         return new StatusResponse(
             new ServerStatus("running", mode.Description, connections.Current, (long)resources.Uptime.TotalSeconds, Version),
             engine,
             new ResourceStatus(sample.CpuPercent, sample.MemoryMb, sample.DiskUsedMb, sample.DiskFreeMb, sample.MemoryTotalMb),
-            new ResultStoreStatus(memory.ResultStoreKind, memory.Results, memory.AudioResults, memory.ResultMemoryBytes, memory.ResultMemoryBudgetBytes,
-                memory.ResultDiskBytes, memory.ResultDiskBudgetBytes, memory.ResultEvictions, memory.ResultExpirations),
+            new ResultStoreStatus(results.Kind, results.Records, results.AudioEntries, results.MemoryBytes, results.MemoryBudgetBytes,
+                results.DiskBytes, results.DiskBudgetBytes, results.Evictions, results.Expirations),
             new ChannelBufferStatus(memory.ChannelBufferBytes, memory.ChannelBufferBudgetBytes, memory.BufferingChannels, memory.ChannelShedRounds,
                 memory.Sessions, memory.MaxSessions));
     }

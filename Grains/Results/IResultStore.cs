@@ -28,16 +28,16 @@ public interface IResultStore
     ValueTask<ResultStoreStatistics> GetStatistics(CancellationToken cancellationToken = default);
 }
 
-/// <summary>What a result store holds: bytes in memory and on disk (or in Redis), against their budgets, and how many results left
-/// early (<see cref="Evictions"/>: to stay within a budget) or on time (<see cref="Expirations"/>).</summary>
-[GenerateSerializer, Immutable]
-public sealed record ResultStoreStatistics(
-    [property: Id(0)] string Kind,
-    [property: Id(1)] int Records,
-    [property: Id(2)] int AudioEntries,
-    [property: Id(3)] long MemoryBytes,
-    [property: Id(4)] long MemoryBudgetBytes,
-    [property: Id(5)] long DiskBytes,
-    [property: Id(6)] long DiskBudgetBytes,
-    [property: Id(7)] long Evictions,
-    [property: Id(8)] long Expirations);
+/// <summary>What a store keeps of a finished task's record: no user text, and <see cref="ResultAudio.Kept"/> when its audio is kept.</summary>
+public static class StoredRecord
+{
+    public static TaskSnapshot Of(TaskSnapshot record, bool audioKept)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record with
+        {
+            Request = record.Request with { Text = string.Empty },
+            Audio = audioKept ? ResultAudio.Kept : record.Audio,
+        };
+    }
+}

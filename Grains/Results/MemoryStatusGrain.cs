@@ -11,17 +11,8 @@ public sealed class MemoryStatusGrain(IResultStore results, ChannelBuffers buffe
 {
     async Task<MemoryStatus> IMemoryStatusGrain.GetStatus()
     {
-        var store = await results.GetStatistics();
         return new MemoryStatus(
-            store.Kind,
-            store.Records,
-            store.AudioEntries,
-            store.MemoryBytes,
-            store.MemoryBudgetBytes,
-            store.DiskBytes,
-            store.DiskBudgetBytes,
-            store.Evictions,
-            store.Expirations,
+            await results.GetStatistics(),
             buffers.TotalBytes,
             channels.Value.MaxBufferedBytesPerSilo,
             buffers.Channels,

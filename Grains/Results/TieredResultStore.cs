@@ -72,11 +72,7 @@ public sealed partial class TieredResultStore : IResultStore, IDisposable
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        var stored = record with
-        {
-            Request = record.Request with { Text = string.Empty },
-            Audio = audio is null ? record.Audio : ResultAudio.Kept,
-        };
+        var stored = StoredRecord.Of(record, audio is not null);
         var files = new FileChores();
         lock (_lock)
         {

@@ -43,7 +43,7 @@ public sealed partial class TaskGrain
                             State.Progress = progress.Progress;
                             break;
                         case JobCompleted { Audio: { } result }:
-                            await Complete(result, result.DurationSeconds, result.CacheHit);
+                            await Complete(result, result.DurationSeconds);
                             return;
                         case JobFailed failed:
                             await Finish(SynthesisStatus.Error, failed.Error);

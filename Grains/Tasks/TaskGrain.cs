@@ -159,7 +159,7 @@ public sealed partial class TaskGrain(
                 State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
                 break;
             case SynthesisStatus.Completed:
-                await Complete(progress.Audio, progress.DurationSeconds, cacheHit: false);
+                await Complete(progress.Audio, progress.DurationSeconds);
                 break;
             default:
                 await Finish(progress.Status, progress.Error);
@@ -232,7 +232,7 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    private Task Complete(AudioResult? audio, double durationSeconds, bool cacheHit)
+    private Task Complete(AudioResult? audio, double durationSeconds)
     {
         if (!IsRunning)
         {
@@ -240,7 +240,7 @@ public sealed partial class TaskGrain(
         }
 
         State.AudioDurationSeconds = audio?.DurationSeconds ?? durationSeconds;
-        State.CacheHit = audio?.CacheHit ?? cacheHit;
+        State.CacheHit = audio?.CacheHit ?? false;
         return Finish(SynthesisStatus.Completed, null, audio);
     }
 

@@ -29,6 +29,16 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary><c>NAME=VALUE</c> settings (<c>--server-env</c>) as pairs.</summary>
+    public static IEnumerable<(string Name, string Value)> Variables(IEnumerable<string> settings)
+    {
+        foreach (var setting in settings)
+        {
+            var equals = setting.IndexOf('=', StringComparison.Ordinal);
+            yield return (setting[..equals], setting[(equals + 1)..]);
+        }
+    }
+
     /// <param name="audioCache">Keep the server's audio cache at its default size (off otherwise).</param>
     /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
     /// <param name="serverGc">Server GC, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
@@ -62,10 +72,9 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.Environment["DOTNET_GCConserveMemory"] = "5";
         }
 
-        foreach (var variable in environment ?? [])
+        foreach (var (name, value) in Variables(environment ?? []))
         {
-            var equals = variable.IndexOf('=', StringComparison.Ordinal);
-            start.Environment[variable[..equals]] = variable[(equals + 1)..];
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start)!;

@@ -48,11 +48,10 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
             a => a.TrimStart('-').Split('=', 2)[0].Replace(":", "__", StringComparison.Ordinal),
             a => a.Split('=', 2) is [_, var value] ? value : "",
             StringComparer.Ordinal);
-        foreach (var variable in options.ServerEnvironment)
+        foreach (var (name, value) in ServerProcess.Variables(options.ServerEnvironment))
         {
             // Reaches the cluster script and every process it starts (e.g. MITTTS_REDIS_MAXMEMORY=64mb).
-            var equals = variable.IndexOf('=', StringComparison.Ordinal);
-            environment[variable[..equals]] = variable[(equals + 1)..];
+            environment[name] = value;
         }
 
         await using var cluster = await LocalCluster.Start(2, build: !built, name: "soak", audioCache: true, environment);
