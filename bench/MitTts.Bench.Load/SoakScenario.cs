@@ -233,11 +233,13 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
         Line();
         Line("### Memory");
         Line();
-        Line(string.Create(Culture, $"Growth over the last half of the load: from the sample at t = {samples[half].Seconds:0} s to the last under load (t = {loadSeconds:0} s). "
+        Line(string.Create(Culture, $"Growth over the last half of the load: from the sample at t = {samples[half].Seconds:0} s to the last under load (t = {loadSeconds:0} s), "
+            + "as two figures: end point against half point (one sample each, so it moves with every collection), and the least-squares line through every sample "
+            + "of that half (its value at the end against its value at the start), which the plateau verdict uses. "
             + $"The last request finished at t = {finished:0} s (`drain`: requests in flight finishing); after: the last sample, t = {samples[last].Seconds:0} s."));
         Line();
-        Line("| what | start MB | peak MB | half MB | end of load MB | growth over last half | after MB | after vs end of load |");
-        Line("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Line("| what | start MB | peak MB | half MB | end of load MB | growth over last half, end points | trend over last half | after MB | after vs end of load |");
+        Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         var series = watched.Select((p, i) => (Name: $"{p.Name} RSS", Values: samples.Select(s => s.RssMb[i]).ToArray())).ToList();
         if (hasGc)
         {
@@ -252,7 +254,7 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
         foreach (var (name, values) in series)
         {
             Line(string.Create(Culture, $"| {name} | {values[0]:0} | {values.Max():0} | {values[half]:0} | {values[endOfLoad]:0} | "
-                + $"{Growth(values[half], values[endOfLoad]):+0.0%;-0.0%} | {values[last]:0} | {Growth(values[endOfLoad], values[last]):+0.0%;-0.0%} |"));
+                + $"{Growth(values[half], values[endOfLoad]):+0.0%;-0.0%} | {Trend(samples, values, half, endOfLoad):+0.0%;-0.0%} | {values[last]:0} | {Growth(values[endOfLoad], values[last]):+0.0%;-0.0%} |"));
         }
 
         Line();
@@ -273,8 +275,8 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
         foreach (var (name, values) in series.Where(s => !s.Name.EndsWith("GC heap", StringComparison.Ordinal)))
         {
             var what = watched.Length == 1 && name.EndsWith(" RSS", StringComparison.Ordinal) ? "RSS" : name;
-            var growth = Growth(values[half], values[endOfLoad]);
-            Line(string.Create(Culture, $"- {what} plateau (growth over last half < {PlateauGrowth:0%}): {YesNo(growth < PlateauGrowth)} ({growth:+0.0%;-0.0%})"));
+            var growth = Trend(samples, values, half, endOfLoad);
+            Line(string.Create(Culture, $"- {what} plateau (trend over last half < {PlateauGrowth:0%}): {YesNo(growth < PlateauGrowth)} ({growth:+0.0%;-0.0%}; end points {Growth(values[half], values[endOfLoad]):+0.0%;-0.0%})"));
             Line(string.Create(Culture, $"- peak {what} < 1.5 GB: {YesNo(values.Max() < PeakLimitMb)} ({values.Max():0} MB)"));
         }
 
@@ -283,6 +285,39 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
     }
 
     private static double Growth(double from, double to) => (to - from) / from;
+
+    /// <summary>Growth of the least-squares line through the samples from <paramref name="from"/> to <paramref name="to"/>:
+    /// its value at the last sample's time against its value at the first's.</summary>
+    private static double Trend(IReadOnlyList<SoakSample> samples, double[] values, int from, int to)
+    {
+        var count = to - from + 1;
+        if (count < 2)
+        {
+            return 0;
+        }
+
+        double meanT = 0, meanV = 0;
+        for (var i = from; i <= to; i++)
+        {
+            meanT += samples[i].Seconds;
+            meanV += values[i];
+        }
+
+        meanT /= count;
+        meanV /= count;
+        double covariance = 0, variance = 0;
+        for (var i = from; i <= to; i++)
+        {
+            var dt = samples[i].Seconds - meanT;
+            covariance += dt * (values[i] - meanV);
+            variance += dt * dt;
+        }
+
+        var slope = variance == 0 ? 0 : covariance / variance;
+        var start = meanV + slope * (samples[from].Seconds - meanT);
+        var end = meanV + slope * (samples[to].Seconds - meanT);
+        return Growth(start, end);
+    }
 
     private static string YesNo(bool value) => value ? "yes" : "no";
 
