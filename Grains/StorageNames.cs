@@ -6,4 +6,7 @@ public static class StorageNames
     public const string Tasks = "tasks";
     public const string Sessions = "sessions";
     public const string Ledgers = "ledgers";
+
+    /// <summary>Refresh tokens still redeemable, per user.</summary>
+    public const string Auth = "auth";
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Hosting;
+using MitTts.Gateway.Security;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
@@ -14,6 +15,8 @@ public static class ServerApi
     public static RouteGroupBuilder MapServerApiV1(this RouteGroupBuilder api)
     {
         api.MapGet("/health", Health)
+            .AllowAnonymous()
+            .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Health")
             .WithSummary("Liveness for load balancers: healthy when the cluster answers, degraded when Redis does not.")
             .Produces<HealthResponse>()

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Security;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
@@ -33,6 +34,7 @@ public static partial class SynthesisApi
                     Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
                 };
             })
+            .RequireRateLimiting(SecuritySetup.SynthesizeLimit)
             .Produces<SynthesizeResponse>()
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -99,11 +101,16 @@ public static partial class SynthesisApi
 
         // ?wait=true answers with the audio itself: keeping a copy for /audio is for callers that ask (the common voice-agent path
         // stores nothing it will never serve).
-        var request = validated! with { Store = body.Store ?? wait is not true };
+        var caller = Caller.From(http.HttpContext);
+        var request = validated! with { Store = body.Store ?? wait is not true, Owner = caller.UserId };
 
         if (request.SessionId is { } sessionId)
         {
-            await grains.GetGrain<ISessionGrain>(sessionId).Open(ownerId: null);
+            var session = await grains.GetGrain<ISessionGrain>(sessionId).Open(caller.UserId);
+            if (!string.Equals(session.OwnerId, caller.UserId, StringComparison.Ordinal))
+            {
+                return SessionForbidden(sessionId).ToResult();
+            }
         }
 
         var taskId = "task_" + Guid.NewGuid().ToString("N");
@@ -156,7 +163,11 @@ public static partial class SynthesisApi
         return new AudioFileResult(audio, taskId);
     }
 
-    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains)
+    /// <summary>A session id another user holds: the caller must pick another one.</summary>
+    public static ApiError SessionForbidden(string sessionId) =>
+        new(StatusCodes.Status403Forbidden, "session_forbidden", $"Session '{sessionId}' belongs to another user; use another session_id.", "session_id");
+
+    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
@@ -164,12 +175,12 @@ public static partial class SynthesisApi
         }
 
         var task = await grains.GetGrain<ITaskGrain>(task_id).GetSnapshot();
-        return task is null
+        return task is null || !Caller.From(http).CanSee(task.Request.Owner)
             ? ApiError.NotFound("task_not_found", $"No task '{task_id}' (unknown, or its result expired).", "task_id").ToResult()
             : TypedResults.Ok(TaskResponses.From(task));
     }
 
-    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains)
+    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
@@ -177,6 +188,14 @@ public static partial class SynthesisApi
         }
 
         var grain = grains.GetGrain<ITaskGrain>(task_id);
+        var caller = Caller.From(http);
+
+        // Another user's task is no one's here: not found, whether it exists or not.
+        if (caller.UserId is not null && await grain.GetSnapshot() is { } owned && !caller.CanSee(owned.Request.Owner))
+        {
+            return ApiError.NotFound("task_not_found", $"No task '{task_id}'.", "task_id").ToResult();
+        }
+
         if (await grain.Cancel())
         {
             return TypedResults.Ok(new CancelResponse(task_id, TaskResponses.Name(SynthesisStatus.Cancelled)));
@@ -188,7 +207,7 @@ public static partial class SynthesisApi
             : ApiError.Conflict("task_finished", $"Task {task_id} already {TaskResponses.Name(task.Status)}.").ToResult();
     }
 
-    private static async Task<IResult> GetAudio(string file, IGrainFactory grains)
+    private static async Task<IResult> GetAudio(string file, IGrainFactory grains, HttpContext http)
     {
         var dot = file.LastIndexOf('.');
         var taskId = dot > 0 ? file[..dot] : file;
@@ -205,7 +224,7 @@ public static partial class SynthesisApi
 
         var grain = grains.GetGrain<ITaskGrain>(taskId);
         var task = await grain.GetSnapshot();
-        if (task is null)
+        if (task is null || !Caller.From(http).CanSee(task.Request.Owner))
         {
             return ApiError.NotFound("task_not_found", $"No task '{taskId}' (unknown, or its result expired).", "task_id").ToResult();
         }

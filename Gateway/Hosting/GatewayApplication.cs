@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Security;
 using MitTts.Gateway.WebSockets;
 using MitTts.Silo;
 using Serilog;
@@ -27,11 +28,13 @@ public static class GatewayApplication
         builder.AddMitTtsKestrel();
         builder.AddMitTtsOrleans();
         builder.AddMitTtsApi();
+        builder.AddMitTtsSecurity();
 
         var app = builder.Build();
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging();
+        app.UseMitTtsSecurity();
         app.MapMitTtsApi();
         app.MapWebSocketApi();
         return app;
@@ -147,6 +150,7 @@ public static class GatewayApplication
             .MapServerApiV1()
             .MapVoicesApiV1()
             .MapSynthesisApiV1()
+            .MapAuthApiV1()
             .WithTags("MitTts");
     }
 }

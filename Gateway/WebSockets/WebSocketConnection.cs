@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Security;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.WebSockets;
@@ -21,6 +22,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly InterruptFilter _filter = new();
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
+    private readonly SocketGuard _guard;
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
@@ -31,9 +33,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         IGrainFactory grains,
         SynthesisRequestValidator validator,
         WebSocketProtocolOptions options,
+        SocketGuard guard,
         ILogger logger)
     {
         _grains = grains;
+        _guard = guard;
         _validator = validator;
         _logger = logger;
         _outbox = new WebSocketOutbox(socket, _filter);
@@ -87,6 +91,25 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             return;
         }
 
+        // With auth on, a socket that did not show a token at the upgrade shows one in its first message, connect's auth_token.
+        if (_guard.Caller is null && received.Message is not ConnectMessage)
+        {
+            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "authenticate first: connect with auth_token");
+            return;
+        }
+
+        // Interrupts and pings always go through: barge-in must never wait on a budget.
+        if (received.Message is not (InterruptMessage or PingMessage) && await _guard.Admit(cancellationToken) is { RetryAfter: { } retryAfter } refused)
+        {
+            _outbox.Send(new ErrorMessage("rate_limited", $"Message rate limit reached; retry in {retryAfter} s.", received.RequestId, RetryAfter: retryAfter));
+            if (refused.Close)
+            {
+                _outbox.Close(WebSocketCloseStatus.PolicyViolation, "rate limit exceeded");
+            }
+
+            return;
+        }
+
         try
         {
             switch (received.Message)
@@ -119,6 +142,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             LogClusterFailed(_sessionId, e);
             _outbox.Send(new ErrorMessage("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.", received.RequestId));
         }
+        catch (SessionForbiddenException forbidden)
+        {
+            var error2 = SynthesisApi.SessionForbidden(forbidden.SessionId);
+            _outbox.Send(new ErrorMessage(error2.Code, error2.Message, received.RequestId, error2.Field));
+        }
         catch (SessionLimitException)
         {
             _outbox.Send(new ErrorMessage("too_many_sessions", "The server holds as many sessions as it may; retry shortly.", received.RequestId, RetryAfter: 5));
@@ -129,8 +157,20 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>The silo that would hold the session already holds its cap of sessions.</summary>
     private sealed class SessionLimitException : Exception;
 
+    /// <summary>The session id is another user's.</summary>
+    private sealed class SessionForbiddenException(string sessionId) : Exception
+    {
+        public string SessionId { get; } = sessionId;
+    }
+
     private async Task Connect(ConnectMessage connect, CancellationToken cancellationToken)
     {
+        if (!await _guard.Authenticate(connect.AuthToken))
+        {
+            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "auth_token is not a valid access token");
+            return;
+        }
+
         if (connect.SessionId is { } sessionId && !SynthesisRequestValidator.SessionIdPattern().IsMatch(sessionId))
         {
             _outbox.Send(new ErrorMessage("invalid_session_id", "session_id must be 1 to 128 letters, digits or _ . : -", null, "session_id"));
@@ -163,6 +203,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task<(bool Resumed, ErrorMessage? Gap)> Open(string? sessionId, long? lastSequence, CancellationToken cancellationToken)
     {
         var id = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
+        var owner = _guard.Caller!.UserId;
+        var session = await _grains.GetGrain<ISessionGrain>(id).Open(owner);
+        if (!string.Equals(session.OwnerId, owner, StringComparison.Ordinal))
+        {
+            throw new SessionForbiddenException(id);
+        }
+
         var channel = _grains.GetGrain<IAudioChannelGrain>(id);
         var window = await channel.GetWindow();
         if (window.Full)
@@ -172,7 +219,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         _sessionId = id;
         _channel = channel;
-        await _grains.GetGrain<ISessionGrain>(_sessionId).Open(ownerId: null);
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;
@@ -215,7 +261,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
-        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false };
+        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -283,7 +329,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false }, message.RequestId);
+        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId }, message.RequestId);
         var result = await _channel!.AppendText(message.ContextId, message.Text, options);
         ReportTextResult(result, message.RequestId, message.ContextId);
     }
