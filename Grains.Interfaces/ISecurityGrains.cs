@@ -18,10 +18,25 @@ public sealed record RateLimit([property: Id(0)] int Permits, [property: Id(1)] 
 [GenerateSerializer, Immutable]
 public readonly record struct RateGrant([property: Id(0)] int Granted, [property: Id(1)] double RetryAfterSeconds);
 
-/// <summary>One caller's budgets (key: <c>user:{sub}</c>, or <c>ip:{address}</c> without auth). One activation in the whole cluster,
-/// so every gateway spends from the same budget. Held in memory: when the silo holding it dies, its budgets start full elsewhere.</summary>
+/// <summary>Keys of <see cref="IRateLimitGrain"/>.</summary>
+public static class RateLimitKeys
+{
+    public static string User(string userId) => "user:" + userId;
+}
+
+/// <summary>One caller's budgets (key: <c>user:{sub}</c>, or <c>ip:{address}</c> without auth) and, for a user, the tasks it has running.
+/// One activation in the whole cluster, so every gateway spends from the same budget. Held in memory: when the silo holding it dies,
+/// its budgets start full elsewhere and its count of running tasks starts at zero (lenient, never stricter).</summary>
 public interface IRateLimitGrain : IGrainWithStringKey
 {
+    /// <summary>Counts <paramref name="taskId"/> as running unless <paramref name="max"/> tasks already are (true when counted; counting
+    /// the same task twice is one).</summary>
+    Task<bool> StartTask(string taskId, int max);
+
+    /// <summary>The task ended (in any way); an unknown one is nothing.</summary>
+    [OneWay]
+    Task EndTask(string taskId);
+
     /// <summary>Takes up to <paramref name="wanted"/> permits (as many as the budget has, at least one, or none) of
     /// <paramref name="kind"/>'s budget; <paramref name="limit"/> is the current setting (a changed one starts a full budget).</summary>
     Task<RateGrant> Take(RateLimitKind kind, int wanted, RateLimit limit);

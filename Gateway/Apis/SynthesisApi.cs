@@ -114,8 +114,31 @@ public static partial class SynthesisApi
         }
 
         var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var limits = http.HttpContext.RequestServices.GetRequiredService<RateLimits>();
+        if (!await limits.StartTask(caller.UserId, taskId))
+        {
+            http.HttpContext.Response.Headers.RetryAfter = "1";
+            return new ApiError(StatusCodes.Status429TooManyRequests, "too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.")
+                .ToResult(new Dictionary<string, object?> { ["retry_after"] = 1 });
+        }
+
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
-        var submitted = await taskGrain.Submit(request);
+        SubmitResult submitted;
+        try
+        {
+            submitted = await taskGrain.Submit(request);
+        }
+        catch
+        {
+            limits.EndTask(caller.UserId, taskId);
+            throw;
+        }
+
+        if (submitted is TaskRefused)
+        {
+            limits.EndTask(caller.UserId, taskId);
+        }
+
         if (submitted is TaskRefused { Error: { IsBusy: true } busy })
         {
             var retryAfter = (int)Math.Ceiling(busy.RetryAfterSeconds ?? 1);

@@ -115,6 +115,14 @@ public sealed class RateLimitOptions
     [ConfigurationKeyName("exempt_loopback")]
     public bool ExemptLoopback { get; set; } = true;
 
+    /// <summary>Tasks one user may have queued or running at once, in the whole cluster (REST and WebSocket); 0: no cap.</summary>
+    [ConfigurationKeyName("max_active_tasks_per_user")]
+    public int MaxActiveTasksPerUser { get; set; } = 100;
+
+    /// <summary>WebSockets one user may hold open at once on one gateway; 0: no cap.</summary>
+    [ConfigurationKeyName("max_sockets_per_user")]
+    public int MaxSocketsPerUser { get; set; } = 50;
+
     /// <summary>Refused WebSocket messages in a row that close the socket (1008): a client that ignores <c>retry_after</c>.</summary>
     [ConfigurationKeyName("websocket_refusals_before_close")]
     public int WebSocketRefusalsBeforeClose { get; set; } = 20;

@@ -6,9 +6,10 @@ namespace MitTts.Gateway.Security;
 
 /// <summary>What one WebSocket may do: who it is (from the upgrade's token, or its <c>connect</c> message's <c>auth_token</c>), and its
 /// share of its user's cluster-wide message budget.</summary>
-public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool authEnabled, Caller? caller, IPAddress? address)
+public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool authEnabled, Caller? caller, IPAddress? address) : IDisposable
 {
     private int _refusedInARow;
+    private string? _countedUser;
 
     /// <summary>Close code for a socket that did not authenticate (the HTTP 401 of WebSockets, in the application range).</summary>
     public const int Unauthenticated = 4401;
@@ -31,6 +32,35 @@ public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool aut
         }
 
         return false;
+    }
+
+    /// <summary>Counts this socket among its user's on this gateway (once); false when the user holds its cap of sockets already.</summary>
+    public bool CountSocket()
+    {
+        if (_countedUser is not null || Caller?.UserId is not { } user)
+        {
+            return true;
+        }
+
+        if (!limits.OpenSocket(user))
+        {
+            return false;
+        }
+
+        _countedUser = user;
+        return true;
+    }
+
+    /// <summary>Counts a task of this socket's user (cluster-wide); false at the user's cap.</summary>
+    public Task<bool> StartTask(string taskId) => limits.StartTask(Caller?.UserId, taskId);
+
+    /// <summary>A counted task that was not accepted after all.</summary>
+    public void EndTask(string taskId) => limits.EndTask(Caller?.UserId, taskId);
+
+    public void Dispose()
+    {
+        limits.CloseSocket(_countedUser);
+        _countedUser = null;
     }
 
     /// <summary>Takes one message from the budget: null when it may go on, else the seconds to wait (the message is refused), and

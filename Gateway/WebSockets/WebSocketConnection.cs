@@ -78,6 +78,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _guard.Dispose();
         _outbox.Dispose();
         _inbox.Dispose();
         return ValueTask.CompletedTask;
@@ -95,6 +96,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (_guard.Caller is null && received.Message is not ConnectMessage)
         {
             _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "authenticate first: connect with auth_token");
+            return;
+        }
+
+        if (!_guard.CountSocket())
+        {
+            TooManySockets(received.RequestId);
             return;
         }
 
@@ -154,6 +161,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    private void TooManySockets(string? requestId)
+    {
+        _outbox.Send(new ErrorMessage("too_many_sockets", "You hold as many WebSockets open as you may; close one first.", requestId));
+        _outbox.Close(TryAgainLater, "too many sockets");
+    }
+
     /// <summary>The silo that would hold the session already holds its cap of sessions.</summary>
     private sealed class SessionLimitException : Exception;
 
@@ -168,6 +181,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (!await _guard.Authenticate(connect.AuthToken))
         {
             _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "auth_token is not a valid access token");
+            return;
+        }
+
+        if (!_guard.CountSocket())
+        {
+            TooManySockets(null);
             return;
         }
 
@@ -255,6 +274,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         await EnsureSession(_outbox.Closing);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
+        if (!await _guard.StartTask(taskId))
+        {
+            _outbox.Send(new ErrorMessage("too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.", message.RequestId, RetryAfter: 1));
+            return;
+        }
+
         _filter.Submitted(taskId);
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
@@ -280,6 +305,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             {
                 // Given up: the task the client was told about ends here, under the code a request-level failure has.
                 _filter.Forget(taskId);
+                _guard.EndTask(taskId);
                 _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
                 throw;
             }
@@ -372,6 +398,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (submitted is TaskRefused { Error: { } refusal })
         {
             _filter.Forget(submitted.TaskId);
+            _guard.EndTask(submitted.TaskId);
 
             // A busy refusal says when to retry; any other (no device answered) is reported under its own code.
             _outbox.Send(new StatusMessage(submitted.TaskId, "error", 0, new ErrorBody(refusal.Code, refusal.Message), requestId, contextId, null)

@@ -3,10 +3,19 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Security;
 
-/// <summary>One caller's token buckets, one per <see cref="RateLimitKind"/>; see <see cref="IRateLimitGrain"/>.</summary>
+/// <summary>One caller's token buckets, one per <see cref="RateLimitKind"/>, and its running tasks; see <see cref="IRateLimitGrain"/>.</summary>
 public sealed class RateLimitGrain : Grain, IRateLimitGrain
 {
     private readonly Dictionary<RateLimitKind, (RateLimit Limit, TokenBucketRateLimiter Bucket)> _buckets = [];
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+
+    public Task<bool> StartTask(string taskId, int max) => Task.FromResult(_running.Contains(taskId) || (_running.Count < max && _running.Add(taskId)));
+
+    public Task EndTask(string taskId)
+    {
+        _running.Remove(taskId);
+        return Task.CompletedTask;
+    }
 
     public Task<RateGrant> Take(RateLimitKind kind, int wanted, RateLimit limit)
     {

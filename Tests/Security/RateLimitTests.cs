@@ -85,4 +85,89 @@ public sealed class RateLimitTests
 
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, client.CloseStatus);
     }
+
+    [Fact]
+    public async Task A_user_has_a_cap_on_running_tasks_and_gets_room_back_as_they_end()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:max_active_tasks_per_user=2"));
+        using var alice = SecureGatewayFixture.WithToken(gateway.BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, user: "alice"));
+        using var bob = SecureGatewayFixture.WithToken(gateway.BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, user: "bob"));
+        var text = string.Join(' ', Enumerable.Repeat("Una frase bastante larga para que la tarea tarde en terminar.", 10));
+
+        var first = await alice.PostAsJsonAsync("/api/v1/synthesize", new { text, format = "pcm" });
+        var second = await alice.PostAsJsonAsync("/api/v1/synthesize", new { text, format = "pcm" });
+        var third = await alice.PostAsJsonAsync("/api/v1/synthesize", new { text, format = "pcm" });
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("too_many_active_tasks", (await third.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await bob.PostAsJsonAsync("/api/v1/synthesize", new { text = "hola" })).StatusCode);
+
+        foreach (var response in new[] { first, second })
+        {
+            var taskId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("task_id").GetString();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while ((await alice.GetFromJsonAsync<JsonElement>($"/api/v1/tasks/{taskId}")).GetProperty("status").GetString() is "queued" or "processing")
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"task {taskId} never ended");
+                await Task.Delay(50);
+            }
+        }
+
+        // The end of a task reaches the count one-way: the next request may race it by a moment.
+        var again = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        HttpStatusCode status;
+        while ((status = (await alice.PostAsJsonAsync("/api/v1/synthesize", new { text = "otra" })).StatusCode) != HttpStatusCode.OK && DateTime.UtcNow < again)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    [Fact]
+    public async Task A_user_has_a_cap_on_open_sockets()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:max_sockets_per_user=2"));
+        var token = Tokens.Mint(SecureGatewayFixture.Secret, user: "alice");
+        var open = new List<ProtocolClient>();
+        for (var i = 0; i < 2; i++)
+        {
+            var client = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token);
+            open.Add(client);
+            await client.Send(new { type = "connect" });
+            Assert.Equal("connected", (await client.Receive())!.Type);
+        }
+
+        await using (var third = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token))
+        {
+            await third.Send(new { type = "connect" });
+            var refused = await third.Receive();
+            Assert.Equal("too_many_sockets", refused!.Str("code"));
+            Assert.Null(await third.Receive());
+            Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)1013, third.CloseStatus);
+        }
+
+        // Another user is not counted with alice; and a socket alice closes gives her room again.
+        await using var bob = await ProtocolClient.Connect(gateway.BaseAddress, bearer: Tokens.Mint(SecureGatewayFixture.Secret, user: "bob"));
+        await bob.Send(new { type = "connect" });
+        Assert.Equal("connected", (await bob.Receive())!.Type);
+
+        await open[0].DisposeAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            await using var retry = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token);
+            await retry.Send(new { type = "connect" });
+            if ((await retry.Receive())!.Type == "connected")
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "the closed socket was never uncounted");
+            await Task.Delay(100);
+        }
+
+        await open[1].DisposeAsync();
+    }
 }
