@@ -6,7 +6,8 @@ namespace MitTts.Grains.Interfaces;
 /// ordered audio channel of its session (<see cref="IAudioChannelGrain"/>) instead of only keeping the whole file; <see cref="WordTimestamps"/>
 /// adds each word's start and end to that stream. <see cref="Store"/> keeps the finished audio for <c>/audio/{task_id}</c> (in the result
 /// store, for the result TTL); without it the audio goes only to whoever waits for it or streams it. <see cref="Owner"/> is the user
-/// (the access token's <c>sub</c>) the task belongs to; null when auth is off.</remarks>
+/// (the access token's <c>sub</c>) the task belongs to; null when auth is off. <see cref="Ssml"/>: <see cref="Text"/> is an SSML
+/// document (validated by the gateway), spoken by espeak-ng's own SSML reader as one unit.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -21,4 +22,5 @@ public sealed record SynthesisRequest(
     [property: Id(9)] bool Streamed = false,
     [property: Id(10)] bool WordTimestamps = false,
     [property: Id(11)] bool Store = true,
-    [property: Id(12)] string? Owner = null);
+    [property: Id(12)] string? Owner = null,
+    [property: Id(13)] bool Ssml = false);

@@ -265,7 +265,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task Synthesize(SynthesizeMessage message)
     {
         var (request, error) = await _validator.Validate(
-            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
+            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml));
         if (error is not null)
         {
             _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
@@ -313,8 +313,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
-    private static SynthesizeBody Body(string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch) => new()
+    private static SynthesizeBody Body(
+        string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch, bool? ssml = null) => new()
     {
+        Ssml = ssml,
         Text = text,
         VoiceId = voiceId,
         Format = format,
