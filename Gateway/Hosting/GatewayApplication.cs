@@ -131,6 +131,9 @@ public static class GatewayApplication
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
+        services.AddSingleton(builder.Configuration.GetSection(Wyoming.WyomingOptions.Section).Get<Wyoming.WyomingOptions>() ?? new Wyoming.WyomingOptions());
+        services.AddSingleton<Wyoming.WyomingServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Wyoming.WyomingServer>());
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
         services.AddOpenApi();
