@@ -17,6 +17,8 @@ public sealed class KokoroEngine(KokoroModel model, KokoroVoicePack voices, Koko
     /// <summary>False: pitch is the pipeline's; the engine still honours a speed other than 1.0 through the model's speed input.</summary>
     public bool AppliesSpeedAndPitch => false;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Phonemes the vocabulary did not have, skipped since the engine was made.</summary>
     public long UnknownPhonemes => Interlocked.Read(ref _unknownPhonemes);
 

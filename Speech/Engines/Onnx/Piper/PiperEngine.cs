@@ -27,6 +27,8 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
     /// <summary>False: pitch is the pipeline's; the engine still honours a speed other than 1.0 through <c>length_scale</c>.</summary>
     public bool AppliesSpeedAndPitch => false;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Phonemes the model's id map did not have, skipped since the engine was made (a sign of a voice/language mismatch).</summary>
     public long UnknownPhonemes => Interlocked.Read(ref _unknownPhonemes);
 
