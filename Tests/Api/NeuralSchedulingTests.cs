@@ -74,6 +74,36 @@ public sealed class NeuralSchedulingTests(NeuralGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_critical_request_goes_between_the_sentences_of_a_batch_and_the_batch_resumes_intact()
+    {
+        var voice = await gateway.VoiceId(NeuralGatewayFixture.SlowPiperFile);
+        var text = string.Join(' ', s_texts);
+        var alone = await Audio(text, voice);
+        var before = await gateway.Devices();
+
+        var first = await Submit(text, voice);
+        var second = await Submit(s_texts[5] + " " + s_texts[1], voice);
+        var deadline = DateTime.UtcNow + s_deadline;
+        while (BatchedJobs(await gateway.Devices()) == BatchedJobs(before))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the two jobs never shared an inference");
+            await Task.Delay(20);
+        }
+
+        var critical = await gateway.Client.Synthesize(new { text = "Urgent.", voice_id = "en-male-1", format = "pcm", priority = "critical" }, wait: true);
+        Assert.Equal(HttpStatusCode.OK, critical.StatusCode);
+        Assert.Equal("processing", (await Snapshot(first)).GetProperty("status").GetString());
+
+        await WaitForStatus(first, "completed");
+        await WaitForStatus(second, "completed");
+        var resumed = await (await gateway.Client.GetAsync($"/api/v1/audio/{first}.pcm")).Content.ReadAsByteArrayAsync();
+        Assert.True(alone.AsSpan().SequenceEqual(resumed), "the preempted job sounds different from the same job alone");
+        Assert.True(
+            (await gateway.Devices()).Sum(d => d.GetProperty("preemptions").GetInt64()) >= before.Sum(d => d.GetProperty("preemptions").GetInt64()) + 2,
+            "both jobs of the batch went back to the queue for the critical one");
+    }
+
+    [Fact]
     public async Task Deleting_a_running_neural_task_stops_its_inference()
     {
         var voice = await gateway.VoiceId(NeuralGatewayFixture.VerySlowPiperFile);
