@@ -61,7 +61,7 @@ public static class KokoroVoiceNames
     public static string? EspeakVoice(string voice) => Prefix(voice, 0) switch
     {
         'a' => "en-us",
-        'b' => "en-gb",
+        'b' => "en", // British English: espeak-ng 1.51's voice file gmw/en; "en-gb" is a language code SetVoiceByName refuses
         'e' => "es",
         'f' => "fr",
         'h' => "hi",
