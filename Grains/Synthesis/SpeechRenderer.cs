@@ -117,7 +117,8 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
             gain,
             EncoderOptions(request, streamId),
             speed,
-            pitch);
+            pitch,
+            engine.WordTimesEstimated);
     }
 
     private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)

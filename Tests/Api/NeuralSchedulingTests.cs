@@ -159,6 +159,52 @@ public sealed class NeuralSchedulingTests(NeuralGatewayFixture gateway)
         await WaitForStatus(slowTask, "cancelled");
     }
 
+    [Fact]
+    public async Task Word_timestamps_of_a_neural_voice_are_estimated_from_its_phoneme_positions_and_say_so()
+    {
+        var voice = await gateway.VoiceId(NeuralGatewayFixture.PiperFile);
+        const string text = "Hello world.";
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+
+        await client.Send(new { type = "synthesize", text, voice_id = voice, format = "pcm", timestamps = true });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+
+        var words = messages.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).ToList();
+        Assert.Equal(["Hello", "world"], words.Select(w => w!["word"]!.GetValue<string>()));
+        Assert.All(words, w => Assert.True(w!["estimated"]!.GetValue<bool>()));
+
+        // The test model gives every id 100 samples at 16 kHz: a word starts at its first phoneme's id (after ^ and _, each phoneme
+        // and its pad), exactly.
+        var phonemes = Assert.Single(await gateway.Phonemizer.PhonemizeAsync(text, "en-us"));
+        var second = phonemes.IndexOf(' ', StringComparison.Ordinal) + 1;
+        double Ms(int phoneme) => (2 + (2 * phoneme)) * Speech.Onnx.NeuralTestModels.BlockSamples * 1000.0 / Speech.Onnx.NeuralTestModels.PiperSampleRate;
+        Assert.Equal((int)Ms(0), words[0]!["start_ms"]!.GetValue<int>());
+        Assert.Equal((int)Ms(second), words[1]!["start_ms"]!.GetValue<int>());
+        Assert.Equal(words[1]!["start_ms"]!.GetValue<int>(), words[0]!["end_ms"]!.GetValue<int>());
+        Assert.Equal(messages[^1].Json!["duration_ms"]!.GetValue<int>(), words[1]!["end_ms"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task A_kokoro_voice_streams_with_estimated_word_timestamps()
+    {
+        var voice = await gateway.VoiceId(NeuralVoiceDiscoveryNames.Kokoro, "lewis");
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+
+        await client.Send(new { type = "synthesize", text = "Good morning, London.", voice_id = voice, format = "pcm", timestamps = true });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+
+        Assert.True(messages[^1].Str("status") == "completed", messages[^1].ToString());
+        var samples = messages.Where(m => m.IsAudio).Sum(m => m.Audio!.Length) / 2;
+        Assert.Equal(2, samples % Speech.Onnx.NeuralTestModels.BlockSamples); // one run: token blocks, then the two style samples
+        var words = messages.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).ToList();
+        Assert.Equal(["Good", "morning", "London"], words.Select(w => w!["word"]!.GetValue<string>()));
+        Assert.All(words, w => Assert.True(w!["estimated"]!.GetValue<bool>()));
+        var starts = words.Select(w => w!["start_ms"]!.GetValue<int>()).ToList();
+        Assert.Equal(starts.Order(), starts);
+    }
+
     private async Task<byte[]> Audio(string text, string voice)
     {
         var response = await gateway.Client.Synthesize(new { text, voice_id = voice, format = "pcm" }, wait: true);

@@ -43,6 +43,9 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
     /// <summary>Speed is the model's own: Piper's <c>length_scale</c>, Kokoro's <c>speed</c>.</summary>
     public bool AppliesSpeed => true;
 
+    /// <summary>Word times are placed by phoneme positions: the models give none.</summary>
+    public bool WordTimesEstimated => true;
+
     /// <summary>Whether jobs of this model can share one inference (Piper takes a batch; Kokoro takes one utterance).</summary>
     public bool TakesBatches => Name == PiperEngine.EngineName;
 
