@@ -168,7 +168,7 @@ public sealed partial class WyomingServer(
                 voices.Add(new JsonObject
                 {
                     ["name"] = voice.Id,
-                    ["attribution"] = new JsonObject { ["name"] = voice.Engine, ["url"] = "https://github.com/espeak-ng/espeak-ng" },
+                    ["attribution"] = new JsonObject { ["name"] = voice.Engine, ["url"] = EngineUrl(voice.Engine) },
                     ["installed"] = true,
                     ["description"] = $"{voice.Name} ({voice.Description})",
                     ["version"] = null,
@@ -193,6 +193,13 @@ public sealed partial class WyomingServer(
             ["wake"] = new JsonArray(), ["mic"] = new JsonArray(), ["snd"] = new JsonArray(),
         });
     }
+
+    private static string EngineUrl(string engine) => engine switch
+    {
+        "piper" => "https://github.com/rhasspy/piper",
+        "kokoro" => "https://github.com/hexgrad/kokoro",
+        _ => "https://github.com/espeak-ng/espeak-ng",
+    };
 
     private static bool Matches(VoiceInfo voice, string language) =>
         voice.IsAvailable && (string.Equals(voice.Language, language, StringComparison.OrdinalIgnoreCase)
