@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.OpenAi;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.WebSockets;
 using MitTts.Silo;
@@ -130,6 +131,7 @@ public static class GatewayApplication
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<SynthesisRequestValidator>();
+        services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
@@ -152,5 +154,9 @@ public static class GatewayApplication
             .MapSynthesisApiV1()
             .MapAuthApiV1()
             .WithTags("MitTts");
+
+        app.MapGroup("/v1")
+            .MapOpenAiApiV1()
+            .WithTags("OpenAI-compatible");
     }
 }
