@@ -66,4 +66,19 @@ public sealed class OpenAiAuthTests(SecureGatewayFixture gateway)
         Assert.Equal(HttpStatusCode.OK, keyOnV1.StatusCode);
         await keyElsewhere.AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
     }
+
+    [Fact]
+    public async Task The_synthesize_rate_limit_applies_per_key_and_answers_an_openai_shaped_429()
+    {
+        await using var limited = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:synthesize=2/minute"));
+        object Speech(string name) => new { name, @params = new { model = "tts-1", input = "Once more.", voice = "alloy", response_format = "pcm" } };
+
+        using var run = await OpenAiNodeClient.Run(limited.BaseAddress, "alice-key", Speech("1"), Speech("2"), Speech("3"));
+        using var other = await OpenAiNodeClient.Run(limited.BaseAddress, "bob-key", Speech("bob"));
+
+        Assert.Equal((200, 200), (run["1"].GetProperty("status").GetInt32(), run["2"].GetProperty("status").GetInt32()));
+        Assert.Equal((429, "RateLimitError"), (run["3"].GetProperty("status").GetInt32(), run["3"].GetProperty("errorClass").GetString()));
+        Assert.Equal(("rate_limit_exceeded", "requests"), (run["3"].GetProperty("error").GetProperty("code").GetString(), run["3"].GetProperty("error").GetProperty("type").GetString()));
+        Assert.Equal(200, other["bob"].GetProperty("status").GetInt32());
+    }
 }

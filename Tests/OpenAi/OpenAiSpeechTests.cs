@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using MitTts.Grains.Interfaces;
 using MitTts.Tests.Api;
 using MitTts.Tests.Support;
 
@@ -14,6 +16,8 @@ public sealed class OpenAiGatewayFixture : IAsyncLifetime
     public HttpClient Client => _gateway!.Client;
 
     public Uri BaseAddress => _gateway!.BaseAddress;
+
+    public IGrainFactory Grains => _gateway!.Services.GetRequiredService<IGrainFactory>();
 
     public async Task InitializeAsync() => _gateway = await RunningGateway.Start("--openai:voices:shimmer=es-female-1");
 
@@ -109,13 +113,15 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         Assert.Contains("alloy", run["voice"].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    // About 60 sentences, spoken slowly: two minutes of audio, which takes the engine about a second to make.
+    private static readonly string s_longText = string.Join(' ', Enumerable.Range(1, 60).Select(i => $"This is sentence number {i} of a long answer that is read aloud as it is made."));
+
     [Fact]
     public async Task A_long_input_streams_its_first_audio_while_the_task_is_still_being_synthesized()
     {
-        var text = string.Join(' ', Enumerable.Range(1, 60).Select(i => $"This is sentence number {i} of a long answer that is read aloud as it is made."));
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/audio/speech")
         {
-            Content = JsonContent(new { model = "tts-1", input = text, voice = "alloy", response_format = "pcm" }),
+            Content = JsonContent(new { model = "tts-1", input = s_longText, voice = "alloy", response_format = "pcm", speed = 0.5 }),
         };
 
         using var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -132,7 +138,28 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         Assert.True(first > 0);
         var status = whileStreaming.GetProperty("status").GetString();
         Assert.True(status is "queued" or "processing", $"the task was {status} when its first audio arrived");
-        Assert.True((first + rest.Length) / 2.0 / 24000 > 60, $"only {(first + rest.Length) / 48000.0:0.0} s of audio");
+        Assert.True((first + rest.Length) / 2.0 / 24000 > 120, $"only {(first + rest.Length) / 48000.0:0.0} s of audio");
+    }
+
+    [Fact]
+    public async Task A_client_that_hangs_up_mid_stream_stops_the_synthesis()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/audio/speech")
+        {
+            Content = JsonContent(new { model = "tts-1", input = s_longText, voice = "onyx", response_format = "mp3", speed = 0.5 }),
+        };
+        var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var taskId = Assert.Single(response.Headers.GetValues("X-Task-Id"));
+        var body = await response.Content.ReadAsStreamAsync();
+        Assert.True(await body.ReadAsync(new byte[4096]) > 0);
+
+        // Hanging up closes the connection; the gateway notices and stops the task.
+        await body.DisposeAsync();
+        response.Dispose();
+        request.Dispose();
+        var ended = await gateway.Grains.GetGrain<ITaskGrain>(taskId).WaitForCompletion().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(SynthesisStatus.Cancelled, ended?.Status);
     }
 
     [Fact]
