@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Security;
@@ -30,7 +31,17 @@ public static partial class OpenAiSpeechApi
             .WithName("OpenAiSpeech")
             .WithSummary("OpenAI-compatible text to speech: the audio, streamed as it is made (stream_format audio or sse).")
             .RequireRateLimiting(SecuritySetup.SynthesizeLimit)
-            .Accepts<OpenAiSpeechBody>("application/json")
+            .AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+            {
+                // The body is read by hand (bad JSON gets an OpenAI-shaped error), so describe it here; Accepts() would make routing
+                // refuse other content types with a bare 415.
+                var schema = await context.GetOrCreateSchemaAsync(typeof(OpenAiSpeechBody), null, cancellationToken);
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+                };
+            })
             .Produces(StatusCodes.Status200OK, contentType: "audio/mpeg")
             .Produces<OpenAiErrorBody>(StatusCodes.Status400BadRequest)
             .Produces<OpenAiErrorBody>(StatusCodes.Status429TooManyRequests);

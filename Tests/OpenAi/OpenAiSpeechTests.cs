@@ -173,6 +173,8 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         var mappedTask = await (await gateway.Client.GetAsync($"/api/v1/tasks/{run["mapped"].GetProperty("taskId").GetString()}")).Json();
         var criticalTask = await (await gateway.Client.GetAsync($"/api/v1/tasks/{run["critical"].GetProperty("taskId").GetString()}")).Json();
         var models = await (await gateway.Client.GetAsync("/v1/models")).Json();
+        var model = await (await gateway.Client.GetAsync("/v1/models/tts-1-hd")).Json();
+        var noModel = await gateway.Client.GetAsync("/v1/models/whisper-1");
         var voices = await (await gateway.Client.GetAsync("/v1/audio/voices")).Json();
 
         Assert.Equal(200, run["mapped"].GetProperty("status").GetInt32());
@@ -182,6 +184,8 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         AssertError(run["bad-priority"], 400, "BadRequestError", "X-MitTts-Priority", "invalid_priority");
         Assert.Equal("list", models.GetProperty("object").GetString());
         Assert.Equal(["tts-1", "tts-1-hd", "gpt-4o-mini-tts", "mittts"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+        Assert.Equal(("tts-1-hd", "model"), (model.GetProperty("id").GetString(), model.GetProperty("object").GetString()));
+        Assert.Equal("model_not_found", (await noModel.Json(HttpStatusCode.NotFound)).GetProperty("error").GetProperty("code").GetString());
         var byId = voices.GetProperty("data").EnumerateArray().ToDictionary(v => v.GetProperty("id").GetString()!, v => v.GetProperty("mittts_voice").GetString());
         Assert.Equal("es-female-1", byId["shimmer"]);
         Assert.Equal("en-female-1", byId["alloy"]);
