@@ -35,10 +35,26 @@ public static class GatewayApplication
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging();
+        app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();
         app.MapMitTtsApi();
         app.MapWebSocketApi();
         return app;
+    }
+
+    /// <summary>The web playground at <c>/</c>: static files from <c>wwwroot</c> beside the binaries, open to all (it asks for a token
+    /// itself when the server has auth on).</summary>
+    public static void UseMitTtsPlayground(this WebApplication app)
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
 
     public static void AddMitTtsLogging(this WebApplicationBuilder builder)
@@ -133,6 +149,9 @@ public static class GatewayApplication
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
+        services.AddSingleton(builder.Configuration.GetSection(Wyoming.WyomingOptions.Section).Get<Wyoming.WyomingOptions>() ?? new Wyoming.WyomingOptions());
+        services.AddSingleton<Wyoming.WyomingServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Wyoming.WyomingServer>());
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
         services.AddOpenApi();
