@@ -31,18 +31,28 @@ public sealed partial class WyomingServer(
     /// <summary>The port listened on (the configured one, or the one the system chose for port 0 in tests); 0 before the start.</summary>
     public int BoundPort { get; private set; }
 
+    /// <summary>Binds the port before the host counts as started (a port in use fails the start, and the port is known at once).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Port != 0)
+        {
+            var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            _listener = new TcpListener(address, options.Port < 0 ? 0 : options.Port);
+            _listener.Start();
+            BoundPort = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            LogListening(address, BoundPort);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Port == 0)
+        if (_listener is null)
         {
             return;
         }
 
-        var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
-        _listener = new TcpListener(address, options.Port < 0 ? 0 : options.Port);
-        _listener.Start();
-        BoundPort = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        LogListening(address, BoundPort);
         var connections = new List<Task>();
         try
         {
