@@ -163,10 +163,10 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
     }
 
     [Fact]
-    public async Task Configured_voice_map_priority_header_models_and_voices_are_served()
+    public async Task Configured_voice_map_instructions_priority_header_models_and_voices_are_served()
     {
         using var run = await OpenAiNodeClient.Run(gateway.BaseAddress, null,
-            new { name = "mapped", @params = new { model = "tts-1", input = "Hola, ¿qué tal?", voice = "shimmer", response_format = "wav" } },
+            new { name = "mapped", @params = new { model = "tts-1", input = "Hola, ¿qué tal?", voice = "shimmer", response_format = "wav", instructions = "Speak warmly." } },
             new { name = "ours", @params = new { model = "mittts", input = "Bonjour.", voice = "fr-male-1", response_format = "wav" } },
             new { name = "critical", @params = new { model = "tts-1", input = "Urgent.", voice = "echo", response_format = "wav" }, headers = new Dictionary<string, string> { ["X-MitTts-Priority"] = "critical" } },
             new { name = "bad-priority", @params = new { model = "tts-1", input = "Urgent.", voice = "echo" }, headers = new Dictionary<string, string> { ["X-MitTts-Priority"] = "urgent" } });
