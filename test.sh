@@ -4,6 +4,10 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh test || exit 1
+# The official openai npm package, at the version package-lock.json pins, for the OpenAI-compatibility tests.
+if [[ ! -f Tests/OpenAi/node/node_modules/openai/package.json ]]; then
+  npm ci --prefix Tests/OpenAi/node --no-audit --no-fund || exit 1
+fi
 
 log=$(mktemp)
 # Build the whole solution first, so the benchmarks (not referenced by tests) cannot rot unnoticed.

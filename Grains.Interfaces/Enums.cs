@@ -17,6 +17,7 @@ public enum AudioFormat
     Ogg = 3,
     Mulaw = 4,
     Alaw = 5,
+    Flac = 6,
 }
 
 /// <summary>Where a synthesis task is in its lifecycle: queued → processing → completed | error | cancelled.</summary>

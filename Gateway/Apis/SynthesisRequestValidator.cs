@@ -48,6 +48,9 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
     private async ValueTask<AudioFormatRules> Formats() =>
         _formats ??= new AudioFormatRules(await grains.GetGrain<IAudioFormatCatalogGrain>(0).GetFormats());
 
+    /// <summary>What <paramref name="format"/> accepts and produces (its Content-Type), or null when this build has no encoder for it.</summary>
+    public async ValueTask<AudioFormatInfo?> FormatInfo(AudioFormat format) => (await Formats()).Find(format);
+
     /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>).</summary>
     public int MaxTextLength => options.Value.MaxTextLength;
 

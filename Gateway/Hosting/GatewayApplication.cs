@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.OpenAi;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.WebSockets;
 using MitTts.Silo;
@@ -146,6 +147,7 @@ public static class GatewayApplication
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<SynthesisRequestValidator>();
+        services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
         services.AddSingleton(builder.Configuration.GetSection(Wyoming.WyomingOptions.Section).Get<Wyoming.WyomingOptions>() ?? new Wyoming.WyomingOptions());
         services.AddSingleton<Wyoming.WyomingServer>();
@@ -171,5 +173,9 @@ public static class GatewayApplication
             .MapSynthesisApiV1()
             .MapAuthApiV1()
             .WithTags("MitTts");
+
+        app.MapGroup("/v1")
+            .MapOpenAiApiV1()
+            .WithTags("OpenAI-compatible");
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.OpenAi;
 
 namespace MitTts.Gateway.Hosting;
 
@@ -25,7 +26,7 @@ public sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHand
         }
 
         httpContext.Response.StatusCode = error.Status;
-        await error.ToResult().ExecuteAsync(httpContext);
+        await (OpenAiPaths.Matches(httpContext.Request.Path) ? OpenAiError.From(error).ToResult() : error.ToResult()).ExecuteAsync(httpContext);
         return true;
     }
 

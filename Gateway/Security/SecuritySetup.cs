@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.OpenAi;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Security;
@@ -66,6 +67,7 @@ public static partial class SecuritySetup
                         context.Token = token;
                     }
 
+                    ApiKeyBearer.TryAuthenticate(context);
                     return Task.CompletedTask;
                 },
                 OnTokenValidated = context =>
@@ -81,6 +83,15 @@ public static partial class SecuritySetup
                 {
                     context.HandleResponse();
                     context.Response.Headers.WWWAuthenticate = "Bearer";
+                    if (OpenAiPaths.Matches(context.Request.Path))
+                    {
+                        await (context.AuthenticateFailure is null
+                            ? new OpenAiError(StatusCodes.Status401Unauthorized, "You didn't provide an API key: Authorization: Bearer <API key or access token>.", null, "missing_api_key")
+                            : new OpenAiError(StatusCodes.Status401Unauthorized, "Incorrect API key or access token provided.", null, "invalid_api_key"))
+                            .ToResult().ExecuteAsync(context.HttpContext);
+                        return;
+                    }
+
                     var error = context.AuthenticateFailure is null
                         ? new ApiError(StatusCodes.Status401Unauthorized, "unauthorized", "This endpoint needs an access token: Authorization: Bearer <token> (POST /api/v1/auth/token).")
                         : new ApiError(StatusCodes.Status401Unauthorized, "invalid_token", "The access token is not valid: expired, tampered with, or not an access token.");
@@ -116,6 +127,13 @@ public static partial class SecuritySetup
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
                 context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                if (OpenAiPaths.Matches(context.HttpContext.Request.Path))
+                {
+                    await new OpenAiError(StatusCodes.Status429TooManyRequests, $"Rate limit reached; retry in {retryAfter} s.", null, "rate_limit_exceeded")
+                        .ToResult().ExecuteAsync(context.HttpContext);
+                    return;
+                }
+
                 await new ApiError(StatusCodes.Status429TooManyRequests, "rate_limited", $"Rate limit reached; retry in {retryAfter} s.")
                     .ToResult(new Dictionary<string, object?> { ["retry_after"] = retryAfter }).ExecuteAsync(context.HttpContext);
             };

@@ -22,6 +22,8 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         { "ogg", 16000, "audio/ogg", "opus", 48000 },
         { "mulaw", null, "audio/wav", "pcm_mulaw", 8000 },
         { "alaw", 8000, "audio/wav", "pcm_alaw", 8000 },
+        { "flac", null, "audio/flac", "flac", 22050 },
+        { "flac", 24000, "audio/flac", "flac", 24000 },
     };
 
     [Theory]
@@ -76,7 +78,7 @@ public sealed class FormatApiTests(GatewayFixture gateway)
     }
 
     [Theory]
-    [InlineData("""{"text": "x", "format": "flac"}""", "unsupported_format", "format")]
+    [InlineData("""{"text": "x", "format": "aiff"}""", "unsupported_format", "format")]
     [InlineData("""{"text": "x", "format": "2"}""", "unsupported_format", "format")]
     [InlineData("""{"text": "x", "sample_rate": 11025}""", "invalid_sample_rate", "sample_rate")]
     [InlineData("""{"text": "x", "sample_rate": 0}""", "invalid_sample_rate", "sample_rate")]

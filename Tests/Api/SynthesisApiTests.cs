@@ -149,7 +149,7 @@ public sealed class SynthesisApiTests(GatewayFixture gateway)
         await (await Client.GetAsync("/api/v1/tasks/bad%21id")).AssertProblem(HttpStatusCode.BadRequest, "invalid_task_id", "task_id");
         await (await Client.DeleteAsync("/api/v1/tasks/task_doesnotexist")).AssertProblem(HttpStatusCode.NotFound, "task_not_found");
         await (await Client.GetAsync("/api/v1/audio/task_doesnotexist.wav")).AssertProblem(HttpStatusCode.NotFound, "task_not_found");
-        await (await Client.GetAsync("/api/v1/audio/task_doesnotexist.flac")).AssertProblem(HttpStatusCode.BadRequest, "unsupported_format", "format");
+        await (await Client.GetAsync("/api/v1/audio/task_doesnotexist.aiff")).AssertProblem(HttpStatusCode.BadRequest, "unsupported_format", "format");
         await (await Client.GetAsync("/api/v1/audio/task_doesnotexist")).AssertProblem(HttpStatusCode.BadRequest, "unsupported_format", "format");
     }
 }

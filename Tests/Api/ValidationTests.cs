@@ -18,7 +18,7 @@ public sealed class ValidationTests(GatewayFixture gateway)
         { """{"text": "lone \ud800 surrogate"}""", "invalid_json", "text" },
         { """{"text": "hola", "voice_id": "ES_FEMALE"}""", "invalid_voice_id", "voice_id" },
         { """{"text": "hola", "voice_id": "xx-robot-1"}""", "voice_not_found", "voice_id" },
-        { """{"text": "hola", "format": "flac"}""", "unsupported_format", "format" },
+        { """{"text": "hola", "format": "aiff"}""", "unsupported_format", "format" },
         { """{"text": "hola", "format": "1"}""", "unsupported_format", "format" },
         { """{"text": "hola", "priority": "urgent"}""", "invalid_priority", "priority" },
         { """{"text": "hola", "priority": "2"}""", "invalid_priority", "priority" },

@@ -31,7 +31,7 @@ public static class ExternalTool
         return (System.Text.Encoding.UTF8.GetString(bytes), bytes, errors);
     }
 
-    /// <summary>ffprobe's reading of a media file: format name, codec, sample rate, channels and duration.</summary>
+    /// <summary>ffprobe's reading of a media file: format name, codec, sample rate, channels and duration (NaN when the file does not say).</summary>
     public static async Task<FfprobeResult> Ffprobe(byte[] media, string extension)
     {
         var path = Path.Combine(Path.GetTempPath(), $"mittts-{Guid.NewGuid():N}.{extension}");
@@ -49,7 +49,8 @@ public static class ExternalTool
                 values["codec_name"],
                 int.Parse(values["sample_rate"], System.Globalization.CultureInfo.InvariantCulture),
                 int.Parse(values["channels"], System.Globalization.CultureInfo.InvariantCulture),
-                double.Parse(values["duration"], System.Globalization.CultureInfo.InvariantCulture));
+                // A stream that does not state its length up front (a streamed FLAC) has none: N/A.
+                values["duration"] == "N/A" ? double.NaN : double.Parse(values["duration"], System.Globalization.CultureInfo.InvariantCulture));
         }
         finally
         {

@@ -18,7 +18,7 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         { "{\"type\":\"synthesize\",\"text\":\"\"}", "text_empty" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"voice_id\":\"xx-robot-9\"}", "voice_not_found" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"voice_id\":\"../etc\"}", "invalid_voice_id" },
-        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"format\":\"flac\"}", "unsupported_format" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"format\":\"aiff\"}", "unsupported_format" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"priority\":\"urgent\"}", "invalid_priority" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"speed\":9}", "speed_out_of_range" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"sample_rate\":12345}", "invalid_sample_rate" },

@@ -37,6 +37,7 @@ public sealed class AudioFormatCatalogTests
     [InlineData(AudioFormat.Ogg, "ogg", "audio/ogg", "ogg")]
     [InlineData(AudioFormat.Mulaw, "riff", "audio/wav", "wav")]
     [InlineData(AudioFormat.Alaw, "riff", "audio/wav", "wav")]
+    [InlineData(AudioFormat.Flac, "flac", "audio/flac", "flac")]
     public void Each_format_names_its_container_content_type_and_extension(AudioFormat format, string container, string contentType, string extension)
     {
         var info = AudioFormatCatalog.Formats.Single(f => f.Format == format);

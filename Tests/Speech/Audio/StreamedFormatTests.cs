@@ -12,6 +12,7 @@ public sealed class StreamedFormatTests(ITestOutputHelper output)
         { "wav", 8000 }, { "wav", 22050 }, { "wav", 48000 },
         { "ogg", 16000 }, { "ogg", 22050 }, { "ogg", 48000 }, { "ogg", 8000 },
         { "mulaw", 8000 }, { "alaw", 8000 },
+        { "flac", 8000 }, { "flac", 24000 }, { "flac", 48000 },
     };
 
     [Theory]
