@@ -111,6 +111,10 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// <summary>Drops the channel's resume buffer (and, with no reader, its unsent audio): its silo holds too much in all channels.</summary>
     [OneWay]
     Task ShedBuffers();
+
+    /// <summary>The caller is done with this channel (a one-shot request, such as an OpenAI speech request or a Wyoming connection):
+    /// unfinished tasks are cancelled, the buffers released and the channel leaves now, not after its resume window.</summary>
+    Task Close();
 }
 
 /// <summary>The events a channel still keeps: <see cref="FirstKept"/> to <see cref="Last"/> (empty when <see cref="FirstKept"/> is past it);

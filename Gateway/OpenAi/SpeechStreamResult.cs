@@ -86,10 +86,10 @@ public sealed partial class SpeechStreamResult(
         finally
         {
             _ = DisposeQuietly(events);
-            if (!ended)
-            {
-                await Stop();
-            }
+
+            // One request, one channel: it ends with the response (a client that left early cancels the synthesis), and its buffers go
+            // now rather than after the resume window.
+            await Close(ended);
         }
     }
 
@@ -163,12 +163,17 @@ public sealed partial class SpeechStreamResult(
         : new OpenAiError(end.Error?.IsBusy == true ? StatusCodes.Status429TooManyRequests : StatusCodes.Status500InternalServerError,
             end.Error?.Message ?? "The synthesis failed.", null, end.Error?.Code ?? "task_failed");
 
-    /// <summary>The client left before the end: stop the synthesis now rather than when the channel's resume window passes.</summary>
-    private async Task Stop()
+    /// <summary>Ends the request's channel: its task (stopped when the client left before the end) and its buffers.</summary>
+    private async Task Close(bool ended)
     {
         try
         {
-            await channel.Interrupt(null, null);
+            if (!ended)
+            {
+                await channel.Interrupt(null, null);
+            }
+
+            await channel.Close();
         }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {

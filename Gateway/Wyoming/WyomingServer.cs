@@ -108,6 +108,11 @@ public sealed partial class WyomingServer(
             LogClusterFailed(e);
             await Error("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.").Write(network, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+        finally
+        {
+            // The connection's channel ends with it: unfinished synthesis stops, buffers go now.
+            await channel.Close().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private async Task Synthesize(JsonObject data, IAudioChannelGrain channel, Stream output, CancellationToken cancellationToken)

@@ -377,6 +377,24 @@ public sealed partial class AudioChannelGrain(
             return;
         }
 
+        var unfinished = await EndEverything(cancellationToken);
+        if (unfinished > 0)
+        {
+            LogAbandoned(SessionId, unfinished);
+        }
+    }
+
+    Task IAudioChannelGrain.Close()
+    {
+        _abandonTimer?.Dispose();
+        _abandonTimer = null;
+        return EndEverything(CancellationToken.None);
+    }
+
+    /// <summary>Cancels what is unfinished, forgets every task, context and kept event, clears the saved state and leaves; returns how
+    /// many tasks were cancelled.</summary>
+    private async Task<int> EndEverything(CancellationToken cancellationToken)
+    {
         var unfinished = 0;
         foreach (var item in _tasks.LineUp.ToArray())
         {
@@ -390,11 +408,6 @@ public sealed partial class AudioChannelGrain(
         _restoredMarks = null;
         _contexts.Clear();
         _tasks.Clear();
-        if (unfinished > 0)
-        {
-            LogAbandoned(SessionId, unfinished);
-        }
-
         _log.Clear();
         buffers.Report(SessionId, 0);
         if (Durable)
@@ -409,6 +422,7 @@ public sealed partial class AudioChannelGrain(
         }
 
         DeactivateOnIdle();
+        return unfinished;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
