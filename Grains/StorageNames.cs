@@ -6,4 +6,7 @@ public static class StorageNames
     public const string Tasks = "tasks";
     public const string Sessions = "sessions";
     public const string Ledgers = "ledgers";
+
+    /// <summary>The live settings changed through <c>PUT /api/v1/config</c>.</summary>
+    public const string Config = "config";
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.Apis;
 
@@ -33,6 +34,16 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
             }
         }
 
-        return TypedResults.Problem(problem);
+        return new CountedProblem(Code, TypedResults.Problem(problem));
+    }
+
+    /// <summary>The problem response, counted under its code (<c>mittts_errors_total</c>) as it is written.</summary>
+    private sealed class CountedProblem(string code, IResult problem) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.RequestServices.GetService<GatewayMetrics>()?.Error(code);
+            return problem.ExecuteAsync(httpContext);
+        }
     }
 }

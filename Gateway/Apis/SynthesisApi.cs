@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -5,7 +6,9 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
+using Serilog;
 
 namespace MitTts.Gateway.Apis;
 
@@ -67,9 +70,12 @@ public static partial class SynthesisApi
         IGrainFactory grains,
         SynthesisRequestValidator validator,
         IOptions<JsonOptions> json,
+        GatewayMetrics metrics,
+        IDiagnosticContext diagnostics,
         bool? wait,
         CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         if (http.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
             return new ApiError(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.").ToResult();
@@ -107,10 +113,13 @@ public static partial class SynthesisApi
         }
 
         var taskId = "task_" + Guid.NewGuid().ToString("N");
+        diagnostics.Set("TaskId", taskId);
+        diagnostics.Set("TextLength", request.Text.Length);
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
         var submitted = await taskGrain.Submit(request);
         if (submitted is TaskRefused { Error: { IsBusy: true } busy })
         {
+            metrics.Rejected(TaskError.Busy);
             var retryAfter = (int)Math.Ceiling(busy.RetryAfterSeconds ?? 1);
             http.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
             return new ApiError(StatusCodes.Status429TooManyRequests, TaskError.Busy, busy.Message)
@@ -126,7 +135,13 @@ public static partial class SynthesisApi
 
         if (wait is true)
         {
-            return await WaitForAudio(taskGrain, taskId, cancellationToken);
+            var answer = await WaitForAudio(taskGrain, taskId, cancellationToken);
+            if (answer is AudioFileResult)
+            {
+                metrics.FirstAudioAnswered(started);
+            }
+
+            return answer;
         }
 
         http.HttpContext.Response.Headers.Location = $"/api/v1/tasks/{taskId}";

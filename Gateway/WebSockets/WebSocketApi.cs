@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.WebSockets;
 
@@ -42,6 +43,7 @@ public static class WebSocketApi
         SynthesisRequestValidator validator,
         IOptions<WebSocketProtocolOptions> options,
         ILoggerFactory loggers,
+        GatewayMetrics metrics,
         IHostApplicationLifetime lifetime)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -52,7 +54,15 @@ public static class WebSocketApi
         }
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, loggers.CreateLogger<WebSocketConnection>());
-        await connection.RunAsync(lifetime.ApplicationStopping);
+        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, loggers.CreateLogger<WebSocketConnection>(), metrics);
+        metrics.WebSocketOpened();
+        try
+        {
+            await connection.RunAsync(lifetime.ApplicationStopping);
+        }
+        finally
+        {
+            metrics.WebSocketClosed();
+        }
     }
 }

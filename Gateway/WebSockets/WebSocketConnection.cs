@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
+using Serilog.Context;
 
 namespace MitTts.Gateway.WebSockets;
 
@@ -18,6 +21,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly SynthesisRequestValidator _validator;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics? _metrics;
     private readonly InterruptFilter _filter = new();
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
@@ -31,12 +35,14 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         IGrainFactory grains,
         SynthesisRequestValidator validator,
         WebSocketProtocolOptions options,
-        ILogger logger)
+        ILogger logger,
+        GatewayMetrics? metrics = null)
     {
         _grains = grains;
         _validator = validator;
         _logger = logger;
-        _outbox = new WebSocketOutbox(socket, _filter);
+        _metrics = metrics;
+        _outbox = new WebSocketOutbox(socket, _filter, metrics);
         _inbox = new WebSocketInbox(socket, _outbox, options);
     }
 
@@ -53,7 +59,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             await foreach (var message in _inbox.ReadMessages(receiving.Token))
             {
-                await Handle(message, receiving.Token);
+                // The session's id on every line logged while its messages are handled.
+                using (_sessionId is null ? null : LogContext.PushProperty("SessionId", _sessionId))
+                {
+                    await Handle(message, receiving.Token);
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested || _outbox.Closing.IsCancellationRequested)
@@ -81,6 +91,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private async Task Handle(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
     {
+        var arrived = Stopwatch.GetTimestamp();
         if (!ClientMessageParser.TryParse(utf8.Span, out var received, out var error))
         {
             _outbox.Send(error);
@@ -95,7 +106,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     await Connect(connect, cancellationToken);
                     break;
                 case SynthesizeMessage synthesize:
-                    await Synthesize(synthesize);
+                    await Synthesize(synthesize, arrived);
                     break;
                 case TextMessage text:
                     await AppendText(text);
@@ -107,7 +118,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     await FlushText(end.ContextId, received.RequestId, close: true);
                     break;
                 case InterruptMessage interrupt:
-                    await Interrupt(interrupt);
+                    await Interrupt(interrupt, arrived);
                     break;
                 case PingMessage:
                     _outbox.Send(new PongMessage(_outbox.LastSentSequence));
@@ -121,6 +132,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
         catch (SessionLimitException)
         {
+            _metrics?.Rejected("too_many_sessions");
             _outbox.Send(new ErrorMessage("too_many_sessions", "The server holds as many sessions as it may; retry shortly.", received.RequestId, RetryAfter: 5));
             _outbox.Close(TryAgainLater, "too many sessions");
         }
@@ -184,7 +196,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _outbox.LastSentSequence = after;
-        _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+        using (LogContext.PushProperty("SessionId", _sessionId))
+        {
+            LogSessionOpened(_sessionId, lastSequence is not null);
+            _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+        }
+
         return (lastSequence is not null && window.Last > 0, gap);
     }
 
@@ -197,7 +214,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    private async Task Synthesize(SynthesizeMessage message)
+    private async Task Synthesize(SynthesizeMessage message, long received)
     {
         var (request, error) = await _validator.Validate(
             Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
@@ -210,6 +227,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         await EnsureSession(_outbox.Closing);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         _filter.Submitted(taskId);
+        _outbox.FirstAudio.Started(taskId, received);
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
@@ -234,6 +252,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             {
                 // Given up: the task the client was told about ends here, under the code a request-level failure has.
                 _filter.Forget(taskId);
+                _outbox.FirstAudio.Forget(taskId);
+                _metrics?.Error("cluster_unavailable");
                 _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
                 throw;
             }
@@ -326,6 +346,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (submitted is TaskRefused { Error: { } refusal })
         {
             _filter.Forget(submitted.TaskId);
+            _outbox.FirstAudio.Forget(submitted.TaskId);
+            if (refusal.IsBusy)
+            {
+                _metrics?.Rejected(refusal.Code);
+            }
+
+            _metrics?.Error(refusal.Code);
 
             // A busy refusal says when to retry; any other (no device answered) is reported under its own code.
             _outbox.Send(new StatusMessage(submitted.TaskId, "error", 0, new ErrorBody(refusal.Code, refusal.Message), requestId, contextId, null)
@@ -341,16 +368,20 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: submitting a task failed (attempt {Attempt}); asking again")]
     private partial void LogSubmitRetry(string? sessionId, int attempt, Exception exception);
 
-    private async Task Interrupt(InterruptMessage message)
+    private async Task Interrupt(InterruptMessage message, long received)
     {
         if (_channel is null)
         {
-            _outbox.Send(new InterruptedMessage([], message.Reason, message.ContextId, 0));
+            _outbox.SendAcknowledgement(new InterruptedMessage([], message.Reason, message.ContextId, 0), received);
             return;
         }
 
         var stopped = _filter.Interrupt(message.TaskId, message.ContextId);
-        _outbox.Send(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence));
+        _outbox.SendAcknowledgement(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
+        foreach (var taskId in stopped)
+        {
+            _outbox.FirstAudio.Forget(taskId);
+        }
 
         // The audio is already silenced; now stop the synthesis behind it (the channel also catches tasks this socket never saw).
         try
@@ -362,6 +393,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             _filter.LiftFence();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket joined session {SessionId} (resuming: {Resuming})")]
+    private partial void LogSessionOpened(string sessionId, bool resuming);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId} failed")]
     private partial void LogSocketFailed(string? sessionId, Exception exception);

@@ -15,6 +15,7 @@ public sealed partial class SynthesizerGrain
         {
             if (renderer.TryGetCached(request) is { } cached)
             {
+                Metrics.CacheHit();
                 output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), cached));
                 output.TryComplete();
                 return false;
@@ -43,6 +44,7 @@ public sealed partial class SynthesizerGrain
         }
 
         var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, job.TaskId), CancellationToken.None);
+        Metrics.Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
         DropProgress(job);
         output.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
         output.TryComplete();
@@ -61,6 +63,7 @@ public sealed partial class SynthesizerGrain
         {
             if (!request.WordTimestamps && job.Job is { FromSentence: 0, FromByte: 0 } && renderer.TryGetCached(request) is { } cached)
             {
+                Metrics.CacheHit();
                 // One piece: sentence 0 is the whole file.
                 var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
                 output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
@@ -120,6 +123,7 @@ public sealed partial class SynthesizerGrain
         }
 
         var duration = stream.DurationMs;
+        Metrics.Spoken(engine.Name, duration / 1000.0, job.EngineSeconds);
         DropProgress(job);
         output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
         output.TryComplete();

@@ -24,6 +24,9 @@ public sealed class RunningGateway : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The gateway's services (its live settings, its log level switch).</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Every address Kestrel listens on: the HTTP port, then the WebSocket port when it has its own.</summary>
     public IReadOnlyList<Uri> Addresses { get; private init; } = [];
 
