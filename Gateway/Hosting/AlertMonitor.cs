@@ -53,7 +53,15 @@ public sealed partial class AlertMonitor : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await Evaluate();
+                try
+                {
+                    await Evaluate();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed round must not stop the host (a BackgroundService's exception does); the next one tries again.
+                    LogEvaluationFailed(e);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -131,6 +139,9 @@ public sealed partial class AlertMonitor : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {Alert} resolved: {Value:0.#}, threshold {Threshold} ({Unit})")]
     private partial void LogResolved(string alert, double value, double threshold, string unit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluating the alerts failed")]
+    private partial void LogEvaluationFailed(Exception exception);
 
     private sealed record AlertRule(string Name, double Threshold, string Unit);
 }

@@ -14,12 +14,13 @@ public sealed partial class LiveConfigWatcher(IGrainFactory grains, LiveSettings
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var grain = grains.GetGrain<ILiveConfigGrain>(0);
         long known = -1;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                // Inside the try: a client that has not reached a silo yet knows no grain implementation, and says so here.
+                var grain = grains.GetGrain<ILiveConfigGrain>(0);
                 var overrides = await grain.WaitForChange(known, s_maxWait).WaitAsync(stoppingToken);
                 if (overrides.Version != known)
                 {
