@@ -2,13 +2,14 @@
 # Installs the Debian packages MitTts needs, when they are missing.
 #   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output), libopus0 (Ogg/Opus output)
 #   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg, opus-tools, sox (independent decoders),
-#                                     redis-server and nginx (the cluster tests run a real cluster behind a load balancer)
+#                                     redis-server and nginx (the cluster tests run a real cluster behind a load balancer),
+#                                     prometheus (the metrics tests scrape a server with a real Prometheus; promtool checks the alert rules)
 #   scripts/install-deps.sh cluster   runtime + redis-server and nginx (scripts/cluster.sh)
 set -euo pipefail
 
 need=(libespeak-ng1 espeak-ng-data libmp3lame0 libopus0)
 if [[ "${1:-runtime}" == "test" ]]; then
-  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx)
+  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx prometheus)
 elif [[ "${1:-runtime}" == "cluster" ]]; then
   need+=(redis-server nginx)
 fi
