@@ -80,7 +80,7 @@ public sealed class GatewayMetrics
 
     public void Error(string code) => _errors.Add(1, CodeTags(code));
 
-    private KeyValuePair<string, object?>[] CodeTags(string code) => _codeTags.GetOrAdd(code, c => [new("code", c)]);
+    private KeyValuePair<string, object?>[] CodeTags(string code) => _codeTags.GetOrAdd(code, static c => [new("code", c)]);
 
     private static string StatusText(int status) => status switch
     {

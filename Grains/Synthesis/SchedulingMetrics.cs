@@ -50,7 +50,7 @@ public sealed class SchedulingMetrics
     internal Counter<long> CacheHits { get; }
 
     /// <summary>The instruments of one device, with its tags prepared.</summary>
-    public DeviceMetrics ForDevice(string deviceKey) => _devices.GetOrAdd(deviceKey, key => new DeviceMetrics(this, key));
+    public DeviceMetrics ForDevice(string deviceKey) => _devices.GetOrAdd(deviceKey, static (key, metrics) => new DeviceMetrics(metrics, key), this);
 }
 
 /// <summary>One synthesizer's instruments: tags built once per priority and engine, none per measurement.</summary>
@@ -98,7 +98,7 @@ public sealed class DeviceMetrics
             return;
         }
 
-        var tags = _byEngine.GetOrAdd(engine, name => [new("engine", name), new("device", _device)]);
+        var tags = _byEngine.GetOrAdd(engine, static (name, device) => [new("engine", name), new("device", device)], _device);
         _metrics.AudioProduced.Add(audioSeconds, tags);
         _metrics.RealTimeFactor.Record(engineSeconds / audioSeconds, tags);
     }
