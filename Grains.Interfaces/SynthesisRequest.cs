@@ -5,7 +5,9 @@ namespace MitTts.Grains.Interfaces;
 /// mp3 or ogg bitrate in kbps, null for the format's default. A <see cref="Streamed"/> request sends its audio, as it is made, to the
 /// ordered audio channel of its session (<see cref="IAudioChannelGrain"/>) instead of only keeping the whole file; <see cref="WordTimestamps"/>
 /// adds each word's start and end to that stream. <see cref="Store"/> keeps the finished audio for <c>/audio/{task_id}</c> (in the result
-/// store, for the result TTL); without it the audio goes only to whoever waits for it or streams it.</remarks>
+/// store, for the result TTL); without it the audio goes only to whoever waits for it or streams it. <see cref="Owner"/> is the user
+/// (the access token's <c>sub</c>) the task belongs to; null when auth is off. <see cref="Ssml"/>: <see cref="Text"/> is an SSML
+/// document (validated by the gateway), spoken by espeak-ng's own SSML reader as one unit.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -19,4 +21,6 @@ public sealed record SynthesisRequest(
     [property: Id(8)] int? Bitrate = null,
     [property: Id(9)] bool Streamed = false,
     [property: Id(10)] bool WordTimestamps = false,
-    [property: Id(11)] bool Store = true);
+    [property: Id(11)] bool Store = true,
+    [property: Id(12)] string? Owner = null,
+    [property: Id(13)] bool Ssml = false);

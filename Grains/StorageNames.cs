@@ -9,4 +9,7 @@ public static class StorageNames
 
     /// <summary>The live settings changed through <c>PUT /api/v1/config</c>.</summary>
     public const string Config = "config";
+
+    /// <summary>Refresh tokens still redeemable, per user.</summary>
+    public const string Auth = "auth";
 }

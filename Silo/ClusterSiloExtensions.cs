@@ -85,6 +85,7 @@ public static class ClusterSiloExtensions
         AddStorage(silo, StorageNames.Sessions, redis, TimeSpan.FromSeconds(sessions.IdleTimeoutSeconds * 2) + TimeSpan.FromHours(1));
         AddStorage(silo, StorageNames.Ledgers, redis, expiry: null);
         AddStorage(silo, StorageNames.Config, redis, expiry: null);
+        AddStorage(silo, StorageNames.Auth, redis, TimeSpan.FromDays(configuration.GetValue("auth:refresh_token_days", 7.0)) + TimeSpan.FromHours(1));
         silo.UseRedisReminderService(options => options.ConfigurationOptions = redis.Clone());
 
         // Storage outlives any one silo here, so a survivor can re-dispatch a dead silo's queued tasks from its ledger.

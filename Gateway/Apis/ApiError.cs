@@ -34,15 +34,24 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
             }
         }
 
-        return new CountedProblem(Code, TypedResults.Problem(problem));
+        return new CountedProblem(this, TypedResults.Problem(problem));
     }
 
-    /// <summary>The problem response, counted under its code (<c>mittts_errors_total</c>) as it is written.</summary>
-    private sealed class CountedProblem(string code, IResult problem) : IResult
+    /// <summary>The problem response, counted under its code as it is written (<c>mittts_errors_total</c>; a 429 also in
+    /// <c>mittts_rejections_total</c>: busy, rate_limited, too_many_active_tasks).</summary>
+    private sealed class CountedProblem(ApiError error, IResult problem) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.RequestServices.GetService<GatewayMetrics>()?.Error(code);
+            if (httpContext.RequestServices.GetService<GatewayMetrics>() is { } metrics)
+            {
+                metrics.Error(error.Code);
+                if (error.Status == StatusCodes.Status429TooManyRequests)
+                {
+                    metrics.Rejected(error.Code);
+                }
+            }
+
             return problem.ExecuteAsync(httpContext);
         }
     }

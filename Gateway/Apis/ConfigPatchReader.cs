@@ -40,9 +40,10 @@ public static class ConfigPatchReader
                 ApiError? error;
                 (patch, error) = field switch
                 {
-                    "rate_limits.synthesize_per_minute" => Int(value, field, 1, MaxRatePerMinute, v => patch with { SynthesizePerMinute = v }),
-                    "rate_limits.websocket_per_minute" => Int(value, field, 1, MaxRatePerMinute, v => patch with { WebSocketPerMinute = v }),
-                    "rate_limits.health_per_minute" => Int(value, field, 1, MaxRatePerMinute, v => patch with { HealthPerMinute = v }),
+                    // 0: no limit, as "off" in the configuration.
+                    "rate_limits.synthesize_per_minute" => Int(value, field, 0, MaxRatePerMinute, v => patch with { SynthesizePerMinute = v }),
+                    "rate_limits.websocket_per_minute" => Int(value, field, 0, MaxRatePerMinute, v => patch with { WebSocketPerMinute = v }),
+                    "rate_limits.health_per_minute" => Int(value, field, 0, MaxRatePerMinute, v => patch with { HealthPerMinute = v }),
                     "tts.cache_size" => Int(value, field, 0, MaxCacheSize, v => patch with { CacheSize = v }),
                     "tts.max_text_length" => Int(value, field, 1, MaxTextLengthLimit, v => patch with { MaxTextLength = v }),
                     "scheduling.max_queue_per_level" => Int(value, field, 1, MaxQueueLimit, v => patch with { MaxQueuePerLevel = v }),

@@ -1,6 +1,7 @@
 using System.Reflection;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Hosting;
+using MitTts.Gateway.Security;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
@@ -14,12 +15,16 @@ public static class ServerApi
     public static RouteGroupBuilder MapServerApiV1(this RouteGroupBuilder api)
     {
         api.MapGet("/health", Health)
+            .AllowAnonymous()
+            .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Health")
             .WithSummary("Liveness for load balancers: healthy when the cluster answers, degraded when Redis does not.")
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
         api.MapGet("/ready", Ready)
+            .AllowAnonymous()
+            .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Ready")
             .WithSummary("Readiness for traffic: the cluster, Redis (cluster mode), engines, disk and memory; 503 unready with the failing checks.")
             .Produces<ReadinessResponse>()

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
 using Serilog;
@@ -36,6 +37,7 @@ public static partial class SynthesisApi
                     Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
                 };
             })
+            .RequireRateLimiting(SecuritySetup.SynthesizeLimit)
             .Produces<SynthesizeResponse>()
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -105,21 +107,48 @@ public static partial class SynthesisApi
 
         // ?wait=true answers with the audio itself: keeping a copy for /audio is for callers that ask (the common voice-agent path
         // stores nothing it will never serve).
-        var request = validated! with { Store = body.Store ?? wait is not true };
+        var caller = Caller.From(http.HttpContext);
+        var request = validated! with { Store = body.Store ?? wait is not true, Owner = caller.UserId };
 
         if (request.SessionId is { } sessionId)
         {
-            await grains.GetGrain<ISessionGrain>(sessionId).Open(ownerId: null);
+            var session = await grains.GetGrain<ISessionGrain>(sessionId).Open(caller.UserId);
+            if (!string.Equals(session.OwnerId, caller.UserId, StringComparison.Ordinal))
+            {
+                return SessionForbidden(sessionId).ToResult();
+            }
         }
 
         var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var limits = http.HttpContext.RequestServices.GetRequiredService<RateLimits>();
+        if (!await limits.StartTask(caller.UserId, taskId))
+        {
+            http.HttpContext.Response.Headers.RetryAfter = "1";
+            return new ApiError(StatusCodes.Status429TooManyRequests, "too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.")
+                .ToResult(new Dictionary<string, object?> { ["retry_after"] = 1 });
+        }
+
         diagnostics.Set("TaskId", taskId);
         diagnostics.Set("TextLength", request.Text.Length);
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
-        var submitted = await taskGrain.Submit(request);
+        SubmitResult submitted;
+        try
+        {
+            submitted = await taskGrain.Submit(request);
+        }
+        catch
+        {
+            limits.EndTask(caller.UserId, taskId);
+            throw;
+        }
+
+        if (submitted is TaskRefused)
+        {
+            limits.EndTask(caller.UserId, taskId);
+        }
+
         if (submitted is TaskRefused { Error: { IsBusy: true } busy })
         {
-            metrics.Rejected(TaskError.Busy);
             var retryAfter = (int)Math.Ceiling(busy.RetryAfterSeconds ?? 1);
             http.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
             return new ApiError(StatusCodes.Status429TooManyRequests, TaskError.Busy, busy.Message)
@@ -171,7 +200,11 @@ public static partial class SynthesisApi
         return new AudioFileResult(audio, taskId);
     }
 
-    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains)
+    /// <summary>A session id another user holds: the caller must pick another one.</summary>
+    public static ApiError SessionForbidden(string sessionId) =>
+        new(StatusCodes.Status403Forbidden, "session_forbidden", $"Session '{sessionId}' belongs to another user; use another session_id.", "session_id");
+
+    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
@@ -179,12 +212,12 @@ public static partial class SynthesisApi
         }
 
         var task = await grains.GetGrain<ITaskGrain>(task_id).GetSnapshot();
-        return task is null
+        return task is null || !Caller.From(http).CanSee(task.Request.Owner)
             ? ApiError.NotFound("task_not_found", $"No task '{task_id}' (unknown, or its result expired).", "task_id").ToResult()
             : TypedResults.Ok(TaskResponses.From(task));
     }
 
-    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains)
+    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
@@ -192,6 +225,14 @@ public static partial class SynthesisApi
         }
 
         var grain = grains.GetGrain<ITaskGrain>(task_id);
+        var caller = Caller.From(http);
+
+        // Another user's task is no one's here: not found, whether it exists or not.
+        if (caller.UserId is not null && await grain.GetSnapshot() is { } owned && !caller.CanSee(owned.Request.Owner))
+        {
+            return ApiError.NotFound("task_not_found", $"No task '{task_id}'.", "task_id").ToResult();
+        }
+
         if (await grain.Cancel())
         {
             return TypedResults.Ok(new CancelResponse(task_id, TaskResponses.Name(SynthesisStatus.Cancelled)));
@@ -203,7 +244,7 @@ public static partial class SynthesisApi
             : ApiError.Conflict("task_finished", $"Task {task_id} already {TaskResponses.Name(task.Status)}.").ToResult();
     }
 
-    private static async Task<IResult> GetAudio(string file, IGrainFactory grains)
+    private static async Task<IResult> GetAudio(string file, IGrainFactory grains, HttpContext http)
     {
         var dot = file.LastIndexOf('.');
         var taskId = dot > 0 ? file[..dot] : file;
@@ -220,7 +261,7 @@ public static partial class SynthesisApi
 
         var grain = grains.GetGrain<ITaskGrain>(taskId);
         var task = await grain.GetSnapshot();
-        if (task is null)
+        if (task is null || !Caller.From(http).CanSee(task.Request.Owner))
         {
             return ApiError.NotFound("task_not_found", $"No task '{taskId}' (unknown, or its result expired).", "task_id").ToResult();
         }

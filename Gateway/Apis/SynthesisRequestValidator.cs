@@ -50,6 +50,9 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
     /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>, live).</summary>
     public int MaxTextLength => settings.Current.MaxTextLength;
 
+    /// <summary>The engine whose voices read SSML.</summary>
+    private const string EspeakEngineName = "espeak-ng";
+
     public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -109,7 +112,20 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             return (null, new ApiError(StatusCodes.Status503ServiceUnavailable, "voice_unavailable", $"Voice '{voiceId}' exists but its engine is not available on this server.", "voice_id"));
         }
 
-        return (new SynthesisRequest(body.Text!, voiceId, format, priority, body.SessionId, speed, pitch, body.SampleRate, body.Bitrate), null);
+        if (body.Ssml is true)
+        {
+            if (voice.Engine != EspeakEngineName)
+            {
+                return (null, ApiError.BadRequest("ssml_not_supported", $"Voice '{voiceId}' ({voice.Engine}) does not read SSML; espeak-ng voices do.", "ssml"));
+            }
+
+            if (SsmlRules.Check(body.Text!) is { } problem)
+            {
+                return (null, ApiError.BadRequest("invalid_ssml", "The SSML is refused: " + problem, "text"));
+            }
+        }
+
+        return (new SynthesisRequest(body.Text!, voiceId, format, priority, body.SessionId, speed, pitch, body.SampleRate, body.Bitrate, Ssml: body.Ssml is true), null);
     }
 
     public static IReadOnlyList<string> FormatNames { get; } = [.. Enum.GetNames<AudioFormat>().Select(n => n.ToLowerInvariant())];

@@ -37,6 +37,9 @@ public sealed class SynthesizeBody
     /// <summary>Keep the finished audio for <c>GET /api/v1/audio/{task_id}.{format}</c> (for the result TTL, within the result store's
     /// budget). Default: true, except with <c>?wait=true</c>, whose response is the audio itself.</summary>
     public bool? Store { get; init; }
+
+    /// <summary><c>text</c> is an SSML document (<c>&lt;speak&gt;</c>…): espeak-ng voices only. Default false: text is taken as typed.</summary>
+    public bool? Ssml { get; init; }
 }
 
 /// <summary>The answer to a synthesis request.</summary>

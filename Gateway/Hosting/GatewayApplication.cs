@@ -2,7 +2,9 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 using MitTts.Gateway.WebSockets;
 using MitTts.Grains.Configuration;
@@ -33,6 +35,7 @@ public static class GatewayApplication
         builder.AddMitTtsKestrel();
         builder.AddMitTtsOrleans();
         builder.AddMitTtsApi();
+        builder.AddMitTtsSecurity();
 
         var app = builder.Build();
         app.UseMitTtsRequestTelemetry();
@@ -40,6 +43,7 @@ public static class GatewayApplication
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
+        app.UseMitTtsSecurity();
         app.MapMitTtsApi();
         app.MapWebSocketApi();
         app.MapAdminEndpoints();
@@ -127,6 +131,9 @@ public static class GatewayApplication
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));
+        services.AddSingleton(builder.Configuration.GetSection(Wyoming.WyomingOptions.Section).Get<Wyoming.WyomingOptions>() ?? new Wyoming.WyomingOptions());
+        services.AddSingleton<Wyoming.WyomingServer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Wyoming.WyomingServer>());
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
         services.AddMetrics();
@@ -135,6 +142,9 @@ public static class GatewayApplication
         services.AddSingleton<AlertMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertMonitor>());
         services.TryAddSingleton(new LiveSettings(builder.Configuration));
+        services.AddSingleton<LiveRateLimitOptions>();
+        services.AddSingleton<IPostConfigureOptions<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
+        services.AddSingleton<IOptionsChangeTokenSource<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
         services.AddOpenApi();
     }
 
@@ -152,6 +162,7 @@ public static class GatewayApplication
             .MapServerApiV1()
             .MapVoicesApiV1()
             .MapSynthesisApiV1()
+            .MapAuthApiV1()
             .WithTags("MitTts");
     }
 
@@ -159,9 +170,16 @@ public static class GatewayApplication
     public static RouteGroupBuilder MapAdminEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // issue 13: admin — require the admin role on this group (one .RequireAuthorization(...) here covers every endpoint below).
-        var admin = app.MapGroup(string.Empty);
+        // The admin role when auth is on (anyone on loopback when it is off): one line covers every endpoint below.
+        var admin = app.MapGroup(string.Empty).RequireAuthorization(SecuritySetup.AdminPolicy);
         admin.MapMitTtsMetrics(app.Configuration);
+
+        // The Prometheus port (MIT_TTS_PROMETHEUS_PORT) is the scrapers' own, kept off public networks: /metrics there needs no token.
+        if (MitTtsTelemetry.PrometheusPort(app.Configuration) is { } scrapePort)
+        {
+            app.MapMitTtsMetrics(app.Configuration)?.RequireHost($"*:{scrapePort.ToString(System.Globalization.CultureInfo.InvariantCulture)}").AllowAnonymous();
+        }
+
         admin.MapGroup("/api/v1").MapConfigApiV1().WithTags("Admin");
         if (OrleansDashboard.Enabled(app.Configuration))
         {

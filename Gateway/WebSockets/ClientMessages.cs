@@ -31,7 +31,8 @@ public sealed record SynthesizeMessage(
     double? Pitch,
     int? SampleRate,
     int? Bitrate,
-    bool? Store = null) : ClientMessage;
+    bool? Store = null,
+    bool? Ssml = null) : ClientMessage;
 
 /// <summary><c>text</c>: appends streamed text to a context; the first message of a context sets its voice and format.</summary>
 public sealed record TextMessage(

@@ -40,7 +40,7 @@ public sealed record TimestampsMessage(string TaskId, IReadOnlyList<WordTiming> 
 }
 
 /// <summary>Audio in JSON mode (<c>"binary": false</c>): base64 bytes of the task's stream.</summary>
-public sealed record AudioMessage(string TaskId, string Data, string? RequestId, string? ContextId, long Sequence)
+public sealed record AudioMessage(string TaskId, string Data, string? RequestId, string? ContextId, long Sequence, double Progress)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "audio";

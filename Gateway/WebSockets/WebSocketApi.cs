@@ -1,5 +1,9 @@
 using Microsoft.Extensions.Options;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.WebSockets;
@@ -33,7 +37,8 @@ public static class WebSocketApi
         {
             KeepAliveInterval = options.PingIntervalSeconds > 0 ? TimeSpan.FromSeconds(options.PingIntervalSeconds) : Timeout.InfiniteTimeSpan,
         });
-        app.Map("/ws", Serve).WithName("WebSocket").ExcludeFromDescription();
+        // Open at the HTTP level: a socket may authenticate with its first message (connect with auth_token); WebSocketConnection checks.
+        app.Map("/ws", Serve).AllowAnonymous().WithName("WebSocket").ExcludeFromDescription();
         return app;
     }
 
@@ -54,7 +59,20 @@ public static class WebSocketApi
         }
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, loggers.CreateLogger<WebSocketConnection>(), metrics);
+
+        // A token shown at the upgrade (header or ?token=) that does not validate closes the socket at once; none at all leaves the
+        // socket to authenticate with its connect message. (The authentication middleware keeps only successes; a failure is asked
+        // again here, from the handler's cached result.)
+        var auth = http.RequestServices.GetRequiredService<AuthOptions>();
+        if (auth.Enabled && (await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Failure is not null)
+        {
+            await socket.CloseAsync((WebSocketCloseStatus)SocketGuard.Unauthenticated, "the access token is not valid", lifetime.ApplicationStopping);
+            return;
+        }
+
+        var caller = http.User.Identity?.IsAuthenticated == true ? Caller.From(http) : null;
+        var guard = new SocketGuard(http.RequestServices.GetRequiredService<TokenService>(), http.RequestServices.GetRequiredService<RateLimits>(), auth.Enabled, caller, http.Connection.RemoteIpAddress);
+        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, loggers.CreateLogger<WebSocketConnection>(), metrics);
         metrics.WebSocketOpened();
         try
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
+using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
 using Serilog.Context;
@@ -12,7 +13,7 @@ namespace MitTts.Gateway.WebSockets;
 /// <remarks>Three loops: receive (<see cref="WebSocketInbox"/>; each message parsed by <see cref="ClientMessageParser"/> and handled
 /// here, one at a time, in order), pump (<see cref="ChannelPump"/>: the channel's events from the grain), and send
 /// (<see cref="WebSocketOutbox"/>, the only writer to the socket, which holds back interrupted tasks by the <see cref="InterruptFilter"/>).
-/// What stays here is the session: connect, synthesize, text contexts, interrupt.</remarks>
+/// What stays here is the session: connect, synthesize, interrupt; text contexts are in <c>.Text.cs</c>.</remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable
 {
     /// <summary>Close code (1013, Try Again Later) for a socket whose session cannot open: the silo holds its cap of sessions.</summary>
@@ -25,6 +26,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly InterruptFilter _filter = new();
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
+    private readonly SocketGuard _guard;
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
@@ -35,10 +37,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         IGrainFactory grains,
         SynthesisRequestValidator validator,
         WebSocketProtocolOptions options,
+        SocketGuard guard,
         ILogger logger,
         GatewayMetrics? metrics = null)
     {
         _grains = grains;
+        _guard = guard;
         _validator = validator;
         _logger = logger;
         _metrics = metrics;
@@ -84,6 +88,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _guard.Dispose();
         _outbox.Dispose();
         _inbox.Dispose();
         return ValueTask.CompletedTask;
@@ -95,6 +100,31 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (!ClientMessageParser.TryParse(utf8.Span, out var received, out var error))
         {
             _outbox.Send(error);
+            return;
+        }
+
+        // With auth on, a socket that did not show a token at the upgrade shows one in its first message, connect's auth_token.
+        if (_guard.Caller is null && received.Message is not ConnectMessage)
+        {
+            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "authenticate first: connect with auth_token");
+            return;
+        }
+
+        if (!_guard.CountSocket())
+        {
+            TooManySockets(received.RequestId);
+            return;
+        }
+
+        // Interrupts and pings always go through: barge-in must never wait on a budget.
+        if (received.Message is not (InterruptMessage or PingMessage) && await _guard.Admit(cancellationToken) is { RetryAfter: { } retryAfter } refused)
+        {
+            _outbox.Send(new ErrorMessage("rate_limited", $"Message rate limit reached; retry in {retryAfter} s.", received.RequestId, RetryAfter: retryAfter));
+            if (refused.Close)
+            {
+                _outbox.Close(WebSocketCloseStatus.PolicyViolation, "rate limit exceeded");
+            }
+
             return;
         }
 
@@ -130,19 +160,47 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             LogClusterFailed(_sessionId, e);
             _outbox.Send(new ErrorMessage("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.", received.RequestId));
         }
+        catch (SessionForbiddenException forbidden)
+        {
+            var error2 = SynthesisApi.SessionForbidden(forbidden.SessionId);
+            _outbox.Send(new ErrorMessage(error2.Code, error2.Message, received.RequestId, error2.Field));
+        }
         catch (SessionLimitException)
         {
-            _metrics?.Rejected("too_many_sessions");
             _outbox.Send(new ErrorMessage("too_many_sessions", "The server holds as many sessions as it may; retry shortly.", received.RequestId, RetryAfter: 5));
             _outbox.Close(TryAgainLater, "too many sessions");
         }
     }
 
+    private void TooManySockets(string? requestId)
+    {
+        _outbox.Send(new ErrorMessage("too_many_sockets", "You hold as many WebSockets open as you may; close one first.", requestId));
+        _outbox.Close(TryAgainLater, "too many sockets");
+    }
+
     /// <summary>The silo that would hold the session already holds its cap of sessions.</summary>
     private sealed class SessionLimitException : Exception;
 
+    /// <summary>The session id is another user's.</summary>
+    private sealed class SessionForbiddenException(string sessionId) : Exception
+    {
+        public string SessionId { get; } = sessionId;
+    }
+
     private async Task Connect(ConnectMessage connect, CancellationToken cancellationToken)
     {
+        if (!await _guard.Authenticate(connect.AuthToken))
+        {
+            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "auth_token is not a valid access token");
+            return;
+        }
+
+        if (!_guard.CountSocket())
+        {
+            TooManySockets(null);
+            return;
+        }
+
         if (connect.SessionId is { } sessionId && !SynthesisRequestValidator.SessionIdPattern().IsMatch(sessionId))
         {
             _outbox.Send(new ErrorMessage("invalid_session_id", "session_id must be 1 to 128 letters, digits or _ . : -", null, "session_id"));
@@ -175,6 +233,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task<(bool Resumed, ErrorMessage? Gap)> Open(string? sessionId, long? lastSequence, CancellationToken cancellationToken)
     {
         var id = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
+        var owner = _guard.Caller!.UserId;
+        var session = await _grains.GetGrain<ISessionGrain>(id).Open(owner);
+        if (!string.Equals(session.OwnerId, owner, StringComparison.Ordinal))
+        {
+            throw new SessionForbiddenException(id);
+        }
+
         var channel = _grains.GetGrain<IAudioChannelGrain>(id);
         var window = await channel.GetWindow();
         if (window.Full)
@@ -184,7 +249,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         _sessionId = id;
         _channel = channel;
-        await _grains.GetGrain<ISessionGrain>(_sessionId).Open(ownerId: null);
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;
@@ -217,7 +281,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task Synthesize(SynthesizeMessage message, long received)
     {
         var (request, error) = await _validator.Validate(
-            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
+            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml));
         if (error is not null)
         {
             _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
@@ -226,6 +290,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         await EnsureSession(_outbox.Closing);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
+        if (!await _guard.StartTask(taskId))
+        {
+            _outbox.Send(new ErrorMessage("too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.", message.RequestId, RetryAfter: 1));
+            return;
+        }
+
         _filter.Submitted(taskId);
         _outbox.FirstAudio.Started(taskId, received);
 
@@ -233,7 +303,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
-        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false };
+        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -252,6 +322,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             {
                 // Given up: the task the client was told about ends here, under the code a request-level failure has.
                 _filter.Forget(taskId);
+                _guard.EndTask(taskId);
                 _outbox.FirstAudio.Forget(taskId);
                 _metrics?.Error("cluster_unavailable");
                 _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
@@ -261,8 +332,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     }
 
     /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
-    private static SynthesizeBody Body(string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch) => new()
+    private static SynthesizeBody Body(
+        string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch, bool? ssml = null) => new()
     {
+        Ssml = ssml,
         Text = text,
         VoiceId = voiceId,
         Format = format,
@@ -273,79 +346,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         Pitch = pitch,
     };
 
-    private async Task AppendText(TextMessage message)
-    {
-        if (string.IsNullOrEmpty(message.ContextId))
-        {
-            _outbox.Send(new ErrorMessage("context_id_required", "A text message needs a context_id.", message.RequestId, "context_id"));
-            return;
-        }
-
-        if (message.Text is null)
-        {
-            _outbox.Send(new ErrorMessage("text_required", "A text message needs text (a fragment is fine).", message.RequestId, "text"));
-            return;
-        }
-
-        if (message.Text.Length > _validator.MaxTextLength)
-        {
-            _outbox.Send(new ErrorMessage("text_too_long", $"One text message carries at most {_validator.MaxTextLength} characters.", message.RequestId, "text"));
-            return;
-        }
-
-        // The context's voice and format are validated like a synthesize request (with placeholder text).
-        var (template, error) = await _validator.Validate(
-            Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
-        if (error is not null)
-        {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
-            return;
-        }
-
-        await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false }, message.RequestId);
-        var result = await _channel!.AppendText(message.ContextId, message.Text, options);
-        ReportTextResult(result, message.RequestId, message.ContextId);
-    }
-
-    private async Task FlushText(string? contextId, string? requestId, bool close)
-    {
-        if (string.IsNullOrEmpty(contextId))
-        {
-            _outbox.Send(new ErrorMessage("context_id_required", "flush and end need a context_id.", requestId, "context_id"));
-            return;
-        }
-
-        if (_channel is null)
-        {
-            _outbox.Send(new ErrorMessage("context_not_found", $"No open text context '{contextId}'.", requestId, "context_id"));
-            return;
-        }
-
-        var result = await _channel.FlushText(contextId, close);
-        ReportTextResult(result, requestId, contextId);
-    }
-
-    /// <summary>Text contexts name their tasks in the channel, so a client meets them in their <c>processing</c> status; only refusals are reported here.</summary>
-    private void ReportTextResult(TextAppendResult result, string? requestId, string contextId)
-    {
-        foreach (var task in result.Tasks)
-        {
-            ReportRefused(task, requestId, contextId);
-        }
-
-        if (result.Error is { IsBusy: false } error)
-        {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, requestId, "context_id"));
-        }
-    }
-
     /// <summary>A task the scheduler refused (every queue of its level full) ends at once with a <c>busy</c> error status.</summary>
     private void ReportRefused(SubmitResult submitted, string? requestId, string? contextId)
     {
         if (submitted is TaskRefused { Error: { } refusal })
         {
             _filter.Forget(submitted.TaskId);
+            _guard.EndTask(submitted.TaskId);
             _outbox.FirstAudio.Forget(submitted.TaskId);
             if (refusal.IsBusy)
             {

@@ -63,7 +63,12 @@ public sealed class WebSocketOutbox : IDisposable
     {
         if (message is ErrorMessage error)
         {
+            // An error that says when to retry is a refusal for load (rate_limited, too_many_sessions).
             _metrics?.Error(error.Code);
+            if (error.RetryAfter is not null)
+            {
+                _metrics?.Rejected(error.Code);
+            }
         }
 
         _queue.Writer.TryWrite(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json)));
@@ -163,7 +168,7 @@ public sealed class WebSocketOutbox : IDisposable
                 await SendJson(new StatusMessage(started.TaskId!, "processing", 0, null, started.RequestId, started.ContextId, started.Sequence), cancellationToken);
                 break;
             case AudioEvent audio:
-                await SendAudio(audio.TaskId!, audio.Audio, audio.RequestId, audio.ContextId, audio.Sequence, cancellationToken);
+                await SendAudio(audio, cancellationToken);
                 FirstAudio.AudioSent(audio.TaskId!);
                 break;
             case WordsEvent words:
@@ -183,11 +188,15 @@ public sealed class WebSocketOutbox : IDisposable
         }
     }
 
-    private async Task SendAudio(string taskId, ReadOnlyMemory<byte> audio, string? requestId, string? contextId, long sequence, CancellationToken cancellationToken)
+    private async Task SendAudio(AudioEvent audioEvent, CancellationToken cancellationToken)
     {
+        ReadOnlyMemory<byte> audio = audioEvent.Audio;
+        var sequence = audioEvent.Sequence;
         if (!Binary)
         {
-            await SendJson(new AudioMessage(taskId, Convert.ToBase64String(audio.Span), requestId, contextId, sequence), cancellationToken);
+            // JSON mode carries the task's progress with each piece (what a progress bar needs; binary frames have no room for it).
+            await SendJson(new AudioMessage(audioEvent.TaskId!, Convert.ToBase64String(audio.Span), audioEvent.RequestId, audioEvent.ContextId, sequence,
+                Math.Round(audioEvent.Progress, 3)), cancellationToken);
             return;
         }
 

@@ -268,6 +268,11 @@ public sealed partial class AudioChannelGrain(
             status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs), AudioPosition.None);
         item.Ended = true;
         item.Whole = null;
+        if (item.Request.Owner is { } owner)
+        {
+            GrainFactory.GetGrain<IRateLimitGrain>(RateLimitKeys.User(owner)).EndTask(item.TaskId).Ignore();
+        }
+
         if (!Durable)
         {
             Forget(item);

@@ -27,6 +27,7 @@ public sealed class LiveSettings
     private readonly Lock _gate = new();
     private readonly List<Action<LiveConfig>> _listeners = [];
     private volatile LiveConfig _current;
+    private volatile LiveConfigOverrides _overrides = LiveConfigOverrides.None;
 
     public LiveSettings(IConfiguration configuration)
         : this(FromConfiguration(configuration))
@@ -41,6 +42,10 @@ public sealed class LiveSettings
 
     /// <summary>The settings in effect now.</summary>
     public LiveConfig Current => _current;
+
+    /// <summary>What the cluster changed at run time (null fields: as configured), for settings whose configured form says more than
+    /// <see cref="Current"/> does (a rate configured per second stays per second until it is changed).</summary>
+    public LiveConfigOverrides Overrides => _overrides;
 
     /// <summary>Calls <paramref name="listener"/> with each new snapshot; dispose the result to stop.</summary>
     public IDisposable OnChange(Action<LiveConfig> listener)
@@ -79,6 +84,7 @@ public sealed class LiveSettings
                 overrides.MaxQueuePerLevel ?? _configured.MaxQueuePerLevel,
                 overrides.LogLevel ?? _configured.LogLevel);
             _current = next;
+            _overrides = overrides;
             listeners = [.. _listeners];
         }
 
@@ -106,7 +112,8 @@ public sealed class LiveSettings
             configuration["logging:level"] is { Length: > 0 } level ? level.Trim().ToUpperInvariant() : "INFO");
     }
 
-    /// <summary>A rate as the seed writes it (<c>"100/minute"</c>, also <c>/second</c> and <c>/hour</c>) or <c>{kind}_per_minute</c>.</summary>
+    /// <summary>A rate as the seed writes it (<c>"100/minute"</c>, also <c>/second</c>, <c>/hour</c>, <c>/day</c>; <c>off</c> is 0) or
+    /// <c>{kind}_per_minute</c>.</summary>
     public static int PerMinute(IConfiguration limits, string kind, int fallback)
     {
         ArgumentNullException.ThrowIfNull(limits);
@@ -120,6 +127,11 @@ public sealed class LiveSettings
             return fallback;
         }
 
+        if (string.IsNullOrWhiteSpace(rate) || rate.Trim() is "0" or "off" or "none")
+        {
+            return 0;
+        }
+
         var parts = rate.Split('/', StringSplitOptions.TrimEntries);
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
         {
@@ -131,7 +143,8 @@ public sealed class LiveSettings
             "second" or "s" => checked(count * 60),
             "minute" or "min" or "m" => count,
             "hour" or "h" => Math.Max(1, count / 60),
-            _ => throw new InvalidOperationException($"security.rate_limits.{kind}: the period must be second, minute or hour, not '{parts[1]}'."),
+            "day" or "d" => Math.Max(1, count / (60 * 24)),
+            _ => throw new InvalidOperationException($"security.rate_limits.{kind}: the period must be second, minute, hour or day, not '{parts[1]}'."),
         };
     }
 

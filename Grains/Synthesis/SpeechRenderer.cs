@@ -39,7 +39,8 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     public IReadOnlyList<string> Sentences(SynthesisRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return SentenceSegmenter.Split(request.Text, Language(request));
+        // An SSML document is one unit: cutting it would cut its elements (espeak-ng reads its sentences itself).
+        return request.Ssml ? [request.Text] : SentenceSegmenter.Split(request.Text, Language(request));
     }
 
     /// <summary>The engine request for <paramref name="text"/> (the whole request text, or one sentence of it).</summary>
@@ -49,8 +50,8 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(voice);
         return AppliesSpeedAndPitch(voice)
-            ? new SpeechRequest(text, voice.EngineVoice, request.Speed, request.Pitch)
-            : new SpeechRequest(text, voice.EngineVoice);
+            ? new SpeechRequest(text, voice.EngineVoice, request.Speed, request.Pitch, request.Ssml)
+            : new SpeechRequest(text, voice.EngineVoice, Ssml: request.Ssml);
     }
 
     /// <summary>The cached audio of an identical earlier request, marked as a cache hit; null when there is none.</summary>
@@ -157,7 +158,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     private static AudioCacheKey CacheKey(SynthesisRequest request, VoiceEntry voice) => new(
         request.Text,
-        $"{voice.Engine}/{voice.EngineVoice}/{voice.Id}",
+        $"{voice.Engine}/{voice.EngineVoice}/{voice.Id}{(request.Ssml ? "/ssml" : string.Empty)}",
         request.Format.ToString(),
         request.SampleRate ?? 0,
         request.Speed,

@@ -268,6 +268,11 @@ public sealed partial class TaskGrain(
         }
 
         _finished.TrySetResult(_outcome);
+        if (request.Owner is { } owner)
+        {
+            GrainFactory.GetGrain<IRateLimitGrain>(RateLimitKeys.User(owner)).EndTask(TaskId).Ignore();
+        }
+
         if (request is { Streamed: false, SessionId: { } sessionId })
         {
             await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);

@@ -20,7 +20,7 @@ public interface ISpeechEngine
 }
 
 /// <summary>What to say and how: the engine's own voice name, and speed and pitch factors (1.0 = the voice's default).</summary>
-public sealed record SpeechRequest(string Text, string EngineVoice, double Speed = 1.0, double Pitch = 1.0);
+public sealed record SpeechRequest(string Text, string EngineVoice, double Speed = 1.0, double Pitch = 1.0, bool Ssml = false);
 
 /// <summary>Receives PCM from an engine as it is produced.</summary>
 public interface IPcmSink

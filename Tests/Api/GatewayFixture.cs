@@ -24,7 +24,7 @@ public sealed class RunningGateway : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    /// <summary>The gateway's services (its live settings, its log level switch).</summary>
+    /// <summary>The gateway's services (for what a test must find out from the server itself, such as a port it chose).</summary>
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Every address Kestrel listens on: the HTTP port, then the WebSocket port when it has its own.</summary>

@@ -8,7 +8,7 @@ namespace MitTts.Tests.Cluster;
 
 /// <summary>A real cluster on loopback: redis-server, silos a and b, client gateways a and b, nginx in front; built dlls run with <c>dotnet</c>.</summary>
 /// <remarks>Tests may kill any process; <see cref="EnsureHealthy"/> brings the topology back before the next one.</remarks>
-public sealed class RealClusterFixture : IAsyncLifetime
+public class RealClusterFixture : IAsyncLifetime
 {
     private static readonly TimeSpan s_startLimit = TimeSpan.FromSeconds(90);
 
@@ -24,6 +24,9 @@ public sealed class RealClusterFixture : IAsyncLifetime
 
     public int RedisPort { get; } = FreePort.Next();
 
+    /// <summary>Variables every gateway gets besides the topology's own.</summary>
+    protected virtual IReadOnlyDictionary<string, string> GatewaySettings { get; } = new Dictionary<string, string>();
+
     public string RedisEndpoint => $"127.0.0.1:{RedisPort.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>nginx, balancing across both gateways.</summary>
@@ -33,7 +36,19 @@ public sealed class RealClusterFixture : IAsyncLifetime
 
     public static string BinaryFolder(string project) => Path.Combine(RepositoryRoot, project, "bin", Configuration, "net10.0");
 
-    public HttpClient Gateway(string name) => new() { BaseAddress = _gateways[name], Timeout = TimeSpan.FromSeconds(60) };
+    public HttpClient Gateway(string name)
+    {
+        var client = new HttpClient { BaseAddress = _gateways[name], Timeout = TimeSpan.FromSeconds(60) };
+        if (FixtureToken is { } token)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
+
+    /// <summary>The access token the fixture's own requests carry (a cluster with auth on); null when auth is off.</summary>
+    protected virtual string? FixtureToken => null;
 
     /// <summary>A silo's own metrics port (<c>MIT_TTS_PROMETHEUS_PORT</c>), serving <c>/metrics</c>.</summary>
     public Uri SiloMetrics(string silo) => _siloMetrics[silo];
@@ -66,7 +81,7 @@ public sealed class RealClusterFixture : IAsyncLifetime
             var port = FreePort.Next();
             _gateways[gateway] = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
             servers += $"server 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)} max_fails=1 fail_timeout=5s; ";
-            Add(gateway, "dotnet", ["MitTts.Gateway.dll"], BinaryFolder("Gateway"), new Dictionary<string, string>
+            Add(gateway, "dotnet", ["MitTts.Gateway.dll"], BinaryFolder("Gateway"), new Dictionary<string, string>(GatewaySettings)
             {
                 ["MIT_TTS_REDIS_URL"] = $"redis://{RedisEndpoint}",
                 ["MIT_TTS_GATEWAY_MODE"] = "client",

@@ -55,34 +55,4 @@ public sealed class SessionGrainTests(ClusterFixture fixture)
         Assert.Empty(snapshot!.ActiveTaskIds);
         Assert.Equal(1, snapshot.CompletedTaskCount);
     }
-
-    [Fact]
-    public async Task An_idle_session_is_cleaned_up()
-    {
-        var session = NewSession();
-        await session.Open("bob");
-
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(ClusterFixture.SessionIdleSeconds * 10);
-        SessionSnapshot? snapshot;
-        do
-        {
-            await Task.Delay(TimeSpan.FromSeconds(ClusterFixture.SessionIdleSeconds / 2));
-            snapshot = await session.GetSnapshot();
-        }
-        while (snapshot is not null && DateTimeOffset.UtcNow < deadline);
-
-        Assert.Null(snapshot);
-    }
-
-    [Fact]
-    public async Task A_session_with_an_active_task_is_not_cleaned_up()
-    {
-        var session = NewSession();
-        await session.Open("carol");
-        await session.AddTask("still-running");
-
-        await Task.Delay(TimeSpan.FromSeconds(ClusterFixture.SessionIdleSeconds * 3));
-
-        Assert.NotNull(await session.GetSnapshot());
-    }
 }

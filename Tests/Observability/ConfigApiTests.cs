@@ -81,6 +81,25 @@ public sealed class ConfigApiTests
         await (await client.Synthesize(new { text = "One too many." })).AssertProblem(HttpStatusCode.TooManyRequests, "busy");
     }
 
+    [Fact]
+    public async Task Rate_limits_follow_a_put_at_once()
+    {
+        // Loopback callers are exempt while auth is off, unless told otherwise.
+        await using var gateway = await RunningGateway.Start("--security:rate_limits:exempt_loopback=false");
+        (await Put(gateway, """{"rate_limits": {"synthesize_per_minute": 2}}""")).EnsureSuccessStatusCode();
+
+        for (var i = 0; i < 2; i++)
+        {
+            (await gateway.Client.Synthesize(new { text = $"Dentro del límite {i}." })).EnsureSuccessStatusCode();
+        }
+
+        await (await gateway.Client.Synthesize(new { text = "Una de más." })).AssertProblem(HttpStatusCode.TooManyRequests, "rate_limited");
+
+        // Lifting it ("0": no limit) takes effect as quickly.
+        (await Put(gateway, """{"rate_limits": {"synthesize_per_minute": 0}}""")).EnsureSuccessStatusCode();
+        (await gateway.Client.Synthesize(new { text = "Ya sin límite." })).EnsureSuccessStatusCode();
+    }
+
     private static Task<HttpResponseMessage> Put(RunningGateway gateway, string body) =>
         gateway.Client.PutAsync("/api/v1/config", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 

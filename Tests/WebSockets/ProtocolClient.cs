@@ -39,10 +39,17 @@ public sealed class ProtocolClient : IAsyncDisposable
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
-    public static async Task<ProtocolClient> Connect(Uri baseAddress)
+    /// <summary>Opens <c>/ws</c>; <paramref name="query"/> (such as <c>token=…</c>) and <paramref name="bearer"/> (an Authorization header)
+    /// go with the upgrade.</summary>
+    public static async Task<ProtocolClient> Connect(Uri baseAddress, string? query = null, string? bearer = null)
     {
         var client = new ProtocolClient();
-        var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws" }.Uri;
+        if (bearer is not null)
+        {
+            client._socket.Options.SetRequestHeader("Authorization", "Bearer " + bearer);
+        }
+
+        var uri = new UriBuilder(baseAddress) { Scheme = baseAddress.Scheme == "https" ? "wss" : "ws", Path = "/ws", Query = query ?? string.Empty }.Uri;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await client._socket.ConnectAsync(uri, timeout.Token);
         client._reading = client.ReadLoop();

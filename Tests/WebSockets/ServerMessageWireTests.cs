@@ -15,7 +15,7 @@ public sealed class ServerMessageWireTests
         { new StatusMessage("task_1", "completed", 1, null, "r1", "c1", 9, DurationMs: 1160), """{"type":"status","task_id":"task_1","status":"completed","progress":1,"error":null,"request_id":"r1","context_id":"c1","sequence":9,"duration_ms":1160}""" },
         { new StatusMessage("task_1", "error", 0, new ErrorBody("busy", "Queues are full."), "r1", null, null) { RetryAfter = 2 }, """{"type":"status","task_id":"task_1","status":"error","progress":0,"error":{"code":"busy","message":"Queues are full."},"request_id":"r1","retry_after":2}""" },
         { new TimestampsMessage("task_1", [new WordTiming("Hola", 0, 310), new WordTiming("mundo", 310, 720)], null, "c1", 4), """{"type":"timestamps","task_id":"task_1","words":[{"word":"Hola","start_ms":0,"end_ms":310},{"word":"mundo","start_ms":310,"end_ms":720}],"context_id":"c1","sequence":4}""" },
-        { new AudioMessage("task_1", "AAEC", "r1", null, 5), """{"type":"audio","task_id":"task_1","data":"AAEC","request_id":"r1","sequence":5}""" },
+        { new AudioMessage("task_1", "AAEC", "r1", null, 5, 0.25), """{"type":"audio","task_id":"task_1","data":"AAEC","request_id":"r1","sequence":5,"progress":0.25}""" },
         { new ContextEndMessage("c1", "r1", 10), """{"type":"context_end","context_id":"c1","request_id":"r1","sequence":10}""" },
         { new InterruptedMessage(["task_1", "task_2"], "barge_in", null, 7), """{"type":"interrupted","task_ids":["task_1","task_2"],"reason":"barge_in","last_sequence":7}""" },
         { new InterruptedMessage([], null, "c1", 0), """{"type":"interrupted","task_ids":[],"context_id":"c1","last_sequence":0}""" },

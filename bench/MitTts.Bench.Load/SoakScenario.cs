@@ -233,10 +233,10 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
         Line();
         Line("### Memory");
         Line();
-        Line(string.Create(Culture, $"Growth over the last half of the load: from the sample at t = {samples[half].Seconds:0} s to the last under load (t = {loadSeconds:0} s), "
+        Line(string.Create(Culture, $"Growth over the last half of the load: from the sample at t = {samples[half].Seconds:0} s to the last under load (t = {loadSeconds:0} s), ")
             + "as two figures: end point against half point (one sample each, so it moves with every collection), and the least-squares line through every sample "
             + "of that half (its value at the end against its value at the start), which the plateau verdict uses. "
-            + $"The last request finished at t = {finished:0} s (`drain`: requests in flight finishing); after: the last sample, t = {samples[last].Seconds:0} s."));
+            + string.Create(Culture, $"The last request finished at t = {finished:0} s (`drain`: requests in flight finishing); after: the last sample, t = {samples[last].Seconds:0} s."));
         Line();
         Line("| what | start MB | peak MB | half MB | end of load MB | growth over last half, end points | trend over last half | after MB | after vs end of load |");
         Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -288,7 +288,7 @@ internal sealed class SoakScenario(BenchOptions options, string machine, string 
 
     /// <summary>Growth of the least-squares line through the samples from <paramref name="from"/> to <paramref name="to"/>:
     /// its value at the last sample's time against its value at the first's.</summary>
-    private static double Trend(IReadOnlyList<SoakSample> samples, double[] values, int from, int to)
+    private static double Trend(List<SoakSample> samples, double[] values, int from, int to)
     {
         var count = to - from + 1;
         if (count < 2)

@@ -11,6 +11,7 @@ internal static unsafe partial class EspeakNative
     public const int InitializeDontExit = 0x8000;
     public const uint CharsUtf8 = 1;
     public const uint EndPause = 0x1000;
+    public const uint Ssml = 0x10;
     public const int PositionCharacter = 1;
 
     public const int ParameterRate = 1;

@@ -219,7 +219,7 @@ internal sealed unsafe class EspeakWorker
             {
                 fixed (byte* p = text)
                 {
-                    result = EspeakNative.Synth(p, (nuint)text.Length, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8 | EspeakNative.EndPause, null, null);
+                    result = EspeakNative.Synth(p, (nuint)text.Length, 0, EspeakNative.PositionCharacter, 0, EspeakNative.CharsUtf8 | EspeakNative.EndPause | (request.Ssml ? EspeakNative.Ssml : 0), null, null);
                 }
             }
             finally

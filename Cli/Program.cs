@@ -1,0 +1,90 @@
+using System.CommandLine;
+using MitTts.Cli;
+
+// mittts: the MitTts server from the shell. Server and token from flags or MITTTS_URL / MITTTS_TOKEN / MITTTS_API_KEY.
+var url = new Option<string>("--url") { Description = "Server address (MITTTS_URL; default http://127.0.0.1:8000).", Recursive = true };
+var token = new Option<string?>("--token") { Description = "Access token (MITTTS_TOKEN).", Recursive = true };
+var apiKey = new Option<string?>("--api-key") { Description = "API key traded for a token (MITTTS_API_KEY).", Recursive = true };
+var voice = new Option<string?>("--voice", "-v") { Description = "Voice id (mittts voices lists them); default: the server's." };
+var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp3, ogg, mulaw or alaw; default: from -o's extension, else wav (say) or pcm (stream)." };
+var output = new Option<string?>("--output", "-o") { Description = "Output file; - or none: standard output." };
+var speed = new Option<double?>("--speed") { Description = "0.5 to 2.0." };
+var priority = new Option<string?>("--priority") { Description = "normal, high or critical." };
+var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar." };
+
+var text = new Argument<string>("text") { Description = "What to say; - reads standard input." };
+var say = new Command("say", "Speak text into a file (or standard output), with a progress bar.") { text, voice, format, output, speed, priority, quiet };
+say.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Commands.Say(client, Text(parse.GetValue(text)!), Request(parse), parse.GetValue(output), parse.GetValue(quiet), error, cancel)));
+
+var language = new Option<string?>("--language", "-l") { Description = "Only voices of this language (es, en, …)." };
+var voices = new Command("voices", "List the server's voices.") { language };
+voices.SetAction((parse, cancel) => Run(parse, cancel, (client, _) => Commands.Voices(client, parse.GetValue(language), Console.Out, cancel)));
+
+var stream = new Command("stream", "Speak each line of standard input as it comes; audio to a file or standard output (pipe it into a player).") { voice, format, output, speed, priority };
+stream.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Commands.Stream(client, Console.In, Request(parse), parse.GetValue(output), error, cancel)));
+
+var count = new Option<int>("--requests", "-n") { Description = "Requests in all (default 20).", DefaultValueFactory = _ => 20 };
+var concurrency = new Option<int>("--concurrency", "-c") { Description = "Requests at once (default 4).", DefaultValueFactory = _ => 4 };
+var bench = new Command("bench", "Measure first audio (one session) and throughput (concurrent sessions) against the server.") { count, concurrency, voice };
+bench.SetAction((parse, cancel) => Run(parse, cancel, (client, _) => Commands.Bench(client, parse.GetValue(count), parse.GetValue(concurrency), parse.GetValue(voice), Console.Out, cancel)));
+
+var root = new RootCommand("mittts: MitTts text-to-speech from the shell.") { say, voices, stream, bench };
+root.Options.Add(url);
+root.Options.Add(token);
+root.Options.Add(apiKey);
+return await root.Parse(args).InvokeAsync();
+
+Dictionary<string, object?> Request(ParseResult parse)
+{
+    var request = new Dictionary<string, object?>();
+    Put(request, "voice_id", parse.GetValue(voice));
+    Put(request, "speed", parse.GetValue(speed));
+    Put(request, "priority", parse.GetValue(priority));
+    var chosen = parse.GetValue(format) ?? FormatOf(parse.GetValue(output));
+    Put(request, "format", chosen);
+    return request;
+}
+
+static void Put(Dictionary<string, object?> request, string key, object? value)
+{
+    if (value is not null)
+    {
+        request[key] = value;
+    }
+}
+
+static string? FormatOf(string? path) => Path.GetExtension(path ?? string.Empty).TrimStart('.').ToLowerInvariant() switch
+{
+    "wav" => "wav",
+    "mp3" => "mp3",
+    "ogg" or "opus" => "ogg",
+    "pcm" or "raw" => "pcm",
+    _ => null,
+};
+
+static string Text(string argument) => argument == "-" ? Console.In.ReadToEnd() : argument;
+
+async Task<int> Run(ParseResult parse, CancellationToken cancel, Func<ServerClient, TextWriter, Task<int>> command)
+{
+    var address = parse.GetValue(url) ?? Environment.GetEnvironmentVariable("MITTTS_URL") ?? "http://127.0.0.1:8000";
+    using var client = new ServerClient(new Uri(address), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("MITTTS_TOKEN"));
+    try
+    {
+        if ((parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("MITTTS_API_KEY")) is { Length: > 0 } key)
+        {
+            await client.LogIn(key, cancel);
+        }
+
+        return await command(client, Console.Error);
+    }
+    catch (ServerException e)
+    {
+        await Console.Error.WriteLineAsync($"mittts: {e.Message}");
+        return 1;
+    }
+    catch (Exception e) when (e is HttpRequestException or System.Net.WebSockets.WebSocketException)
+    {
+        await Console.Error.WriteLineAsync($"mittts: cannot reach {address}: {e.Message}");
+        return 2;
+    }
+}

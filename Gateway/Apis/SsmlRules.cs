@@ -1,0 +1,104 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Xml;
+
+namespace MitTts.Gateway.Apis;
+
+/// <summary>What an SSML request (<c>"ssml": true</c>) may hold: a <c>&lt;speak&gt;</c> document of the elements espeak-ng reads, no DTD
+/// or entities (so no external entity and no entity expansion), at most <see cref="MaxDepth"/> deep, pauses bounded; nothing that
+/// fetches (no <c>&lt;audio&gt;</c>).</summary>
+public static class SsmlRules
+{
+    public const int MaxDepth = 8;
+
+    /// <summary>One <c>&lt;break&gt;</c> at most, and all of them together: silence is cheap to ask for and costly to make.</summary>
+    public static readonly TimeSpan MaxBreak = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan MaxBreaks = TimeSpan.FromSeconds(30);
+
+    private const string SsmlNamespace = "http://www.w3.org/2001/10/synthesis";
+
+    private static readonly FrozenSet<string> s_elements =
+        new[] { "speak", "p", "s", "break", "prosody", "emphasis", "say-as", "sub", "voice", "mark" }.ToFrozenSet(StringComparer.Ordinal);
+
+    private static readonly XmlReaderSettings s_settings = new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit,
+        XmlResolver = null,
+        MaxCharactersFromEntities = 0,
+        IgnoreComments = true,
+        IgnoreWhitespace = false,
+        CloseInput = true,
+    };
+
+    /// <summary>Null when <paramref name="ssml"/> is a document MitTts will speak; else the reason, for an <c>invalid_ssml</c> error.</summary>
+    public static string? Check(string ssml)
+    {
+        ArgumentNullException.ThrowIfNull(ssml);
+        var breaks = TimeSpan.Zero;
+        var spoken = false;
+        try
+        {
+            using var reader = XmlReader.Create(new StringReader(ssml), s_settings);
+            while (reader.Read())
+            {
+                switch (reader.NodeType)
+                {
+                    case XmlNodeType.Element:
+                        if (reader.Depth == 0 && reader.LocalName != "speak")
+                        {
+                            return "the document must be one <speak> element.";
+                        }
+
+                        if (!s_elements.Contains(reader.LocalName) || reader.NamespaceURI is not ("" or SsmlNamespace))
+                        {
+                            return $"<{reader.Name}> is not supported; use {string.Join(", ", s_elements.Order(StringComparer.Ordinal).Select(e => $"<{e}>"))}.";
+                        }
+
+                        if (reader.Depth >= MaxDepth)
+                        {
+                            return $"elements nest at most {MaxDepth} deep.";
+                        }
+
+                        if (reader.LocalName == "break" && reader.GetAttribute("time") is { } time)
+                        {
+                            if (ParseTime(time) is not { } pause || pause > MaxBreak)
+                            {
+                                return $"<break time=\"{time}\">: a pause is a number of ms or s, at most {MaxBreak.TotalSeconds:0} s.";
+                            }
+
+                            breaks += pause;
+                            if (breaks > MaxBreaks)
+                            {
+                                return $"the pauses add up to more than {MaxBreaks.TotalSeconds:0} s.";
+                            }
+                        }
+
+                        break;
+                    case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.SignificantWhitespace:
+                        spoken |= !string.IsNullOrWhiteSpace(reader.Value);
+                        break;
+                    case XmlNodeType.ProcessingInstruction:
+                        return "processing instructions are not allowed.";
+                }
+            }
+        }
+        catch (XmlException e)
+        {
+            // The parser's message names the line and position; DTDs and entities land here too.
+            return e.Message;
+        }
+
+        return spoken ? null : "the document has no text to speak.";
+    }
+
+    private static TimeSpan? ParseTime(string value)
+    {
+        var text = value.Trim();
+        var (number, scale) = text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) ? (text[..^2], 1.0)
+            : text.EndsWith('s') || text.EndsWith('S') ? (text[..^1], 1000.0)
+            : (null, 0);
+        return number is not null && double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+            ? TimeSpan.FromMilliseconds(amount * scale)
+            : null;
+    }
+}

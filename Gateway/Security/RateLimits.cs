@@ -1,0 +1,129 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Security;
+
+/// <summary>The current rate limits, parsed once per change of <see cref="RateLimitOptions"/>, and the cluster-wide limiter for a caller.</summary>
+public sealed class RateLimits : IDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly TimeProvider _time;
+    private readonly bool _authEnabled;
+    private readonly IDisposable? _subscription;
+    private volatile Parsed _current;
+
+    public RateLimits(IOptionsMonitor<RateLimitOptions> options, AuthOptions auth, IGrainFactory grains, TimeProvider time)
+    {
+        _grains = grains;
+        _time = time;
+        _authEnabled = auth.Enabled;
+        _current = Parse(options.CurrentValue);
+        _subscription = options.OnChange(changed => _current = Parse(changed));
+        WebSocketMessages = PartitionedRateLimiter.Create<string, string>(
+            partition => RateLimitPartition.Get(partition, key => Limiter(key, RateLimitKind.WebSocket)));
+    }
+
+    /// <summary>WebSocket messages, by partition: one limiter per caller on this gateway for all its sockets.</summary>
+    public PartitionedRateLimiter<string> WebSocketMessages { get; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _sockets = new(StringComparer.Ordinal);
+
+    public int WebSocketRefusalsBeforeClose => _current.RefusalsBeforeClose;
+
+    /// <summary>Counts <paramref name="taskId"/> among <paramref name="userId"/>'s running tasks, cluster-wide; false when the user is
+    /// at its cap (no user, or no cap: always true).</summary>
+    public async Task<bool> StartTask(string? userId, string taskId) =>
+        userId is null || _current.MaxActiveTasks <= 0
+        || await _grains.GetGrain<IRateLimitGrain>(RateLimitKeys.User(userId)).StartTask(taskId, _current.MaxActiveTasks);
+
+    /// <summary>A task counted by <see cref="StartTask"/> that was not accepted after all.</summary>
+    public void EndTask(string? userId, string taskId)
+    {
+        if (userId is not null && _current.MaxActiveTasks > 0)
+        {
+            _grains.GetGrain<IRateLimitGrain>(RateLimitKeys.User(userId)).EndTask(taskId).Ignore();
+        }
+    }
+
+    /// <summary>Counts a socket of <paramref name="userId"/> on this gateway; false when the user holds its cap already.</summary>
+    public bool OpenSocket(string? userId)
+    {
+        if (userId is null || _current.MaxSockets <= 0)
+        {
+            return true;
+        }
+
+        var max = _current.MaxSockets;
+        while (true)
+        {
+            var open = _sockets.GetValueOrDefault(userId);
+            if (open >= max)
+            {
+                return false;
+            }
+
+            if (open == 0 ? _sockets.TryAdd(userId, 1) : _sockets.TryUpdate(userId, open + 1, open))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>A socket counted by <see cref="OpenSocket"/> closed.</summary>
+    public void CloseSocket(string? userId)
+    {
+        if (userId is null || _current.MaxSockets <= 0)
+        {
+            return;
+        }
+
+        while (_sockets.TryGetValue(userId, out var open))
+        {
+            if (open <= 1 ? _sockets.TryRemove(new KeyValuePair<string, int>(userId, open)) : _sockets.TryUpdate(userId, open - 1, open))
+            {
+                return;
+            }
+        }
+    }
+
+    public RateLimit? Limit(RateLimitKind kind) => _current.Limits[(int)kind];
+
+    /// <summary>The budget partition of a caller: its user, else its address; null when it is not limited (with auth off, a loopback
+    /// caller, unless <see cref="RateLimitOptions.ExemptLoopback"/> is false).</summary>
+    public string? Partition(string? userId, IPAddress? address)
+    {
+        if (userId is not null)
+        {
+            return "user:" + userId;
+        }
+
+        if (address is null || (!_authEnabled && _current.ExemptLoopback && IPAddress.IsLoopback(address)))
+        {
+            return null;
+        }
+
+        return "ip:" + (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+    }
+
+    /// <summary>A limiter for <paramref name="partition"/>'s budget of <paramref name="kind"/>, spending from its cluster-wide grain.</summary>
+    public ClusterRateLimiter Limiter(string partition, RateLimitKind kind) =>
+        new(_grains.GetGrain<IRateLimitGrain>(partition), kind, () => Limit(kind), _time);
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        WebSocketMessages.Dispose();
+    }
+
+    private static Parsed Parse(RateLimitOptions options) => new(
+        [RateLimitOptions.Parse(options.Synthesize, RateLimitKind.Synthesize), RateLimitOptions.Parse(options.Websocket, RateLimitKind.WebSocket),
+            RateLimitOptions.Parse(options.Health, RateLimitKind.Health)],
+        options.ExemptLoopback,
+        Math.Max(1, options.WebSocketRefusalsBeforeClose),
+        options.MaxActiveTasksPerUser,
+        options.MaxSocketsPerUser);
+
+    private sealed record Parsed(RateLimit?[] Limits, bool ExemptLoopback, int RefusalsBeforeClose, int MaxActiveTasks, int MaxSockets);
+}

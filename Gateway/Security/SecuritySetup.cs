@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MitTts.Gateway.Apis;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Security;
+
+/// <summary>Auth (HS256 bearer tokens), authorization (a token for everything but health; the admin role for admin surfaces), rate
+/// limits, CORS and security headers.</summary>
+public static partial class SecuritySetup
+{
+    /// <summary>The policy of admin surfaces: the admin role when auth is on; anyone (on loopback) when it is off.</summary>
+    public const string AdminPolicy = "admin";
+
+    /// <summary>Rate-limit policies, named after their <see cref="RateLimitKind"/>.</summary>
+    public const string SynthesizeLimit = "synthesize";
+    public const string HealthLimit = "health";
+
+    private const string CorsPolicy = "mittts";
+
+    public static void AddMitTtsSecurity(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        var auth = AuthOptions.From(configuration);
+        auth.Validate();
+        var host = configuration["server:host"] ?? "127.0.0.1";
+        if (!auth.Enabled && !auth.Disabled && !IsLoopback(host))
+        {
+            throw new InvalidOperationException(
+                $"server.host is {host}, but no security.jwt_secret (MIT_TTS_JWT_SECRET) is set: without auth the server serves loopback only. "
+                + "Set a secret of at least 32 bytes, or auth.disabled=true (MIT_TTS_AUTH_DISABLED=true) to serve without auth on purpose.");
+        }
+
+        services.AddSingleton(auth);
+        services.AddSingleton<TokenService>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.Configure<RateLimitOptions>(configuration.GetSection(RateLimitOptions.Section));
+        var limits = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        foreach (var kind in Enum.GetValues<RateLimitKind>())
+        {
+            _ = limits.For(kind); // a setting that does not parse stops the start, naming itself
+        }
+
+        services.AddSingleton<RateLimits>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((jwt, tokens) =>
+        {
+            jwt.MapInboundClaims = false;
+            jwt.TokenValidationParameters = tokens.Parameters;
+            jwt.Events = new JwtBearerEvents
+            {
+                // Browsers cannot set headers on a WebSocket: /ws also takes ?token=.
+                OnMessageReceived = context =>
+                {
+                    if (context.Request.Path.StartsWithSegments("/ws") && context.Request.Query["token"] is [{ Length: > 0 } token])
+                    {
+                        context.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = context =>
+                {
+                    if (TokenService.IsRefresh(context.Principal?.Identity as ClaimsIdentity))
+                    {
+                        context.Fail("A refresh token is not an access token.");
+                    }
+
+                    return Task.CompletedTask;
+                },
+                OnChallenge = async context =>
+                {
+                    context.HandleResponse();
+                    context.Response.Headers.WWWAuthenticate = "Bearer";
+                    var error = context.AuthenticateFailure is null
+                        ? new ApiError(StatusCodes.Status401Unauthorized, "unauthorized", "This endpoint needs an access token: Authorization: Bearer <token> (POST /api/v1/auth/token).")
+                        : new ApiError(StatusCodes.Status401Unauthorized, "invalid_token", "The access token is not valid: expired, tampered with, or not an access token.");
+                    await error.ToResult().ExecuteAsync(context.HttpContext);
+                },
+                OnForbidden = context =>
+                    new ApiError(StatusCodes.Status403Forbidden, "forbidden", "This endpoint needs the admin role.").ToResult().ExecuteAsync(context.HttpContext),
+            };
+        });
+
+        services.AddAuthorization(authorization =>
+        {
+            authorization.AddPolicy(AdminPolicy, policy =>
+            {
+                if (auth.Enabled)
+                {
+                    policy.RequireClaim(TokenService.RoleClaim, Roles.Admin);
+                }
+                else
+                {
+                    policy.RequireAssertion(_ => true);
+                }
+            });
+            if (auth.Enabled)
+            {
+                authorization.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+            }
+        });
+
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.OnRejected = async (context, cancellationToken) =>
+            {
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                await new ApiError(StatusCodes.Status429TooManyRequests, "rate_limited", $"Rate limit reached; retry in {retryAfter} s.")
+                    .ToResult(new Dictionary<string, object?> { ["retry_after"] = retryAfter }).ExecuteAsync(context.HttpContext);
+            };
+            limiter.AddPolicy(SynthesizeLimit, http => Partition(http, RateLimitKind.Synthesize));
+            limiter.AddPolicy(HealthLimit, http => Partition(http, RateLimitKind.Health));
+        });
+
+        var origins = configuration.GetSection("security:cors_origins").Get<string[]>() ?? [];
+        services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy =>
+        {
+            if (origins.Contains("*"))
+            {
+                policy.AllowAnyOrigin();
+            }
+            else
+            {
+                policy.WithOrigins(origins);
+            }
+
+            policy.AllowAnyHeader().AllowAnyMethod().WithExposedHeaders("Retry-After", "Location", "X-Task-Id", "X-Audio-Duration", "X-Sample-Rate");
+        }));
+    }
+
+    /// <summary>Security headers, CORS, authentication, authorization and rate limits, in that order; logs loudly when auth is off.</summary>
+    public static void UseMitTtsSecurity(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.Use((context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            return next(context);
+        });
+        app.UseCors(CorsPolicy);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        if (!app.Services.GetRequiredService<AuthOptions>().Enabled)
+        {
+            LogAuthOff(app.Logger);
+        }
+    }
+
+    /// <summary>Whether <paramref name="host"/> (the <c>server.host</c> setting) names a loopback address only.</summary>
+    public static bool IsLoopback(string host) =>
+        host.Trim() is "localhost" || (IPAddress.TryParse(host.Trim(), out var address) && IPAddress.IsLoopback(address));
+
+    private static RateLimitPartition<string> Partition(HttpContext http, RateLimitKind kind)
+    {
+        var limits = http.RequestServices.GetRequiredService<RateLimits>();
+        if (limits.Limit(kind) is null || limits.Partition(Caller.From(http).UserId, http.Connection.RemoteIpAddress) is not { } partition)
+        {
+            return RateLimitPartition.GetNoLimiter(string.Empty);
+        }
+
+        return RateLimitPartition.Get(partition + "|" + kind, _ => limits.Limiter(partition, kind));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "AUTH IS OFF: no security.jwt_secret (MIT_TTS_JWT_SECRET) is set, so every caller is trusted. "
+        + "The server listens on loopback only; set a secret of at least 32 bytes before exposing it.")]
+    private static partial void LogAuthOff(ILogger logger);
+}

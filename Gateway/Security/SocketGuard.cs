@@ -1,0 +1,85 @@
+using System.Net;
+using System.Threading.RateLimiting;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Security;
+
+/// <summary>What one WebSocket may do: who it is (from the upgrade's token, or its <c>connect</c> message's <c>auth_token</c>), and its
+/// share of its user's cluster-wide message budget.</summary>
+public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool authEnabled, Caller? caller, IPAddress? address) : IDisposable
+{
+    private int _refusedInARow;
+    private string? _countedUser;
+
+    /// <summary>Close code for a socket that did not authenticate (the HTTP 401 of WebSockets, in the application range).</summary>
+    public const int Unauthenticated = 4401;
+
+    /// <summary>The socket's user; null while auth is on and no valid token has been shown yet.</summary>
+    public Caller? Caller { get; private set; } = authEnabled ? caller : Caller.Anonymous;
+
+    /// <summary>Authenticates with the token a <c>connect</c> message carried; false when it is not a valid access token.</summary>
+    public async Task<bool> Authenticate(string? token)
+    {
+        if (Caller is not null)
+        {
+            return true;
+        }
+
+        if (await tokens.ValidateAccess(token) is { } principal)
+        {
+            Caller = Caller.From(principal);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Counts this socket among its user's on this gateway (once); false when the user holds its cap of sockets already.</summary>
+    public bool CountSocket()
+    {
+        if (_countedUser is not null || Caller?.UserId is not { } user)
+        {
+            return true;
+        }
+
+        if (!limits.OpenSocket(user))
+        {
+            return false;
+        }
+
+        _countedUser = user;
+        return true;
+    }
+
+    /// <summary>Counts a task of this socket's user (cluster-wide); false at the user's cap.</summary>
+    public Task<bool> StartTask(string taskId) => limits.StartTask(Caller?.UserId, taskId);
+
+    /// <summary>A counted task that was not accepted after all.</summary>
+    public void EndTask(string taskId) => limits.EndTask(Caller?.UserId, taskId);
+
+    public void Dispose()
+    {
+        limits.CloseSocket(_countedUser);
+        _countedUser = null;
+    }
+
+    /// <summary>Takes one message from the budget: null when it may go on, else the seconds to wait (the message is refused), and
+    /// whether the client has ignored that so often in a row that the socket is to be closed.</summary>
+    public async ValueTask<(double? RetryAfter, bool Close)> Admit(CancellationToken cancellationToken)
+    {
+        if (limits.Limit(RateLimitKind.WebSocket) is null || limits.Partition(Caller?.UserId, address) is not { } partition)
+        {
+            return (null, false);
+        }
+
+        using var lease = await limits.WebSocketMessages.AcquireAsync(partition, 1, cancellationToken);
+        if (lease.IsAcquired)
+        {
+            _refusedInARow = 0;
+            return (null, false);
+        }
+
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, Math.Ceiling(after.TotalSeconds)) : 1;
+        return (retryAfter, ++_refusedInARow >= limits.WebSocketRefusalsBeforeClose);
+    }
+}

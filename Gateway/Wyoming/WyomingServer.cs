@@ -1,0 +1,201 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using MitTts.Gateway.Apis;
+using MitTts.Gateway.Contracts;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.Wyoming;
+
+/// <summary>The <c>wyoming</c> settings: the Wyoming protocol (Home Assistant's voice pipeline) on a TCP port of its own.</summary>
+public sealed class WyomingOptions
+{
+    public const string Section = "wyoming";
+
+    /// <summary>0: off (the default).</summary>
+    public int Port { get; set; }
+
+    /// <summary>Wyoming has no authentication: loopback unless set on purpose (a trusted network).</summary>
+    public string Host { get; set; } = "127.0.0.1";
+}
+
+/// <summary>Answers Wyoming clients: <c>describe</c> with <c>info</c> (the voices), <c>synthesize</c> with <c>audio-start</c>, an
+/// <c>audio-chunk</c> per piece as the engine makes it, and <c>audio-stop</c>; failures as <c>error</c>.</summary>
+/// <remarks>Each synthesis is a streamed task on a channel of the connection's own (as a WebSocket session's), 16-bit mono PCM at
+/// the voice's rate.</remarks>
+public sealed partial class WyomingServer(
+    WyomingOptions options, IGrainFactory grains, SynthesisRequestValidator validator, ILogger<WyomingServer> logger) : BackgroundService
+{
+    private TcpListener? _listener;
+
+    /// <summary>The port listened on (the configured one, or the one the system chose for port 0 in tests); 0 before the start.</summary>
+    public int BoundPort { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Port == 0)
+        {
+            return;
+        }
+
+        var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+        _listener = new TcpListener(address, options.Port < 0 ? 0 : options.Port);
+        _listener.Start();
+        BoundPort = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        LogListening(address, BoundPort);
+        var connections = new List<Task>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var client = await _listener.AcceptTcpClientAsync(stoppingToken);
+                connections.RemoveAll(c => c.IsCompleted);
+                connections.Add(Serve(client, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _listener.Stop();
+            await Task.WhenAll(connections).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task Serve(TcpClient client, CancellationToken stoppingToken)
+    {
+        using var _ = client;
+        client.NoDelay = true;
+        await using var network = client.GetStream();
+        await using var reader = new BufferedStream(network, 64 * 1024);
+        var channel = grains.GetGrain<IAudioChannelGrain>("wy_" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            while (await WyomingEvent.Read(reader, stoppingToken) is { } received)
+            {
+                switch (received.Type)
+                {
+                    case "describe":
+                        await (await Info()).Write(network, stoppingToken);
+                        break;
+                    case "synthesize":
+                        await Synthesize(received.Data, channel, network, stoppingToken);
+                        break;
+                }
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            await Error("invalid_event", e.Message).Write(network, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            // The client went away, or the server is stopping.
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogClusterFailed(e);
+            await Error("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.").Write(network, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task Synthesize(JsonObject data, IAudioChannelGrain channel, Stream output, CancellationToken cancellationToken)
+    {
+        var voices = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var voice = data["voice"] as JsonObject;
+        var voiceId = Str(voice, "name") ?? (Str(voice, "language") is { } language ? voices.FirstOrDefault(v => Matches(v, language))?.Id : null);
+        var (request, error) = await validator.Validate(new SynthesizeBody { Text = Str(data, "text"), VoiceId = voiceId, Format = "pcm" });
+        if (error is not null)
+        {
+            await Error(error.Code, error.Message).Write(output, cancellationToken);
+            return;
+        }
+
+        var rate = voices.FirstOrDefault(v => v.Id == request!.VoiceId)?.SampleRate ?? 22050;
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var after = (await channel.GetWindow()).Last;
+        if (await channel.Submit(new ChannelTaskInfo(taskId, null, null), request! with { SampleRate = rate, Store = false }) is TaskRefused { Error: { } refused })
+        {
+            await Error(refused.Code, refused.Message).Write(output, cancellationToken);
+            return;
+        }
+
+        var format = new JsonObject { ["rate"] = rate, ["width"] = 2, ["channels"] = 1 };
+        await foreach (var channelEvent in channel.Listen(after, cancellationToken))
+        {
+            if (channelEvent.TaskId != taskId)
+            {
+                continue;
+            }
+
+            switch (channelEvent)
+            {
+                case TaskStartedEvent:
+                    await new WyomingEvent("audio-start", (JsonObject)format.DeepClone()).Write(output, cancellationToken);
+                    break;
+                case AudioEvent audio:
+                    await new WyomingEvent("audio-chunk", (JsonObject)format.DeepClone(), audio.Audio).Write(output, cancellationToken);
+                    break;
+                case TaskEndedEvent { Status: SynthesisStatus.Completed }:
+                    await new WyomingEvent("audio-stop", []).Write(output, cancellationToken);
+                    return;
+                case TaskEndedEvent ended:
+                    await Error(ended.Error?.Code ?? "synthesis_failed", ended.Error?.Message ?? "The synthesis did not complete.").Write(output, cancellationToken);
+                    return;
+            }
+        }
+    }
+
+    /// <summary>The <c>info</c> event: one TTS program, MitTts, and every available voice.</summary>
+    private async Task<WyomingEvent> Info()
+    {
+        var voices = new JsonArray();
+        foreach (var voice in await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices())
+        {
+            if (voice.IsAvailable)
+            {
+                voices.Add(new JsonObject
+                {
+                    ["name"] = voice.Id,
+                    ["attribution"] = new JsonObject { ["name"] = voice.Engine, ["url"] = "https://github.com/espeak-ng/espeak-ng" },
+                    ["installed"] = true,
+                    ["description"] = $"{voice.Name} ({voice.Description})",
+                    ["version"] = null,
+                    ["languages"] = new JsonArray(voice.Language),
+                    ["speakers"] = null,
+                });
+            }
+        }
+
+        var program = new JsonObject
+        {
+            ["name"] = "mittts",
+            ["attribution"] = new JsonObject { ["name"] = "MitTts", ["url"] = "https://mittts.dev" },
+            ["installed"] = true,
+            ["description"] = "MitTts low-latency text-to-speech",
+            ["version"] = ServerApi.Version,
+            ["voices"] = voices,
+        };
+        return new WyomingEvent("info", new JsonObject
+        {
+            ["asr"] = new JsonArray(), ["tts"] = new JsonArray(program), ["handle"] = new JsonArray(), ["intent"] = new JsonArray(),
+            ["wake"] = new JsonArray(), ["mic"] = new JsonArray(), ["snd"] = new JsonArray(),
+        });
+    }
+
+    private static bool Matches(VoiceInfo voice, string language) =>
+        voice.IsAvailable && (string.Equals(voice.Language, language, StringComparison.OrdinalIgnoreCase)
+            || language.StartsWith(voice.Language + "_", StringComparison.OrdinalIgnoreCase) || language.StartsWith(voice.Language + "-", StringComparison.OrdinalIgnoreCase));
+
+    private static string? Str(JsonObject? data, string name) =>
+        data?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private static WyomingEvent Error(string code, string text) => new("error", new JsonObject { ["text"] = text, ["code"] = code });
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Wyoming protocol on {Address}:{Port} (no authentication: keep it on a trusted network)")]
+    private partial void LogListening(IPAddress address, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Wyoming: the cluster did not answer")]
+    private partial void LogClusterFailed(Exception exception);
+}

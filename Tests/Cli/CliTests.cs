@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using MitTts.Tests.Api;
+using MitTts.Tests.Cluster;
+using MitTts.Tests.Security;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Cli;
+
+/// <summary>The <c>mittts</c> CLI, run as its own process against a real server: files that decode, lines from a pipe spoken into one
+/// stream, voices, the bench, tokens from an API key, and errors that say what went wrong.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class CliTests(GatewayFixture gateway)
+{
+    private static readonly string s_cli = Path.Combine(RealClusterFixture.BinaryFolder("Cli"), "MitTts.Cli.dll");
+
+    [Theory]
+    [InlineData("wav", "wav", "pcm_s16le")]
+    [InlineData("mp3", "mp3", "mp3")]
+    [InlineData("ogg", "ogg", "opus")]
+    public async Task Say_writes_a_file_that_decodes_to_the_spoken_length(string extension, string format, string codec)
+    {
+        const string text = "Hola, soy la línea de comandos de MitTts y esto es una prueba.";
+        var path = Path.Combine(Path.GetTempPath(), $"mittts-cli-{Guid.NewGuid():N}.{extension}");
+        try
+        {
+            var run = await Cli(null, "say", text, "-v", "es-male-1", "-o", path, "--url", gateway.BaseAddress.ToString());
+            Assert.True(run.Exit == 0, run.Stderr);
+            Assert.Contains("100%", run.Stderr, StringComparison.Ordinal); // the progress bar reached its end
+
+            var file = await File.ReadAllBytesAsync(path);
+            var probe = await ExternalTool.Ffprobe(file, extension);
+            Assert.Equal(codec, probe.CodecName);
+            var reference = await ReferenceSeconds(text, "es-male-1");
+            Assert.InRange(probe.DurationSeconds, reference * 0.9, reference * 1.1);
+            if (format == "wav")
+            {
+                // The streamed header's open sizes were written back: RIFF and data sizes match the file.
+                Assert.Equal(file.Length - 8, BitConverter.ToInt32(file, 4));
+                Assert.Equal(file.Length - 44, BitConverter.ToInt32(file, 40));
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Stream_speaks_each_line_from_a_pipe_into_one_pcm_stream()
+    {
+        string[] lines = ["Primera línea.", "Segunda línea, algo más larga que la primera.", "", "Tercera."];
+        var run = await Cli(string.Join('\n', lines) + "\n", "stream", "-v", "es-male-1", "--url", gateway.BaseAddress.ToString());
+        Assert.True(run.Exit == 0, run.Stderr);
+
+        var expected = 0.0;
+        foreach (var line in lines.Where(l => l.Length > 0))
+        {
+            expected += await ReferenceSeconds(line, "es-male-1");
+        }
+
+        var seconds = run.Stdout.Length / (2.0 * 22050);
+        Assert.Equal(0, run.Stdout.Length % 2);
+        Assert.InRange(seconds, expected * 0.9, expected * 1.1);
+        Assert.True(new Pcm(Pcm.FromS16Le(run.Stdout), 22050, 1).Rms > 0.01, "the stream is silent");
+    }
+
+    [Fact]
+    public async Task Voices_lists_the_catalogue_and_bench_reports_both_figures()
+    {
+        var voices = await Cli(null, "voices", "-l", "es", "--url", gateway.BaseAddress.ToString());
+        Assert.True(voices.Exit == 0, voices.Stderr);
+        var listed = Encoding.UTF8.GetString(voices.Stdout);
+        Assert.Contains("es-female-1", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("en-female-1", listed, StringComparison.Ordinal);
+
+        var bench = await Cli(null, "bench", "-n", "4", "-c", "2", "--url", gateway.BaseAddress.ToString());
+        Assert.True(bench.Exit == 0, bench.Stderr);
+        var report = Encoding.UTF8.GetString(bench.Stdout);
+        Assert.Matches(@"first audio \(4 requests, 1 session\): p50 \d+\.\d ms, p99 \d+\.\d ms", report);
+        Assert.Matches(@"throughput \(4 requests, 2 sessions\): \d+\.\d requests/s, \d+\.\d audio-s/s", report);
+    }
+
+    [Fact]
+    public async Task Errors_name_their_code_and_exit_non_zero()
+    {
+        var badVoice = await Cli(null, "say", "hola", "-v", "xx-nobody-9", "-o", "-", "--url", gateway.BaseAddress.ToString());
+        Assert.Equal(1, badVoice.Exit);
+        Assert.Contains("voice_not_found", badVoice.Stderr, StringComparison.Ordinal);
+
+        var badFormat = await Cli("hola\n", "stream", "-f", "wav", "--url", gateway.BaseAddress.ToString());
+        Assert.Equal(2, badFormat.Exit);
+
+        var unreachable = await Cli(null, "voices", "--url", "http://127.0.0.1:9");
+        Assert.Equal(2, unreachable.Exit);
+        Assert.Contains("cannot reach", unreachable.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_api_key_is_traded_for_a_token_and_none_is_refused()
+    {
+        await using var secure = await RunningGateway.Start(SecureGatewayFixture.Settings());
+        var withKey = await Cli(null, "say", "hola", "-q", "-o", "-", "--url", secure.BaseAddress.ToString(), "--api-key", "alice-key");
+        Assert.True(withKey.Exit == 0, withKey.Stderr);
+        Assert.Equal("RIFF", Encoding.ASCII.GetString(withKey.Stdout, 0, 4));
+
+        var fromEnvironment = await Cli(null, new Dictionary<string, string> { ["MITTTS_URL"] = secure.BaseAddress.ToString(), ["MITTTS_API_KEY"] = "bob-key" }, "voices");
+        Assert.True(fromEnvironment.Exit == 0, fromEnvironment.Stderr);
+
+        var without = await Cli(null, "voices", "--url", secure.BaseAddress.ToString());
+        Assert.Equal(1, without.Exit);
+        Assert.Contains("unauthorized", without.Stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<double> ReferenceSeconds(string text, string voice)
+    {
+        var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text, voice_id = voice, format = "pcm" });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadAsByteArrayAsync()).Length / (2.0 * 22050);
+    }
+
+    private static Task<(int Exit, byte[] Stdout, string Stderr)> Cli(string? stdin, params string[] args) => Cli(stdin, null, args);
+
+    private static async Task<(int Exit, byte[] Stdout, string Stderr)> Cli(string? stdin, Dictionary<string, string>? environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(s_cli);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = new MemoryStream();
+        var reading = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var errors = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
+        await reading;
+        return (process.ExitCode, stdout.ToArray(), await errors);
+    }
+}

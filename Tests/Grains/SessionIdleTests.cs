@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using MitTts.Grains;
+using MitTts.Grains.Interfaces;
+using MitTts.Silo;
+using Orleans.TestingHost;
+
+namespace MitTts.Tests.Grains;
+
+/// <summary>A silo whose clock is a <see cref="FakeTimeProvider"/> (grain timers included): idle clean-up is tested by moving time,
+/// not by waiting for it.</summary>
+public sealed class FakeClockClusterFixture : IAsyncLifetime
+{
+    public const double SessionIdleSeconds = 600;
+
+    /// <summary>One clock per test run: silos are built by type, so the configurator reads it from here.</summary>
+    public static FakeTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
+
+    public IGrainFactory Grains => Cluster.GrainFactory;
+
+    public Task InitializeAsync() => Cluster.DeployAsync();
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            var configuration = new ConfigurationBuilder()
+                .AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["tts:model_path"] = Path.Combine(AppContext.BaseDirectory, "models"),
+                    ["sessions:idle_timeout_seconds"] = SessionIdleSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                })
+                .Build();
+            siloBuilder.AddMitTtsMemoryStorage().AddMitTtsGrains(configuration);
+            siloBuilder.Services.AddSingleton<TimeProvider>(Clock);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class FakeClockClusterCollection : ICollectionFixture<FakeClockClusterFixture>
+{
+    public const string Name = "fake clock cluster";
+}
+
+/// <summary>Session idle clean-up by the clock: gone once idle for the timeout, kept while a task is active, kept while used.</summary>
+[Collection(FakeClockClusterCollection.Name)]
+public sealed class SessionIdleTests(FakeClockClusterFixture fixture)
+{
+    private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(FakeClockClusterFixture.SessionIdleSeconds);
+
+    private ISessionGrain NewSession() => fixture.Grains.GetGrain<ISessionGrain>("idle-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task A_session_idle_for_the_timeout_is_cleared_and_not_before()
+    {
+        var session = NewSession();
+        await session.Open("bob");
+
+        await Advance(s_idle * 0.9);
+        Assert.NotNull(await session.GetSnapshot());
+
+        await Advance(s_idle * 0.5);
+        Assert.True(await Cleared(session), "still there after 2.4 idle timeouts");
+    }
+
+    [Fact]
+    public async Task Activity_postpones_the_clean_up()
+    {
+        var session = NewSession();
+        await session.Open("carol");
+        for (var i = 0; i < 4; i++)
+        {
+            await Advance(s_idle * 0.6);
+            await session.Open("carol");
+        }
+
+        Assert.NotNull(await session.GetSnapshot());
+        await Advance(s_idle * 1.5);
+        Assert.True(await Cleared(session));
+    }
+
+    [Fact]
+    public async Task A_session_with_an_active_task_is_kept_however_long_it_runs()
+    {
+        var session = NewSession();
+        await session.Open("dave");
+        await session.AddTask("still-running");
+
+        await Advance(s_idle * 3);
+        Assert.NotNull(await session.GetSnapshot());
+
+        await session.TaskFinished("still-running");
+        await Advance(s_idle * 1.5);
+        Assert.True(await Cleared(session));
+    }
+
+    /// <summary>Moves the clock in steps of a quarter timeout (the check period), letting each due check run.</summary>
+    private static async Task Advance(TimeSpan by)
+    {
+        for (var left = by; left > TimeSpan.Zero; left -= s_idle / 8)
+        {
+            FakeClockClusterFixture.Clock.Advance(left < s_idle / 8 ? left : s_idle / 8);
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>Whether the clean-up runs within one more timeout. A grain timer's next tick is due a period after its last callback
+    /// finished, on the silo's scheduler, so the clock keeps moving in small steps while this looks.</summary>
+    private static async Task<bool> Cleared(ISessionGrain session)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        for (var moved = TimeSpan.Zero; moved <= s_idle && DateTime.UtcNow < deadline;)
+        {
+            if (await session.GetSnapshot() is null)
+            {
+                return true;
+            }
+
+            await Task.Delay(10);
+            FakeClockClusterFixture.Clock.Advance(s_idle / 64);
+            moved += s_idle / 64;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MitTts.Tests.Api;
+using MitTts.Tests.WebSockets;
+
+namespace MitTts.Tests.Security;
+
+/// <summary>SSML only when asked, read by espeak-ng, and refused when it could reach outside (DTDs, entities), nest without end, ask for
+/// endless silence, or use elements espeak-ng does not handle.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SsmlTests(GatewayFixture gateway)
+{
+    private const int BytesPerSecond = 22050 * 2;
+
+    public static TheoryData<string, string> Refused => new()
+    {
+        { "external entity", """<?xml version="1.0"?><!DOCTYPE speak [<!ENTITY x SYSTEM "file:///etc/passwd">]><speak>&x;</speak>""" },
+        { "entity expansion", """<!DOCTYPE speak [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><speak>&b;</speak>""" },
+        { "audio fetch", """<speak>Hola <audio src="http://169.254.169.254/latest/meta-data"/></speak>""" },
+        { "unknown element", """<speak><script>alert(1)</script>Hola</speak>""" },
+        { "not speak at the root", """<p>Hola</p>""" },
+        { "too deep", "<speak>" + string.Concat(Enumerable.Repeat("<p>", 9)) + "Hola" + string.Concat(Enumerable.Repeat("</p>", 9)) + "</speak>" },
+        { "one long pause", """<speak>Hola <break time="60s"/> mundo</speak>""" },
+        { "many pauses", "<speak>" + string.Concat(Enumerable.Repeat("""Hola <break time="5s"/>""", 7)) + "</speak>" },
+        { "a pause that is not a time", """<speak>Hola <break time="forever"/></speak>""" },
+        { "malformed", """<speak>Hola <prosody rate="slow">mundo</speak>""" },
+        { "processing instruction", """<speak><?php echo 1; ?>Hola</speak>""" },
+        { "nothing to say", """<speak><break time="1s"/></speak>""" },
+    };
+
+    [Fact]
+    public async Task Ssml_is_read_by_the_engine_its_tags_are_not_spoken_and_a_break_is_heard()
+    {
+        var plain = await Pcm(new { text = "Hola mundo.", voice_id = "es-male-1", format = "pcm" });
+        var ssml = await Pcm(new { text = "<speak>Hola mundo.</speak>", voice_id = "es-male-1", format = "pcm", ssml = true });
+        var paused = await Pcm(new { text = """<speak>Hola <break time="1500ms"/> mundo.</speak>""", voice_id = "es-male-1", format = "pcm", ssml = true });
+
+        // The markup is not read out: the same words, about the same length (espeak-ng's SSML reader pauses a little differently).
+        Assert.InRange(ssml.Length, plain.Length * 0.8, plain.Length * 1.25);
+        Assert.True(paused.Length - ssml.Length >= BytesPerSecond * 1.3, $"a 1.5 s break added only {(paused.Length - ssml.Length) / (double)BytesPerSecond:0.00} s");
+    }
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task Hostile_or_unsupported_ssml_is_refused(string what, string ssml)
+    {
+        var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize", new { text = ssml, ssml = true });
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{what}: {response.StatusCode}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("invalid_ssml", body.GetProperty("code").GetString());
+        Assert.Equal("text", body.GetProperty("field").GetString());
+        Assert.DoesNotContain("passwd", body.GetProperty("message").GetString()!.Replace("file:///etc/passwd", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ssml_streams_over_the_websocket_too()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = """<speak><prosody rate="slow">Hola</prosody> mundo.</speak>""", ssml = true, format = "pcm" });
+        var messages = await client.ReceiveUntil(m => m.Type == "status" && m.Str("status") is "completed" or "error");
+        Assert.Equal("completed", messages[^1].Str("status"));
+        Assert.Contains(messages, m => m.IsAudio);
+
+        await client.Send(new { type = "synthesize", text = "<speak><audio src=\"x\"/></speak>", ssml = true, request_id = "bad" });
+        var error = await client.ReceiveUntil(m => m.Type == "error");
+        Assert.Equal("invalid_ssml", error[^1].Str("code"));
+    }
+
+    private async Task<byte[]> Pcm(object body)
+    {
+        var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsByteArrayAsync();
+    }
+}

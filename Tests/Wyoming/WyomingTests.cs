@@ -1,0 +1,175 @@
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using MitTts.Gateway.Wyoming;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.Wyoming;
+
+/// <summary>The Wyoming protocol as Home Assistant speaks it, by a client written here from the published event format (a JSON header
+/// line with <c>type</c>, <c>data_length</c>, <c>payload_length</c>; then the data and the payload): <c>describe</c> → <c>info</c>,
+/// <c>synthesize</c> → <c>audio-start</c>, chunks as they are made, <c>audio-stop</c>.</summary>
+public sealed class WyomingTests : IAsyncLifetime
+{
+    private RunningGateway? _gateway;
+
+    private int Port => _gateway!.Services.GetRequiredService<WyomingServer>().BoundPort;
+
+    public async Task InitializeAsync() => _gateway = await RunningGateway.Start("--wyoming:port=-1");
+
+    public async Task DisposeAsync() => await _gateway!.DisposeAsync();
+
+    [Fact]
+    public async Task Describe_answers_info_with_the_voices()
+    {
+        await using var client = await Client.Open(Port);
+        await client.Send("describe", null);
+        var (type, data, _) = await client.Receive();
+        Assert.Equal("info", type);
+        var program = data["tts"]!.AsArray().Single()!;
+        Assert.Equal("mittts", program["name"]!.GetValue<string>());
+        var voices = program["voices"]!.AsArray();
+        Assert.Contains(voices, v => v!["name"]!.GetValue<string>() == "es-female-1" && v["languages"]!.AsArray().Single()!.GetValue<string>() == "es");
+        Assert.All(voices, v => Assert.True(v!["installed"]!.GetValue<bool>()));
+    }
+
+    [Fact]
+    public async Task Synthesize_streams_chunks_that_join_to_the_spoken_length()
+    {
+        const string text = "Hola desde Home Assistant. Esta respuesta tiene dos frases.";
+        await using var client = await Client.Open(Port);
+        await client.Send("synthesize", new JsonObject { ["text"] = text, ["voice"] = new JsonObject { ["name"] = "es-male-1" } });
+
+        var (type, start, _) = await client.Receive();
+        Assert.Equal("audio-start", type);
+        Assert.Equal(22050, start["rate"]!.GetValue<int>());
+        Assert.Equal(2, start["width"]!.GetValue<int>());
+        Assert.Equal(1, start["channels"]!.GetValue<int>());
+
+        var audio = new MemoryStream();
+        var chunks = 0;
+        while (true)
+        {
+            var (kind, data, payload) = await client.Receive();
+            if (kind == "audio-stop")
+            {
+                break;
+            }
+
+            Assert.Equal("audio-chunk", kind);
+            Assert.Equal(22050, data["rate"]!.GetValue<int>());
+            audio.Write(payload);
+            chunks++;
+        }
+
+        // Streamed (a chunk per piece the engine made), and as long as the same text through REST.
+        Assert.True(chunks > 1, $"{chunks} chunk(s)");
+        var reference = await _gateway!.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text, voice_id = "es-male-1", format = "pcm" });
+        var expected = (await reference.Content.ReadAsByteArrayAsync()).Length;
+        Assert.Equal(0, audio.Length % 2);
+        Assert.InRange(audio.Length, expected * 0.9, expected * 1.1);
+    }
+
+    [Fact]
+    public async Task A_voice_by_language_an_unknown_voice_and_a_bad_event_are_answered_and_the_server_stays()
+    {
+        await using (var client = await Client.Open(Port))
+        {
+            await client.Send("synthesize", new JsonObject { ["text"] = "Hello there.", ["voice"] = new JsonObject { ["language"] = "en_US" } });
+            Assert.Equal("audio-start", (await client.Receive()).Type);
+            while ((await client.Receive()).Type != "audio-stop")
+            {
+            }
+
+            await client.Send("synthesize", new JsonObject { ["text"] = "Hola", ["voice"] = new JsonObject { ["name"] = "xx-nobody-9" } });
+            var (type, data, _) = await client.Receive();
+            Assert.Equal("error", type);
+            Assert.Equal("voice_not_found", data["code"]!.GetValue<string>());
+
+            // An event the server does not serve is ignored; the connection goes on.
+            await client.Send("transcribe", new JsonObject { ["language"] = "es" });
+            await client.Send("describe", null);
+            Assert.Equal("info", (await client.Receive()).Type);
+        }
+
+        await using (var garbage = await Client.Open(Port))
+        {
+            await garbage.SendRaw("this is not json\n"u8.ToArray());
+            var (type, data, _) = await garbage.Receive();
+            Assert.Equal("error", type);
+            Assert.Equal("invalid_event", data["code"]!.GetValue<string>());
+        }
+
+        await using var after = await Client.Open(Port);
+        await after.Send("describe", null);
+        Assert.Equal("info", (await after.Receive()).Type);
+    }
+
+    /// <summary>A Wyoming client from the protocol's description.</summary>
+    private sealed class Client(TcpClient tcp) : IAsyncDisposable
+    {
+        private readonly NetworkStream _stream = tcp.GetStream();
+
+        public static async Task<Client> Open(int port)
+        {
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", port);
+            return new Client(tcp);
+        }
+
+        public async Task Send(string type, JsonObject? data)
+        {
+            var header = new JsonObject { ["type"] = type, ["version"] = "1.7.0" };
+            var bytes = data is null ? [] : Encoding.UTF8.GetBytes(data.ToJsonString());
+            if (bytes.Length > 0)
+            {
+                header["data_length"] = bytes.Length;
+            }
+
+            await SendRaw([.. Encoding.UTF8.GetBytes(header.ToJsonString() + "\n"), .. bytes]);
+        }
+
+        public async Task SendRaw(byte[] bytes) => await _stream.WriteAsync(bytes);
+
+        public async Task<(string Type, JsonObject Data, byte[] Payload)> Receive()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var line = new List<byte>();
+            var one = new byte[1];
+            while (true)
+            {
+                Assert.True(await _stream.ReadAsync(one, timeout.Token) == 1, "the server closed the connection");
+                if (one[0] == '\n')
+                {
+                    break;
+                }
+
+                line.Add(one[0]);
+            }
+
+            var header = JsonNode.Parse(line.ToArray())!.AsObject();
+            var data = header["data"]?.AsObject() ?? [];
+            if (header["data_length"]?.GetValue<int>() is > 0 and var dataLength)
+            {
+                var bytes = new byte[dataLength];
+                await _stream.ReadExactlyAsync(bytes, timeout.Token);
+                foreach (var (key, value) in JsonNode.Parse(bytes)!.AsObject())
+                {
+                    data[key] = value?.DeepClone();
+                }
+            }
+
+            var payload = new byte[header["payload_length"]?.GetValue<int>() ?? 0];
+            await _stream.ReadExactlyAsync(payload, timeout.Token);
+            return (header["type"]!.GetValue<string>(), data, payload);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            tcp.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
