@@ -1,10 +1,16 @@
+using System.Text.Json.Serialization;
 using Orleans.Concurrency;
 
 namespace MitTts.Grains.Interfaces;
 
-/// <summary>A word of a task's audio: where it starts and ends, in milliseconds from the task's first sample.</summary>
+/// <summary>A word of a task's audio: where it starts and ends, in milliseconds from the task's first sample; <see cref="Estimated"/>
+/// when the engine gives no word times of its own (neural voices: placed by phoneme positions), left out of the JSON otherwise.</summary>
 [GenerateSerializer, Immutable]
-public sealed record WordTiming([property: Id(0)] string Word, [property: Id(1)] int StartMs, [property: Id(2)] int EndMs);
+public sealed record WordTiming(
+    [property: Id(0)] string Word,
+    [property: Id(1)] int StartMs,
+    [property: Id(2)] int EndMs,
+    [property: Id(3), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Estimated = false);
 
 /// <summary>One entry of a session's audio channel, numbered by <see cref="Sequence"/> (1, 2, 3…) so a client can resume after it.</summary>
 /// <remarks>One record per kind: <see cref="TaskStartedEvent"/>, <see cref="AudioEvent"/>, <see cref="WordsEvent"/>,

@@ -56,7 +56,8 @@ public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: I
 [GenerateSerializer, Immutable]
 public sealed record JobFailed([property: Id(0)] TaskError Error) : SynthesisEvent;
 
-/// <summary>A synthesizer's load at one moment.</summary>
+/// <summary>A synthesizer's load at one moment; for neural voices also its device's sessions and how many jobs shared an inference
+/// (<see cref="Batches"/> inferences of more than one job, <see cref="BatchedJobs"/> job-sentences in them, the largest).</summary>
 [GenerateSerializer, Immutable]
 public sealed record SynthesizerStatus(
     [property: Id(0)] string DeviceKey,
@@ -70,7 +71,23 @@ public sealed record SynthesizerStatus(
     [property: Id(8)] long Preemptions,
     [property: Id(9)] long Cancellations,
     [property: Id(10)] long Rejections,
-    [property: Id(11)] string Node);
+    [property: Id(11)] string Node,
+    [property: Id(12)] NeuralDeviceInfo? Neural = null,
+    [property: Id(13)] long Batches = 0,
+    [property: Id(14)] long BatchedJobs = 0,
+    [property: Id(15)] int LargestBatch = 0);
+
+/// <summary>A device's neural side: the ONNX Runtime provider its sessions run on, why it is not the one asked for (a <c>cuda:N</c>
+/// device whose CUDA provider did not load runs on CPU), and the models it holds open.</summary>
+[GenerateSerializer, Immutable]
+public sealed record NeuralDeviceInfo(
+    [property: Id(0)] string ExecutionProvider,
+    [property: Id(1)] string? FallbackReason,
+    [property: Id(2)] IReadOnlyList<LoadedModelInfo> Models);
+
+/// <summary>A model with an open session: its file, engine and the file's size (what its weights take in memory, near enough).</summary>
+[GenerateSerializer, Immutable]
+public sealed record LoadedModelInfo([property: Id(0)] string Path, [property: Id(1)] string Engine, [property: Id(2)] long FileBytes);
 
 /// <summary>One engine slot on one device of one silo (key: <c>{node}/{device}</c>, e.g. <c>silo-a/cpu:0</c>).</summary>
 /// <remarks>Keeps the priority queue of its device and runs jobs sentence by sentence off the grain scheduler. The owner of a job

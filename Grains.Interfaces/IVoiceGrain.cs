@@ -12,4 +12,7 @@ public interface IVoiceCatalogGrain : IGrainWithIntegerKey
 {
     /// <summary>Every voice of the catalogue, ordered by id.</summary>
     Task<IReadOnlyList<VoiceInfo>> ListVoices();
+
+    /// <summary>The model files of the models folder that give no usable voice (unreadable configs, models ONNX Runtime cannot load).</summary>
+    Task<IReadOnlyList<ModelProblem>> GetModelProblems();
 }

@@ -12,3 +12,7 @@ public sealed record VoiceInfo(
     [property: Id(6)] string EngineVoice,
     [property: Id(7)] int SampleRate,
     [property: Id(8)] bool IsAvailable);
+
+/// <summary>A model file that gives no usable voice, and why (the reason names the file and what is wrong).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelProblem([property: Id(0)] string Path, [property: Id(1)] string Reason);

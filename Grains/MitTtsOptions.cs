@@ -44,6 +44,29 @@ public sealed class TtsOptions
     [ConfigurationKeyName("results_dir")]
     public string? ResultsDir { get; set; }
 
+    /// <summary>When neural models get their sessions: <c>startup</c> (every model on every device as the silo starts; a model ONNX Runtime
+    /// cannot load is known at once) or <c>lazy</c> (on a model's first request on a device).</summary>
+    [ConfigurationKeyName("neural_sessions")]
+    public string NeuralSessions { get; set; } = "startup";
+
+    /// <summary>Threads one CPU inference may use (ONNX Runtime's <c>IntraOpNumThreads</c>); 0: every core.</summary>
+    [ConfigurationKeyName("onnx_threads")]
+    public int OnnxThreads { get; set; }
+
+    /// <summary>Most sentences of different jobs one inference takes on a GPU device (Piper voices).</summary>
+    [ConfigurationKeyName("max_batch")]
+    public int MaxBatch { get; set; } = 8;
+
+    /// <summary>The same on a CPU device; 1 by default, because on CPU a batch takes as long as its rows one after the other, so it only
+    /// delays the first job's audio.</summary>
+    [ConfigurationKeyName("max_batch_cpu")]
+    public int MaxBatchCpu { get; set; } = 1;
+
+    /// <summary>A <c>cuda:N</c> device whose CUDA provider cannot load runs on CPU (and says why in <c>/status</c>); false: its neural
+    /// voices are unavailable there instead.</summary>
+    [ConfigurationKeyName("cuda_fallback")]
+    public bool CudaFallback { get; set; } = true;
+
     /// <summary>The model folder as an absolute path: relative paths are tried against the working directory, then the app folder.</summary>
     public string ResolveModelPath()
     {

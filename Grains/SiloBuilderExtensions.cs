@@ -8,6 +8,7 @@ using MitTts.Grains.Configuration;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
+using MitTts.Grains.Synthesis.Neural;
 using MitTts.Grains.Voices;
 using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
@@ -32,6 +33,8 @@ public static class SiloBuilderExtensions
         services.Configure<SynthesisQueueOptions>(configuration.GetSection(SynthesisQueueOptions.Section));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ISpeechEngine, EspeakEngine>();
+        services.AddSingleton<IPhonemizer, EspeakPhonemizer>();
+        services.AddSingleton<NeuralEngines>();
         services.AddSingleton<SpeechEngines>();
         services.AddSingleton<VoiceCatalog>();
         services.AddSingleton<SynthesisDispatcher>();
@@ -70,6 +73,10 @@ public static class SiloBuilderExtensions
         {
             var devices = provider.GetRequiredService<IOptions<NodeOptions>>().Value.EffectiveDevices;
             var name = provider.GetRequiredService<ILocalSiloDetails>().Name;
+
+            // Neural sessions (when there are neural voices) are opened off the silo's threads; a broken model is reported, never fatal.
+            var neural = provider.GetRequiredService<NeuralEngines>();
+            await Task.Run(() => neural.Start(devices), CancellationToken.None);
             var grains = provider.GetRequiredService<IGrainFactory>();
             foreach (var device in devices)
             {

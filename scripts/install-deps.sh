@@ -3,13 +3,14 @@
 #   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output), libopus0 (Ogg/Opus output)
 #   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg, opus-tools, sox (independent decoders),
 #                                     redis-server and nginx (the cluster tests run a real cluster behind a load balancer),
-#                                     prometheus (the metrics tests scrape a server with a real Prometheus; promtool checks the alert rules)
+#                                     prometheus (the metrics tests scrape a server with a real Prometheus; promtool checks the alert rules),
+#                                     chromium (the web playground's tests drive it headless)
 #   scripts/install-deps.sh cluster   runtime + redis-server and nginx (scripts/cluster.sh)
 set -euo pipefail
 
 need=(libespeak-ng1 espeak-ng-data libmp3lame0 libopus0)
 if [[ "${1:-runtime}" == "test" ]]; then
-  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx prometheus)
+  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx prometheus chromium)
 elif [[ "${1:-runtime}" == "cluster" ]]; then
   need+=(redis-server nginx)
 fi

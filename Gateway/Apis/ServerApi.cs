@@ -62,6 +62,7 @@ public static class ServerApi
     {
         var voicesTask = grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
         var memoryTask = grains.GetGrain<IMemoryStatusGrain>(0).GetStatus();
+        var problemsTask = grains.GetGrain<IVoiceCatalogGrain>(0).GetModelProblems();
         var deviceKeys = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
         var devices = await Task.WhenAll(deviceKeys.Select(key => grains.GetGrain<ISynthesizerGrain>(key).GetStatus()));
         var voices = await voicesTask;
@@ -83,7 +84,14 @@ public static class ServerApi
                 d.Failed,
                 d.Preemptions,
                 d.Cancellations,
-                d.Rejections))]);
+                d.Rejections,
+                d.Neural?.ExecutionProvider,
+                d.Neural?.FallbackReason,
+                d.Neural is { } neural ? [.. neural.Models.Select(m => new LoadedModelStatus(m.Path, m.Engine, m.FileBytes))] : null,
+                d.Batches,
+                d.BatchedJobs,
+                d.LargestBatch))],
+            [.. (await problemsTask).Select(p => new ModelProblemStatus(p.Path, p.Reason))]);
 
         var sample = resources.Current;
         var memory = await memoryTask;

@@ -120,7 +120,8 @@ public sealed record ChannelBufferStatus(long Bytes, long BudgetBytes, int Buffe
 
 public sealed record ServerStatus(string Status, string Mode, int Connections, long Uptime, string Version);
 
-/// <summary>One synthesizer: its queue per priority, its work ahead in seconds, and its counters.</summary>
+/// <summary>One synthesizer: its queue per priority, its work ahead in seconds, and its counters; with neural voices also the ONNX
+/// Runtime provider its sessions run on, why it is not the one asked for, its open models, and its batches.</summary>
 public sealed record DeviceStatus(
     string Key,
     bool Busy,
@@ -131,7 +132,19 @@ public sealed record DeviceStatus(
     long Failed,
     long Preemptions,
     long Cancellations,
-    long Rejections);
+    long Rejections,
+    string? ExecutionProvider = null,
+    string? FallbackReason = null,
+    IReadOnlyList<LoadedModelStatus>? Models = null,
+    long Batches = 0,
+    long BatchedJobs = 0,
+    int LargestBatch = 0);
+
+/// <summary>A neural model with an open session on a device: its file, engine and the file's size in bytes.</summary>
+public sealed record LoadedModelStatus(string Path, string Engine, long FileBytes);
+
+/// <summary>A model file of the models folder that gives no usable voice, and why.</summary>
+public sealed record ModelProblemStatus(string File, string Reason);
 
 public sealed record EngineStatus(
     string Status,
@@ -139,7 +152,8 @@ public sealed record EngineStatus(
     IReadOnlyList<string> LoadedModels,
     IReadOnlyList<string> LoadedVoices,
     int QueueSize,
-    IReadOnlyList<DeviceStatus> Devices);
+    IReadOnlyList<DeviceStatus> Devices,
+    IReadOnlyList<ModelProblemStatus>? ModelProblems = null);
 
 /// <summary>CPU in percent of all cores; memory and disk in MB.</summary>
 public sealed record ResourceStatus(double CpuUsage, double MemoryUsage, double DiskUsage, double DiskFree, double MemoryTotal);

@@ -43,11 +43,27 @@ public static class GatewayApplication
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
         app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
+        app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();
         app.MapMitTtsApi();
         app.MapWebSocketApi();
         app.MapAdminEndpoints();
         return app;
+    }
+
+    /// <summary>The web playground at <c>/</c>: static files from <c>wwwroot</c> beside the binaries, open to all (it asks for a token
+    /// itself when the server has auth on).</summary>
+    public static void UseMitTtsPlayground(this WebApplication app)
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(root);
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
 
     /// <summary>Scrapes and probes (every few seconds, forever) are logged at Debug; failures at Error; everything else at Information.</summary>

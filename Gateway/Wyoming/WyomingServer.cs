@@ -31,18 +31,28 @@ public sealed partial class WyomingServer(
     /// <summary>The port listened on (the configured one, or the one the system chose for port 0 in tests); 0 before the start.</summary>
     public int BoundPort { get; private set; }
 
+    /// <summary>Binds the port before the host counts as started (a port in use fails the start, and the port is known at once).</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Port != 0)
+        {
+            var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            _listener = new TcpListener(address, options.Port < 0 ? 0 : options.Port);
+            _listener.Start();
+            BoundPort = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            LogListening(address, BoundPort);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Port == 0)
+        if (_listener is null)
         {
             return;
         }
 
-        var address = options.Host is "0.0.0.0" or "*" ? IPAddress.Any : options.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
-        _listener = new TcpListener(address, options.Port < 0 ? 0 : options.Port);
-        _listener.Start();
-        BoundPort = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        LogListening(address, BoundPort);
         var connections = new List<Task>();
         try
         {
@@ -158,7 +168,7 @@ public sealed partial class WyomingServer(
                 voices.Add(new JsonObject
                 {
                     ["name"] = voice.Id,
-                    ["attribution"] = new JsonObject { ["name"] = voice.Engine, ["url"] = "https://github.com/espeak-ng/espeak-ng" },
+                    ["attribution"] = new JsonObject { ["name"] = voice.Engine, ["url"] = EngineUrl(voice.Engine) },
                     ["installed"] = true,
                     ["description"] = $"{voice.Name} ({voice.Description})",
                     ["version"] = null,
@@ -183,6 +193,13 @@ public sealed partial class WyomingServer(
             ["wake"] = new JsonArray(), ["mic"] = new JsonArray(), ["snd"] = new JsonArray(),
         });
     }
+
+    private static string EngineUrl(string engine) => engine switch
+    {
+        "piper" => "https://github.com/rhasspy/piper",
+        "kokoro" => "https://github.com/hexgrad/kokoro",
+        _ => "https://github.com/espeak-ng/espeak-ng",
+    };
 
     private static bool Matches(VoiceInfo voice, string language) =>
         voice.IsAvailable && (string.Equals(voice.Language, language, StringComparison.OrdinalIgnoreCase)

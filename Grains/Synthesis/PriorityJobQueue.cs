@@ -135,6 +135,72 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return false;
     }
 
+    /// <summary>Whether a streamed job that has not spoken yet waits at <paramref name="priority"/> or above (after aging) for a session
+    /// none of <paramref name="running"/> belongs to (a batch's jobs run together; waiting jobs of their sessions come after them anyway).</summary>
+    public bool HasFreshWaiting(Priority priority, IReadOnlyList<ScheduledJob> running, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        foreach (var job in _jobs)
+        {
+            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, now) >= priority && !HasSession(running, job.SessionKey))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Removes and returns, in service order, up to <paramref name="max"/> waiting jobs that can join a batch running at
+    /// <paramref name="level"/>: each the next job of its session, of no session in <paramref name="running"/>, at exactly that level (after
+    /// aging), and accepted by <paramref name="fits"/>. None while a job of a higher level waits: priority decides who is in a batch.</summary>
+    public List<ScheduledJob> TakeCompanions(Priority level, IReadOnlyList<ScheduledJob> running, int max, Func<ScheduledJob, bool> fits, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(fits);
+        var taken = new List<ScheduledJob>();
+        if (max <= 0 || _jobs.Count == 0)
+        {
+            return taken;
+        }
+
+        var heads = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var job in ServiceOrder(now))
+        {
+            var effective = Effective(job, now);
+            if (effective > level)
+            {
+                return taken;
+            }
+
+            if (taken.Count >= max || effective < level)
+            {
+                break;
+            }
+
+            // Only a session's next job: a later one must not overtake it.
+            if (heads.Add(job.SessionKey) && !HasSession(running, job.SessionKey) && fits(job))
+            {
+                taken.Add(job);
+            }
+        }
+
+        foreach (var job in taken)
+        {
+            _jobs.Remove(job);
+            _lastServed[job.SessionKey] = ++_served;
+        }
+
+        return taken;
+    }
+
+    /// <summary>The level a job is served at now: its own, or HIGH for a NORMAL job that waited past the aging time.</summary>
+    public Priority LevelOf(ScheduledJob job, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Effective(job, now);
+    }
+
     /// <summary>Removes and returns every waiting job (the silo is stopping).</summary>
     public List<ScheduledJob> DrainAll()
     {
@@ -197,6 +263,19 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         }
 
         return order;
+    }
+
+    private static bool HasSession(IReadOnlyList<ScheduledJob> jobs, string session)
+    {
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            if (string.Equals(jobs[i].SessionKey, session, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private Priority Effective(ScheduledJob job, DateTimeOffset now) =>

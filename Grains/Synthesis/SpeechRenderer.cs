@@ -19,13 +19,21 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     private readonly ConcurrentDictionary<string, double> _streamGains = new(StringComparer.Ordinal);
 
-    /// <summary>The catalogue voice and the engine that speaks it.</summary>
-    public (VoiceEntry Voice, ISpeechEngine Engine) Resolve(SynthesisRequest request)
+    /// <summary>The catalogue voice and the engine that speaks it on <paramref name="device"/> (<c>cpu:0</c>, <c>cuda:0</c>): espeak-ng is
+    /// the same everywhere; a neural voice has its own sessions on each device.</summary>
+    public (VoiceEntry Voice, ISpeechEngine Engine) Resolve(SynthesisRequest request, string device = "cpu:0")
     {
         ArgumentNullException.ThrowIfNull(request);
         var voice = voices.Find(request.VoiceId) ?? throw new InvalidOperationException($"Voice '{request.VoiceId}' is not in this silo's catalogue.");
-        var engine = engines.Find(voice.Engine) ?? throw new InvalidOperationException($"Engine '{voice.Engine}' is not available on this silo.");
+        var engine = engines.For(voice, device) ?? throw new InvalidOperationException($"Engine '{voice.Engine}' is not available on this silo.");
         return (voice, engine);
+    }
+
+    /// <summary>The engine of the request's voice on <paramref name="device"/>; null when the voice or its engine is not here.</summary>
+    public ISpeechEngine? EngineFor(SynthesisRequest request, string device)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return voices.Find(request.VoiceId) is { } voice ? engines.For(voice, device) : null;
     }
 
     /// <summary>The language of the request's voice (ISO 639-1), which sentence segmentation follows.</summary>
@@ -45,13 +53,12 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     /// <summary>The engine request for <paramref name="text"/> (the whole request text, or one sentence of it).</summary>
     /// <remarks>Speed and pitch go to the engine only when it applies them itself; otherwise <see cref="Finish"/> does.</remarks>
-    public SpeechRequest EngineRequest(SynthesisRequest request, VoiceEntry voice, string text)
+    public static SpeechRequest EngineRequest(SynthesisRequest request, VoiceEntry voice, ISpeechEngine engine, string text)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(voice);
-        return AppliesSpeedAndPitch(voice)
-            ? new SpeechRequest(text, voice.EngineVoice, request.Speed, request.Pitch, request.Ssml)
-            : new SpeechRequest(text, voice.EngineVoice, Ssml: request.Ssml);
+        ArgumentNullException.ThrowIfNull(engine);
+        return new SpeechRequest(text, voice.EngineVoice, engine.AppliesSpeed ? request.Speed : 1.0, engine.AppliesSpeedAndPitch ? request.Pitch : 1.0, request.Ssml);
     }
 
     /// <summary>The cached audio of an identical earlier request, marked as a cache hit; null when there is none.</summary>
@@ -69,15 +76,17 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     /// <summary>Processes and encodes the engine's PCM (at <paramref name="sampleRate"/>) into the requested format, and caches it.</summary>
     /// <remarks><paramref name="streamId"/>, a stable name of the task (its id), lets the encoder derive stream numbers (the Ogg
     /// serial) from it, so rendering the task again gives the same bytes; null: the encoder picks one.</remarks>
-    public AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request, string? streamId = null)
+    public AudioResult Finish(ReadOnlySpan<short> pcm, int sampleRate, SynthesisRequest request, ISpeechEngine engine, string? streamId = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (voice, _) = Resolve(request);
+        ArgumentNullException.ThrowIfNull(engine);
+        var voice = voices.Find(request.VoiceId) ?? throw new InvalidOperationException($"Voice '{request.VoiceId}' is not in this silo's catalogue.");
         var encoder = Encoder(request);
 
-        var samples = AppliesSpeedAndPitch(voice) || (request.Speed == 1.0 && request.Pitch == 1.0)
+        var (speed, pitch) = DspSpeedAndPitch(request, engine);
+        var samples = speed == 1.0 && pitch == 1.0
             ? pcm.ToArray()
-            : SpeedPitchProcessor.Apply(pcm, sampleRate, request.Speed, request.Pitch);
+            : SpeedPitchProcessor.Apply(pcm, sampleRate, speed, pitch);
         LoudnessNormalizer.Normalize(samples);
 
         var outputRate = OutputRate(request, encoder, sampleRate);
@@ -101,20 +110,22 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         ArgumentNullException.ThrowIfNull(engine);
         var encoder = Encoder(request);
         var gain = await StreamGain(voice, engine, cancellationToken);
-        var dsp = !AppliesSpeedAndPitch(voice);
+        var (speed, pitch) = DspSpeedAndPitch(request, engine);
         return new StreamedRendering(
             encoder,
             engine.SampleRate,
             OutputRate(request, encoder, engine.SampleRate),
             gain,
             EncoderOptions(request, streamId),
-            dsp ? request.Speed : 1.0,
-            dsp ? request.Pitch : 1.0);
+            speed,
+            pitch,
+            engine.WordTimesEstimated);
     }
 
     private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
     {
-        var key = $"{voice.Engine}/{voice.EngineVoice}";
+        // The model too: every single-speaker Piper voice has the same (empty) engine voice.
+        var key = $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
         if (_streamGains.TryGetValue(key, out var gain))
         {
             return gain;
@@ -154,11 +165,13 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     private static AudioEncoderOptions EncoderOptions(SynthesisRequest request, string? streamId) => new(request.Bitrate, StreamId: streamId);
 
-    private bool AppliesSpeedAndPitch(VoiceEntry voice) => engines.Find(voice.Engine)?.AppliesSpeedAndPitch ?? false;
+    /// <summary>What the pipeline still has to do after the engine: the speed and pitch the engine did not apply itself.</summary>
+    private static (double Speed, double Pitch) DspSpeedAndPitch(SynthesisRequest request, ISpeechEngine engine) =>
+        (engine.AppliesSpeed ? 1.0 : request.Speed, engine.AppliesSpeedAndPitch ? 1.0 : request.Pitch);
 
     private static AudioCacheKey CacheKey(SynthesisRequest request, VoiceEntry voice) => new(
         request.Text,
-        $"{voice.Engine}/{voice.EngineVoice}/{voice.Id}{(request.Ssml ? "/ssml" : string.Empty)}",
+        $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}/{voice.Id}{(request.Ssml ? "/ssml" : string.Empty)}",
         request.Format.ToString(),
         request.SampleRate ?? 0,
         request.Speed,

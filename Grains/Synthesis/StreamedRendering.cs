@@ -21,6 +21,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly double _speed;
     private readonly double _pitch;
     private readonly bool _applyDsp;
+
+    // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
+    private readonly bool _wordsEstimated;
     private readonly ArrayBufferWriter<byte> _pending = new(16 * 1024);
     private readonly List<(int Offset, int Length, long Sample)> _marks = [];
     private readonly PcmBuffer? _sentencePcm;
@@ -37,8 +40,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private bool _signaled;
     private bool _disposed;
 
-    public StreamedRendering(IAudioEncoder encoder, int engineRate, int outputRate, double gain, AudioEncoderOptions encoderOptions, double speed = 1.0, double pitch = 1.0)
+    public StreamedRendering(IAudioEncoder encoder, int engineRate, int outputRate, double gain, AudioEncoderOptions encoderOptions, double speed = 1.0, double pitch = 1.0, bool wordsEstimated = false)
     {
+        _wordsEstimated = wordsEstimated;
         ArgumentNullException.ThrowIfNull(encoder);
         _engineRate = engineRate;
         _outputRate = outputRate;
@@ -145,7 +149,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                     words.Add(new WordTiming(
                         _sentence.Substring(offset, length),
                         (int)(_sentenceStartMs + (sample * msPerSample)),
-                        (int)(_sentenceStartMs + (end * msPerSample))));
+                        (int)(_sentenceStartMs + (end * msPerSample)),
+                        _wordsEstimated));
                 }
 
                 _marks.Clear();

@@ -1,4 +1,5 @@
 using MitTts.Grains.Interfaces;
+using MitTts.Speech.Engines;
 
 namespace MitTts.Grains.Synthesis;
 
@@ -13,11 +14,8 @@ public sealed partial class SynthesizerGrain
         var cancellationToken = job.Cancellation.Token;
         if (job.Progress is null)
         {
-            if (renderer.TryGetCached(request) is { } cached)
+            if (TryServeCached(job))
             {
-                Metrics.CacheHit();
-                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), cached));
-                output.TryComplete();
                 return false;
             }
 
@@ -25,13 +23,13 @@ public sealed partial class SynthesizerGrain
         }
 
         var progress = job.Progress;
-        var (voice, engine) = renderer.Resolve(request);
+        var (voice, engine) = renderer.Resolve(request, Device);
         progress.SampleRate = engine.SampleRate;
         while (!progress.IsDone)
         {
             var sentence = progress.Sentences[progress.Next];
             var started = time.GetTimestamp();
-            await Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+            await Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
             if (SentenceSpoken(job, sentence.Length, started))
             {
                 return true;
@@ -43,11 +41,7 @@ public sealed partial class SynthesizerGrain
             }
         }
 
-        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, job.TaskId), CancellationToken.None);
-        Metrics.Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
-        DropProgress(job);
-        output.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
-        output.TryComplete();
+        await CompleteWholeAsync(job, engine);
         return false;
     }
 
@@ -61,14 +55,8 @@ public sealed partial class SynthesizerGrain
         var cancellationToken = job.Cancellation.Token;
         if (job.Progress is null)
         {
-            if (!request.WordTimestamps && job.Job is { FromSentence: 0, FromByte: 0 } && renderer.TryGetCached(request) is { } cached)
+            if (TryServeCached(job))
             {
-                Metrics.CacheHit();
-                // One piece: sentence 0 is the whole file.
-                var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
-                output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
-                output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
-                output.TryComplete();
                 return false;
             }
 
@@ -76,7 +64,7 @@ public sealed partial class SynthesizerGrain
         }
 
         var progress = job.Progress;
-        var (voice, engine) = renderer.Resolve(request);
+        var (voice, engine) = renderer.Resolve(request, Device);
         var stream = progress.Stream ??= await renderer.StartStream(request, voice, engine, cancellationToken, job.TaskId);
         var count = progress.Sentences.Count;
         while (!progress.IsDone)
@@ -85,7 +73,7 @@ public sealed partial class SynthesizerGrain
             var sentence = progress.Sentences[index];
             var started = time.GetTimestamp();
             stream.BeginSentence(sentence, SkipFor(job.Job, index));
-            var speaking = Task.Run(() => engine.SynthesizeAsync(renderer.EngineRequest(request, voice, sentence), stream, cancellationToken), CancellationToken.None);
+            var speaking = Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
             while (true)
             {
                 await Task.WhenAny(speaking, stream.WaitForAudioAsync());
@@ -114,7 +102,58 @@ public sealed partial class SynthesizerGrain
             }
         }
 
-        // The tail: what the encoder still holds, numbered one past the last sentence.
+        CompleteStreamed(job, stream, engine);
+        return false;
+    }
+
+    /// <summary>Answers a job that has not started from the audio cache; false when the cache has nothing for it.</summary>
+    private bool TryServeCached(ScheduledJob job)
+    {
+        var request = job.Job.Request;
+        var output = job.Output.Writer;
+        if (!request.Streamed)
+        {
+            if (renderer.TryGetCached(request) is not { } whole)
+            {
+                return false;
+            }
+
+            output.TryWrite(new JobCompleted((int)(whole.DurationSeconds * 1000), whole));
+            output.TryComplete();
+            Metrics.CacheHit();
+            return true;
+        }
+
+        if (request.WordTimestamps || job.Job is not { FromSentence: 0, FromByte: 0 } || renderer.TryGetCached(request) is not { } cached)
+        {
+            return false;
+        }
+
+        // One piece: sentence 0 is the whole file.
+        var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
+        output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
+        output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
+        output.TryComplete();
+        Metrics.CacheHit();
+        return true;
+    }
+
+    /// <summary>A whole job spoke its last sentence: its file is made (off the grain's thread) and handed to its owner.</summary>
+    private async Task CompleteWholeAsync(ScheduledJob job, ISpeechEngine engine)
+    {
+        var progress = job.Progress!;
+        var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, job.Job.Request, engine, job.TaskId), CancellationToken.None);
+        Metrics.Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
+        DropProgress(job);
+        job.Output.Writer.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
+        job.Output.Writer.TryComplete();
+    }
+
+    /// <summary>A streamed job spoke its last sentence: the tail the encoder still holds, numbered one past the last sentence, then the end.</summary>
+    private void CompleteStreamed(ScheduledJob job, StreamedRendering stream, ISpeechEngine engine)
+    {
+        var output = job.Output.Writer;
+        var count = job.Progress!.Sentences.Count;
         stream.BeginSentence(string.Empty, SkipFor(job.Job, count));
         stream.Complete();
         if (stream.TakePiece(count, sentenceComplete: true, 1.0) is { } tail)
@@ -127,7 +166,6 @@ public sealed partial class SynthesizerGrain
         DropProgress(job);
         output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
         output.TryComplete();
-        return false;
     }
 
     /// <summary>How much of sentence <paramref name="index"/>'s audio the owner already has.</summary>

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Configuration;
 using MitTts.Grains.Interfaces;
-using MitTts.Speech.Audio;
+using MitTts.Grains.Synthesis.Neural;
 using MitTts.Speech.Engines;
 using Orleans.Concurrency;
 
@@ -20,6 +20,7 @@ namespace MitTts.Grains.Synthesis;
 [DevicePlacement]
 public sealed partial class SynthesizerGrain(
     SpeechRenderer renderer,
+    NeuralEngines neural,
     SchedulingMetrics metrics,
     IOptions<SynthesisQueueOptions> options,
     LiveSettings settings,
@@ -34,6 +35,9 @@ public sealed partial class SynthesizerGrain(
 
     private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
     private ScheduledJob? _running;
+
+    // The jobs of a running batch (neural voices), the leader among them; empty otherwise.
+    private readonly List<ScheduledJob> _companions = [];
     private Task? _loop;
     private long _sequence;
     private double _secondsPerCharacter = InitialSecondsPerCharacter;
@@ -53,6 +57,9 @@ public sealed partial class SynthesizerGrain(
     private string DeviceKey => this.GetPrimaryKeyString();
 
     private DeviceMetrics Metrics => _metrics ??= metrics.ForDevice(DeviceKey);
+
+    /// <summary>The device part of the key (<c>cpu:0</c>, <c>cuda:0</c>): where this synthesizer's neural sessions run.</summary>
+    private string Device => DeviceKey[(DeviceKey.LastIndexOf('/') + 1)..];
 
     private DateTimeOffset Now => time.GetUtcNow();
 
@@ -140,7 +147,7 @@ public sealed partial class SynthesizerGrain(
     /// elsewhere): the old run is cancelled, and whoever still reads it hears why, so the task has one job, not two.</summary>
     private void Supersede(string taskId)
     {
-        var old = _running?.TaskId == taskId ? _running : _queue.Find(taskId);
+        var old = _running?.TaskId == taskId ? _running : RunningCompanion(taskId) ?? _queue.Find(taskId);
         if (old is not null)
         {
             Abandon(old);
@@ -148,9 +155,22 @@ public sealed partial class SynthesizerGrain(
         }
     }
 
+    private ScheduledJob? RunningCompanion(string taskId)
+    {
+        foreach (var job in _companions)
+        {
+            if (job.TaskId == taskId)
+            {
+                return job;
+            }
+        }
+
+        return null;
+    }
+
     private void Abandon(ScheduledJob job)
     {
-        if (ReferenceEquals(_running, job))
+        if (ReferenceEquals(_running, job) || _companions.Contains(job))
         {
             job.Cancellation.Cancel();
             return;
@@ -176,7 +196,8 @@ public sealed partial class SynthesizerGrain(
         }
 
         return Task.FromResult(new SynthesizerStatus(
-            DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name));
+            DeviceKey, _running is not null, _queue.Count, _completed, _failed, _secondsPerCharacter, WorkAheadSeconds(), byPriority, _preemptions, _cancellations, _rejections, localSilo.Name,
+            neural.Status(Device), _batches, _batchedJobs, _largestBatch));
     }
 
     async Task ISynthesizerGrain.StopForShutdown()
@@ -209,6 +230,11 @@ public sealed partial class SynthesizerGrain(
             await running.Cancellation.CancelAsync();
         }
 
+        foreach (var companion in _companions)
+        {
+            await companion.Cancellation.CancelAsync();
+        }
+
         if (_loop is { } loop)
         {
             await loop.WaitAsync(cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
@@ -217,21 +243,31 @@ public sealed partial class SynthesizerGrain(
 
     private double WorkAheadSeconds()
     {
-        return ((_running?.RemainingCharacters ?? 0) + _queue.RemainingCharacters) * _secondsPerCharacter;
+        return (RunningCharacters() + _queue.RemainingCharacters) * _secondsPerCharacter;
+    }
+
+    /// <summary>Characters the running job (or every job of the running batch) has still to speak.</summary>
+    private long RunningCharacters()
+    {
+        long characters = _running is { } running && !_companions.Contains(running) ? running.RemainingCharacters : 0;
+        foreach (var job in _companions)
+        {
+            characters += job.RemainingCharacters;
+        }
+
+        return characters;
     }
 
     /// <summary>Position 0 is the running job; a queued job counts the running one and those served before it.</summary>
     private (int Position, double EstimatedSeconds)? Position(string taskId)
     {
-        var characters = 0;
+        var characters = RunningCharacters();
         if (_running is { } running)
         {
-            if (running.TaskId == taskId)
+            if ((running.TaskId == taskId ? running : RunningCompanion(taskId)) is { } spoken)
             {
-                return (0, running.RemainingCharacters * _secondsPerCharacter);
+                return (0, spoken.RemainingCharacters * _secondsPerCharacter);
             }
-
-            characters = running.RemainingCharacters;
         }
 
         var order = _queue.ServiceOrder(Now);
@@ -269,17 +305,19 @@ public sealed partial class SynthesizerGrain(
                 }
 
                 job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
-                if (await RunGuardedAsync(job))
+                if (BatchSlot(job) is { } slot)
                 {
-                    _preemptions++;
-                    Metrics.Preempted(job.Priority);
-                    _queue.Enqueue(job);
-                    Metrics.Queued(job.Priority, +1);
+                    await RunBatchAsync(job, slot);
+                }
+                else if (await RunGuardedAsync(job))
+                {
+                    Requeue(job);
                 }
             }
             finally
             {
                 _running = null;
+                _companions.Clear();
             }
         }
     }
@@ -287,7 +325,6 @@ public sealed partial class SynthesizerGrain(
     /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
     private async Task<bool> RunGuardedAsync(ScheduledJob job)
     {
-        var output = job.Output.Writer;
         using var span = SynthesisTracing.Start(job, DeviceKey);
         try
         {
@@ -301,24 +338,43 @@ public sealed partial class SynthesizerGrain(
         }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
         {
-            _cancellations++;
-            Metrics.Cancelled(job.Priority);
-            DropProgress(job);
-            output.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
+            EndCancelled(job);
         }
         catch (Exception e)
         {
-            _failed++;
-            DropProgress(job);
-            LogSynthesisFailed(job.TaskId, e);
-            var error = e is SpeechEngineUnavailableException
-                ? new TaskError("engine_unavailable", e.Message)
-                : new TaskError("synthesis_failed", e.Message);
-            output.TryWrite(new JobFailed(error));
-            output.TryComplete();
+            EndFailed(job, e);
         }
 
         return false;
+    }
+
+    private void EndCancelled(ScheduledJob job)
+    {
+        _cancellations++;
+        Metrics.Cancelled(job.Priority);
+        DropProgress(job);
+        job.Output.Writer.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
+    }
+
+    private void EndFailed(ScheduledJob job, Exception e)
+    {
+        _failed++;
+        DropProgress(job);
+        LogSynthesisFailed(job.TaskId, e);
+        var error = e is SpeechEngineUnavailableException
+            ? new TaskError(SpeechEngineUnavailableException.Code, e.Message)
+            : new TaskError("synthesis_failed", e.Message);
+        job.Output.Writer.TryWrite(new JobFailed(error));
+        job.Output.Writer.TryComplete();
+    }
+
+    /// <summary>Puts a preempted job back in the queue; it keeps its progress and its place among the jobs of its level.</summary>
+    private void Requeue(ScheduledJob job)
+    {
+        _preemptions++;
+        Metrics.Preempted(job.Priority);
+        _queue.Enqueue(job);
+        Metrics.Queued(job.Priority, +1);
     }
 
     /// <summary>Books a spoken sentence; true when waiting work should run before the job's next sentence.</summary>

@@ -3,11 +3,14 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
-using MitTts.Grains.Interfaces;
+using MitTts.Speech.Engines.Onnx;
 
 namespace MitTts.Grains.Voices;
 
-/// <summary>The voices of <c>models/voices.json</c>, read once per silo.</summary>
+/// <summary>The voices of <c>models/voices.json</c> and the neural voices found beside it, read once per silo.</summary>
+/// <remarks>Every Piper and Kokoro model in the models folder becomes voices (<see cref="NeuralVoiceDiscovery"/>); an entry of
+/// <c>voices.json</c> whose <c>model</c> names one of them (and whose <c>engine_voice</c> names the speaker) takes its place, with the
+/// entry's id, name and description. A file that gives no voice is listed in <see cref="Problems"/>, never fatal.</remarks>
 public sealed partial class VoiceCatalog
 {
     public const string FileName = "voices.json";
@@ -17,8 +20,11 @@ public sealed partial class VoiceCatalog
     public VoiceCatalog(IOptions<TtsOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var path = Path.Combine(options.Value.ResolveModelPath(), FileName);
-        _voices = Load(path);
+        var folder = options.Value.ResolveModelPath();
+        var listed = Load(Path.Combine(folder, FileName));
+        var (voices, problems) = AddNeuralVoices(folder, listed);
+        _voices = voices.ToFrozenDictionary(StringComparer.Ordinal);
+        Problems = problems;
     }
 
     /// <summary>Voice ids look like <c>es-female-1</c>: language, descriptor, number.</summary>
@@ -27,9 +33,14 @@ public sealed partial class VoiceCatalog
 
     public IReadOnlyCollection<string> Ids => _voices.Keys;
 
+    public IReadOnlyCollection<VoiceEntry> Voices => _voices.Values;
+
+    /// <summary>Model files in the models folder that give no voice, and why (each names its file).</summary>
+    public IReadOnlyList<NeuralModelProblem> Problems { get; }
+
     public VoiceEntry? Find(string voiceId) => _voices.GetValueOrDefault(voiceId);
 
-    private static FrozenDictionary<string, VoiceEntry> Load(string path)
+    private static Dictionary<string, VoiceEntry> Load(string path)
     {
         if (!File.Exists(path))
         {
@@ -39,25 +50,77 @@ public sealed partial class VoiceCatalog
         using var stream = File.OpenRead(path);
         var file = JsonSerializer.Deserialize(stream, VoiceCatalogJsonContext.Default.VoiceCatalogFile)
             ?? throw new InvalidDataException($"{path} is empty.");
+        var folder = Path.GetDirectoryName(path)!;
         var voices = new Dictionary<string, VoiceEntry>(StringComparer.Ordinal);
-        foreach (var voice in file.Voices)
+        foreach (var listed in file.Voices)
         {
-            if (!VoiceIdPattern().IsMatch(voice.Id))
+            if (!VoiceIdPattern().IsMatch(listed.Id))
             {
-                throw new InvalidDataException($"{path}: voice id '{voice.Id}' does not match {VoiceIdPattern()}.");
+                throw new InvalidDataException($"{path}: voice id '{listed.Id}' does not match {VoiceIdPattern()}.");
             }
 
+            // A model is named relative to the models folder; kept as a full path so discovered files can be matched to it.
+            var voice = listed.Model is { Length: > 0 } model ? listed with { Model = Path.GetFullPath(model, folder) } : listed with { Model = null };
             if (!voices.TryAdd(voice.Id, voice))
             {
                 throw new InvalidDataException($"{path}: voice id '{voice.Id}' appears twice.");
             }
         }
 
-        return voices.ToFrozenDictionary(StringComparer.Ordinal);
+        return voices;
+    }
+
+    private static (Dictionary<string, VoiceEntry> Voices, List<NeuralModelProblem> Problems) AddNeuralVoices(string folder, Dictionary<string, VoiceEntry> voices)
+    {
+        var scan = new NeuralVoiceDiscovery(voices.Keys).Scan(folder);
+        var problems = new List<NeuralModelProblem>(scan.Problems);
+        var named = new Dictionary<(string Model, string EngineVoice), string>();
+        foreach (var voice in voices.Values)
+        {
+            if (voice.Model is not null)
+            {
+                named[(voice.Model, voice.EngineVoice)] = voice.Id;
+            }
+        }
+
+        var found = new HashSet<(string Model, string EngineVoice)>();
+        foreach (var discovered in scan.Voices)
+        {
+            var key = (Path.GetFullPath(discovered.ModelPath), discovered.EngineVoice);
+            found.Add(key);
+            if (named.TryGetValue(key, out var id))
+            {
+                // voices.json names this voice: its words win, the file says the engine and the rate.
+                voices[id] = voices[id] with { Engine = discovered.Engine, SampleRate = discovered.SampleRate };
+                continue;
+            }
+
+            voices[discovered.Id] = new VoiceEntry(
+                discovered.Id,
+                discovered.Language,
+                discovered.Gender ?? "unknown",
+                discovered.Name,
+                $"{discovered.Engine} voice from {Path.GetFileName(discovered.ModelPath)}",
+                discovered.Engine,
+                discovered.EngineVoice,
+                key.Item1,
+                discovered.SampleRate);
+        }
+
+        foreach (var ((model, engineVoice), id) in named)
+        {
+            if (!found.Contains((model, engineVoice)) && !problems.Exists(p => Path.GetFullPath(p.Path) == model))
+            {
+                problems.Add(new NeuralModelProblem(model, $"voice '{id}' of {FileName} names this model (speaker '{engineVoice}'), which is not a usable model there."));
+            }
+        }
+
+        return (voices, problems);
     }
 }
 
-/// <summary>One voice as written in <c>voices.json</c>.</summary>
+/// <summary>One voice as written in <c>voices.json</c>; a neural voice also has its <see cref="Model"/> file and its
+/// <see cref="SampleRate"/> (read from the model's config).</summary>
 public sealed record VoiceEntry(
     string Id,
     string Language,
@@ -65,7 +128,9 @@ public sealed record VoiceEntry(
     string Name,
     string Description,
     string Engine,
-    [property: JsonPropertyName("engine_voice")] string EngineVoice);
+    [property: JsonPropertyName("engine_voice")] string EngineVoice,
+    string? Model = null,
+    int? SampleRate = null);
 
 /// <summary>The shape of <c>voices.json</c>.</summary>
 public sealed record VoiceCatalogFile(IReadOnlyList<VoiceEntry> Voices);

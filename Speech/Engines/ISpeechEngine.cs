@@ -13,6 +13,14 @@ public interface ISpeechEngine
     /// when false, it is given 1.0 for both and the audio pipeline changes speed and pitch afterwards.</summary>
     bool AppliesSpeedAndPitch { get; }
 
+    /// <summary>Whether the engine applies <see cref="SpeechRequest.Speed"/> itself (true whenever <see cref="AppliesSpeedAndPitch"/> is);
+    /// a neural voice does (Piper's <c>length_scale</c>, Kokoro's <c>speed</c>) while its pitch is left to the audio pipeline.</summary>
+    bool AppliesSpeed { get; }
+
+    /// <summary>Whether the word times the engine reports (<see cref="IWordSink"/>) are estimates rather than the engine's own events:
+    /// a neural model gives none, so they are placed by phoneme positions.</summary>
+    bool WordTimesEstimated => false;
+
     /// <summary>Synthesizes <paramref name="request"/>, handing PCM to <paramref name="sink"/> as it is produced.</summary>
     /// <remarks>The sink is called on the engine's own thread; it must copy what it keeps and return quickly.
     /// Cancellation stops the engine within one engine buffer and ends the call with <see cref="OperationCanceledException"/>.</remarks>

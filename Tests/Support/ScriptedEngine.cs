@@ -27,6 +27,8 @@ public sealed class ScriptedEngine : ISpeechEngine
     /// <summary>Claims native speed and pitch so the renderer leaves its PCM alone; the tests use 1.0 for both.</summary>
     public bool AppliesSpeedAndPitch => true;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Forgets the log and lets the engine run freely.</summary>
     public static void Reset()
     {

@@ -55,7 +55,7 @@ public sealed class WebSocketOutboxTests
 
         await outbox.Run(CancellationToken.None);
 
-        Assert.Equal("""{"type":"audio","task_id":"t1","data":"AAEC","context_id":"c1","sequence":7}""", Text(Assert.Single(socket.Sent)));
+        Assert.Equal("""{"type":"audio","task_id":"t1","data":"AAEC","context_id":"c1","sequence":7,"progress":0.5}""", Text(Assert.Single(socket.Sent)));
     }
 
     [Fact]

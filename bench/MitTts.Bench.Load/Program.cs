@@ -3,8 +3,8 @@ using System.Globalization;
 using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
-// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak and
-// soak-cluster only when named.
+// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak,
+// soak-cluster and neural only when named.
 // Without --url it starts the embedded server in this process on free loopback ports (the connections scenario: in a child process).
 var options = BenchOptions.Parse(args);
 if (options.Scenarios.Contains("serve"))
@@ -28,6 +28,13 @@ if (options.Scenarios.Contains("soak-cluster"))
     var report = await new SoakScenario(options, machine, command).RunCluster();
     Console.WriteLine(report);
     await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "soak-cluster.md"), report);
+}
+
+if (options.Scenarios.Contains("neural"))
+{
+    var report = await new NeuralScenario(options).Run(machine, command);
+    Console.WriteLine(report);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "neural.md"), report);
 }
 
 // The soaks run their own servers; start the embedded one only for what else was named.
@@ -131,6 +138,15 @@ internal sealed record BenchOptions
 
     public int InterruptRounds { get; init; } = 3;
 
+    /// <summary>Rounds of the neural scenario's sentences per engine (after one warm-up).</summary>
+    public int NeuralRounds { get; init; } = 20;
+
+    /// <summary>Threads per ONNX inference in the neural scenario (0: every core).</summary>
+    public int OnnxThreads { get; init; } = 1;
+
+    /// <summary>A folder of real Piper/Kokoro models for the neural scenario to measure beside the built ones.</summary>
+    public string? ModelsFolder { get; init; }
+
     public double CapacitySeconds { get; init; } = 6;
 
     public int LookaheadMs { get; init; } = 1000;
@@ -183,6 +199,9 @@ internal sealed record BenchOptions
                 "--samples-per-session" => options with { FirstAudioPerSession = Int() },
                 "--rounds" => options with { FirstAudioRounds = Int() },
                 "--interrupt-rounds" => options with { InterruptRounds = Int() },
+                "--neural-rounds" => options with { NeuralRounds = Int() },
+                "--onnx-threads" => options with { OnnxThreads = Int() },
+                "--models" => options with { ModelsFolder = Next() },
                 "--capacity-seconds" => options with { CapacitySeconds = Double() },
                 "--lookahead-ms" => options with { LookaheadMs = Int() },
                 "--capacity-max" => options with { CapacityMax = Int() },
@@ -199,7 +218,7 @@ internal sealed record BenchOptions
                 "--server-arg" => options with { ServerArgs = [.. options.ServerArgs, Next()] },
                 "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "all")
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "neural" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };

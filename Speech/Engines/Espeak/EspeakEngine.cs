@@ -13,6 +13,8 @@ public sealed class EspeakEngine : ISpeechEngine
     /// <summary>espeak-ng speaks at the requested rate and pitch itself (<c>espeakRATE</c>, <c>espeakPITCH</c>).</summary>
     public bool AppliesSpeedAndPitch => true;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Whether the library loaded and initialized; the reason otherwise.</summary>
     public static (bool Available, string? Reason) Probe() => EspeakWorker.Instance.Probe();
 

@@ -23,8 +23,8 @@ public sealed class RenderedPitchTests
         var request = new SynthesisRequest(Text, "en-male-1", AudioFormat.Wav, Priority.Normal, null, 1.0, pitch, null);
         var (voice, resolved) = renderer.Resolve(request);
         using var pcm = new PcmBuffer();
-        await resolved.SynthesizeAsync(renderer.EngineRequest(request, voice, request.Text), pcm);
-        var result = renderer.Finish(pcm.Samples, resolved.SampleRate, request);
+        await resolved.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, resolved, request.Text), pcm);
+        var result = renderer.Finish(pcm.Samples, resolved.SampleRate, request, resolved);
         var wav = Pcm.FromWav(result.Data);
         var (f0, voiced) = AudioMeasures.Pitch(wav.Samples, wav.SampleRate);
         Assert.True(voiced > 0.3, $"pitch {pitch}: only {voiced:P0} of frames voiced");
@@ -71,6 +71,8 @@ public sealed class RenderedPitchTests
         public int SampleRate => inner.SampleRate;
 
         public bool AppliesSpeedAndPitch => false;
+
+        public bool AppliesSpeed => false;
 
         public Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default) =>
             inner.SynthesizeAsync(request, sink, cancellationToken);

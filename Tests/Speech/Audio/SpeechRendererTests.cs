@@ -33,8 +33,8 @@ public sealed class SpeechRendererTests
 
         var (voice, engine) = _renderer.Resolve(request);
         using var pcm = new PcmBuffer();
-        await engine.SynthesizeAsync(_renderer.EngineRequest(request, voice, request.Text), pcm);
-        return _renderer.Finish(pcm.Samples, engine.SampleRate, request);
+        await engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, request.Text), pcm);
+        return _renderer.Finish(pcm.Samples, engine.SampleRate, request, engine);
     }
 
     [Fact]
@@ -57,10 +57,10 @@ public sealed class SpeechRendererTests
         var normal = await Render(Request());
         var fast = await Render(Request(speed: 2.0));
         var high = await Render(Request(pitch: 1.5));
-        var (voice, _) = _renderer.Resolve(Request(speed: 2.0));
+        var (voice, engine) = _renderer.Resolve(Request(speed: 2.0));
 
-        Assert.Equal(1.0, _renderer.EngineRequest(Request(speed: 2.0, pitch: 1.5), voice, "x").Speed);
-        Assert.Equal(1.0, _renderer.EngineRequest(Request(speed: 2.0, pitch: 1.5), voice, "x").Pitch);
+        Assert.Equal(1.0, SpeechRenderer.EngineRequest(Request(speed: 2.0, pitch: 1.5), voice, engine, "x").Speed);
+        Assert.Equal(1.0, SpeechRenderer.EngineRequest(Request(speed: 2.0, pitch: 1.5), voice, engine, "x").Pitch);
         Assert.Equal(normal.DurationSeconds / 2, fast.DurationSeconds, normal.DurationSeconds * 0.02);
         Assert.Equal(normal.DurationSeconds, high.DurationSeconds, normal.DurationSeconds * 0.02);
         var highPcm = Pcm.FromWav(high.Data);
@@ -91,6 +91,8 @@ public sealed class SpeechRendererTests
         public int SampleRate => 22050;
 
         public bool AppliesSpeedAndPitch => false;
+
+        public bool AppliesSpeed => false;
 
         public Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
         {

@@ -17,6 +17,8 @@ public sealed class KokoroEngine(KokoroModel model, KokoroVoicePack voices, Koko
     /// <summary>False: pitch is the pipeline's; the engine still honours a speed other than 1.0 through the model's speed input.</summary>
     public bool AppliesSpeedAndPitch => false;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Phonemes the vocabulary did not have, skipped since the engine was made.</summary>
     public long UnknownPhonemes => Interlocked.Read(ref _unknownPhonemes);
 
@@ -33,23 +35,57 @@ public sealed class KokoroEngine(KokoroModel model, KokoroVoicePack voices, Koko
             ?? throw new ArgumentException($"Kokoro voice '{request.EngineVoice}' names no language Kokoro speaks.", nameof(request));
         var speed = request.Speed > 0 ? (float)request.Speed : 1f;
         var sentences = await phonemizer.PhonemizeAsync(request.Text, language, cancellationToken).ConfigureAwait(false);
-        foreach (var sentence in sentences)
+        var words = sink as IWordSink;
+
+        // With words, every run is made first: words go before the audio that holds them, placed by the lengths of all sentences.
+        var made = words is null ? null : new List<float[]>();
+        var spoken = words is null ? null : new EstimatedWords.Spoken[sentences.Count];
+        long start = 0;
+        for (var s = 0; s < sentences.Count; s++)
         {
-            var (tokens, breaks, unknown) = vocabulary.Tokenize(sentence);
+            var (tokens, breaks, unknown) = vocabulary.Tokenize(sentences[s]);
             if (unknown > 0)
             {
                 Interlocked.Add(ref _unknownPhonemes, unknown);
             }
 
-            foreach (var run in KokoroVocabulary.Split(breaks))
+            var runs = KokoroVocabulary.Split(breaks);
+            long samples = 0;
+            foreach (var run in runs)
             {
                 var (offset, length) = run.GetOffsetAndLength(tokens.Length);
                 var style = voices.Style(request.EngineVoice, length);
                 var audio = model.Synthesize(tokens.AsSpan(offset, length), style, speed, cancellationToken);
+                samples += audio.Length;
+                if (made is null)
+                {
+                    FloatPcm.Write(audio, sink, 1f, cancellationToken);
+                }
+                else
+                {
+                    made.Add(audio);
+                }
+            }
+
+            if (spoken is not null)
+            {
+                spoken[s] = new EstimatedWords.Spoken(sentences[s], start, samples, 1, 1, tokens.Length + (2 * runs.Count));
+                start += samples;
+            }
+        }
+
+        if (words is not null)
+        {
+            EstimatedWords.Report(words, request.Text, spoken!);
+            foreach (var audio in made!)
+            {
                 FloatPcm.Write(audio, sink, 1f, cancellationToken);
             }
         }
     }
+
+    /// <summary>Kokoro gives no word times: they are estimated from where each word's tokens fall in its sentence.</summary>
+    public bool WordTimesEstimated => true;
 }
 
 /// <summary>What Kokoro's voice names say: <c>af_heart</c> is American English (<c>a</c>), female (<c>f</c>).</summary>
@@ -59,7 +95,7 @@ public static class KokoroVoiceNames
     public static string? EspeakVoice(string voice) => Prefix(voice, 0) switch
     {
         'a' => "en-us",
-        'b' => "en-gb",
+        'b' => "en", // British English: espeak-ng 1.51's voice file gmw/en; "en-gb" is a language code SetVoiceByName refuses
         'e' => "es",
         'f' => "fr",
         'h' => "hi",

@@ -27,6 +27,8 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
     /// <summary>False: pitch is the pipeline's; the engine still honours a speed other than 1.0 through <c>length_scale</c>.</summary>
     public bool AppliesSpeedAndPitch => false;
 
+    public bool AppliesSpeed => true;
+
     /// <summary>Phonemes the model's id map did not have, skipped since the engine was made (a sign of a voice/language mismatch).</summary>
     public long UnknownPhonemes => Interlocked.Read(ref _unknownPhonemes);
 
@@ -38,10 +40,49 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
         var speaker = SpeakerId(request.EngineVoice);
         var scales = ScalesFor(request.Speed);
         var sentences = await phonemizer.PhonemizeAsync(request.Text, model.Config.EspeakVoice, cancellationToken).ConfigureAwait(false);
+        if (sink is IWordSink words)
+        {
+            // Words go before the audio that holds them, and are placed by the lengths of every sentence: all are made first.
+            var audio = new float[sentences.Count][];
+            for (var i = 0; i < sentences.Count; i++)
+            {
+                audio[i] = model.Synthesize([new PiperUtterance(Encode(sentences[i]), speaker)], scales, cancellationToken)[0];
+            }
+
+            WriteWithWords(request.Text, sentences, audio, sink, words, cancellationToken);
+            return;
+        }
+
         foreach (var sentence in sentences)
         {
             var audio = model.Synthesize([new PiperUtterance(Encode(sentence), speaker)], scales, cancellationToken);
             Write(audio[0], sink, cancellationToken);
+        }
+    }
+
+    /// <summary>Piper's models give no word times: they are estimated from where each word's phoneme ids fall in its sentence.</summary>
+    public bool WordTimesEstimated => true;
+
+    private void WriteWithWords(string text, IReadOnlyList<string> sentences, IReadOnlyList<float[]> audio, IPcmSink sink, IWordSink words, CancellationToken cancellationToken)
+    {
+        var spoken = new EstimatedWords.Spoken[sentences.Count];
+        long start = 0;
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            var runes = 0;
+            foreach (var _ in sentences[i].EnumerateRunes())
+            {
+                runes++;
+            }
+
+            spoken[i] = new EstimatedWords.Spoken(sentences[i], start, audio[i].Length, 2, 2, (2 * runes) + 3);
+            start += audio[i].Length;
+        }
+
+        EstimatedWords.Report(words, text, spoken);
+        foreach (var sentence in audio)
+        {
+            Write(sentence, sink, cancellationToken);
         }
     }
 
@@ -108,6 +149,17 @@ public sealed class PiperEngine(PiperModel model, IPhonemizer phonemizer, bool n
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
+            if (item.CancellationToken.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            if (item.Sink is IWordSink words)
+            {
+                WriteWithWords(item.Request.Text, phonemized[i].Result, audio[i], item.Sink, words, cancellationToken);
+                continue;
+            }
+
             foreach (var sentence in audio[i])
             {
                 if (item.CancellationToken.IsCancellationRequested)

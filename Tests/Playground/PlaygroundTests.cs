@@ -1,0 +1,74 @@
+using System.Net.Http.Json;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.Playground;
+
+/// <summary>The web playground in headless chromium: it loads, speaks with playback from the first chunk (audio reaches the Web Audio
+/// graph while the task runs), shows time to first audio, the real-time factor and the words; interrupt stops playback at once.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
+{
+    private const string LongText = "Esta es una respuesta larga del agente de voz. Tiene varias frases, para que el audio llegue por partes. "
+        + "Mientras suena la primera, el servidor ya prepara la siguiente. Y así sigue, frase tras frase, hasta el final.";
+
+    private HeadlessChromium? _browser;
+
+    public async Task InitializeAsync()
+    {
+        _browser = await HeadlessChromium.Start();
+        await _browser.Navigate(gateway.BaseAddress);
+        await _browser.WaitFor("window.mittts && window.mittts.ready && document.getElementById('voice').options.length > 0");
+    }
+
+    public async Task DisposeAsync() => await _browser!.DisposeAsync();
+
+    [Fact]
+    public async Task Speak_plays_from_the_first_chunk_and_shows_the_figures_and_words()
+    {
+        var browser = _browser!;
+        Assert.True((await browser.Evaluate("[...document.querySelectorAll('input,select,textarea')].every(e => e.labels.length > 0)"))!.GetValue<bool>(),
+            "every control has a label");
+
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(LongText)}; "
+            + "document.getElementById('voice').value = 'es-male-1'; document.getElementById('speak').click(); true");
+
+        // Audio is in the graph before the answer is complete: playback starts with the first chunk.
+        await browser.WaitFor("window.mittts.stats.chunks > 0");
+        var completedAtFirstChunk = (await browser.Evaluate("window.mittts.stats.completed"))!.GetValue<bool>();
+        await browser.WaitFor("window.mittts.stats.completed");
+        Assert.False(completedAtFirstChunk, "the first chunk only reached the page with the whole answer");
+
+        var chunks = (await browser.Evaluate("window.mittts.stats.chunks"))!.GetValue<int>();
+        var samples = (await browser.Evaluate("window.mittts.stats.samples"))!.GetValue<int>();
+        Assert.True(chunks > 1, $"{chunks} chunk(s)");
+        var reference = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text = LongText, voice_id = "es-male-1", format = "pcm" });
+        var expected = (await reference.Content.ReadAsByteArrayAsync()).Length / 2;
+        Assert.InRange(samples, expected * 0.9, expected * 1.1);
+
+        Assert.Matches(@"^\d+\.\d ms$", (await browser.Evaluate("document.getElementById('ttfa').textContent"))!.GetValue<string>());
+        Assert.Matches(@"^\d+\.\d{3} \(\d+\.\d\d s of audio\)$", (await browser.Evaluate("document.getElementById('rtf').textContent"))!.GetValue<string>());
+        Assert.True((await browser.Evaluate("document.querySelectorAll('#words span').length"))!.GetValue<int>() > 10, "the words arrived");
+        await browser.WaitFor("document.getElementById('queue').textContent !== '–'");
+
+        var artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
+        var png = await browser.Screenshot();
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        await File.WriteAllBytesAsync(Path.Combine(artifacts, "playground.png"), png);
+    }
+
+    [Fact]
+    public async Task Interrupt_stops_playback_at_once_and_the_server_acknowledges()
+    {
+        var browser = _browser!;
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(LongText + " " + LongText)}; "
+            + "document.getElementById('speak').click(); true");
+        await browser.WaitFor("window.mittts.stats.chunks > 0 && window.mittts.playing() > 0");
+
+        await browser.Evaluate("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })); true");
+        Assert.Equal(0, (await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>());
+        await browser.WaitFor("document.getElementById('state').textContent === 'interrupted'");
+        Assert.False((await browser.Evaluate("window.mittts.stats.completed"))!.GetValue<bool>());
+        Assert.Equal(0, (await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>());
+        Assert.True((await browser.Evaluate("document.getElementById('speak').disabled === false"))!.GetValue<bool>(), "ready to speak again");
+    }
+}
