@@ -39,6 +39,18 @@ public sealed class AdminSurfaceTests
         Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/api/v1/config")).StatusCode);
     }
 
+    [Fact]
+    public async Task The_orleans_dashboard_is_served_when_asked_for_and_needs_the_admin_role()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--monitoring:orleans_dashboard=true"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client.GetAsync("/dashboard/")).StatusCode);
+
+        var admin = (await SecureGatewayFixture.Login(gateway.Client, "root-key")).GetProperty("access_token").GetString();
+        var page = await Send(gateway.Client, HttpMethod.Get, "/dashboard/", admin);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<title>Orleans Dashboard</title>", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     private static async Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string path, string? token, string? json = null)
     {
         using var request = new HttpRequestMessage(method, path);
