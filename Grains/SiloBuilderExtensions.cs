@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Channels;
+using MitTts.Grains.Configuration;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
@@ -39,6 +40,8 @@ public static class SiloBuilderExtensions
         services.AddSingleton<SynthesisDispatcher>();
         services.AddMetrics();
         services.AddSingleton<SchedulingMetrics>();
+        services.TryAddSingleton(new LiveSettings(configuration));
+        services.AddHostedService<SiloGauges>();
         services.AddSingleton<SpeechRenderer>();
         services.AddSingleton<ChannelBuffers>();
         services.TryAddSingleton<IResultStore>(provider => new TieredResultStore(
@@ -48,13 +51,19 @@ public static class SiloBuilderExtensions
         services.AddSingleton(provider =>
         {
             var tts = provider.GetRequiredService<IOptions<TtsOptions>>().Value;
-            return new AudioCache(tts.CacheSize, tts.CacheMaxBytes);
+            var settings = provider.GetRequiredService<LiveSettings>();
+            var cache = new AudioCache(settings.Current.CacheSize, tts.CacheMaxBytes);
+            settings.OnChange(live => cache.Resize(live.CacheSize));
+            return cache;
         });
 
         // Devices are advertised in silo metadata; the placement director pins each synthesizer to the silo its key names.
         var node = configuration.GetSection(NodeOptions.Section).Get<NodeOptions>() ?? new NodeOptions();
         silo.UseSiloMetadata(new Dictionary<string, string> { [DeviceKeys.MetadataKey] = string.Join(',', node.EffectiveDevices) });
         silo.AddPlacementDirector<DevicePlacement, DevicePlacementDirector>();
+
+        // Activity.Current crosses grain calls, so one trace runs from the HTTP request through the grains to the engine.
+        silo.AddActivityPropagation();
         services.AddSingleton<DeviceFailureMonitor>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DeviceFailureMonitor>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SynthesizerShutdown>();

@@ -4,8 +4,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MitTts.Grains;
+using MitTts.Grains.Configuration;
 using MitTts.Grains.Results;
 using MitTts.Grains.Synthesis;
+using MitTts.Silo.Observability;
+using Orleans.Dashboard;
 using Orleans.Configuration;
 using Orleans.Storage;
 
@@ -35,9 +38,18 @@ public static class ClusterSiloExtensions
         return configuration["cluster:id"] is { Length: > 0 } id ? id : DefaultClusterId;
     }
 
-    /// <summary>Cluster mode when a Redis URL is configured, the embedded localhost silo otherwise.</summary>
-    public static ISiloBuilder UseMitTtsSilo(this ISiloBuilder silo, IConfiguration configuration) =>
-        IsClusterMode(configuration) ? silo.UseMitTtsClusterSilo(configuration) : silo.UseMitTtsEmbeddedSilo(configuration);
+    /// <summary>Cluster mode when a Redis URL is configured, the embedded localhost silo otherwise; either follows the live configuration.</summary>
+    public static ISiloBuilder UseMitTtsSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.AddHostedService<LiveConfigWatcher>();
+        if (OrleansDashboard.Enabled(configuration))
+        {
+            silo.AddDashboard();
+        }
+
+        return IsClusterMode(configuration) ? silo.UseMitTtsClusterSilo(configuration) : silo.UseMitTtsEmbeddedSilo(configuration);
+    }
 
     /// <summary>A silo of a Redis-backed cluster: membership, grain storage and reminders in Redis; ports, name and devices from configuration.</summary>
     public static ISiloBuilder UseMitTtsClusterSilo(this ISiloBuilder silo, IConfiguration configuration)
@@ -72,6 +84,7 @@ public static class ClusterSiloExtensions
             results, "mittts:" + ClusterId(configuration), services.GetRequiredService<Orleans.Serialization.Serializer>(), TimeProvider.System));
         AddStorage(silo, StorageNames.Sessions, redis, TimeSpan.FromSeconds(sessions.IdleTimeoutSeconds * 2) + TimeSpan.FromHours(1));
         AddStorage(silo, StorageNames.Ledgers, redis, expiry: null);
+        AddStorage(silo, StorageNames.Config, redis, expiry: null);
         AddStorage(silo, StorageNames.Auth, redis, TimeSpan.FromDays(configuration.GetValue("auth:refresh_token_days", 7.0)) + TimeSpan.FromHours(1));
         silo.UseRedisReminderService(options => options.ConfigurationOptions = redis.Clone());
 

@@ -37,6 +37,7 @@ public static class EmbeddedSiloExtensions
         silo.AddMemoryGrainStorage(StorageNames.Tasks);
         silo.AddMemoryGrainStorage(StorageNames.Sessions);
         silo.AddMemoryGrainStorage(StorageNames.Ledgers);
+        silo.AddMemoryGrainStorage(StorageNames.Config);
         silo.AddMemoryGrainStorage(StorageNames.Auth);
         silo.UseInMemoryReminderService();
         return silo;

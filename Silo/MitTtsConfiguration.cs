@@ -52,6 +52,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_LOG_FILE"] = "logging:file",
         ["MIT_TTS_METRICS_ENABLED"] = "monitoring:metrics_enabled",
         ["MIT_TTS_PROMETHEUS_PORT"] = "monitoring:prometheus_port",
+        ["MIT_TTS_ORLEANS_DASHBOARD"] = "monitoring:orleans_dashboard",
         ["MIT_TTS_WYOMING_PORT"] = "wyoming:port",
         ["MIT_TTS_WYOMING_HOST"] = "wyoming:host",
         ["MIT_TTS_SESSION_IDLE_TIMEOUT"] = "sessions:idle_timeout_seconds",

@@ -6,6 +6,7 @@
 #   scripts/cluster.sh stop      stops everything it started (pids in the state dir)
 # Ports and paths (environment): MIT_TTS_HTTP_PORT=8000 (nginx), MITTTS_REDIS_PORT=6390,
 # MITTTS_GATEWAY_HTTP_PORTS="8101 8102", MITTTS_SILO_PORTS="11111 11112", MITTTS_SILO_GATEWAY_PORTS="30000 30001",
+# MITTTS_SILO_METRICS_PORTS="9101 9102" (each silo's own /metrics; gateways serve theirs on their HTTP port),
 # MITTTS_STATE_DIR=.cluster (logs, pids, redis data, nginx config), MITTTS_BUILD=1 (0: use what is built),
 # MITTTS_SILOS=2 (how many silos: silo-a, silo-b, ...; ports beyond the lists count up from the last one).
 # Every other MIT_TTS_* variable in the environment reaches the silos and gateways (e.g. MIT_TTS_CACHE_SIZE=0).
@@ -17,10 +18,12 @@ redis_port=${MITTTS_REDIS_PORT:-6390}
 read -r -a gateway_ports <<<"${MITTTS_GATEWAY_HTTP_PORTS:-8101 8102}"
 read -r -a silo_ports <<<"${MITTTS_SILO_PORTS:-11111 11112}"
 read -r -a silo_gateway_ports <<<"${MITTTS_SILO_GATEWAY_PORTS:-30000 30001}"
+read -r -a silo_metrics_ports <<<"${MITTTS_SILO_METRICS_PORTS:-9101 9102}"
 silo_count=${MITTTS_SILOS:-2}
 [[ $silo_count =~ ^[1-9][0-9]*$ && $silo_count -le 26 ]] || { echo "MITTTS_SILOS must be 1 to 26, not '$silo_count'" >&2; exit 2; }
 for ((i = ${#silo_ports[@]}; i < silo_count; i++)); do silo_ports+=($((silo_ports[i - 1] + 1))); done
 for ((i = ${#silo_gateway_ports[@]}; i < silo_count; i++)); do silo_gateway_ports+=($((silo_gateway_ports[i - 1] + 1))); done
+for ((i = ${#silo_metrics_ports[@]}; i < silo_count; i++)); do silo_metrics_ports+=($((silo_metrics_ports[i - 1] + 1))); done
 letters=(a b c d e f g h i j k l m n o p q r s t u v w x y z)
 config=${MITTTS_CONFIGURATION:-Release}
 bin_silo=$root/Silo/bin/$config/net10.0
@@ -90,7 +93,7 @@ start() {
   for ((i = 0; i < silo_count; i++)); do
     letter=${letters[$i]}
     (cd "$bin_silo" && MIT_TTS_REDIS_URL=$redis_url MIT_TTS_NODE_NAME=silo-$letter MIT_TTS_ADVERTISED_IP=127.0.0.1 \
-      MIT_TTS_SILO_PORT=${silo_ports[$i]} MIT_TTS_GATEWAY_PORT=${silo_gateway_ports[$i]} \
+      MIT_TTS_SILO_PORT=${silo_ports[$i]} MIT_TTS_GATEWAY_PORT=${silo_gateway_ports[$i]} MIT_TTS_PROMETHEUS_PORT=${silo_metrics_ports[$i]} \
       launch "silo-$letter" dotnet MitTts.Silo.dll)
   done
   for i in 0 1; do

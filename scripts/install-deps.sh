@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output), libopus0 (Ogg/Opus output), libflac12 (FLAC output)
 #   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg, opus-tools, sox (independent decoders),
 #                                     redis-server and nginx (the cluster tests run a real cluster behind a load balancer),
+#                                     prometheus (the metrics tests scrape a server with a real Prometheus; promtool checks the alert rules),
 #                                     chromium (the web playground's tests drive it headless),
 #                                     nodejs and npm unless node is already there (the openai npm package tests /v1)
 #   scripts/install-deps.sh cluster   runtime + redis-server and nginx (scripts/cluster.sh)
@@ -10,7 +11,7 @@ set -euo pipefail
 
 need=(libespeak-ng1 espeak-ng-data libmp3lame0 libopus0 libflac12)
 if [[ "${1:-runtime}" == "test" ]]; then
-  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx chromium)
+  need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx prometheus chromium)
   # The OpenAI-compatibility tests run the openai npm package: Debian's node and npm when the machine has none of its own.
   command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 elif [[ "${1:-runtime}" == "cluster" ]]; then

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.Apis;
 
@@ -33,6 +34,25 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
             }
         }
 
-        return TypedResults.Problem(problem);
+        return new CountedProblem(this, TypedResults.Problem(problem));
+    }
+
+    /// <summary>The problem response, counted under its code as it is written (<c>mittts_errors_total</c>; a 429 also in
+    /// <c>mittts_rejections_total</c>: busy, rate_limited, too_many_active_tasks).</summary>
+    private sealed class CountedProblem(ApiError error, IResult problem) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (httpContext.RequestServices.GetService<GatewayMetrics>() is { } metrics)
+            {
+                metrics.Error(error.Code);
+                if (error.Status == StatusCodes.Status429TooManyRequests)
+                {
+                    metrics.Rejected(error.Code);
+                }
+            }
+
+            return problem.ExecuteAsync(httpContext);
+        }
     }
 }

@@ -22,6 +22,14 @@ public static class ServerApi
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
+        api.MapGet("/ready", Ready)
+            .AllowAnonymous()
+            .RequireRateLimiting(SecuritySetup.HealthLimit)
+            .WithName("Ready")
+            .WithSummary("Readiness for traffic: the cluster, Redis (cluster mode), engines, disk and memory; 503 unready with the failing checks.")
+            .Produces<ReadinessResponse>()
+            .Produces<ReadinessResponse>(StatusCodes.Status503ServiceUnavailable);
+
         api.MapGet("/status", Status)
             .WithName("Status")
             .WithSummary("Server, engine and resource figures.")
@@ -43,7 +51,14 @@ public static class ServerApi
         return probe.Cluster ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections, GatewayMode mode)
+    private static async Task<IResult> Ready(Readiness readiness)
+    {
+        var (ready, checks) = await readiness.Check();
+        var body = new ReadinessResponse(ready ? "ready" : "unready", checks);
+        return ready ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections, GatewayMode mode, AlertMonitor alerts)
     {
         var voicesTask = grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
         var memoryTask = grains.GetGrain<IMemoryStatusGrain>(0).GetStatus();
@@ -88,6 +103,7 @@ public static class ServerApi
             new ResultStoreStatus(results.Kind, results.Records, results.AudioEntries, results.MemoryBytes, results.MemoryBudgetBytes,
                 results.DiskBytes, results.DiskBudgetBytes, results.Evictions, results.Expirations),
             new ChannelBufferStatus(memory.ChannelBufferBytes, memory.ChannelBufferBudgetBytes, memory.BufferingChannels, memory.ChannelShedRounds,
-                memory.Sessions, memory.MaxSessions));
+                memory.Sessions, memory.MaxSessions),
+            [.. alerts.Active.Select(a => new AlertStatus(a.Name, a.Value, a.Threshold, a.Unit, a.Since))]);
     }
 }

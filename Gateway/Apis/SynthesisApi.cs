@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -6,7 +7,9 @@ using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Security;
+using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
+using Serilog;
 
 namespace MitTts.Gateway.Apis;
 
@@ -69,9 +72,12 @@ public static partial class SynthesisApi
         IGrainFactory grains,
         SynthesisRequestValidator validator,
         IOptions<JsonOptions> json,
+        GatewayMetrics metrics,
+        IDiagnosticContext diagnostics,
         bool? wait,
         CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         if (http.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
             return new ApiError(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.").ToResult();
@@ -122,6 +128,8 @@ public static partial class SynthesisApi
                 .ToResult(new Dictionary<string, object?> { ["retry_after"] = 1 });
         }
 
+        diagnostics.Set("TaskId", taskId);
+        diagnostics.Set("TextLength", request.Text.Length);
         var taskGrain = grains.GetGrain<ITaskGrain>(taskId);
         SubmitResult submitted;
         try
@@ -156,7 +164,13 @@ public static partial class SynthesisApi
 
         if (wait is true)
         {
-            return await WaitForAudio(taskGrain, taskId, cancellationToken);
+            var answer = await WaitForAudio(taskGrain, taskId, cancellationToken);
+            if (answer is AudioFileResult)
+            {
+                metrics.FirstAudioAnswered(started);
+            }
+
+            return answer;
         }
 
         http.HttpContext.Response.Headers.Location = $"/api/v1/tasks/{taskId}";

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
 using MitTts.Gateway.Contracts;
-using MitTts.Gateway.Hosting;
+using MitTts.Grains.Configuration;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
@@ -11,7 +10,7 @@ namespace MitTts.Gateway.Apis;
 /// <summary>Turns a client's synthesis body into a <see cref="SynthesisRequest"/>, or the first error in it.</summary>
 /// <remarks>Text is accepted as typed (quotes, apostrophes, accents, emoji); only control characters other than
 /// newline, carriage return and tab, and broken UTF-16, are refused.</remarks>
-public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOptions<GatewayTtsOptions> options)
+public sealed partial class SynthesisRequestValidator(IGrainFactory grains, LiveSettings settings)
 {
     public const double MinimumFactor = 0.5;
     public const double MaximumFactor = 2.0;
@@ -51,8 +50,8 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
     /// <summary>What <paramref name="format"/> accepts and produces (its Content-Type), or null when this build has no encoder for it.</summary>
     public async ValueTask<AudioFormatInfo?> FormatInfo(AudioFormat format) => (await Formats()).Find(format);
 
-    /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>).</summary>
-    public int MaxTextLength => options.Value.MaxTextLength;
+    /// <summary>The longest text one request may carry (<c>tts.max_text_length</c>, live).</summary>
+    public int MaxTextLength => settings.Current.MaxTextLength;
 
     /// <summary>The engine whose voices read SSML.</summary>
     private const string EspeakEngineName = "espeak-ng";
@@ -60,7 +59,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
     public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var error = ValidateText(body.Text, options.Value.MaxTextLength);
+        var error = ValidateText(body.Text, MaxTextLength);
         if (error is not null)
         {
             return (null, error);
@@ -99,7 +98,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, IOpt
             return (null, ApiError.BadRequest("pitch_out_of_range", "pitch must be between 0.5 and 2.0.", "pitch"));
         }
 
-        var voiceId = body.VoiceId ?? options.Value.DefaultVoice;
+        var voiceId = body.VoiceId ?? settings.Current.DefaultVoice;
         if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voiceId))
         {
             return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));

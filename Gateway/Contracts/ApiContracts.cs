@@ -89,8 +89,17 @@ public sealed record VoicesResponse(IReadOnlyList<VoiceResponse> Voices);
 /// (<c>cluster</c>, and <c>redis</c> in cluster mode: <c>ok</c> or <c>unreachable</c>).</summary>
 public sealed record HealthResponse(string Status, string Version, long Uptime, DateTimeOffset Timestamp, IReadOnlyDictionary<string, string>? Checks = null);
 
-/// <summary>The answer to <c>GET /api/v1/status</c>.</summary>
-public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine, ResourceStatus Resources, ResultStoreStatus ResultStore, ChannelBufferStatus ChannelBuffers);
+/// <summary>The answer to <c>GET /api/v1/status</c>; <see cref="Alerts"/> lists the alerts firing on this gateway.</summary>
+public sealed record StatusResponse(ServerStatus Server, EngineStatus TtsEngine, ResourceStatus Resources, ResultStoreStatus ResultStore, ChannelBufferStatus ChannelBuffers,
+    IReadOnlyList<AlertStatus> Alerts);
+
+/// <summary>An alert firing: its name (<c>cpu_usage</c>, <c>memory_usage</c>, <c>queue_size</c>, <c>error_rate</c>), its figure now, the
+/// threshold it crossed, the unit of both, and since when.</summary>
+public sealed record AlertStatus(string Name, double Value, double Threshold, string Unit, DateTimeOffset Since);
+
+/// <summary>The answer to <c>GET /api/v1/ready</c>: <c>ready</c> or <c>unready</c>, and each check (<c>cluster</c>, <c>engines</c>,
+/// <c>redis</c> in cluster mode, <c>disk</c>, <c>memory</c>): <c>ok</c> or what is wrong.</summary>
+public sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, string> Checks);
 
 /// <summary>The result store: finished records and kept audio, bytes in memory and on disk against their budgets, and how many left
 /// early (evictions) or on time (expirations). Kind <c>redis</c> reports Redis's memory and counts no entries (-1).</summary>

@@ -1,4 +1,7 @@
+using MitTts.Grains.Configuration;
 using MitTts.Silo;
+using MitTts.Silo.Observability;
+using Orleans.Dashboard;
 using Orleans.Configuration;
 
 namespace MitTts.Gateway.Hosting;
@@ -67,6 +70,12 @@ public static class ClusterModeExtensions
                 options.ClusterId = ClusterSiloExtensions.ClusterId(configuration);
             });
             client.UseRedisClustering(options => options.ConfigurationOptions = redis.Clone());
+            client.AddActivityPropagation();
+            if (OrleansDashboard.Enabled(configuration))
+            {
+                client.AddDashboard();
+            }
+
             // Learn about silos that came or went within seconds rather than the default minute.
             client.Configure<GatewayOptions>(options => options.GatewayListRefreshPeriod = TimeSpan.FromSeconds(configuration.GetValue("cluster:gateway_list_refresh_seconds", 5.0)));
             // A stateless gateway must come up (and answer 503) while Redis or every silo is down, and connect once they are back.
@@ -76,6 +85,9 @@ public static class ClusterModeExtensions
                 return true;
             });
         });
+
+        // A client gateway has no silo to follow the live configuration for it.
+        builder.Services.AddHostedService<LiveConfigWatcher>();
 
         // Start Kestrel alongside the Orleans client instead of after it, so /health answers while the cluster is away.
         builder.Services.Configure<HostOptions>(options => options.ServicesStartConcurrently = true);

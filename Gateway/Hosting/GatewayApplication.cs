@@ -1,11 +1,17 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.OpenAi;
 using MitTts.Gateway.Security;
+using MitTts.Gateway.Telemetry;
 using MitTts.Gateway.WebSockets;
+using MitTts.Grains.Configuration;
 using MitTts.Silo;
+using MitTts.Silo.Observability;
+using Orleans.Dashboard;
 using Serilog;
 using Serilog.Events;
 
@@ -26,19 +32,23 @@ public static class GatewayApplication
         builder.Configuration.AddCommandLine(args);
 
         builder.AddMitTtsLogging();
+        builder.AddMitTtsTelemetry("mittts-gateway");
         builder.AddMitTtsKestrel();
         builder.AddMitTtsOrleans();
         builder.AddMitTtsApi();
         builder.AddMitTtsSecurity();
 
         var app = builder.Build();
+        app.UseMitTtsRequestTelemetry();
+        app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
         app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();
         app.MapMitTtsApi();
         app.MapWebSocketApi();
+        app.MapAdminEndpoints();
         return app;
     }
 
@@ -57,38 +67,21 @@ public static class GatewayApplication
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
 
-    public static void AddMitTtsLogging(this WebApplicationBuilder builder)
+    /// <summary>Scrapes and probes (every few seconds, forever) are logged at Debug; failures at Error; everything else at Information.</summary>
+    private static LogEventLevel RequestLogLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
-        var logging = builder.Configuration.GetSection("logging");
-        var level = ParseLevel(logging["level"]);
-        var file = logging["file"];
-        builder.Services.AddSerilog(log =>
+        if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
         {
-            log.MinimumLevel.Is(level)
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
-                .MinimumLevel.Override("Polly", LogEventLevel.Warning)
-                .MinimumLevel.Override("StackExchange", LogEventLevel.Warning)
-                .Enrich.FromLogContext()
-                .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-            if (!string.IsNullOrWhiteSpace(file))
-            {
-                log.WriteTo.File(file, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
-            }
-        });
-    }
+            return LogEventLevel.Error;
+        }
 
-    /// <summary>The seed's level names (DEBUG, INFO, WARNING, ERROR, CRITICAL) and Serilog's own.</summary>
-    public static LogEventLevel ParseLevel(string? level) => level?.Trim().ToUpperInvariant() switch
-    {
-        "TRACE" or "VERBOSE" => LogEventLevel.Verbose,
-        "DEBUG" => LogEventLevel.Debug,
-        null or "" or "INFO" or "INFORMATION" => LogEventLevel.Information,
-        "WARN" or "WARNING" => LogEventLevel.Warning,
-        "ERROR" => LogEventLevel.Error,
-        "CRITICAL" or "FATAL" => LogEventLevel.Fatal,
-        _ => throw new InvalidOperationException($"Unknown log level '{level}': use DEBUG, INFO, WARNING, ERROR or CRITICAL."),
-    };
+        var path = context.Request.Path;
+        return path.StartsWithSegments(MitTtsTelemetry.MetricsPath, StringComparison.Ordinal)
+            || path.StartsWithSegments("/api/v1/health", StringComparison.Ordinal)
+            || path.StartsWithSegments("/api/v1/ready", StringComparison.Ordinal)
+            ? LogEventLevel.Debug
+            : LogEventLevel.Information;
+    }
 
     public static void AddMitTtsKestrel(this WebApplicationBuilder builder)
     {
@@ -110,6 +103,13 @@ public static class GatewayApplication
             if (wsPort != port)
             {
                 Listen(kestrel, host, wsPort, configure);
+            }
+
+            // MIT_TTS_PROMETHEUS_PORT: /metrics alone on a port of its own, for scrapers kept off the API ports.
+            if (MitTtsTelemetry.PrometheusPort(builder.Configuration) is { } metricsPort && metricsPort != port && metricsPort != wsPort
+                && MitTtsTelemetry.MetricsEnabled(builder.Configuration))
+            {
+                Listen(kestrel, host, metricsPort, _ => { });
             }
         });
     }
@@ -154,6 +154,15 @@ public static class GatewayApplication
         services.AddHostedService(sp => sp.GetRequiredService<Wyoming.WyomingServer>());
         services.AddSingleton<ResourceMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<Readiness>();
+        services.AddSingleton<AlertMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<AlertMonitor>());
+        services.TryAddSingleton(new LiveSettings(builder.Configuration));
+        services.AddSingleton<LiveRateLimitOptions>();
+        services.AddSingleton<IPostConfigureOptions<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
+        services.AddSingleton<IOptionsChangeTokenSource<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
         services.AddOpenApi();
     }
 
@@ -177,5 +186,28 @@ public static class GatewayApplication
         app.MapGroup("/v1")
             .MapOpenAiApiV1()
             .WithTags("OpenAI-compatible");
+    }
+
+    /// <summary>Everything for operators, in one group: <c>/metrics</c>, <c>GET|PUT /api/v1/config</c>, the Orleans dashboard when on.</summary>
+    public static RouteGroupBuilder MapAdminEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        // The admin role when auth is on (anyone on loopback when it is off): one line covers every endpoint below.
+        var admin = app.MapGroup(string.Empty).RequireAuthorization(SecuritySetup.AdminPolicy);
+        admin.MapMitTtsMetrics(app.Configuration);
+
+        // The Prometheus port (MIT_TTS_PROMETHEUS_PORT) is the scrapers' own, kept off public networks: /metrics there needs no token.
+        if (MitTtsTelemetry.PrometheusPort(app.Configuration) is { } scrapePort)
+        {
+            app.MapMitTtsMetrics(app.Configuration)?.RequireHost($"*:{scrapePort.ToString(System.Globalization.CultureInfo.InvariantCulture)}").AllowAnonymous();
+        }
+
+        admin.MapGroup("/api/v1").MapConfigApiV1().WithTags("Admin");
+        if (OrleansDashboard.Enabled(app.Configuration))
+        {
+            admin.MapOrleansDashboard(OrleansDashboard.Path);
+        }
+
+        return admin;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Security;
+using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.WebSockets;
 
@@ -47,6 +48,7 @@ public static class WebSocketApi
         SynthesisRequestValidator validator,
         IOptions<WebSocketProtocolOptions> options,
         ILoggerFactory loggers,
+        GatewayMetrics metrics,
         IHostApplicationLifetime lifetime)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -70,7 +72,15 @@ public static class WebSocketApi
 
         var caller = http.User.Identity?.IsAuthenticated == true ? Caller.From(http) : null;
         var guard = new SocketGuard(http.RequestServices.GetRequiredService<TokenService>(), http.RequestServices.GetRequiredService<RateLimits>(), auth.Enabled, caller, http.Connection.RemoteIpAddress);
-        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, loggers.CreateLogger<WebSocketConnection>());
-        await connection.RunAsync(lifetime.ApplicationStopping);
+        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, loggers.CreateLogger<WebSocketConnection>(), metrics);
+        metrics.WebSocketOpened();
+        try
+        {
+            await connection.RunAsync(lifetime.ApplicationStopping);
+        }
+        finally
+        {
+            metrics.WebSocketClosed();
+        }
     }
 }

@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Security;
+using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
+using Serilog.Context;
 
 namespace MitTts.Gateway.WebSockets;
 
@@ -10,7 +13,7 @@ namespace MitTts.Gateway.WebSockets;
 /// <remarks>Three loops: receive (<see cref="WebSocketInbox"/>; each message parsed by <see cref="ClientMessageParser"/> and handled
 /// here, one at a time, in order), pump (<see cref="ChannelPump"/>: the channel's events from the grain), and send
 /// (<see cref="WebSocketOutbox"/>, the only writer to the socket, which holds back interrupted tasks by the <see cref="InterruptFilter"/>).
-/// What stays here is the session: connect, synthesize, text contexts, interrupt.</remarks>
+/// What stays here is the session: connect, synthesize, interrupt; text contexts are in <c>.Text.cs</c>.</remarks>
 public sealed partial class WebSocketConnection : IAsyncDisposable
 {
     /// <summary>Close code (1013, Try Again Later) for a socket whose session cannot open: the silo holds its cap of sessions.</summary>
@@ -19,6 +22,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly SynthesisRequestValidator _validator;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics? _metrics;
     private readonly InterruptFilter _filter = new();
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
@@ -34,13 +38,15 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         SynthesisRequestValidator validator,
         WebSocketProtocolOptions options,
         SocketGuard guard,
-        ILogger logger)
+        ILogger logger,
+        GatewayMetrics? metrics = null)
     {
         _grains = grains;
         _guard = guard;
         _validator = validator;
         _logger = logger;
-        _outbox = new WebSocketOutbox(socket, _filter);
+        _metrics = metrics;
+        _outbox = new WebSocketOutbox(socket, _filter, metrics);
         _inbox = new WebSocketInbox(socket, _outbox, options);
     }
 
@@ -57,7 +63,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             await foreach (var message in _inbox.ReadMessages(receiving.Token))
             {
-                await Handle(message, receiving.Token);
+                // The session's id on every line logged while its messages are handled.
+                using (_sessionId is null ? null : LogContext.PushProperty("SessionId", _sessionId))
+                {
+                    await Handle(message, receiving.Token);
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested || _outbox.Closing.IsCancellationRequested)
@@ -86,6 +96,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private async Task Handle(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
     {
+        var arrived = Stopwatch.GetTimestamp();
         if (!ClientMessageParser.TryParse(utf8.Span, out var received, out var error))
         {
             _outbox.Send(error);
@@ -125,7 +136,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     await Connect(connect, cancellationToken);
                     break;
                 case SynthesizeMessage synthesize:
-                    await Synthesize(synthesize);
+                    await Synthesize(synthesize, arrived);
                     break;
                 case TextMessage text:
                     await AppendText(text);
@@ -137,7 +148,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     await FlushText(end.ContextId, received.RequestId, close: true);
                     break;
                 case InterruptMessage interrupt:
-                    await Interrupt(interrupt);
+                    await Interrupt(interrupt, arrived);
                     break;
                 case PingMessage:
                     _outbox.Send(new PongMessage(_outbox.LastSentSequence));
@@ -249,7 +260,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _outbox.LastSentSequence = after;
-        _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+        using (LogContext.PushProperty("SessionId", _sessionId))
+        {
+            LogSessionOpened(_sessionId, lastSequence is not null);
+            _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+        }
+
         return (lastSequence is not null && window.Last > 0, gap);
     }
 
@@ -262,7 +278,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
-    private async Task Synthesize(SynthesizeMessage message)
+    private async Task Synthesize(SynthesizeMessage message, long received)
     {
         var (request, error) = await _validator.Validate(
             Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml));
@@ -281,6 +297,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _filter.Submitted(taskId);
+        _outbox.FirstAudio.Started(taskId, received);
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
@@ -306,6 +323,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 // Given up: the task the client was told about ends here, under the code a request-level failure has.
                 _filter.Forget(taskId);
                 _guard.EndTask(taskId);
+                _outbox.FirstAudio.Forget(taskId);
+                _metrics?.Error("cluster_unavailable");
                 _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
                 throw;
             }
@@ -327,73 +346,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         Pitch = pitch,
     };
 
-    private async Task AppendText(TextMessage message)
-    {
-        if (string.IsNullOrEmpty(message.ContextId))
-        {
-            _outbox.Send(new ErrorMessage("context_id_required", "A text message needs a context_id.", message.RequestId, "context_id"));
-            return;
-        }
-
-        if (message.Text is null)
-        {
-            _outbox.Send(new ErrorMessage("text_required", "A text message needs text (a fragment is fine).", message.RequestId, "text"));
-            return;
-        }
-
-        if (message.Text.Length > _validator.MaxTextLength)
-        {
-            _outbox.Send(new ErrorMessage("text_too_long", $"One text message carries at most {_validator.MaxTextLength} characters.", message.RequestId, "text"));
-            return;
-        }
-
-        // The context's voice and format are validated like a synthesize request (with placeholder text).
-        var (template, error) = await _validator.Validate(
-            Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
-        if (error is not null)
-        {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
-            return;
-        }
-
-        await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId }, message.RequestId);
-        var result = await _channel!.AppendText(message.ContextId, message.Text, options);
-        ReportTextResult(result, message.RequestId, message.ContextId);
-    }
-
-    private async Task FlushText(string? contextId, string? requestId, bool close)
-    {
-        if (string.IsNullOrEmpty(contextId))
-        {
-            _outbox.Send(new ErrorMessage("context_id_required", "flush and end need a context_id.", requestId, "context_id"));
-            return;
-        }
-
-        if (_channel is null)
-        {
-            _outbox.Send(new ErrorMessage("context_not_found", $"No open text context '{contextId}'.", requestId, "context_id"));
-            return;
-        }
-
-        var result = await _channel.FlushText(contextId, close);
-        ReportTextResult(result, requestId, contextId);
-    }
-
-    /// <summary>Text contexts name their tasks in the channel, so a client meets them in their <c>processing</c> status; only refusals are reported here.</summary>
-    private void ReportTextResult(TextAppendResult result, string? requestId, string contextId)
-    {
-        foreach (var task in result.Tasks)
-        {
-            ReportRefused(task, requestId, contextId);
-        }
-
-        if (result.Error is { IsBusy: false } error)
-        {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, requestId, "context_id"));
-        }
-    }
-
     /// <summary>A task the scheduler refused (every queue of its level full) ends at once with a <c>busy</c> error status.</summary>
     private void ReportRefused(SubmitResult submitted, string? requestId, string? contextId)
     {
@@ -401,6 +353,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             _filter.Forget(submitted.TaskId);
             _guard.EndTask(submitted.TaskId);
+            _outbox.FirstAudio.Forget(submitted.TaskId);
+            if (refusal.IsBusy)
+            {
+                _metrics?.Rejected(refusal.Code);
+            }
+
+            _metrics?.Error(refusal.Code);
 
             // A busy refusal says when to retry; any other (no device answered) is reported under its own code.
             _outbox.Send(new StatusMessage(submitted.TaskId, "error", 0, new ErrorBody(refusal.Code, refusal.Message), requestId, contextId, null)
@@ -416,16 +375,20 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: submitting a task failed (attempt {Attempt}); asking again")]
     private partial void LogSubmitRetry(string? sessionId, int attempt, Exception exception);
 
-    private async Task Interrupt(InterruptMessage message)
+    private async Task Interrupt(InterruptMessage message, long received)
     {
         if (_channel is null)
         {
-            _outbox.Send(new InterruptedMessage([], message.Reason, message.ContextId, 0));
+            _outbox.SendAcknowledgement(new InterruptedMessage([], message.Reason, message.ContextId, 0), received);
             return;
         }
 
         var stopped = _filter.Interrupt(message.TaskId, message.ContextId);
-        _outbox.Send(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence));
+        _outbox.SendAcknowledgement(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
+        foreach (var taskId in stopped)
+        {
+            _outbox.FirstAudio.Forget(taskId);
+        }
 
         // The audio is already silenced; now stop the synthesis behind it (the channel also catches tasks this socket never saw).
         try
@@ -437,6 +400,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             _filter.LiftFence();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket joined session {SessionId} (resuming: {Resuming})")]
+    private partial void LogSessionOpened(string sessionId, bool resuming);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId} failed")]
     private partial void LogSocketFailed(string? sessionId, Exception exception);

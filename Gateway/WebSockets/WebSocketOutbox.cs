@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
+using MitTts.Gateway.Telemetry;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.WebSockets;
@@ -31,11 +32,18 @@ public sealed class WebSocketOutbox : IDisposable
     private readonly CancellationTokenSource _closing = new();
     private long _lastSentSequence;
 
-    public WebSocketOutbox(WebSocket socket, InterruptFilter filter)
+    private readonly GatewayMetrics? _metrics;
+
+    public WebSocketOutbox(WebSocket socket, InterruptFilter filter, GatewayMetrics? metrics = null)
     {
         _socket = socket;
         _filter = filter;
+        _metrics = metrics;
+        FirstAudio = new FirstAudioClock(metrics);
     }
+
+    /// <summary>Times this socket's tasks to their first audio frame.</summary>
+    public FirstAudioClock FirstAudio { get; }
 
     /// <summary>Cancelled when the socket is going away: sending failed, or the close went out and the client had time to answer it.</summary>
     public CancellationToken Closing => _closing.Token;
@@ -50,8 +58,26 @@ public sealed class WebSocketOutbox : IDisposable
         set => Volatile.Write(ref _lastSentSequence, value);
     }
 
-    /// <summary>Queues a JSON message.</summary>
-    public void Send<T>(T message) => _queue.Writer.TryWrite(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json)));
+    /// <summary>Queues a JSON message; an error is counted under its code.</summary>
+    public void Send<T>(T message)
+    {
+        if (message is ErrorMessage error)
+        {
+            // An error that says when to retry is a refusal for load (rate_limited, too_many_sessions).
+            _metrics?.Error(error.Code);
+            if (error.RetryAfter is not null)
+            {
+                _metrics?.Rejected(error.Code);
+            }
+        }
+
+        _queue.Writer.TryWrite(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json)));
+    }
+
+    /// <summary>Queues an interrupt's acknowledgement; its latency from <paramref name="received"/> (a <see cref="System.Diagnostics.Stopwatch"/>
+    /// timestamp) is measured when it has been sent.</summary>
+    public void SendAcknowledgement(InterruptedMessage message, long received) =>
+        _queue.Writer.TryWrite(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json), Received: received));
 
     /// <summary>Queues a channel event, waiting while too many are queued; false once the outbox is closed.</summary>
     public async ValueTask<bool> SendEvent(ChannelEvent channelEvent, CancellationToken cancellationToken)
@@ -96,6 +122,11 @@ public sealed class WebSocketOutbox : IDisposable
                     if (outgoing.Json is { } json)
                     {
                         await _socket.SendAsync(json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                        if (outgoing.Received is { } received)
+                        {
+                            _metrics?.InterruptAcknowledged(received);
+                        }
+
                         continue;
                     }
 
@@ -138,11 +169,13 @@ public sealed class WebSocketOutbox : IDisposable
                 break;
             case AudioEvent audio:
                 await SendAudio(audio, cancellationToken);
+                FirstAudio.AudioSent(audio.TaskId!);
                 break;
             case WordsEvent words:
                 await SendJson(new TimestampsMessage(words.TaskId!, words.Words, words.RequestId, words.ContextId, words.Sequence), cancellationToken);
                 break;
             case TaskEndedEvent ended:
+                FirstAudio.Forget(ended.TaskId!);
                 await SendJson(
                     new StatusMessage(ended.TaskId!, StatusName(ended.Status), Math.Round(ended.Progress, 3),
                         ended.Error is { } error ? new ErrorBody(error.Code, error.Message) : null,
@@ -201,5 +234,5 @@ public sealed class WebSocketOutbox : IDisposable
         }
     }
 
-    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null);
+    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null, long? Received = null);
 }

@@ -19,6 +19,12 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
 
+    /// <summary>The trace of the call that asked for this job, so its span is not a child of whatever started the queue loop.</summary>
+    public System.Diagnostics.ActivityContext Parent { get; } = System.Diagnostics.Activity.Current?.Context ?? default;
+
+    /// <summary>Seconds the engine spent on this job so far (for its real-time factor).</summary>
+    public double EngineSeconds { get; set; }
+
     /// <summary>Characters not yet spoken, for estimates.</summary>
     public int RemainingCharacters { get; set; } = job.Request.Text.Length;
 

@@ -1,41 +1,105 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>Per-priority scheduling instruments (meter <c>MitTts.Scheduling</c>), exported once a metrics endpoint listens.</summary>
-/// <remarks>Made by the silo's <see cref="IMeterFactory"/>, so each silo (and each test cluster in one process) has its own meter:
-/// a listener that wants one silo's figures matches <see cref="Meter.Scope"/> against that silo's factory.</remarks>
+/// <summary>Scheduling instruments (meter <c>MitTts.Scheduling</c>: queue length, wait, preemptions, cancellations, rejections, per
+/// priority and device) and synthesis instruments (meter <c>MitTts.Synthesis</c>: real-time factor, audio produced and cache hits,
+/// per engine and device), exported by the silo's metrics endpoint.</summary>
+/// <remarks>Made by the silo's <see cref="IMeterFactory"/>, so each silo (and each test cluster in one process) has its own meters:
+/// a listener that wants one silo's figures matches <see cref="Meter.Scope"/> against that silo's factory. Each synthesizer takes its
+/// <see cref="DeviceMetrics"/> once, with its tag lists built then, so recording allocates nothing.</remarks>
 public sealed class SchedulingMetrics
 {
     public const string MeterName = "MitTts.Scheduling";
+    public const string SynthesisMeterName = "MitTts.Synthesis";
 
-    private readonly UpDownCounter<long> _queueLength;
-    private readonly Histogram<double> _wait;
-    private readonly Counter<long> _preemptions;
-    private readonly Counter<long> _cancellations;
-    private readonly Counter<long> _rejections;
+    private readonly ConcurrentDictionary<string, DeviceMetrics> _devices = new(StringComparer.Ordinal);
 
     public SchedulingMetrics(IMeterFactory meters)
     {
         ArgumentNullException.ThrowIfNull(meters);
         var meter = meters.Create(MeterName);
-        _queueLength = meter.CreateUpDownCounter<long>("mittts.scheduler.queue_length", description: "Jobs waiting for a synthesizer.");
-        _wait = meter.CreateHistogram<double>("mittts.scheduler.wait_time", unit: "s", description: "Time from enqueue to first synthesis.");
-        _preemptions = meter.CreateCounter<long>("mittts.scheduler.preemptions", description: "Jobs paused at a sentence boundary for waiting work.");
-        _cancellations = meter.CreateCounter<long>("mittts.scheduler.cancellations", description: "Queued or running jobs cancelled.");
-        _rejections = meter.CreateCounter<long>("mittts.scheduler.rejections", description: "Jobs refused because their level was full.");
+        QueueLength = meter.CreateUpDownCounter<long>("mittts.scheduler.queue_length", unit: "{job}", description: "Jobs waiting for a synthesizer, by priority and device.");
+        Wait = meter.CreateHistogram<double>("mittts.scheduler.wait_time", unit: "s", description: "Time from enqueue to first synthesis.");
+        Preemptions = meter.CreateCounter<long>("mittts.scheduler.preemptions", unit: "{job}", description: "Jobs paused at a sentence boundary for waiting work.");
+        Cancellations = meter.CreateCounter<long>("mittts.scheduler.cancellations", unit: "{job}", description: "Queued or running jobs cancelled.");
+        Rejections = meter.CreateCounter<long>("mittts.scheduler.rejections", unit: "{job}", description: "Jobs refused because their level was full.");
+
+        var synthesis = meters.Create(SynthesisMeterName);
+        RealTimeFactor = synthesis.CreateHistogram<double>("mittts.synthesis.real_time_factor", unit: "1", description: "Engine time per second of audio, per job (below 1: faster than real time).");
+        AudioProduced = synthesis.CreateCounter<double>("mittts.synthesis.audio", unit: "s", description: "Seconds of audio the engines produced.");
+        CacheHits = synthesis.CreateCounter<long>("mittts.cache.hits", unit: "{job}", description: "Jobs answered from the audio cache, without the engine.");
     }
 
-    private static KeyValuePair<string, object?> Tag(Priority priority) => new("priority", priority.ToString().ToLowerInvariant());
+    internal UpDownCounter<long> QueueLength { get; }
 
-    public void Queued(Priority priority, int delta) => _queueLength.Add(delta, Tag(priority));
+    internal Histogram<double> Wait { get; }
 
-    public void Waited(Priority priority, TimeSpan wait) => _wait.Record(wait.TotalSeconds, Tag(priority));
+    internal Counter<long> Preemptions { get; }
 
-    public void Preempted(Priority priority) => _preemptions.Add(1, Tag(priority));
+    internal Counter<long> Cancellations { get; }
 
-    public void Cancelled(Priority priority) => _cancellations.Add(1, Tag(priority));
+    internal Counter<long> Rejections { get; }
 
-    public void Rejected(Priority priority) => _rejections.Add(1, Tag(priority));
+    internal Histogram<double> RealTimeFactor { get; }
+
+    internal Counter<double> AudioProduced { get; }
+
+    internal Counter<long> CacheHits { get; }
+
+    /// <summary>The instruments of one device, with its tags prepared.</summary>
+    public DeviceMetrics ForDevice(string deviceKey) => _devices.GetOrAdd(deviceKey, static (key, metrics) => new DeviceMetrics(metrics, key), this);
+}
+
+/// <summary>One synthesizer's instruments: tags built once per priority and engine, none per measurement.</summary>
+public sealed class DeviceMetrics
+{
+    private readonly SchedulingMetrics _metrics;
+    private readonly string _device;
+    private readonly KeyValuePair<string, object?>[][] _byPriority;
+    private readonly KeyValuePair<string, object?>[] _deviceOnly;
+    private readonly ConcurrentDictionary<string, KeyValuePair<string, object?>[]> _byEngine = new(StringComparer.Ordinal);
+
+    internal DeviceMetrics(SchedulingMetrics metrics, string device)
+    {
+        _metrics = metrics;
+        _device = device;
+        var priorities = Enum.GetValues<Priority>();
+        _byPriority = new KeyValuePair<string, object?>[priorities.Max(p => (int)p) + 1][];
+        foreach (var priority in priorities)
+        {
+            _byPriority[(int)priority] = [new("priority", priority.ToString().ToLowerInvariant()), new("device", device)];
+        }
+
+        _deviceOnly = [new("device", device)];
+    }
+
+    private ReadOnlySpan<KeyValuePair<string, object?>> Tags(Priority priority) => _byPriority[(int)priority];
+
+    public void Queued(Priority priority, int delta) => _metrics.QueueLength.Add(delta, Tags(priority));
+
+    public void Waited(Priority priority, TimeSpan wait) => _metrics.Wait.Record(wait.TotalSeconds, Tags(priority));
+
+    public void Preempted(Priority priority) => _metrics.Preemptions.Add(1, Tags(priority));
+
+    public void Cancelled(Priority priority) => _metrics.Cancellations.Add(1, Tags(priority));
+
+    public void Rejected(Priority priority) => _metrics.Rejections.Add(1, Tags(priority));
+
+    public void CacheHit() => _metrics.CacheHits.Add(1, _deviceOnly);
+
+    /// <summary>A job the engine spoke: <paramref name="audioSeconds"/> of audio in <paramref name="engineSeconds"/> of engine time.</summary>
+    public void Spoken(string engine, double audioSeconds, double engineSeconds)
+    {
+        if (audioSeconds <= 0)
+        {
+            return;
+        }
+
+        var tags = _byEngine.GetOrAdd(engine, static (name, device) => [new("engine", name), new("device", device)], _device);
+        _metrics.AudioProduced.Add(audioSeconds, tags);
+        _metrics.RealTimeFactor.Record(engineSeconds / audioSeconds, tags);
+    }
 }

@@ -72,7 +72,7 @@ public sealed partial class SynthesizerGrain
             level, members, max - members.Count, job => job.Job.Request.Speed == speed && ReferenceEquals(renderer.EngineFor(job.Job.Request, Device), slot), Now);
         foreach (var job in joining)
         {
-            metrics.Queued(job.Priority, -1);
+            Metrics.Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
                 continue;
@@ -80,7 +80,7 @@ public sealed partial class SynthesizerGrain
 
             if (job.Progress is null)
             {
-                metrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                Metrics.Waited(job.Priority, Now - job.EnqueuedAt);
             }
 
             job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
@@ -193,7 +193,14 @@ public sealed partial class SynthesizerGrain
             }
         }
 
-        Measure(characters, time.GetElapsedTime(started));
+        var elapsed = time.GetElapsedTime(started);
+        Measure(characters, elapsed);
+        foreach (var member in members)
+        {
+            // One run spoke every member's sentence: each is charged its share, for its real-time factor.
+            member.EngineSeconds += elapsed.TotalSeconds / members.Count;
+        }
+
         if (members.Count > 1)
         {
             _batches++;
@@ -234,7 +241,7 @@ public sealed partial class SynthesizerGrain
 
             if (progress.IsDone)
             {
-                CompleteStreamed(job, stream);
+                CompleteStreamed(job, stream, slot);
             }
         }
         else if (progress.IsDone)

@@ -102,7 +102,7 @@ public sealed partial class SynthesizerGrain
             }
         }
 
-        CompleteStreamed(job, stream);
+        CompleteStreamed(job, stream, engine);
         return false;
     }
 
@@ -120,6 +120,7 @@ public sealed partial class SynthesizerGrain
 
             output.TryWrite(new JobCompleted((int)(whole.DurationSeconds * 1000), whole));
             output.TryComplete();
+            Metrics.CacheHit();
             return true;
         }
 
@@ -133,6 +134,7 @@ public sealed partial class SynthesizerGrain
         output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
         output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
         output.TryComplete();
+        Metrics.CacheHit();
         return true;
     }
 
@@ -141,13 +143,14 @@ public sealed partial class SynthesizerGrain
     {
         var progress = job.Progress!;
         var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, job.Job.Request, engine, job.TaskId), CancellationToken.None);
+        Metrics.Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
         DropProgress(job);
         job.Output.Writer.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
         job.Output.Writer.TryComplete();
     }
 
     /// <summary>A streamed job spoke its last sentence: the tail the encoder still holds, numbered one past the last sentence, then the end.</summary>
-    private static void CompleteStreamed(ScheduledJob job, StreamedRendering stream)
+    private void CompleteStreamed(ScheduledJob job, StreamedRendering stream, ISpeechEngine engine)
     {
         var output = job.Output.Writer;
         var count = job.Progress!.Sentences.Count;
@@ -159,6 +162,7 @@ public sealed partial class SynthesizerGrain
         }
 
         var duration = stream.DurationMs;
+        Metrics.Spoken(engine.Name, duration / 1000.0, job.EngineSeconds);
         DropProgress(job);
         output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
         output.TryComplete();

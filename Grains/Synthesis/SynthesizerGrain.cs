@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using MitTts.Grains.Configuration;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Synthesis.Neural;
 using MitTts.Speech.Engines;
@@ -22,6 +23,7 @@ public sealed partial class SynthesizerGrain(
     NeuralEngines neural,
     SchedulingMetrics metrics,
     IOptions<SynthesisQueueOptions> options,
+    LiveSettings settings,
     TimeProvider time,
     ILocalSiloDetails localSilo,
     ILogger<SynthesizerGrain> logger)
@@ -47,11 +49,14 @@ public sealed partial class SynthesizerGrain(
     private bool _stopping;
     private int _readers;
     private TaskCompletionSource? _noReaders;
+    private DeviceMetrics? _metrics;
 
     // How long a stopping silo waits for owners to let go of their jobs' enumerations.
     private static readonly TimeSpan s_ownersLetGo = TimeSpan.FromSeconds(2);
 
     private string DeviceKey => this.GetPrimaryKeyString();
+
+    private DeviceMetrics Metrics => _metrics ??= metrics.ForDevice(DeviceKey);
 
     /// <summary>The device part of the key (<c>cpu:0</c>, <c>cuda:0</c>): where this synthesizer's neural sessions run.</summary>
     private string Device => DeviceKey[(DeviceKey.LastIndexOf('/') + 1)..];
@@ -88,10 +93,10 @@ public sealed partial class SynthesizerGrain(
     private async IAsyncEnumerable<SynthesisEvent> Run(SynthesisJob job, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var priority = job.Request.Priority;
-        if (_stopping || _queue.CountAt(priority) >= options.Value.MaxQueuePerLevel)
+        if (_stopping || _queue.CountAt(priority) >= settings.Current.MaxQueuePerLevel)
         {
             _rejections++;
-            metrics.Rejected(priority);
+            Metrics.Rejected(priority);
             var workAhead = WorkAheadSeconds();
             var message = _stopping ? "The synthesizer's silo is stopping." : "Every synthesizer queue for this priority is full.";
             yield return new JobRefused(new TaskError(TaskError.Busy, message, Math.Max(1, Math.Ceiling(workAhead))));
@@ -101,7 +106,7 @@ public sealed partial class SynthesizerGrain(
         Supersede(job.TaskId);
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
         _queue.Enqueue(scheduled);
-        metrics.Queued(priority, +1);
+        Metrics.Queued(priority, +1);
         var ticket = Position(scheduled.TaskId);
         if (_loop is null || _loop.IsCompleted)
         {
@@ -175,8 +180,8 @@ public sealed partial class SynthesizerGrain(
         {
             DropProgress(job);
             _cancellations++;
-            metrics.Queued(job.Priority, -1);
-            metrics.Cancelled(job.Priority);
+            Metrics.Queued(job.Priority, -1);
+            Metrics.Cancelled(job.Priority);
         }
     }
 
@@ -215,7 +220,7 @@ public sealed partial class SynthesizerGrain(
         _stopping = true;
         foreach (var job in _queue.DrainAll())
         {
-            metrics.Queued(job.Priority, -1);
+            Metrics.Queued(job.Priority, -1);
             job.Output.Writer.TryComplete(new SiloStoppingException(DeviceKey));
             DropProgress(job);
         }
@@ -284,7 +289,7 @@ public sealed partial class SynthesizerGrain(
         await Task.Yield();
         while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
-            metrics.Queued(job.Priority, -1);
+            Metrics.Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
                 continue;
@@ -296,7 +301,7 @@ public sealed partial class SynthesizerGrain(
             {
                 if (job.Progress is null)
                 {
-                    metrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                    Metrics.Waited(job.Priority, Now - job.EnqueuedAt);
                 }
 
                 job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
@@ -320,6 +325,7 @@ public sealed partial class SynthesizerGrain(
     /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
     private async Task<bool> RunGuardedAsync(ScheduledJob job)
     {
+        using var span = SynthesisTracing.Start(job, DeviceKey);
         try
         {
             var preempted = job.Job.Request.Streamed ? await RunStreamedAsync(job) : await RunWholeAsync(job);
@@ -345,7 +351,7 @@ public sealed partial class SynthesizerGrain(
     private void EndCancelled(ScheduledJob job)
     {
         _cancellations++;
-        metrics.Cancelled(job.Priority);
+        Metrics.Cancelled(job.Priority);
         DropProgress(job);
         job.Output.Writer.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
     }
@@ -366,15 +372,17 @@ public sealed partial class SynthesizerGrain(
     private void Requeue(ScheduledJob job)
     {
         _preemptions++;
-        metrics.Preempted(job.Priority);
+        Metrics.Preempted(job.Priority);
         _queue.Enqueue(job);
-        metrics.Queued(job.Priority, +1);
+        Metrics.Queued(job.Priority, +1);
     }
 
     /// <summary>Books a spoken sentence; true when waiting work should run before the job's next sentence.</summary>
     private bool SentenceSpoken(ScheduledJob job, int characters, long started)
     {
-        Measure(characters, time.GetElapsedTime(started));
+        var elapsed = time.GetElapsedTime(started);
+        job.EngineSeconds += elapsed.TotalSeconds;
+        Measure(characters, elapsed);
         var progress = job.Progress!;
         progress.Next++;
         job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - characters);

@@ -39,7 +39,8 @@ public sealed class AudioCache
         MaxBytes = maxBytes;
     }
 
-    public int MaxEntries { get; }
+    /// <summary>Most entries kept; changed at run time by <see cref="Resize"/> (live configuration).</summary>
+    public int MaxEntries { get; private set; }
 
     public long MaxBytes { get; }
 
@@ -102,6 +103,23 @@ public sealed class AudioCache
             _entries[digest] = _recency.AddFirst(new Entry(digest, audio));
             _bytes += audio.Data.Length;
             while (_entries.Count > MaxEntries || _bytes > MaxBytes)
+            {
+                var oldest = _recency.Last!;
+                _recency.RemoveLast();
+                _entries.Remove(oldest.Value.Digest);
+                _bytes -= oldest.Value.Audio.Data.Length;
+            }
+        }
+    }
+
+    /// <summary>Changes the entry limit, evicting the least recently used entries past it at once; 0 empties and turns the cache off.</summary>
+    public void Resize(int maxEntries)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxEntries);
+        lock (_lock)
+        {
+            MaxEntries = maxEntries;
+            while (_entries.Count > MaxEntries)
             {
                 var oldest = _recency.Last!;
                 _recency.RemoveLast();

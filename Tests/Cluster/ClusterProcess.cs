@@ -79,6 +79,11 @@ public sealed class ClusterProcess(string name, string fileName, IReadOnlyList<s
 
     public string ReadLog() => File.Exists(logPath) ? File.ReadAllText(logPath) : string.Empty;
 
+    /// <summary>Whether one line of the log holds every one of <paramref name="words"/> (logs are JSON lines, where a message's values
+    /// are quoted, so a phrase like "silo-a died" is not matched whole).</summary>
+    public bool Logged(params string[] words) =>
+        ReadLog().Split('\n').Any(line => words.All(word => line.Contains(word, StringComparison.Ordinal)));
+
     public void Dispose()
     {
         if (_process is { HasExited: false } process)

@@ -15,6 +15,7 @@ public class RealClusterFixture : IAsyncLifetime
     private readonly string _state = Directory.CreateTempSubdirectory("mittts-cluster-").FullName;
     private readonly Dictionary<string, ClusterProcess> _processes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Uri> _gateways = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Uri> _siloMetrics = new(StringComparer.Ordinal);
 
     public static string RepositoryRoot { get; } = FindRoot();
 
@@ -49,6 +50,9 @@ public class RealClusterFixture : IAsyncLifetime
     /// <summary>The access token the fixture's own requests carry (a cluster with auth on); null when auth is off.</summary>
     protected virtual string? FixtureToken => null;
 
+    /// <summary>A silo's own metrics port (<c>MIT_TTS_PROMETHEUS_PORT</c>), serving <c>/metrics</c>.</summary>
+    public Uri SiloMetrics(string silo) => _siloMetrics[silo];
+
     public ClusterProcess Process(string name) => _processes[name];
 
     public async Task InitializeAsync()
@@ -57,8 +61,11 @@ public class RealClusterFixture : IAsyncLifetime
         Add("redis", "redis-server", ["--bind", "127.0.0.1", "--port", RedisPort.ToString(CultureInfo.InvariantCulture), "--dir", redisDirectory, "--appendonly", "yes", "--save", "", "--maxmemory", "512mb", "--maxmemory-policy", "volatile-ttl"], _state);
         foreach (var silo in new[] { "silo-a", "silo-b" })
         {
+            var metricsPort = FreePort.Next();
+            _siloMetrics[silo] = new Uri($"http://127.0.0.1:{metricsPort.ToString(CultureInfo.InvariantCulture)}");
             Add(silo, "dotnet", ["MitTts.Silo.dll"], BinaryFolder("Silo"), new Dictionary<string, string>
             {
+                ["MIT_TTS_PROMETHEUS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture),
                 ["MIT_TTS_REDIS_URL"] = $"redis://{RedisEndpoint}",
                 ["MIT_TTS_NODE_NAME"] = silo,
                 ["MIT_TTS_ADVERTISED_IP"] = "127.0.0.1",

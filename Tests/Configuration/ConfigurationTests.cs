@@ -87,13 +87,13 @@ public sealed class ConfigurationTests
     [InlineData(null, LogEventLevel.Information)]
     public void Seed_log_levels_are_understood(string? level, LogEventLevel expected)
     {
-        Assert.Equal(expected, GatewayApplication.ParseLevel(level));
+        Assert.Equal(expected, MitTts.Silo.Observability.MitTtsLogging.ParseLevel(level));
     }
 
     [Fact]
     public void An_unknown_log_level_is_a_clear_error()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => GatewayApplication.ParseLevel("LOUD"));
+        var error = Assert.Throws<InvalidOperationException>(() => MitTts.Silo.Observability.MitTtsLogging.ParseLevel("LOUD"));
         Assert.Contains("LOUD", error.Message, StringComparison.Ordinal);
     }
 

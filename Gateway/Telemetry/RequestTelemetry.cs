@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using Serilog.Context;
+
+namespace MitTts.Gateway.Telemetry;
+
+/// <summary>Per request: its id on every log line written while it runs (<c>RequestId</c>, also sent back as <c>X-Request-Id</c>), and
+/// its count and duration by method, route pattern and status.</summary>
+public static class RequestTelemetry
+{
+    public const string RequestIdHeader = "X-Request-Id";
+
+    public static void UseMitTtsRequestTelemetry(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var metrics = app.Services.GetRequiredService<GatewayMetrics>();
+        app.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var requestId = context.TraceIdentifier;
+            context.Response.Headers[RequestIdHeader] = requestId;
+            using (LogContext.PushProperty("RequestId", requestId))
+            {
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    // The route pattern, not the path: /tasks/{task_id} is one series, not one per task.
+                    var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                    metrics.RequestFinished(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                }
+            }
+        });
+    }
+}

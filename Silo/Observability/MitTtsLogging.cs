@@ -1,0 +1,116 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MitTts.Grains.Configuration;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting;
+using Serilog.Formatting.Compact;
+
+namespace MitTts.Silo.Observability;
+
+/// <summary>Serilog for every MitTts process (gateway and silo): the seed's level (<c>logging:level</c>, changed live through
+/// <c>PUT /api/v1/config</c>), compact JSON lines outside Development, and rotating files (<c>logging:file</c>, MIT_TTS_LOG_FILE).</summary>
+/// <remarks>Properties pushed by the gateway (RequestId, SessionId, TaskId) and the trace and span ids are on every line they apply to.
+/// User text is never logged: requests are logged by path, status and lengths.</remarks>
+public static class MitTtsLogging
+{
+    private const string TextTemplate =
+        "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj} {Properties:j}{NewLine}{Exception}";
+
+    /// <summary>Adds Serilog as the host's logger; the level switch it returns (also a service) is what live configuration turns.</summary>
+    public static LoggingLevelSwitch AddMitTtsLogging(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        var levels = new LoggingLevelSwitch(ParseLevel(configuration["logging:level"]));
+        var json = UsesJson(configuration, builder.Environment);
+        var file = configuration["logging:file"];
+        var node = configuration["cluster:node"];
+        builder.Services.AddSingleton(levels);
+        builder.Services.AddSerilog((services, log) =>
+        {
+            log.MinimumLevel.ControlledBy(levels)
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
+                .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                .MinimumLevel.Override("StackExchange", LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            if (!string.IsNullOrWhiteSpace(node))
+            {
+                log.Enrich.WithProperty("Node", node);
+            }
+
+            ITextFormatter? formatter = json ? new RenderedCompactJsonFormatter() : null;
+            if (formatter is not null)
+            {
+                log.WriteTo.Console(formatter);
+            }
+            else
+            {
+                log.WriteTo.Console(outputTemplate: TextTemplate, formatProvider: CultureInfo.InvariantCulture);
+            }
+
+            if (!string.IsNullOrWhiteSpace(file))
+            {
+                // Rotated daily and at 100 MB, 14 files kept: a busy node cannot fill its disk with logs.
+                const long fileLimit = 100L * 1024 * 1024;
+                if (formatter is not null)
+                {
+                    log.WriteTo.File(formatter, file, fileSizeLimitBytes: fileLimit, rollOnFileSizeLimit: true, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
+                }
+                else
+                {
+                    log.WriteTo.File(file, outputTemplate: TextTemplate, formatProvider: CultureInfo.InvariantCulture, fileSizeLimitBytes: fileLimit,
+                        rollOnFileSizeLimit: true, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
+                }
+            }
+
+            // The level follows PUT /api/v1/config on every node.
+            services.GetService<LiveSettings>()?.OnChange(live => levels.MinimumLevel = ParseLevel(live.LogLevel));
+        });
+        return levels;
+    }
+
+    /// <summary>JSON lines unless <c>logging:format</c> says <c>text</c>, or it is unset and the environment is Development.</summary>
+    public static bool UsesJson(IConfiguration configuration, IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(environment);
+        return configuration["logging:format"]?.Trim().ToLowerInvariant() switch
+        {
+            "json" => true,
+            "text" => false,
+            null or "" => !environment.IsDevelopment(),
+            var other => throw new InvalidOperationException($"logging.format must be 'json' or 'text', not '{other}'."),
+        };
+    }
+
+    /// <summary>The seed's level names (DEBUG, INFO, WARNING, ERROR, CRITICAL) and Serilog's own.</summary>
+    public static LogEventLevel ParseLevel(string? level) => level?.Trim().ToUpperInvariant() switch
+    {
+        "TRACE" or "VERBOSE" => LogEventLevel.Verbose,
+        "DEBUG" => LogEventLevel.Debug,
+        null or "" or "INFO" or "INFORMATION" => LogEventLevel.Information,
+        "WARN" or "WARNING" => LogEventLevel.Warning,
+        "ERROR" => LogEventLevel.Error,
+        "CRITICAL" or "FATAL" => LogEventLevel.Fatal,
+        _ => throw new InvalidOperationException($"Unknown log level '{level}': use DEBUG, INFO, WARNING, ERROR or CRITICAL."),
+    };
+
+    /// <summary>Whether <paramref name="level"/> is a level name <see cref="ParseLevel"/> knows.</summary>
+    public static bool IsLevel(string? level)
+    {
+        try
+        {
+            ParseLevel(level);
+            return level is { Length: > 0 };
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}
