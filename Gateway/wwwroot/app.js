@@ -142,6 +142,7 @@ function highlight() {
 }
 
 function finish() {
+  window.mittts.stats.completedMs = performance.now() - state.sentAt;
   const seconds = (performance.now() - state.sentAt) / 1000;
   const rtf = state.audioSeconds > 0 ? seconds / state.audioSeconds : null;
   window.mittts.stats.rtf = rtf;
@@ -166,7 +167,7 @@ async function speak(event) {
   state.context = state.context || new AudioContext();
   await state.context.resume();
   Object.assign(state, { playAt: 0, sentAt: 0, firstAudioAt: 0, audioSeconds: 0, taskId: null, words: [], startTime: 0 });
-  Object.assign(window.mittts.stats, { chunks: 0, samples: 0, ttfaMs: null, rtf: null, interrupted: false, completed: false, chunksAfterInterrupt: 0 });
+  Object.assign(window.mittts.stats, { chunks: 0, samples: 0, ttfaMs: null, completedMs: null, rtf: null, interrupted: false, completed: false, chunksAfterInterrupt: 0 });
   $("words").replaceChildren();
   $("ttfa").textContent = "–";
   $("rtf").textContent = "–";
