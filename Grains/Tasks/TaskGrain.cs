@@ -39,6 +39,10 @@ public sealed partial class TaskGrain(
 
     // The ended task on its way to the result store.
     private Task _storing = Task.CompletedTask;
+    private bool _reportedSlow;
+
+    /// <summary>How long a task may go unfinished before a status read logs it as slow.</summary>
+    private static readonly TimeSpan s_slowTask = TimeSpan.FromSeconds(60);
 
     private string TaskId => this.GetPrimaryKeyString();
 
@@ -167,7 +171,23 @@ public sealed partial class TaskGrain(
         }
     }
 
-    async Task<TaskSnapshot?> ITaskGrain.GetSnapshot() => IsRunning ? await Snapshot() : await EndedRecord();
+    async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
+    {
+        if (!IsRunning)
+        {
+            return await EndedRecord();
+        }
+
+        // A task asked about long after it was made and still not done says so once, with where it waits: a stuck task is found
+        // in the log, not only by the client that gave up on it.
+        if (!_reportedSlow && time.GetUtcNow() - State.CreatedAt > s_slowTask)
+        {
+            _reportedSlow = true;
+            LogSlowTask(TaskId, State.Status, State.DeviceKey ?? "?", (time.GetUtcNow() - State.CreatedAt).TotalSeconds, State.Progress);
+        }
+
+        return await Snapshot();
+    }
 
     async Task<AudioResult?> ITaskGrain.GetAudio()
     {
@@ -364,6 +384,9 @@ public sealed partial class TaskGrain(
         State.ExpiresAt,
         State.CacheHit,
         State.DeviceKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is still {Status} on {DeviceKey} after {Seconds:0} s (progress {Progress:0.00})")]
+    private partial void LogSlowTask(string taskId, SynthesisStatus status, string deviceKey, double seconds, double progress);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);
