@@ -155,6 +155,14 @@ internal sealed class SoakLoad(Uri server, int restClients, int webSocketSession
             {
                 case "completed":
                     audioUrl = task.GetProperty("audio_url").GetString();
+                    if (audioUrl is null)
+                    {
+                        // Completed, but its kept audio is already gone (audio_state "expired": evicted to make room). The server says
+                        // so (410 audio_expired on the audio URL); polling on would only wait for the timeout.
+                        Fail($"poll: completed, audio {(task.TryGetProperty("audio_state", out var state) ? state.GetString() : "missing")}");
+                        return;
+                    }
+
                     break;
                 case "queued" or "processing":
                     break;
