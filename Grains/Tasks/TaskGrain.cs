@@ -287,15 +287,23 @@ public sealed partial class TaskGrain(
             await _storing;
         }
 
+        // The session hears first, so whoever the end releases finds the session already without the task.
+        if (request is { Streamed: false, SessionId: { } sessionId })
+        {
+            try
+            {
+                await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                LogSessionNotTold(TaskId, e);
+            }
+        }
+
         _finished.TrySetResult(_outcome);
         if (request.Owner is { } owner)
         {
             GrainFactory.GetGrain<IRateLimitGrain>(RateLimitKeys.User(owner)).EndTask(TaskId).Ignore();
-        }
-
-        if (request is { Streamed: false, SessionId: { } sessionId })
-        {
-            await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
         }
 
         if (_ledgerNode is { } node)
@@ -387,6 +395,9 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is still {Status} on {DeviceKey} after {Seconds:0} s (progress {Progress:0.00})")]
     private partial void LogSlowTask(string taskId, SynthesisStatus status, string deviceKey, double seconds, double progress);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
+    private partial void LogSessionNotTold(string taskId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);

@@ -10,23 +10,46 @@ namespace MitTts.Tests.Grains;
 
 /// <summary>A silo whose clock is a <see cref="FakeTimeProvider"/> (grain timers included): idle clean-up is tested by moving time,
 /// not by waiting for it.</summary>
-public sealed class FakeClockClusterFixture : IAsyncLifetime
+public sealed class FakeClockClusterFixture : IAsyncLifetime, IDisposable
 {
     public const double SessionIdleSeconds = 600;
 
     /// <summary>One clock per test run: silos are built by type, so the configurator reads it from here.</summary>
     public static FakeTimeProvider Clock { get; } = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
+    private readonly CancellationTokenSource _stopTicking = new();
+    private Task _ticking = Task.CompletedTask;
+
     public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
 
     public IGrainFactory Grains => Cluster.GrainFactory;
 
-    public Task InitializeAsync() => Cluster.DeployAsync();
+    /// <summary>The clock runs on its own at the pace of real time (Orleans waits on it while a silo starts and stops, and would wait
+    /// for ever on a frozen one); tests jump it forward.</summary>
+    public async Task InitializeAsync()
+    {
+        _ticking = Tick(_stopTicking.Token);
+        await Cluster.DeployAsync();
+    }
 
     public async Task DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        await _stopTicking.CancelAsync();
+        await _ticking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopTicking.Dispose();
+
+    private static async Task Tick(CancellationToken stop)
+    {
+        var step = TimeSpan.FromMilliseconds(10);
+        using var timer = new PeriodicTimer(step);
+        while (await timer.WaitForNextTickAsync(stop))
+        {
+            Clock.Advance(step);
+        }
     }
 
     private sealed class SiloConfigurator : ISiloConfigurator
