@@ -89,6 +89,32 @@ public sealed record WyomingEvent(string Type, JsonObject Data, ReadOnlyMemory<b
         }
     }
 
+    /// <summary>The data block of <c>audio-chunk</c> events of one stream (the same for every chunk), to serialize once.</summary>
+    public static byte[] ChunkData(JsonObject format) => Encoding.UTF8.GetBytes(format.ToJsonString());
+
+    /// <summary>Writes one <c>audio-chunk</c>: the header formatted into a pooled buffer, the stream's data block, the audio. Nothing is
+    /// allocated per chunk.</summary>
+    public static async Task WriteChunk(Stream stream, byte[] data, ReadOnlyMemory<byte> audio, CancellationToken cancellationToken)
+    {
+        var header = ArrayPool<byte>.Shared.Rent(160);
+        try
+        {
+            if (!System.Text.Unicode.Utf8.TryWrite(header, System.Globalization.CultureInfo.InvariantCulture,
+                    $"{{\"type\":\"audio-chunk\",\"version\":\"{ProtocolVersion}\",\"data_length\":{data.Length},\"payload_length\":{audio.Length}}}\n", out var written))
+            {
+                throw new InvalidOperationException("An audio-chunk header did not fit its buffer.");
+            }
+
+            await stream.WriteAsync(header.AsMemory(0, written), cancellationToken);
+            await stream.WriteAsync(data, cancellationToken);
+            await stream.WriteAsync(audio, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(header);
+        }
+    }
+
     private static int? Length(JsonObject header, string name)
     {
         if (header[name] is null)

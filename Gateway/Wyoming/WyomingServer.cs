@@ -137,6 +137,7 @@ public sealed partial class WyomingServer(
         }
 
         var format = new JsonObject { ["rate"] = rate, ["width"] = 2, ["channels"] = 1 };
+        var chunkData = WyomingEvent.ChunkData(format);
         await foreach (var channelEvent in channel.Listen(after, cancellationToken))
         {
             if (channelEvent.TaskId != taskId)
@@ -150,7 +151,7 @@ public sealed partial class WyomingServer(
                     await new WyomingEvent("audio-start", (JsonObject)format.DeepClone()).Write(output, cancellationToken);
                     break;
                 case AudioEvent audio:
-                    await new WyomingEvent("audio-chunk", (JsonObject)format.DeepClone(), audio.Audio).Write(output, cancellationToken);
+                    await WyomingEvent.WriteChunk(output, chunkData, audio.Audio, cancellationToken);
                     break;
                 case TaskEndedEvent { Status: SynthesisStatus.Completed }:
                     await new WyomingEvent("audio-stop", []).Write(output, cancellationToken);
