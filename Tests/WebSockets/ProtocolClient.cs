@@ -161,18 +161,25 @@ public sealed class ProtocolClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Only the close goes out here; the read loop takes the server's answer. CloseAsync would receive too, alongside the read loop,
+        // and a message split between the two readers arrives cut (a frame whose header and length no longer match).
         if (_socket.State == WebSocketState.Open)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             try
             {
-                await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+                if (_reading is not null)
+                {
+                    await _reading.WaitAsync(timeout.Token);
+                }
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or TimeoutException)
             {
             }
         }
 
+        _socket.Abort();
         _socket.Dispose();
         if (_reading is not null)
         {
