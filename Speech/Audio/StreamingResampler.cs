@@ -60,18 +60,32 @@ public sealed class StreamingResampler : IDisposable
     /// <summary>Converts a whole signal in one call.</summary>
     public static short[] ResampleWhole(ReadOnlySpan<short> samples, int inputRate, int outputRate)
     {
+        var result = new short[WholeLength(samples.Length, inputRate, outputRate)];
+        ResampleWhole(samples, inputRate, outputRate, result);
+        return result;
+    }
+
+    /// <summary>Converts a whole signal into <paramref name="destination"/>, at least <see cref="WholeLength"/> long; returns the samples written.</summary>
+    public static int ResampleWhole(ReadOnlySpan<short> samples, int inputRate, int outputRate, Span<short> destination)
+    {
         if (inputRate == outputRate)
         {
-            return samples.ToArray();
+            samples.CopyTo(destination);
+            return samples.Length;
         }
 
         using var resampler = new StreamingResampler(inputRate, outputRate);
         var head = resampler.Process(samples);
-        var result = new short[resampler.ExpectedOutput(samples.Length)];
-        head.CopyTo(result);
-        resampler.Flush().CopyTo(result.AsSpan(head.Length));
-        return result;
+        head.CopyTo(destination);
+        var tail = resampler.Flush();
+        tail.CopyTo(destination[head.Length..]);
+        return head.Length + tail.Length;
     }
+
+    /// <summary>How many samples a whole signal of <paramref name="length"/> samples becomes.</summary>
+    public static int WholeLength(int length, int inputRate, int outputRate) => (int)Convert(length, inputRate, outputRate);
+
+    private static long Convert(long length, int inputRate, int outputRate) => ((length * outputRate) + (inputRate / 2)) / inputRate;
 
     public void Dispose()
     {
@@ -80,7 +94,7 @@ public sealed class StreamingResampler : IDisposable
         Return(ref _output);
     }
 
-    private long ExpectedOutput(long inputSamples) => ((inputSamples * _outputRate) + (_inputRate / 2)) / _inputRate;
+    private long ExpectedOutput(long inputSamples) => Convert(inputSamples, _inputRate, _outputRate);
 
     private ReadOnlySpan<short> Run(scoped ReadOnlySpan<short> samples, long limit)
     {
