@@ -25,23 +25,51 @@ public sealed partial class SynthesizerGrain
         var progress = job.Progress;
         var (voice, engine) = renderer.Resolve(request, Device);
         progress.SampleRate = engine.SampleRate;
-        while (!progress.IsDone)
+        QueuedSentence? next = null;
+        try
         {
-            var sentence = progress.Sentences[progress.Next];
-            var started = time.GetTimestamp();
-            await Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
-            if (SentenceSpoken(job, sentence.Length, started))
+            while (!progress.IsDone)
             {
-                return true;
-            }
+                var index = progress.Next;
+                var sentence = progress.Sentences[index];
+                var started = time.GetTimestamp();
+                if (engine.RunsInOrder)
+                {
+                    // The next sentence waits in the engine's own queue behind this one, so the engine goes on to it without waiting for
+                    // this grain's turn (under load, a turn can take longer than a sentence).
+                    var current = next ?? new QueuedSentence(engine, SpeechRenderer.EngineRequest(request, voice, engine, sentence), cancellationToken);
+                    next = index + 1 < progress.Sentences.Count
+                        ? new QueuedSentence(engine, SpeechRenderer.EngineRequest(request, voice, engine, progress.Sentences[index + 1]), cancellationToken)
+                        : null;
+                    await current.TakeInto(progress.Pcm);
+                }
+                else
+                {
+                    await Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+                }
 
-            if (!progress.IsDone)
+                if (SentenceSpoken(job, sentence.Length, started))
+                {
+                    return true;
+                }
+
+                if (!progress.IsDone)
+                {
+                    output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
+                }
+            }
+        }
+        finally
+        {
+            // Preempted or cancelled: the sentence queued ahead is dropped (it is spoken again when the job resumes).
+            if (next is not null)
             {
-                output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
+                await next.Discard();
             }
         }
 
-        await CompleteWholeAsync(job, engine);
+        // The engine is free once the last sentence is spoken: the file is encoded beside the next job, not before it.
+        _ = FinishWholeAsync(job, engine);
         return false;
     }
 
@@ -73,7 +101,9 @@ public sealed partial class SynthesizerGrain
             var sentence = progress.Sentences[index];
             var started = time.GetTimestamp();
             stream.BeginSentence(sentence, SkipFor(job.Job, index));
-            var speaking = Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
+            var speaking = engine.RunsInOrder
+                ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
+                : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
             while (true)
             {
                 await Task.WhenAny(speaking, stream.WaitForAudioAsync());
@@ -136,6 +166,19 @@ public sealed partial class SynthesizerGrain
         output.TryComplete();
         Metrics.CacheHit();
         return true;
+    }
+
+    /// <summary><see cref="CompleteWholeAsync"/> run while the grain goes on with other jobs; a failure ends the job here.</summary>
+    private async Task FinishWholeAsync(ScheduledJob job, ISpeechEngine engine)
+    {
+        try
+        {
+            await CompleteWholeAsync(job, engine);
+        }
+        catch (Exception e)
+        {
+            EndFailed(job, e);
+        }
     }
 
     /// <summary>A whole job spoke its last sentence: its file is made (off the grain's thread) and handed to its owner.</summary>

@@ -21,6 +21,11 @@ public interface ISpeechEngine
     /// a neural model gives none, so they are placed by phoneme positions.</summary>
     bool WordTimesEstimated => false;
 
+    /// <summary>Whether <see cref="SynthesizeAsync"/> only queues the request for the engine's own thread, which speaks requests one at a
+    /// time in the order they were made: the call returns at once, and a caller may queue its next request before the last one ends.</summary>
+    /// <remarks>When false, the call may compute on the caller's thread, and two calls may run at the same time.</remarks>
+    bool RunsInOrder => false;
+
     /// <summary>Synthesizes <paramref name="request"/>, handing PCM to <paramref name="sink"/> as it is produced.</summary>
     /// <remarks>The sink is called on the engine's own thread; it must copy what it keeps and return quickly.
     /// Cancellation stops the engine within one engine buffer and ends the call with <see cref="OperationCanceledException"/>.</remarks>

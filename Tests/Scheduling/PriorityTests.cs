@@ -74,6 +74,60 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
     }
 
     [Fact]
+    public async Task With_an_in_order_engine_the_sentence_queued_ahead_of_a_preemption_is_dropped_and_spoken_again_in_its_place()
+    {
+        const string story = "First sentence. Second sentence. Third sentence. Fourth sentence.";
+        ScriptedEngine.InOrder = true;
+        var reference = cluster.NewTask();
+        await reference.Submit(SchedulingCluster.Request(story));
+        await reference.WaitForCompletion();
+        var unpreempted = (await reference.GetAudio())!.Data;
+
+        ScriptedEngine.Pause();
+        while (ScriptedEngine.Spoken.TryDequeue(out _))
+        {
+        }
+
+        using var preemptions = new MeasurementCounter(cluster.Meters, SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
+        var story2 = cluster.NewTask();
+        await story2.Submit(SchedulingCluster.Request(story));
+        await ScriptedEngine.WaitUntilStarted("First sentence. ");
+        var critical = cluster.NewTask();
+        await critical.Submit(SchedulingCluster.Request("Stop right now.", Priority.Critical));
+        ScriptedEngine.Resume();
+        await WaitAll([story2, critical]);
+
+        // The second sentence was queued in the engine behind the first: it may have been spoken (and its audio dropped) before the
+        // preemption reached it, but the job's audio has it once, in its place, and the critical job went before it.
+        var spoken = ScriptedEngine.Spoken.ToList();
+        Assert.Equal("First sentence. ", spoken[0]);
+        Assert.True(spoken.IndexOf("Stop right now.") < spoken.LastIndexOf("Second sentence. "), string.Join(" | ", spoken));
+        Assert.Equal(["Second sentence. ", "Third sentence. ", "Fourth sentence."], spoken[^3..]);
+        Assert.Equal(unpreempted, (await story2.GetAudio())!.Data);
+        Assert.Equal(1, preemptions.Total);
+    }
+
+    [Fact]
+    public async Task With_an_in_order_engine_a_cancelled_job_drops_the_sentence_queued_ahead()
+    {
+        ScriptedEngine.InOrder = true;
+        ScriptedEngine.Pause();
+        var story = cluster.NewTask();
+        await story.Submit(SchedulingCluster.Request("One sentence here. Another one there. And a third."));
+        await ScriptedEngine.WaitUntilStarted("One sentence here. ");
+        await story.Cancel();
+        ScriptedEngine.Resume();
+        var after = cluster.NewTask();
+        await after.Submit(SchedulingCluster.Request("After the cancel."));
+        await WaitAll([story, after]);
+
+        Assert.Equal(SynthesisStatus.Cancelled, (await story.GetSnapshot())!.Status);
+        Assert.DoesNotContain("Another one there. ", ScriptedEngine.Spoken);
+        // 10 ms per character: not one sample of the dropped sentence in the next job's audio.
+        Assert.Equal("After the cancel.".Length * 0.01, (await after.GetAudio())!.DurationSeconds, precision: 6);
+    }
+
+    [Fact]
     public async Task A_flooding_session_does_not_starve_another_sessions_single_request()
     {
         var blocker = await Block("Blocker.");

@@ -16,6 +16,7 @@ public sealed class ScriptedEngine : ISpeechEngine
     private static readonly object s_gate = new();
     private static TaskCompletionSource s_resume = Completed();
     private static Channel<string> s_started = Channel.CreateUnbounded<string>();
+    private static readonly SemaphoreSlim s_turn = new(1, 1);
 
     /// <summary>Every text the engine finished, in order.</summary>
     public static ConcurrentQueue<string> Spoken { get; private set; } = new();
@@ -29,6 +30,12 @@ public sealed class ScriptedEngine : ISpeechEngine
 
     public bool AppliesSpeed => true;
 
+    /// <summary>Whether the engine behaves like espeak-ng's worker (<see cref="ISpeechEngine.RunsInOrder"/>): calls return at once and
+    /// speak one at a time in the order they were made, so the synthesizer queues a job's next sentence ahead. Reset turns it off.</summary>
+    public static bool InOrder { get; set; }
+
+    public bool RunsInOrder => InOrder;
+
     /// <summary>Forgets the log and lets the engine run freely.</summary>
     public static void Reset()
     {
@@ -38,6 +45,7 @@ public sealed class ScriptedEngine : ISpeechEngine
             s_resume = Completed();
             s_started = Channel.CreateUnbounded<string>();
             Spoken = new();
+            InOrder = false;
         }
     }
 
@@ -84,10 +92,29 @@ public sealed class ScriptedEngine : ISpeechEngine
         return samples;
     }
 
-    public async Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
+    public Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
+        return InOrder ? SpeakInTurn(request, sink, cancellationToken) : Speak(request, sink, cancellationToken);
+    }
+
+    // SemaphoreSlim hands its turn to asynchronous waiters in the order they came, as the one espeak-ng thread takes its queue.
+    private static async Task SpeakInTurn(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken)
+    {
+        await s_turn.WaitAsync(cancellationToken);
+        try
+        {
+            await Speak(request, sink, cancellationToken);
+        }
+        finally
+        {
+            s_turn.Release();
+        }
+    }
+
+    private static async Task Speak(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken)
+    {
         Task resume;
         lock (s_gate)
         {

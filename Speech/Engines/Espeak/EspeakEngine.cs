@@ -15,6 +15,9 @@ public sealed class EspeakEngine : ISpeechEngine
 
     public bool AppliesSpeed => true;
 
+    /// <summary>Every request goes to the one <see cref="EspeakWorker"/> thread, which takes them in order.</summary>
+    public bool RunsInOrder => true;
+
     /// <summary>Whether the library loaded and initialized; the reason otherwise.</summary>
     public static (bool Available, string? Reason) Probe() => EspeakWorker.Instance.Probe();
 
