@@ -21,8 +21,14 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
             await using var cluster = await LocalCluster.Start(count, build: count == silos[0]);
             using var client = ThroughputScenario.NewClient(LocalCluster.Balancer);
             await ThroughputScenario.Measure(client, 8, TimeSpan.FromSeconds(2));
+            var processes = cluster.Processes();
+            var cpuBefore = ProcessCpu.Read(processes);
+            var redisBefore = await ProcessCpu.RedisCommands(LocalCluster.RedisPort);
             var load = await ThroughputScenario.Measure(client, options.Clients, TimeSpan.FromSeconds(options.ThroughputSeconds));
+            var cpuAfter = ProcessCpu.Read(processes);
+            var redisAfter = await ProcessCpu.RedisCommands(LocalCluster.RedisPort);
             loads[count] = load;
+            NoteCosts(count, load, cpuBefore, cpuAfter, redisAfter - redisBefore);
             table.Figure(Scenario, string.Create(culture, $"REST throughput, {count} silo{(count > 1 ? "s" : "")}, {options.Clients} clients via nginx"),
                 string.Create(culture, $"{load.AudioSecondsPerSecond:0} audio-s/s"),
                 string.Create(culture, $"raw engine, 2 threads in the bench process: {rawBefore:0} audio-s/s"),
@@ -44,6 +50,22 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
             + $"{options.ThroughputSeconds:0} s after a 2 s warm-up, through nginx to 2 client gateways; silos' audio cache off. Each silo runs one espeak-ng "
             + $"thread. The reference is espeak-ng called directly from 2 threads of the bench process before the clusters started."));
         table.Note($"Clusters: {string.Join("; then ", silos.Select(s => "`" + LocalCluster.Describe(s) + "`"))} (fresh Redis each; stopped with `scripts/cluster.sh stop`).");
+    }
+
+    /// <summary>What one request cost each process (CPU ms, from <c>/proc</c>) and Redis (commands), over the measured load.</summary>
+    private void NoteCosts(int silos, ThroughputScenario.Load load, Dictionary<string, double> before, Dictionary<string, double> after, long redisCommands)
+    {
+        var culture = CultureInfo.InvariantCulture;
+        var requests = Math.Max(1, load.Requests - load.Failures);
+        var seconds = options.ThroughputSeconds;
+        var costs = after.Keys.Order(StringComparer.Ordinal).Select(name =>
+        {
+            var used = after[name] - before.GetValueOrDefault(name);
+            return string.Create(culture, $"{name} {used * 1000 / requests:0.00} ms ({used / seconds * 100:0} % of a core)");
+        });
+        table.Note(string.Create(culture, $"Cost per request, {silos} silo{(silos > 1 ? "s" : "")} ({requests} requests in {seconds:0} s): CPU ")
+            + string.Join(", ", costs)
+            + string.Create(culture, $"; Redis {(redisCommands < 0 ? "not counted" : $"{(double)redisCommands / requests:0.0} commands")} per request."));
     }
 
     /// <summary>One session per target; each sample sends the same sentence to every target in turn, so noise hits them alike.</summary>
