@@ -84,6 +84,7 @@ public static class ClusterSiloExtensions
             results, "mittts:" + ClusterId(configuration), services.GetRequiredService<Orleans.Serialization.Serializer>(), TimeProvider.System));
         AddStorage(silo, StorageNames.Sessions, redis, TimeSpan.FromSeconds(sessions.IdleTimeoutSeconds * 2) + TimeSpan.FromHours(1));
         AddStorage(silo, StorageNames.Ledgers, redis, expiry: null);
+        silo.Services.AddSingleton<IJobLedgerStore>(_ => new RedisJobLedgerStore(redis.Clone(), "mittts:" + ClusterId(configuration)));
         AddStorage(silo, StorageNames.Config, redis, expiry: null);
         AddStorage(silo, StorageNames.Auth, redis, TimeSpan.FromDays(configuration.GetValue("auth:refresh_token_days", 7.0)) + TimeSpan.FromHours(1));
         silo.UseRedisReminderService(options => options.ConfigurationOptions = redis.Clone());

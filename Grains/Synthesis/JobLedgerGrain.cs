@@ -10,18 +10,36 @@ public sealed class JobLedgerRecord
 }
 
 /// <summary>The owners of unfinished jobs on one node, in storage, so a surviving silo can wake them when the node dies.</summary>
+/// <remarks>With an <see cref="IJobLedgerStore"/> registered (cluster mode) the entries live there; otherwise in this grain's state.</remarks>
 public sealed class JobLedgerGrain(
-    [PersistentState("ledger", StorageNames.Ledgers)] IPersistentState<JobLedgerRecord> ledger)
+    [PersistentState("ledger", StorageNames.Ledgers)] IPersistentState<JobLedgerRecord> ledger,
+    IServiceProvider services)
     : Grain, IJobLedgerGrain
 {
+    private readonly IJobLedgerStore? _store = services.GetService(typeof(IJobLedgerStore)) as IJobLedgerStore;
+
+    private string Node => this.GetPrimaryKeyString();
+
     async Task IJobLedgerGrain.Add(string ownerId, string kind)
     {
+        if (_store is not null)
+        {
+            await _store.Add(Node, ownerId, kind);
+            return;
+        }
+
         ledger.State.Tasks[ownerId] = kind;
         await ledger.WriteStateAsync();
     }
 
     async Task IJobLedgerGrain.Remove(string ownerId)
     {
+        if (_store is not null)
+        {
+            await _store.Remove(Node, ownerId);
+            return;
+        }
+
         if (ledger.State.Tasks.Remove(ownerId))
         {
             await ledger.WriteStateAsync();
@@ -30,6 +48,11 @@ public sealed class JobLedgerGrain(
 
     async Task<IReadOnlyDictionary<string, string>> IJobLedgerGrain.TakeAll()
     {
+        if (_store is not null)
+        {
+            return await _store.TakeAll(Node);
+        }
+
         var tasks = ledger.State.Tasks;
         ledger.State.Tasks = new(StringComparer.Ordinal);
         await ledger.WriteStateAsync();
