@@ -10,7 +10,7 @@ namespace MitTts.Tests.Speech.Onnx;
 /// conditioned on the style's second half) whose durations are divided by <c>speed</c> and rounded; the alignment they make; F0 and
 /// energy branches at twice the frame rate; a decoder of style-conditioned (AdaIN) residual blocks 1024 wide; a generator 512 → 256 →
 /// 128 by strides 10 and 6 with AdaIN resblocks (kernels 3, 7, 11; Snake activations) fed by a sine source from F0; 22 spectral
-/// channels turned to audio by an inverse STFT (hop 5) as a fixed transposed convolution. About 82 M parameters (Kokoro-82M: 81.8 M).
+/// channels turned to audio by an inverse STFT (hop 5) as a fixed transposed convolution. About 78 M parameters (Kokoro-82M: 81.8 M).
 /// A frame is 600 samples at 24 kHz (25 ms); tokens last about 2.6 frames, a real voice's pace.</remarks>
 public static class BuiltKokoroModel
 {
