@@ -29,6 +29,7 @@ internal sealed class NeuralScenario(BenchOptions options)
 
     public async Task<string> Run(string machine, string command)
     {
+        var loadAtStart = LoadAverage();
         var root = Path.Combine(Path.GetTempPath(), $"mittts-bench-models-{Guid.NewGuid():N}");
         var tiny = Directory.CreateDirectory(Path.Combine(root, "tiny")).FullName;
         var built = Directory.CreateDirectory(Path.Combine(root, "built")).FullName;
@@ -93,7 +94,8 @@ internal sealed class NeuralScenario(BenchOptions options)
                 "",
                 $"Machine: {machine}. ONNX Runtime CPU provider, {(options.OnnxThreads == 0 ? "all cores" : $"{options.OnnxThreads} thread(s)")} per inference. "
                     + $"Each engine says the {s_sentences.Length} sentences below once to warm up, then {options.NeuralRounds} times (tiny models, espeak-ng) "
-                    + $"or {options.NeuralBuiltRounds} times (realistic-size and real models).",
+                    + $"or {options.NeuralBuiltRounds} times (realistic-size and real models), the engine's rounds and the raw session's in turn. "
+                    + $"Load average (1 min) at the start and end of the run: {loadAtStart} and {LoadAverage()} (other work shares these cores).",
                 "",
                 $"Command: `{command}`",
                 "",
@@ -119,7 +121,12 @@ internal sealed class NeuralScenario(BenchOptions options)
     private async Task<string> Espeak()
     {
         var engine = new EspeakEngine();
-        var measured = await Measure(engine, "en-us", options.NeuralRounds);
+        var measured = new Tally();
+        for (var round = 0; round <= options.NeuralRounds; round++)
+        {
+            await EngineRound(engine, "en-us", round == 0 ? null : measured);
+        }
+
         return Row("espeak-ng", new Described("(native library)", 0, 0), measured, null);
     }
 
@@ -128,9 +135,6 @@ internal sealed class NeuralScenario(BenchOptions options)
         var before = WorkingSet();
         using var model = PiperModel.Open(voice.ModelPath, sessions);
         var engine = new PiperEngine(model, _phonemizer);
-        var measured = await Measure(engine, voice.EngineVoice, rounds);
-        NoteMemory(described, before);
-
         var requests = new List<List<Func<int>>>();
         foreach (var sentence in s_sentences)
         {
@@ -144,7 +148,8 @@ internal sealed class NeuralScenario(BenchOptions options)
             requests.Add(runs);
         }
 
-        var raw = MeasureRaw(requests, model.Config.SampleRate, rounds);
+        var (measured, raw) = await Alternate(engine, voice.EngineVoice, requests, rounds);
+        NoteMemory(described, before);
         var row = Row("piper", described, measured, raw);
         return (row, batches ? await PiperBatches(engine, voice.EngineVoice, described.Name, rounds) : null);
     }
@@ -198,9 +203,6 @@ internal sealed class NeuralScenario(BenchOptions options)
         var pack = KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile));
         var vocabulary = KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile));
         var engine = new KokoroEngine(model, pack, vocabulary, _phonemizer);
-        var measured = await Measure(engine, voice.EngineVoice, rounds);
-        NoteMemory(described, before);
-
         var requests = new List<List<Func<int>>>();
         foreach (var sentence in s_sentences)
         {
@@ -215,74 +217,62 @@ internal sealed class NeuralScenario(BenchOptions options)
             requests.Add(runs);
         }
 
-        var raw = MeasureRaw(requests, KokoroModel.SampleRate, rounds);
+        var (measured, raw) = await Alternate(engine, voice.EngineVoice, requests, rounds);
+        NoteMemory(described, before);
         return Row("kokoro", described, measured, raw);
     }
 
-    /// <summary>The sentences through <paramref name="engine"/>, one request each, after one warm-up round.</summary>
-    private static async Task<Measured> Measure(ISpeechEngine engine, string engineVoice, int rounds)
+    /// <summary>Rounds of the engine and of the raw session taken in turn (after one warm-up round of each), so a change in the machine's
+    /// load falls on both alike.</summary>
+    private static async Task<(Tally Engine, Tally Raw)> Alternate(ISpeechEngine engine, string engineVoice, List<List<Func<int>>> requests, int rounds)
     {
-        double audio = 0, seconds = 0;
-        var firsts = new List<double>();
+        var (measured, raw) = (new Tally(), new Tally());
         for (var round = 0; round <= rounds; round++)
         {
-            foreach (var sentence in s_sentences)
-            {
-                var sink = new TimingSink();
-                var started = Stopwatch.GetTimestamp();
-                await engine.SynthesizeAsync(new SpeechRequest(sentence, engineVoice), sink);
-                var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                if (round == 0)
-                {
-                    continue; // warm-up
-                }
-
-                audio += sink.Samples / (double)engine.SampleRate;
-                seconds += elapsed;
-                firsts.Add(Stopwatch.GetElapsedTime(started, sink.FirstAt).TotalMilliseconds);
-            }
+            await EngineRound(engine, engineVoice, round == 0 ? null : measured);
+            RawRound(requests, engine.SampleRate, round == 0 ? null : raw);
         }
 
-        return new Measured(audio, seconds, Percentiles.Of(firsts));
+        return (measured, raw);
     }
 
-    /// <summary>Each request's inferences (each returns its samples) called directly, after one warm-up round; a request's first audio
-    /// is its first inference's end.</summary>
-    private static Measured MeasureRaw(List<List<Func<int>>> requests, int sampleRate, int rounds)
+    /// <summary>The sentences through <paramref name="engine"/>, one request each; a null tally makes it a warm-up.</summary>
+    private static async Task EngineRound(ISpeechEngine engine, string engineVoice, Tally? tally)
     {
-        long samples = 0;
-        double seconds = 0;
-        var firsts = new List<double>();
-        for (var round = 0; round <= rounds; round++)
+        foreach (var sentence in s_sentences)
         {
-            foreach (var runs in requests)
-            {
-                var started = Stopwatch.GetTimestamp();
-                var made = 0L;
-                var first = 0.0;
-                foreach (var run in runs)
-                {
-                    made += run();
-                    if (first == 0)
-                    {
-                        first = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    }
-                }
-
-                var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                if (round == 0)
-                {
-                    continue; // warm-up
-                }
-
-                samples += made;
-                seconds += elapsed;
-                firsts.Add(first);
-            }
+            var sink = new TimingSink();
+            var started = Stopwatch.GetTimestamp();
+            await engine.SynthesizeAsync(new SpeechRequest(sentence, engineVoice), sink);
+            tally?.Add(sink.Samples / (double)engine.SampleRate, Stopwatch.GetElapsedTime(started).TotalSeconds,
+                Stopwatch.GetElapsedTime(started, sink.FirstAt).TotalMilliseconds);
         }
-
-        return new Measured(samples / (double)sampleRate, seconds, Percentiles.Of(firsts));
     }
+
+    /// <summary>Each request's inferences (each returns its samples) called directly; a request's first audio is its first inference's end.</summary>
+    private static void RawRound(List<List<Func<int>>> requests, int sampleRate, Tally? tally)
+    {
+        foreach (var runs in requests)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var made = 0L;
+            var first = 0.0;
+            foreach (var run in runs)
+            {
+                made += run();
+                if (first == 0)
+                {
+                    first = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                }
+            }
+
+            tally?.Add(made / (double)sampleRate, Stopwatch.GetElapsedTime(started).TotalSeconds, first);
+        }
+    }
+
+    /// <summary>The 1-minute load average, which says how much of the CPU the run had to share.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "(unknown)";
 
     private static long WorkingSet()
     {
@@ -296,11 +286,11 @@ internal sealed class NeuralScenario(BenchOptions options)
         if (model.Bytes >= 1 << 20)
         {
             _notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{model.Name}: the process's working set grew by {(WorkingSet() - before) / (1024.0 * 1024):0} MB from opening the session to the end of the engine's rounds."));
+                $"{model.Name}: the process's working set grew by {(WorkingSet() - before) / (1024.0 * 1024):0} MB from opening the session to the end of its rounds."));
         }
     }
 
-    private static string Row(string engine, Described model, Measured measured, Measured? raw)
+    private static string Row(string engine, Described model, Tally measured, Tally? raw)
     {
         var bytes = model.Bytes;
         var size = bytes == 0 ? "–" : bytes >= 1 << 20 ? $"{bytes / (1024.0 * 1024):0.0} MB" : $"{bytes / 1024.0:0.0} kB";
@@ -310,19 +300,38 @@ internal sealed class NeuralScenario(BenchOptions options)
             + $"{Firsts(measured)} | {(raw is null ? "–" : Firsts(raw))} |");
     }
 
-    private static string Rtf(Measured m)
+    private static string Rtf(Tally m)
     {
         var rtf = m.Seconds / m.Audio;
         return rtf.ToString(rtf >= 0.01 ? "0.000" : "0.00000", CultureInfo.InvariantCulture);
     }
 
-    private static string Firsts(Measured m) => m.FirstAudio.P50 >= 10
-        ? string.Create(CultureInfo.InvariantCulture, $"{m.FirstAudio.P50:0} / {m.FirstAudio.P99:0}")
-        : string.Create(CultureInfo.InvariantCulture, $"{m.FirstAudio.P50:0.00} / {m.FirstAudio.P99:0.00}");
+    private static string Firsts(Tally m)
+    {
+        var firsts = Percentiles.Of(m.FirstAudio);
+        return firsts.P50 >= 10
+            ? string.Create(CultureInfo.InvariantCulture, $"{firsts.P50:0} / {firsts.P99:0}")
+            : string.Create(CultureInfo.InvariantCulture, $"{firsts.P50:0.00} / {firsts.P99:0.00}");
+    }
 
     private sealed record Described(string Name, long Bytes, long Parameters);
 
-    private sealed record Measured(double Audio, double Seconds, Percentiles FirstAudio);
+    /// <summary>Audio seconds, compute seconds and first-audio times (ms) of the measured requests.</summary>
+    private sealed class Tally
+    {
+        public double Audio { get; private set; }
+
+        public double Seconds { get; private set; }
+
+        public List<double> FirstAudio { get; } = [];
+
+        public void Add(double audio, double seconds, double firstAudioMs)
+        {
+            Audio += audio;
+            Seconds += seconds;
+            FirstAudio.Add(firstAudioMs);
+        }
+    }
 
     private sealed class TimingSink : IPcmSink
     {

@@ -5,13 +5,14 @@ namespace MitTts.Tests.Speech.Onnx;
 
 /// <summary>A Kokoro model of Kokoro-82M's size and compute, built with untrained (seeded pseudo-random) weights, with its voice pack
 /// and vocabulary: what the benchmark measures when the real model cannot be had. Its audio is noise of the right length.</summary>
-/// <remarks>The shape follows Kokoro (StyleTTS 2 with an iSTFTNet decoder): an ALBERT-like encoder (768 wide, one layer's weights
-/// run 12 times) projected to 512; a text encoder (3 convolutions of kernel 5, a bidirectional LSTM); a prosody predictor (LSTMs
-/// conditioned on the style's second half) whose durations are divided by <c>speed</c> and rounded; the alignment they make; F0 and
-/// energy branches at twice the frame rate; a decoder of style-conditioned (AdaIN) residual blocks 1024 wide; a generator 512 → 256 →
-/// 128 by strides 10 and 6 with AdaIN resblocks (kernels 3, 7, 11; Snake activations) fed by a sine source from F0; 22 spectral
-/// channels turned to audio by an inverse STFT (hop 5) as a fixed transposed convolution. About 78 M parameters (Kokoro-82M: 81.8 M).
-/// A frame is 600 samples at 24 kHz (25 ms); tokens last about 2.6 frames, a real voice's pace.</remarks>
+/// <remarks>The shape follows Kokoro (StyleTTS 2 with an iSTFTNet decoder): an ALBERT-like encoder (768 wide, feed-forward 2048,
+/// one layer's weights run 12 times) projected to 512; a text encoder (3 convolutions of kernel 5, a bidirectional LSTM); a prosody
+/// predictor (LSTMs conditioned on the style's second half) whose durations are divided by <c>speed</c> and rounded; the alignment
+/// they make; F0 and energy branches at twice the frame rate; a decoder of style-conditioned (AdaIN) residual blocks 1024 wide; a
+/// generator 512 → 256 → 128 by strides 10 and 6 with AdaIN resblocks (kernels 3, 7, 11; Snake activations), fed by a sine source
+/// from F0 through resblocks of its own (kernels 7, 11); 22 spectral channels turned to audio by an inverse STFT (hop 5) as a fixed
+/// transposed convolution. About 81.1 M parameters (Kokoro-82M: 81.8 M). A frame is 600 samples at 24 kHz (25 ms); tokens last
+/// about 2.6 frames, a real voice's pace.</remarks>
 public static class BuiltKokoroModel
 {
     /// <summary>Samples per duration frame: 2 (F0 rate) · 10 · 6 (generator) · 5 (iSTFT hop).</summary>
@@ -60,7 +61,7 @@ public static class BuiltKokoroModel
 
         // ALBERT: one layer's weights, run 12 times.
         var b = l.Linear(l.Op("Gather", [l.Weight(1, 1, 256, W(128)), "tokens"]), W(128), bert);
-        b = Albert(l, b, bert, W(3072), runs: 12);
+        b = Albert(l, b, bert, W(2048), runs: 12);
         var bertOut = l.Transpose(l.Linear(b, bert, model), 0, 2, 1);
 
         // Text encoder.
@@ -174,18 +175,11 @@ public static class BuiltKokoroModel
             var noise = stage == 0
                 ? l.Conv(source, FftSize + 2, cout, 12, stride: 6, padding: 3)
                 : l.Conv(source, FftSize + 2, cout, 1);
-            x = l.Add(x, noise);
+            x = l.Add(x, ResBlock(l, noise, cout, stage == 0 ? 7 : 11, style));
             string? sum = null;
             foreach (var kernel in (ReadOnlySpan<int>)[3, 7, 11])
             {
-                var block = x;
-                foreach (var dilation in (ReadOnlySpan<int>)[1, 3, 5])
-                {
-                    var h = l.Conv(l.Snake(l.AdaIn(block, cout, style, StyleHalf), cout), cout, cout, kernel, dilation);
-                    h = l.Conv(l.Snake(l.AdaIn(h, cout, style, StyleHalf), cout), cout, cout, kernel, gain: 0.5f);
-                    block = l.Add(block, h);
-                }
-
+                var block = ResBlock(l, x, cout, kernel, style);
                 sum = sum is null ? block : l.Add(sum, block);
             }
 
@@ -204,6 +198,19 @@ public static class BuiltKokoroModel
 
         // ConvTranspose gives (L − 1)·5 + 20 = L·5 + 15 samples; the overhang is cut (8 at the start, 7 at the end) to L·5.
         return l.Op("Slice", [frames, l.Ints(8), l.Ints(-7), l.Ints(2)]);
+    }
+
+    /// <summary>iSTFTNet's AdaINResBlock1: for dilations 1, 3, 5, AdaIN → Snake → dilated conv → AdaIN → Snake → conv, added back.</summary>
+    private static string ResBlock(NeuralLayers l, string x, int channels, int kernel, string style)
+    {
+        foreach (var dilation in (ReadOnlySpan<int>)[1, 3, 5])
+        {
+            var h = l.Conv(l.Snake(l.AdaIn(x, channels, style, StyleHalf), channels), channels, channels, kernel, dilation);
+            h = l.Conv(l.Snake(l.AdaIn(h, channels, style, StyleHalf), channels), channels, channels, kernel, gain: 0.5f);
+            x = l.Add(x, h);
+        }
+
+        return x;
     }
 
     /// <summary>The inverse real DFT of 11 bins with a Hann window, as ConvTranspose weights [22, 1, 20] (real parts, then imaginary).</summary>
@@ -263,7 +270,7 @@ public static class BuiltKokoroModel
             _l = l;
             _dim = dim;
             _heads = heads;
-            _attention = [.. Enumerable.Range(0, 4).Select(_ => l.Weight(1, dim, dim, dim))];
+            _attention = l.AttentionWeights(dim);
             _norms = [(l.Filled(1, dim), l.Filled(0, dim)), (l.Filled(1, dim), l.Filled(0, dim))];
             _feedForward = [(l.Weight(MathF.Sqrt(2), dim, dim, feedForward), l.Filled(0, feedForward)), (l.Weight(1, feedForward, feedForward, dim), l.Filled(0, dim))];
         }
@@ -271,14 +278,7 @@ public static class BuiltKokoroModel
         public string Apply(string x)
         {
             var l = _l;
-            var split = l.Ints(0, 0, _heads, _dim / _heads);
-            var q = l.Transpose(l.Op("Reshape", [l.Op("MatMul", [x, _attention[0]]), split]), 0, 2, 1, 3);
-            var k = l.Transpose(l.Op("Reshape", [l.Op("MatMul", [x, _attention[1]]), split]), 0, 2, 3, 1);
-            var v = l.Transpose(l.Op("Reshape", [l.Op("MatMul", [x, _attention[2]]), split]), 0, 2, 1, 3);
-            var scores = l.Mul(l.Op("MatMul", [q, k]), l.Scalar(1f / MathF.Sqrt(_dim / _heads)));
-            var attended = l.Op("MatMul", [l.Op("Softmax", [scores], ("axis", -1L)), v]);
-            var merged = l.Op("MatMul", [l.Op("Reshape", [l.Transpose(attended, 0, 2, 1, 3), l.Ints(0, 0, _dim)]), _attention[3]]);
-            x = Norm(l.Add(x, merged), _norms[0]);
+            x = Norm(l.Add(x, l.SelfAttention(x, _dim, _heads, keyBias: null, _attention)), _norms[0]);
 
             // GELU by its sigmoid approximation, x·σ(1.702x): opset 17 has no Gelu operator.
             var h = l.Add(l.Op("MatMul", [x, _feedForward[0].W]), _feedForward[0].B);

@@ -121,13 +121,19 @@ public sealed class NeuralLayers(OnnxGraph graph, int seed)
     /// <summary>VITS's LayerNorm of [B, C, T]: over the channels at each frame.</summary>
     public string ChannelNorm(string x, int channels) => Transpose(LayerNorm(Transpose(x, 0, 2, 1), channels), 0, 2, 1);
 
-    /// <summary>Multi-head self-attention of [B, N, D]; <paramref name="keyBias"/> [B, 1, 1, N] is added to the scores (−10⁴ at padding).</summary>
-    public string SelfAttention(string x, int dim, int heads, string? keyBias)
+    /// <summary>The query, key, value and output projections of an attention layer, [D, D] each; made once, they can be applied
+    /// many times (ALBERT shares one layer's weights across its depth).</summary>
+    public string[] AttentionWeights(int dim) => [.. Enumerable.Range(0, 4).Select(_ => Weight(1, dim, dim, dim))];
+
+    /// <summary>Multi-head self-attention of [B, N, D]; <paramref name="keyBias"/> [B, 1, 1, N], when given, is added to the scores
+    /// (−10⁴ at padding).</summary>
+    public string SelfAttention(string x, int dim, int heads, string? keyBias, string[]? weights = null)
     {
+        weights ??= AttentionWeights(dim);
         var split = Ints(0, 0, heads, dim / heads);
-        var q = Transpose(Op("Reshape", [Linear(x, dim, dim), split]), 0, 2, 1, 3);
-        var k = Transpose(Op("Reshape", [Linear(x, dim, dim), split]), 0, 2, 3, 1);
-        var v = Transpose(Op("Reshape", [Linear(x, dim, dim), split]), 0, 2, 1, 3);
+        var q = Transpose(Op("Reshape", [Op("MatMul", [x, weights[0]]), split]), 0, 2, 1, 3);
+        var k = Transpose(Op("Reshape", [Op("MatMul", [x, weights[1]]), split]), 0, 2, 3, 1);
+        var v = Transpose(Op("Reshape", [Op("MatMul", [x, weights[2]]), split]), 0, 2, 1, 3);
         var scores = Mul(Op("MatMul", [q, k]), Scalar(1f / MathF.Sqrt(dim / heads)));
         if (keyBias is not null)
         {
@@ -135,7 +141,7 @@ public sealed class NeuralLayers(OnnxGraph graph, int seed)
         }
 
         var attended = Op("MatMul", [Op("Softmax", [scores], ("axis", -1L)), v]);
-        return Linear(Op("Reshape", [Transpose(attended, 0, 2, 1, 3), Ints(0, 0, dim)]), dim, dim);
+        return Op("MatMul", [Op("Reshape", [Transpose(attended, 0, 2, 1, 3), Ints(0, 0, dim)]), weights[3]]);
     }
 
     /// <summary>A bidirectional LSTM over [1, C, T] (T steps), giving [1, 2·hidden, T] as Kokoro's encoders do.</summary>
