@@ -132,7 +132,7 @@ internal sealed class NeuralScenario(BenchOptions options)
 
     private async Task<(string Row, string? Batch)> Piper(NeuralVoice voice, OnnxSessionFactory sessions, Described described, int rounds, bool batches)
     {
-        var before = WorkingSet();
+        var (before, loadBefore) = (WorkingSet(), LoadAverage());
         using var model = PiperModel.Open(voice.ModelPath, sessions);
         var engine = new PiperEngine(model, _phonemizer);
         var requests = new List<List<Func<int>>>();
@@ -149,7 +149,7 @@ internal sealed class NeuralScenario(BenchOptions options)
         }
 
         var (measured, raw) = await Alternate(engine, voice.EngineVoice, requests, rounds);
-        NoteMemory(described, before);
+        NoteMemory(described, before, loadBefore);
         var row = Row("piper", described, measured, raw);
         return (row, batches ? await PiperBatches(engine, voice.EngineVoice, described.Name, rounds) : null);
     }
@@ -198,7 +198,7 @@ internal sealed class NeuralScenario(BenchOptions options)
     private async Task<string> Kokoro(NeuralVoice voice, OnnxSessionFactory sessions, Described described, int rounds)
     {
         var folder = Path.GetDirectoryName(voice.ModelPath)!;
-        var before = WorkingSet();
+        var (before, loadBefore) = (WorkingSet(), LoadAverage());
         using var model = KokoroModel.Open(voice.ModelPath, sessions);
         var pack = KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile));
         var vocabulary = KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile));
@@ -218,7 +218,7 @@ internal sealed class NeuralScenario(BenchOptions options)
         }
 
         var (measured, raw) = await Alternate(engine, voice.EngineVoice, requests, rounds);
-        NoteMemory(described, before);
+        NoteMemory(described, before, loadBefore);
         return Row("kokoro", described, measured, raw);
     }
 
@@ -281,12 +281,13 @@ internal sealed class NeuralScenario(BenchOptions options)
     }
 
     /// <summary>What opening the session and running the engine added to the process (the session's weights and its arena).</summary>
-    private void NoteMemory(Described model, long before)
+    private void NoteMemory(Described model, long before, string loadBefore)
     {
         if (model.Bytes >= 1 << 20)
         {
             _notes.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{model.Name}: the process's working set grew by {(WorkingSet() - before) / (1024.0 * 1024):0} MB from opening the session to the end of its rounds."));
+                $"{model.Name}: the process's working set grew by {(WorkingSet() - before) / (1024.0 * 1024):0} MB from opening the session to the end of its rounds; "
+                + $"load average {loadBefore} before, {LoadAverage()} after."));
         }
     }
 
