@@ -141,6 +141,9 @@ internal sealed record BenchOptions
     /// <summary>Rounds of the neural scenario's sentences per engine (after one warm-up).</summary>
     public int NeuralRounds { get; init; } = 20;
 
+    /// <summary>Rounds for the models of realistic size (built or real), whose sentences take seconds each.</summary>
+    public int NeuralBuiltRounds { get; init; } = 5;
+
     /// <summary>Threads per ONNX inference in the neural scenario (0: every core).</summary>
     public int OnnxThreads { get; init; } = 1;
 
@@ -200,6 +203,7 @@ internal sealed record BenchOptions
                 "--rounds" => options with { FirstAudioRounds = Int() },
                 "--interrupt-rounds" => options with { InterruptRounds = Int() },
                 "--neural-rounds" => options with { NeuralRounds = Int() },
+                "--neural-built-rounds" => options with { NeuralBuiltRounds = Int() },
                 "--onnx-threads" => options with { OnnxThreads = Int() },
                 "--models" => options with { ModelsFolder = Next() },
                 "--capacity-seconds" => options with { CapacitySeconds = Double() },

@@ -129,7 +129,8 @@ public static class NeuralTestModels
     /// <summary>A Piper config for <see cref="Piper"/>: <see cref="PiperSymbols"/> as the id map, less the symbols in <c>without</c>
     /// (to make unknown phonemes).</summary>
     public static string PiperConfig(
-        string espeakVoice = "en-us", string language = "en_US", IReadOnlyList<string>? speakers = null, float lengthScale = 1f, string without = "")
+        string espeakVoice = "en-us", string language = "en_US", IReadOnlyList<string>? speakers = null, float lengthScale = 1f, string without = "",
+        int sampleRate = PiperSampleRate, string quality = "x_low")
     {
         var map = new Dictionary<string, long[]>();
         var id = 0L;
@@ -152,7 +153,7 @@ public static class NeuralTestModels
 
         return JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["audio"] = new Dictionary<string, object> { ["sample_rate"] = PiperSampleRate, ["quality"] = "x_low" },
+            ["audio"] = new Dictionary<string, object> { ["sample_rate"] = sampleRate, ["quality"] = quality },
             ["espeak"] = new Dictionary<string, object> { ["voice"] = espeakVoice },
             ["language"] = new Dictionary<string, object> { ["code"] = language },
             ["inference"] = new Dictionary<string, object> { ["noise_scale"] = 0.667, ["length_scale"] = lengthScale, ["noise_w"] = 0.8 },

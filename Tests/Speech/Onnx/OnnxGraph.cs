@@ -13,7 +13,7 @@ public sealed class OnnxGraph
     public const int I64 = 7;
 
     private readonly List<byte[]> _nodes = [];
-    private readonly List<byte[]> _initializers = [];
+    private readonly List<(byte[] Header, float[]? Floats, byte[]? Raw)> _initializers = [];
     private readonly List<byte[]> _inputs = [];
     private readonly List<byte[]> _outputs = [];
     private int _nodeCount;
@@ -31,13 +31,20 @@ public sealed class OnnxGraph
         return this;
     }
 
-    public OnnxGraph Constant(string name, float[] values, params long[] dims) =>
-        Initializer(name, F32, dims, MemoryMarshalBytes(values));
+    /// <remarks>The array is kept, not copied, until the model is written: a built model of realistic size holds tens of millions of weights.</remarks>
+    public OnnxGraph Constant(string name, float[] values, params long[] dims)
+    {
+        _initializers.Add((TensorHeader(name, F32, dims), values, null));
+        return this;
+    }
 
-    public OnnxGraph Constant(string name, long[] values, params long[] dims) =>
-        Initializer(name, I64, dims, MemoryMarshalBytes(values));
+    public OnnxGraph Constant(string name, long[] values, params long[] dims)
+    {
+        _initializers.Add((TensorHeader(name, I64, dims), null, MemoryMarshalBytes(values)));
+        return this;
+    }
 
-    /// <summary>A node; attributes are (name, value) with a long, long[] or float value.</summary>
+    /// <summary>A node; attributes are (name, value) with a long, long[], float or string value.</summary>
     public OnnxGraph Node(string opType, string[] inputs, string[] outputs, params (string Name, object Value)[] attributes)
     {
         var node = new Proto();
@@ -64,6 +71,9 @@ public sealed class OnnxGraph
                 case long i:
                     attribute.Varint(3, (ulong)i).Varint(20, 2);
                     break;
+                case string text:
+                    attribute.String(4, text).Varint(20, 3);
+                    break;
                 case long[] ints:
                     foreach (var i in ints)
                     {
@@ -85,37 +95,60 @@ public sealed class OnnxGraph
 
     public byte[] ToModel(long opset = 17)
     {
-        var graph = new Proto();
-        foreach (var node in _nodes)
+        using var model = new MemoryStream();
+        WriteModel(model, opset);
+        return model.ToArray();
+    }
+
+    /// <summary>Writes the ModelProto to <paramref name="stream"/>; the weights go straight from their arrays, so a model of hundreds
+    /// of megabytes is not copied through nested messages.</summary>
+    public void WriteModel(Stream stream, long opset = 17)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var name = new Proto().String(2, "mittts_test").ToArray();
+        long graphLength = name.Length;
+        foreach (var part in _nodes.Concat(_inputs).Concat(_outputs))
         {
-            graph.Bytes(1, node);
+            graphLength += FieldLength(part.Length);
         }
 
-        graph.String(2, "mittts_test");
-        foreach (var initializer in _initializers)
+        foreach (var (header, floats, raw) in _initializers)
         {
-            graph.Bytes(5, initializer);
+            graphLength += FieldLength(TensorLength(header, floats, raw));
+        }
+
+        stream.Write(new Proto().Varint(1, 8).String(2, "MitTts.Tests").ToArray());
+        WriteFieldHeader(stream, 7, graphLength);
+        foreach (var node in _nodes)
+        {
+            WriteField(stream, 1, node);
+        }
+
+        stream.Write(name);
+        foreach (var (header, floats, raw) in _initializers)
+        {
+            WriteFieldHeader(stream, 5, TensorLength(header, floats, raw));
+            stream.Write(header);
+            var data = floats is null ? raw! : System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan());
+            WriteFieldHeader(stream, 9, data.Length);
+            stream.Write(data);
         }
 
         foreach (var input in _inputs)
         {
-            graph.Bytes(11, input);
+            WriteField(stream, 11, input);
         }
 
         foreach (var output in _outputs)
         {
-            graph.Bytes(12, output);
+            WriteField(stream, 12, output);
         }
 
-        return new Proto()
-            .Varint(1, 8)
-            .String(2, "MitTts.Tests")
-            .Message(7, graph)
-            .Message(8, new Proto().String(1, string.Empty).Varint(2, (ulong)opset))
-            .ToArray();
+        stream.Write(new Proto().Message(8, new Proto().String(1, string.Empty).Varint(2, (ulong)opset)).ToArray());
     }
 
-    private OnnxGraph Initializer(string name, int elementType, long[] dims, byte[] raw)
+    /// <summary>TensorProto's dims, data_type and name; raw_data (field 9) follows when the model is written.</summary>
+    private static byte[] TensorHeader(string name, int elementType, long[] dims)
     {
         var tensor = new Proto();
         foreach (var dim in dims)
@@ -123,9 +156,47 @@ public sealed class OnnxGraph
             tensor.Varint(1, (ulong)dim);
         }
 
-        tensor.Varint(2, (ulong)elementType).String(8, name).Bytes(9, raw);
-        _initializers.Add(tensor.ToArray());
-        return this;
+        return tensor.Varint(2, (ulong)elementType).String(8, name).ToArray();
+    }
+
+    private static long TensorLength(byte[] header, float[]? floats, byte[]? raw) =>
+        header.Length + FieldLength(floats is null ? raw!.Length : floats.LongLength * sizeof(float));
+
+    /// <summary>A length-delimited field's size: its tag (one byte for the fields written here), its length varint, its bytes.</summary>
+    private static long FieldLength(long length) => 1 + VarintLength((ulong)length) + length;
+
+    private static int VarintLength(ulong value)
+    {
+        var length = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            length++;
+        }
+
+        return length;
+    }
+
+    private static void WriteField(Stream stream, int field, byte[] value)
+    {
+        WriteFieldHeader(stream, field, value.Length);
+        stream.Write(value);
+    }
+
+    private static void WriteFieldHeader(Stream stream, int field, long length)
+    {
+        Span<byte> header = stackalloc byte[11];
+        header[0] = (byte)((field << 3) | 2);
+        var at = 1;
+        var value = (ulong)length;
+        while (value >= 0x80)
+        {
+            header[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        header[at++] = (byte)value;
+        stream.Write(header[..at]);
     }
 
     private static byte[] ValueInfo(string name, int elementType, object[] dims)
