@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using MitTts.Tests.Api;
+using MitTts.Tests.Support;
+using MitTts.Tests.WebSockets;
+
+namespace MitTts.Tests.Cluster;
+
+/// <summary>A silo dies under a session streaming Ogg/Opus: each task's stream, re-rendered on the survivor and cut at the byte the client
+/// had, is still one valid logical stream (one serial, pages in sequence, granules continuous) of the reported length.</summary>
+[Collection(RealClusterCollection.Name)]
+public sealed partial class ClusterOggFailoverTests(RealClusterFixture cluster) : IAsyncLifetime
+{
+    private const string Sentence = "The fox jumps over the lazy dog and runs into the forest.";
+
+    public Task InitializeAsync() => cluster.EnsureHealthy();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    // Known failure, about one run in four: the survivor's re-render of the interrupted sentence is not byte-identical to the dead
+    // silo's (its Ogg pages fall elsewhere), so the byte cut splices half a page: opusinfo reports a hole, a sequence gap and granules
+    // running ahead. The fix is to resume Ogg by pages (last page sequence and granule the client has), not by bytes.
+    [Fact(Skip = "Ogg/Opus resumes by byte offset and breaks a page when the re-render differs (issue 11); resume by page and granule is not built yet")]
+    public async Task An_ogg_stream_cut_by_a_silo_death_goes_on_as_one_logical_stream_of_its_reported_length()
+    {
+        var text = string.Join(" ", Enumerable.Repeat(Sentence, 60));
+        await using var client = await ProtocolClient.Connect(cluster.Balancer.BaseAddress!);
+        await client.Send(new { type = "connect", session_id = "cluster-ogg-failover-" + Guid.NewGuid().ToString("N") });
+        await client.Receive();
+
+        var taskIds = new List<string>();
+        var messages = new List<ServerMessage>();
+        for (var i = 0; i < 6; i++)
+        {
+            await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "ogg", priority = "normal" });
+            messages.AddRange(await client.ReceiveUntil(m => m.Str("status") == "queued"));
+            taskIds.Add(messages[^1].Str("task_id")!);
+        }
+
+        if (!messages.Any(m => m.IsAudio))
+        {
+            messages.AddRange(await client.ReceiveUntil(m => m.IsAudio));
+        }
+
+        string? device = null;
+        foreach (var id in taskIds)
+        {
+            var task = await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json();
+            if (task.GetProperty("status").GetString() is "processing" or "queued" && task.TryGetProperty("device", out var d) && d.GetString() is { } key)
+            {
+                device = key;
+                break;
+            }
+        }
+
+        Assert.NotNull(device);
+        var victim = device!.Split('/')[0];
+        await cluster.Process(victim).Kill();
+        messages.AddRange(await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskIds[^1]), TimeSpan.FromSeconds(90)));
+
+        foreach (var id in taskIds)
+        {
+            var own = messages.Where(m => m.Str("task_id") == id).ToList();
+            var end = own.Single(m => ProtocolClient.IsEnd(m, id));
+            Assert.Equal("completed", end.Str("status"));
+
+            // The session's tasks run one after another: a task's frames lie between its processing and end statuses.
+            var started = own.First(m => m.Str("status") == "processing").Seq!.Value;
+            var ogg = messages.Where(m => m.IsAudio && m.Sequence > started && m.Sequence < end.Seq!.Value).SelectMany(m => m.Audio!).ToArray();
+            var info = await AudioDecoders.OpusInfo(ogg);
+
+            // opusinfo numbers logical streams and warns on sequence gaps, holes, bad checksums and granule jumps.
+            Assert.DoesNotContain("WARNING", info, StringComparison.Ordinal);
+            Assert.Contains("New logical stream (#1", info, StringComparison.Ordinal);
+            Assert.DoesNotContain("New logical stream (#2", info, StringComparison.Ordinal);
+            var length = PlaybackLength().Match(info);
+            Assert.True(length.Success, info);
+            var seconds = (60 * int.Parse(length.Groups[1].Value, CultureInfo.InvariantCulture)) + double.Parse(length.Groups[2].Value, CultureInfo.InvariantCulture);
+            Assert.Equal(end.Json!["duration_ms"]!.GetValue<int>() / 1000.0, seconds, 0.025);
+        }
+
+        Assert.True(cluster.Process(victim == "silo-a" ? "silo-b" : "silo-a").Logged(victim, "died"), $"the survivor did not log that {victim} died");
+    }
+
+    [GeneratedRegex(@"Playback length: (\d+)m:([\d.]+)s")]
+    private static partial Regex PlaybackLength();
+}
