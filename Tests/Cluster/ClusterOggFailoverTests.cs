@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MitTts.Tests.Api;
 using MitTts.Tests.Support;
 using MitTts.Tests.WebSockets;
 
@@ -28,34 +27,8 @@ public sealed partial class ClusterOggFailoverTests(RealClusterFixture cluster) 
         await client.Send(new { type = "connect", session_id = "cluster-ogg-failover-" + Guid.NewGuid().ToString("N") });
         await client.Receive();
 
-        var taskIds = new List<string>();
         var messages = new List<ServerMessage>();
-        for (var i = 0; i < 6; i++)
-        {
-            await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "ogg", priority = "normal" });
-            messages.AddRange(await client.ReceiveUntil(m => m.Str("status") == "queued"));
-            taskIds.Add(messages[^1].Str("task_id")!);
-        }
-
-        if (!messages.Any(m => m.IsAudio))
-        {
-            messages.AddRange(await client.ReceiveUntil(m => m.IsAudio));
-        }
-
-        string? device = null;
-        foreach (var id in taskIds)
-        {
-            var task = await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json();
-            if (task.GetProperty("status").GetString() is "processing" or "queued" && task.TryGetProperty("device", out var d) && d.GetString() is { } key)
-            {
-                device = key;
-                break;
-            }
-        }
-
-        Assert.NotNull(device);
-        var victim = device!.Split('/')[0];
-        await cluster.Process(victim).Kill();
+        var (taskIds, victim) = await cluster.StreamThenKillItsSilo(client, new { type = "synthesize", text, voice_id = "en-male-1", format = "ogg", priority = "normal" }, 6, messages);
         messages.AddRange(await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskIds[^1]), TimeSpan.FromSeconds(90)));
 
         foreach (var id in taskIds)

@@ -78,34 +78,8 @@ public sealed class ClusterSiloFailoverWebSocketTests(RealClusterFixture cluster
         await client.Receive();
 
         // Enough tasks that the devices are still busy (and some queued) when the silo dies: espeak-ng is fast.
-        var taskIds = new List<string>();
         var messages = new List<ServerMessage>();
-        for (var i = 0; i < 8; i++)
-        {
-            await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "mulaw", priority = "normal", timestamps = true });
-            messages.AddRange(await client.ReceiveUntil(m => m.Str("status") == "queued"));
-            taskIds.Add(messages[^1].Str("task_id")!);
-        }
-
-        if (!messages.Any(m => m.IsAudio))
-        {
-            messages.AddRange(await client.ReceiveUntil(m => m.IsAudio));
-        }
-
-        string? device = null;
-        foreach (var id in taskIds)
-        {
-            var task = await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json();
-            if (task.GetProperty("status").GetString() is "processing" or "queued" && task.TryGetProperty("device", out var d) && d.GetString() is { } key)
-            {
-                device = key;
-                break;
-            }
-        }
-
-        Assert.NotNull(device);
-        var victim = device!.Split('/')[0];
-        await cluster.Process(victim).Kill();
+        var (taskIds, victim) = await cluster.StreamThenKillItsSilo(client, new { type = "synthesize", text, voice_id = "en-male-1", format = "mulaw", priority = "normal", timestamps = true }, 8, messages);
 
         messages.AddRange(await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskIds[^1]), TimeSpan.FromSeconds(90)));
         Assert.DoesNotContain(messages, m => m.Type == "error");

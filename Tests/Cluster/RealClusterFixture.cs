@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MitTts.Tests.Support;
+using MitTts.Tests.WebSockets;
 
 namespace MitTts.Tests.Cluster;
 
@@ -54,6 +55,48 @@ public class RealClusterFixture : IAsyncLifetime
     public Uri SiloMetrics(string silo) => _siloMetrics[silo];
 
     public ClusterProcess Process(string name) => _processes[name];
+
+    /// <summary>Sends <paramref name="request"/> <paramref name="tasks"/> times on the session, waits until its audio flows, then SIGKILLs
+    /// the silo synthesizing it (<see cref="KillSiloSynthesizing"/>); every message received so far is added to <paramref name="messages"/>.</summary>
+    public async Task<(List<string> TaskIds, string Victim)> StreamThenKillItsSilo(ProtocolClient client, object request, int tasks, List<ServerMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(messages);
+        var taskIds = new List<string>();
+        for (var i = 0; i < tasks; i++)
+        {
+            await client.Send(request);
+            messages.AddRange(await client.ReceiveUntil(m => m.Str("status") == "queued"));
+            taskIds.Add(messages[^1].Str("task_id")!);
+        }
+
+        if (!messages.Any(m => m.IsAudio))
+        {
+            messages.AddRange(await client.ReceiveUntil(m => m.IsAudio));
+        }
+
+        return (taskIds, await KillSiloSynthesizing(taskIds));
+    }
+
+    /// <summary>SIGKILLs the silo whose synthesizer holds the first of <paramref name="taskIds"/> still queued or running (as
+    /// <c>/tasks</c> names its device), so the killed silo provably held work; returns its name.</summary>
+    public async Task<string> KillSiloSynthesizing(IEnumerable<string> taskIds)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        foreach (var id in taskIds)
+        {
+            using var response = await Balancer.GetAsync($"/api/v1/tasks/{id}");
+            var task = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (task.GetProperty("status").GetString() is "processing" or "queued" && task.TryGetProperty("device", out var d) && d.GetString() is { } device)
+            {
+                var victim = device.Split('/')[0];
+                await Process(victim).Kill();
+                return victim;
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException("no task of the session was still queued or running on a device");
+    }
 
     public async Task InitializeAsync()
     {

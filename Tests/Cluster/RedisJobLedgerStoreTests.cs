@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using MitTts.Silo;
 using MitTts.Tests.Support;
@@ -9,8 +8,7 @@ namespace MitTts.Tests.Cluster;
 /// <summary>Cluster mode's job ledgers against a real redis-server: one hash per node, one command per add or remove.</summary>
 public sealed class RedisJobLedgerStoreTests : IAsyncLifetime, IDisposable
 {
-    private readonly int _port = FreePort.Next();
-    private Process? _redis;
+    private RedisServerProcess? _redis;
     private RedisJobLedgerStore? _store;
     private ConnectionMultiplexer? _admin;
 
@@ -18,19 +16,9 @@ public sealed class RedisJobLedgerStoreTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "--bind", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _redis = Process.Start(start)!;
-        while (await _redis.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal))
-        {
-        }
-
-        _store = new RedisJobLedgerStore(RedisConnection.Parse($"redis://127.0.0.1:{_port}"), "mittts:test");
-        var admin = RedisConnection.Parse($"redis://127.0.0.1:{_port}");
+        _redis = await RedisServerProcess.Start();
+        _store = new RedisJobLedgerStore(RedisConnection.Parse($"redis://127.0.0.1:{_redis.Port}"), "mittts:test");
+        var admin = RedisConnection.Parse($"redis://127.0.0.1:{_redis.Port}");
         admin.AllowAdmin = true;
         _admin = await ConnectionMultiplexer.ConnectAsync(admin);
     }
@@ -47,11 +35,6 @@ public sealed class RedisJobLedgerStoreTests : IAsyncLifetime, IDisposable
         _store = null;
         _admin?.Dispose();
         _admin = null;
-        if (_redis is { HasExited: false })
-        {
-            _redis.Kill();
-        }
-
         _redis?.Dispose();
         _redis = null;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using MitTts.Grains.Interfaces;
@@ -13,27 +12,15 @@ public sealed class RedisResultStoreTests : IAsyncLifetime, IDisposable
 {
     private const int MaxMemoryBytes = 4 * 1024 * 1024;
 
-    private readonly int _port = FreePort.Next();
-    private Process? _redis;
+    private RedisServerProcess? _redis;
     private RedisResultStore? _store;
 
     private RedisResultStore Store => _store!;
 
     public async Task InitializeAsync()
     {
-        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "--bind", "127.0.0.1", "--port", _port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no",
-            "--maxmemory", MaxMemoryBytes.ToString(CultureInfo.InvariantCulture), "--maxmemory-policy", "volatile-ttl" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _redis = Process.Start(start)!;
-        while (await _redis.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal))
-        {
-        }
-
-        var redis = RedisConnection.Parse($"redis://127.0.0.1:{_port}");
+        _redis = await RedisServerProcess.Start("--maxmemory", MaxMemoryBytes.ToString(CultureInfo.InvariantCulture), "--maxmemory-policy", "volatile-ttl");
+        var redis = RedisConnection.Parse($"redis://127.0.0.1:{_redis.Port}");
         redis.AllowAdmin = true;
         var serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
         _store = new RedisResultStore(redis, "mittts:test", serializer, TimeProvider.System);
@@ -49,11 +36,6 @@ public sealed class RedisResultStoreTests : IAsyncLifetime, IDisposable
     {
         _store?.Dispose();
         _store = null;
-        if (_redis is { HasExited: false })
-        {
-            _redis.Kill();
-        }
-
         _redis?.Dispose();
         _redis = null;
     }

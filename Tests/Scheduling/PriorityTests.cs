@@ -21,6 +21,20 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
         return blocker;
     }
 
+    /// <summary>Submits <paramref name="story"/> on the paused engine, then, once it speaks <paramref name="firstSentence"/>, a CRITICAL
+    /// <paramref name="critical"/>; resumes the engine and waits for both. Returns the story's task.</summary>
+    private async Task<ITaskGrain> PreemptedByCritical(string story, string firstSentence, string critical)
+    {
+        var storyTask = cluster.NewTask();
+        await storyTask.Submit(SchedulingCluster.Request(story));
+        await ScriptedEngine.WaitUntilStarted(firstSentence);
+        var criticalTask = cluster.NewTask();
+        await criticalTask.Submit(SchedulingCluster.Request(critical, Priority.Critical));
+        ScriptedEngine.Resume();
+        await WaitAll([storyTask, criticalTask]);
+        return storyTask;
+    }
+
     private static async Task<IReadOnlyList<TaskSnapshot?>> WaitAll(IEnumerable<ITaskGrain> tasks) =>
         await Task.WhenAll(tasks.Select(t => t.WaitForCompletion()));
 
@@ -60,13 +74,7 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
         using var preemptions = new MeasurementCounter(cluster.Meters, SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
-        var story2 = cluster.NewTask();
-        await story2.Submit(SchedulingCluster.Request(story));
-        await ScriptedEngine.WaitUntilStarted("First sentence. ");
-        var critical = cluster.NewTask();
-        await critical.Submit(SchedulingCluster.Request("Stop right now.", Priority.Critical));
-        ScriptedEngine.Resume();
-        await WaitAll([story2, critical]);
+        var story2 = await PreemptedByCritical(story, "First sentence. ", "Stop right now.");
 
         Assert.Equal(["First sentence. ", "Stop right now.", "Second sentence. ", "Third sentence. ", "Fourth sentence."], ScriptedEngine.Spoken);
         Assert.Equal(unpreempted, (await story2.GetAudio())!.Data);
@@ -89,13 +97,7 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
         }
 
         using var preemptions = new MeasurementCounter(cluster.Meters, SchedulingMetrics.MeterName, "mittts.scheduler.preemptions");
-        var story2 = cluster.NewTask();
-        await story2.Submit(SchedulingCluster.Request(story));
-        await ScriptedEngine.WaitUntilStarted("First sentence. ");
-        var critical = cluster.NewTask();
-        await critical.Submit(SchedulingCluster.Request("Stop right now.", Priority.Critical));
-        ScriptedEngine.Resume();
-        await WaitAll([story2, critical]);
+        var story2 = await PreemptedByCritical(story, "First sentence. ", "Stop right now.");
 
         // The second sentence was queued in the engine behind the first: it may have been spoken (and its audio dropped) before the
         // preemption reached it, but the job's audio has it once, in its place, and the critical job went before it.

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MitTts.Tests.Support;
+
+/// <summary>A throwaway redis-server on a free loopback port, without persistence, killed on dispose.</summary>
+public sealed class RedisServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private RedisServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>Starts redis-server with <paramref name="arguments"/> added, and waits until it accepts connections.</summary>
+    public static async Task<RedisServerProcess> Start(params string[] arguments)
+    {
+        var port = FreePort.Next();
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in (string[])["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start)!;
+        while (await process.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal))
+        {
+        }
+
+        return new RedisServerProcess(process, port);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        _process.Dispose();
+    }
+}
