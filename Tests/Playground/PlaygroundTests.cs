@@ -62,7 +62,10 @@ public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
     public async Task Interrupt_stops_playback_at_once_and_the_server_acknowledges()
     {
         var browser = _browser!;
-        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(LongText + " " + LongText)}; "
+        // About four minutes of speech (near the 5,000-character limit): espeak-ng makes it in a few hundred milliseconds, so the
+        // interrupt reaches the server while the task still runs (a shorter text could be finished before the key is pressed).
+        var text = string.Join(' ', Enumerable.Repeat(LongText, 20));
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(text)}; "
             + "document.getElementById('speak').click(); true");
         await browser.WaitFor("window.mittts.stats.chunks > 0 && window.mittts.playing() > 0");
 
