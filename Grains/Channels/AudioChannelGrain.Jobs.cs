@@ -133,7 +133,10 @@ public sealed partial class AudioChannelGrain
 
         try
         {
-            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, item.Received.Bytes);
+            // Ogg starts the interrupted sentence over and is spliced by granule as it comes (ChannelItem.Take); the rest cut at the byte.
+            var ogg = item.Request.Format == AudioFormat.Ogg;
+            item.OggReplacing = ogg;
+            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, ogg ? 0 : item.Received.Bytes);
             var started = await dispatcher.Restart(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
             if (started.Refusal is { } refusal)
             {

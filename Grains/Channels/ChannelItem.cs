@@ -26,6 +26,21 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>What arrived: the sentence being received and how many of its bytes, where a re-run picks up.</summary>
     public AudioPosition Received { get; set; } = new(0, 0, 0);
 
+    /// <summary>Whether the task's Ogg stream now comes from a replacement rendering (<see cref="OggSplice"/>); set when its job is
+    /// started again.</summary>
+    public bool OggReplacing
+    {
+        get => _oggReplacing;
+        set
+        {
+            _oggReplacing = value;
+            _oggSourceGranule = -1;
+        }
+    }
+
+    private bool _oggReplacing;
+    private long _oggSourceGranule = -1;
+
     /// <summary>What a reader has read of the task: what a durable channel saves.</summary>
     public bool ReadStarted { get; set; }
 
@@ -71,7 +86,16 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
         var audio = piece.Audio;
         var samples = piece.Samples;
         var known = at.Bytes - piece.Offset;
-        if (known > 0)
+        if (Request.Format == AudioFormat.Ogg)
+        {
+            // Pages, not bytes: a replacement rendering is spliced by granule (its bytes differ from the lost one's).
+            var (spliced, ogg, kept) = OggSplice.Continue(audio, new OggSplice.State(at.OggPages, at.OggGranule, OggReplacing, _oggSourceGranule));
+            _oggSourceGranule = ogg.SourceGranule;
+            samples = (long)Math.Round(samples * kept);
+            audio = spliced;
+            at = at with { OggPages = ogg.Pages, OggGranule = ogg.Granule };
+        }
+        else if (known > 0)
         {
             // The samples the kept bytes stand for: exact for PCM and G.711 (bytes per sample fixed), proportional otherwise.
             var kept = known >= audio.Length ? 0 : audio.Length - (int)known;

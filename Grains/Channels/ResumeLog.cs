@@ -3,9 +3,15 @@ using MitTts.Grains.Interfaces;
 namespace MitTts.Grains.Channels;
 
 /// <summary>How far a task's audio reaches: the sentence being received, the bytes of it received, and the output samples received
-/// in all (the task's duration is counted from what its reader got, which after a failover joins two renderings).</summary>
+/// in all (the task's duration is counted from what its reader got, which after a failover joins two renderings); for Ogg, the pages
+/// received and the granule of the last one, which a replacement rendering continues from (<see cref="OggSplice"/>).</summary>
 [GenerateSerializer, Immutable]
-public readonly record struct AudioPosition([property: Id(0)] int Sentence, [property: Id(1)] long Bytes, [property: Id(2)] long Samples)
+public readonly record struct AudioPosition(
+    [property: Id(0)] int Sentence,
+    [property: Id(1)] long Bytes,
+    [property: Id(2)] long Samples,
+    [property: Id(3)] int OggPages = 0,
+    [property: Id(4)] long OggGranule = 0)
 {
     /// <summary>For events that carry no audio position (a task's start or end, a context's end).</summary>
     public static AudioPosition None { get; } = new(-1, 0, 0);

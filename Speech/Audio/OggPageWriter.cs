@@ -3,8 +3,8 @@ using System.Buffers.Binary;
 
 namespace MitTts.Speech.Audio;
 
-/// <summary>Packs packets into Ogg pages (RFC 3533): lacing, page sequence numbers, the page CRC.</summary>
-internal sealed class OggPageWriter(int serial)
+/// <summary>Packs packets into Ogg pages (RFC 3533): lacing, page sequence numbers (from <paramref name="firstSequence"/>), the page CRC.</summary>
+public sealed class OggPageWriter(int serial, uint firstSequence = 0)
 {
     private const int HeaderLength = 27;
     private const int MaxSegments = 255;
@@ -13,7 +13,7 @@ internal sealed class OggPageWriter(int serial)
     private readonly byte[] _segments = new byte[MaxSegments];
     private readonly ArrayBufferWriter<byte> _body = new(4096);
     private int _segmentCount;
-    private uint _sequence;
+    private uint _sequence = firstSequence;
 
     public int PacketCount { get; private set; }
 
