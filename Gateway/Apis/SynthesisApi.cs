@@ -124,7 +124,7 @@ public static partial class SynthesisApi
         if (!await limits.StartTask(caller.UserId, taskId))
         {
             http.HttpContext.Response.Headers.RetryAfter = "1";
-            return new ApiError(StatusCodes.Status429TooManyRequests, "too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.")
+            return new ApiError(StatusCodes.Status429TooManyRequests, RateLimits.TooManyActiveTasks, RateLimits.TooManyActiveTasksMessage)
                 .ToResult(new Dictionary<string, object?> { ["retry_after"] = 1 });
         }
 

@@ -101,7 +101,7 @@ public static partial class OpenAiSpeechApi
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         if (!await limits.StartTask(caller.UserId, taskId))
         {
-            return new OpenAiError(StatusCodes.Status429TooManyRequests, "You have as many tasks queued or running as you may; wait for one to end.", null, "too_many_active_tasks")
+            return new OpenAiError(StatusCodes.Status429TooManyRequests, RateLimits.TooManyActiveTasksMessage, null, RateLimits.TooManyActiveTasks)
                 .ToResult(retryAfterSeconds: 1);
         }
 

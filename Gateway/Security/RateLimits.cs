@@ -14,6 +14,12 @@ public sealed class RateLimits : IDisposable
     private readonly IDisposable? _subscription;
     private volatile Parsed _current;
 
+    /// <summary>The code of a refusal because the caller already has <see cref="RateLimitOptions.MaxActiveTasksPerUser"/> tasks queued or running.</summary>
+    public const string TooManyActiveTasks = "too_many_active_tasks";
+
+    /// <summary>What such a refusal says, on every API that gives it.</summary>
+    public const string TooManyActiveTasksMessage = "You have as many tasks queued or running as you may; wait for one to end.";
+
     public RateLimits(IOptionsMonitor<RateLimitOptions> options, AuthOptions auth, IGrainFactory grains, TimeProvider time)
     {
         _grains = grains;

@@ -292,7 +292,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         if (!await _guard.StartTask(taskId))
         {
-            _outbox.Send(new ErrorMessage("too_many_active_tasks", "You have as many tasks queued or running as you may; wait for one to end.", message.RequestId, RetryAfter: 1));
+            _outbox.Send(new ErrorMessage(RateLimits.TooManyActiveTasks, RateLimits.TooManyActiveTasksMessage, message.RequestId, RetryAfter: 1));
             return;
         }
 
