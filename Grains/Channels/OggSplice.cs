@@ -25,10 +25,10 @@ public static class OggSplice
         ArgumentNullException.ThrowIfNull(pages);
         if (!state.Replacing)
         {
-            // The first rendering: count its pages, keep its bytes.
-            foreach (var page in Pages(pages))
+            // The first rendering: count its pages, keep its bytes (the audio hot path: page headers are read, nothing is allocated).
+            for (var offset = 0; IsPage(pages, offset); offset = NextPage(pages, offset))
             {
-                state = state with { Pages = state.Pages + 1, Granule = page.Granule };
+                state = state with { Pages = state.Pages + 1, Granule = BinaryPrimitives.ReadInt64LittleEndian(pages.AsSpan(offset + 6)) };
             }
 
             return (pages, state, 1.0);
@@ -82,7 +82,7 @@ public static class OggSplice
     {
         var pages = new List<Page>();
         var offset = 0;
-        while (offset + HeaderLength <= data.Length && data.AsSpan(offset, 4).SequenceEqual("OggS"u8))
+        while (IsPage(data, offset))
         {
             var segments = data[offset + 26];
             var body = offset + HeaderLength + segments;
@@ -107,6 +107,21 @@ public static class OggSplice
         }
 
         return pages;
+    }
+
+    private static bool IsPage(byte[] data, int offset) => offset + HeaderLength <= data.Length && data.AsSpan(offset, 4).SequenceEqual("OggS"u8);
+
+    /// <summary>Where the page at <paramref name="offset"/> ends: its header, its lacing table, then the lengths that table adds up to.</summary>
+    private static int NextPage(byte[] data, int offset)
+    {
+        var segments = data[offset + 26];
+        var end = offset + HeaderLength + segments;
+        foreach (var lace in data.AsSpan(offset + HeaderLength, segments))
+        {
+            end += lace;
+        }
+
+        return end;
     }
 
     private static void WritePage(ArrayBufferWriter<byte> output, Page source, List<ReadOnlyMemory<byte>> packets, int sequence, long granule)
