@@ -45,7 +45,7 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
 
     private async Task Search(string format)
     {
-        var rawBefore = await RawEngine.Throughput(s_sentences, format, TimeSpan.FromSeconds(2));
+        var rawBefore = await RawEngine.Throughput(s_sentences, format, TimeSpan.FromSeconds(2), format == "mp3" ? Mp3Kbps : null);
         int held = 0, failed = int.MaxValue;
         var streams = Math.Max(2, (int)(rawBefore / 2));
         var log = new List<string>();
@@ -74,7 +74,7 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
             streams = next;
         }
 
-        var rawAfter = await RawEngine.Throughput(s_sentences, format, TimeSpan.FromSeconds(2));
+        var rawAfter = await RawEngine.Throughput(s_sentences, format, TimeSpan.FromSeconds(2), format == "mp3" ? Mp3Kbps : null);
         var raw = (rawBefore + rawAfter) / 2;
         var name = format switch { "pcm" => "PCM", "mp3" => "MP3", _ => "Opus (ogg)" };
         var ratio = held / raw;
@@ -146,7 +146,7 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
                     {
                         if (message.Status != "completed")
                         {
-                            throw new InvalidOperationException($"task ended {message.Status}");
+                            throw new InvalidOperationException($"task ended {message.Status} {message.Code}");
                         }
 
                         break;

@@ -28,7 +28,7 @@ internal static class RawEngine
 
     /// <summary>Seconds of audio per wall second, engine and encoder on the engine's thread as in the server, for about
     /// <paramref name="duration"/>; two callers keep the engine's queue from running empty between requests.</summary>
-    public static async Task<double> Throughput(IReadOnlyList<string> texts, string format, TimeSpan duration)
+    public static async Task<double> Throughput(IReadOnlyList<string> texts, string format, TimeSpan duration, int? bitrateKbps = null)
     {
         long samples = 0;
         var clock = Stopwatch.StartNew();
@@ -36,7 +36,7 @@ internal static class RawEngine
         {
             for (var i = worker; clock.Elapsed < duration; i += 2)
             {
-                using var sink = new EncodingSink(format, SampleRate);
+                using var sink = new EncodingSink(format, SampleRate, bitrateKbps);
                 await s_engine.SynthesizeAsync(new SpeechRequest(texts[i % texts.Count], EngineVoice), sink);
                 sink.Complete();
                 Interlocked.Add(ref samples, sink.Samples);
@@ -51,12 +51,13 @@ internal static class RawEngine
         private readonly IAudioEncoderStream? _encoder;
         private readonly ArrayBufferWriter<byte> _output = new(16 * 1024);
 
-        public EncodingSink(string format, int engineRate)
+        public EncodingSink(string format, int engineRate, int? bitrateKbps = null)
         {
             if (format != "pcm")
             {
+                // At the bitrate the server is asked for: a lower one costs the encoder less.
                 var encoder = AudioEncoders.Get(format);
-                _encoder = encoder.CreateStream(encoder.RequiredSampleRate ?? engineRate);
+                _encoder = encoder.CreateStream(encoder.RequiredSampleRate ?? engineRate, new AudioEncoderOptions(bitrateKbps));
                 _encoder.Begin(_output);
             }
         }
