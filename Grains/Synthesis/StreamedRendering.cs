@@ -1,4 +1,5 @@
 using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using MitTts.Grains.Interfaces;
 using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
@@ -9,9 +10,16 @@ namespace MitTts.Grains.Synthesis;
 /// <see cref="SentenceAudio"/> piece for the job's owner while the engine keeps going.</summary>
 /// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes batches on another,
 /// so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance normalizer, which
-/// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.</remarks>
+/// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.
+/// <para>The first piece goes out as soon as the engine writes; after that, new audio wakes the synthesizer at most once per
+/// <see cref="PieceInterval"/>: an engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes one more
+/// piece per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, while a real-time engine's
+/// audio still flows every few tens of milliseconds.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 {
+    /// <summary>The shortest time between two pieces after the first.</summary>
+    public static readonly TimeSpan PieceInterval = TimeSpan.FromMilliseconds(20);
+
     private readonly Lock _gate = new();
     private readonly IAudioEncoderStream _encoder;
     private readonly StreamingResampler? _resampler;
@@ -21,10 +29,15 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly double _speed;
     private readonly double _pitch;
     private readonly bool _applyDsp;
+    private readonly TimeProvider _time;
+    private readonly long _intervalTicks;
 
     // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
     private readonly bool _wordsEstimated;
-    private readonly ArrayBufferWriter<byte> _pending = new(16 * 1024);
+
+    // Pooled: with pieces taken every PieceInterval a sentence's audio gathers here (130 KB for 3 s of PCM), and a growing array of
+    // its own per stream was most of the server's allocation, on the large-object heap.
+    private readonly ArrayPoolBufferWriter<byte> _pending = new(ArrayPool<byte>.Shared, 16 * 1024);
     private readonly List<(int Offset, int Length, long Sample)> _marks = [];
     private readonly PcmBuffer? _sentencePcm;
     private short[] _scratch = ArrayPool<short>.Shared.Rent(4096);
@@ -38,10 +51,18 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private long _skipBytes;
     private TaskCompletionSource? _waiter;
     private bool _signaled;
+
+    // Whether a piece was taken and when the last one was, and the timer that wakes the synthesizer for audio held back since.
+    private bool _taken;
+    private long _lastTake;
+    private ITimer? _holdTimer;
+    private bool _holding;
     private bool _disposed;
 
-    public StreamedRendering(IAudioEncoder encoder, int engineRate, int outputRate, double gain, AudioEncoderOptions encoderOptions, double speed = 1.0, double pitch = 1.0, bool wordsEstimated = false)
+    public StreamedRendering(IAudioEncoder encoder, int engineRate, int outputRate, double gain, AudioEncoderOptions encoderOptions, double speed = 1.0, double pitch = 1.0, bool wordsEstimated = false, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
+        _intervalTicks = (long)(PieceInterval.TotalSeconds * _time.TimestampFrequency);
         _wordsEstimated = wordsEstimated;
         ArgumentNullException.ThrowIfNull(encoder);
         _engineRate = engineRate;
@@ -123,7 +144,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 var processed = SpeedPitchProcessor.Apply(_sentencePcm.Samples, _engineRate, _speed, _pitch);
                 _sentencePcm.Clear();
                 Encode(processed);
-                Signal();
+                SignalNow();
             }
 
             if (_marks.Count > 0 && _skipBytes == long.MaxValue)
@@ -197,7 +218,20 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     {
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return null;
+            }
+
             _signaled = false;
+            _taken = true;
+            _lastTake = _time.GetTimestamp();
+            if (_holding)
+            {
+                _holding = false;
+                _holdTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+
             var made = _pending.WrittenSpan;
             var offset = _sentenceBytes;
             _sentenceBytes += made.Length;
@@ -216,7 +250,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             var words = _readyWords;
             _readyWords = null;
             var audio = made.IsEmpty ? [] : made.ToArray();
-            _pending.ResetWrittenCount();
+            _pending.Clear();
             if (_skipBytes == long.MaxValue || (audio.Length == 0 && words is null && !sentenceComplete))
             {
                 return null;
@@ -236,7 +270,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             }
 
             _disposed = true;
+            _holdTimer?.Dispose();
             _encoder.Dispose();
+            _pending.Dispose();
             _resampler?.Dispose();
             _sentencePcm?.Dispose();
             ArrayPool<short>.Shared.Return(_scratch);
@@ -266,7 +302,41 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder.Write(output, _pending);
     }
 
+    /// <summary>New audio: the synthesizer is woken now, or when <see cref="PieceInterval"/> has passed since it last took a piece.</summary>
     private void Signal()
+    {
+        if (_taken && !_holding)
+        {
+            var due = _lastTake + _intervalTicks - _time.GetTimestamp();
+            if (due > 0)
+            {
+                _holding = true;
+                _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _holdTimer.Change(TimeSpan.FromTicks(due * TimeSpan.TicksPerSecond / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+                return;
+            }
+        }
+        else if (_holding)
+        {
+            return;
+        }
+
+        SignalNow();
+    }
+
+    private void HoldOver()
+    {
+        lock (_gate)
+        {
+            if (_holding && !_disposed)
+            {
+                _holding = false;
+                SignalNow();
+            }
+        }
+    }
+
+    private void SignalNow()
     {
         if (_waiter is { } waiter)
         {

@@ -1,0 +1,136 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Time.Testing;
+using MitTts.Grains.Interfaces;
+using MitTts.Grains.Synthesis;
+using MitTts.Speech.Audio;
+
+namespace MitTts.Tests.Grains;
+
+/// <summary>How a streamed task's audio is cut into pieces: the first at once, then at most one per
+/// <see cref="StreamedRendering.PieceInterval"/>, so a fast engine's sentence is not sent as one piece per engine buffer. The clock is a
+/// <see cref="FakeTimeProvider"/>: the tests move it.</summary>
+public sealed class StreamedRenderingTests : IDisposable
+{
+    private const int Rate = 22050;
+    private const int BufferSamples = 441;
+
+    private readonly FakeTimeProvider _clock = new();
+    private readonly StreamedRendering _stream;
+    private short _next;
+
+    public StreamedRenderingTests()
+    {
+        _stream = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
+        _stream.BeginSentence("Hello there.");
+    }
+
+    [Fact]
+    public void The_first_audio_wakes_the_synthesizer_at_once()
+    {
+        var waiting = _stream.WaitForAudioAsync();
+        Assert.False(waiting.IsCompleted);
+
+        WriteBuffers(1);
+
+        Assert.True(waiting.IsCompleted);
+    }
+
+    [Fact]
+    public void After_a_piece_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
+    {
+        WriteBuffers(1);
+        var first = Take();
+        var waiting = _stream.WaitForAudioAsync();
+
+        WriteBuffers(50);
+        Assert.False(waiting.IsCompleted);
+        _clock.Advance(StreamedRendering.PieceInterval - TimeSpan.FromMilliseconds(1));
+        Assert.False(waiting.IsCompleted);
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(waiting.IsCompleted);
+
+        var second = Take();
+        Assert.Equal(BufferSamples * 2, first.Audio.Length);
+        Assert.Equal(BufferSamples * 2 * 50, second.Audio.Length);
+        Assert.Equal(BufferSamples * 50, second.Samples);
+        Assert.Equal(first.Audio.Length, second.Offset);
+        Assert.Equal(Expected(BufferSamples, 50), second.Audio);
+    }
+
+    [Fact]
+    public void Audio_made_after_the_interval_has_passed_wakes_the_synthesizer_at_once()
+    {
+        WriteBuffers(1);
+        Take();
+        _clock.Advance(StreamedRendering.PieceInterval);
+        var waiting = _stream.WaitForAudioAsync();
+
+        WriteBuffers(1);
+
+        Assert.True(waiting.IsCompleted);
+    }
+
+    [Fact]
+    public void A_piece_taken_early_cancels_the_wake_up_held_for_its_audio()
+    {
+        // The synthesizer takes a piece when the engine finishes a sentence, whether or not the interval has passed.
+        WriteBuffers(1);
+        Take();
+        WriteBuffers(3);
+        var rest = Take();
+        Assert.Equal(BufferSamples * 2 * 3, rest.Audio.Length);
+
+        var waiting = _stream.WaitForAudioAsync();
+        _clock.Advance(StreamedRendering.PieceInterval * 3);
+
+        Assert.False(waiting.IsCompleted);
+        Assert.Null(_stream.TakePiece(0, sentenceComplete: false, 0));
+    }
+
+    [Fact]
+    public void Disposing_a_rendering_that_holds_audio_releases_its_waiter_and_its_timer()
+    {
+        WriteBuffers(1);
+        Take();
+        WriteBuffers(2);
+        var waiting = _stream.WaitForAudioAsync();
+
+        _stream.Dispose();
+        Assert.True(waiting.IsCompleted);
+        _clock.Advance(StreamedRendering.PieceInterval);
+
+        Assert.Null(_stream.TakePiece(0, sentenceComplete: false, 0));
+        Assert.Throws<ObjectDisposedException>(() => WriteBuffers(1));
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    private SentenceAudio Take() =>
+        _stream.TakePiece(0, sentenceComplete: false, 0) ?? throw new InvalidOperationException("No piece was ready.");
+
+    private void WriteBuffers(int count)
+    {
+        var buffer = new short[BufferSamples];
+        for (var i = 0; i < count; i++)
+        {
+            for (var j = 0; j < buffer.Length; j++)
+            {
+                buffer[j] = _next++;
+            }
+
+            _stream.Write(buffer);
+        }
+    }
+
+    /// <summary>The bytes of <paramref name="buffers"/> buffers written after the first one (sample values count up from there).</summary>
+    private static byte[] Expected(int start, int buffers)
+    {
+        var samples = new short[BufferSamples * buffers];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            samples[i] = (short)(start + i);
+        }
+
+        return MemoryMarshal.AsBytes(samples.AsSpan()).ToArray();
+    }
+}
