@@ -21,7 +21,14 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
         using var second = cluster.Gateway("gateway-b");
         try
         {
-            var answer = await (await Put(first, """{"tts": {"max_text_length": 40}, "scheduling": {"max_queue_per_level": 7}}""")).Json();
+            // Right after another test's Redis outage the silo's storage connection may still be coming back: such a write is
+            // refused with 503 (retry shortly), and retried here as a client would.
+            HttpResponseMessage? put = null;
+            await cluster.WaitFor(
+                async () => (put = await Put(first, """{"tts": {"max_text_length": 40}, "scheduling": {"max_queue_per_level": 7}}""")).StatusCode != HttpStatusCode.ServiceUnavailable,
+                "the config write to reach its storage",
+                TimeSpan.FromSeconds(20));
+            var answer = await put!.Json();
             var version = answer.GetProperty("version").GetInt64();
 
             // The other gateway refuses what the first now refuses, without a restart.
