@@ -3,6 +3,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MitTts.Grains;
 using MitTts.Grains.Synthesis;
+using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
 
 namespace MitTts.Silo;
 
@@ -31,14 +33,14 @@ public static class EmbeddedSiloExtensions
         return silo.AddMitTtsGrains(configuration);
     }
 
-    /// <summary>In-memory grain storage for every provider the grains use, and in-memory reminders.</summary>
+    /// <summary>In-process grain storage for every provider the grains use, and in-memory reminders.</summary>
     public static ISiloBuilder AddMitTtsMemoryStorage(this ISiloBuilder silo)
     {
-        silo.AddMemoryGrainStorage(StorageNames.Tasks);
-        silo.AddMemoryGrainStorage(StorageNames.Sessions);
-        silo.AddMemoryGrainStorage(StorageNames.Ledgers);
-        silo.AddMemoryGrainStorage(StorageNames.Config);
-        silo.AddMemoryGrainStorage(StorageNames.Auth);
+        foreach (var name in (string[])[StorageNames.Tasks, StorageNames.Sessions, StorageNames.Ledgers, StorageNames.Config, StorageNames.Auth])
+        {
+            silo.Services.AddGrainStorage(name, static (services, _) => new InProcessGrainStorage(services.GetRequiredService<DeepCopier>()));
+        }
+
         silo.UseInMemoryReminderService();
         return silo;
     }
