@@ -265,6 +265,71 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return order;
     }
 
+    /// <summary>Where <paramref name="job"/> stands in <see cref="ServiceOrder"/>: how many waiting jobs are served before it, and the
+    /// characters of those and its own; null when it is not waiting.</summary>
+    /// <remarks>Asked for every job a synthesizer takes, with hundreds waiting under load. A session's first job at the top waiting
+    /// level (the usual case) is placed in one pass: sessions take turns in the order of when they were last served, so every session
+    /// that comes before this one in that order serves its first job ahead of it, and no later one does. Anything else is read off
+    /// the full order.</remarks>
+    public (int Ahead, long Characters)? Place(ScheduledJob job, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var level = Effective(job, now);
+        var ownKey = (_lastServed.GetValueOrDefault(job.SessionKey), job.Sequence);
+        var firsts = new Dictionary<string, ScheduledJob>(StringComparer.Ordinal);
+        var waiting = false;
+        foreach (var other in _jobs)
+        {
+            var otherLevel = Effective(other, now);
+            if (otherLevel > level || (otherLevel == level && other.SessionKey == job.SessionKey && other.Sequence < job.Sequence))
+            {
+                // A job waits above this one's level, or its session has an earlier one at this level: the full order says.
+                return FromServiceOrder(job, now);
+            }
+
+            waiting |= ReferenceEquals(other, job);
+            if (otherLevel == level && other.SessionKey != job.SessionKey
+                && (!firsts.TryGetValue(other.SessionKey, out var first) || other.Sequence < first.Sequence))
+            {
+                firsts[other.SessionKey] = other;
+            }
+        }
+
+        if (!waiting)
+        {
+            return null;
+        }
+
+        var ahead = 0;
+        long characters = job.RemainingCharacters;
+        foreach (var (session, first) in firsts)
+        {
+            if ((_lastServed.GetValueOrDefault(session), first.Sequence).CompareTo(ownKey) < 0)
+            {
+                ahead++;
+                characters += first.RemainingCharacters;
+            }
+        }
+
+        return (ahead, characters);
+    }
+
+    private (int Ahead, long Characters)? FromServiceOrder(ScheduledJob job, DateTimeOffset now)
+    {
+        long characters = 0;
+        var order = ServiceOrder(now);
+        for (var i = 0; i < order.Count; i++)
+        {
+            characters += order[i].RemainingCharacters;
+            if (ReferenceEquals(order[i], job))
+            {
+                return (i, characters);
+            }
+        }
+
+        return null;
+    }
+
     private static bool HasSession(IReadOnlyList<ScheduledJob> jobs, string session)
     {
         for (var i = 0; i < jobs.Count; i++)

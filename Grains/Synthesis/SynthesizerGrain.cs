@@ -270,14 +270,9 @@ public sealed partial class SynthesizerGrain(
             }
         }
 
-        var order = _queue.ServiceOrder(Now);
-        for (var i = 0; i < order.Count; i++)
+        if (_queue.Find(taskId) is { } waiting && _queue.Place(waiting, Now) is { } place)
         {
-            characters += order[i].RemainingCharacters;
-            if (order[i].TaskId == taskId)
-            {
-                return (i + (_running is null ? 0 : 1), characters * _secondsPerCharacter);
-            }
+            return (place.Ahead + (_running is null ? 0 : 1), (characters + place.Characters) * _secondsPerCharacter);
         }
 
         return null;

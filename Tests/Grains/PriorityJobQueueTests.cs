@@ -113,6 +113,43 @@ public sealed class PriorityJobQueueTests
         Assert.Equal(1, queue.CountAt(Priority.High));
         Assert.Equal(["h1", "n2"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
     }
+
+    [Theory]
+    [InlineData(6)]
+    [InlineData(80)]
+    public void A_jobs_place_is_its_index_in_the_service_order_with_the_characters_up_to_it(int sessions)
+    {
+        // Few sessions: most have several jobs waiting (the full order is read); many: most have one (placed in one pass).
+        var random = new Random(sessions);
+        for (var round = 0; round < 300; round++)
+        {
+            var queue = new PriorityJobQueue(s_aging);
+            var count = random.Next(1, 60);
+            for (var i = 0; i < count; i++)
+            {
+                var job = Job($"t{i}", (Priority)random.Next(3), $"s{random.Next(sessions)}", atSeconds: random.Next(20));
+                job.RemainingCharacters = random.Next(1, 400);
+                queue.Enqueue(job);
+
+                // Now and then one is served, so sessions were last served at different times.
+                if (random.Next(4) == 0)
+                {
+                    queue.TryDequeue(s_start.AddSeconds(random.Next(20)), out _);
+                }
+            }
+
+            var now = s_start.AddSeconds(random.Next(30));
+            var order = queue.ServiceOrder(now);
+            long characters = 0;
+            for (var i = 0; i < order.Count; i++)
+            {
+                characters += order[i].RemainingCharacters;
+                Assert.Equal((i, characters), queue.Place(order[i], now));
+            }
+
+            Assert.Null(queue.Place(Job("gone", Priority.High, "s0"), now));
+        }
+    }
 }
 
 public sealed class SynthesisDispatcherTests
