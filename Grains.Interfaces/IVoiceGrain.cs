@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>One voice of the catalogue (key: voice id, e.g. <c>es-female-1</c>): its metadata and availability.</summary>
@@ -15,4 +17,15 @@ public interface IVoiceCatalogGrain : IGrainWithIntegerKey
 
     /// <summary>The model files of the models folder that give no usable voice (unreadable configs, models ONNX Runtime cannot load).</summary>
     Task<IReadOnlyList<ModelProblem>> GetModelProblems();
+
+    /// <summary>Answers with the catalogue's version as soon as it differs from <paramref name="knownVersion"/>, or with the same one
+    /// after <paramref name="maxWait"/> (kept under Orleans' response timeout): gateways keep what voice grains told them until it
+    /// changes. A new activation of this grain starts from a version no earlier one had.</summary>
+    [AlwaysInterleave]
+    Task<long> WaitForChange(long knownVersion, TimeSpan maxWait);
+
+    /// <summary>What a voice grain answers may have changed: a voice grain activated (on a silo whose catalogue or engines may differ
+    /// from the last one's), or a model failed on a silo.</summary>
+    [OneWay]
+    Task Changed();
 }

@@ -42,6 +42,7 @@ public static class SiloBuilderExtensions
         services.AddSingleton<SchedulingMetrics>();
         services.TryAddSingleton(new LiveSettings(configuration));
         services.AddHostedService<SiloGauges>();
+        services.AddHostedService<Voices.VoiceChangeReporter>();
         services.AddSingleton<SpeechRenderer>();
         services.AddSingleton<ChannelBuffers>();
         services.TryAddSingleton<IResultStore>(provider => new TieredResultStore(

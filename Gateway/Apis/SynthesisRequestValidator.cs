@@ -10,36 +10,13 @@ namespace MitTts.Gateway.Apis;
 /// <summary>Turns a client's synthesis body into a <see cref="SynthesisRequest"/>, or the first error in it.</summary>
 /// <remarks>Text is accepted as typed (quotes, apostrophes, accents, emoji); only control characters other than
 /// newline, carriage return and tab, and broken UTF-16, are refused.</remarks>
-public sealed partial class SynthesisRequestValidator(IGrainFactory grains, LiveSettings settings)
+public sealed partial class SynthesisRequestValidator(IGrainFactory grains, LiveSettings settings, VoiceCache voices)
 {
     public const double MinimumFactor = 0.5;
     public const double MaximumFactor = 2.0;
 
     [GeneratedRegex(@"^[A-Za-z0-9_.:\-]{1,128}$", RegexOptions.CultureInvariant)]
     public static partial Regex SessionIdPattern();
-
-    // Voices change only when a silo (re)loads its catalogue: a few seconds of staleness saves a grain call on every request.
-    private static readonly TimeSpan s_voiceCacheLifetime = TimeSpan.FromSeconds(5);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (VoiceInfo? Voice, long At)> _voices = new(StringComparer.Ordinal);
-
-    private async ValueTask<VoiceInfo?> VoiceInfo(string voiceId)
-    {
-        var now = Environment.TickCount64;
-        if (_voices.TryGetValue(voiceId, out var cached) && now - cached.At < s_voiceCacheLifetime.TotalMilliseconds)
-        {
-            return cached.Voice;
-        }
-
-        var voice = await grains.GetGrain<IVoiceGrain>(voiceId).GetInfo();
-
-        // Unknown ids are not remembered: a client sending random ids must not grow the cache.
-        if (voice is not null)
-        {
-            _voices[voiceId] = (voice, now);
-        }
-
-        return voice;
-    }
 
     // Formats are fixed for a build: fetched from the cluster on first use and kept.
     private AudioFormatRules? _formats;
@@ -104,7 +81,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
         }
 
-        var voice = await VoiceInfo(voiceId);
+        var voice = await voices.Find(voiceId);
         if (voice is null)
         {
             return (null, ApiError.BadRequest("voice_not_found", $"No voice '{voiceId}': GET /api/v1/voices lists them.", "voice_id"));

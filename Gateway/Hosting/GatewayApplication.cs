@@ -146,6 +146,8 @@ public static class GatewayApplication
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
+        services.AddSingleton<VoiceCache>();
+        services.AddHostedService(sp => sp.GetRequiredService<VoiceCache>());
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));
         services.Configure<WebSocketProtocolOptions>(builder.Configuration.GetSection(WebSocketProtocolOptions.Section));

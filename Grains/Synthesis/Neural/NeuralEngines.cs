@@ -116,17 +116,22 @@ public sealed partial class NeuralEngines(VoiceCatalog voices, IPhonemizer phone
         }
     }
 
+    /// <summary>A model failed here: its voices are no longer available on this silo.</summary>
+    public event Action? AvailabilityChanged;
+
     private NeuralDevice Device(string device) => _devices.GetOrAdd(device, name => new NeuralDevice(
         name,
         new OnnxDeviceOptions(name, options.Value.OnnxThreads, options.Value.CudaFallback),
         phonemizer,
         Failed));
 
-    private void Failed(string modelPath, string reason)
+    /// <summary>A model cannot be used on this silo (told by its slot when it cannot be opened).</summary>
+    internal void Failed(string modelPath, string reason)
     {
         if (_failures.TryAdd(modelPath, reason))
         {
             LogModelProblem(modelPath, reason);
+            AvailabilityChanged?.Invoke();
         }
     }
 
