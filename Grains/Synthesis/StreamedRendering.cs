@@ -11,14 +11,18 @@ namespace MitTts.Grains.Synthesis;
 /// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes batches on another,
 /// so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance normalizer, which
 /// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.
-/// <para>The first piece goes out as soon as the engine writes; after that, new audio wakes the synthesizer at most once per
-/// <see cref="PieceInterval"/>: an engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes one more
-/// piece per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, while a real-time engine's
-/// audio still flows every few tens of milliseconds.</para></remarks>
+/// <para>New audio wakes the synthesizer at once while the listener holds less than <see cref="MinimumLead"/> of audio (what the
+/// pieces taken so far hold, less the time since the first, as a player that started with it would have left); past that, at most
+/// once per <see cref="PieceInterval"/>. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
+/// few pieces per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, and a player never
+/// waits on the interval with little left to play.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 {
     /// <summary>The shortest time between two pieces after the first.</summary>
     public static readonly TimeSpan PieceInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How much audio the listener must hold before new audio may wait for <see cref="PieceInterval"/>.</summary>
+    public static readonly TimeSpan MinimumLead = TimeSpan.FromMilliseconds(250);
 
     private readonly Lock _gate = new();
     private readonly IAudioEncoderStream _encoder;
@@ -52,9 +56,12 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private TaskCompletionSource? _waiter;
     private bool _signaled;
 
-    // Whether a piece was taken and when the last one was, and the timer that wakes the synthesizer for audio held back since.
-    private bool _taken;
+    // When the last piece was taken, when the first one with audio was (if one was) and the output samples given out since, and the
+    // timer that wakes the synthesizer for audio held back.
     private long _lastTake;
+    private bool _playing;
+    private long _firstAudio;
+    private long _sentSamples;
     private ITimer? _holdTimer;
     private bool _holding;
     private bool _disposed;
@@ -224,7 +231,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             }
 
             _signaled = false;
-            _taken = true;
             _lastTake = _time.GetTimestamp();
             if (_holding)
             {
@@ -254,6 +260,13 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             if (_skipBytes == long.MaxValue || (audio.Length == 0 && words is null && !sentenceComplete))
             {
                 return null;
+            }
+
+            if (audio.Length > 0)
+            {
+                _firstAudio = _playing ? _firstAudio : _lastTake;
+                _playing = true;
+                _sentSamples += samples;
             }
 
             return new SentenceAudio(sentence, offset, audio, words, sentenceComplete, progress, samples);
@@ -302,13 +315,16 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder.Write(output, _pending);
     }
 
-    /// <summary>New audio: the synthesizer is woken now, or when <see cref="PieceInterval"/> has passed since it last took a piece.</summary>
+    /// <summary>New audio: the synthesizer is woken now, or, while the listener holds enough, when <see cref="PieceInterval"/> has passed
+    /// since it last took a piece.</summary>
     private void Signal()
     {
-        if (_taken && !_holding)
+        if (_playing && !_holding)
         {
-            var due = _lastTake + _intervalTicks - _time.GetTimestamp();
-            if (due > 0)
+            var now = _time.GetTimestamp();
+            var due = _lastTake + _intervalTicks - now;
+            var held = ((double)_sentSamples / _outputRate) - ((double)(now - _firstAudio) / _time.TimestampFrequency);
+            if (due > 0 && held >= MinimumLead.TotalSeconds)
             {
                 _holding = true;
                 _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -6,13 +6,16 @@ using MitTts.Speech.Audio;
 
 namespace MitTts.Tests.Grains;
 
-/// <summary>How a streamed task's audio is cut into pieces: the first at once, then at most one per
+/// <summary>How a streamed task's audio is cut into pieces: at once while the listener holds little, then at most one per
 /// <see cref="StreamedRendering.PieceInterval"/>, so a fast engine's sentence is not sent as one piece per engine buffer. The clock is a
-/// <see cref="FakeTimeProvider"/>: the tests move it.</summary>
+/// <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
 public sealed class StreamedRenderingTests : IDisposable
 {
     private const int Rate = 22050;
     private const int BufferSamples = 441;
+
+    // More than StreamedRendering.MinimumLead (250 ms) of audio.
+    private const int Lead = 15;
 
     private readonly FakeTimeProvider _clock = new();
     private readonly StreamedRendering _stream;
@@ -36,9 +39,9 @@ public sealed class StreamedRenderingTests : IDisposable
     }
 
     [Fact]
-    public void After_a_piece_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
+    public void Once_the_listener_holds_enough_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
     {
-        WriteBuffers(1);
+        WriteBuffers(Lead);
         var first = Take();
         var waiting = _stream.WaitForAudioAsync();
 
@@ -50,17 +53,40 @@ public sealed class StreamedRenderingTests : IDisposable
         Assert.True(waiting.IsCompleted);
 
         var second = Take();
-        Assert.Equal(BufferSamples * 2, first.Audio.Length);
+        Assert.Equal(BufferSamples * 2 * Lead, first.Audio.Length);
         Assert.Equal(BufferSamples * 2 * 50, second.Audio.Length);
         Assert.Equal(BufferSamples * 50, second.Samples);
         Assert.Equal(first.Audio.Length, second.Offset);
-        Assert.Equal(Expected(BufferSamples, 50), second.Audio);
+        Assert.Equal(Expected(BufferSamples * Lead, 50), second.Audio);
+    }
+
+    [Fact]
+    public void While_the_listener_holds_little_new_audio_wakes_the_synthesizer_at_once()
+    {
+        WriteBuffers(Lead);
+        Take();
+
+        // 300 ms given out, 100 ms played: 200 ms left, under the minimum lead.
+        _clock.Advance(TimeSpan.FromMilliseconds(100));
+        var waiting = _stream.WaitForAudioAsync();
+        WriteBuffers(1);
+        Assert.True(waiting.IsCompleted);
+        Take();
+
+        // A first piece of one buffer: the next buffer is not held either.
+        using var other = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
+        other.BeginSentence("Hi.");
+        other.Write(new short[BufferSamples]);
+        Assert.NotNull(other.TakePiece(0, sentenceComplete: false, 0));
+        waiting = other.WaitForAudioAsync();
+        other.Write(new short[BufferSamples]);
+        Assert.True(waiting.IsCompleted);
     }
 
     [Fact]
     public void Audio_made_after_the_interval_has_passed_wakes_the_synthesizer_at_once()
     {
-        WriteBuffers(1);
+        WriteBuffers(Lead);
         Take();
         _clock.Advance(StreamedRendering.PieceInterval);
         var waiting = _stream.WaitForAudioAsync();
@@ -74,7 +100,7 @@ public sealed class StreamedRenderingTests : IDisposable
     public void A_piece_taken_early_cancels_the_wake_up_held_for_its_audio()
     {
         // The synthesizer takes a piece when the engine finishes a sentence, whether or not the interval has passed.
-        WriteBuffers(1);
+        WriteBuffers(Lead);
         Take();
         WriteBuffers(3);
         var rest = Take();
@@ -90,7 +116,7 @@ public sealed class StreamedRenderingTests : IDisposable
     [Fact]
     public void Disposing_a_rendering_that_holds_audio_releases_its_waiter_and_its_timer()
     {
-        WriteBuffers(1);
+        WriteBuffers(Lead);
         Take();
         WriteBuffers(2);
         var waiting = _stream.WaitForAudioAsync();
