@@ -18,7 +18,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         "Thanks, I have updated your address.",
     ];
 
-    private const string Target = "p50 ≤ raw + 3 ms, p99 ≤ raw + 15 ms";
+    // Issue 11's targets: one session close to the raw engine; many sessions at once within 1.3x of raw callers doing the same.
+    private const string SingleTarget = "p50 ≤ raw + 2 ms, p99 ≤ raw + 10 ms";
+    private const string ManyTarget = "p50 ≤ 1.3x raw";
 
     public async Task Run()
     {
@@ -44,7 +46,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     raw.Add(await RawEngine.FirstAudio(text, format));
                 }
 
-                Report($"1 session, {label}", ours, raw);
+                Report($"1 session, {label}", ours, raw, single: true);
                 var (toQueued, toProcessing, toAudio) = (Stage(stages, 0), Stage(stages, 1), Stage(stages, 2));
                 table.Note(string.Create(CultureInfo.InvariantCulture,
                     $"First audio, 1 session, {label}, where the time goes (client-side arrival times, p50 / p99 ms): sent → `queued` status "
@@ -53,7 +55,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             }
 
             var (concurrentOurs, concurrentRaw) = await Concurrent(options.Sessions, format);
-            Report($"{options.Sessions} sessions, {label}", concurrentOurs, concurrentRaw);
+            Report($"{options.Sessions} sessions, {label}", concurrentOurs, concurrentRaw, single: false);
         }
 
         table.Note($"First audio: `synthesize` sent → first binary frame received (for Opus that frame holds the Ogg headers and the first page); "
@@ -64,11 +66,12 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
     private static Percentiles Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList());
 
-    private void Report(string measure, List<double> ours, List<double> raw)
+    private void Report(string measure, List<double> ours, List<double> raw, bool single)
     {
         var p = Percentiles.Of(ours);
         var r = Percentiles.Of(raw);
-        table.Latency("1. first audio (WebSocket)", measure, p, r, Target, p.P50 <= r.P50 + 3 && p.P99 <= r.P99 + 15);
+        var met = single ? p.P50 <= r.P50 + 2 && p.P99 <= r.P99 + 10 : p.P50 <= 1.3 * r.P50;
+        table.Latency("1. first audio (WebSocket)", measure, p, r, single ? SingleTarget : ManyTarget, met);
     }
 
     /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine.</summary>

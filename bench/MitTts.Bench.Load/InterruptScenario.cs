@@ -32,11 +32,11 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
             await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
         }
 
-        const string Target = "p99 < 10 ms";
+        const string Target = "p99 < 5 ms";
         var acks = Percentiles.Of(_acks);
         var last = Percentiles.Of(_lastFrames);
-        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → `interrupted` ack", acks, null, Target, acks.P99 < 10);
-        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → last audio frame", last, null, Target, last.P99 < 10);
+        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → `interrupted` ack", acks, null, Target, acks.P99 < 5);
+        table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → last audio frame", last, null, Target, last.P99 < 5);
         table.Figure("2. interrupt", "audio frames after the ack", _framesAfterAck.ToString(CultureInfo.InvariantCulture), "–", "–", "0", _framesAfterAck == 0);
         table.Note($"Interrupt: {options.Sessions} sessions each submit a ~5 min text (PCM) at once; the one engine thread serves them in turn, so a "
             + $"session interrupts 2–30 ms after its own first audio frame (while its audio is flowing) while the others wait or stream. "

@@ -34,7 +34,7 @@ internal sealed class ThroughputScenario(Uri server, BenchOptions options, Resul
         table.Figure("4. throughput (REST)", $"{options.Clients} clients, audio-s per s",
             string.Create(culture, $"{load.AudioSecondsPerSecond:0} audio-s/s"),
             string.Create(culture, $"raw engine {raw:0} audio-s/s (before {rawBefore:0}, after {rawAfter:0})"),
-            (load.AudioSecondsPerSecond / raw).ToString("P0", culture), "–", null);
+            (load.AudioSecondsPerSecond / raw).ToString("P0", culture), "≥ 75% of raw", load.AudioSecondsPerSecond >= 0.75 * raw);
         table.Figure("4. throughput (REST)", $"{options.Clients} clients, success rate",
             load.SuccessRate.ToString("P2", culture), "–", string.Create(culture, $"{load.Requests} requests, {load.Failures} failed"), "100%", load.Failures == 0);
         return load;
