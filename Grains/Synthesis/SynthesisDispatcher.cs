@@ -47,6 +47,23 @@ public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
             throw new InvalidOperationException("No synthesis device is active in the cluster.");
         }
 
+        TaskError? refusal = null;
+        string? tried = null;
+        var (local, localStatuses) = devices.Count > 1 && avoidDevice is null ? await IdleOnNode(devices, preferredNode) : (null, []);
+        if (local is not null)
+        {
+            // Ranked first whatever the other devices say (see Rank), so they are not asked: on a cluster with room, a job costs no call
+            // to any other silo before it starts. Refused (its silo is stopping) or gone, the job goes on to the full ranking.
+            tried = local;
+            var (started, refused) = await TryStart(local, job, lastChance: false, cancellationToken);
+            if (started is not null)
+            {
+                return started;
+            }
+
+            refusal = refused;
+        }
+
         var order = new List<string>(devices.Count);
         if (devices.Count == 1)
         {
@@ -54,8 +71,10 @@ public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
         }
         else
         {
-            // A device whose silo died a moment ago may still be listed: it is skipped, not fatal.
-            var statuses = (await Task.WhenAll(devices.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
+            // A device whose silo died a moment ago may still be listed: it is skipped, not fatal. The node's own devices were asked already.
+            var asked = new HashSet<string>(localStatuses.Select(s => s.DeviceKey), StringComparer.Ordinal);
+            var others = await Task.WhenAll(devices.Where(d => !asked.Contains(d)).Select(TryGetStatus));
+            var statuses = localStatuses.Where(s => s.DeviceKey != tried).Concat(others.OfType<SynthesizerStatus>()).ToArray();
             order.AddRange(Rank(statuses, preferredNode).Select(s => s.DeviceKey));
         }
 
@@ -64,50 +83,88 @@ public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
             order.Add(avoidDevice);
         }
 
-        TaskError? refusal = null;
         foreach (var deviceKey in order)
         {
-            IAsyncEnumerator<SynthesisEvent>? events = null;
-            try
+            var (started, refused) = await TryStart(deviceKey, job, lastChance: order.Count == 1 && tried is null, cancellationToken);
+            if (started is not null)
             {
-                events = grains.GetGrain<ISynthesizerGrain>(deviceKey).Synthesize(job, cancellationToken).GetAsyncEnumerator(cancellationToken);
-                if (!await events.MoveNextAsync())
-                {
-                    await events.DisposeAsync();
-                    continue;
-                }
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException && order.Count > 1)
-            {
-                if (events is not null)
-                {
-                    await DisposeQuietly(events);
-                }
-
-                continue;
+                return started;
             }
 
-            switch (events.Current)
+            if (refused is not null && (refusal is null || refused.RetryAfterSeconds < refusal.RetryAfterSeconds))
             {
-                case JobQueued queued:
-                    return new DispatchedJob(events, queued, null);
-                case JobRefused refused:
-                    await events.DisposeAsync();
-                    if (refusal is null || refused.Error.RetryAfterSeconds < refusal.RetryAfterSeconds)
-                    {
-                        refusal = refused.Error;
-                    }
-
-                    break;
-                default:
-                    await events.DisposeAsync();
-                    throw new InvalidOperationException($"Synthesizer {deviceKey} answered {events.Current.GetType().Name} before queueing the job.");
+                refusal = refused;
             }
         }
 
         return refusal is null
             ? throw new InvalidOperationException("No synthesis device answered.")
             : new DispatchedJob(null, null, refusal);
+    }
+
+    /// <summary>The device of <paramref name="node"/> that the full ranking would put first whatever the others' figures, because it
+    /// has (almost) nothing ahead of it (null when there is none, or the node has every device), and the figures of the node's devices.</summary>
+    private async Task<(string? Idle, SynthesizerStatus[] Statuses)> IdleOnNode(IReadOnlyList<string> devices, string? node)
+    {
+        if (node is null)
+        {
+            return (null, []);
+        }
+
+        var local = new List<string>(2);
+        foreach (var device in devices)
+        {
+            if (DeviceKeys.Node(device) == node)
+            {
+                local.Add(device);
+            }
+        }
+
+        if (local.Count == 0 || local.Count == devices.Count)
+        {
+            return (null, []);
+        }
+
+        var statuses = (await Task.WhenAll(local.Select(TryGetStatus))).OfType<SynthesizerStatus>().ToArray();
+        var ranked = Rank(statuses, node);
+        return (ranked.Count > 0 && ranked[0].WorkAheadSeconds <= TieSeconds ? ranked[0].DeviceKey : null, statuses);
+    }
+
+    /// <summary>Asks one device to take the job: the started job, or the device's refusal, or neither when it did not answer (an
+    /// unreachable device is skipped unless it is the <paramref name="lastChance"/>, whose failure is thrown).</summary>
+    private async Task<(DispatchedJob? Started, TaskError? Refusal)> TryStart(string deviceKey, SynthesisJob job, bool lastChance, CancellationToken cancellationToken)
+    {
+        IAsyncEnumerator<SynthesisEvent>? events = null;
+        try
+        {
+            events = grains.GetGrain<ISynthesizerGrain>(deviceKey).Synthesize(job, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            if (!await events.MoveNextAsync())
+            {
+                await events.DisposeAsync();
+                return (null, null);
+            }
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException && !lastChance)
+        {
+            if (events is not null)
+            {
+                await DisposeQuietly(events);
+            }
+
+            return (null, null);
+        }
+
+        switch (events.Current)
+        {
+            case JobQueued queued:
+                return (new DispatchedJob(events, queued, null), null);
+            case JobRefused refused:
+                await events.DisposeAsync();
+                return (null, refused.Error);
+            default:
+                await events.DisposeAsync();
+                throw new InvalidOperationException($"Synthesizer {deviceKey} answered {events.Current.GetType().Name} before queueing the job.");
+        }
     }
 
     /// <summary>Disposes a job's enumeration whose synthesizer may be gone (disposing cancels the job where it still runs).</summary>
