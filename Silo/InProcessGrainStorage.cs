@@ -65,7 +65,7 @@ public sealed class InProcessGrainStorage(DeepCopier copier) : IGrainStorage
     private void CheckETag((string, GrainId) key, string? etag, string stateName, GrainId grainId)
     {
         var current = _states.TryGetValue(key, out var stored) ? stored.ETag : null;
-        if (etag is not null && !string.Equals(current, etag, StringComparison.Ordinal) || (etag is null && current is not null))
+        if (!string.Equals(current, etag, StringComparison.Ordinal))
         {
             throw new InconsistentStateException($"The {stateName} state of {grainId} was changed by someone else.", current ?? "none", etag ?? "none");
         }

@@ -264,8 +264,12 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 
             if (audio.Length > 0)
             {
-                _firstAudio = _playing ? _firstAudio : _lastTake;
-                _playing = true;
+                if (!_playing)
+                {
+                    _playing = true;
+                    _firstAudio = _lastTake;
+                }
+
                 _sentSamples += samples;
             }
 
