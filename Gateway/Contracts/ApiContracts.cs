@@ -13,7 +13,7 @@ public sealed class SynthesizeBody
     /// <summary>A voice id from GET /api/v1/voices (default: tts.default_voice).</summary>
     public string? VoiceId { get; init; }
 
-    /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
+    /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), flac, aac (AAC-LC in ADTS), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
     public string? Format { get; init; }
 
     /// <summary>8000, 16000, 22050, 24000, 44100 or 48000 Hz (default: the voice's rate; 8000 for mulaw and alaw).</summary>

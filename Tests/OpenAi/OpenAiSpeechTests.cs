@@ -44,6 +44,7 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         ["wav"] = ("audio/wav", "wav", "pcm_s16le", 24000),
         ["pcm"] = ("audio/L16", "pcm", "", 24000),
         ["flac"] = ("audio/flac", "flac", "flac", 24000),
+        ["aac"] = ("audio/aac", "aac", "aac", 24000),
     };
 
     private static readonly string[] s_streams = ["audio", "sse"];
@@ -87,9 +88,11 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
                     Assert.Equal((codec, rate, 1), (probe.CodecName, probe.SampleRate, probe.Channels));
                 }
 
+                // ADTS has no gapless tag: AAC decodes with the encoder's priming in front and its last frame padded.
+                var expected = format == "aac" ? MitTts.Tests.Speech.Audio.AacEncoderTests.DecodedSeconds(reference, 24000) : reference;
                 Assert.Equal((rate, 1), (decoded.SampleRate, decoded.Channels));
-                Assert.True(Math.Abs(decoded.DurationSeconds - reference) <= (reference * 0.02) + 0.06,
-                    string.Create(CultureInfo.InvariantCulture, $"{name}: decoded {decoded.DurationSeconds:0.000} s, the same text from /api/v1/synthesize {reference:0.000} s"));
+                Assert.True(Math.Abs(decoded.DurationSeconds - expected) <= (expected * 0.02) + 0.06,
+                    string.Create(CultureInfo.InvariantCulture, $"{name}: decoded {decoded.DurationSeconds:0.000} s, the same text from /api/v1/synthesize {expected:0.000} s"));
                 Assert.True(decoded.Rms > 0.02, $"{name} decodes to near silence (RMS {decoded.Rms})");
             }
         }
@@ -101,13 +104,13 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         using var run = await OpenAiNodeClient.Run(gateway.BaseAddress, null,
             new { name = "voice", @params = new { model = "tts-1", input = "Hello.", voice = "no-such-voice" } },
             new { name = "speed", @params = new { model = "tts-1", input = "Hello.", voice = "alloy", speed = 4.0 } },
-            new { name = "aac", @params = new { model = "tts-1", input = "Hello.", voice = "alloy", response_format = "aac" } },
+            new { name = "format", @params = new { model = "tts-1", input = "Hello.", voice = "alloy", response_format = "aiff" } },
             new { name = "model", @params = new { model = "whisper-1", input = "Hello.", voice = "alloy" } },
             new { name = "input", @params = new { model = "tts-1", input = "   ", voice = "alloy" } });
 
         AssertError(run["voice"], 400, "BadRequestError", "voice", "invalid_voice_id");
         AssertError(run["speed"], 400, "BadRequestError", "speed", "speed_out_of_range");
-        AssertError(run["aac"], 400, "BadRequestError", "response_format", "unsupported_response_format");
+        AssertError(run["format"], 400, "BadRequestError", "response_format", "invalid_value");
         AssertError(run["model"], 404, "NotFoundError", "model", "model_not_found");
         AssertError(run["input"], 400, "BadRequestError", "input", "text_empty");
         Assert.Contains("alloy", run["voice"].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
