@@ -119,7 +119,7 @@ public sealed class RateLimitOptions
     [ConfigurationKeyName("max_active_tasks_per_user")]
     public int MaxActiveTasksPerUser { get; set; } = 100;
 
-    /// <summary>WebSockets one user may hold open at once on one gateway; 0: no cap.</summary>
+    /// <summary>WebSockets one user may hold open at once in the whole cluster; 0: no cap.</summary>
     [ConfigurationKeyName("max_sockets_per_user")]
     public int MaxSocketsPerUser { get; set; } = 50;
 

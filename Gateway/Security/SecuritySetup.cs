@@ -51,6 +51,8 @@ public static partial class SecuritySetup
         }
 
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<SocketLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<SocketLeases>());
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((jwt, tokens) =>
