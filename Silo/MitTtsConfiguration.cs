@@ -42,6 +42,8 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_DB_URL"] = "database:url",
         ["MIT_TTS_JWT_SECRET"] = "security:jwt_secret",
         ["MIT_TTS_CORS_ORIGINS"] = "security:cors_origins",
+        ["MIT_TTS_TRUSTED_PROXIES"] = "security:forwarded:known_proxies",
+        ["MIT_TTS_TRUSTED_NETWORKS"] = "security:forwarded:known_networks",
         ["JWT_SECRET_KEY"] = "auth:jwt_secret",
         ["MIT_TTS_AUTH_DISABLED"] = "auth:disabled",
         ["MIT_TTS_API_KEYS"] = "auth:api_key_list",
@@ -68,7 +70,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_PROBE_TIMEOUT"] = "cluster:probe_timeout_seconds",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly FrozenSet<string> s_listKeys = new[] { "tts:supported_languages", "security:cors_origins", "cluster:devices" }.ToFrozenSet();
+    private static readonly FrozenSet<string> s_listKeys = new[] { "tts:supported_languages", "security:cors_origins", "security:forwarded:known_proxies", "security:forwarded:known_networks", "cluster:devices" }.ToFrozenSet();
 
     /// <summary>Adds the JSON file (when one is named) and the seed's variables to <paramref name="builder"/>.</summary>
     public static IConfigurationBuilder AddMitTtsSources(this IConfigurationBuilder builder, string[] args, IReadOnlyDictionary<string, string?>? environment = null)

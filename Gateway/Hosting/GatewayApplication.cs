@@ -39,6 +39,7 @@ public static class GatewayApplication
         builder.AddMitTtsSecurity();
 
         var app = builder.Build();
+        app.UseMitTtsForwardedHeaders();
         app.UseMitTtsRequestTelemetry();
         app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
