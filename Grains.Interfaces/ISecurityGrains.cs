@@ -8,6 +8,9 @@ public enum RateLimitKind
     Synthesize,
     WebSocket,
     Health,
+
+    /// <summary>Attempts at <c>POST /auth/token</c>, per client address: API keys cannot be guessed at speed.</summary>
+    Auth,
 }
 
 /// <summary>A budget: <see cref="Permits"/> per <see cref="Window"/>, refilled continuously, bursts up to <see cref="Permits"/>.</summary>

@@ -110,6 +110,9 @@ public sealed class RateLimitOptions
 
     public string? Health { get; set; } = "1000/minute";
 
+    /// <summary>Attempts at <c>POST /auth/token</c> per client address (an anonymous caller has no user to count under).</summary>
+    public string? Auth { get; set; } = "30/minute";
+
     /// <summary>Without auth the server serves loopback only; its local callers (the agent beside it, a benchmark) are not limited
     /// unless this is false.</summary>
     [ConfigurationKeyName("exempt_loopback")]
@@ -131,6 +134,7 @@ public sealed class RateLimitOptions
     {
         RateLimitKind.Synthesize => Synthesize,
         RateLimitKind.WebSocket => Websocket,
+        RateLimitKind.Auth => Auth,
         _ => Health,
     }, kind);
 

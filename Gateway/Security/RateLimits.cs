@@ -85,7 +85,7 @@ public sealed class RateLimits : IDisposable
 
     private static Parsed Parse(RateLimitOptions options) => new(
         [RateLimitOptions.Parse(options.Synthesize, RateLimitKind.Synthesize), RateLimitOptions.Parse(options.Websocket, RateLimitKind.WebSocket),
-            RateLimitOptions.Parse(options.Health, RateLimitKind.Health)],
+            RateLimitOptions.Parse(options.Health, RateLimitKind.Health), RateLimitOptions.Parse(options.Auth, RateLimitKind.Auth)],
         options.ExemptLoopback,
         Math.Max(1, options.WebSocketRefusalsBeforeClose),
         options.MaxActiveTasksPerUser,

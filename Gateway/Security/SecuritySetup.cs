@@ -22,6 +22,7 @@ public static partial class SecuritySetup
     /// <summary>Rate-limit policies, named after their <see cref="RateLimitKind"/>.</summary>
     public const string SynthesizeLimit = "synthesize";
     public const string HealthLimit = "health";
+    public const string AuthLimit = "auth";
 
     private const string CorsPolicy = "mittts";
 
@@ -143,6 +144,7 @@ public static partial class SecuritySetup
             };
             limiter.AddPolicy(SynthesizeLimit, http => Partition(http, RateLimitKind.Synthesize));
             limiter.AddPolicy(HealthLimit, http => Partition(http, RateLimitKind.Health));
+            limiter.AddPolicy(AuthLimit, http => Partition(http, RateLimitKind.Auth));
         });
 
         var origins = configuration.GetSection("security:cors_origins").Get<string[]>() ?? [];

@@ -35,6 +35,49 @@ public sealed class HardeningTests
         Assert.Equal(HttpStatusCode.TooManyRequests, await Synthesize(untrusting.Client, "203.0.113.2"));
     }
 
+    [Fact]
+    public async Task The_token_endpoint_has_a_budget_per_address_so_keys_cannot_be_guessed_at_speed()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:auth=3/minute"));
+        for (var i = 0; i < 3; i++)
+        {
+            var wrong = await gateway.Client.PostAsJsonAsync("/api/v1/auth/token", new { api_key = "guess-" + i });
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        // Over the budget even the right key waits: the limit is on attempts, not on failures.
+        var refused = await gateway.Client.PostAsJsonAsync("/api/v1/auth/token", new { api_key = "alice-key" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("rate_limited", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        Assert.NotNull(refused.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task A_refresh_after_the_users_key_was_removed_is_refused()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings());
+        var alice = (await SecureGatewayFixture.Login(gateway.Client, "alice-key")).GetProperty("refresh_token").GetString();
+        var bob = (await SecureGatewayFixture.Login(gateway.Client, "bob-key")).GetProperty("refresh_token").GetString();
+
+        // The same cluster and secret, configured without alice's key (as a gateway restarted without it would be).
+        var withoutAlice = new AuthOptions { JwtSecret = Secret, ApiKeys = [new ApiKeyEntry { User = "bob", Sha256 = SecureGatewayFixture.Sha256("bob-key") }] };
+        var tokens = new TokenService(withoutAlice, gateway.Services.GetRequiredService<IGrainFactory>(), TimeProvider.System);
+        Assert.Null(await tokens.Refresh(alice));
+        Assert.NotNull(await tokens.Refresh(bob));
+    }
+
+    [Fact]
+    public void With_auth_on_a_caller_without_a_token_sees_nothing_and_with_auth_off_everything()
+    {
+        Assert.Equal(Caller.Nobody, Caller.From(Request(new AuthOptions { JwtSecret = Secret })));
+        Assert.False(Caller.Nobody.CanSee(null));
+        Assert.False(Caller.Nobody.CanSee("alice"));
+
+        var anonymous = Caller.From(Request(new AuthOptions()));
+        Assert.True(anonymous.CanSee("alice"));
+        Assert.True(anonymous.IsAdmin);
+    }
+
     private static AuthOptions Options(string apiKeys) =>
         AuthOptions.From(new ConfigurationBuilder().AddMitTtsSources([], new Dictionary<string, string?> { ["MIT_TTS_API_KEYS"] = apiKeys }).Build());
 
