@@ -53,6 +53,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_LOG_LEVEL"] = "logging:level",
         ["MIT_TTS_LOG_FILE"] = "logging:file",
         ["MIT_TTS_METRICS_ENABLED"] = "monitoring:metrics_enabled",
+        ["MIT_TTS_METRICS_PUBLIC"] = "metrics:public",
         ["MIT_TTS_PROMETHEUS_PORT"] = "monitoring:prometheus_port",
         ["MIT_TTS_ORLEANS_DASHBOARD"] = "monitoring:orleans_dashboard",
         ["MIT_TTS_WYOMING_PORT"] = "wyoming:port",
