@@ -29,6 +29,25 @@ public sealed class ClusterSecurityTests(SecureClusterFixture cluster)
         }
     }
 
+    [Fact]
+    public async Task A_token_in_the_websocket_query_is_not_in_nginx_s_access_log()
+    {
+        await cluster.EnsureHealthy();
+        var token = Tokens.Mint(SecureGatewayFixture.Secret, user: "frank-" + Guid.NewGuid().ToString("N"));
+        await using (var client = await ProtocolClient.Connect(cluster.Balancer.BaseAddress!, query: "token=" + token))
+        {
+            await client.Send(new { type = "connect" });
+            Assert.Equal("connected", (await client.Receive())!.Type);
+        }
+
+        // nginx writes a WebSocket's line when it ends.
+        var accessLog = Path.Combine(cluster.StateDirectory, "nginx", "logs", "access.log");
+        string Logs() => cluster.Process("nginx").ReadLog() + (File.Exists(accessLog) ? File.ReadAllText(accessLog) : string.Empty);
+        await cluster.WaitFor(() => Task.FromResult(Logs().Contains("GET /ws", StringComparison.Ordinal)), "nginx's line for the socket", TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(token, Logs(), StringComparison.Ordinal);
+        Assert.DoesNotContain(token.Split('.')[2], Logs(), StringComparison.Ordinal);
+    }
+
     private Uri Address(string gateway)
     {
         using var client = cluster.Gateway(gateway);
