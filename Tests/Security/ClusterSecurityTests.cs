@@ -30,6 +30,27 @@ public sealed class ClusterSecurityTests(SecureClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_refresh_token_used_or_revoked_on_one_gateway_is_refused_on_the_other()
+    {
+        await cluster.EnsureHealthy();
+        using var a = new HttpClient { BaseAddress = Address("gateway-a"), Timeout = TimeSpan.FromSeconds(60) };
+        using var b = new HttpClient { BaseAddress = Address("gateway-b"), Timeout = TimeSpan.FromSeconds(60) };
+
+        var first = (await SecureGatewayFixture.Login(a, "alice-key")).GetProperty("refresh_token").GetString();
+        var renewed = await b.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = first });
+        Assert.Equal(HttpStatusCode.OK, renewed.StatusCode);
+        var second = (await renewed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refresh_token").GetString();
+
+        var reused = await a.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = first });
+        Assert.Equal(HttpStatusCode.Unauthorized, reused.StatusCode);
+        Assert.Equal("invalid_refresh_token", (await reused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        var revoked = await b.PostAsJsonAsync("/api/v1/auth/revoke", new { refresh_token = second });
+        Assert.True((await revoked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revoked").GetBoolean());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await a.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = second })).StatusCode);
+    }
+
+    [Fact]
     public async Task A_token_in_the_websocket_query_is_not_in_nginx_s_access_log()
     {
         await cluster.EnsureHealthy();

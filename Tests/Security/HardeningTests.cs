@@ -36,6 +36,27 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task With_an_issuer_and_audience_set_only_tokens_that_name_both_are_taken()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--auth:issuer=mittts", "--auth:audience=agents"));
+        var own = (await SecureGatewayFixture.Login(gateway.Client, "alice-key")).GetProperty("access_token").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, await Voices(gateway, own));
+        Assert.Equal(HttpStatusCode.OK, await Voices(gateway, Tokens.Mint(Secret, extra: Claims("mittts", "agents"))));
+
+        foreach (var (what, token) in new[]
+        {
+            ("neither", Tokens.Mint(Secret)),
+            ("no audience", Tokens.Mint(Secret, extra: new Dictionary<string, object> { ["iss"] = "mittts" })),
+            ("no issuer", Tokens.Mint(Secret, extra: new Dictionary<string, object> { ["aud"] = "agents" })),
+            ("wrong issuer", Tokens.Mint(Secret, extra: Claims("someone-else", "agents"))),
+            ("wrong audience", Tokens.Mint(Secret, extra: Claims("mittts", "billing"))),
+        })
+        {
+            Assert.True(await Voices(gateway, token) == HttpStatusCode.Unauthorized, what);
+        }
+    }
+
+    [Fact]
     public async Task The_token_endpoint_has_a_budget_per_address_so_keys_cannot_be_guessed_at_speed()
     {
         await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:auth=3/minute"));
@@ -67,6 +88,17 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task Health_over_its_budget_gets_429_with_retry_after()
+    {
+        await using var gateway = await RunningGateway.Start("--security:rate_limits:health=2/minute", "--security:rate_limits:exempt_loopback=false");
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/api/v1/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/api/v1/health")).StatusCode);
+        var refused = await gateway.Client.GetAsync("/api/v1/health");
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
     public void With_auth_on_a_caller_without_a_token_sees_nothing_and_with_auth_off_everything()
     {
         Assert.Equal(Caller.Nobody, Caller.From(Request(new AuthOptions { JwtSecret = Secret })));
@@ -76,6 +108,28 @@ public sealed class HardeningTests
         var anonymous = Caller.From(Request(new AuthOptions()));
         Assert.True(anonymous.CanSee("alice"));
         Assert.True(anonymous.IsAdmin);
+    }
+
+    [Fact]
+    public void The_api_key_variable_takes_user_role_sha256_entries_and_names_what_is_wrong_with_a_bad_one()
+    {
+        var alice = SecureGatewayFixture.Sha256("alice-key");
+        var root = SecureGatewayFixture.Sha256("root-key");
+        var keys = Options($"alice:user:{alice}, root:admin:{root}").ApiKeys;
+        Assert.Equal(new (string?, string, string?)[] { ("alice", "user", alice), ("root", "admin", root) }, keys.Select(k => (k.User, k.Role, k.Sha256)));
+
+        foreach (var (bad, says) in new[]
+        {
+            ($"alice:{alice}", "user:role:sha256"),
+            ($"alice:user:{alice}:extra", "user:role:sha256"),
+            ($"alice:boss:{alice}", "role of user 'alice'"),
+            ("alice:user:abc123", "64 hex digits"),
+            ($":user:{alice}", "needs a user"),
+        })
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => Options(bad).Validate());
+            Assert.Contains(says, error.Message, StringComparison.Ordinal);
+        }
     }
 
     private static AuthOptions Options(string apiKeys) =>

@@ -93,6 +93,13 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         var interrupted = await bob.ReceiveUntil(m => m.Type == "interrupted");
         Assert.Empty(interrupted[^1].Json!["task_ids"]!.AsArray());
 
+        // From a session of his own, bob names alice's task: his session's interrupt reaches his session's tasks only.
+        await using var bobsOwn = await ProtocolClient.Connect(gateway.BaseAddress, bearer: bobToken);
+        await bobsOwn.Send(new { type = "connect" });
+        Assert.Equal("connected", (await bobsOwn.Receive())!.Type);
+        await bobsOwn.Send(new { type = "interrupt", task_id = taskId, reason = "hijack" });
+        await bobsOwn.ReceiveUntil(m => m.Type == "interrupted");
+
         // Alice's stream goes on to its end, every sequence once.
         var rest = await alice.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
         Assert.Equal("completed", rest[^1].Str("status"));
