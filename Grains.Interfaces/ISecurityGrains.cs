@@ -47,7 +47,6 @@ public interface IRateLimitGrain : IGrainWithStringKey
 
     /// <summary>Extends the leases of sockets still open (one call per user per renewal from each gateway). An unknown one stays
     /// unknown: it closed while the renewal was on its way, or this grain lost its count (lenient, like the budgets).</summary>
-    [OneWay]
     Task RenewSockets(string[] socketIds, TimeSpan lease);
 
     /// <summary>The socket closed; an unknown one is nothing.</summary>
