@@ -79,7 +79,7 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         await using var alice = await ProtocolClient.Connect(gateway.BaseAddress, bearer: aliceToken);
         await alice.Send(new { type = "connect", session_id = session });
         Assert.Equal("connected", (await alice.Receive())!.Type);
-        var text = string.Join(' ', Enumerable.Repeat("Esta es una respuesta larga que el agente dice sin prisa.", 8));
+        var text = string.Join(' ', Enumerable.Repeat("Esta es una respuesta larga que el agente dice sin prisa.", 80));
         await alice.Send(new { type = "synthesize", text, format = "pcm", request_id = "a1" });
         var first = await alice.ReceiveUntil(m => m.IsAudio);
         var taskId = first.First(m => m.Type == "status").Str("task_id")!;
