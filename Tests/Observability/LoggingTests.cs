@@ -91,6 +91,44 @@ public sealed class LoggingTests
         Assert.All(ofTheRequest, l => Assert.Matches("^[0-9a-f]{16}$", Property(l, "@sp")));
     }
 
+    [Fact]
+    public async Task The_log_file_rolls_over_at_its_size_limit_and_keeps_the_newest_fourteen()
+    {
+        const int limit = 4096;
+        await using var server = await GatewayProcess.Start(new Dictionary<string, string>
+        {
+            ["MIT_TTS_LOG_LEVEL"] = "DEBUG",
+            ["logging__file_size_limit_mb"] = (limit / 1024.0 / 1024.0).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        // Probes are logged at Debug, a few hundred bytes each: enough for more than fourteen files.
+        string last = "";
+        for (var i = 0; i < 300; i++)
+        {
+            last = (await server.Client.GetAsync("/api/v1/health")).Headers.GetValues("X-Request-Id").Single();
+        }
+
+        var folder = Path.GetDirectoryName(server.LogPattern)!;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!server.LogLines().Any(l => l.Contains(last, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(14, files.Count);
+        // A file takes lines while it is under the limit: without its last line, each is under it; each but the newest is full.
+        Assert.All(files, f =>
+        {
+            var length = new FileInfo(f).Length;
+            var lastLine = System.Text.Encoding.UTF8.GetByteCount(File.ReadLines(f).Last()) + 1;
+            Assert.True(length - lastLine < limit && (f == files[^1] || length >= limit), $"{f}: {length} bytes, its last line {lastLine}");
+        });
+        // Serilog numbers the rolled files (mittts20261129_001.log, ...): the oldest were deleted, the newest holds the last probe.
+        Assert.Matches(@"_0(1[5-9]|[2-9]\d)\.log$", files[^1]);
+        Assert.Contains(server.LogLines(), l => l.Contains(last, StringComparison.Ordinal));
+    }
+
     private static Func<JsonElement, bool> IsRequestLine(string requestId) =>
         l => Property(l, "RequestId") == requestId && Property(l, "RequestPath") == "/api/v1/synthesize";
 
