@@ -8,6 +8,9 @@ public enum RateLimitKind
     Synthesize,
     WebSocket,
     Health,
+
+    /// <summary>Attempts at <c>POST /auth/token</c>, per client address: API keys cannot be guessed at speed.</summary>
+    Auth,
 }
 
 /// <summary>A budget: <see cref="Permits"/> per <see cref="Window"/>, refilled continuously, bursts up to <see cref="Permits"/>.</summary>
@@ -24,9 +27,9 @@ public static class RateLimitKeys
     public static string User(string userId) => "user:" + userId;
 }
 
-/// <summary>One caller's budgets (key: <c>user:{sub}</c>, or <c>ip:{address}</c> without auth) and, for a user, the tasks it has running.
-/// One activation in the whole cluster, so every gateway spends from the same budget. Held in memory: when the silo holding it dies,
-/// its budgets start full elsewhere and its count of running tasks starts at zero (lenient, never stricter).</summary>
+/// <summary>One caller's budgets (key: <c>user:{sub}</c>, or <c>ip:{address}</c> without auth) and, for a user, the tasks it has running
+/// and the WebSockets it holds open. One activation in the whole cluster, so every gateway spends from the same budget. Held in memory:
+/// when the silo holding it dies, its budgets start full elsewhere and its counts start at zero (lenient, never stricter).</summary>
 public interface IRateLimitGrain : IGrainWithStringKey
 {
     /// <summary>Counts <paramref name="taskId"/> as running unless <paramref name="max"/> tasks already are (true when counted; counting
@@ -36,6 +39,19 @@ public interface IRateLimitGrain : IGrainWithStringKey
     /// <summary>The task ended (in any way); an unknown one is nothing.</summary>
     [OneWay]
     Task EndTask(string taskId);
+
+    /// <summary>Counts socket <paramref name="socketId"/> as open for <paramref name="lease"/> unless <paramref name="max"/> sockets
+    /// already are (true when counted; counting the same socket twice is one). A lease not renewed runs out: the sockets of a gateway
+    /// that died stop counting without anyone closing them.</summary>
+    Task<bool> OpenSocket(string socketId, int max, TimeSpan lease);
+
+    /// <summary>Extends the leases of sockets still open (one call per user per renewal from each gateway). An unknown one stays
+    /// unknown: it closed while the renewal was on its way, or this grain lost its count (lenient, like the budgets).</summary>
+    Task RenewSockets(string[] socketIds, TimeSpan lease);
+
+    /// <summary>The socket closed; an unknown one is nothing.</summary>
+    [OneWay]
+    Task CloseSocket(string socketId);
 
     /// <summary>Takes up to <paramref name="wanted"/> permits (as many as the budget has, at least one, or none) of
     /// <paramref name="kind"/>'s budget; <paramref name="limit"/> is the current setting (a changed one starts a full budget).</summary>

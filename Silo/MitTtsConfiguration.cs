@@ -42,6 +42,8 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_DB_URL"] = "database:url",
         ["MIT_TTS_JWT_SECRET"] = "security:jwt_secret",
         ["MIT_TTS_CORS_ORIGINS"] = "security:cors_origins",
+        ["MIT_TTS_TRUSTED_PROXIES"] = "security:forwarded:known_proxies",
+        ["MIT_TTS_TRUSTED_NETWORKS"] = "security:forwarded:known_networks",
         ["JWT_SECRET_KEY"] = "auth:jwt_secret",
         ["MIT_TTS_AUTH_DISABLED"] = "auth:disabled",
         ["MIT_TTS_API_KEYS"] = "auth:api_key_list",
@@ -51,6 +53,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_LOG_LEVEL"] = "logging:level",
         ["MIT_TTS_LOG_FILE"] = "logging:file",
         ["MIT_TTS_METRICS_ENABLED"] = "monitoring:metrics_enabled",
+        ["MIT_TTS_METRICS_PUBLIC"] = "metrics:public",
         ["MIT_TTS_PROMETHEUS_PORT"] = "monitoring:prometheus_port",
         ["MIT_TTS_ORLEANS_DASHBOARD"] = "monitoring:orleans_dashboard",
         ["MIT_TTS_WYOMING_PORT"] = "wyoming:port",
@@ -68,7 +71,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_PROBE_TIMEOUT"] = "cluster:probe_timeout_seconds",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    private static readonly FrozenSet<string> s_listKeys = new[] { "tts:supported_languages", "security:cors_origins", "cluster:devices" }.ToFrozenSet();
+    private static readonly FrozenSet<string> s_listKeys = new[] { "tts:supported_languages", "security:cors_origins", "security:forwarded:known_proxies", "security:forwarded:known_networks", "cluster:devices" }.ToFrozenSet();
 
     /// <summary>Adds the JSON file (when one is named) and the seed's variables to <paramref name="builder"/>.</summary>
     public static IConfigurationBuilder AddMitTtsSources(this IConfigurationBuilder builder, string[] args, IReadOnlyDictionary<string, string?>? environment = null)

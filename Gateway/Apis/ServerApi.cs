@@ -26,7 +26,8 @@ public static class ServerApi
             .AllowAnonymous()
             .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Ready")
-            .WithSummary("Readiness for traffic: the cluster, Redis (cluster mode), engines, disk and memory; 503 unready with the failing checks.")
+            .WithSummary("Readiness for traffic: the cluster, Redis (cluster mode), engines, disk and memory; 503 unready. The checks themselves "
+                + "only to an admin (anyone when auth is off); a probe without a token hears the verdict alone.")
             .Produces<ReadinessResponse>()
             .Produces<ReadinessResponse>(StatusCodes.Status503ServiceUnavailable);
 
@@ -51,11 +52,16 @@ public static class ServerApi
         return probe.Cluster ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> Ready(Readiness readiness)
+    private static async Task<IResult> Ready(HttpContext http, Readiness readiness)
     {
         var (ready, checks) = await readiness.Check();
-        var body = new ReadinessResponse(ready ? "ready" : "unready", checks);
-        return ready ? TypedResults.Ok(body) : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        var status = ready ? "ready" : "unready";
+        var code = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+
+        // A Kubernetes probe holds no token: it needs the verdict, not which part of the deployment is failing.
+        return Caller.From(http).IsAdmin
+            ? TypedResults.Json(new ReadinessResponse(status, checks), statusCode: code)
+            : TypedResults.Json(new ReadinessVerdict(status), statusCode: code);
     }
 
     private static async Task<StatusResponse> Status(IGrainFactory grains, ResourceMonitor resources, ConnectionCounter connections, GatewayMode mode, AlertMonitor alerts)

@@ -101,6 +101,9 @@ public sealed record AlertStatus(string Name, double Value, double Threshold, st
 /// <c>redis</c> in cluster mode, <c>disk</c>, <c>memory</c>): <c>ok</c> or what is wrong.</summary>
 public sealed record ReadinessResponse(string Status, IReadOnlyDictionary<string, string> Checks);
 
+/// <summary><c>/ready</c> to a caller who is not an admin (with auth on): the verdict alone.</summary>
+public sealed record ReadinessVerdict(string Status);
+
 /// <summary>The result store: finished records and kept audio, bytes in memory and on disk against their budgets, and how many left
 /// early (evictions) or on time (expirations). Kind <c>redis</c> reports Redis's memory and counts no entries (-1).</summary>
 public sealed record ResultStoreStatus(

@@ -15,9 +15,7 @@ public sealed partial class AlertMonitor : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<AlertMonitor> _logger;
     private readonly TimeSpan _interval;
-    private readonly AlertRule[] _rules;
-    private readonly Dictionary<string, ActiveAlert> _firing = new(StringComparer.Ordinal);
-    private volatile IReadOnlyList<ActiveAlert> _active = [];
+    private readonly AlertThresholds _thresholds;
     private (long Requests, long ServerErrors) _lastTotals;
 
     public AlertMonitor(IGrainFactory grains, ResourceMonitor resources, GatewayMetrics metrics, IMeterFactory meters, TimeProvider time,
@@ -30,20 +28,13 @@ public sealed partial class AlertMonitor : BackgroundService
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        var alerts = configuration.GetSection("monitoring:alerts");
         _interval = TimeSpan.FromSeconds(configuration.GetValue("monitoring:alert_interval_seconds", 15.0));
-        _rules =
-        [
-            new("cpu_usage", alerts.GetValue("cpu_percent", 80.0), "%"),
-            new("memory_usage", alerts.GetValue("memory_percent", 85.0), "%"),
-            new("queue_size", alerts.GetValue("queue_size", 100.0), "jobs"),
-            new("error_rate", alerts.GetValue("error_rate_percent", 5.0), "%"),
-        ];
+        _thresholds = new AlertThresholds(configuration);
         meters.Create(GatewayMetrics.MeterName + ".Alerts").CreateObservableGauge<int>("mittts.alerts.firing", Firing, description: "1 while an alert fires, by alert.");
     }
 
     /// <summary>The alerts firing now.</summary>
-    public IReadOnlyList<ActiveAlert> Active => _active;
+    public IReadOnlyList<ActiveAlert> Active => _thresholds.Active;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -74,41 +65,22 @@ public sealed partial class AlertMonitor : BackgroundService
     {
         var sample = _resources.Current;
         var totals = _metrics.RequestTotals;
-        var requests = totals.Requests - _lastTotals.Requests;
-        var errors = totals.ServerErrors - _lastTotals.ServerErrors;
+        var errorRate = AlertThresholds.ErrorRatePercent(_lastTotals, totals);
         _lastTotals = totals;
-        double?[] values =
-        [
-            sample.CpuPercent,
-            100 * GatewayMetrics.MemoryFraction(sample),
-            await QueuedJobs(),
-            requests > 0 ? 100.0 * errors / requests : 0,
-        ];
-
-        for (var i = 0; i < _rules.Length; i++)
+        // A null queue figure (the cluster did not answer) keeps the queue alert as it was.
+        var figures = new AlertFigures(sample.CpuPercent, 100 * GatewayMetrics.MemoryFraction(sample), await QueuedJobs(), errorRate);
+        foreach (var change in _thresholds.Evaluate(figures, _time.GetUtcNow()))
         {
-            var rule = _rules[i];
-            if (values[i] is not { } value)
+            switch (change)
             {
-                continue; // not measurable now (the cluster did not answer): keep the alert as it was
-            }
-
-            if (value > rule.Threshold && !_firing.ContainsKey(rule.Name))
-            {
-                _firing[rule.Name] = new ActiveAlert(rule.Name, Math.Round(value, 1), rule.Threshold, rule.Unit, _time.GetUtcNow());
-                LogFiring(rule.Name, value, rule.Threshold, rule.Unit);
-            }
-            else if (value > rule.Threshold)
-            {
-                _firing[rule.Name] = _firing[rule.Name] with { Value = Math.Round(value, 1) };
-            }
-            else if (_firing.Remove(rule.Name))
-            {
-                LogResolved(rule.Name, value, rule.Threshold, rule.Unit);
+                case AlertFired { Alert: var alert }:
+                    LogFiring(alert.Name, alert.Value, alert.Threshold, alert.Unit);
+                    break;
+                case AlertResolved { Rule: var rule, Value: var value }:
+                    LogResolved(rule.Name, value, rule.Threshold, rule.Unit);
+                    break;
             }
         }
-
-        _active = [.. _firing.Values.OrderBy(a => a.Name, StringComparer.Ordinal)];
     }
 
     private async Task<double?> QueuedJobs()
@@ -127,8 +99,8 @@ public sealed partial class AlertMonitor : BackgroundService
 
     private IEnumerable<Measurement<int>> Firing()
     {
-        var active = _active;
-        foreach (var rule in _rules)
+        var active = _thresholds.Active;
+        foreach (var rule in _thresholds.Rules)
         {
             yield return new Measurement<int>(active.Any(a => a.Name == rule.Name) ? 1 : 0, new KeyValuePair<string, object?>("alert", rule.Name));
         }
@@ -142,9 +114,4 @@ public sealed partial class AlertMonitor : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluating the alerts failed")]
     private partial void LogEvaluationFailed(Exception exception);
-
-    private sealed record AlertRule(string Name, double Threshold, string Unit);
 }
-
-/// <summary>An alert firing: its figure now, the threshold it crossed, and since when.</summary>
-public sealed record ActiveAlert(string Name, double Value, double Threshold, string Unit, DateTimeOffset Since);

@@ -39,6 +39,7 @@ public static class GatewayApplication
         builder.AddMitTtsSecurity();
 
         var app = builder.Build();
+        app.UseMitTtsForwardedHeaders();
         app.UseMitTtsRequestTelemetry();
         app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
@@ -190,13 +191,23 @@ public static class GatewayApplication
             .WithTags("OpenAI-compatible");
     }
 
-    /// <summary>Everything for operators, in one group: <c>/metrics</c>, <c>GET|PUT /api/v1/config</c>, the Orleans dashboard when on.</summary>
+    /// <summary>Everything for operators, in one group: <c>/metrics</c> (unless <c>metrics:public</c>), <c>GET|PUT /api/v1/config</c>, the
+    /// Orleans dashboard when on.</summary>
     public static RouteGroupBuilder MapAdminEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         // The admin role when auth is on (anyone on loopback when it is off): one line covers every endpoint below.
         var admin = app.MapGroup(string.Empty).RequireAuthorization(SecuritySetup.AdminPolicy);
-        admin.MapMitTtsMetrics(app.Configuration);
+
+        // metrics:public (MIT_TTS_METRICS_PUBLIC): /metrics on the HTTP port for anyone, for a scraper that holds no token.
+        if (app.Configuration.GetValue("metrics:public", false))
+        {
+            app.MapMitTtsMetrics(app.Configuration)?.AllowAnonymous();
+        }
+        else
+        {
+            admin.MapMitTtsMetrics(app.Configuration);
+        }
 
         // The Prometheus port (MIT_TTS_PROMETHEUS_PORT) is the scrapers' own, kept off public networks: /metrics there needs no token.
         if (MitTtsTelemetry.PrometheusPort(app.Configuration) is { } scrapePort)

@@ -19,10 +19,12 @@ public static class AuthApi
     {
         var auth = api.MapGroup("/auth").AllowAnonymous().WithTags("Auth");
         auth.MapPost("/token", Token)
+            .RequireRateLimiting(SecuritySetup.AuthLimit)
             .WithName("IssueToken")
             .WithSummary("Exchange an API key for an access token (30 minutes) and a single-use refresh token (7 days).")
             .Produces<TokenPair>()
-            .ProducesProblem(StatusCodes.Status401Unauthorized);
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         auth.MapPost("/refresh", Refresh)
             .WithName("RefreshToken")
             .WithSummary("Exchange a refresh token (used up) for a new pair.")

@@ -110,6 +110,9 @@ public sealed class RateLimitOptions
 
     public string? Health { get; set; } = "1000/minute";
 
+    /// <summary>Attempts at <c>POST /auth/token</c> per client address (an anonymous caller has no user to count under).</summary>
+    public string? Auth { get; set; } = "30/minute";
+
     /// <summary>Without auth the server serves loopback only; its local callers (the agent beside it, a benchmark) are not limited
     /// unless this is false.</summary>
     [ConfigurationKeyName("exempt_loopback")]
@@ -119,7 +122,7 @@ public sealed class RateLimitOptions
     [ConfigurationKeyName("max_active_tasks_per_user")]
     public int MaxActiveTasksPerUser { get; set; } = 100;
 
-    /// <summary>WebSockets one user may hold open at once on one gateway; 0: no cap.</summary>
+    /// <summary>WebSockets one user may hold open at once in the whole cluster; 0: no cap.</summary>
     [ConfigurationKeyName("max_sockets_per_user")]
     public int MaxSocketsPerUser { get; set; } = 50;
 
@@ -131,6 +134,7 @@ public sealed class RateLimitOptions
     {
         RateLimitKind.Synthesize => Synthesize,
         RateLimitKind.WebSocket => Websocket,
+        RateLimitKind.Auth => Auth,
         _ => Health,
     }, kind);
 

@@ -34,9 +34,10 @@ public sealed class RateLimits : IDisposable
     /// <summary>WebSocket messages, by partition: one limiter per caller on this gateway for all its sockets.</summary>
     public PartitionedRateLimiter<string> WebSocketMessages { get; }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _sockets = new(StringComparer.Ordinal);
-
     public int WebSocketRefusalsBeforeClose => _current.RefusalsBeforeClose;
+
+    /// <summary>WebSockets one user may hold open at once in the cluster; 0: no cap.</summary>
+    public int MaxSocketsPerUser => _current.MaxSockets;
 
     /// <summary>Counts <paramref name="taskId"/> among <paramref name="userId"/>'s running tasks, cluster-wide; false when the user is
     /// at its cap (no user, or no cap: always true).</summary>
@@ -50,47 +51,6 @@ public sealed class RateLimits : IDisposable
         if (userId is not null && _current.MaxActiveTasks > 0)
         {
             _grains.GetGrain<IRateLimitGrain>(RateLimitKeys.User(userId)).EndTask(taskId).Ignore();
-        }
-    }
-
-    /// <summary>Counts a socket of <paramref name="userId"/> on this gateway; false when the user holds its cap already.</summary>
-    public bool OpenSocket(string? userId)
-    {
-        if (userId is null || _current.MaxSockets <= 0)
-        {
-            return true;
-        }
-
-        var max = _current.MaxSockets;
-        while (true)
-        {
-            var open = _sockets.GetValueOrDefault(userId);
-            if (open >= max)
-            {
-                return false;
-            }
-
-            if (open == 0 ? _sockets.TryAdd(userId, 1) : _sockets.TryUpdate(userId, open + 1, open))
-            {
-                return true;
-            }
-        }
-    }
-
-    /// <summary>A socket counted by <see cref="OpenSocket"/> closed.</summary>
-    public void CloseSocket(string? userId)
-    {
-        if (userId is null || _current.MaxSockets <= 0)
-        {
-            return;
-        }
-
-        while (_sockets.TryGetValue(userId, out var open))
-        {
-            if (open <= 1 ? _sockets.TryRemove(new KeyValuePair<string, int>(userId, open)) : _sockets.TryUpdate(userId, open - 1, open))
-            {
-                return;
-            }
         }
     }
 
@@ -125,7 +85,7 @@ public sealed class RateLimits : IDisposable
 
     private static Parsed Parse(RateLimitOptions options) => new(
         [RateLimitOptions.Parse(options.Synthesize, RateLimitKind.Synthesize), RateLimitOptions.Parse(options.Websocket, RateLimitKind.WebSocket),
-            RateLimitOptions.Parse(options.Health, RateLimitKind.Health)],
+            RateLimitOptions.Parse(options.Health, RateLimitKind.Health), RateLimitOptions.Parse(options.Auth, RateLimitKind.Auth)],
         options.ExemptLoopback,
         Math.Max(1, options.WebSocketRefusalsBeforeClose),
         options.MaxActiveTasksPerUser,

@@ -22,6 +22,7 @@ public static partial class SecuritySetup
     /// <summary>Rate-limit policies, named after their <see cref="RateLimitKind"/>.</summary>
     public const string SynthesizeLimit = "synthesize";
     public const string HealthLimit = "health";
+    public const string AuthLimit = "auth";
 
     private const string CorsPolicy = "mittts";
 
@@ -50,7 +51,11 @@ public static partial class SecuritySetup
             _ = limits.For(kind); // a setting that does not parse stops the start, naming itself
         }
 
+        _ = ForwardedHeaders(configuration);
+
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<SocketLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<SocketLeases>());
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((jwt, tokens) =>
@@ -139,6 +144,7 @@ public static partial class SecuritySetup
             };
             limiter.AddPolicy(SynthesizeLimit, http => Partition(http, RateLimitKind.Synthesize));
             limiter.AddPolicy(HealthLimit, http => Partition(http, RateLimitKind.Health));
+            limiter.AddPolicy(AuthLimit, http => Partition(http, RateLimitKind.Auth));
         });
 
         var origins = configuration.GetSection("security:cors_origins").Get<string[]>() ?? [];
@@ -155,6 +161,44 @@ public static partial class SecuritySetup
 
             policy.AllowAnyHeader().AllowAnyMethod().WithExposedHeaders("Retry-After", "Location", "X-Task-Id", "X-Audio-Duration", "X-Sample-Rate");
         }));
+    }
+
+    /// <summary>The client's address from <c>X-Forwarded-For</c>, only when the request comes from a proxy named in
+    /// <c>security:forwarded</c> (none by default: a client must not choose the address its budget is counted under). First in the
+    /// pipeline, so limits, logs and telemetry see the client rather than the proxy.</summary>
+    public static void UseMitTtsForwardedHeaders(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var options = ForwardedHeaders(app.Configuration);
+        if (options.KnownProxies.Count > 0 || options.KnownIPNetworks.Count > 0)
+        {
+            app.UseForwardedHeaders(options);
+        }
+    }
+
+    /// <summary><c>security:forwarded:known_proxies</c> (addresses) and <c>known_networks</c> (CIDR), replacing ASP.NET Core's default
+    /// of trusting loopback; the rightmost untrusted address of the header is the client's.</summary>
+    public static ForwardedHeadersOptions ForwardedHeaders(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor, ForwardLimit = null };
+        options.KnownProxies.Clear();
+        options.KnownIPNetworks.Clear();
+        foreach (var proxy in configuration.GetSection("security:forwarded:known_proxies").Get<string[]>() ?? [])
+        {
+            options.KnownProxies.Add(IPAddress.TryParse(proxy, out var address)
+                ? address
+                : throw new InvalidOperationException($"security.forwarded.known_proxies (MIT_TTS_TRUSTED_PROXIES): '{proxy}' is not an IP address."));
+        }
+
+        foreach (var network in configuration.GetSection("security:forwarded:known_networks").Get<string[]>() ?? [])
+        {
+            options.KnownIPNetworks.Add(IPNetwork.TryParse(network, out var parsed)
+                ? parsed
+                : throw new InvalidOperationException($"security.forwarded.known_networks (MIT_TTS_TRUSTED_NETWORKS): '{network}' is not a network such as 10.0.0.0/8."));
+        }
+
+        return options;
     }
 
     /// <summary>Security headers, CORS, authentication, authorization and rate limits, in that order; logs loudly when auth is off.</summary>

@@ -4,18 +4,22 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Security;
 
-/// <summary>What one WebSocket may do: who it is (from the upgrade's token, or its <c>connect</c> message's <c>auth_token</c>), and its
-/// share of its user's cluster-wide message budget.</summary>
-public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool authEnabled, Caller? caller, IPAddress? address) : IDisposable
+/// <summary>What one WebSocket may do: who it is (from the upgrade's token, or its <c>connect</c> message's <c>auth_token</c>), its place
+/// among its user's open sockets, and its share of its user's cluster-wide message budget.</summary>
+public sealed class SocketGuard(TokenService tokens, RateLimits limits, SocketLeases leases, bool authEnabled, Caller? caller, IPAddress? address)
+    : IDisposable
 {
+    private readonly string _socketId = "ws_" + Guid.NewGuid().ToString("N");
+    private volatile Caller? _caller = authEnabled ? caller : Caller.Anonymous;
     private int _refusedInARow;
     private string? _countedUser;
+    private bool _refused;
 
     /// <summary>Close code for a socket that did not authenticate (the HTTP 401 of WebSockets, in the application range).</summary>
     public const int Unauthenticated = 4401;
 
     /// <summary>The socket's user; null while auth is on and no valid token has been shown yet.</summary>
-    public Caller? Caller { get; private set; } = authEnabled ? caller : Caller.Anonymous;
+    public Caller? Caller => _caller;
 
     /// <summary>Authenticates with the token a <c>connect</c> message carried; false when it is not a valid access token.</summary>
     public async Task<bool> Authenticate(string? token)
@@ -25,25 +29,32 @@ public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool aut
             return true;
         }
 
-        if (await tokens.ValidateAccess(token) is { } principal)
+        if (await tokens.ValidateAccess(token) is { } principal && Caller.From(principal) is { UserId: not null } found)
         {
-            Caller = Caller.From(principal);
+            _caller = found;
             return true;
         }
 
         return false;
     }
 
-    /// <summary>Counts this socket among its user's on this gateway (once); false when the user holds its cap of sockets already.</summary>
-    public bool CountSocket()
+    /// <summary>Counts this socket among its user's open sockets in the cluster, once it knows its user (the verdict is kept: asking
+    /// again costs nothing); false when the user held its cap of sockets already.</summary>
+    public async Task<bool> CountSocket()
     {
-        if (_countedUser is not null || Caller?.UserId is not { } user)
+        if (_refused)
+        {
+            return false;
+        }
+
+        if (_countedUser is not null || Caller?.UserId is not { } user || limits.MaxSocketsPerUser <= 0)
         {
             return true;
         }
 
-        if (!limits.OpenSocket(user))
+        if (!await leases.Open(user, _socketId, limits.MaxSocketsPerUser))
         {
+            _refused = true;
             return false;
         }
 
@@ -59,8 +70,11 @@ public sealed class SocketGuard(TokenService tokens, RateLimits limits, bool aut
 
     public void Dispose()
     {
-        limits.CloseSocket(_countedUser);
-        _countedUser = null;
+        if (_countedUser is not null)
+        {
+            leases.Close(_countedUser, _socketId);
+            _countedUser = null;
+        }
     }
 
     /// <summary>Takes one message from the budget: null when it may go on, else the seconds to wait (the message is refused), and

@@ -93,15 +93,38 @@ public sealed class TokenService
         return new TokenPair(access, refresh, "bearer", (int)accessLifetime.TotalSeconds);
     }
 
-    /// <summary>A new pair for a live refresh token, which is used up; null for any token that is not one (reuse included).</summary>
+    /// <summary>A new pair for a live refresh token, which is used up; null for any token that is not one (reuse included), and for a
+    /// user whose API key is no longer configured. The new pair carries the role the user's key has now.</summary>
     public async Task<TokenPair?> Refresh(string? refreshToken)
     {
-        if (await ReadRefresh(refreshToken) is not { } token || !await _grains.GetGrain<IRefreshTokenGrain>(token.User).Redeem(token.Id))
+        if (await ReadRefresh(refreshToken) is not { } token || !await _grains.GetGrain<IRefreshTokenGrain>(token.User).Redeem(token.Id)
+            || ConfiguredRole(token.User, token.Role) is not { } role)
         {
             return null;
         }
 
-        return await Issue(token.User, token.Role);
+        return await Issue(token.User, role);
+    }
+
+    /// <summary>The role <paramref name="user"/>'s configured keys give: <paramref name="wanted"/> when one of them has it, else the first
+    /// one's; null when the user has no key any more (removing a key ends its sessions at their next refresh).</summary>
+    private string? ConfiguredRole(string user, string wanted)
+    {
+        string? role = null;
+        foreach (var key in _keys)
+        {
+            if (string.Equals(key.User, user, StringComparison.Ordinal))
+            {
+                if (key.Role == wanted)
+                {
+                    return wanted;
+                }
+
+                role ??= key.Role;
+            }
+        }
+
+        return role;
     }
 
     /// <summary>Revokes a refresh token; false when it was not a live one.</summary>

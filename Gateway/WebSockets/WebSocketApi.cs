@@ -21,6 +21,10 @@ public sealed class WebSocketProtocolOptions
     [ConfigurationKeyName("max_messages_per_second")]
     public double MaxMessagesPerSecond { get; set; } = 500;
 
+    /// <summary>With auth on, how long a socket that showed no token at the upgrade has to send <c>connect</c> with one (else 4401).</summary>
+    [ConfigurationKeyName("auth_timeout_seconds")]
+    public double AuthTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Keep-alive ping interval in seconds; 0 turns pings off (the seed's setting).</summary>
     [ConfigurationKeyName("ping_interval_seconds")]
     public double PingIntervalSeconds { get; set; } = 30;
@@ -58,20 +62,26 @@ public static class WebSocketApi
             return;
         }
 
-        using var socket = await http.WebSockets.AcceptWebSocketAsync();
-
         // A token shown at the upgrade (header or ?token=) that does not validate closes the socket at once; none at all leaves the
         // socket to authenticate with its connect message. (The authentication middleware keeps only successes; a failure is asked
         // again here, from the handler's cached result.)
         var auth = http.RequestServices.GetRequiredService<AuthOptions>();
         if (auth.Enabled && (await http.AuthenticateAsync(JwtBearerDefaults.AuthenticationScheme)).Failure is not null)
         {
-            await socket.CloseAsync((WebSocketCloseStatus)SocketGuard.Unauthenticated, "the access token is not valid", lifetime.ApplicationStopping);
+            using var refused = await http.WebSockets.AcceptWebSocketAsync();
+            await refused.CloseAsync((WebSocketCloseStatus)SocketGuard.Unauthenticated, "the access token is not valid", lifetime.ApplicationStopping);
             return;
         }
 
-        var caller = http.User.Identity?.IsAuthenticated == true ? Caller.From(http) : null;
-        var guard = new SocketGuard(http.RequestServices.GetRequiredService<TokenService>(), http.RequestServices.GetRequiredService<RateLimits>(), auth.Enabled, caller, http.Connection.RemoteIpAddress);
+        var caller = Caller.From(http) is { UserId: not null } known ? known : null;
+        var services = http.RequestServices;
+        using var guard = new SocketGuard(services.GetRequiredService<TokenService>(), services.GetRequiredService<RateLimits>(),
+            services.GetRequiredService<SocketLeases>(), auth.Enabled, caller, http.Connection.RemoteIpAddress);
+
+        // Counted before the upgrade is answered: once a client's upgrade succeeds its socket counts, silent or not (a refused one hears
+        // too_many_sockets from the connection).
+        await guard.CountSocket();
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
         await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, loggers.CreateLogger<WebSocketConnection>(), metrics);
         metrics.WebSocketOpened();
         try

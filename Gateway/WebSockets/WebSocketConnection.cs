@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Contracts;
@@ -27,6 +28,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
     private readonly SocketGuard _guard;
+    private readonly TimeSpan _authTimeout;
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
@@ -43,11 +45,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     {
         _grains = grains;
         _guard = guard;
+        _authTimeout = TimeSpan.FromSeconds(options.AuthTimeoutSeconds);
         _validator = validator;
         _logger = logger;
         _metrics = metrics;
         _outbox = new WebSocketOutbox(socket, _filter, metrics);
-        _inbox = new WebSocketInbox(socket, _outbox, options);
+        _inbox = new WebSocketInbox(socket, _outbox, options, () => guard.Caller is not null);
     }
 
     /// <summary>Serves the socket until the client closes it, breaks protocol, or the server stops.</summary>
@@ -59,8 +62,24 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // disposed before the finally would never cancel, and every socket's pump and connection would stay for good).
         using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopping, _outbox.Closing);
         var sending = _outbox.Run(sendStop.Token);
+
+        // With auth on, a socket that showed no token at the upgrade has a few seconds to show one (connect's auth_token).
+        using var authDeadline = _guard.Caller is null ? new CancellationTokenSource(_authTimeout) : null;
+        using var closeUnauthenticated = authDeadline?.Token.Register(() =>
+        {
+            if (_guard.Caller is null)
+            {
+                CloseUnauthenticated(string.Create(CultureInfo.InvariantCulture, $"authenticate within {_authTimeout.TotalSeconds:0.#} s: connect with auth_token"));
+            }
+        });
         try
         {
+            if (!await _guard.CountSocket())
+            {
+                TooManySockets(null);
+                return;
+            }
+
             await foreach (var message in _inbox.ReadMessages(receiving.Token))
             {
                 // The session's id on every line logged while its messages are handled.
@@ -88,7 +107,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        _guard.Dispose();
         _outbox.Dispose();
         _inbox.Dispose();
         return ValueTask.CompletedTask;
@@ -97,22 +115,23 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private async Task Handle(ReadOnlyMemory<byte> utf8, CancellationToken cancellationToken)
     {
         var arrived = Stopwatch.GetTimestamp();
+        // With auth on, a socket that did not show a token at the upgrade shows one in its first message, connect's auth_token:
+        // anything else, a message that does not parse included, closes it.
         if (!ClientMessageParser.TryParse(utf8.Span, out var received, out var error))
         {
+            if (_guard.Caller is null)
+            {
+                CloseUnauthenticated("authenticate first: connect with auth_token");
+                return;
+            }
+
             _outbox.Send(error);
             return;
         }
 
-        // With auth on, a socket that did not show a token at the upgrade shows one in its first message, connect's auth_token.
         if (_guard.Caller is null && received.Message is not ConnectMessage)
         {
-            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "authenticate first: connect with auth_token");
-            return;
-        }
-
-        if (!_guard.CountSocket())
-        {
-            TooManySockets(received.RequestId);
+            CloseUnauthenticated("authenticate first: connect with auth_token");
             return;
         }
 
@@ -172,6 +191,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    private void CloseUnauthenticated(string reason) => _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, reason);
+
     private void TooManySockets(string? requestId)
     {
         _outbox.Send(new ErrorMessage("too_many_sockets", "You hold as many WebSockets open as you may; close one first.", requestId));
@@ -191,11 +212,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     {
         if (!await _guard.Authenticate(connect.AuthToken))
         {
-            _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "auth_token is not a valid access token");
+            CloseUnauthenticated("auth_token is not a valid access token");
             return;
         }
 
-        if (!_guard.CountSocket())
+        if (!await _guard.CountSocket())
         {
             TooManySockets(null);
             return;

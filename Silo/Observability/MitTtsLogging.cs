@@ -28,6 +28,7 @@ public static class MitTtsLogging
         var levels = new LoggingLevelSwitch(ParseLevel(configuration["logging:level"]));
         var json = UsesJson(configuration, builder.Environment);
         var file = configuration["logging:file"];
+        var fileLimit = FileSizeLimitBytes(configuration);
         var node = configuration["cluster:node"];
         builder.Services.AddSingleton(levels);
         builder.Services.AddSerilog((services, log) =>
@@ -55,8 +56,7 @@ public static class MitTtsLogging
 
             if (!string.IsNullOrWhiteSpace(file))
             {
-                // Rotated daily and at 100 MB, 14 files kept: a busy node cannot fill its disk with logs.
-                const long fileLimit = 100L * 1024 * 1024;
+                // Rotated daily and at the size limit (100 MB), 14 files kept: a busy node cannot fill its disk with logs.
                 if (formatter is not null)
                 {
                     log.WriteTo.File(formatter, file, fileSizeLimitBytes: fileLimit, rollOnFileSizeLimit: true, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
@@ -72,6 +72,16 @@ public static class MitTtsLogging
             services.GetService<LiveSettings>()?.OnChange(live => levels.MinimumLevel = ParseLevel(live.LogLevel));
         });
         return levels;
+    }
+
+    /// <summary>The size at which the log file rolls over (<c>logging:file_size_limit_mb</c>, default 100).</summary>
+    public static long FileSizeLimitBytes(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var megabytes = configuration.GetValue("logging:file_size_limit_mb", 100.0);
+        return megabytes > 0
+            ? (long)(megabytes * 1024 * 1024)
+            : throw new InvalidOperationException($"logging.file_size_limit_mb must be above 0, not {megabytes.ToString(CultureInfo.InvariantCulture)}.");
     }
 
     /// <summary>JSON lines unless <c>logging:format</c> says <c>text</c>, or it is unset and the environment is Development.</summary>

@@ -56,6 +56,56 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
     }
 
     [Fact]
+    public async Task Put_config_outlives_a_restart_of_both_silos_and_a_gateway_and_is_still_enforced()
+    {
+        using var first = cluster.Gateway("gateway-a");
+        try
+        {
+            HttpResponseMessage? put = null;
+            await cluster.WaitFor(
+                async () => (put = await Put(first, """{"tts": {"max_text_length": 33}, "scheduling": {"max_queue_per_level": 9}}""")).StatusCode != HttpStatusCode.ServiceUnavailable,
+                "the config write to reach its storage",
+                TimeSpan.FromSeconds(20));
+            var version = (await put!.Json()).GetProperty("version").GetInt64();
+
+            // Every silo (the config grain's home among them) and gateway-b go away; new processes start with nothing in memory.
+            foreach (var name in new[] { "silo-a", "silo-b", "gateway-b" })
+            {
+                await cluster.Process(name).Stop(TimeSpan.FromSeconds(15));
+            }
+
+            await cluster.EnsureHealthy();
+
+            foreach (var name in new[] { "gateway-a", "gateway-b" })
+            {
+                using var gateway = cluster.Gateway(name);
+                await cluster.WaitFor(async () =>
+                {
+                    var config = await (await gateway.GetAsync("/api/v1/config")).Json();
+                    return config.GetProperty("version").GetInt64() == version
+                        && config.GetProperty("tts").GetProperty("max_text_length").GetInt32() == 33
+                        && config.GetProperty("scheduling").GetProperty("max_queue_per_level").GetInt32() == 9;
+                }, $"{name} to answer version {version} after the restart", TimeSpan.FromSeconds(30));
+                await (await gateway.Synthesize(new { text = new string('a', 34), voice_id = "es-female-1" })).AssertProblem(HttpStatusCode.BadRequest, "text_too_long", "text");
+            }
+
+            foreach (var silo in new[] { "silo-a", "silo-b" })
+            {
+                using var metrics = new HttpClient { BaseAddress = cluster.SiloMetrics(silo) };
+                await cluster.WaitFor(async () =>
+                {
+                    var text = await metrics.GetStringAsync("/metrics");
+                    return Sample(text, "mittts_config_version") == version && Sample(text, "mittts_scheduler_queue_limit") == 9;
+                }, $"restarted {silo} to run version {version}", TimeSpan.FromSeconds(30));
+            }
+        }
+        finally
+        {
+            (await Put(first, """{"tts": {"max_text_length": 5000}, "scheduling": {"max_queue_per_level": 500}}""")).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
     public async Task Every_silo_and_gateway_serves_its_own_metrics()
     {
         (await cluster.Balancer.Synthesize(new { text = "Métricas de todos.", voice_id = "es-female-1" }, wait: true)).EnsureSuccessStatusCode();

@@ -7,8 +7,8 @@ using MitTts.Tests.Support;
 
 namespace MitTts.Tests.Observability;
 
-/// <summary>With auth on, the admin surfaces (<c>/metrics</c>, <c>/api/v1/config</c>) need the admin role, readiness needs nothing,
-/// and the Prometheus port serves <c>/metrics</c> to scrapers without a token.</summary>
+/// <summary>With auth on, the admin surfaces (<c>/metrics</c> unless <c>metrics:public</c>, <c>/api/v1/config</c>, readiness's checks) need
+/// the admin role, readiness's verdict needs nothing, and the Prometheus port serves <c>/metrics</c> to scrapers without a token.</summary>
 public sealed class AdminSurfaceTests
 {
     [Fact]
@@ -40,6 +40,36 @@ public sealed class AdminSurfaceTests
     }
 
     [Fact]
+    public async Task Readiness_tells_anyone_its_verdict_and_only_an_admin_its_checks()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings());
+        var client = gateway.Client;
+        var user = (await SecureGatewayFixture.Login(client, "alice-key")).GetProperty("access_token").GetString();
+        var admin = (await SecureGatewayFixture.Login(client, "root-key")).GetProperty("access_token").GetString();
+
+        foreach (var token in new[] { null, user })
+        {
+            var verdict = await Send(client, HttpMethod.Get, "/api/v1/ready", token);
+            Assert.Equal(HttpStatusCode.OK, verdict.StatusCode);
+            Assert.Equal("{\"status\":\"ready\"}", await verdict.Content.ReadAsStringAsync());
+        }
+
+        var detailed = await (await Send(client, HttpMethod.Get, "/api/v1/ready", admin)).Json();
+        Assert.Equal("ready", detailed.GetProperty("status").GetString());
+        Assert.Equal("ok", detailed.GetProperty("checks").GetProperty("cluster").GetString());
+    }
+
+    [Fact]
+    public async Task Metrics_public_opens_metrics_on_the_http_port_to_anyone_and_nothing_else()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--metrics:public=true"));
+        var metrics = await gateway.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("# TYPE ", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Client.GetAsync("/api/v1/config")).StatusCode);
+    }
+
+    [Fact]
     public async Task The_orleans_dashboard_is_served_when_asked_for_and_needs_the_admin_role()
     {
         await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--monitoring:orleans_dashboard=true"));
@@ -54,7 +84,11 @@ public sealed class AdminSurfaceTests
     private static async Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string path, string? token, string? json = null)
     {
         using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
         if (json is not null)
         {
             request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
 using System.Text.Json;
 using MitTts.Tests.Api;
 using MitTts.Tests.WebSockets;
@@ -56,6 +58,75 @@ public sealed class LoggingTests
         var all = string.Join('\n', server.LogLines());
         Assert.DoesNotContain("caballo azul", all, StringComparison.Ordinal);
         Assert.DoesNotContain("contrase", all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_line_written_while_a_request_runs_carries_its_request_id_and_its_trace_and_span_ids()
+    {
+        // Debug: every line the gateway has to say about the request, not only the completion line.
+        await using var server = await GatewayProcess.Start(new Dictionary<string, string> { ["MIT_TTS_LOG_LEVEL"] = "DEBUG" });
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/api/v1/synthesize?wait=true")
+        {
+            Content = JsonContent.Create(new { text = "Una línea por traza.", voice_id = "es-female-1" }),
+        };
+        message.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        var response = await server.Client.SendAsync(message);
+        response.EnsureSuccessStatusCode();
+        var requestId = response.Headers.GetValues("X-Request-Id").Single();
+
+        IReadOnlyList<JsonElement> lines = [];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!lines.Any(IsRequestLine(requestId)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            lines = [.. server.LogLines().Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        }
+
+        // The request's id and its trace (the client's traceparent) go together: a line has both or neither.
+        var ofTheRequest = lines.Where(l => Property(l, "RequestId") == requestId).ToList();
+        var ofTheTrace = lines.Where(l => Property(l, "@tr") == traceId).ToList();
+        Assert.Contains(ofTheRequest, l => IsRequestLine(requestId)(l));
+        Assert.Equal(ofTheRequest.Select(l => l.GetRawText()), ofTheTrace.Select(l => l.GetRawText()));
+        Assert.All(ofTheRequest, l => Assert.Matches("^[0-9a-f]{16}$", Property(l, "@sp")));
+    }
+
+    [Fact]
+    public async Task The_log_file_rolls_over_at_its_size_limit_and_keeps_the_newest_fourteen()
+    {
+        const int limit = 4096;
+        await using var server = await GatewayProcess.Start(new Dictionary<string, string>
+        {
+            ["MIT_TTS_LOG_LEVEL"] = "DEBUG",
+            ["logging__file_size_limit_mb"] = (limit / 1024.0 / 1024.0).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        });
+
+        // Probes are logged at Debug, a few hundred bytes each: enough for more than fourteen files.
+        string last = "";
+        for (var i = 0; i < 300; i++)
+        {
+            last = (await server.Client.GetAsync("/api/v1/health")).Headers.GetValues("X-Request-Id").Single();
+        }
+
+        var folder = Path.GetDirectoryName(server.LogPattern)!;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!server.LogLines().Any(l => l.Contains(last, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(14, files.Count);
+        // A file takes lines while it is under the limit: without its last line, each is under it; each but the newest is full.
+        Assert.All(files, f =>
+        {
+            var length = new FileInfo(f).Length;
+            var lastLine = System.Text.Encoding.UTF8.GetByteCount(File.ReadLines(f).Last()) + 1;
+            Assert.True(length - lastLine < limit && (f == files[^1] || length >= limit), $"{f}: {length} bytes, its last line {lastLine}");
+        });
+        // Serilog numbers the rolled files (mittts20261129_001.log, ...): the oldest were deleted, the newest holds the last probe.
+        Assert.Matches(@"_0(1[5-9]|[2-9]\d)\.log$", files[^1]);
+        Assert.Contains(server.LogLines(), l => l.Contains(last, StringComparison.Ordinal));
     }
 
     private static Func<JsonElement, bool> IsRequestLine(string requestId) =>

@@ -177,7 +177,7 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
         Assert.Equal(HttpStatusCode.Unauthorized, (await gateway.Anonymous.PostAsJsonAsync("/api/v1/auth/refresh", new { refresh_token = forged })).StatusCode);
     }
 
-    private static async Task AssertClosedUnauthenticated(ProtocolClient client, string what)
+    internal static async Task AssertClosedUnauthenticated(ProtocolClient client, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (await client.Receive(deadline - DateTime.UtcNow) is { } message)

@@ -79,7 +79,7 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         await using var alice = await ProtocolClient.Connect(gateway.BaseAddress, bearer: aliceToken);
         await alice.Send(new { type = "connect", session_id = session });
         Assert.Equal("connected", (await alice.Receive())!.Type);
-        var text = string.Join(' ', Enumerable.Repeat("Esta es una respuesta larga que el agente dice sin prisa.", 8));
+        var text = string.Join(' ', Enumerable.Repeat("Esta es una respuesta larga que el agente dice sin prisa.", 80));
         await alice.Send(new { type = "synthesize", text, format = "pcm", request_id = "a1" });
         var first = await alice.ReceiveUntil(m => m.IsAudio);
         var taskId = first.First(m => m.Type == "status").Str("task_id")!;
@@ -92,6 +92,13 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         await bob.Send(new { type = "interrupt", reason = "hijack" });
         var interrupted = await bob.ReceiveUntil(m => m.Type == "interrupted");
         Assert.Empty(interrupted[^1].Json!["task_ids"]!.AsArray());
+
+        // From a session of his own, bob names alice's task: his session's interrupt reaches his session's tasks only.
+        await using var bobsOwn = await ProtocolClient.Connect(gateway.BaseAddress, bearer: bobToken);
+        await bobsOwn.Send(new { type = "connect" });
+        Assert.Equal("connected", (await bobsOwn.Receive())!.Type);
+        await bobsOwn.Send(new { type = "interrupt", task_id = taskId, reason = "hijack" });
+        await bobsOwn.ReceiveUntil(m => m.Type == "interrupted");
 
         // Alice's stream goes on to its end, every sequence once.
         var rest = await alice.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));

@@ -126,26 +126,31 @@ public sealed class RateLimitTests
     }
 
     [Fact]
-    public async Task A_user_has_a_cap_on_open_sockets()
+    public async Task A_user_has_a_cap_on_open_sockets_silent_ones_included()
     {
         await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:max_sockets_per_user=2"));
         var token = Tokens.Mint(SecureGatewayFixture.Secret, user: "alice");
+
+        // A socket that shows its token at the upgrade counts from then on, whether it ever sends anything or not.
         var open = new List<ProtocolClient>();
         for (var i = 0; i < 2; i++)
         {
-            var client = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token);
-            open.Add(client);
-            await client.Send(new { type = "connect" });
-            Assert.Equal("connected", (await client.Receive())!.Type);
+            open.Add(await ProtocolClient.Connect(gateway.BaseAddress, bearer: token));
         }
 
         await using (var third = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token))
         {
-            await third.Send(new { type = "connect" });
             var refused = await third.Receive();
             Assert.Equal("too_many_sockets", refused!.Str("code"));
             Assert.Null(await third.Receive());
             Assert.Equal((System.Net.WebSockets.WebSocketCloseStatus)1013, third.CloseStatus);
+        }
+
+        // One that authenticates with connect counts from its connect.
+        await using (var late = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await late.Send(new { type = "connect", auth_token = token });
+            Assert.Equal("too_many_sockets", (await late.Receive())!.Str("code"));
         }
 
         // Another user is not counted with alice; and a socket alice closes gives her room again.
@@ -157,8 +162,8 @@ public sealed class RateLimitTests
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (true)
         {
-            await using var retry = await ProtocolClient.Connect(gateway.BaseAddress, bearer: token);
-            await retry.Send(new { type = "connect" });
+            await using var retry = await ProtocolClient.Connect(gateway.BaseAddress);
+            await retry.Send(new { type = "connect", auth_token = token });
             if ((await retry.Receive())!.Type == "connected")
             {
                 break;
@@ -169,5 +174,22 @@ public sealed class RateLimitTests
         }
 
         await open[1].DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_socket_over_the_cap_of_active_tasks_hears_too_many_active_tasks()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:max_active_tasks_per_user=1"));
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress, bearer: Tokens.Mint(SecureGatewayFixture.Secret, user: "alice"));
+        var text = string.Join(' ', Enumerable.Repeat("Una frase bastante larga para que la tarea tarde en terminar.", 75));
+
+        await client.Send(new { type = "synthesize", text, format = "pcm", request_id = "long" });
+        var first = await client.ReceiveUntil(m => m.Str("status") == "queued");
+        var taskId = first[^1].Str("task_id")!;
+        await client.Send(new { type = "synthesize", text = "hola", format = "pcm", request_id = "second" });
+        var refused = await client.ReceiveUntil(m => m.Type == "error" || ProtocolClient.IsEnd(m, taskId));
+        Assert.Equal("error", refused[^1].Type);
+        Assert.Equal("too_many_active_tasks", refused[^1].Str("code"));
+        Assert.Equal("second", refused[^1].Str("request_id"));
     }
 }

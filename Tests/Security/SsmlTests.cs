@@ -41,6 +41,21 @@ public sealed class SsmlTests(GatewayFixture gateway)
         Assert.True(paused.Length - ssml.Length >= BytesPerSecond * 1.3, $"a 1.5 s break added only {(paused.Length - ssml.Length) / (double)BytesPerSecond:0.00} s");
     }
 
+    [Fact]
+    public async Task Markup_without_ssml_true_is_spoken_as_text_and_never_parsed()
+    {
+        const string markup = """<speak>Hola <break time="2s"/> mundo.</speak>""";
+        var plain = await Pcm(new { text = "Hola mundo.", voice_id = "es-male-1", format = "pcm" });
+        var asText = await Pcm(new { text = markup, voice_id = "es-male-1", format = "pcm" });
+
+        // Read out, the markup is longer than the words alone; parsed, it would hold a 2 s silence.
+        Assert.True(asText.Length > plain.Length * 1.5, $"{asText.Length} bytes against {plain.Length}: the markup was not read out");
+        Assert.True(LongestSilence(asText) < 1.0, $"a {LongestSilence(asText):0.00} s silence: the break was obeyed");
+
+        // What SSML parsing would refuse is, as text, just text.
+        Assert.NotEmpty(await Pcm(new { text = """<speak>Hola <audio src="http://169.254.169.254/"/></speak>""", voice_id = "es-male-1", format = "pcm" }));
+    }
+
     [Theory]
     [MemberData(nameof(Refused))]
     public async Task Hostile_or_unsupported_ssml_is_refused(string what, string ssml)
@@ -65,6 +80,19 @@ public sealed class SsmlTests(GatewayFixture gateway)
         await client.Send(new { type = "synthesize", text = "<speak><audio src=\"x\"/></speak>", ssml = true, request_id = "bad" });
         var error = await client.ReceiveUntil(m => m.Type == "error");
         Assert.Equal("invalid_ssml", error[^1].Str("code"));
+    }
+
+    /// <summary>The longest run of near-silent samples, in seconds (16-bit mono at 22 050 Hz).</summary>
+    private static double LongestSilence(byte[] pcm)
+    {
+        int longest = 0, run = 0;
+        for (var i = 0; i + 1 < pcm.Length; i += 2)
+        {
+            run = Math.Abs((int)BitConverter.ToInt16(pcm, i)) < 200 ? run + 1 : 0;
+            longest = Math.Max(longest, run);
+        }
+
+        return longest / 22050.0;
     }
 
     private async Task<byte[]> Pcm(object body)

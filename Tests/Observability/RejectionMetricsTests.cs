@@ -1,0 +1,74 @@
+using System.Net;
+using MitTts.Tests.Api;
+
+namespace MitTts.Tests.Observability;
+
+/// <summary>Refusals for load as an operator counts them: every 429 the clients got is one <c>mittts_rejections_total</c> under its code,
+/// and a full queue also moves the scheduler's own counter.</summary>
+public sealed class RejectionMetricsTests
+{
+    [Fact]
+    public async Task Every_busy_and_rate_limited_refusal_is_counted_once_under_its_code()
+    {
+        // A process of its own: its counters hold this test's traffic only. Loopback callers are exempt from rate limits unless told otherwise.
+        await using var server = await GatewayProcess.Start(new Dictionary<string, string> { ["security__rate_limits__exempt_loopback"] = "false" });
+        var client = server.Client;
+        using var scraper = new HttpClient { BaseAddress = server.MetricsAddress };
+
+        // Busy: one job per level, and a text long enough to keep the only engine slot busy while the rest arrive.
+        (await Put(client, """{"tts": {"max_text_length": 100000}, "scheduling": {"max_queue_per_level": 1}}""")).EnsureSuccessStatusCode();
+        var longText = string.Concat(Enumerable.Repeat("Esta frase larga ocupa el único motor durante un buen rato. ", 1500));
+        var longTask = (await (await client.Synthesize(new { text = longText, voice_id = "es-female-1" })).Json()).GetProperty("task_id").GetString();
+        var busy = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.Synthesize(new { text = $"Una de más {i}.", voice_id = "es-female-1" });
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await response.AssertProblem(HttpStatusCode.TooManyRequests, "busy");
+                busy++;
+            }
+            else
+            {
+                response.EnsureSuccessStatusCode();
+            }
+        }
+
+        Assert.True(busy >= 3, $"{busy} of 5 requests were refused as busy behind a running job and one queued");
+        var metrics = await scraper.GetStringAsync("/metrics");
+        Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"busy\""));
+        Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"busy\""));
+        Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_scheduler_rejections_total", "priority=\"normal\""));
+        Assert.Null(PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limited\""));
+
+        // Rate limited: two syntheses a minute, then more than that; the gateway refuses them before the scheduler sees them.
+        (await Put(client, """{"scheduling": {"max_queue_per_level": 500}, "rate_limits": {"synthesize_per_minute": 2}}""")).EnsureSuccessStatusCode();
+        var limited = 0;
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await client.Synthesize(new { text = $"Otra más {i}.", voice_id = "es-female-1" });
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                await response.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limited");
+                limited++;
+            }
+            else
+            {
+                response.EnsureSuccessStatusCode();
+            }
+        }
+
+        Assert.True(limited >= 4, $"{limited} of 6 requests were refused at two a minute");
+        metrics = await scraper.GetStringAsync("/metrics");
+        Assert.Equal(limited, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limited\""));
+        Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"busy\""));
+        Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_scheduler_rejections_total"));
+        Assert.Equal(busy + limited, PrometheusText.Sum(metrics, "mittts_http_requests_total", "route=\"/api/v1/synthesize\"", "status=\"429\""));
+
+        // The long job need not hold up the server's shutdown.
+        (await client.DeleteAsync($"/api/v1/tasks/{longTask}")).EnsureSuccessStatusCode();
+    }
+
+    private static Task<HttpResponseMessage> Put(HttpClient client, string body) =>
+        client.PutAsync("/api/v1/config", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+}
