@@ -79,10 +79,13 @@ public static class Commands
         var firstAudio = new List<double>(requests);
         await using (var session = await client.Connect(cancel))
         {
-            var speaker = new FirstAudioProbe(session);
+            var speaker = new Speaker(session, TextWriter.Null);
             for (var i = 0; i < requests; i++)
             {
-                firstAudio.Add(await speaker.Measure(Request(i, voice), cancel));
+                var sent = Stopwatch.GetTimestamp();
+                double? first = null;
+                await speaker.Speak(Request(i, voice), System.IO.Stream.Null, showProgress: false, cancel, () => first = Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                firstAudio.Add(first ?? throw new ServerException("no_audio", "a bench request completed without audio"));
             }
         }
 
@@ -125,40 +128,4 @@ public static class Commands
 
     private static System.IO.Stream Open(string? output) =>
         output is null or "-" ? Console.OpenStandardOutput() : new FileStream(output, FileMode.Create, FileAccess.ReadWrite);
-
-    /// <summary>Milliseconds from sending a request to its first audio, then reads the task to its end.</summary>
-    private sealed class FirstAudioProbe(SpeechSession session)
-    {
-        public async Task<double> Measure(Dictionary<string, object?> request, CancellationToken cancel)
-        {
-            var requestId = "bench-" + Guid.NewGuid().ToString("N")[..8];
-            request["type"] = "synthesize";
-            request["request_id"] = requestId;
-            var sent = Stopwatch.GetTimestamp();
-            double? first = null;
-            await session.Send(request, cancel);
-            while (await session.Receive(cancel) is { } received)
-            {
-                if (received.Str("request_id") != requestId)
-                {
-                    continue;
-                }
-
-                if (received.Type == "audio")
-                {
-                    first ??= Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-                }
-                else if (received.Type == "error" || received.Str("status") is "error" or "cancelled")
-                {
-                    throw new ServerException(received.Str("code") ?? "error", "a bench request failed");
-                }
-                else if (received.Str("status") == "completed")
-                {
-                    return first ?? throw new ServerException("no_audio", "a bench request completed without audio");
-                }
-            }
-
-            throw new ServerException("connection_closed", "The server closed the connection during the bench.");
-        }
-    }
 }

@@ -6,7 +6,7 @@ var url = new Option<string>("--url") { Description = "Server address (MITTTS_UR
 var token = new Option<string?>("--token") { Description = "Access token (MITTTS_TOKEN).", Recursive = true };
 var apiKey = new Option<string?>("--api-key") { Description = "API key traded for a token (MITTTS_API_KEY).", Recursive = true };
 var voice = new Option<string?>("--voice", "-v") { Description = "Voice id (mittts voices lists them); default: the server's." };
-var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp3, ogg, mulaw or alaw; default: from -o's extension, else wav (say) or pcm (stream)." };
+var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp3, ogg, flac, aac, mulaw or alaw; default: from -o's extension, else wav (say) or pcm (stream)." };
 var output = new Option<string?>("--output", "-o") { Description = "Output file; - or none: standard output." };
 var speed = new Option<double?>("--speed") { Description = "0.5 to 2.0." };
 var priority = new Option<string?>("--priority") { Description = "normal, high or critical." };
@@ -59,6 +59,8 @@ static string? FormatOf(string? path) => Path.GetExtension(path ?? string.Empty)
     "mp3" => "mp3",
     "ogg" or "opus" => "ogg",
     "pcm" or "raw" => "pcm",
+    "flac" => "flac",
+    "aac" => "aac",
     _ => null,
 };
 

@@ -5,9 +5,11 @@ namespace MitTts.Cli;
 /// <summary>Speaks requests on one session and writes their audio, in order, as it arrives.</summary>
 public sealed class Speaker(SpeechSession session, TextWriter progress)
 {
-    /// <summary>Speaks <paramref name="request"/> (a <c>synthesize</c> message); its audio goes to <paramref name="output"/> as it arrives.
-    /// Returns the audio bytes written; throws <see cref="ServerException"/> when the task fails.</summary>
-    public async Task<long> Speak(Dictionary<string, object?> request, Stream output, bool showProgress, CancellationToken cancellationToken)
+    /// <summary>Speaks <paramref name="request"/> (a <c>synthesize</c> message); its audio goes to <paramref name="output"/> as it arrives,
+    /// and <paramref name="firstAudio"/>, when given, is called as the first of it does. Returns the audio bytes written; throws
+    /// <see cref="ServerException"/> when the task fails, and on any error that names no request (the session's stream broke or lost
+    /// audio: <c>stream_interrupted</c>, <c>events_dropped</c>), since the audio can no longer be whole.</summary>
+    public async Task<long> Speak(Dictionary<string, object?> request, Stream output, bool showProgress, CancellationToken cancellationToken, Action? firstAudio = null)
     {
         var requestId = "cli-" + Guid.NewGuid().ToString("N")[..12];
         request["type"] = "synthesize";
@@ -20,6 +22,11 @@ public sealed class Speaker(SpeechSession session, TextWriter progress)
         {
             if (received.Message is null)
             {
+                if (written == 0 && received.Audio.Length > 0)
+                {
+                    firstAudio?.Invoke();
+                }
+
                 await output.WriteAsync(received.Audio, cancellationToken);
                 written += received.Audio.Length;
                 continue;
@@ -34,6 +41,11 @@ public sealed class Speaker(SpeechSession session, TextWriter progress)
             {
                 case "audio":
                     var audio = Convert.FromBase64String(received.Str("data") ?? string.Empty);
+                    if (written == 0 && audio.Length > 0)
+                    {
+                        firstAudio?.Invoke();
+                    }
+
                     await output.WriteAsync(audio, cancellationToken);
                     written += audio.Length;
                     if (showProgress)

@@ -18,6 +18,7 @@ public enum AudioFormat
     Mulaw = 4,
     Alaw = 5,
     Flac = 6,
+    Aac = 7,
 }
 
 /// <summary>Where a synthesis task is in its lifecycle: queued → processing → completed | error | cancelled.</summary>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages MitTts needs, when they are missing.
-#   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output), libopus0 (Ogg/Opus output), libflac12 (FLAC output)
+#   scripts/install-deps.sh runtime   libespeak-ng1 (the embedded engine), libmp3lame0 (MP3 output), libopus0 (Ogg/Opus output), libflac12 (FLAC output),
+#                                     libavcodec59 (AAC output: FFmpeg 5.1's native encoder)
 #   scripts/install-deps.sh test      + espeak-ng (reference output), ffmpeg, opus-tools, sox (independent decoders),
 #                                     redis-server and nginx (the cluster tests run a real cluster behind a load balancer),
 #                                     prometheus (the metrics tests scrape a server with a real Prometheus; promtool checks the alert rules),
@@ -9,7 +10,7 @@
 #   scripts/install-deps.sh cluster   runtime + redis-server and nginx (scripts/cluster.sh)
 set -euo pipefail
 
-need=(libespeak-ng1 espeak-ng-data libmp3lame0 libopus0 libflac12)
+need=(libespeak-ng1 espeak-ng-data libmp3lame0 libopus0 libflac12 libavcodec59)
 if [[ "${1:-runtime}" == "test" ]]; then
   need+=(espeak-ng ffmpeg opus-tools sox redis-server nginx prometheus chromium)
   # The OpenAI-compatibility tests run the openai npm package: Debian's node and npm when the machine has none of its own.

@@ -13,13 +13,13 @@ public sealed class SynthesizeBody
     /// <summary>A voice id from GET /api/v1/voices (default: tts.default_voice).</summary>
     public string? VoiceId { get; init; }
 
-    /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
+    /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), flac, aac (AAC-LC in ADTS), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
     public string? Format { get; init; }
 
     /// <summary>8000, 16000, 22050, 24000, 44100 or 48000 Hz (default: the voice's rate; 8000 for mulaw and alaw).</summary>
     public int? SampleRate { get; init; }
 
-    /// <summary>mp3 and ogg only: kbps (mp3 32..320 in MPEG steps, default 64; ogg 6..256, default 32).</summary>
+    /// <summary>mp3, ogg and aac only: kbps (mp3 32..320 in MPEG steps, default 64; ogg 6..256, default 32; aac 16..256, default 64).</summary>
     public int? Bitrate { get; init; }
 
     /// <summary>normal (default), high or critical.</summary>

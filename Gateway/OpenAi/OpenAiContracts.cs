@@ -15,7 +15,7 @@ public sealed class OpenAiSpeechBody
     /// <summary>An OpenAI voice name (alloy, ash, …, mapped by <c>openai:voices</c>) or a MitTts voice id.</summary>
     public string? Voice { get; init; }
 
-    /// <summary><c>mp3</c> (default), <c>opus</c> (Ogg/Opus), <c>wav</c>, <c>pcm</c> (s16le, 24 kHz), <c>flac</c>; <c>aac</c> is refused.</summary>
+    /// <summary><c>mp3</c> (default), <c>opus</c> (Ogg/Opus), <c>wav</c>, <c>pcm</c> (s16le, 24 kHz), <c>flac</c>, <c>aac</c> (AAC-LC in ADTS).</summary>
     public string? ResponseFormat { get; init; }
 
     /// <summary>0.5..2.0 here (OpenAI allows 0.25..4.0), default 1.0.</summary>

@@ -151,9 +151,7 @@ public static partial class OpenAiSpeechApi
 
         if (ResponseFormat(body.ResponseFormat) is not { } format)
         {
-            return (null, default, body.ResponseFormat == "aac"
-                ? OpenAiError.BadRequest("aac is not available on this server: use mp3, opus, wav, pcm or flac.", "response_format", "unsupported_response_format")
-                : OpenAiError.BadRequest($"Invalid value '{body.ResponseFormat}': response_format is one of mp3, opus, aac, flac, wav, pcm.", "response_format", "invalid_value"));
+            return (null, default, OpenAiError.BadRequest($"Invalid value '{body.ResponseFormat}': response_format is one of mp3, opus, aac, flac, wav, pcm.", "response_format", "invalid_value"));
         }
 
         SpeechStreamFormat streamFormat;
@@ -197,6 +195,7 @@ public static partial class OpenAiSpeechApi
         "wav" => "wav",
         "pcm" => "pcm",
         "flac" => "flac",
+        "aac" => "aac",
         _ => null,
     };
 

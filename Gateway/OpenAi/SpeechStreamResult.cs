@@ -15,8 +15,10 @@ public enum SpeechStreamFormat
 
 /// <summary>Sends one streamed task's audio from its own channel (<see cref="IAudioChannelGrain.Listen"/>) to the HTTP response as the
 /// engine speaks it: the status and headers wait for the first audio, so a failure before it is an ordinary OpenAI-shaped error.</summary>
-/// <remarks>After the first audio a failure cannot change the status: an audio stream is cut (the client sees a broken transfer,
-/// never a short file that looks whole); an event stream gets an <c>error</c> event. A client that goes away stops the synthesis.</remarks>
+/// <remarks>A silo death on the way does not end the stream: <see cref="ResumingChannelReader"/> listens again where it left off (cluster
+/// mode restores the channel and its task on another silo). After the first audio a failure cannot change the status: an audio stream
+/// is cut (the client sees a broken transfer, never a short file that looks whole); an event stream gets an <c>error</c> event. A client
+/// that goes away stops the synthesis.</remarks>
 public sealed partial class SpeechStreamResult(
     IAudioChannelGrain channel,
     string taskId,
@@ -37,35 +39,30 @@ public sealed partial class SpeechStreamResult(
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         var aborted = httpContext.RequestAborted;
-        var events = channel.Listen(0, aborted).GetAsyncEnumerator(aborted);
+        var events = new ResumingChannelReader(channel, _logger);
         var ended = false;
+        var started = false;
         try
         {
             // Nothing is sent until the first audio (or the end): until then the status can still say what went wrong.
-            ChannelEvent? first = null;
-            while (first is null && await events.MoveNextAsync())
+            ChannelEvent current;
+            do
             {
-                first = events.Current is AudioEvent or TaskEndedEvent ? events.Current : null;
+                current = await events.Next(aborted);
             }
+            while (current is not (AudioEvent or TaskEndedEvent));
 
-            if (first is TaskEndedEvent { Status: not SynthesisStatus.Completed } failed)
+            if (current is TaskEndedEvent { Status: not SynthesisStatus.Completed } failed)
             {
                 ended = true;
                 await Failure(failed).ToResult().ExecuteAsync(httpContext);
                 return;
             }
 
-            if (first is null)
-            {
-                // The channel let its reader go before the task ended (it was taken over): nothing was sent yet, so say so.
-                await new OpenAiError(StatusCodes.Status503ServiceUnavailable, "The audio stream ended before any audio; retry.", null, "stream_interrupted")
-                    .ToResult().ExecuteAsync(httpContext);
-                return;
-            }
-
             Start(httpContext.Response);
+            started = true;
             var body = httpContext.Response.BodyWriter;
-            for (var current = first; current is not null; current = await events.MoveNextAsync() ? events.Current : null)
+            while (true)
             {
                 switch (current)
                 {
@@ -77,19 +74,46 @@ public sealed partial class SpeechStreamResult(
                         await Finish(httpContext, body, end);
                         return;
                 }
+
+                // A silo death on the way is bridged here: the channel comes back elsewhere and the stream goes on after the last event.
+                current = await events.Next(aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away.
         }
+        catch (ChannelStreamBrokenException e)
+        {
+            LogEndedMidStream(taskId, e.Message);
+            await Broken(httpContext, started);
+        }
         finally
         {
-            _ = DisposeQuietly(events);
+            await events.DisposeAsync();
 
             // One request, one channel: it ends with the response (a client that left early cancels the synthesis), and its buffers go
             // now rather than after the resume window.
             await Close(ended);
+        }
+    }
+
+    /// <summary>The stream cannot go on whole: before the first audio an ordinary 503; after it an error event, or for the audio itself
+    /// a cut transfer (the status is sent, and a clean end would pass a short file off as whole).</summary>
+    private async Task Broken(HttpContext httpContext, bool started)
+    {
+        var error = new OpenAiError(StatusCodes.Status503ServiceUnavailable, "The audio stream from the cluster broke before the speech was complete; retry.", null, "stream_interrupted");
+        if (!started)
+        {
+            await error.ToResult().ExecuteAsync(httpContext);
+        }
+        else if (streamFormat == SpeechStreamFormat.Sse)
+        {
+            await WriteErrorEvent(httpContext, error);
+        }
+        else
+        {
+            httpContext.Abort();
         }
     }
 
@@ -144,18 +168,23 @@ public sealed partial class SpeechStreamResult(
         LogEndedMidStream(taskId, end.Error?.Code ?? end.Status.ToString());
         if (streamFormat == SpeechStreamFormat.Sse)
         {
-            var error = Failure(end);
-            var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
-                new OpenAiErrorEvent(new OpenAiErrorDetail(error.Message, error.Type, error.Param, error.Code)), s_json);
-            body.Write("data: "u8);
-            body.Write(json);
-            body.Write("\n\n"u8);
-            await body.FlushAsync(httpContext.RequestAborted);
+            await WriteErrorEvent(httpContext, Failure(end));
             return;
         }
 
         // The status is sent: cutting the transfer is the only way left to say the audio is not whole.
         httpContext.Abort();
+    }
+
+    private static async Task WriteErrorEvent(HttpContext httpContext, OpenAiError error)
+    {
+        var body = httpContext.Response.BodyWriter;
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+            new OpenAiErrorEvent(new OpenAiErrorDetail(error.Message, error.Type, error.Param, error.Code)), s_json);
+        body.Write("data: "u8);
+        body.Write(json);
+        body.Write("\n\n"u8);
+        await body.FlushAsync(httpContext.RequestAborted);
     }
 
     private static OpenAiError Failure(TaskEndedEvent end) => end.Status == SynthesisStatus.Cancelled
@@ -178,18 +207,6 @@ public sealed partial class SpeechStreamResult(
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             LogStopFailed(taskId, e);
-        }
-    }
-
-    private static async Task DisposeQuietly(IAsyncEnumerator<ChannelEvent> events)
-    {
-        try
-        {
-            await events.DisposeAsync();
-        }
-        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException or InvalidOperationException)
-        {
-            // The channel's silo is gone, or the enumeration already ended.
         }
     }
 

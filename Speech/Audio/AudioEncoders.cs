@@ -6,7 +6,7 @@ namespace MitTts.Speech.Audio;
 public static class AudioEncoders
 {
     private static readonly FrozenDictionary<string, IAudioEncoder> s_byFormat =
-        new IAudioEncoder[] { new WavEncoder(), new PcmEncoder(), new Mp3Encoder(), new OggOpusEncoder(), new MulawEncoder(), new AlawEncoder(), new FlacEncoder() }
+        new IAudioEncoder[] { new WavEncoder(), new PcmEncoder(), new Mp3Encoder(), new OggOpusEncoder(), new MulawEncoder(), new AlawEncoder(), new FlacEncoder(), new AacEncoder() }
             .ToFrozenDictionary(e => e.Format, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The API names of every supported format.</summary>

@@ -19,8 +19,8 @@ public sealed class AudioFormatRulesTests
         { AudioFormat.Mp3, null, 100, "invalid_bitrate", "bitrate (kbps) for mp3 must be one of: 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320.", "bitrate" },
         { AudioFormat.Ogg, null, 1000, "invalid_bitrate", "bitrate (kbps) for ogg must be between 6 and 256.", "bitrate" },
         { AudioFormat.Ogg, null, 5, "invalid_bitrate", "bitrate (kbps) for ogg must be between 6 and 256.", "bitrate" },
-        { AudioFormat.Wav, null, 64, "invalid_bitrate", "bitrate applies to mp3 and ogg only, not wav.", "bitrate" },
-        { AudioFormat.Mulaw, 8000, 64, "invalid_bitrate", "bitrate applies to mp3 and ogg only, not mulaw.", "bitrate" },
+        { AudioFormat.Wav, null, 64, "invalid_bitrate", "bitrate applies to mp3, ogg and aac only, not wav.", "bitrate" },
+        { AudioFormat.Mulaw, 8000, 64, "invalid_bitrate", "bitrate applies to mp3, ogg and aac only, not mulaw.", "bitrate" },
     };
 
     [Theory]

@@ -24,6 +24,8 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         { "alaw", 8000, "audio/wav", "pcm_alaw", 8000 },
         { "flac", null, "audio/flac", "flac", 22050 },
         { "flac", 24000, "audio/flac", "flac", 24000 },
+        { "aac", null, "audio/aac", "aac", 22050 },
+        { "aac", 48000, "audio/aac", "aac", 48000 },
     };
 
     [Theory]
@@ -57,7 +59,9 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         }
 
         Assert.Equal((decodedRate, 1), (decoded.SampleRate, decoded.Channels));
-        Assert.InRange(decoded.DurationSeconds, duration * 0.98, duration * 1.02);
+        // ADTS has no gapless tag: AAC decodes with the encoder's priming in front and the last frame padded.
+        var expected = format == "aac" ? MitTts.Tests.Speech.Audio.AacEncoderTests.DecodedSeconds(duration, decodedRate) : duration;
+        Assert.InRange(decoded.DurationSeconds, expected * 0.98, expected * 1.02);
         Assert.True(decoded.Rms > 0.02, $"decoded audio is near silence (RMS {decoded.Rms})");
     }
 

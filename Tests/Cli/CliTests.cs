@@ -113,6 +113,45 @@ public sealed class CliTests(GatewayFixture gateway)
         Assert.Contains("unauthorized", without.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bench_and_say_stop_at_once_on_an_error_that_names_no_request()
+    {
+        // A channel that may hold one byte unsent drops audio the socket has not taken yet: the server says events_dropped, naming
+        // no request, and the audio can no longer be whole.
+        await using var dropping = await RunningGateway.Start("--websocket:max_unsent_bytes=1");
+        var longText = string.Join(' ', Enumerable.Range(1, 30).Select(i => $"Sentence number {i} of a long text."));
+        var clock = Stopwatch.StartNew();
+
+        var bench = await Cli(null, "bench", "-n", "4", "-c", "1", "--url", dropping.BaseAddress.ToString());
+        var say = await Cli(null, "say", longText, "-q", "-o", "-", "--url", dropping.BaseAddress.ToString());
+
+        Assert.True(bench.Exit == 1, $"bench exited {bench.Exit}: {bench.Stderr}");
+        Assert.Contains("events_dropped", bench.Stderr, StringComparison.Ordinal);
+        Assert.True(say.Exit == 1, $"say exited {say.Exit}: {say.Stderr}");
+        Assert.Contains("events_dropped", say.Stderr, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the two runs took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_token_from_the_flag_or_MITTTS_TOKEN_is_sent_and_a_bad_one_is_refused()
+    {
+        await using var secure = await RunningGateway.Start(SecureGatewayFixture.Settings());
+        using var anonymous = new HttpClient { BaseAddress = secure.BaseAddress };
+        var token = (await SecureGatewayFixture.Login(anonymous, "alice-key")).GetProperty("access_token").GetString()!;
+
+        var fromFlag = await Cli(null, "voices", "--token", token, "--url", secure.BaseAddress.ToString());
+        var fromEnvironment = await Cli(null, new Dictionary<string, string> { ["MITTTS_URL"] = secure.BaseAddress.ToString(), ["MITTTS_TOKEN"] = token }, "say", "hola", "-q", "-o", "-");
+        var forged = await Cli(null, "voices", "--token", token[..^4] + "AAAA", "--url", secure.BaseAddress.ToString());
+
+        Assert.True(fromFlag.Exit == 0, fromFlag.Stderr);
+        Assert.Contains("es-female-1", Encoding.UTF8.GetString(fromFlag.Stdout), StringComparison.Ordinal);
+        Assert.True(fromEnvironment.Exit == 0, fromEnvironment.Stderr);
+        Assert.Equal("RIFF", Encoding.ASCII.GetString(fromEnvironment.Stdout, 0, 4));
+        Assert.Equal(1, forged.Exit);
+        Assert.Contains("invalid_token", forged.Stderr, StringComparison.Ordinal);
+        Assert.Empty(forged.Stdout);
+    }
+
     private async Task<double> ReferenceSeconds(string text, string voice)
     {
         var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text, voice_id = voice, format = "pcm" });

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using MitTts.Gateway.Wyoming;
 using MitTts.Gateway.Hosting;
 using MitTts.Grains;
 using MitTts.Silo;
@@ -39,6 +41,8 @@ public sealed class ConfigurationTests
             ["MIT_TTS_CORS_ORIGINS"] = "https://a.example, https://b.example",
             ["MIT_TTS_LOG_LEVEL"] = "DEBUG",
             ["MIT_TTS_METRICS_ENABLED"] = "true",
+            ["MIT_TTS_WYOMING_PORT"] = "10200",
+            ["MIT_TTS_WYOMING_HOST"] = "0.0.0.0",
             ["UNRELATED"] = "x",
         });
 
@@ -50,6 +54,20 @@ public sealed class ConfigurationTests
         Assert.Equal(["https://a.example", "https://b.example"], configuration.GetSection("security:cors_origins").Get<string[]>()!);
         Assert.Equal("DEBUG", configuration["logging:level"]);
         Assert.Equal(1200, configuration.GetSection(TtsOptions.Section).Get<TtsOptions>()!.MaxTextLength);
+        var wyoming = configuration.GetSection(WyomingOptions.Section).Get<WyomingOptions>()!;
+        Assert.Equal((10200, "0.0.0.0"), (wyoming.Port, wyoming.Host));
+    }
+
+    [Fact]
+    public async Task Wyoming_is_off_unless_a_port_is_set()
+    {
+        await using var gateway = await RunningGateway.Start();
+
+        var wyoming = gateway.Services.GetRequiredService<WyomingServer>();
+
+        // No listener: the server binds only for a port other than 0, and says which it bound.
+        Assert.Equal(0, wyoming.BoundPort);
+        Assert.Equal(0, gateway.Services.GetRequiredService<WyomingOptions>().Port);
     }
 
     [Fact]

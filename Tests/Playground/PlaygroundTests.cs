@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using MitTts.Tests.Api;
+using MitTts.Tests.Security;
 
 namespace MitTts.Tests.Playground;
 
@@ -52,10 +53,51 @@ public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.True((await browser.Evaluate("document.querySelectorAll('#words span').length"))!.GetValue<int>() > 10, "the words arrived");
         await browser.WaitFor("document.getElementById('queue').textContent !== '–'");
 
+        // The status panel counts this page's open WebSocket among the server's connections.
+        var connections = (await browser.Evaluate("refreshStatus().then(() => document.getElementById('connections').textContent)"))!.GetValue<string>();
+        Assert.True(int.TryParse(connections, out var open) && open >= 1, $"connections shows '{connections}'");
+
         var artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
         var png = await browser.Screenshot();
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         await File.WriteAllBytesAsync(Path.Combine(artifacts, "playground.png"), png);
+    }
+
+    [Fact]
+    public async Task With_auth_on_a_token_entered_in_the_page_loads_the_voices_and_Ctrl_Enter_speaks()
+    {
+        await using var secure = await RunningGateway.Start(SecureGatewayFixture.Settings());
+        using var anonymous = new HttpClient { BaseAddress = secure.BaseAddress };
+        var token = (await SecureGatewayFixture.Login(anonymous, "alice-key")).GetProperty("access_token").GetString()!;
+        await using var browser = await HeadlessChromium.Start();
+        await browser.Navigate(secure.BaseAddress);
+        await browser.WaitFor("window.mittts && document.getElementById('error')?.textContent.includes('unauthorized')");
+        Assert.False((await browser.Evaluate("window.mittts.ready"))!.GetValue<bool>());
+
+        await browser.Evaluate($"const t = document.getElementById('token'); t.value = {System.Text.Json.JsonSerializer.Serialize(token)}; "
+            + "t.dispatchEvent(new Event('change')); true");
+        await browser.WaitFor("window.mittts.ready && document.getElementById('voice').options.length > 0");
+        await browser.Evaluate("document.getElementById('text').value = 'Hola, con la clave puesta.'; "
+            + "document.getElementById('text').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', ctrlKey: true, bubbles: true })); true");
+        await browser.WaitFor("window.mittts.stats.completed");
+
+        Assert.True((await browser.Evaluate("window.mittts.stats.samples"))!.GetValue<int>() > 0, "no audio reached the audio graph");
+        Assert.Equal(string.Empty, (await browser.Evaluate("document.getElementById('error').textContent"))!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Download_gives_a_file_in_the_chosen_format()
+    {
+        var browser = _browser!;
+        await browser.Evaluate("document.getElementById('text').value = 'Un archivo para descargar.'; document.getElementById('format').value = 'aac'; "
+            + "document.getElementById('download').click(); true");
+        await browser.WaitFor("!document.getElementById('download-link').hidden");
+
+        var name = (await browser.Evaluate("document.getElementById('download-link').download"))!.GetValue<string>();
+        var head = (await browser.Evaluate("fetch(document.getElementById('download-link').href).then(r => r.arrayBuffer()).then(b => [...new Uint8Array(b.slice(0, 2))].join(','))"))!.GetValue<string>();
+
+        Assert.Equal("mittts.aac", name);
+        Assert.Equal("255,241", head); // an ADTS sync word: MPEG-4 AAC without CRC
     }
 
     [Fact]
@@ -68,6 +110,9 @@ public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
         await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(text)}; "
             + "document.getElementById('speak').click(); true");
         await browser.WaitFor("window.mittts.stats.chunks > 0 && window.mittts.playing() > 0");
+
+        // The word being spoken is highlighted as the audio plays.
+        await browser.WaitFor("document.querySelector('#words span.current') !== null");
 
         await browser.Evaluate("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })); true");
         Assert.Equal(0, (await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>());

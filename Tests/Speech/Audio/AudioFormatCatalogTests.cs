@@ -38,6 +38,7 @@ public sealed class AudioFormatCatalogTests
     [InlineData(AudioFormat.Mulaw, "riff", "audio/wav", "wav")]
     [InlineData(AudioFormat.Alaw, "riff", "audio/wav", "wav")]
     [InlineData(AudioFormat.Flac, "flac", "audio/flac", "flac")]
+    [InlineData(AudioFormat.Aac, "adts", "audio/aac", "aac")]
     public void Each_format_names_its_container_content_type_and_extension(AudioFormat format, string container, string contentType, string extension)
     {
         var info = AudioFormatCatalog.Formats.Single(f => f.Format == format);
@@ -105,6 +106,7 @@ public sealed class AudioFormatCatalogTests
     [InlineData(AudioFormat.Pcm)]
     [InlineData(AudioFormat.Mp3)]
     [InlineData(AudioFormat.Ogg)]
+    [InlineData(AudioFormat.Aac)]
     public async Task Formats_whose_stream_is_already_the_file_leave_it_as_is(AudioFormat format)
     {
         var source = await StreamedFormatTests.SourceAt(16000);

@@ -1,0 +1,158 @@
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Gateway.OpenAi;
+
+/// <summary>Reads one audio channel's events in order, one at a time, and listens again after the last one read when the listening
+/// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its task goes on there.</summary>
+/// <remarks>The same approach as the WebSocket's channel pump: retries with a growing pause over about 15 s, and a silence check that
+/// asks the channel whether it is still there when no event came for a while (a call to a killed silo otherwise waits out Orleans'
+/// response timeout). It never skips: an event missing from the numbering, or a listening that cannot be restored, is a
+/// <see cref="ChannelStreamBrokenException"/>.</remarks>
+public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, ILogger logger) : IAsyncDisposable
+{
+    private const int MaxListenRetries = 10;
+
+    private static readonly TimeSpan s_silenceCheck = TimeSpan.FromSeconds(2);
+
+    private readonly ILogger _logger = logger;
+    private IAsyncEnumerator<ChannelEvent>? _events;
+    private CancellationTokenSource? _listening;
+    private Task _watch = Task.CompletedTask;
+    private long _after;
+    private long _lastEventAt;
+    private int _failures;
+
+    /// <summary>The number of the last event read.</summary>
+    public long LastSequence => _after;
+
+    /// <summary>The next event of the channel, however many times its listening has to start again to get it.</summary>
+    public async ValueTask<ChannelEvent> Next(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Exception? failure;
+            try
+            {
+                _events ??= StartListening(cancellationToken);
+                if (await _events.MoveNextAsync())
+                {
+                    var current = _events.Current;
+                    if (current.Sequence <= _after)
+                    {
+                        continue;
+                    }
+
+                    if (current.Sequence != _after + 1)
+                    {
+                        throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
+                    }
+
+                    _after = current.Sequence;
+                    _failures = 0;
+                    Volatile.Write(ref _lastEventAt, Environment.TickCount64);
+                    return current;
+                }
+
+                // The channel let its reader go although the task has not ended (a restarted channel, an activation going away).
+                failure = null;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (ChannelStreamBrokenException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            await StopListening();
+            if (++_failures > MaxListenRetries)
+            {
+                throw new ChannelStreamBrokenException("The audio stream from the cluster broke and could not be resumed.", failure);
+            }
+
+            LogListenRetry(_after, _failures, failure?.Message ?? "listening ended");
+            await Task.Delay(TimeSpan.FromMilliseconds(250 * _failures), cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopListening();
+
+    private IAsyncEnumerator<ChannelEvent> StartListening(CancellationToken cancellationToken)
+    {
+        _listening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Volatile.Write(ref _lastEventAt, Environment.TickCount64);
+        _watch = WatchForSilence(_listening);
+        return channel.Listen(_after, _listening.Token).GetAsyncEnumerator(_listening.Token);
+    }
+
+    private async Task StopListening()
+    {
+        if (_listening is null)
+        {
+            return;
+        }
+
+        await _listening.CancelAsync();
+        await _watch;
+        _listening.Dispose();
+        _listening = null;
+        var events = _events;
+        _events = null;
+        if (events is not null)
+        {
+            // Not awaited: disposing an enumeration whose silo died would wait out the response timeout.
+            _ = DisposeQuietly(events);
+        }
+    }
+
+    /// <summary>While no event comes, checks that the channel answers; when it does not, ends the listening so it starts again.</summary>
+    private async Task WatchForSilence(CancellationTokenSource listening)
+    {
+        try
+        {
+            while (!listening.IsCancellationRequested)
+            {
+                await Task.Delay(s_silenceCheck, listening.Token);
+                if (Environment.TickCount64 - Volatile.Read(ref _lastEventAt) >= (long)s_silenceCheck.TotalMilliseconds)
+                {
+                    await channel.GetLastSequence().WaitAsync(s_silenceCheck, listening.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (listening.IsCancellationRequested)
+        {
+            // The listening ended.
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogSilent(_after, e.Message);
+            await listening.CancelAsync();
+        }
+    }
+
+    private static async Task DisposeQuietly(IAsyncEnumerator<ChannelEvent> events)
+    {
+        try
+        {
+            await events.DisposeAsync();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException or OperationCanceledException or InvalidOperationException)
+        {
+            // The channel's silo is gone, or the enumeration already ended.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audio stream after event {After}: listening again (attempt {Attempt}): {Reason}")]
+    private partial void LogListenRetry(long after, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audio stream after event {After}: the channel did not answer ({Reason}); listening again")]
+    private partial void LogSilent(long after, string reason);
+}
+
+/// <summary>A channel's stream that cannot go on whole: events lost, or its listening could not be restored.</summary>
+public sealed class ChannelStreamBrokenException(string message, Exception? innerException) : Exception(message, innerException);
