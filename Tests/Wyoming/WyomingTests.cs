@@ -1,6 +1,4 @@
 using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using MitTts.Gateway.Wyoming;
@@ -24,7 +22,7 @@ public sealed class WyomingTests : IAsyncLifetime
     [Fact]
     public async Task Describe_answers_info_with_the_voices()
     {
-        await using var client = await Client.Open(Port);
+        await using var client = await WyomingClient.Open(Port);
         await client.Send("describe", null);
         var (type, data, _) = await client.Receive();
         Assert.Equal("info", type);
@@ -39,7 +37,7 @@ public sealed class WyomingTests : IAsyncLifetime
     public async Task Synthesize_streams_chunks_that_join_to_the_spoken_length()
     {
         const string text = "Hola desde Home Assistant. Esta respuesta tiene dos frases.";
-        await using var client = await Client.Open(Port);
+        await using var client = await WyomingClient.Open(Port);
         await client.Send("synthesize", new JsonObject { ["text"] = text, ["voice"] = new JsonObject { ["name"] = "es-male-1" } });
 
         var (type, start, _) = await client.Receive();
@@ -75,7 +73,7 @@ public sealed class WyomingTests : IAsyncLifetime
     [Fact]
     public async Task A_voice_by_language_an_unknown_voice_and_a_bad_event_are_answered_and_the_server_stays()
     {
-        await using (var client = await Client.Open(Port))
+        await using (var client = await WyomingClient.Open(Port))
         {
             await client.Send("synthesize", new JsonObject { ["text"] = "Hello there.", ["voice"] = new JsonObject { ["language"] = "en_US" } });
             Assert.Equal("audio-start", (await client.Receive()).Type);
@@ -94,7 +92,7 @@ public sealed class WyomingTests : IAsyncLifetime
             Assert.Equal("info", (await client.Receive()).Type);
         }
 
-        await using (var garbage = await Client.Open(Port))
+        await using (var garbage = await WyomingClient.Open(Port))
         {
             await garbage.SendRaw("this is not json\n"u8.ToArray());
             var (type, data, _) = await garbage.Receive();
@@ -102,74 +100,8 @@ public sealed class WyomingTests : IAsyncLifetime
             Assert.Equal("invalid_event", data["code"]!.GetValue<string>());
         }
 
-        await using var after = await Client.Open(Port);
+        await using var after = await WyomingClient.Open(Port);
         await after.Send("describe", null);
         Assert.Equal("info", (await after.Receive()).Type);
-    }
-
-    /// <summary>A Wyoming client from the protocol's description.</summary>
-    private sealed class Client(TcpClient tcp) : IAsyncDisposable
-    {
-        private readonly NetworkStream _stream = tcp.GetStream();
-
-        public static async Task<Client> Open(int port)
-        {
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync("127.0.0.1", port);
-            return new Client(tcp);
-        }
-
-        public async Task Send(string type, JsonObject? data)
-        {
-            var header = new JsonObject { ["type"] = type, ["version"] = "1.7.0" };
-            var bytes = data is null ? [] : Encoding.UTF8.GetBytes(data.ToJsonString());
-            if (bytes.Length > 0)
-            {
-                header["data_length"] = bytes.Length;
-            }
-
-            await SendRaw([.. Encoding.UTF8.GetBytes(header.ToJsonString() + "\n"), .. bytes]);
-        }
-
-        public async Task SendRaw(byte[] bytes) => await _stream.WriteAsync(bytes);
-
-        public async Task<(string Type, JsonObject Data, byte[] Payload)> Receive()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var line = new List<byte>();
-            var one = new byte[1];
-            while (true)
-            {
-                Assert.True(await _stream.ReadAsync(one, timeout.Token) == 1, "the server closed the connection");
-                if (one[0] == '\n')
-                {
-                    break;
-                }
-
-                line.Add(one[0]);
-            }
-
-            var header = JsonNode.Parse(line.ToArray())!.AsObject();
-            var data = header["data"]?.AsObject() ?? [];
-            if (header["data_length"]?.GetValue<int>() is > 0 and var dataLength)
-            {
-                var bytes = new byte[dataLength];
-                await _stream.ReadExactlyAsync(bytes, timeout.Token);
-                foreach (var (key, value) in JsonNode.Parse(bytes)!.AsObject())
-                {
-                    data[key] = value?.DeepClone();
-                }
-            }
-
-            var payload = new byte[header["payload_length"]?.GetValue<int>() ?? 0];
-            await _stream.ReadExactlyAsync(payload, timeout.Token);
-            return (header["type"]!.GetValue<string>(), data, payload);
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            tcp.Dispose();
-            return ValueTask.CompletedTask;
-        }
     }
 }
