@@ -25,6 +25,9 @@ public class RealClusterFixture : IAsyncLifetime
 
     public int RedisPort { get; } = FreePort.Next();
 
+    /// <summary>gateway-a's Wyoming port (<c>MIT_TTS_WYOMING_PORT</c>); the other gateway has the protocol off.</summary>
+    public int WyomingPort { get; } = FreePort.Next();
+
     /// <summary>Variables every gateway gets besides the topology's own.</summary>
     protected virtual IReadOnlyDictionary<string, string> GatewaySettings { get; } = new Dictionary<string, string>();
 
@@ -98,6 +101,23 @@ public class RealClusterFixture : IAsyncLifetime
         throw new Xunit.Sdk.XunitException("no task of the session was still queued or running on a device");
     }
 
+    /// <summary>SIGKILLs the silo of the one synthesizer running a job (as <c>/status</c> shows it), for a client that is told no task
+    /// id (Wyoming); the test must be the cluster's only work. Returns the silo's name.</summary>
+    public async Task<string> KillSiloOfTheBusyDevice()
+    {
+        using var response = await Balancer.GetAsync("/api/v1/status");
+        var status = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var busy = status.GetProperty("tts_engine").GetProperty("devices").EnumerateArray().Where(d => d.GetProperty("busy").GetBoolean()).ToList();
+        if (busy.Count != 1)
+        {
+            throw new Xunit.Sdk.XunitException($"{busy.Count} devices were running a job; the test needs exactly one");
+        }
+
+        var victim = busy[0].GetProperty("key").GetString()!.Split('/')[0];
+        await Process(victim).Kill();
+        return victim;
+    }
+
     public async Task InitializeAsync()
     {
         var redisDirectory = Directory.CreateDirectory(Path.Combine(_state, "redis")).FullName;
@@ -124,7 +144,7 @@ public class RealClusterFixture : IAsyncLifetime
             var port = FreePort.Next();
             _gateways[gateway] = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
             servers += $"server 127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)} max_fails=1 fail_timeout=5s; ";
-            Add(gateway, "dotnet", ["MitTts.Gateway.dll"], BinaryFolder("Gateway"), new Dictionary<string, string>(GatewaySettings)
+            var settings = new Dictionary<string, string>(GatewaySettings)
             {
                 ["MIT_TTS_REDIS_URL"] = $"redis://{RedisEndpoint}",
                 ["MIT_TTS_GATEWAY_MODE"] = "client",
@@ -134,7 +154,13 @@ public class RealClusterFixture : IAsyncLifetime
                 // WebSocket on the HTTP port: nginx sends /ws there, and two gateways on one machine must not share 8001.
                 ["MIT_TTS_WS_PORT"] = port.ToString(CultureInfo.InvariantCulture),
                 ["MIT_TTS_LOG_LEVEL"] = "WARNING",
-            });
+            };
+            if (gateway == "gateway-a")
+            {
+                settings["MIT_TTS_WYOMING_PORT"] = WyomingPort.ToString(CultureInfo.InvariantCulture);
+            }
+
+            Add(gateway, "dotnet", ["MitTts.Gateway.dll"], BinaryFolder("Gateway"), settings);
         }
 
         var nginxPort = FreePort.Next();
