@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.IO.Pipelines;
+using MitTts.Gateway.Channels;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.OpenAi;
@@ -39,13 +40,13 @@ public sealed partial class SpeechStreamResult(
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         var aborted = httpContext.RequestAborted;
-        var events = new ResumingChannelReader(channel, _logger);
+        var events = new ResumingChannelReader(channel, 0, "OpenAI speech " + taskId, _logger);
         var ended = false;
         var started = false;
         try
         {
             // Nothing is sent until the first audio (or the end): until then the status can still say what went wrong.
-            ChannelEvent current;
+            ChannelEvent? current;
             do
             {
                 current = await events.Next(aborted);

@@ -1,32 +1,36 @@
 using MitTts.Grains.Interfaces;
 
-namespace MitTts.Gateway.OpenAi;
+namespace MitTts.Gateway.Channels;
 
 /// <summary>Reads one audio channel's events in order, one at a time, and listens again after the last one read when the listening
-/// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its task goes on there.</summary>
-/// <remarks>The same approach as the WebSocket's channel pump: retries with a growing pause over about 15 s, and a silence check that
-/// asks the channel whether it is still there when no event came for a while (a call to a killed silo otherwise waits out Orleans'
-/// response timeout). It never skips: an event missing from the numbering, or a listening that cannot be restored, is a
-/// <see cref="ChannelStreamBrokenException"/>.</remarks>
-public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, ILogger logger) : IAsyncDisposable
+/// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
+/// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
+/// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel whether it is still there when no
+/// event came for a while (a call to a killed silo otherwise waits out Orleans' response timeout). An event missing from the numbering
+/// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
+/// cannot be restored.</remarks>
+public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReading? reading = null)
+    : IAsyncDisposable
 {
     private const int MaxListenRetries = 10;
 
     private static readonly TimeSpan s_silenceCheck = TimeSpan.FromSeconds(2);
 
     private readonly ILogger _logger = logger;
+    private readonly ChannelReading _reading = reading ?? ChannelReading.OwnTasks;
     private IAsyncEnumerator<ChannelEvent>? _events;
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
-    private long _after;
+    private long _after = after;
     private long _lastEventAt;
     private int _failures;
 
     /// <summary>The number of the last event read.</summary>
     public long LastSequence => _after;
 
-    /// <summary>The next event of the channel, however many times its listening has to start again to get it.</summary>
-    public async ValueTask<ChannelEvent> Next(CancellationToken cancellationToken)
+    /// <summary>The next event of the channel, however many times its listening has to start again to get it; null only when the
+    /// channel let this reader go and <see cref="ChannelReading.EndIsTakeover"/> says that is final.</summary>
+    public async ValueTask<ChannelEvent?> Next(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -44,13 +48,23 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
 
                     if (current.Sequence != _after + 1)
                     {
-                        throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
+                        if (_reading.OnGap is not { } onGap)
+                        {
+                            throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
+                        }
+
+                        onGap(_after, current.Sequence);
                     }
 
                     _after = current.Sequence;
                     _failures = 0;
                     Volatile.Write(ref _lastEventAt, Environment.TickCount64);
                     return current;
+                }
+
+                if (_reading.EndIsTakeover)
+                {
+                    return null;
                 }
 
                 // The channel let its reader go although the task has not ended (a restarted channel, an activation going away).
@@ -75,7 +89,7 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
                 throw new ChannelStreamBrokenException("The audio stream from the cluster broke and could not be resumed.", failure);
             }
 
-            LogListenRetry(_after, _failures, failure?.Message ?? "listening ended");
+            LogListenRetry(stream, _after, _failures, failure?.Message ?? "listening ended");
             await Task.Delay(TimeSpan.FromMilliseconds(250 * _failures), cancellationToken);
         }
     }
@@ -110,7 +124,8 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
         }
     }
 
-    /// <summary>While no event comes, checks that the channel answers; when it does not, ends the listening so it starts again.</summary>
+    /// <summary>While events are expected and none comes, checks that the channel answers; when it does not, ends the listening so it
+    /// starts again on the channel's new home.</summary>
     private async Task WatchForSilence(CancellationTokenSource listening)
     {
         try
@@ -118,7 +133,8 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
             while (!listening.IsCancellationRequested)
             {
                 await Task.Delay(s_silenceCheck, listening.Token);
-                if (Environment.TickCount64 - Volatile.Read(ref _lastEventAt) >= (long)s_silenceCheck.TotalMilliseconds)
+                var silent = Environment.TickCount64 - Volatile.Read(ref _lastEventAt) >= (long)s_silenceCheck.TotalMilliseconds;
+                if (silent && _reading.ExpectingEvents())
                 {
                     await channel.GetLastSequence().WaitAsync(s_silenceCheck, listening.Token);
                 }
@@ -130,7 +146,7 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
         }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
-            LogSilent(_after, e.Message);
+            LogSilent(stream, _after, e.Message);
             await listening.CancelAsync();
         }
     }
@@ -147,11 +163,29 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, IL
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Audio stream after event {After}: listening again (attempt {Attempt}): {Reason}")]
-    private partial void LogListenRetry(long after, int attempt, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: listening to the channel again after event {After} (attempt {Attempt}): {Reason}")]
+    private partial void LogListenRetry(string stream, long after, int attempt, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Audio stream after event {After}: the channel did not answer ({Reason}); listening again")]
-    private partial void LogSilent(long after, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel did not answer a check after event {After} ({Reason}); listening again")]
+    private partial void LogSilent(string stream, long after, string reason);
+}
+
+/// <summary>How a <see cref="ResumingChannelReader"/> treats what a WebSocket session's channel does and a channel of one client's own
+/// tasks does not: idle spells, events dropped under a memory limit, another socket taking the session.</summary>
+public sealed record ChannelReading
+{
+    /// <summary>A channel of one client's own tasks (<c>/v1</c>, Wyoming): checked whenever silent, a gap breaks the stream, and the
+    /// listening's end is mended like a failure.</summary>
+    public static ChannelReading OwnTasks { get; } = new();
+
+    /// <summary>Whether events are due now: the silence check runs only while they are (an idle session is silent by right).</summary>
+    public Func<bool> ExpectingEvents { get; init; } = static () => true;
+
+    /// <summary>Told (last read, next) when events before the next one are no longer kept; null: such a gap breaks the stream.</summary>
+    public Action<long, long>? OnGap { get; init; }
+
+    /// <summary>Whether the channel ending the listening means another reader took it over (a session resumed on another socket).</summary>
+    public bool EndIsTakeover { get; init; }
 }
 
 /// <summary>A channel's stream that cannot go on whole: events lost, or its listening could not be restored.</summary>
