@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Channels;
 using MitTts.Gateway.Contracts;
 using MitTts.Grains.Interfaces;
 
@@ -22,7 +23,8 @@ public sealed class WyomingOptions
 /// <summary>Answers Wyoming clients: <c>describe</c> with <c>info</c> (the voices), <c>synthesize</c> with <c>audio-start</c>, an
 /// <c>audio-chunk</c> per piece as the engine makes it, and <c>audio-stop</c>; failures as <c>error</c>.</summary>
 /// <remarks>Each synthesis is a streamed task on a channel of the connection's own (as a WebSocket session's), 16-bit mono PCM at
-/// the voice's rate.</remarks>
+/// the voice's rate. A silo death mid-stream does not end it (<see cref="ResumingChannelReader"/>); a stream that cannot go on whole is
+/// an <c>error</c> (<c>stream_interrupted</c>) and the end of the connection, never an <c>audio-stop</c>.</remarks>
 public sealed partial class WyomingServer(
     WyomingOptions options, IGrainFactory grains, SynthesisRequestValidator validator, ILogger<WyomingServer> logger) : BackgroundService
 {
@@ -103,6 +105,12 @@ public sealed partial class WyomingServer(
         {
             // The client went away, or the server is stopping.
         }
+        catch (ChannelStreamBrokenException e)
+        {
+            // Never an audio-stop after a cut stream: the client is told, and the connection ends with the channel it can no longer trust.
+            LogStreamBroken(e.Message);
+            await Error("stream_interrupted", "The audio stream from the cluster broke before the speech was complete; retry.").Write(network, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             LogClusterFailed(e);
@@ -138,9 +146,13 @@ public sealed partial class WyomingServer(
 
         var format = new JsonObject { ["rate"] = rate, ["width"] = 2, ["channels"] = 1 };
         var chunkData = WyomingEvent.ChunkData(format);
-        await foreach (var channelEvent in channel.Listen(after, cancellationToken))
+
+        // A silo death on the way is bridged: the channel comes back elsewhere and the reader listens again after the last event.
+        await using var events = new ResumingChannelReader(channel, after, "Wyoming " + taskId, logger);
+        while (true)
         {
-            if (channelEvent.TaskId != taskId)
+            var channelEvent = await events.Next(cancellationToken);
+            if (channelEvent?.TaskId != taskId)
             {
                 continue;
             }
@@ -218,6 +230,9 @@ public sealed partial class WyomingServer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Wyoming protocol on {Address}:{Port} (no authentication: keep it on a trusted network)")]
     private partial void LogListening(IPAddress address, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Wyoming: a synthesis ended mid-stream: {Reason}")]
+    private partial void LogStreamBroken(string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Wyoming: the cluster did not answer")]
     private partial void LogClusterFailed(Exception exception);
