@@ -30,9 +30,10 @@ public sealed class WyomingClient(TcpClient tcp) : IAsyncDisposable
 
     public async Task SendRaw(byte[] bytes) => await _stream.WriteAsync(bytes);
 
-    public async Task<(string Type, JsonObject Data, byte[] Payload)> Receive()
+    /// <summary>The next event; fails when none comes within <paramref name="limit"/> (30 s unless told).</summary>
+    public async Task<(string Type, JsonObject Data, byte[] Payload)> Receive(TimeSpan? limit = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(limit ?? TimeSpan.FromSeconds(30));
         var line = new List<byte>();
         var one = new byte[1];
         while (true)
