@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using System.Buffers;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -87,10 +88,40 @@ public static class WebSocketApi
         try
         {
             await connection.RunAsync(lifetime.ApplicationStopping);
+            await AwaitClientClose(socket);
         }
         finally
         {
             metrics.WebSocketClosed();
+        }
+    }
+
+    /// <summary>After the server's close frame (a flood, a refused socket), reads and drops what the client still sends until its own
+    /// close frame, for at most 2 s. Ending the request at once would close the TCP connection with the client's unread messages in
+    /// the server's buffer, which the kernel answers with a reset, and a reset can discard the close frame, and its code, before the
+    /// client reads it.</summary>
+    private static async Task AwaitClientClose(WebSocket socket)
+    {
+        if (socket.State != WebSocketState.CloseSent)
+        {
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            while ((await socket.ReceiveAsync(buffer, deadline.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        {
+            // The client did not answer the close in time, or went away: nothing more to wait for.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }
