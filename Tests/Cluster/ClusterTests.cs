@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using MitTts.Tests.Api;
+using StackExchange.Redis;
 
 namespace MitTts.Tests.Cluster;
 
@@ -106,6 +107,27 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
             Assert.Equal("completed", task.GetProperty("status").GetString());
             Assert.Equal(length, (await cluster.Balancer.GetByteArrayAsync(url)).Length);
         }
+    }
+
+    [Fact]
+    public async Task An_ended_task_leaves_only_its_result_in_redis()
+    {
+        var body = await (await cluster.Balancer.Synthesize(new { text = "Nada más que el resultado.", voice_id = "es-female-1" })).Json();
+        var id = body.GetProperty("task_id").GetString()!;
+        await WaitUntilFinished(cluster.Balancer, id);
+
+        // The task grain's own record (written at submit, so a survivor can take the task over) goes when the task ends: the result
+        // store's keys answer /tasks and the audio from then on.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.RedisEndpoint);
+        var server = redis.GetServer(cluster.RedisEndpoint);
+        string[] keys = [];
+        await cluster.WaitFor(async () =>
+        {
+            keys = [.. (await server.KeysAsync(pattern: $"*{id}*").ToArrayAsync()).Select(key => key.ToString())];
+            return keys.Length > 0 && keys.All(key => key.Contains(":result:", StringComparison.Ordinal) || key.Contains(":audio:", StringComparison.Ordinal));
+        }, "only the result's keys to remain", TimeSpan.FromSeconds(20), () => Task.FromResult(string.Join(", ", keys)));
+        Assert.Contains(keys, key => key.Contains(":result:", StringComparison.Ordinal));
+        Assert.Equal("completed", (await (await cluster.Balancer.GetAsync($"/api/v1/tasks/{id}")).Json()).GetProperty("status").GetString());
     }
 
     [Fact]
