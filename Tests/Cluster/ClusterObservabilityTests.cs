@@ -38,15 +38,7 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
             await (await second.Synthesize(new { text = new string('a', 41), voice_id = "es-female-1" })).AssertProblem(HttpStatusCode.BadRequest, "text_too_long", "text");
 
             // Each silo applies the queue limit: its own metrics say which version and which limit it runs with.
-            foreach (var silo in new[] { "silo-a", "silo-b" })
-            {
-                using var metrics = new HttpClient { BaseAddress = cluster.SiloMetrics(silo) };
-                await cluster.WaitFor(async () =>
-                {
-                    var text = await metrics.GetStringAsync("/metrics");
-                    return Sample(text, "mittts_config_version") == version && Sample(text, "mittts_scheduler_queue_limit") == 7;
-                }, $"{silo} to apply version {version}", TimeSpan.FromSeconds(20));
-            }
+            await SilosRun(version, queueLimit: 7, TimeSpan.FromSeconds(20));
         }
         finally
         {
@@ -89,15 +81,7 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
                 await (await gateway.Synthesize(new { text = new string('a', 34), voice_id = "es-female-1" })).AssertProblem(HttpStatusCode.BadRequest, "text_too_long", "text");
             }
 
-            foreach (var silo in new[] { "silo-a", "silo-b" })
-            {
-                using var metrics = new HttpClient { BaseAddress = cluster.SiloMetrics(silo) };
-                await cluster.WaitFor(async () =>
-                {
-                    var text = await metrics.GetStringAsync("/metrics");
-                    return Sample(text, "mittts_config_version") == version && Sample(text, "mittts_scheduler_queue_limit") == 9;
-                }, $"restarted {silo} to run version {version}", TimeSpan.FromSeconds(30));
-            }
+            await SilosRun(version, queueLimit: 9, TimeSpan.FromSeconds(30));
         }
         finally
         {
@@ -158,6 +142,20 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
             var response = await gateway.GetAsync("/api/v1/ready");
             return response.StatusCode == HttpStatusCode.OK && (await response.Json()).GetProperty("status").GetString() == "ready";
         }, "readiness to say ready again", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Waits until each silo's own metrics say it runs settings <paramref name="version"/> with <paramref name="queueLimit"/>.</summary>
+    private async Task SilosRun(long version, int queueLimit, TimeSpan timeout)
+    {
+        foreach (var silo in new[] { "silo-a", "silo-b" })
+        {
+            using var metrics = new HttpClient { BaseAddress = cluster.SiloMetrics(silo) };
+            await cluster.WaitFor(async () =>
+            {
+                var text = await metrics.GetStringAsync("/metrics");
+                return Sample(text, "mittts_config_version") == version && Sample(text, "mittts_scheduler_queue_limit") == queueLimit;
+            }, $"{silo} to run settings version {version}", timeout);
+        }
     }
 
     private static Task<HttpResponseMessage> Put(HttpClient client, string body) =>
