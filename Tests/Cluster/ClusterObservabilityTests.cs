@@ -21,14 +21,7 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
         using var second = cluster.Gateway("gateway-b");
         try
         {
-            // Right after another test's Redis outage the silo's storage connection may still be coming back: such a write is
-            // refused with 503 (retry shortly), and retried here as a client would.
-            HttpResponseMessage? put = null;
-            await cluster.WaitFor(
-                async () => (put = await Put(first, """{"tts": {"max_text_length": 40}, "scheduling": {"max_queue_per_level": 7}}""")).StatusCode != HttpStatusCode.ServiceUnavailable,
-                "the config write to reach its storage",
-                TimeSpan.FromSeconds(20));
-            var answer = await put!.Json();
+            var answer = await PutWhenStored(first, """{"tts": {"max_text_length": 40}, "scheduling": {"max_queue_per_level": 7}}""");
             var version = answer.GetProperty("version").GetInt64();
 
             // The other gateway refuses what the first now refuses, without a restart.
@@ -53,12 +46,7 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
         using var first = cluster.Gateway("gateway-a");
         try
         {
-            HttpResponseMessage? put = null;
-            await cluster.WaitFor(
-                async () => (put = await Put(first, """{"tts": {"max_text_length": 33}, "scheduling": {"max_queue_per_level": 9}}""")).StatusCode != HttpStatusCode.ServiceUnavailable,
-                "the config write to reach its storage",
-                TimeSpan.FromSeconds(20));
-            var version = (await put!.Json()).GetProperty("version").GetInt64();
+            var version = (await PutWhenStored(first, """{"tts": {"max_text_length": 33}, "scheduling": {"max_queue_per_level": 9}}""")).GetProperty("version").GetInt64();
 
             // Every silo (the config grain's home among them) and gateway-b go away; new processes start with nothing in memory.
             foreach (var name in new[] { "silo-a", "silo-b", "gateway-b" })
@@ -156,6 +144,18 @@ public sealed class ClusterObservabilityTests(RealClusterFixture cluster) : IAsy
                 return Sample(text, "mittts_config_version") == version && Sample(text, "mittts_scheduler_queue_limit") == queueLimit;
             }, $"{silo} to run settings version {version}", timeout);
         }
+    }
+
+    /// <summary>PUTs <paramref name="body"/> and answers the stored settings. Right after another test's Redis outage the silo's storage
+    /// connection may still be coming back: such a write is refused with 503 (retry shortly), and retried here as a client would.</summary>
+    private async Task<System.Text.Json.JsonElement> PutWhenStored(HttpClient client, string body)
+    {
+        HttpResponseMessage? put = null;
+        await cluster.WaitFor(
+            async () => (put = await Put(client, body)).StatusCode != HttpStatusCode.ServiceUnavailable,
+            "the config write to reach its storage",
+            TimeSpan.FromSeconds(20));
+        return await put!.Json();
     }
 
     private static Task<HttpResponseMessage> Put(HttpClient client, string body) =>
