@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Threading.Channels;
 using CommunityToolkit.HighPerformance.Buffers;
 using MitTts.Grains.Interfaces;
 using MitTts.Speech.Audio;
@@ -24,6 +25,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     /// <summary>How much audio the listener must hold before new audio may wait for <see cref="PieceInterval"/>.</summary>
     public static readonly TimeSpan MinimumLead = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>The largest piece, under the large-object heap's 85,000 bytes: a piece is a new array, and the rest of a 3 s PCM sentence
+    /// (about 130 KB) in one piece landed there, so every few hundred pieces forced a full blocking collection (tens of ms with every
+    /// stream paused). Larger audio goes as several pieces of equal size, cut at even bytes (whole 16-bit samples).</summary>
+    public const int MaxPieceBytes = 80_000;
+
     private readonly Lock _gate = new();
     private readonly IAudioEncoderStream _encoder;
     private readonly StreamingResampler? _resampler;
@@ -38,6 +44,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 
     // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
     private readonly bool _wordsEstimated;
+    private readonly bool _splittable;
 
     // Pooled: with pieces taken every PieceInterval a sentence's audio gathers here (130 KB for 3 s of PCM), and a growing array of
     // its own per stream was most of the server's allocation, on the large-object heap.
@@ -81,6 +88,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _sentencePcm = _applyDsp ? new PcmBuffer() : null;
         _resampler = engineRate == outputRate ? null : new StreamingResampler(engineRate, outputRate);
         _encoder = encoder.CreateStream(outputRate, encoderOptions);
+
+        // Ogg pieces must hold whole pages (OggSplice reads them); at speech bitrates a sentence's pages are far below the limit.
+        _splittable = encoder.Container != "ogg";
         _encoder.Begin(_pending);
     }
 
@@ -219,15 +229,17 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
-    /// <summary>The audio and words of sentence <paramref name="sentence"/> made since the last piece, or null when there is nothing to
-    /// send (nothing new, or all of it skipped).</summary>
-    public SentenceAudio? TakePiece(int sentence, bool sentenceComplete, double progress)
+    /// <summary>Writes the audio and words of sentence <paramref name="sentence"/> made since the last take to <paramref name="output"/>:
+    /// one piece, or several of at most <see cref="MaxPieceBytes"/> (the words and the end of the sentence go with the last); none when
+    /// there is nothing to send (nothing new, or all of it skipped). Returns how many were written.</summary>
+    public int TakePieces(int sentence, bool sentenceComplete, double progress, ChannelWriter<SynthesisEvent> output)
     {
+        ArgumentNullException.ThrowIfNull(output);
         lock (_gate)
         {
             if (_disposed)
             {
-                return null;
+                return 0;
             }
 
             _signaled = false;
@@ -255,14 +267,13 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 
             var words = _readyWords;
             _readyWords = null;
-            var audio = made.IsEmpty ? [] : made.ToArray();
-            _pending.Clear();
-            if (_skipBytes == long.MaxValue || (audio.Length == 0 && words is null && !sentenceComplete))
+            if (_skipBytes == long.MaxValue || (made.IsEmpty && words is null && !sentenceComplete))
             {
-                return null;
+                _pending.Clear();
+                return 0;
             }
 
-            if (audio.Length > 0)
+            if (!made.IsEmpty)
             {
                 if (!_playing)
                 {
@@ -273,7 +284,33 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 _sentSamples += samples;
             }
 
-            return new SentenceAudio(sentence, offset, audio, words, sentenceComplete, progress, samples);
+            var written = 0;
+            if (made.Length <= MaxPieceBytes || !_splittable)
+            {
+                output.TryWrite(new SentenceAudio(sentence, offset, made.IsEmpty ? [] : made.ToArray(), words, sentenceComplete, progress, samples));
+                written = 1;
+            }
+            else
+            {
+                // Equal pieces, each a whole number of 16-bit samples; the samples are shared by bytes (exact for PCM and G.711), the
+                // last piece taking what rounding left.
+                var parts = (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
+                var size = (((made.Length + parts - 1) / parts) + 1) & ~1;
+                long given = 0;
+                for (var start = 0; start < made.Length; start += size)
+                {
+                    var length = Math.Min(size, made.Length - start);
+                    var last = start + length == made.Length;
+                    var share = last ? samples - given : samples * length / made.Length;
+                    given += share;
+                    output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
+                        last && sentenceComplete, progress, share));
+                    written++;
+                }
+            }
+
+            _pending.Clear();
+            return written;
         }
     }
 

@@ -234,10 +234,7 @@ public sealed partial class SynthesizerGrain
         if (progress.Stream is { } stream)
         {
             stream.EndSentence();
-            if (stream.TakePiece(index, sentenceComplete: true, fraction) is { } piece)
-            {
-                job.Output.Writer.TryWrite(piece);
-            }
+            stream.TakePieces(index, sentenceComplete: true, fraction, job.Output.Writer);
 
             if (progress.IsDone)
             {

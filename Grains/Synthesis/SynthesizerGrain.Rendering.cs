@@ -115,10 +115,7 @@ public sealed partial class SynthesizerGrain
                 }
 
                 var fraction = (double)(index + (spoken ? 1 : 0)) / count;
-                if (stream.TakePiece(index, spoken, fraction) is { } piece)
-                {
-                    output.TryWrite(piece);
-                }
+                stream.TakePieces(index, spoken, fraction, output);
 
                 if (spoken)
                 {
@@ -199,10 +196,7 @@ public sealed partial class SynthesizerGrain
         var count = job.Progress!.Sentences.Count;
         stream.BeginSentence(string.Empty, SkipFor(job.Job, count));
         stream.Complete();
-        if (stream.TakePiece(count, sentenceComplete: true, 1.0) is { } tail)
-        {
-            output.TryWrite(tail);
-        }
+        stream.TakePieces(count, sentenceComplete: true, 1.0, output);
 
         var duration = stream.DurationMs;
         Metrics.Spoken(engine.Name, duration / 1000.0, job.EngineSeconds);

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Synthesis;
@@ -77,7 +78,7 @@ public sealed class StreamedRenderingTests : IDisposable
         using var other = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
         other.BeginSentence("Hi.");
         other.Write(new short[BufferSamples]);
-        Assert.NotNull(other.TakePiece(0, sentenceComplete: false, 0));
+        Assert.Equal(1, other.TakePieces(0, sentenceComplete: false, 0, Channel.CreateUnbounded<SynthesisEvent>().Writer));
         waiting = other.WaitForAudioAsync();
         other.Write(new short[BufferSamples]);
         Assert.True(waiting.IsCompleted);
@@ -110,7 +111,7 @@ public sealed class StreamedRenderingTests : IDisposable
         _clock.Advance(StreamedRendering.PieceInterval * 3);
 
         Assert.False(waiting.IsCompleted);
-        Assert.Null(_stream.TakePiece(0, sentenceComplete: false, 0));
+        Assert.Empty(TakeAll(sentenceComplete: false));
     }
 
     [Fact]
@@ -125,14 +126,57 @@ public sealed class StreamedRenderingTests : IDisposable
         Assert.True(waiting.IsCompleted);
         _clock.Advance(StreamedRendering.PieceInterval);
 
-        Assert.Null(_stream.TakePiece(0, sentenceComplete: false, 0));
+        Assert.Empty(TakeAll(sentenceComplete: false));
         Assert.Throws<ObjectDisposedException>(() => WriteBuffers(1));
     }
 
     public void Dispose() => _stream.Dispose();
 
-    private SentenceAudio Take() =>
-        _stream.TakePiece(0, sentenceComplete: false, 0) ?? throw new InvalidOperationException("No piece was ready.");
+    [Fact]
+    public void A_sentence_larger_than_a_piece_goes_as_equal_pieces_below_the_large_object_heap_in_order_with_its_words_and_end_last()
+    {
+        // 5 s of PCM (220,500 bytes): three pieces of 73,500 bytes.
+        var buffers = 250;
+        _stream.Word(0, 5, 0);
+        WriteBuffers(buffers);
+        _stream.EndSentence();
+
+        var pieces = TakeAll(sentenceComplete: true);
+
+        Assert.Equal(3, pieces.Count);
+        Assert.All(pieces, piece =>
+        {
+            Assert.InRange(piece.Audio.Length, 1, StreamedRendering.MaxPieceBytes);
+            Assert.Equal(0, piece.Audio.Length % 2);
+            Assert.NotEqual(2, GC.GetGeneration(piece.Audio));
+        });
+        Assert.Equal(Expected(0, buffers), pieces.SelectMany(p => p.Audio).ToArray());
+        Assert.Equal([0L, pieces[0].Audio.Length, pieces[0].Audio.Length + pieces[1].Audio.Length], pieces.Select(p => p.Offset));
+        Assert.Equal(BufferSamples * buffers, pieces.Sum(p => p.Samples));
+        Assert.All(pieces, piece => Assert.Equal(piece.Audio.Length / 2, piece.Samples));
+        Assert.Equal([false, false, true], pieces.Select(p => p.SentenceComplete));
+        Assert.Equal([false, false, true], pieces.Select(p => p.Words is { Count: 1 }));
+    }
+
+    private SentenceAudio Take()
+    {
+        var pieces = TakeAll(sentenceComplete: false);
+        return Assert.Single(pieces);
+    }
+
+    private List<SentenceAudio> TakeAll(bool sentenceComplete)
+    {
+        var output = Channel.CreateUnbounded<SynthesisEvent>();
+        var written = _stream.TakePieces(0, sentenceComplete, 0, output.Writer);
+        var pieces = new List<SentenceAudio>();
+        while (output.Reader.TryRead(out var piece))
+        {
+            pieces.Add((SentenceAudio)piece);
+        }
+
+        Assert.Equal(written, pieces.Count);
+        return pieces;
+    }
 
     private void WriteBuffers(int count)
     {
@@ -154,7 +198,8 @@ public sealed class StreamedRenderingTests : IDisposable
         var samples = new short[BufferSamples * buffers];
         for (var i = 0; i < samples.Length; i++)
         {
-            samples[i] = (short)(start + i);
+            // Counting wraps past 32767; the gain stage clamps -32768 to -32767.
+            samples[i] = Math.Max((short)(short.MinValue + 1), (short)(start + i));
         }
 
         return MemoryMarshal.AsBytes(samples.AsSpan()).ToArray();
