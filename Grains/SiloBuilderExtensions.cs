@@ -45,6 +45,7 @@ public static class SiloBuilderExtensions
         services.AddHostedService<Voices.VoiceChangeReporter>();
         services.AddSingleton<SpeechRenderer>();
         services.AddSingleton<ChannelBuffers>();
+        services.AddSingleton<StreamStageMetrics>();
         services.TryAddSingleton<IResultStore>(provider => new TieredResultStore(
             ResultStoreSettings(provider.GetRequiredService<IOptions<TtsOptions>>().Value),
             provider.GetRequiredService<TimeProvider>(),

@@ -15,12 +15,15 @@ public sealed class GatewayMetrics
 
     private static readonly KeyValuePair<string, object?>[] s_websocket = [new("transport", "websocket")];
     private static readonly KeyValuePair<string, object?>[] s_rest = [new("transport", "rest")];
+    private static readonly KeyValuePair<string, object?> s_accept = new("stage", "accept");
+    private static readonly KeyValuePair<string, object?> s_deliver = new("stage", "deliver");
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
     private readonly UpDownCounter<long> _webSockets;
     private readonly Histogram<double> _firstAudio;
     private readonly Histogram<double> _interruptLatency;
+    private readonly Histogram<double> _streamStage;
     private readonly Counter<long> _rejections;
     private readonly Counter<long> _errors;
     private readonly ConcurrentDictionary<string, KeyValuePair<string, object?>[]> _codeTags = new(StringComparer.Ordinal);
@@ -35,6 +38,8 @@ public sealed class GatewayMetrics
         _requestDuration = meter.CreateHistogram<double>("mittts.http.request.duration", unit: "s", description: "Time to answer an HTTP request, by method, route and status.");
         _webSockets = meter.CreateUpDownCounter<long>("mittts.websocket.connections", unit: "{connection}", description: "Open WebSocket connections.");
         _firstAudio = meter.CreateHistogram<double>("mittts.first_audio", unit: "s", description: "From a synthesis request to its first audio leaving the gateway, by transport.");
+        _streamStage = meter.CreateHistogram<double>("mittts.stream.gateway_stage", unit: "s",
+            description: "Where a streamed task's first audio spends its time in the gateway, by stage (accept: message to the channel's submit; deliver: first audio from the channel to its frame sent).");
         _interruptLatency = meter.CreateHistogram<double>("mittts.interrupt.latency", unit: "s", description: "From an interrupt message received to its acknowledgement sent.");
         _rejections = meter.CreateCounter<long>("mittts.rejections", unit: "{request}", description: "Requests refused for load, by code (busy, rate_limited, too_many_sessions).");
         _errors = meter.CreateCounter<long>("mittts.errors", unit: "{error}", description: "Errors answered to clients (REST problem details and WebSocket errors), by code.");
@@ -70,6 +75,12 @@ public sealed class GatewayMetrics
 
     /// <summary>First audio of a WebSocket task, <paramref name="since"/> a <see cref="Stopwatch"/> timestamp.</summary>
     public void FirstAudioStreamed(long since) => _firstAudio.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_websocket);
+
+    /// <summary>A streamed task's submit goes to its channel; <paramref name="since"/> is when its message arrived.</summary>
+    public void StreamAccepted(long since) => _streamStage.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_accept);
+
+    /// <summary>A streamed task's first frame went out; <paramref name="since"/> is when its audio came from the channel.</summary>
+    public void StreamDelivered(long since) => _streamStage.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_deliver);
 
     /// <summary>A REST <c>?wait=true</c> answer's audio ready, <paramref name="since"/> a <see cref="Stopwatch"/> timestamp.</summary>
     public void FirstAudioAnswered(long since) => _firstAudio.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_rest);

@@ -26,8 +26,9 @@ public sealed class FirstAudioClock(GatewayMetrics? metrics)
         }
     }
 
-    /// <summary>A frame of <paramref name="taskId"/> went out; the first one is timed.</summary>
-    public void AudioSent(string taskId)
+    /// <summary>A frame of <paramref name="taskId"/> went out, its audio having come from the channel at <paramref name="fromChannel"/>; the
+    /// first one is timed.</summary>
+    public void AudioSent(string taskId, long fromChannel)
     {
         if (_count == 0)
         {
@@ -46,6 +47,7 @@ public sealed class FirstAudioClock(GatewayMetrics? metrics)
         }
 
         metrics!.FirstAudioStreamed(received);
+        metrics.StreamDelivered(fromChannel);
     }
 
     /// <summary>A task that ended without audio (refused, interrupted, failed) is no longer timed.</summary>

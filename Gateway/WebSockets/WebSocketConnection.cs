@@ -325,6 +325,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
         request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
+        _metrics?.StreamAccepted(received);
         for (var attempt = 1; ; attempt++)
         {
             try

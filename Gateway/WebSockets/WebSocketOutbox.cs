@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -86,7 +87,7 @@ public sealed class WebSocketOutbox : IDisposable
     public async ValueTask<bool> SendEvent(ChannelEvent channelEvent, CancellationToken cancellationToken)
     {
         await _eventSlots.WaitAsync(cancellationToken);
-        return _queue.Writer.TryWrite(new Outgoing(channelEvent, null));
+        return _queue.Writer.TryWrite(new Outgoing(channelEvent, null, At: Stopwatch.GetTimestamp()));
     }
 
     /// <summary>Queues the close frame behind what is already queued; the send loop sends it and stops.</summary>
@@ -136,7 +137,7 @@ public sealed class WebSocketOutbox : IDisposable
                     _eventSlots.Release();
                     if (_filter.Admit(outgoing.Event!))
                     {
-                        await Send(outgoing.Event!, cancellationToken);
+                        await Send(outgoing.Event!, outgoing.At, cancellationToken);
                     }
                 }
             }
@@ -162,7 +163,7 @@ public sealed class WebSocketOutbox : IDisposable
         _eventSlots.Dispose();
     }
 
-    private async Task Send(ChannelEvent channelEvent, CancellationToken cancellationToken)
+    private async Task Send(ChannelEvent channelEvent, long fromChannel, CancellationToken cancellationToken)
     {
         LastSentSequence = channelEvent.Sequence;
         switch (channelEvent)
@@ -172,7 +173,7 @@ public sealed class WebSocketOutbox : IDisposable
                 break;
             case AudioEvent audio:
                 await SendAudio(audio, cancellationToken);
-                FirstAudio.AudioSent(audio.TaskId!);
+                FirstAudio.AudioSent(audio.TaskId!, fromChannel);
                 break;
             case WordsEvent words:
                 await SendJson(new TimestampsMessage(words.TaskId!, words.Words, words.RequestId, words.ContextId, words.Sequence), cancellationToken);
@@ -237,5 +238,6 @@ public sealed class WebSocketOutbox : IDisposable
         }
     }
 
-    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null, long? Received = null);
+    // At: when a channel event came from the channel (a Stopwatch timestamp), for the first audio's deliver stage.
+    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null, long? Received = null, long At = 0);
 }

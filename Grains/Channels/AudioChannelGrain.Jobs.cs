@@ -18,6 +18,7 @@ public sealed partial class AudioChannelGrain
                 null, null, known.Progress, known.Error, null, null, 0, null, DeviceKey: known.DeviceKey));
         }
 
+        var taken = System.Diagnostics.Stopwatch.GetTimestamp();
         var cancellation = new CancellationTokenSource();
         DispatchedJob started;
         try
@@ -37,7 +38,9 @@ public sealed partial class AudioChannelGrain
         }
 
         var queued = started.Queued!;
+        stages.Dispatched(taken);
         var item = _tasks.Add(info, request, cancellation);
+        item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         item.DeviceKey = queued.DeviceKey;
         if (context is not null)
         {
@@ -174,6 +177,13 @@ public sealed partial class AudioChannelGrain
                 Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
                 return false;
             case SentenceAudio piece:
+                if (item.QueuedAt != 0 && piece.Audio.Length > 0)
+                {
+                    stages.FirstPiece(item.QueuedAt);
+                    item.QueuedAt = 0;
+                    item.FirstPieceAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+
                 item.Take(piece);
                 Pump();
                 return false;

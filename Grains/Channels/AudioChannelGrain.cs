@@ -25,6 +25,7 @@ public sealed partial class AudioChannelGrain(
     ILocalSiloDetails localSilo,
     VoiceCatalog voices,
     ChannelBuffers buffers,
+    StreamStageMetrics stages,
     TimeProvider time,
     ILogger<AudioChannelGrain> logger)
     : Grain, IAudioChannelGrain
@@ -163,6 +164,7 @@ public sealed partial class AudioChannelGrain(
                 while (_log.TryGet(next, out var channelEvent, out var mark))
                 {
                     next = channelEvent.Sequence + 1;
+                    TimeFirstRead(channelEvent.Sequence);
                     yield return channelEvent;
 
                     // Asked for the next one: the reader has this one.
@@ -236,6 +238,7 @@ public sealed partial class AudioChannelGrain(
             {
                 Emit(channelEvent, position);
                 emitted = true;
+                TimeFirstAudio(current, channelEvent);
             }
 
             current.Pending.Clear();

@@ -69,6 +69,12 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public TaskError? Error { get; set; }
 
+    /// <summary>For the first audio's stages (<see cref="StreamStageMetrics"/>), <see cref="System.Diagnostics.Stopwatch"/> timestamps: when
+    /// the job was queued, then when the first piece with audio arrived (0 until then, and again once its event is in the log).</summary>
+    public long QueuedAt { get; set; }
+
+    public long FirstPieceAt { get; set; }
+
     /// <summary>The task grain's record of this task, written in order behind the audio path.</summary>
     public Task Recording { get; set; } = Task.CompletedTask;
 

@@ -47,6 +47,22 @@ public sealed partial class MetricsTests
         await prometheus.WaitForValue("sum(mittts_first_audio_seconds_count{transport=\"rest\"})", v => v == 4, "four REST first-audio times");
         await prometheus.WaitForValue("sum(mittts_first_audio_seconds_count{transport=\"websocket\"})", v => v == 1, "one WebSocket first-audio time");
         await prometheus.WaitForValue("sum(mittts_interrupt_latency_seconds_count)", v => v == 1, "one interrupt latency");
+
+        // The streamed task's first audio, stage by stage (the silo's and the gateway's), once each.
+        foreach (var stage in new[] { "dispatch", "synthesis", "channel" })
+        {
+            await prometheus.WaitForValue($"sum(mittts_stream_first_audio_stage_seconds_count{{stage=\"{stage}\"}})", v => v == 1, $"one {stage} stage");
+        }
+
+        foreach (var stage in new[] { "accept", "deliver" })
+        {
+            await prometheus.WaitForValue($"sum(mittts_stream_gateway_stage_seconds_count{{stage=\"{stage}\"}})", v => v == 1, $"one gateway {stage} stage");
+        }
+
+        // The stages are parts of the whole: together they take no longer than the first audio they make up.
+        var parts = await prometheus.Query("sum(mittts_stream_first_audio_stage_seconds_sum) + sum(mittts_stream_gateway_stage_seconds_sum)");
+        var whole = await prometheus.Query("sum(mittts_first_audio_seconds_sum{transport=\"websocket\"})");
+        Assert.True(parts is > 0 && parts <= whole, $"stages {parts} s, first audio {whole} s");
         await prometheus.WaitForValue("sum(mittts_cache_hits_total)", v => v == 1, "one cache hit");
         await prometheus.WaitForValue("sum(mittts_synthesis_real_time_factor_count{engine=\"espeak-ng\",device=\"local/cpu:0\"})", v => v == 4, "four spoken jobs (three REST, one streamed)");
         await prometheus.WaitForValue("sum(mittts_synthesis_audio_seconds_total{engine=\"espeak-ng\"})", v => v is > 1 and < 30, "seconds of audio produced");
