@@ -89,6 +89,8 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
 
             var samples = targets.Select(_ => new List<double>()).ToArray();
             var stages = targets.Select(_ => new List<double[]>()).ToArray();
+            var embeddedBefore = await StageMetrics.Read([targets[0].Address]);
+            var clusterBefore = await StageMetrics.Read(LocalCluster.MetricsEndpoints);
             for (var i = 0; i < options.FirstAudioSamples; i++)
             {
                 var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
@@ -100,6 +102,8 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
                 }
             }
 
+            var embeddedStages = (await StageMetrics.Read([targets[0].Address])).MeansSince(embeddedBefore);
+            var clusterStages = (await StageMetrics.Read(LocalCluster.MetricsEndpoints)).MeansSince(clusterBefore);
             var reference = Percentiles.Of(samples[0]);
             for (var t = 0; t < targets.Length; t++)
             {
@@ -111,6 +115,11 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
                 + "(order rotated); the reference of the gateway rows is the embedded row. Where the time goes, p50 ms (sent → `queued` / `queued` → `processing` / "
                 + "`processing` → first frame): " + string.Join("; ", targets.Select((target, t) => string.Create(culture,
                     $"{target.Name} {Stage(stages[t], 0):0.00} / {Stage(stages[t], 1):0.00} / {Stage(stages[t], 2):0.00}"))) + ".");
+            table.Note("First audio (cluster), where the servers say the time goes: means of their stage histograms over the same samples, ms per "
+                + "task (gateway: accept = message → submit to the channel, deliver = audio from the channel → frame sent; silo: dispatch = "
+                + "channel takes the task → job queued, synthesis = → first piece at the channel, channel = → a reader takes it, the save "
+                + "included in cluster mode; hops = the gateway's whole first audio less the stages: messages between processes and wake-ups): "
+                + $"embedded {embeddedStages}; cluster, both gateway rows together {clusterStages}.");
         }
         finally
         {

@@ -39,6 +39,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 var ours = new List<double>();
                 var raw = new List<double>();
                 var stages = new List<double[]>();
+                var serverBefore = await StageMetrics.Read([server]);
                 for (var i = 0; i < options.FirstAudioSamples; i++)
                 {
                     var text = AgentSentences[i % AgentSentences.Length];
@@ -46,12 +47,16 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     raw.Add(await RawEngine.FirstAudio(text, format));
                 }
 
+                var serverStages = (await StageMetrics.Read([server])).MeansSince(serverBefore);
                 Report($"1 session, {label}", ours, raw, single: true);
                 var (toQueued, toProcessing, toAudio) = (Stage(stages, 0), Stage(stages, 1), Stage(stages, 2));
                 table.Note(string.Create(CultureInfo.InvariantCulture,
                     $"First audio, 1 session, {label}, where the time goes (client-side arrival times, p50 / p99 ms): sent → `queued` status "
                     + $"{toQueued.P50:0.00} / {toQueued.P99:0.00} (socket, parse, validation, session); `queued` → `processing` {toProcessing.P50:0.00} / {toProcessing.P99:0.00} "
-                    + $"(the channel grain makes the task its head at submit: one grain call, then its event stream to the socket); `processing` → first frame {toAudio.P50:0.00} / {toAudio.P99:0.00} (task grain, dispatch, synthesizer queue, engine, encoder, push to the channel, event stream, socket)."));
+                    + $"(the channel grain makes the task its head at submit: one grain call, then its event stream to the socket); `processing` → first frame {toAudio.P50:0.00} / {toAudio.P99:0.00} (task grain, dispatch, synthesizer queue, engine, encoder, push to the channel, event stream, socket). "
+                    + $"The server's own stage histograms over the same samples, means in ms per task (accept = message → submit to the channel; dispatch = "
+                    + $"→ job queued; synthesis = → first piece at the channel; channel = → the socket's reader takes it; deliver = → frame sent; hops = the "
+                    + $"server's whole first audio less the stages, i.e. grain messages and wake-ups): {serverStages}."));
             }
 
             var (concurrentOurs, concurrentRaw) = await Concurrent(options.Sessions, format);

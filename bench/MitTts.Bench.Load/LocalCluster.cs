@@ -30,6 +30,10 @@ internal sealed class LocalCluster : IAsyncDisposable
     /// <summary>The first client gateway, directly.</summary>
     public static Uri FirstGateway => new($"http://127.0.0.1:{s_gatewayPorts[0]}");
 
+    /// <summary>Every process's metrics: the gateways on their HTTP ports, the silos on their Prometheus ports (the script's defaults).</summary>
+    public static IReadOnlyList<Uri> MetricsEndpoints { get; } =
+        [.. s_gatewayPorts.Select(port => new Uri($"http://127.0.0.1:{port}")), new("http://127.0.0.1:9101"), new("http://127.0.0.1:9102")];
+
     /// <summary>The command that starts it, as written in the results.</summary>
     public static string Describe(int silos) =>
         $"MITTTS_SILOS={silos} MIT_TTS_CACHE_SIZE=0 MIT_TTS_LOG_LEVEL=WARNING MIT_TTS_HTTP_PORT={NginxPort} MITTTS_GATEWAY_HTTP_PORTS=\"{string.Join(' ', s_gatewayPorts)}\" "
