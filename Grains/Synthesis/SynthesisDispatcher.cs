@@ -1,4 +1,5 @@
 using MitTts.Grains.Interfaces;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MitTts.Grains.Synthesis;
 
@@ -6,7 +7,9 @@ namespace MitTts.Grains.Synthesis;
 public sealed record DispatchedJob(IAsyncEnumerator<SynthesisEvent>? Events, JobQueued? Queued, TaskError? Refusal);
 
 /// <summary>Starts a job on the device that will run it soonest (least work ahead, in seconds), preferring the session's node on a tie.</summary>
-public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
+/// <remarks>A silo service: the device list comes from this silo's own membership view, not a grain call (one in-silo call less before
+/// every job, on the path to first audio).</remarks>
+public sealed class SynthesisDispatcher(IGrainFactory grains, IClusterMembershipService membership, ISiloMetadataCache metadata, TimeProvider time)
 {
     // Work-ahead figures closer than this count as equal, so the session's node wins near-ties.
     private const double TieSeconds = 0.05;
@@ -41,7 +44,7 @@ public sealed class SynthesisDispatcher(IGrainFactory grains, TimeProvider time)
     public async Task<DispatchedJob> Start(SynthesisJob job, string? preferredNode, string? avoidDevice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var devices = await grains.GetGrain<IDeviceDirectoryGrain>(0).GetDevices();
+        var devices = DeviceDirectory.Devices(membership, metadata);
         if (devices.Count == 0)
         {
             throw new InvalidOperationException("No synthesis device is active in the cluster.");
