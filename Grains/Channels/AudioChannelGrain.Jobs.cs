@@ -39,6 +39,7 @@ public sealed partial class AudioChannelGrain
         var queued = started.Queued!;
         var item = _tasks.Add(info, request, cancellation);
         item.DeviceKey = queued.DeviceKey;
+        item.CreatedAt = time.GetUtcNow();
         if (context is not null)
         {
             context.OpenTasks++;
@@ -171,6 +172,7 @@ public sealed partial class AudioChannelGrain
         {
             case JobStarted started:
                 item.DeviceKey = started.DeviceKey;
+                item.StartedAt ??= time.GetUtcNow();
                 Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
                 return false;
             case SentenceAudio piece:
@@ -191,9 +193,11 @@ public sealed partial class AudioChannelGrain
         }
     }
 
-    /// <summary>Tells the task grain where the task stands, in order, behind the audio path.</summary>
+    /// <summary>Tells the task grain where the task stands, in order, behind the audio path; with the request and times, so the report
+    /// stands on its own (the grain keeps the record in memory only).</summary>
     private void Record(ChannelItem item, TaskProgress progress)
     {
+        progress = progress with { Request = item.Request, CreatedAt = item.CreatedAt, StartedAt = item.StartedAt, DeviceKey = progress.DeviceKey ?? item.DeviceKey };
         item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
     }
 
