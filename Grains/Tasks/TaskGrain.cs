@@ -164,6 +164,7 @@ public sealed partial class TaskGrain(
                 StartedAt = progress.StartedAt,
                 DeviceKey = progress.DeviceKey,
             });
+            LogRecordRebuilt(TaskId, progress.Status);
         }
 
         if (!IsRunning)
@@ -428,6 +429,9 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
     private partial void LogSessionNotTold(string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: record rebuilt from its channel's {Status} report (the silo that held it was lost)")]
+    private partial void LogRecordRebuilt(string taskId, SynthesisStatus status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);
