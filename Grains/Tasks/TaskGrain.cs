@@ -160,7 +160,8 @@ public sealed partial class TaskGrain(
             {
                 Request = request,
                 Status = SynthesisStatus.Queued,
-                CreatedAt = progress.CreatedAt ?? time.GetUtcNow(),
+                // A channel restored after its own silo died no longer knows when the task came: its restart is the earliest known.
+                CreatedAt = progress.CreatedAt ?? progress.StartedAt ?? time.GetUtcNow(),
                 StartedAt = progress.StartedAt,
                 DeviceKey = progress.DeviceKey,
             });
