@@ -32,22 +32,28 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Picks a REST task's job up again after the silo that owned it died (a no-op for a finished or streamed task).</summary>
     Task PickUp();
 
-    /// <summary>Records a streamed task its channel accepted, queued on <paramref name="deviceKey"/>.</summary>
+    /// <summary>Records a streamed task its channel accepted, queued on <paramref name="deviceKey"/>; the record stays in memory.</summary>
     Task Track(SynthesisRequest request, string deviceKey);
 
-    /// <summary>Records where a streamed task stands (processing, or an end state with its audio), as its channel saw it.</summary>
+    /// <summary>Records where a streamed task stands (processing, or an end state with its audio), as its channel saw it; an activation
+    /// without the record rebuilds it from <paramref name="progress"/>.</summary>
     Task Record(TaskProgress progress);
 }
 
 /// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error, or its duration and
 /// (only when the request asked for it to be kept) its audio.</summary>
+/// <remarks>A streamed task's record lives only in its grain's memory, so a grain whose silo died comes back empty: the request and
+/// times ride along so that any activation can rebuild the record and store the task's end from this report alone.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record TaskProgress(
     [property: Id(0)] SynthesisStatus Status,
     [property: Id(1)] TaskError? Error = null,
     [property: Id(2)] AudioResult? Audio = null,
     [property: Id(3)] string? DeviceKey = null,
-    [property: Id(4)] double DurationSeconds = 0);
+    [property: Id(4)] double DurationSeconds = 0,
+    [property: Id(5)] SynthesisRequest? Request = null,
+    [property: Id(6)] DateTimeOffset? CreatedAt = null,
+    [property: Id(7)] DateTimeOffset? StartedAt = null);
 
 /// <summary>How a task ended, with its audio when it completed and the audio can still be had.</summary>
 [GenerateSerializer, Immutable]

@@ -35,8 +35,9 @@ public sealed class RedisResultStore(ConfigurationOptions redis, string prefix, 
 
         var db = await Database();
         // The record outlives the audio by as long again: a late reader hears that the audio expired, not that the task is unknown.
+        // A task ends once, so a result without audio has no audio key to delete: deleting it anyway cost every such task a command.
         var recordWrite = db.StringSetAsync(RecordKey(taskId), serializer.SerializeToArray(StoredRecord.Of(record, audio is not null)), ttl * 2);
-        var audioWrite = audio is null ? db.KeyDeleteAsync(AudioKey(taskId)) : db.StringSetAsync(AudioKey(taskId), serializer.SerializeToArray(audio), ttl);
+        var audioWrite = audio is null ? Task.CompletedTask : db.StringSetAsync(AudioKey(taskId), serializer.SerializeToArray(audio), ttl);
         await Task.WhenAll(recordWrite, audioWrite);
     }
 

@@ -42,6 +42,7 @@ public sealed partial class AudioChannelGrain
         var item = _tasks.Add(info, request, cancellation);
         item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         item.DeviceKey = queued.DeviceKey;
+        item.CreatedAt = time.GetUtcNow();
         if (context is not null)
         {
             context.OpenTasks++;
@@ -174,6 +175,7 @@ public sealed partial class AudioChannelGrain
         {
             case JobStarted started:
                 item.DeviceKey = started.DeviceKey;
+                item.StartedAt ??= time.GetUtcNow();
                 Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
                 return false;
             case SentenceAudio piece:
@@ -201,9 +203,11 @@ public sealed partial class AudioChannelGrain
         }
     }
 
-    /// <summary>Tells the task grain where the task stands, in order, behind the audio path.</summary>
+    /// <summary>Tells the task grain where the task stands, in order, behind the audio path; with the request and times, so the report
+    /// stands on its own (the grain keeps the record in memory only).</summary>
     private void Record(ChannelItem item, TaskProgress progress)
     {
+        progress = progress with { Request = item.Request, CreatedAt = item.CreatedAt, StartedAt = item.StartedAt, DeviceKey = progress.DeviceKey ?? item.DeviceKey };
         item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
     }
 
@@ -218,15 +222,30 @@ public sealed partial class AudioChannelGrain
             // Logged where it failed.
         }
 
-        try
+        // The report is the record's only copy (a streamed task's record is never written), so a report that met the task grain's
+        // silo dying is sent again: once the cluster has declared that silo dead (seconds), it reaches a fresh activation.
+        for (var attempt = 0; ; attempt++)
         {
-            await GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress);
-        }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
-        {
-            LogRecordFailed(SessionId, taskId, e);
+            try
+            {
+                await GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress);
+                return;
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                if (attempt == s_recordRetries.Length)
+                {
+                    LogRecordFailed(SessionId, taskId, progress.Status, e);
+                    return;
+                }
+
+                await Task.Delay(s_recordRetries[attempt], time);
+            }
         }
     }
+
+    // Waits between sends of a report: together longer than a dead silo takes to be declared dead with the cluster's probe settings.
+    private static readonly TimeSpan[] s_recordRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16)];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
     private partial void LogDeviceLost(string sessionId, string taskId, string deviceKey, string reason);
@@ -236,4 +255,7 @@ public sealed partial class AudioChannelGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the record of task {TaskId} could not be written")]
     private partial void LogRecordFailed(string sessionId, string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId}'s task grain did not take its {Status} report")]
+    private partial void LogRecordFailed(string sessionId, string taskId, SynthesisStatus status, Exception exception);
 }

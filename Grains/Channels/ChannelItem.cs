@@ -58,6 +58,12 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public string? DeviceKey { get; set; }
 
+    /// <summary>When the channel accepted the task and when its synthesis began (null for a task of a restored channel): sent with each
+    /// report, so a task grain that lost its record with a silo stores the right times.</summary>
+    public DateTimeOffset? CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
+
     public double Progress { get; set; }
 
     public int DurationMs { get; set; }

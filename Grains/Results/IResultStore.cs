@@ -11,7 +11,8 @@ public interface IResultStore
 {
     /// <summary>Keeps <paramref name="audio"/> (when given) until <paramref name="expiresAt"/>, and <paramref name="record"/> (its
     /// request's text is not kept) as long again after that, so a late reader hears that the audio expired rather than that the task
-    /// is unknown. Putting the same task again replaces it.</summary>
+    /// is unknown. Putting the same task again replaces its record and any audio given; a task ends once, so a store need not delete
+    /// audio that a second put without audio would leave (cluster mode would pay a Redis command per task for it).</summary>
     ValueTask Put(string taskId, TaskSnapshot record, AudioResult? audio, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 
     /// <summary>The task's record, with <see cref="TaskSnapshot.Audio"/> saying whether its audio can still be read; null when the

@@ -9,8 +9,10 @@ namespace MitTts.Grains.Tasks;
 /// <summary>One synthesis task while it runs; once it ends, its record (and the audio it was asked to keep) goes to the result store.</summary>
 /// <remarks>A REST task's grain owns its job: it pulls the job from a synthesizer (<see cref="ISynthesizerGrain.Synthesize"/>) and,
 /// when that synthesizer's silo dies, starts it again on another device. A streamed task belongs to its session's channel, which
-/// tells this grain where the task stands. Progress and the processing state stay in memory: after a crash an unfinished task starts
-/// over anyway, so writing them would buy nothing. A finished task's grain state is cleared and the grain deactivates a few seconds
+/// tells this grain where the task stands, and its record is never written: the channel is durable and owns the job, and each of its
+/// reports carries enough to rebuild the record, so a write would only put Redis on the submit path. A REST task's record is written at
+/// submit (a survivor takes the job over from it); its progress and processing state stay in memory: after a crash an unfinished task
+/// starts over anyway. A finished task's result is stored once, its grain state (if written) cleared, and the grain deactivates a few seconds
 /// later: it holds no audio, and reads of a finished task are answered from the <see cref="IResultStore"/>, which bounds the bytes
 /// kept and expires them.</remarks>
 public sealed partial class TaskGrain(
@@ -39,6 +41,10 @@ public sealed partial class TaskGrain(
 
     // The ended task on its way to the result store.
     private Task _storing = Task.CompletedTask;
+    private bool _stored;
+
+    // A streamed task's record, held in memory only (never written, so RecordExists stays false).
+    private bool _inMemory;
     private bool _reportedSlow;
 
     /// <summary>How long a task may go unfinished before a status read logs it as slow.</summary>
@@ -50,7 +56,7 @@ public sealed partial class TaskGrain(
 
     private TaskRecord State => task.State;
 
-    private bool Exists => task.RecordExists && State.Request is not null;
+    private bool Exists => (task.RecordExists || _inMemory) && State.Request is not null;
 
     // Ended in this activation (its grain state may be cleared by now), or a record that says so.
     private bool IsFinished => _outcome is not null || State.Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;
@@ -137,16 +143,31 @@ public sealed partial class TaskGrain(
 
     Task ITaskGrain.PickUp() => Task.CompletedTask;
 
-    async Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
+    Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
     {
         ArgumentNullException.ThrowIfNull(request);
-        task.State = new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey };
-        await task.WriteStateAsync();
+        Hold(new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey });
+        return Task.CompletedTask;
     }
 
     async Task ITaskGrain.Record(TaskProgress progress)
     {
         ArgumentNullException.ThrowIfNull(progress);
+        if (!Exists && _outcome is null && progress.Request is { } request)
+        {
+            // Nothing here though the channel tracked the task: this grain's silo died since, and the record with it.
+            Hold(new TaskRecord
+            {
+                Request = request,
+                Status = SynthesisStatus.Queued,
+                // A channel restored after its own silo died no longer knows when the task came: its restart is the earliest known.
+                CreatedAt = progress.CreatedAt ?? progress.StartedAt ?? time.GetUtcNow(),
+                StartedAt = progress.StartedAt,
+                DeviceKey = progress.DeviceKey,
+            });
+            LogRecordRebuilt(TaskId, progress.Status);
+        }
+
         if (!IsRunning)
         {
             return;
@@ -252,6 +273,12 @@ public sealed partial class TaskGrain(
         return true;
     }
 
+    private void Hold(TaskRecord record)
+    {
+        task.State = record;
+        _inMemory = true;
+    }
+
     private Task Complete(AudioResult? audio, double durationSeconds)
     {
         if (!IsRunning)
@@ -264,8 +291,8 @@ public sealed partial class TaskGrain(
         return Finish(SynthesisStatus.Completed, null, audio);
     }
 
-    /// <summary>Ends the task: its record (and the audio it asked to keep) goes to the result store, its grain state is cleared, and the
-    /// grain leaves after a short hand-off to waiters.</summary>
+    /// <summary>Ends the task: its record (and the audio it asked to keep) goes to the result store, its grain state (if written) is
+    /// cleared, and the grain leaves after a short hand-off to waiters.</summary>
     private async Task Finish(SynthesisStatus status, TaskError? error, AudioResult? audio = null)
     {
         var now = time.GetUtcNow();
@@ -321,7 +348,12 @@ public sealed partial class TaskGrain(
         try
         {
             await results.Put(TaskId, record, audio, expiresAt);
-            await task.ClearStateAsync();
+            _stored = true;
+            if (task.RecordExists)
+            {
+                // Only a REST task's state was ever written; a streamed task's clear would be a Redis delete of a key that never was.
+                await task.ClearStateAsync();
+            }
         }
         catch (Exception e)
         {
@@ -344,7 +376,7 @@ public sealed partial class TaskGrain(
     private async Task<TaskSnapshot?> EndedRecord()
     {
         await _storing;
-        if (_outcome is { } outcome && (outcome.Task.Error == TaskError.ServerStopping || task.RecordExists))
+        if (_outcome is { } outcome && !_stored)
         {
             // Never stored (the process stops, or the store failed): only this activation knows it.
             return outcome.Task;
@@ -398,6 +430,9 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
     private partial void LogSessionNotTold(string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: record rebuilt from its channel's {Status} report (the silo that held it was lost)")]
+    private partial void LogRecordRebuilt(string taskId, SynthesisStatus status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);

@@ -2,7 +2,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Tasks;
 
-/// <summary>The persisted state of a task grain.</summary>
+/// <summary>A task grain's record: written for a REST task (a survivor takes its job over from it), held in memory for a streamed one.</summary>
 [GenerateSerializer]
 public sealed class TaskRecord
 {
