@@ -28,10 +28,9 @@ public sealed class WebSocketOutbox : IDisposable
 
     private readonly WebSocket _socket;
     private readonly InterruptFilter _filter;
-    // Synchronous continuations: whoever queues a message (the receive loop, the channel pump) sends it on its own thread when the send
-    // loop is idle, instead of waking a pool thread for it. On 2 busy cores that wake-up was most of the server's part of `queued`'s
-    // latency (p50 0.58 → 0.11 ms from arrival to sent); the loop is still the only sender, in queue order.
-    private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+    // Continuations run on the pool, not on the writer's thread: sending inline from whoever queued (tried) put socket sends on the
+    // threads that deliver grain responses, and first audio through a client gateway got 3-5 ms slower (cluster benchmark, A/B).
+    private readonly Channel<Outgoing> _queue = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _eventSlots = new(MaxQueuedEvents, MaxQueuedEvents);
     private readonly CancellationTokenSource _closing = new();
     private long _lastSentSequence;
