@@ -67,7 +67,14 @@ public sealed class ValidationTests(GatewayFixture gateway)
     [Fact]
     public async Task A_body_over_one_MiB_is_413()
     {
-        var response = await gateway.Client.PostRaw($$"""{"text": "{{new string('a', 1100 * 1024)}}"}""");
+        // Expect: 100-continue, as a careful client sends a large body: the server refuses on the declared length before any of it is
+        // sent. Without it the client may still be writing when the 413 closes the connection, and reads a broken pipe, not the answer.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/synthesize")
+        {
+            Content = new StringContent($$"""{"text": "{{new string('a', 1100 * 1024)}}"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        var response = await gateway.Client.SendAsync(request);
 
         await response.AssertProblem(HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
     }
