@@ -26,7 +26,14 @@ public sealed class SessionGrain(
     TimeProvider time)
     : Grain, ISessionGrain
 {
+    // A bound, not a setting: ids of tasks that finished before they were booked, kept for their late AddTask.
+    private const int MaxFinishedUnbooked = 64;
+
     private readonly List<string> _activeTasks = [];
+
+    // A task's job can end while its Submit is still booking it here (a cache hit, a short text): its TaskFinished then comes before its
+    // AddTask, which must not list a finished task as active for good.
+    private readonly List<string> _finishedUnbooked = [];
     private long _completedTasks;
     private bool _dirty;
     private IGrainTimer? _idleCheck;
@@ -72,6 +79,12 @@ public sealed class SessionGrain(
     Task ISessionGrain.AddTask(string taskId)
     {
         Touch();
+        if (_finishedUnbooked.Remove(taskId))
+        {
+            _completedTasks++;
+            return Task.CompletedTask;
+        }
+
         if (!_activeTasks.Contains(taskId))
         {
             _activeTasks.Add(taskId);
@@ -86,6 +99,14 @@ public sealed class SessionGrain(
         {
             _completedTasks++;
             Touch();
+        }
+        else if (!_activeTasks.Contains(taskId) && !_finishedUnbooked.Contains(taskId))
+        {
+            _finishedUnbooked.Add(taskId);
+            if (_finishedUnbooked.Count > MaxFinishedUnbooked)
+            {
+                _finishedUnbooked.RemoveAt(0);
+            }
         }
 
         return Task.CompletedTask;

@@ -41,6 +41,22 @@ public sealed class SessionGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_task_that_finished_before_it_was_booked_is_not_left_active()
+    {
+        // A task's job can end while its Submit is still booking it: the session hears TaskFinished first, then AddTask.
+        var session = NewSession();
+        await session.Open(null);
+
+        await session.TaskFinished("fast");
+        await session.AddTask("fast");
+        await session.AddTask("slow");
+        var snapshot = await session.GetSnapshot();
+
+        Assert.Equal(["slow"], snapshot!.ActiveTaskIds);
+        Assert.Equal(1, snapshot.CompletedTaskCount);
+    }
+
+    [Fact]
     public async Task A_task_submitted_with_a_session_is_booked_there_until_it_completes()
     {
         var sessionId = "s-" + Guid.NewGuid().ToString("N");
