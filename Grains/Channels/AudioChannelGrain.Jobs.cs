@@ -224,28 +224,15 @@ public sealed partial class AudioChannelGrain
 
         // The report is the record's only copy (a streamed task's record is never written), so a report that met the task grain's
         // silo dying is sent again: once the cluster has declared that silo dead (seconds), it reaches a fresh activation.
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            try
-            {
-                await GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress);
-                return;
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
-            {
-                if (attempt == s_recordRetries.Length)
-                {
-                    LogRecordFailed(SessionId, taskId, progress.Status, e);
-                    return;
-                }
-
-                await Task.Delay(s_recordRetries[attempt], time);
-            }
+            await TaskCallRetry.WhileSiloDies(() => GrainFactory.GetGrain<ITaskGrain>(taskId).Record(progress), time);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogRecordFailed(SessionId, taskId, progress.Status, e);
         }
     }
-
-    // Waits between sends of a report: together longer than a dead silo takes to be declared dead with the cluster's probe settings.
-    private static readonly TimeSpan[] s_recordRetries = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16)];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
     private partial void LogDeviceLost(string sessionId, string taskId, string deviceKey, string reason);

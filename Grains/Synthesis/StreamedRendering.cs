@@ -284,30 +284,25 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 _sentSamples += samples;
             }
 
+            // One piece, or equal pieces each a whole number of 16-bit samples; the samples are shared by bytes (exact for PCM and G.711),
+            // the last piece taking what rounding left, and with the words and the sentence's end.
+            var parts = made.Length <= MaxPieceBytes || !_splittable ? 1 : (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
+            var size = parts == 1 ? made.Length : (((made.Length + parts - 1) / parts) + 1) & ~1;
             var written = 0;
-            if (made.Length <= MaxPieceBytes || !_splittable)
+            long given = 0;
+            var start = 0;
+            do
             {
-                output.TryWrite(new SentenceAudio(sentence, offset, made.IsEmpty ? [] : made.ToArray(), words, sentenceComplete, progress, samples));
-                written = 1;
+                var length = Math.Min(size, made.Length - start);
+                var last = start + length == made.Length;
+                var share = last ? samples - given : samples * length / made.Length;
+                given += share;
+                output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
+                    last && sentenceComplete, progress, share));
+                written++;
+                start += length;
             }
-            else
-            {
-                // Equal pieces, each a whole number of 16-bit samples; the samples are shared by bytes (exact for PCM and G.711), the
-                // last piece taking what rounding left.
-                var parts = (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
-                var size = (((made.Length + parts - 1) / parts) + 1) & ~1;
-                long given = 0;
-                for (var start = 0; start < made.Length; start += size)
-                {
-                    var length = Math.Min(size, made.Length - start);
-                    var last = start + length == made.Length;
-                    var share = last ? samples - given : samples * length / made.Length;
-                    given += share;
-                    output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
-                        last && sentenceComplete, progress, share));
-                    written++;
-                }
-            }
+            while (start < made.Length);
 
             _pending.Clear();
             return written;
