@@ -5,7 +5,8 @@ using MitTts.Bench.Load;
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
 // SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak,
 // soak-cluster and neural only when named.
-// Without --url it starts the embedded server in this process on free loopback ports (the connections scenario: in a child process).
+// Without --url it starts the embedded server on free loopback ports: in a child process for the streaming scenarios (in this process
+// with --in-process), in this process for the scheduling and cluster scenarios.
 var options = BenchOptions.Parse(args);
 if (options.Scenarios.Contains("serve"))
 {
@@ -43,12 +44,14 @@ if (!options.Scenarios.Overlaps(["scheduling", "cluster", .. BenchOptions.Stream
     return;
 }
 
-await using var embedded = options.Url is null ? await EmbeddedServer.Start() : null;
-var server = options.Url ?? embedded!.BaseAddress;
+await using var embedded = options.Url is null && (options.InProcess || options.Scenarios.Overlaps(["scheduling", "cluster"]))
+    ? await EmbeddedServer.Start(settings: BenchOptions.StreamingServerSettings)
+    : null;
+var server = options.Url ?? embedded?.BaseAddress;
 
 if (options.Scenarios.Contains("scheduling"))
 {
-    using var client = new HttpClient { BaseAddress = server, Timeout = TimeSpan.FromMinutes(5) };
+    using var client = new HttpClient { BaseAddress = server!, Timeout = TimeSpan.FromMinutes(5) };
     var report = await new SchedulingScenario(client, options.Seconds, options.Overload).Run();
     var output = $"## MitTts load benchmark, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n{report}";
     Console.WriteLine(output);
@@ -59,7 +62,7 @@ if (options.Scenarios.Contains("cluster"))
 {
     var clusterTable = new ResultTable();
     var clusterClock = Stopwatch.StartNew();
-    await new ClusterScenario(server, options, clusterTable).Run();
+    await new ClusterScenario(server!, options, clusterTable).Run();
     var output = string.Join('\n',
         $"## MitTts cluster benchmark (issue 6), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC",
         "",
@@ -81,6 +84,12 @@ if (streaming.Count == 0)
     return;
 }
 
+// The streaming scenarios' server runs as deployed: its own process (`serve`), with the shipped gateway's GC settings, so the clients
+// here share neither its thread pool nor its heap. --in-process keeps it in this process instead.
+await using var child = options.Url is null && !options.InProcess
+    ? await ServerProcess.Start(settings: BenchOptions.StreamingServerSettings, serverGc: true, environment: options.ServerEnvironment)
+    : null;
+var streamingServer = options.Url ?? child?.BaseAddress ?? server!;
 var table = new ResultTable();
 var clock = Stopwatch.StartNew();
 ThroughputScenario.Load? throughput = null;
@@ -89,12 +98,12 @@ foreach (var scenario in streaming)
     Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {scenario}");
     switch (scenario)
     {
-        case "first-audio": await new FirstAudioScenario(server, options, table).Run(); break;
-        case "interrupt": await new InterruptScenario(server, options, table).Run(); break;
-        case "capacity": await new CapacityScenario(server, options, table).Run(); break;
-        case "throughput": throughput = await new ThroughputScenario(server, options, table).Run(); break;
+        case "first-audio": await new FirstAudioScenario(streamingServer, options, table).Run(); break;
+        case "interrupt": await new InterruptScenario(streamingServer, options, table).Run(); break;
+        case "capacity": await new CapacityScenario(streamingServer, options, table).Run(); break;
+        case "throughput": throughput = await new ThroughputScenario(streamingServer, options, table).Run(); break;
         case "connections": await new ConnectionsScenario(options.Url, options, table).Run(); break;
-        case "naive": await new NaiveScenario(server, options, table).Run(throughput); break;
+        case "naive": await new NaiveScenario(streamingServer, options, table).Run(throughput); break;
     }
 }
 
@@ -104,8 +113,9 @@ var results = string.Join('\n',
     "",
     $"Machine: {machine}.",
     "",
-    $"Server: {(options.Url is null ? "the embedded default (gateway + silo + espeak-ng) in the benchmark's process, audio cache off" : options.Url.ToString())}; "
-        + string.Create(culture, $"clients on loopback in the same process. Wall time {clock.Elapsed.TotalSeconds:0} s."),
+    $"Server: {(options.Url is not null ? options.Url.ToString() : options.InProcess ? "the embedded default (gateway + silo + espeak-ng) in the benchmark's process" : "the embedded default (gateway + silo + espeak-ng) in its own process (`serve`), with the shipped gateway's GC settings (server GC, non-concurrent, ConserveMemory 5)")}, "
+        + $"audio cache off, `{string.Join(' ', BenchOptions.StreamingServerSettings)}`; "
+        + string.Create(culture, $"clients on loopback in the benchmark's process. Wall time {clock.Elapsed.TotalSeconds:0} s."),
     "",
     $"Command: `{command}`",
     "",
@@ -158,6 +168,9 @@ internal sealed record BenchOptions
 
     public int CapacityMaxTrials { get; init; } = 7;
 
+    /// <summary>The formats the capacity scenario searches, in order.</summary>
+    public IReadOnlyList<string> CapacityFormats { get; init; } = ["pcm", "mp3", "ogg"];
+
     public int Clients { get; init; } = 100;
 
     public double ThroughputSeconds { get; init; } = 8;
@@ -186,6 +199,13 @@ internal sealed record BenchOptions
     /// <summary><c>serve</c>: keep the audio cache at its default size.</summary>
     public bool AudioCache { get; init; }
 
+    /// <summary>Run the streaming scenarios' server in this process rather than in a child process.</summary>
+    public bool InProcess { get; init; }
+
+    /// <summary>Server settings for the streaming scenarios: the capacity trials start hundreds of streams within half a second, and the
+    /// default admission limit (500 jobs per priority level) would refuse them before the engine's capacity is reached.</summary>
+    public static readonly string[] StreamingServerSettings = ["scheduling:max_queue_per_level=4096"];
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -210,6 +230,7 @@ internal sealed record BenchOptions
                 "--lookahead-ms" => options with { LookaheadMs = Int() },
                 "--capacity-max" => options with { CapacityMax = Int() },
                 "--capacity-trials" => options with { CapacityMaxTrials = Int() },
+                "--capacity-formats" => options with { CapacityFormats = Next().Split(',') },
                 "--clients" => options with { Clients = Int() },
                 "--throughput-seconds" => options with { ThroughputSeconds = Double() },
                 "--connections" => options with { Connections = Int() },
@@ -222,6 +243,7 @@ internal sealed record BenchOptions
                 "--server-arg" => options with { ServerArgs = [.. options.ServerArgs, Next()] },
                 "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
+                "--in-process" => options with { InProcess = true },
                 var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "neural" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),

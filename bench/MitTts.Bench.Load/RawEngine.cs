@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Threading.Channels;
 using MitTts.Speech.Audio;
 using MitTts.Speech.Engines;
 using MitTts.Speech.Engines.Espeak;
@@ -45,14 +46,45 @@ internal static class RawEngine
         return samples / (double)SampleRate / clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>PCM sink that encodes as the server's streamed rendering does and notes when the first buffer was through.</summary>
+    /// <summary>One sentence's audio as a zero-cost server would stream it: the engine's request queued behind the others on its one
+    /// thread, and each buffer, through the encoder, handed out with the time it was ready (Stopwatch ticks).</summary>
+    public static async IAsyncEnumerable<AudioPiece> Stream(string text, string format, int? bitrateKbps = null)
+    {
+        var pieces = Channel.CreateUnbounded<AudioPiece>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var speaking = Speak();
+        await foreach (var piece in pieces.Reader.ReadAllAsync())
+        {
+            yield return piece;
+        }
+
+        await speaking;
+
+        async Task Speak()
+        {
+            using var sink = new EncodingSink(format, SampleRate, bitrateKbps, pieces.Writer);
+            try
+            {
+                await s_engine.SynthesizeAsync(new SpeechRequest(text, EngineVoice), sink);
+                sink.Complete();
+            }
+            finally
+            {
+                pieces.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>PCM sink that encodes as the server's streamed rendering does and notes when the first buffer was through; when given
+    /// a writer, it also hands each batch of output on, as the server does.</summary>
     private sealed class EncodingSink : IPcmSink, IDisposable
     {
         private readonly IAudioEncoderStream? _encoder;
         private readonly ArrayBufferWriter<byte> _output = new(16 * 1024);
+        private readonly ChannelWriter<AudioPiece>? _pieces;
 
-        public EncodingSink(string format, int engineRate, int? bitrateKbps = null)
+        public EncodingSink(string format, int engineRate, int? bitrateKbps = null, ChannelWriter<AudioPiece>? pieces = null)
         {
+            _pieces = pieces;
             if (format != "pcm")
             {
                 // At the bitrate the server is asked for: a lower one costs the encoder less.
@@ -84,11 +116,28 @@ internal static class RawEngine
             }
 
             // The server hands each batch on and starts the next one empty.
-            _output.ResetWrittenCount();
+            HandOn();
         }
 
-        public void Complete() => _encoder?.Complete(_output);
+        public void Complete()
+        {
+            _encoder?.Complete(_output);
+            HandOn();
+        }
+
+        private void HandOn()
+        {
+            if (_pieces is not null && _output.WrittenCount > 0)
+            {
+                _pieces.TryWrite(new AudioPiece(Stopwatch.GetTimestamp(), _output.WrittenSpan.ToArray()));
+            }
+
+            _output.ResetWrittenCount();
+        }
 
         public void Dispose() => _encoder?.Dispose();
     }
 }
+
+/// <summary>Audio bytes as a stream's client got them, and when (Stopwatch ticks).</summary>
+internal readonly record struct AudioPiece(long At, byte[] Bytes);
