@@ -186,7 +186,14 @@ public sealed partial class AudioChannelGrain
                     item.FirstPieceAt = System.Diagnostics.Stopwatch.GetTimestamp();
                 }
 
+                var joining = item.Whole is not null;
+                var before = item.Received;
                 item.Take(piece);
+                if (joining && item.Whole is null)
+                {
+                    LogWholeLost(SessionId, item.TaskId, piece.Sentence, piece.Offset, before.Sentence, before.Bytes);
+                }
+
                 Pump();
                 return false;
             case JobCompleted completed:
@@ -236,6 +243,9 @@ public sealed partial class AudioChannelGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} lost its synthesizer {DeviceKey} ({Reason}); starting it again elsewhere")]
     private partial void LogDeviceLost(string sessionId, string taskId, string deviceKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} can no longer keep its whole file: a piece of sentence {Sentence} starts at byte {Offset}, past the {Bytes} bytes the channel has of sentence {HaveSentence}")]
+    private partial void LogWholeLost(string sessionId, string taskId, int sentence, long offset, int haveSentence, long bytes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: task {TaskId} could not be dispatched")]
     private partial void LogDispatchFailed(string sessionId, string taskId, Exception exception);

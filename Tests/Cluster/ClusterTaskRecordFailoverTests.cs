@@ -88,6 +88,17 @@ public sealed class ClusterTaskRecordFailoverTests(RealClusterFixture cluster) :
             return;
         }
 
+        // The channel may also be restored from its saved state though its silo lived: a call routed through the directory entries
+        // the dead silo held can activate it afresh (it logs its restore). If the task's audio had begun by then, that copy no longer
+        // holds the start of it, and no whole file is kept; if kept, it must be whole.
+        var restored = s_processes.Any(name => cluster.Process(name).Logged(sessionId, "channel restored"));
+        if (restored && task.GetProperty("audio_state").GetString() == "not_kept")
+        {
+            return;
+        }
+
+        Assert.Equal("kept", task.GetProperty("audio_state").GetString());
+
         // The kept audio: as long as what the socket carried.
         // The session's tasks run one after another on the socket: the task's frames lie between its processing and end statuses.
         var started = messages.First(m => m.Str("task_id") == id && m.Str("status") == "processing").Seq!.Value;
@@ -95,7 +106,9 @@ public sealed class ClusterTaskRecordFailoverTests(RealClusterFixture cluster) :
         var kept = await cluster.Balancer.GetByteArrayAsync(task.GetProperty("audio_url").GetString());
         // Within 32 samples, not exact: after this kill the kept file and the socket's frames have been seen to differ by 8 bytes
         // (not yet explained; the record, which this test is about, is right either way).
-        Assert.InRange(kept.Length, streamed.Length - 64, streamed.Length + 64);
+        Assert.True(kept.Length >= streamed.Length - 64 && kept.Length <= streamed.Length + 64,
+            $"kept {kept.Length} bytes, streamed {streamed.Length}; task grain on {victim} (killed), channel on {channelSilo}; task {task}; "
+            + $"kept starts {Convert.ToHexString(kept.AsSpan(0, Math.Min(48, kept.Length)))}\n{Mentions(id)}");
     }
 
     private static readonly string[] s_processes = ["silo-a", "silo-b", "gateway-a", "gateway-b"];
