@@ -109,7 +109,10 @@ public sealed partial class SynthesizerGrain
             }
             else
             {
-                speaking = Speak(stream, engine, SpeechRenderer.EngineRequest(request, voice, engine, sentence), SkipFor(job.Job, index), cancellationToken);
+                stream.BeginSentence(sentence, SkipFor(job.Job, index));
+                speaking = engine.RunsInOrder
+                    ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
+                    : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
             }
 
             if (index == count - 1 && engine.RunsInOrder)
@@ -150,16 +153,6 @@ public sealed partial class SynthesizerGrain
         return false;
     }
 
-    /// <summary>Starts a streamed job's sentence into its stream: queued on an in-order engine (the call returns at once), run on the pool
-    /// otherwise; the first <paramref name="skipBytes"/> bytes of its audio are left out.</summary>
-    private static Task Speak(StreamedRendering stream, ISpeechEngine engine, SpeechRequest sentence, long skipBytes, CancellationToken cancellationToken)
-    {
-        stream.BeginSentence(sentence.Text, skipBytes);
-        return engine.RunsInOrder
-            ? engine.SynthesizeAsync(sentence, stream, cancellationToken)
-            : Task.Run(() => engine.SynthesizeAsync(sentence, stream, cancellationToken), CancellationToken.None);
-    }
-
     /// <summary>While the running job's last sentence is in the engine's queue, <see cref="PrestartNext"/>; a failure is only a lost head start.</summary>
     private void TryPrestartNext()
     {
@@ -198,7 +191,7 @@ public sealed partial class SynthesizerGrain
         }
 
         var (voice, nextEngine) = renderer.Resolve(request, Device);
-        if (!ReferenceEquals(nextEngine, engine) || !renderer.StartsAtOnce(voice) || CachedStream(next) is not null)
+        if (!ReferenceEquals(nextEngine, engine) || !renderer.StartsAtOnce(voice) || (!request.WordTimestamps && renderer.TryGetCached(request) is not null))
         {
             return;
         }
@@ -225,7 +218,8 @@ public sealed partial class SynthesizerGrain
         Task speaking;
         try
         {
-            speaking = Speak(stream, engine, SpeechRenderer.EngineRequest(request, voice, engine, sentence), 0, next.Cancellation.Token);
+            stream.BeginSentence(sentence, 0);
+            speaking = engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, next.Cancellation.Token);
         }
         catch
         {
@@ -237,10 +231,6 @@ public sealed partial class SynthesizerGrain
         next.Head = new PrestartedSentence(0, speaking);
         _headStart = next;
     }
-
-    /// <summary>The cached file a streamed job that has not started can be answered with (as one piece): none when it wants word times.</summary>
-    private AudioResult? CachedStream(ScheduledJob job) =>
-        job.Job.Request.WordTimestamps || job.Job is not { FromSentence: 0, FromByte: 0 } ? null : renderer.TryGetCached(job.Job.Request);
 
     /// <summary>Answers a job that has not started from the audio cache; false when the cache has nothing for it.</summary>
     private bool TryServeCached(ScheduledJob job)
@@ -260,7 +250,7 @@ public sealed partial class SynthesizerGrain
             return true;
         }
 
-        if (CachedStream(job) is not { } cached)
+        if (request.WordTimestamps || job.Job is not { FromSentence: 0, FromByte: 0 } || renderer.TryGetCached(request) is not { } cached)
         {
             return false;
         }
