@@ -37,14 +37,7 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     /// <summary>Cancelled when the owner stops pulling (or cancels), queued or running.</summary>
     public CancellationTokenSource Cancellation { get; } = new();
-
-    /// <summary>The job's next sentence, handed to an in-order engine while the job still waited (behind the running job's last
-    /// sentence), so the engine goes on to it without waiting for the synthesizer's turn; taken when the job runs.</summary>
-    public PrestartedSentence? Head { get; set; }
 }
-
-/// <summary>Sentence <paramref name="Index"/> of a waiting job, already in the engine's queue, speaking into the job's stream.</summary>
-public sealed record PrestartedSentence(int Index, Task Speaking);
 
 /// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; within a level, round robin between sessions and FIFO
 /// within a session; a NORMAL job waiting longer than the aging time is served as HIGH.</summary>
@@ -94,13 +87,6 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         }
 
         return true;
-    }
-
-    /// <summary>The job <see cref="TryDequeue"/> would take now, left waiting; null when none waits.</summary>
-    public ScheduledJob? Peek(DateTimeOffset now)
-    {
-        var index = NextIndex(_jobs, _lastServed, now);
-        return index < 0 ? null : _jobs[index];
     }
 
     /// <summary>Removes this very job (not another one of the same task); false when it is not waiting.</summary>

@@ -143,19 +143,10 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
             engine.WordTimesEstimated);
     }
 
-    /// <summary>Whether <see cref="StartStream"/> for this voice needs no engine call (its stream gain is known), so it completes at once.</summary>
-    public bool StartsAtOnce(VoiceEntry voice)
-    {
-        ArgumentNullException.ThrowIfNull(voice);
-        return _streamGains.ContainsKey(GainKey(voice));
-    }
-
-    // The model too: every single-speaker Piper voice has the same (empty) engine voice.
-    private static string GainKey(VoiceEntry voice) => $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
-
     private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
     {
-        var key = GainKey(voice);
+        // The model too: every single-speaker Piper voice has the same (empty) engine voice.
+        var key = $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
         if (_streamGains.TryGetValue(key, out var gain))
         {
             return gain;

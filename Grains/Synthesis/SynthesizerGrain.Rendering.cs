@@ -100,30 +100,10 @@ public sealed partial class SynthesizerGrain
             var index = progress.Next;
             var sentence = progress.Sentences[index];
             var started = time.GetTimestamp();
-            Task speaking;
-            if (job.Head is { } head && head.Index == index)
-            {
-                // Handed to the engine while the job waited: the engine may be on it already.
-                job.Head = null;
-                speaking = head.Speaking;
-            }
-            else
-            {
-                stream.BeginSentence(sentence, SkipFor(job.Job, index));
-                speaking = engine.RunsInOrder
-                    ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
-                    : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
-            }
-
-            if (index == count - 1 && engine.RunsInOrder)
-            {
-                // The job's last sentence is in the engine's queue: the next job's first one goes in behind it (now, or when it arrives),
-                // so the engine does not sit idle while this grain's turn comes round to finish this job and take the next (under load,
-                // a turn can take longer than a sentence).
-                _lastSentenceEngine = engine;
-                TryPrestartNext();
-            }
-
+            stream.BeginSentence(sentence, SkipFor(job.Job, index));
+            var speaking = engine.RunsInOrder
+                ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
+                : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
             while (true)
             {
                 await Task.WhenAny(speaking, stream.WaitForAudioAsync());
@@ -151,85 +131,6 @@ public sealed partial class SynthesizerGrain
 
         CompleteStreamed(job, stream, engine);
         return false;
-    }
-
-    /// <summary>While the running job's last sentence is in the engine's queue, <see cref="PrestartNext"/>; a failure is only a lost head start.</summary>
-    private void TryPrestartNext()
-    {
-        if (_lastSentenceEngine is not { } engine || _headStart?.Head is not null)
-        {
-            return;
-        }
-
-        try
-        {
-            PrestartNext(engine);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Whatever stopped it (the next job's voice is gone, say) that job meets when it runs.
-            LogPrestartFailed(e);
-        }
-    }
-
-    /// <summary>Hands the first sentence of the job that would run next to <paramref name="engine"/>, when that job is a fresh streamed
-    /// one on the same in-order engine whose stream starts without an engine call, and the cache does not answer it.</summary>
-    /// <remarks>The job stays in the queue: if other work comes first after all (a CRITICAL job arrives), that work waits for this one
-    /// sentence, as it waits for a running job's next sentence already queued, and the job keeps its sentence until it runs. One job
-    /// at a time has a head start.</remarks>
-    private void PrestartNext(ISpeechEngine engine)
-    {
-        if (_stopping || _queue.Peek(Now) is not { Progress: null, Head: null } next || next.Cancellation.IsCancellationRequested)
-        {
-            return;
-        }
-
-        var request = next.Job.Request;
-        if (!request.Streamed || next.Job.FromSentence != 0 || next.Job.FromByte != 0 || BatchSlot(next) is not null)
-        {
-            return;
-        }
-
-        var (voice, nextEngine) = renderer.Resolve(request, Device);
-        if (!ReferenceEquals(nextEngine, engine) || !renderer.StartsAtOnce(voice) || (!request.WordTimestamps && renderer.TryGetCached(request) is not null))
-        {
-            return;
-        }
-
-        var progress = new SentenceProgress(renderer.Sentences(request));
-        if (progress.IsDone)
-        {
-            progress.Dispose();
-            return;
-        }
-
-        var starting = renderer.StartStream(request, voice, engine, next.Cancellation.Token, next.TaskId);
-        if (!starting.IsCompletedSuccessfully)
-        {
-            // Not expected (its gain is known); the job starts its stream itself when it runs.
-            _ = starting.ContinueWith(static started => started.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            progress.Dispose();
-            return;
-        }
-
-        var stream = starting.Result;
-        progress.Stream = stream;
-        var sentence = progress.Sentences[0];
-        Task speaking;
-        try
-        {
-            stream.BeginSentence(sentence, 0);
-            speaking = engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, next.Cancellation.Token);
-        }
-        catch
-        {
-            progress.Dispose();
-            throw;
-        }
-
-        next.Progress = progress;
-        next.Head = new PrestartedSentence(0, speaking);
-        _headStart = next;
     }
 
     /// <summary>Answers a job that has not started from the audio cache; false when the cache has nothing for it.</summary>
@@ -307,27 +208,4 @@ public sealed partial class SynthesizerGrain
     /// <summary>How much of sentence <paramref name="index"/>'s audio the owner already has.</summary>
     private static long SkipFor(SynthesisJob job, int index) =>
         index < job.FromSentence ? long.MaxValue : index == job.FromSentence ? job.FromByte : 0;
-
-    private static void DropProgress(ScheduledJob job)
-    {
-        var progress = job.Progress;
-        job.Progress = null;
-        if (job.Head is { } head)
-        {
-            // A sentence handed to the engine ahead of its job still writes into the job's stream: it is stopped, and the stream freed
-            // once the engine is done with it.
-            job.Head = null;
-            job.Cancellation.Cancel();
-            _ = FreeAfter(head.Speaking, progress);
-            return;
-        }
-
-        progress?.Dispose();
-    }
-
-    private static async Task FreeAfter(Task speaking, SentenceProgress? progress)
-    {
-        await speaking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
-        progress?.Dispose();
-    }
 }

@@ -35,10 +35,6 @@ public sealed partial class SynthesizerGrain(
 
     private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
     private ScheduledJob? _running;
-    // The engine of the running job's last sentence, once that sentence is in its queue (a job may then start ahead on it), and the
-    // job that has.
-    private ISpeechEngine? _lastSentenceEngine;
-    private ScheduledJob? _headStart;
 
     // The jobs of a running batch (neural voices), the leader among them; empty otherwise.
     private readonly List<ScheduledJob> _companions = [];
@@ -115,10 +111,6 @@ public sealed partial class SynthesizerGrain(
         if (_loop is null || _loop.IsCompleted)
         {
             _loop = ProcessQueueAsync();
-        }
-        else
-        {
-            TryPrestartNext();
         }
 
         yield return new JobQueued(DeviceKey, ticket?.Position ?? 0, ticket?.EstimatedSeconds ?? 0);
@@ -295,7 +287,6 @@ public sealed partial class SynthesizerGrain(
             Metrics.Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
-                DropProgress(job);
                 continue;
             }
 
@@ -303,7 +294,7 @@ public sealed partial class SynthesizerGrain(
             _running = job;
             try
             {
-                if (job.Progress is null || job.Head is not null)
+                if (job.Progress is null)
                 {
                     Metrics.Waited(job.Priority, Now - job.EnqueuedAt);
                 }
@@ -321,7 +312,6 @@ public sealed partial class SynthesizerGrain(
             finally
             {
                 _running = null;
-                _lastSentenceEngine = null;
                 _companions.Clear();
             }
         }
@@ -400,6 +390,12 @@ public sealed partial class SynthesizerGrain(
         return _queue.HasWaiting(Priority.Critical, now) || _queue.HasFreshWaiting(job.Priority, job.SessionKey, now);
     }
 
+    private static void DropProgress(ScheduledJob job)
+    {
+        job.Progress?.Dispose();
+        job.Progress = null;
+    }
+
     private void Measure(int characters, TimeSpan elapsed)
     {
         if (characters > 0)
@@ -408,9 +404,6 @@ public sealed partial class SynthesizerGrain(
             _secondsPerCharacter += MeasurementWeight * (measured - _secondsPerCharacter);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Handing the next job's first sentence to the engine early failed; it starts when it runs")]
-    private partial void LogPrestartFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Synthesis of task {TaskId} failed")]
     private partial void LogSynthesisFailed(string taskId, Exception exception);

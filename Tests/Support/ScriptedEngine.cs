@@ -16,7 +16,6 @@ public sealed class ScriptedEngine : ISpeechEngine
     private static readonly object s_gate = new();
     private static TaskCompletionSource s_resume = Completed();
     private static Channel<string> s_started = Channel.CreateUnbounded<string>();
-    private static Channel<string> s_requested = Channel.CreateUnbounded<string>();
     private static readonly SemaphoreSlim s_turn = new(1, 1);
 
     /// <summary>Every text the engine finished, in order.</summary>
@@ -45,7 +44,6 @@ public sealed class ScriptedEngine : ISpeechEngine
             s_resume.TrySetResult();
             s_resume = Completed();
             s_started = Channel.CreateUnbounded<string>();
-            s_requested = Channel.CreateUnbounded<string>();
             Spoken = new();
             InOrder = false;
         }
@@ -80,25 +78,6 @@ public sealed class ScriptedEngine : ISpeechEngine
         }
     }
 
-    /// <summary>Waits until the engine has been asked to speak <paramref name="text"/> (queued, with <see cref="InOrder"/>, behind what it
-    /// speaks); false when that does not happen within <paramref name="timeout"/>.</summary>
-    public static async Task<bool> WaitUntilRequested(string text, TimeSpan timeout)
-    {
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            while (await s_requested.Reader.ReadAsync(cancel.Token) != text)
-            {
-            }
-
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>The PCM the engine makes for <paramref name="text"/>, the same every time.</summary>
     public static short[] Render(string text)
     {
@@ -117,7 +96,6 @@ public sealed class ScriptedEngine : ISpeechEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
-        s_requested.Writer.TryWrite(request.Text);
         return InOrder ? SpeakInTurn(request, sink, cancellationToken) : Speak(request, sink, cancellationToken);
     }
 
