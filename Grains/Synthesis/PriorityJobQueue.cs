@@ -31,9 +31,10 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
     /// <summary>Set once synthesis started: the sentences, the next one to speak, and the audio so far.</summary>
     public SentenceProgress? Progress { get; set; }
 
-    /// <summary>What the job's owner reads: queue position, audio, end.</summary>
+    /// <summary>What the job's owner reads: queue position, audio, end. A streamed job's pieces are written from the engine's and the
+    /// timer's threads (under its rendering's lock), the rest from the grain's.</summary>
     public System.Threading.Channels.Channel<SynthesisEvent> Output { get; } =
-        System.Threading.Channels.Channel.CreateUnbounded<SynthesisEvent>(new() { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
+        System.Threading.Channels.Channel.CreateUnbounded<SynthesisEvent>(new() { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
 
     /// <summary>Cancelled when the owner stops pulling (or cancels), queued or running.</summary>
     public CancellationTokenSource Cancellation { get; } = new();

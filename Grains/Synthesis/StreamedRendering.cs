@@ -9,12 +9,15 @@ namespace MitTts.Grains.Synthesis;
 
 /// <summary>The audio pipeline of one streamed task: engine PCM → gain → resampling → encoder, gathered into the next
 /// <see cref="SentenceAudio"/> piece for the job's owner while the engine keeps going.</summary>
-/// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes batches on another,
-/// so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance normalizer, which
-/// would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.
-/// <para>New audio wakes the synthesizer at once while the listener holds less than <see cref="MinimumLead"/> of audio (what the
-/// pieces taken so far hold, less the time since the first, as a player that started with it would have left); past that, at most
-/// once per <see cref="PieceInterval"/>. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
+/// <remarks>The engine calls <see cref="Write"/> and <see cref="Word"/> on its own thread; the synthesizer takes a sentence's last
+/// piece on another, so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance
+/// normalizer, which would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.
+/// <para>While a sentence is spoken with an output attached (<see cref="BeginSentence"/>), its pieces go to that output from the thread
+/// that made them ready: the engine's, or the timer's for audio held back. The synthesizer's grain is not woken per piece (that was one
+/// more thread hop before each piece and a grain turn for it; Opus first audio p99 fell from 25 to 9 ms). The stream's first audio goes at once;
+/// after it, at most one piece per <see cref="CoalesceInterval"/> while the listener holds less than <see cref="MinimumLead"/> (what
+/// the pieces given out hold, less the time since the first, as a player that started with it would have left), and at most one per
+/// <see cref="PieceInterval"/> past that. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
 /// few pieces per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, and a player never
 /// waits on the interval with little left to play.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
@@ -24,6 +27,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 
     /// <summary>How much audio the listener must hold before new audio may wait for <see cref="PieceInterval"/>.</summary>
     public static readonly TimeSpan MinimumLead = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The shortest time between two pieces while the listener holds less than <see cref="MinimumLead"/>: far below what it
+    /// holds after the first piece (one engine buffer, 20 ms for espeak-ng), and long enough that the engine's next buffers (made in tens
+    /// of microseconds each) go together instead of one frame each.</summary>
+    public static readonly TimeSpan CoalesceInterval = TimeSpan.FromMilliseconds(2);
 
     /// <summary>The largest piece, under the large-object heap's 85,000 bytes: a piece is a new array, and the rest of a 3 s PCM sentence
     /// (about 130 KB) in one piece landed there, so every few hundred pieces forced a full blocking collection (tens of ms with every
@@ -41,6 +49,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly bool _applyDsp;
     private readonly TimeProvider _time;
     private readonly long _intervalTicks;
+    private readonly long _coalesceTicks;
 
     // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
     private readonly bool _wordsEstimated;
@@ -60,11 +69,15 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private long _pieceSamples;
     private long _sentenceBytes;
     private long _skipBytes;
-    private TaskCompletionSource? _waiter;
-    private bool _signaled;
+
+    // Where the sentence being spoken gives its pieces as they become ready (null: the caller takes them), its index and the job's
+    // progress before it.
+    private ChannelWriter<SynthesisEvent>? _output;
+    private int _sentenceIndex;
+    private double _progress;
 
     // When the last piece was taken, when the first one with audio was (if one was) and the output samples given out since, and the
-    // timer that wakes the synthesizer for audio held back.
+    // timer that gives out audio held back.
     private long _lastTake;
     private bool _playing;
     private long _firstAudio;
@@ -77,6 +90,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     {
         _time = time ?? TimeProvider.System;
         _intervalTicks = (long)(PieceInterval.TotalSeconds * _time.TimestampFrequency);
+        _coalesceTicks = (long)(CoalesceInterval.TotalSeconds * _time.TimestampFrequency);
         _wordsEstimated = wordsEstimated;
         ArgumentNullException.ThrowIfNull(encoder);
         _engineRate = engineRate;
@@ -112,11 +126,17 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     /// <summary>Starts a sentence; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
     /// <remarks>The first <paramref name="skipBytes"/> bytes of its audio are left out: the owner has them from an earlier run. A
     /// sentence skipped whole (<see cref="long.MaxValue"/>) still goes through the encoder, so the audio after it is byte for byte what
-    /// the first run made (MP3 and Opus carry state across sentences).</remarks>
-    public void BeginSentence(string sentence, long skipBytes = 0)
+    /// the first run made (MP3 and Opus carry state across sentences).
+    /// <para>With an <paramref name="output"/>, pieces of the sentence go there as they become ready, as sentence
+    /// <paramref name="index"/> at <paramref name="progress"/>, until <see cref="EndSentence"/>; the caller then takes the rest with
+    /// <see cref="TakePieces"/>. Without one, the audio gathers until the caller takes it.</para></remarks>
+    public void BeginSentence(string sentence, long skipBytes = 0, ChannelWriter<SynthesisEvent>? output = null, int index = 0, double progress = 0)
     {
         lock (_gate)
         {
+            _output = output;
+            _sentenceIndex = index;
+            _progress = progress;
             _sentence = sentence;
             _sentenceSamples = 0;
             _sentenceBytes = 0;
@@ -139,7 +159,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             }
 
             Encode(samples);
-            Signal();
+            Offer();
         }
     }
 
@@ -151,17 +171,18 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
-    /// <summary>Ends the sentence the engine finished: its words get their times, and sentence-wide DSP runs.</summary>
+    /// <summary>Ends the sentence the engine finished: its words get their times, and sentence-wide DSP runs. Nothing more goes to
+    /// the sentence's output from here: the caller takes what is left with <see cref="TakePieces"/>.</summary>
     public void EndSentence()
     {
         lock (_gate)
         {
+            _output = null;
             if (_sentencePcm is not null)
             {
                 var processed = SpeedPitchProcessor.Apply(_sentencePcm.Samples, _engineRate, _speed, _pitch);
                 _sentencePcm.Clear();
                 Encode(processed);
-                SignalNow();
             }
 
             if (_marks.Count > 0 && _skipBytes == long.MaxValue)
@@ -213,22 +234,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
-    /// <summary>Completes when new audio is ready for a batch (at once if some arrived since the last batch was taken).</summary>
-    public Task WaitForAudioAsync()
-    {
-        lock (_gate)
-        {
-            if (_signaled)
-            {
-                _signaled = false;
-                return Task.CompletedTask;
-            }
-
-            _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _waiter.Task;
-        }
-    }
-
     /// <summary>Writes the audio and words of sentence <paramref name="sentence"/> made since the last take to <paramref name="output"/>:
     /// one piece, or several of at most <see cref="MaxPieceBytes"/> (the words and the end of the sentence go with the last); none when
     /// there is nothing to send (nothing new, or all of it skipped). Returns how many were written.</summary>
@@ -237,76 +242,81 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         ArgumentNullException.ThrowIfNull(output);
         lock (_gate)
         {
-            if (_disposed)
-            {
-                return 0;
-            }
-
-            _signaled = false;
-            _lastTake = _time.GetTimestamp();
-            if (_holding)
-            {
-                _holding = false;
-                _holdTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            }
-
-            var made = _pending.WrittenSpan;
-            var offset = _sentenceBytes;
-            _sentenceBytes += made.Length;
-            var samples = _pieceSamples;
-            _pieceSamples = 0;
-            var skip = _skipBytes - offset;
-            if (skip > 0)
-            {
-                // The samples the kept bytes stand for: exact where bytes per sample are fixed (PCM, G.711), proportional otherwise.
-                var kept = skip >= made.Length ? 0 : made.Length - (int)skip;
-                samples = made.Length == 0 ? 0 : samples * kept / made.Length;
-                made = kept == 0 ? [] : made[(int)skip..];
-                offset += Math.Min(skip, _pending.WrittenCount);
-            }
-
-            var words = _readyWords;
-            _readyWords = null;
-            if (_skipBytes == long.MaxValue || (made.IsEmpty && words is null && !sentenceComplete))
-            {
-                _pending.Clear();
-                return 0;
-            }
-
-            if (!made.IsEmpty)
-            {
-                if (!_playing)
-                {
-                    _playing = true;
-                    _firstAudio = _lastTake;
-                }
-
-                _sentSamples += samples;
-            }
-
-            // One piece, or equal pieces each a whole number of 16-bit samples; the samples are shared by bytes (exact for PCM and G.711),
-            // the last piece taking what rounding left, and with the words and the sentence's end.
-            var parts = made.Length <= MaxPieceBytes || !_splittable ? 1 : (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
-            var size = parts == 1 ? made.Length : (((made.Length + parts - 1) / parts) + 1) & ~1;
-            var written = 0;
-            long given = 0;
-            var start = 0;
-            do
-            {
-                var length = Math.Min(size, made.Length - start);
-                var last = start + length == made.Length;
-                var share = last ? samples - given : samples * length / made.Length;
-                given += share;
-                output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
-                    last && sentenceComplete, progress, share));
-                written++;
-                start += length;
-            }
-            while (start < made.Length);
-
-            _pending.Clear();
-            return written;
+            return Take(sentence, sentenceComplete, progress, output);
         }
+    }
+
+    /// <summary>Writes what was made since the last take as pieces of sentence <paramref name="sentence"/>; under the lock.</summary>
+    private int Take(int sentence, bool sentenceComplete, double progress, ChannelWriter<SynthesisEvent> output)
+    {
+        if (_disposed)
+        {
+            return 0;
+        }
+
+        _lastTake = _time.GetTimestamp();
+        if (_holding)
+        {
+            _holding = false;
+            _holdTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        var made = _pending.WrittenSpan;
+        var offset = _sentenceBytes;
+        _sentenceBytes += made.Length;
+        var samples = _pieceSamples;
+        _pieceSamples = 0;
+        var skip = _skipBytes - offset;
+        if (skip > 0)
+        {
+            // The samples the kept bytes stand for: exact where bytes per sample are fixed (PCM, G.711), proportional otherwise.
+            var kept = skip >= made.Length ? 0 : made.Length - (int)skip;
+            samples = made.Length == 0 ? 0 : samples * kept / made.Length;
+            made = kept == 0 ? [] : made[(int)skip..];
+            offset += Math.Min(skip, _pending.WrittenCount);
+        }
+
+        var words = _readyWords;
+        _readyWords = null;
+        if (_skipBytes == long.MaxValue || (made.IsEmpty && words is null && !sentenceComplete))
+        {
+            _pending.Clear();
+            return 0;
+        }
+
+        if (!made.IsEmpty)
+        {
+            if (!_playing)
+            {
+                _playing = true;
+                _firstAudio = _lastTake;
+            }
+
+            _sentSamples += samples;
+        }
+
+        // One piece, or equal pieces each a whole number of 16-bit samples; the samples are shared by bytes (exact for PCM and G.711),
+        // the last piece taking what rounding left, and with the words and the sentence's end.
+        var parts = made.Length <= MaxPieceBytes || !_splittable ? 1 : (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
+        var size = parts == 1 ? made.Length : (((made.Length + parts - 1) / parts) + 1) & ~1;
+        var written = 0;
+        long given = 0;
+        var start = 0;
+        do
+        {
+            var length = Math.Min(size, made.Length - start);
+            var last = start + length == made.Length;
+            var share = last ? samples - given : samples * length / made.Length;
+            given += share;
+            output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
+                last && sentenceComplete, progress, share));
+            written++;
+            start += length;
+        }
+        while (start < made.Length);
+
+        _pending.Clear();
+        return written;
     }
 
     public void Dispose()
@@ -326,7 +336,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             _sentencePcm?.Dispose();
             ArrayPool<short>.Shared.Return(_scratch);
             _scratch = [];
-            _waiter?.TrySetResult();
+            _output = null;
         }
     }
 
@@ -351,16 +361,21 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder.Write(output, _pending);
     }
 
-    /// <summary>New audio: the synthesizer is woken now, or, while the listener holds enough, when <see cref="PieceInterval"/> has passed
-    /// since it last took a piece.</summary>
-    private void Signal()
+    /// <summary>New audio: given out now, or held until the time since the last piece reaches <see cref="CoalesceInterval"/> (while the
+    /// listener holds less than <see cref="MinimumLead"/>) or <see cref="PieceInterval"/>; the stream's first audio goes at once.</summary>
+    private void Offer()
     {
-        if (_playing && !_holding)
+        if (_output is not { } output || _holding || _pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        if (_playing)
         {
             var now = _time.GetTimestamp();
-            var due = _lastTake + _intervalTicks - now;
             var held = ((double)_sentSamples / _outputRate) - ((double)(now - _firstAudio) / _time.TimestampFrequency);
-            if (due > 0 && held >= MinimumLead.TotalSeconds)
+            var due = _lastTake + (held >= MinimumLead.TotalSeconds ? _intervalTicks : _coalesceTicks) - now;
+            if (due > 0)
             {
                 _holding = true;
                 _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -368,12 +383,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
                 return;
             }
         }
-        else if (_holding)
-        {
-            return;
-        }
 
-        SignalNow();
+        Take(_sentenceIndex, sentenceComplete: false, _progress, output);
     }
 
     private void HoldOver()
@@ -383,21 +394,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             if (_holding && !_disposed)
             {
                 _holding = false;
-                SignalNow();
+                if (_output is { } output)
+                {
+                    Take(_sentenceIndex, sentenceComplete: false, _progress, output);
+                }
             }
-        }
-    }
-
-    private void SignalNow()
-    {
-        if (_waiter is { } waiter)
-        {
-            _waiter = null;
-            waiter.TrySetResult();
-        }
-        else
-        {
-            _signaled = true;
         }
     }
 }

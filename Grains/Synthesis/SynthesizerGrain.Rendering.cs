@@ -100,28 +100,13 @@ public sealed partial class SynthesizerGrain
             var index = progress.Next;
             var sentence = progress.Sentences[index];
             var started = time.GetTimestamp();
-            stream.BeginSentence(sentence, SkipFor(job.Job, index));
-            var speaking = engine.RunsInOrder
+            // The sentence's pieces go to the owner from the engine's thread as they become ready; its last one from here.
+            stream.BeginSentence(sentence, SkipFor(job.Job, index), output, index, (double)index / count);
+            await (engine.RunsInOrder
                 ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
-                : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None);
-            while (true)
-            {
-                await Task.WhenAny(speaking, stream.WaitForAudioAsync());
-                var spoken = speaking.IsCompleted;
-                if (spoken)
-                {
-                    await speaking;
-                    stream.EndSentence();
-                }
-
-                var fraction = (double)(index + (spoken ? 1 : 0)) / count;
-                stream.TakePieces(index, spoken, fraction, output);
-
-                if (spoken)
-                {
-                    break;
-                }
-            }
+                : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None));
+            stream.EndSentence();
+            stream.TakePieces(index, sentenceComplete: true, (double)(index + 1) / count, output);
 
             if (SentenceSpoken(job, sentence.Length, started))
             {

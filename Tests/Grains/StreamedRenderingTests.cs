@@ -7,9 +7,10 @@ using MitTts.Speech.Audio;
 
 namespace MitTts.Tests.Grains;
 
-/// <summary>How a streamed task's audio is cut into pieces: at once while the listener holds little, then at most one per
-/// <see cref="StreamedRendering.PieceInterval"/>, so a fast engine's sentence is not sent as one piece per engine buffer. The clock is a
-/// <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
+/// <summary>How a streamed task's audio is cut into pieces: the first at once, then at most one per
+/// <see cref="StreamedRendering.CoalesceInterval"/> while the listener holds little and one per <see cref="StreamedRendering.PieceInterval"/>
+/// past that, so a fast engine's sentence is not sent as one piece per engine buffer; each piece goes to the sentence's output from the
+/// thread that made it ready. The clock is a <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
 public sealed class StreamedRenderingTests : IDisposable
 {
     private const int Rate = 22050;
@@ -20,112 +21,133 @@ public sealed class StreamedRenderingTests : IDisposable
 
     private readonly FakeTimeProvider _clock = new();
     private readonly StreamedRendering _stream;
+    private readonly Channel<SynthesisEvent> _output = Channel.CreateUnbounded<SynthesisEvent>();
     private short _next;
 
     public StreamedRenderingTests()
     {
         _stream = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
-        _stream.BeginSentence("Hello there.");
+        _stream.BeginSentence("Hello there.", 0, _output.Writer, index: 2, progress: 0.25);
     }
 
     [Fact]
-    public void The_first_audio_wakes_the_synthesizer_at_once()
+    public void The_first_audio_goes_out_at_once_as_a_piece_of_the_sentence_being_spoken()
     {
-        var waiting = _stream.WaitForAudioAsync();
-        Assert.False(waiting.IsCompleted);
-
         WriteBuffers(1);
 
-        Assert.True(waiting.IsCompleted);
+        var piece = Assert.Single(Given());
+        Assert.Equal(Expected(0, 1), piece.Audio);
+        Assert.Equal((2, 0L, BufferSamples, false), (piece.Sentence, piece.Offset, (int)piece.Samples, piece.SentenceComplete));
+        Assert.Equal(0.25, piece.Progress);
+    }
+
+    [Fact]
+    public void After_the_first_audio_the_engine_buffers_made_within_the_coalescing_interval_go_together()
+    {
+        WriteBuffers(Lead);
+        Assert.Single(Given());
+
+        _clock.Advance(StreamedRendering.CoalesceInterval - TimeSpan.FromTicks(1));
+        Assert.Empty(Given());
+        _clock.Advance(TimeSpan.FromTicks(1));
+
+        var second = Assert.Single(Given());
+        Assert.Equal(Expected(BufferSamples, Lead - 1), second.Audio);
+        Assert.Equal(BufferSamples * 2, second.Offset);
     }
 
     [Fact]
     public void Once_the_listener_holds_enough_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
     {
         WriteBuffers(Lead);
-        var first = Take();
-        var waiting = _stream.WaitForAudioAsync();
+        _clock.Advance(StreamedRendering.CoalesceInterval);
+        Assert.Equal(2, Given().Count);
 
         WriteBuffers(50);
-        Assert.False(waiting.IsCompleted);
         _clock.Advance(StreamedRendering.PieceInterval - TimeSpan.FromMilliseconds(1));
-        Assert.False(waiting.IsCompleted);
+        Assert.Empty(Given());
         _clock.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.True(waiting.IsCompleted);
 
-        var second = Take();
-        Assert.Equal(BufferSamples * 2 * Lead, first.Audio.Length);
-        Assert.Equal(BufferSamples * 2 * 50, second.Audio.Length);
-        Assert.Equal(BufferSamples * 50, second.Samples);
-        Assert.Equal(first.Audio.Length, second.Offset);
-        Assert.Equal(Expected(BufferSamples * Lead, 50), second.Audio);
+        var third = Assert.Single(Given());
+        Assert.Equal(BufferSamples * 2 * 50, third.Audio.Length);
+        Assert.Equal(BufferSamples * 50, third.Samples);
+        Assert.Equal(BufferSamples * 2 * Lead, third.Offset);
+        Assert.Equal(Expected(BufferSamples * Lead, 50), third.Audio);
     }
 
     [Fact]
-    public void While_the_listener_holds_little_new_audio_wakes_the_synthesizer_at_once()
+    public void While_the_listener_holds_little_new_audio_goes_out_once_the_coalescing_interval_has_passed()
     {
         WriteBuffers(Lead);
-        Take();
+        _clock.Advance(StreamedRendering.CoalesceInterval);
+        Given();
 
-        // 300 ms given out, 100 ms played: 200 ms left, under the minimum lead.
+        // 300 ms given out, 102 ms played: under the minimum lead, and the last piece went more than the coalescing interval ago.
         _clock.Advance(TimeSpan.FromMilliseconds(100));
-        var waiting = _stream.WaitForAudioAsync();
         WriteBuffers(1);
-        Assert.True(waiting.IsCompleted);
-        Take();
+        Assert.Single(Given());
 
-        // A first piece of one buffer: the next buffer is not held either.
-        using var other = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
-        other.BeginSentence("Hi.");
-        other.Write(new short[BufferSamples]);
-        Assert.Equal(1, other.TakePieces(0, sentenceComplete: false, 0, Channel.CreateUnbounded<SynthesisEvent>().Writer));
-        waiting = other.WaitForAudioAsync();
-        other.Write(new short[BufferSamples]);
-        Assert.True(waiting.IsCompleted);
+        WriteBuffers(1);
+        Assert.Empty(Given());
+        _clock.Advance(StreamedRendering.CoalesceInterval);
+        Assert.Single(Given());
     }
 
     [Fact]
-    public void Audio_made_after_the_interval_has_passed_wakes_the_synthesizer_at_once()
+    public void Audio_made_after_the_interval_has_passed_goes_out_at_once()
     {
         WriteBuffers(Lead);
-        Take();
+        _clock.Advance(StreamedRendering.CoalesceInterval);
+        Given();
         _clock.Advance(StreamedRendering.PieceInterval);
-        var waiting = _stream.WaitForAudioAsync();
 
         WriteBuffers(1);
 
-        Assert.True(waiting.IsCompleted);
+        Assert.Single(Given());
     }
 
     [Fact]
-    public void A_piece_taken_early_cancels_the_wake_up_held_for_its_audio()
+    public void The_sentence_s_end_takes_what_is_held_and_nothing_more_goes_out_on_its_own()
     {
-        // The synthesizer takes a piece when the engine finishes a sentence, whether or not the interval has passed.
+        // The synthesizer takes the rest when the engine finishes a sentence, whether or not the interval has passed.
         WriteBuffers(Lead);
-        Take();
+        _clock.Advance(StreamedRendering.CoalesceInterval);
+        Given();
         WriteBuffers(3);
-        var rest = Take();
+        _stream.EndSentence();
+        var rest = Assert.Single(TakeAll(sentenceComplete: true));
         Assert.Equal(BufferSamples * 2 * 3, rest.Audio.Length);
+        Assert.True(rest.SentenceComplete);
 
-        var waiting = _stream.WaitForAudioAsync();
+        _clock.Advance(StreamedRendering.PieceInterval * 3);
+        WriteBuffers(1);
         _clock.Advance(StreamedRendering.PieceInterval * 3);
 
-        Assert.False(waiting.IsCompleted);
-        Assert.Empty(TakeAll(sentenceComplete: false));
+        Assert.Empty(Given());
     }
 
     [Fact]
-    public void Disposing_a_rendering_that_holds_audio_releases_its_waiter_and_its_timer()
+    public void Without_an_output_audio_waits_for_the_caller_to_take_it()
+    {
+        using var whole = new StreamedRendering(AudioEncoders.Get("pcm"), Rate, Rate, gain: 1.0, AudioEncoderOptions.Default, time: _clock);
+        whole.BeginSentence("Hi.");
+        whole.Write(new short[BufferSamples]);
+        _clock.Advance(StreamedRendering.PieceInterval * 3);
+
+        Assert.Empty(Given());
+        var output = Channel.CreateUnbounded<SynthesisEvent>();
+        Assert.Equal(1, whole.TakePieces(0, sentenceComplete: true, 1.0, output.Writer));
+    }
+
+    [Fact]
+    public void Disposing_a_rendering_that_holds_audio_stops_its_timer()
     {
         WriteBuffers(Lead);
-        Take();
-        WriteBuffers(2);
-        var waiting = _stream.WaitForAudioAsync();
-
+        Given();
         _stream.Dispose();
-        Assert.True(waiting.IsCompleted);
         _clock.Advance(StreamedRendering.PieceInterval);
 
+        Assert.Empty(Given());
         Assert.Empty(TakeAll(sentenceComplete: false));
         Assert.Throws<ObjectDisposedException>(() => WriteBuffers(1));
     }
@@ -135,7 +157,8 @@ public sealed class StreamedRenderingTests : IDisposable
     [Fact]
     public void A_sentence_larger_than_a_piece_goes_as_equal_pieces_below_the_large_object_heap_in_order_with_its_words_and_end_last()
     {
-        // 5 s of PCM (220,500 bytes): three pieces of 73,500 bytes.
+        // 5 s of PCM (220,500 bytes), taken at the sentence's end (no output attached): three pieces of 73,500 bytes.
+        _stream.BeginSentence("Hello there.");
         var buffers = 250;
         _stream.Word(0, 5, 0);
         WriteBuffers(buffers);
@@ -158,10 +181,16 @@ public sealed class StreamedRenderingTests : IDisposable
         Assert.Equal([false, false, true], pieces.Select(p => p.Words is { Count: 1 }));
     }
 
-    private SentenceAudio Take()
+    /// <summary>The pieces that went to the sentence's output since the last look.</summary>
+    private List<SentenceAudio> Given()
     {
-        var pieces = TakeAll(sentenceComplete: false);
-        return Assert.Single(pieces);
+        var pieces = new List<SentenceAudio>();
+        while (_output.Reader.TryRead(out var piece))
+        {
+            pieces.Add((SentenceAudio)piece);
+        }
+
+        return pieces;
     }
 
     private List<SentenceAudio> TakeAll(bool sentenceComplete)
