@@ -15,9 +15,9 @@ namespace MitTts.Grains.Synthesis;
 /// <para>While a sentence is spoken with an output attached (<see cref="BeginSentence"/>), its pieces go to that output from the thread
 /// that made them ready: the engine's, or the timer's for audio held back. The synthesizer's grain is not woken per piece (that was one
 /// more thread hop before each piece and a grain turn for it; Opus first audio p99 fell from 25 to 9 ms). The stream's first audio goes at once;
-/// after it, at most one piece per <see cref="CoalesceInterval"/> while the listener holds less than <see cref="MinimumLead"/> (what
-/// the pieces given out hold, less the time since the first, as a player that started with it would have left), and at most one per
-/// <see cref="PieceInterval"/> past that. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
+/// after it, new audio waits until the listener (what the pieces given out hold, less the time since the first, as a player that started
+/// with it would have left) is down to <see cref="SafetyMargin"/>, and at most <see cref="PieceInterval"/> after the last piece; once the
+/// listener holds <see cref="MinimumLead"/>, it waits the whole interval. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
 /// few pieces per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, and a player never
 /// waits on the interval with little left to play.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
@@ -28,10 +28,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     /// <summary>How much audio the listener must hold before new audio may wait for <see cref="PieceInterval"/>.</summary>
     public static readonly TimeSpan MinimumLead = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>The shortest time between two pieces while the listener holds less than <see cref="MinimumLead"/>: far below what it
-    /// holds after the first piece (one engine buffer, 20 ms for espeak-ng), and long enough that the engine's next buffers (made in tens
-    /// of microseconds each) go together instead of one frame each.</summary>
-    public static readonly TimeSpan CoalesceInterval = TimeSpan.FromMilliseconds(2);
+    /// <summary>How much audio the listener still holds when audio held back goes out anyway. After a first piece of one engine buffer
+    /// (20 ms for espeak-ng) the rest of a sentence that the engine makes in a few ms then goes in one piece with its end, not in one
+    /// more piece each: a piece costs grain messages, a channel event and a WebSocket frame, and capacity fell to about 55 % of the raw
+    /// engine's streams when the next pieces went 2 ms apart.</summary>
+    public static readonly TimeSpan SafetyMargin = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The largest piece, under the large-object heap's 85,000 bytes: a piece is a new array, and the rest of a 3 s PCM sentence
     /// (about 130 KB) in one piece landed there, so every few hundred pieces forced a full blocking collection (tens of ms with every
@@ -49,7 +50,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly bool _applyDsp;
     private readonly TimeProvider _time;
     private readonly long _intervalTicks;
-    private readonly long _coalesceTicks;
 
     // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
     private readonly bool _wordsEstimated;
@@ -90,7 +90,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     {
         _time = time ?? TimeProvider.System;
         _intervalTicks = (long)(PieceInterval.TotalSeconds * _time.TimestampFrequency);
-        _coalesceTicks = (long)(CoalesceInterval.TotalSeconds * _time.TimestampFrequency);
         _wordsEstimated = wordsEstimated;
         ArgumentNullException.ThrowIfNull(encoder);
         _engineRate = engineRate;
@@ -361,8 +360,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder.Write(output, _pending);
     }
 
-    /// <summary>New audio: given out now, or held until the time since the last piece reaches <see cref="CoalesceInterval"/> (while the
-    /// listener holds less than <see cref="MinimumLead"/>) or <see cref="PieceInterval"/>; the stream's first audio goes at once.</summary>
+    /// <summary>New audio: given out now, or held until the listener is down to <see cref="SafetyMargin"/> (while it holds less than
+    /// <see cref="MinimumLead"/>), and at most until <see cref="PieceInterval"/> after the last piece; the stream's first audio goes at once.</summary>
     private void Offer()
     {
         if (_output is not { } output || _holding || _pending.WrittenCount == 0)
@@ -374,7 +373,12 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         {
             var now = _time.GetTimestamp();
             var held = ((double)_sentSamples / _outputRate) - ((double)(now - _firstAudio) / _time.TimestampFrequency);
-            var due = _lastTake + (held >= MinimumLead.TotalSeconds ? _intervalTicks : _coalesceTicks) - now;
+            var due = _lastTake + _intervalTicks - now;
+            if (held < MinimumLead.TotalSeconds)
+            {
+                due = Math.Min(due, (long)((held - SafetyMargin.TotalSeconds) * _time.TimestampFrequency));
+            }
+
             if (due > 0)
             {
                 _holding = true;

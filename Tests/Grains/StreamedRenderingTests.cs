@@ -7,10 +7,9 @@ using MitTts.Speech.Audio;
 
 namespace MitTts.Tests.Grains;
 
-/// <summary>How a streamed task's audio is cut into pieces: the first at once, then at most one per
-/// <see cref="StreamedRendering.CoalesceInterval"/> while the listener holds little and one per <see cref="StreamedRendering.PieceInterval"/>
-/// past that, so a fast engine's sentence is not sent as one piece per engine buffer; each piece goes to the sentence's output from the
-/// thread that made it ready. The clock is a <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
+/// <summary>How a streamed task's audio is cut into pieces: the first at once, then held while the listener holds more than
+/// <see cref="StreamedRendering.SafetyMargin"/>, for at most <see cref="StreamedRendering.PieceInterval"/>, so a fast engine's sentence is
+/// not sent as one piece per engine buffer; each piece goes to the sentence's output from the thread that made it ready. The clock is a <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
 public sealed class StreamedRenderingTests : IDisposable
 {
     private const int Rate = 22050;
@@ -18,6 +17,9 @@ public sealed class StreamedRenderingTests : IDisposable
 
     // More than StreamedRendering.MinimumLead (250 ms) of audio.
     private const int Lead = 15;
+
+    // After a first piece of one buffer (20 ms), the listener is down to the safety margin this much later.
+    private static readonly TimeSpan AfterFirst = TimeSpan.FromMilliseconds(20) - StreamedRendering.SafetyMargin;
 
     private readonly FakeTimeProvider _clock = new();
     private readonly StreamedRendering _stream;
@@ -42,12 +44,12 @@ public sealed class StreamedRenderingTests : IDisposable
     }
 
     [Fact]
-    public void After_the_first_audio_the_engine_buffers_made_within_the_coalescing_interval_go_together()
+    public void After_the_first_audio_the_next_buffers_wait_together_until_the_listener_is_down_to_the_safety_margin()
     {
         WriteBuffers(Lead);
         Assert.Single(Given());
 
-        _clock.Advance(StreamedRendering.CoalesceInterval - TimeSpan.FromTicks(1));
+        _clock.Advance(AfterFirst - TimeSpan.FromTicks(1));
         Assert.Empty(Given());
         _clock.Advance(TimeSpan.FromTicks(1));
 
@@ -60,7 +62,7 @@ public sealed class StreamedRenderingTests : IDisposable
     public void Once_the_listener_holds_enough_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
     {
         WriteBuffers(Lead);
-        _clock.Advance(StreamedRendering.CoalesceInterval);
+        _clock.Advance(AfterFirst);
         Assert.Equal(2, Given().Count);
 
         WriteBuffers(50);
@@ -76,20 +78,22 @@ public sealed class StreamedRenderingTests : IDisposable
     }
 
     [Fact]
-    public void While_the_listener_holds_little_new_audio_goes_out_once_the_coalescing_interval_has_passed()
+    public void While_the_listener_holds_little_new_audio_goes_out_at_once_after_the_interval_and_otherwise_waits_for_it()
     {
         WriteBuffers(Lead);
-        _clock.Advance(StreamedRendering.CoalesceInterval);
+        _clock.Advance(AfterFirst);
         Given();
 
-        // 300 ms given out, 102 ms played: under the minimum lead, and the last piece went more than the coalescing interval ago.
+        // 300 ms given out, 110 ms played: under the minimum lead, and the last piece went more than the interval ago.
         _clock.Advance(TimeSpan.FromMilliseconds(100));
         WriteBuffers(1);
         Assert.Single(Given());
 
+        // 320 ms given out: the listener holds 210 ms, more than the margin after a whole interval.
         WriteBuffers(1);
+        _clock.Advance(StreamedRendering.PieceInterval - TimeSpan.FromTicks(1));
         Assert.Empty(Given());
-        _clock.Advance(StreamedRendering.CoalesceInterval);
+        _clock.Advance(TimeSpan.FromTicks(1));
         Assert.Single(Given());
     }
 
@@ -97,7 +101,7 @@ public sealed class StreamedRenderingTests : IDisposable
     public void Audio_made_after_the_interval_has_passed_goes_out_at_once()
     {
         WriteBuffers(Lead);
-        _clock.Advance(StreamedRendering.CoalesceInterval);
+        _clock.Advance(AfterFirst);
         Given();
         _clock.Advance(StreamedRendering.PieceInterval);
 
@@ -111,7 +115,7 @@ public sealed class StreamedRenderingTests : IDisposable
     {
         // The synthesizer takes the rest when the engine finishes a sentence, whether or not the interval has passed.
         WriteBuffers(Lead);
-        _clock.Advance(StreamedRendering.CoalesceInterval);
+        _clock.Advance(AfterFirst);
         Given();
         WriteBuffers(3);
         _stream.EndSentence();
