@@ -15,9 +15,10 @@ namespace MitTts.Grains.Synthesis;
 /// <para>While a sentence is spoken with an output attached (<see cref="BeginSentence"/>), its pieces go to that output from the thread
 /// that made them ready: the engine's, or the timer's for audio held back. The synthesizer's grain is not woken per piece (that was one
 /// more thread hop before each piece and a grain turn for it; Opus first audio p99 fell from 25 to 9 ms). The stream's first audio goes at once;
-/// after it, new audio waits until the listener (what the pieces given out hold, less the time since the first, as a player that started
-/// with it would have left) is down to <see cref="SafetyMargin"/>, and at most <see cref="PieceInterval"/> after the last piece; once the
-/// listener holds <see cref="MinimumLead"/>, it waits the whole interval. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
+/// while the listener holds less than <see cref="MinimumLead"/> (what the pieces given out hold, less the time since the first, as a
+/// player that started with it would have left), new audio goes as soon as <see cref="LeadPiece"/> of it is ready, with no timer in the
+/// way: the first piece can be one engine buffer (20 ms), and a piece held on a timer under load reached the player after it ran dry.
+/// Past that lead, new audio waits up to <see cref="PieceInterval"/> after the last piece. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
 /// few pieces per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, and a player never
 /// waits on the interval with little left to play.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
@@ -28,11 +29,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     /// <summary>How much audio the listener must hold before new audio may wait for <see cref="PieceInterval"/>.</summary>
     public static readonly TimeSpan MinimumLead = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How much audio the listener still holds when audio held back goes out anyway. After a first piece of one engine buffer
-    /// (20 ms for espeak-ng) the rest of a sentence that the engine makes in a few ms then goes in one piece with its end, not in one
-    /// more piece each: a piece costs grain messages, a channel event and a WebSocket frame, and capacity fell to about 55 % of the raw
-    /// engine's streams when the next pieces went 2 ms apart.</summary>
-    public static readonly TimeSpan SafetyMargin = TimeSpan.FromMilliseconds(10);
+    /// <summary>How much new audio makes a piece while the listener holds less than <see cref="MinimumLead"/>: five engine buffers of
+    /// espeak-ng, made in well under a millisecond, so a sentence reaches the lead in about three pieces instead of one per buffer.</summary>
+    public static readonly TimeSpan LeadPiece = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The largest piece, under the large-object heap's 85,000 bytes: a piece is a new array, and the rest of a 3 s PCM sentence
     /// (about 130 KB) in one piece landed there, so every few hundred pieces forced a full blocking collection (tens of ms with every
@@ -360,8 +359,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         _encoder.Write(output, _pending);
     }
 
-    /// <summary>New audio: given out now, or held until the listener is down to <see cref="SafetyMargin"/> (while it holds less than
-    /// <see cref="MinimumLead"/>), and at most until <see cref="PieceInterval"/> after the last piece; the stream's first audio goes at once.</summary>
+    /// <summary>New audio: the stream's first goes at once; while the listener holds less than <see cref="MinimumLead"/>, a piece goes
+    /// once <see cref="LeadPiece"/> is ready; past that, new audio is held until <see cref="PieceInterval"/> after the last piece.</summary>
     private void Offer()
     {
         if (_output is not { } output || _holding || _pending.WrittenCount == 0)
@@ -373,13 +372,14 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         {
             var now = _time.GetTimestamp();
             var held = ((double)_sentSamples / _outputRate) - ((double)(now - _firstAudio) / _time.TimestampFrequency);
-            var due = _lastTake + _intervalTicks - now;
             if (held < MinimumLead.TotalSeconds)
             {
-                due = Math.Min(due, (long)((held - SafetyMargin.TotalSeconds) * _time.TimestampFrequency));
+                if (_pieceSamples < LeadPiece.TotalSeconds * _outputRate)
+                {
+                    return;
+                }
             }
-
-            if (due > 0)
+            else if (_lastTake + _intervalTicks - now is var due && due > 0)
             {
                 _holding = true;
                 _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

@@ -7,19 +7,21 @@ using MitTts.Speech.Audio;
 
 namespace MitTts.Tests.Grains;
 
-/// <summary>How a streamed task's audio is cut into pieces: the first at once, then held while the listener holds more than
-/// <see cref="StreamedRendering.SafetyMargin"/>, for at most <see cref="StreamedRendering.PieceInterval"/>, so a fast engine's sentence is
-/// not sent as one piece per engine buffer; each piece goes to the sentence's output from the thread that made it ready. The clock is a <see cref="FakeTimeProvider"/>: the tests move it. A buffer is 20 ms of audio.</summary>
+/// <summary>How a streamed task's audio is cut into pieces: the first at once, then one per <see cref="StreamedRendering.LeadPiece"/>
+/// of new audio while the listener holds less than <see cref="StreamedRendering.MinimumLead"/>, and at most one per
+/// <see cref="StreamedRendering.PieceInterval"/> past that, so a fast engine's sentence is not sent as one piece per engine buffer; each
+/// piece goes to the sentence's output from the thread that made it ready. The clock is a <see cref="FakeTimeProvider"/>: the tests
+/// move it. A buffer is 20 ms of audio.</summary>
 public sealed class StreamedRenderingTests : IDisposable
 {
     private const int Rate = 22050;
     private const int BufferSamples = 441;
 
-    // More than StreamedRendering.MinimumLead (250 ms) of audio.
-    private const int Lead = 15;
+    // Buffers in a lead piece (100 ms).
+    private const int PerLeadPiece = 5;
 
-    // After a first piece of one buffer (20 ms), the listener is down to the safety margin this much later.
-    private static readonly TimeSpan AfterFirst = TimeSpan.FromMilliseconds(20) - StreamedRendering.SafetyMargin;
+    // The first buffer and three lead pieces: 320 ms, more than StreamedRendering.MinimumLead (250 ms).
+    private const int Lead = 1 + (3 * PerLeadPiece);
 
     private readonly FakeTimeProvider _clock = new();
     private readonly StreamedRendering _stream;
@@ -44,17 +46,17 @@ public sealed class StreamedRenderingTests : IDisposable
     }
 
     [Fact]
-    public void After_the_first_audio_the_next_buffers_wait_together_until_the_listener_is_down_to_the_safety_margin()
+    public void While_the_listener_holds_little_a_piece_goes_as_soon_as_a_lead_piece_of_audio_is_ready_with_no_timer_in_the_way()
     {
-        WriteBuffers(Lead);
+        WriteBuffers(1);
         Assert.Single(Given());
 
-        _clock.Advance(AfterFirst - TimeSpan.FromTicks(1));
+        WriteBuffers(PerLeadPiece - 1);
         Assert.Empty(Given());
-        _clock.Advance(TimeSpan.FromTicks(1));
+        WriteBuffers(1);
 
         var second = Assert.Single(Given());
-        Assert.Equal(Expected(BufferSamples, Lead - 1), second.Audio);
+        Assert.Equal(Expected(BufferSamples, PerLeadPiece), second.Audio);
         Assert.Equal(BufferSamples * 2, second.Offset);
     }
 
@@ -62,46 +64,39 @@ public sealed class StreamedRenderingTests : IDisposable
     public void Once_the_listener_holds_enough_new_audio_waits_for_the_interval_and_then_comes_whole_in_one_piece()
     {
         WriteBuffers(Lead);
-        _clock.Advance(AfterFirst);
-        Assert.Equal(2, Given().Count);
+        Assert.Equal(4, Given().Count);
 
         WriteBuffers(50);
         _clock.Advance(StreamedRendering.PieceInterval - TimeSpan.FromMilliseconds(1));
         Assert.Empty(Given());
         _clock.Advance(TimeSpan.FromMilliseconds(1));
 
-        var third = Assert.Single(Given());
-        Assert.Equal(BufferSamples * 2 * 50, third.Audio.Length);
-        Assert.Equal(BufferSamples * 50, third.Samples);
-        Assert.Equal(BufferSamples * 2 * Lead, third.Offset);
-        Assert.Equal(Expected(BufferSamples * Lead, 50), third.Audio);
+        var next = Assert.Single(Given());
+        Assert.Equal(BufferSamples * 2 * 50, next.Audio.Length);
+        Assert.Equal(BufferSamples * 50, next.Samples);
+        Assert.Equal(BufferSamples * 2 * Lead, next.Offset);
+        Assert.Equal(Expected(BufferSamples * Lead, 50), next.Audio);
     }
 
     [Fact]
-    public void While_the_listener_holds_little_new_audio_goes_out_at_once_after_the_interval_and_otherwise_waits_for_it()
+    public void When_the_listener_falls_below_the_lead_new_audio_goes_in_lead_pieces_again_without_waiting_for_the_interval()
     {
         WriteBuffers(Lead);
-        _clock.Advance(AfterFirst);
         Given();
 
-        // 300 ms given out, 110 ms played: under the minimum lead, and the last piece went more than the interval ago.
+        // 320 ms given out, 100 ms played: 220 ms left, under the minimum lead.
         _clock.Advance(TimeSpan.FromMilliseconds(100));
-        WriteBuffers(1);
-        Assert.Single(Given());
-
-        // 320 ms given out: the listener holds 210 ms, more than the margin after a whole interval.
-        WriteBuffers(1);
-        _clock.Advance(StreamedRendering.PieceInterval - TimeSpan.FromTicks(1));
+        WriteBuffers(PerLeadPiece - 1);
         Assert.Empty(Given());
-        _clock.Advance(TimeSpan.FromTicks(1));
-        Assert.Single(Given());
+        WriteBuffers(1);
+
+        Assert.Equal(BufferSamples * 2 * PerLeadPiece, Assert.Single(Given()).Audio.Length);
     }
 
     [Fact]
     public void Audio_made_after_the_interval_has_passed_goes_out_at_once()
     {
         WriteBuffers(Lead);
-        _clock.Advance(AfterFirst);
         Given();
         _clock.Advance(StreamedRendering.PieceInterval);
 
@@ -115,7 +110,6 @@ public sealed class StreamedRenderingTests : IDisposable
     {
         // The synthesizer takes the rest when the engine finishes a sentence, whether or not the interval has passed.
         WriteBuffers(Lead);
-        _clock.Advance(AfterFirst);
         Given();
         WriteBuffers(3);
         _stream.EndSentence();
@@ -148,6 +142,7 @@ public sealed class StreamedRenderingTests : IDisposable
     {
         WriteBuffers(Lead);
         Given();
+        WriteBuffers(2);
         _stream.Dispose();
         _clock.Advance(StreamedRendering.PieceInterval);
 
