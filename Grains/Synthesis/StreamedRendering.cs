@@ -13,14 +13,14 @@ namespace MitTts.Grains.Synthesis;
 /// piece on another, so both sides go through one lock. Loudness uses the voice's measured gain instead of the whole-utterance
 /// normalizer, which would have to wait for the last sample. Speed and pitch for engines that cannot apply them work a sentence at a time.
 /// <para>While a sentence is spoken with an output attached (<see cref="BeginSentence"/>), its pieces go to that output from the thread
-/// that made them ready: the engine's, or the timer's for audio held back. The synthesizer's grain is not woken per piece (that was one
-/// more thread hop before each piece and a grain turn for it; Opus first audio p99 fell from 25 to 9 ms). The stream's first audio goes at once;
-/// while the listener holds less than <see cref="MinimumLead"/> (what the pieces given out hold, less the time since the first, as a
-/// player that started with it would have left), new audio goes as soon as <see cref="LeadPiece"/> of it is ready, with no timer in the
-/// way: the first piece can be one engine buffer (20 ms), and a piece held on a timer under load reached the player after it ran dry.
-/// Past that lead, new audio waits up to <see cref="PieceInterval"/> after the last piece. An engine far faster than real time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a
-/// few pieces per sentence instead of one per engine buffer, each of which costs grain calls and a WebSocket frame, and a player never
-/// waits on the interval with little left to play.</para></remarks>
+/// that made them ready: the engine's, or the timer's for audio held back. The synthesizer's grain is not woken per piece (that was
+/// one more thread hop before each piece and a grain turn for it; Opus first audio p99 fell from 25 to 9 ms). The stream's first audio
+/// goes at once; while the listener holds less than <see cref="MinimumLead"/> (what the pieces given out hold, less the time since the
+/// first, as a player that started with it would have left), new audio goes as soon as <see cref="LeadPiece"/> of it is ready, with no
+/// timer in the way: the first piece can be one engine buffer (20 ms), and a piece held on a timer under load reached the player after
+/// it ran dry. Past that lead, new audio waits up to <see cref="PieceInterval"/> after the last piece. An engine far faster than real
+/// time (espeak-ng speaks a 3 s sentence in about 3 ms) then makes a few pieces per sentence instead of one per engine buffer, each of
+/// which costs grain calls and a WebSocket frame, and a player never waits on the interval with little left to play.</para></remarks>
 public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
 {
     /// <summary>The shortest time between two pieces after the first.</summary>
