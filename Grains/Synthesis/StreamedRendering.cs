@@ -49,6 +49,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly bool _applyDsp;
     private readonly TimeProvider _time;
     private readonly long _intervalTicks;
+    private readonly long _leadPieceSamples;
 
     // The engine's word times are estimates (ISpeechEngine.WordTimesEstimated): the words say so.
     private readonly bool _wordsEstimated;
@@ -93,6 +94,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         ArgumentNullException.ThrowIfNull(encoder);
         _engineRate = engineRate;
         _outputRate = outputRate;
+        _leadPieceSamples = (long)(LeadPiece.TotalSeconds * outputRate);
         _gain = gain;
         _speed = speed;
         _pitch = pitch;
@@ -374,17 +376,21 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             var held = ((double)_sentSamples / _outputRate) - ((double)(now - _firstAudio) / _time.TimestampFrequency);
             if (held < MinimumLead.TotalSeconds)
             {
-                if (_pieceSamples < LeadPiece.TotalSeconds * _outputRate)
+                if (_pieceSamples < _leadPieceSamples)
                 {
                     return;
                 }
             }
-            else if (_lastTake + _intervalTicks - now is var due && due > 0)
+            else
             {
-                _holding = true;
-                _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                _holdTimer.Change(TimeSpan.FromTicks(due * TimeSpan.TicksPerSecond / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
-                return;
+                var due = _lastTake + _intervalTicks - now;
+                if (due > 0)
+                {
+                    _holding = true;
+                    _holdTimer ??= _time.CreateTimer(static state => ((StreamedRendering)state!).HoldOver(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    _holdTimer.Change(TimeSpan.FromTicks(due * TimeSpan.TicksPerSecond / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+                    return;
+                }
             }
         }
 

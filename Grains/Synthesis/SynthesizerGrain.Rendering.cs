@@ -102,9 +102,10 @@ public sealed partial class SynthesizerGrain
             var started = time.GetTimestamp();
             // The sentence's pieces go to the owner from the engine's thread as they become ready; its last one from here.
             stream.BeginSentence(sentence, SkipFor(job.Job, index), output, index, (double)index / count);
+            var engineRequest = SpeechRenderer.EngineRequest(request, voice, engine, sentence);
             await (engine.RunsInOrder
-                ? engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken)
-                : Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), stream, cancellationToken), CancellationToken.None));
+                ? engine.SynthesizeAsync(engineRequest, stream, cancellationToken)
+                : Task.Run(() => engine.SynthesizeAsync(engineRequest, stream, cancellationToken), CancellationToken.None));
             stream.EndSentence();
             stream.TakePieces(index, sentenceComplete: true, (double)(index + 1) / count, output);
 
