@@ -96,6 +96,7 @@ ThroughputScenario.Load? throughput = null;
 foreach (var scenario in streaming)
 {
     Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {scenario}");
+    var gcBefore = child is null ? default : await child.Gc();
     switch (scenario)
     {
         case "first-audio": await new FirstAudioScenario(streamingServer, options, table).Run(); break;
@@ -104,6 +105,11 @@ foreach (var scenario in streaming)
         case "throughput": throughput = await new ThroughputScenario(streamingServer, options, table).Run(); break;
         case "connections": await new ConnectionsScenario(options.Url, options, table).Run(); break;
         case "naive": await new NaiveScenario(streamingServer, options, table).Run(throughput); break;
+    }
+
+    if (child is not null)
+    {
+        table.Note($"Server GC during {scenario}: {await child.Gc() - gcBefore}.");
     }
 }
 

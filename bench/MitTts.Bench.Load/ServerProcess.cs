@@ -8,7 +8,19 @@ namespace MitTts.Bench.Load;
 /// memory it has committed, and how many gen2 collections ran so far.</summary>
 internal readonly record struct GcFigures(long HeapBytes, long CommittedBytes, int Gen2Collections);
 
-/// <summary>This program with <c>serve</c>, as a child process: the embedded server alone, answering <c>mem</c> and <c>heap</c> on stdin.</summary>
+/// <summary>The child's collections so far: time paused in all, collections of each generation (a gen1 count includes the gen2 ones), and
+/// bytes allocated. Subtract two readings for what a scenario cost.</summary>
+internal readonly record struct GcActivity(double PausedMs, int Gen0, int Gen1, int Gen2, long AllocatedBytes)
+{
+    public static GcActivity operator -(GcActivity after, GcActivity before) => new(after.PausedMs - before.PausedMs, after.Gen0 - before.Gen0,
+        after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.AllocatedBytes - before.AllocatedBytes);
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"{Gen0} collections ({Gen1} of gen1, {Gen2} of them gen2), {PausedMs:0} ms paused in all ({PausedMs / Math.Max(1, Gen0):0.0} ms each), {AllocatedBytes / 1e6:0} MB allocated");
+}
+
+/// <summary>This program with <c>serve</c>, as a child process: the embedded server alone, answering <c>mem</c>, <c>heap</c> and <c>gc</c>
+/// on stdin.</summary>
 /// <remarks>Its other output (the server's warnings) is read as it comes and passed to stderr until it is told to stop, so a full pipe never
 /// blocks the server's logger.</remarks>
 internal sealed class ServerProcess : IAsyncDisposable
@@ -104,6 +116,15 @@ internal sealed class ServerProcess : IAsyncDisposable
             int.Parse(parts[3], CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The child's collections so far (<see cref="GcActivity"/>).</summary>
+    public async Task<GcActivity> Gc()
+    {
+        var parts = (await Ask("gc")).Split(' ');
+        return new GcActivity(double.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture),
+            int.Parse(parts[3], CultureInfo.InvariantCulture), int.Parse(parts[4], CultureInfo.InvariantCulture),
+            long.Parse(parts[5], CultureInfo.InvariantCulture));
+    }
+
     private async Task<string> Ask(string command)
     {
         await _process.StandardInput.WriteLineAsync(command);
@@ -123,7 +144,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         while (await _process.StandardOutput.ReadLineAsync() is { } line)
         {
-            if (line.StartsWith("mem ", StringComparison.Ordinal) || line.StartsWith("heap ", StringComparison.Ordinal))
+            if (line.StartsWith("mem ", StringComparison.Ordinal) || line.StartsWith("heap ", StringComparison.Ordinal)
+                || line.StartsWith("gc ", StringComparison.Ordinal))
             {
                 _answers.Writer.TryWrite(line);
             }
@@ -137,7 +159,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>The child's side: serve until stdin closes. <c>mem</c> answers <c>mem WORKING_SET GC_HEAP</c> after a full collection;
-    /// <c>heap</c> answers <c>heap HEAP_SIZE COMMITTED GEN2_COLLECTIONS</c> as of the last collection.</summary>
+    /// <c>heap</c> answers <c>heap HEAP_SIZE COMMITTED GEN2_COLLECTIONS</c> as of the last collection; <c>gc</c> answers
+    /// <c>gc PAUSED_MS GEN0 GEN1 GEN2 ALLOCATED</c>, counted since the process started.</summary>
     public static async Task Serve(BenchOptions options)
     {
         await using var server = await EmbeddedServer.Start(options.AudioCache, options.ServerArgs);
@@ -156,6 +179,11 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 var info = GC.GetGCMemoryInfo();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"heap {info.HeapSizeBytes} {info.TotalCommittedBytes} {GC.CollectionCount(2)}"));
+            }
+            else if (command == "gc")
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"gc {GC.GetTotalPauseDuration().TotalMilliseconds} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalAllocatedBytes()}"));
             }
         }
     }
