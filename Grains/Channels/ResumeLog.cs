@@ -26,18 +26,25 @@ public readonly record struct EventMark([property: Id(0)] long Sequence, [proper
 /// <summary>A session's numbered events, kept for a resume window so a reader that reconnects gets what it missed.</summary>
 /// <remarks>Numbers run 1, 2, 3… with no gap. <see cref="Released"/> is how far readers may read: everything in memory mode, only what
 /// has been saved in durable mode, so no reader ever holds an event that a restored channel does not know about. Read events go after
-/// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes.</remarks>
+/// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes. An audio event, once read, leaves
+/// its own array for <see cref="ResumeAudio"/>'s blocks; a resume gets it back as a new event.</remarks>
 public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentBytes)
 {
     private readonly List<Entry> _entries = [];
+    private readonly ResumeAudio _audio = new();
     private int _start;
     private long _bytes;
+    private long _keptThrough;
 
     /// <summary>Bytes of audio held.</summary>
     public long Bytes => _bytes;
 
     /// <summary>The lowest number still kept; one past <see cref="LastSequence"/> when none is.</summary>
-    public long FirstKept => _start < _entries.Count ? _entries[_start].Event.Sequence : LastSequence + 1;
+    public long FirstKept => _start < _entries.Count ? _entries[_start].Mark.Sequence : LastSequence + 1;
+
+    /// <summary>Bytes of memory the read audio's blocks take (whole blocks: at least <see cref="Bytes"/> of them, at most one block
+    /// more).</summary>
+    public long BlockBytes => _audio.Capacity;
 
     /// <summary>The highest number handed out.</summary>
     public long LastSequence { get; private set; }
@@ -54,6 +61,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         LastSequence = sequence;
         Released = sequence;
         ReadThrough = sequence;
+        _keptThrough = sequence;
     }
 
     /// <summary>Numbers <paramref name="channelEvent"/> and keeps it; <paramref name="release"/> lets readers have it at once.</summary>
@@ -62,7 +70,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         ArgumentNullException.ThrowIfNull(channelEvent);
         var numbered = channelEvent with { Sequence = ++LastSequence };
         _entries.Add(new Entry(numbered, now, new EventMark(numbered.Sequence, numbered.TaskId, position, numbered is TaskEndedEvent)));
-        _bytes += Size(numbered);
+        _bytes += (numbered as AudioEvent)?.Audio.Length ?? 0;
         if (release)
         {
             Released = LastSequence;
@@ -85,20 +93,39 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
             return false;
         }
 
-        var first = _entries[_start].Event.Sequence;
-        var entry = _entries[_start + (int)Math.Max(0, sequence - first)];
-        if (entry.Event.Sequence > Released)
+        var entry = _entries[IndexOf(sequence)];
+        if (entry.Mark.Sequence > Released)
         {
             return false;
         }
 
-        channelEvent = entry.Event;
         mark = entry.Mark;
+        channelEvent = entry.Event ?? new AudioEvent(
+            mark.Sequence, mark.TaskId!, entry.RequestId, entry.ContextId, _audio.Read(entry.AudioAt, entry.AudioLength), entry.Progress);
         return true;
     }
 
-    /// <summary>A reader has event <paramref name="sequence"/>.</summary>
-    public void Acknowledge(long sequence) => ReadThrough = Math.Max(ReadThrough, sequence);
+    /// <summary>A reader has event <paramref name="sequence"/>: the audio read so far moves into the blocks.</summary>
+    public void Acknowledge(long sequence)
+    {
+        ReadThrough = Math.Max(ReadThrough, sequence);
+        if (_start >= _entries.Count)
+        {
+            return;
+        }
+
+        for (var i = IndexOf(_keptThrough + 1); i < _entries.Count && _entries[i].Mark.Sequence <= ReadThrough; i++)
+        {
+            var entry = _entries[i];
+            if (entry.Event is AudioEvent audio)
+            {
+                _entries[i] = new Entry(null, entry.At, entry.Mark, _audio.Write(audio.Audio), audio.Audio.Length, audio.RequestId,
+                    audio.ContextId, audio.Progress);
+            }
+
+            _keptThrough = entry.Mark.Sequence;
+        }
+    }
 
     /// <summary>The marks of events after <see cref="ReadThrough"/> up to <paramref name="through"/>: what a restored channel needs to
     /// know where a reader that had any of them stands.</summary>
@@ -123,10 +150,9 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     {
         var before = _bytes;
         var through = unread ? Released : ReadThrough;
-        while (_start < _entries.Count && _entries[_start].Event.Sequence <= through)
+        while (_start < _entries.Count && _entries[_start].Mark.Sequence <= through)
         {
-            _bytes -= Size(_entries[_start].Event);
-            _entries[_start++] = default;
+            DropOldest();
         }
 
         _entries.RemoveRange(0, _start);
@@ -139,6 +165,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     public void Clear()
     {
         _entries.Clear();
+        _audio.Clear();
         _start = 0;
         _bytes = 0;
         ReleaseSpare();
@@ -158,8 +185,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     {
         while (_entries.Count - _start > 1 && CanTrimOldest(now))
         {
-            _bytes -= Size(_entries[_start].Event);
-            _entries[_start++] = default;
+            DropOldest();
         }
 
         // Trimmed entries leave the list in bulk, so trimming stays O(1) per event.
@@ -173,15 +199,42 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     private bool CanTrimOldest(DateTimeOffset now)
     {
         var oldest = _entries[_start];
-        if (_bytes > maxUnsentBytes && oldest.Event.Sequence <= Released)
+        if (_bytes > maxUnsentBytes && oldest.Mark.Sequence <= Released)
         {
             return true;
         }
 
-        return oldest.Event.Sequence <= ReadThrough && (_bytes > bufferBytes || now - oldest.At > window);
+        return oldest.Mark.Sequence <= ReadThrough && (_bytes > bufferBytes || now - oldest.At > window);
     }
 
-    private static long Size(ChannelEvent channelEvent) => channelEvent is AudioEvent audio ? audio.Audio.Length : 0;
+    /// <summary>Where event <paramref name="sequence"/> is in the list, or the oldest kept one when it is gone.</summary>
+    private int IndexOf(long sequence) => _start + (int)Math.Max(0, sequence - _entries[_start].Mark.Sequence);
 
-    private readonly record struct Entry(ChannelEvent Event, DateTimeOffset At, EventMark Mark);
+    private void DropOldest()
+    {
+        var oldest = _entries[_start];
+        if (oldest.Event is null)
+        {
+            _bytes -= oldest.AudioLength;
+            _audio.ReleaseBefore(oldest.AudioAt + oldest.AudioLength);
+        }
+        else
+        {
+            _bytes -= (oldest.Event as AudioEvent)?.Audio.Length ?? 0;
+        }
+
+        _entries[_start++] = default;
+    }
+
+    /// <summary>A kept event: <see cref="Event"/> itself, or for audio a reader has, null and where its bytes are in the blocks with
+    /// what rebuilds the event.</summary>
+    private readonly record struct Entry(
+        ChannelEvent? Event,
+        DateTimeOffset At,
+        EventMark Mark,
+        long AudioAt = 0,
+        int AudioLength = 0,
+        string? RequestId = null,
+        string? ContextId = null,
+        double Progress = 0);
 }

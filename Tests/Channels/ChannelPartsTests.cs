@@ -251,4 +251,95 @@ public sealed class ResumeLogTests
         Assert.Equal((5, 0), (log.FirstKept, log.Bytes));
         Assert.Equal(5, log.Append(Audio(1), AudioPosition.None, s_now, release: true).Sequence);
     }
+
+    [Fact]
+    public void Read_audio_moves_into_blocks_and_a_resume_gets_every_byte_and_field_back()
+    {
+        var log = Log(buffer: 1 << 24);
+        var random = new Random(7);
+        // Sizes that start, end and span block boundaries, and one larger than several blocks.
+        int[] sizes = [1, 4410, ResumeBlocks.BlockSize - 4411, ResumeBlocks.BlockSize, 3 * ResumeBlocks.BlockSize + 17, 8820, 2];
+        var sent = new List<AudioEvent>();
+        foreach (var size in sizes)
+        {
+            var audio = new byte[size];
+            random.NextBytes(audio);
+            var piece = new AudioEvent(0, "t1", "r1", "c1", audio, sent.Count / 10.0);
+            sent.Add((AudioEvent)log.Append(piece, new AudioPosition(0, size, 0), s_now, release: true));
+        }
+
+        log.Acknowledge(sizes.Length);
+        Assert.True(log.BlockBytes >= log.Bytes && log.BlockBytes < log.Bytes + ResumeBlocks.BlockSize);
+        for (var i = 0; i < sent.Count; i++)
+        {
+            Assert.True(log.TryGet(i + 1, out var again, out var mark));
+            var audio = Assert.IsType<AudioEvent>(again);
+            Assert.NotSame(sent[i].Audio, audio.Audio);
+            Assert.Equal(sent[i].Audio, audio.Audio);
+            Assert.Equal(sent[i], audio with { Audio = sent[i].Audio });
+            Assert.Equal(i + 1, mark.Sequence);
+        }
+    }
+
+    [Fact]
+    public void Blocks_go_back_as_the_oldest_read_audio_leaves_and_unread_audio_is_never_in_them()
+    {
+        var log = Log(buffer: 2 * ResumeBlocks.BlockSize);
+        var piece = new byte[ResumeBlocks.BlockSize / 4];
+        piece.AsSpan().Fill(0x5A);
+        for (var i = 0; i < 4; i++)
+        {
+            log.Append(new AudioEvent(0, "t1", null, null, piece, 0), AudioPosition.None, s_now, release: true);
+        }
+
+        // Unread: the events hold their own arrays, no block is taken.
+        Assert.Equal(0, log.BlockBytes);
+        log.Acknowledge(4);
+        Assert.Equal(ResumeBlocks.BlockSize, log.BlockBytes);
+
+        // 40 more pieces are 10 blocks of audio; the buffer keeps 2 blocks of it, which span at most 3.
+        for (var i = 0; i < 40; i++)
+        {
+            var appended = log.Append(new AudioEvent(0, "t1", null, null, piece, 0), AudioPosition.None, s_now, release: true);
+            log.Acknowledge(appended.Sequence);
+            Assert.True(log.BlockBytes <= 3 * ResumeBlocks.BlockSize, $"{log.BlockBytes} bytes of blocks after piece {i}");
+        }
+
+        Assert.True(log.FirstKept > 30);
+        Assert.True(log.TryGet(log.FirstKept, out var oldest, out _));
+        Assert.Equal(piece, Assert.IsType<AudioEvent>(oldest).Audio);
+        log.Clear();
+        Assert.Equal(0, log.BlockBytes);
+    }
+}
+
+public sealed class ResumeAudioTests
+{
+    [Fact]
+    public void Bytes_come_back_exactly_across_block_boundaries_after_older_blocks_were_released()
+    {
+        var audio = new ResumeAudio();
+        var data = new byte[5 * ResumeBlocks.BlockSize + 123];
+        new Random(3).NextBytes(data);
+        var at = new List<long>();
+        for (var offset = 0; offset < data.Length; offset += 1000)
+        {
+            at.Add(audio.Write(data.AsSpan(offset, Math.Min(1000, data.Length - offset))));
+        }
+
+        Assert.Equal(Enumerable.Range(0, at.Count).Select(i => i * 1000L), at);
+        Assert.Equal(data, audio.Read(0, data.Length));
+
+        audio.ReleaseBefore(2 * ResumeBlocks.BlockSize + 5);
+        Assert.Equal(4 * ResumeBlocks.BlockSize, audio.Capacity);
+        Assert.Equal(data.AsSpan(2 * ResumeBlocks.BlockSize + 5, 40000).ToArray(), audio.Read(2 * ResumeBlocks.BlockSize + 5, 40000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => audio.Read(ResumeBlocks.BlockSize, 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => audio.Read(data.Length - 5, 10));
+
+        // Releasing everything frees every block; writing goes on at the next offset.
+        audio.ReleaseBefore(data.Length);
+        Assert.Equal(0, audio.Capacity);
+        Assert.Equal(data.Length, audio.Write([1, 2, 3]));
+        Assert.Equal(new byte[] { 1, 2, 3 }, audio.Read(data.Length, 3));
+    }
 }
