@@ -42,7 +42,7 @@ public sealed class NeuralGatewayFixture : IAsyncLifetime, IDisposable
         var config = NeuralTestModels.PiperConfig();
         _models.AddPiper(Path.GetFileNameWithoutExtension(PiperFile), NeuralTestModels.Piper(), config);
         _models.AddPiper(Path.GetFileNameWithoutExtension(SlowPiperFile), NeuralTestModels.Piper(slowMatMuls: 6), config);
-        _models.AddPiper(Path.GetFileNameWithoutExtension(VerySlowPiperFile), NeuralTestModels.Piper(slowMatMuls: 200), config);
+        _models.AddPiper(Path.GetFileNameWithoutExtension(VerySlowPiperFile), NeuralTestModels.Piper(slowMatMuls: 800), config);
         _models.AddPiper(Path.GetFileNameWithoutExtension(BrokenModelFile), [1, 2, 3, 4, 5, 6, 7, 8], config);
         _models.AddPiper(Path.GetFileNameWithoutExtension(BrokenConfigFile), NeuralTestModels.Piper(), "{ not json");
         _models.AddKokoro("af_heart", "bm_lewis");
