@@ -46,6 +46,10 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 {
     private readonly List<ScheduledJob> _jobs = [];
     private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+
+    // Place's scratch, kept between calls (every queued job's position is asked): each waiting session's first job at the asked
+    // one's level, as its sequence and remaining characters.
+    private readonly Dictionary<string, (long Sequence, long Characters)> _firsts = new(StringComparer.Ordinal);
     private long _served;
 
     public int Count => _jobs.Count;
@@ -277,7 +281,8 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         ArgumentNullException.ThrowIfNull(job);
         var level = Effective(job, now);
         var ownKey = (_lastServed.GetValueOrDefault(job.SessionKey), job.Sequence);
-        var firsts = new Dictionary<string, ScheduledJob>(StringComparer.Ordinal);
+        var firsts = _firsts;
+        firsts.Clear();
         var waiting = false;
         foreach (var other in _jobs)
         {
@@ -292,7 +297,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
             if (otherLevel == level && other.SessionKey != job.SessionKey
                 && (!firsts.TryGetValue(other.SessionKey, out var first) || other.Sequence < first.Sequence))
             {
-                firsts[other.SessionKey] = other;
+                firsts[other.SessionKey] = (other.Sequence, other.RemainingCharacters);
             }
         }
 
@@ -308,7 +313,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
             if ((_lastServed.GetValueOrDefault(session), first.Sequence).CompareTo(ownKey) < 0)
             {
                 ahead++;
-                characters += first.RemainingCharacters;
+                characters += first.Characters;
             }
         }
 
