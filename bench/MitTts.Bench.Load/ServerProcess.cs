@@ -82,6 +82,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.Environment["DOTNET_gcServer"] = "1";
             start.Environment["DOTNET_gcConcurrent"] = "0";
             start.Environment["DOTNET_GCConserveMemory"] = "5";
+            start.Environment["DOTNET_GCLOHThreshold"] = "0x100000";
         }
 
         foreach (var (name, value) in Variables(environment ?? []))
