@@ -26,8 +26,10 @@ public readonly record struct EventMark([property: Id(0)] long Sequence, [proper
 /// <summary>A session's numbered events, kept for a resume window so a reader that reconnects gets what it missed.</summary>
 /// <remarks>Numbers run 1, 2, 3… with no gap. <see cref="Released"/> is how far readers may read: everything in memory mode, only what
 /// has been saved in durable mode, so no reader ever holds an event that a restored channel does not know about. Read events go after
-/// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes. An audio event, once read, leaves
-/// its own array for <see cref="ResumeAudio"/>'s blocks; a resume gets it back as a new event.</remarks>
+/// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes. An audio event leaves its own array
+/// for <see cref="ResumeAudio"/>'s blocks once it is read, or once it has waited <see cref="UnreadAge"/> for a reader (one held back by
+/// its socket, or none connected), so no piece lives long enough on the collected heap to be promoted; a reader or a resume then gets
+/// it back as a new event.</remarks>
 public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentBytes)
 {
     private readonly List<Entry> _entries = [];
@@ -35,6 +37,9 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     private int _start;
     private long _bytes;
     private long _keptThrough;
+
+    /// <summary>How long an unread audio event keeps its own array: a reader that is keeping up takes it well within this.</summary>
+    public static readonly TimeSpan UnreadAge = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Bytes of audio held.</summary>
     public long Bytes => _bytes;
@@ -76,6 +81,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
             Released = LastSequence;
         }
 
+        MoveToBlocks(now - UnreadAge);
         Trim(now);
         return numbered;
     }
@@ -109,22 +115,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     public void Acknowledge(long sequence)
     {
         ReadThrough = Math.Max(ReadThrough, sequence);
-        if (_start >= _entries.Count)
-        {
-            return;
-        }
-
-        for (var i = IndexOf(_keptThrough + 1); i < _entries.Count && _entries[i].Mark.Sequence <= ReadThrough; i++)
-        {
-            var entry = _entries[i];
-            if (entry.Event is AudioEvent audio)
-            {
-                _entries[i] = new Entry(null, entry.At, entry.Mark, _audio.Write(audio.Audio), audio.Audio.Length, audio.RequestId,
-                    audio.ContextId, audio.Progress);
-            }
-
-            _keptThrough = entry.Mark.Sequence;
-        }
+        MoveToBlocks(DateTimeOffset.MinValue);
     }
 
     /// <summary>The marks of events after <see cref="ReadThrough"/> up to <paramref name="through"/>: what a restored channel needs to
@@ -205,6 +196,33 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         }
 
         return oldest.Mark.Sequence <= ReadThrough && (_bytes > bufferBytes || now - oldest.At > window);
+    }
+
+    /// <summary>Moves the audio of events read, or appended at or before <paramref name="appendedBy"/>, into the blocks, oldest
+    /// first (the blocks hold audio in the order of the events).</summary>
+    private void MoveToBlocks(DateTimeOffset appendedBy)
+    {
+        if (_start >= _entries.Count)
+        {
+            return;
+        }
+
+        for (var i = IndexOf(_keptThrough + 1); i < _entries.Count; i++)
+        {
+            var entry = _entries[i];
+            if (entry.Mark.Sequence > ReadThrough && entry.At > appendedBy)
+            {
+                break;
+            }
+
+            if (entry.Event is AudioEvent audio)
+            {
+                _entries[i] = new Entry(null, entry.At, entry.Mark, _audio.Write(audio.Audio), audio.Audio.Length, audio.RequestId,
+                    audio.ContextId, audio.Progress);
+            }
+
+            _keptThrough = entry.Mark.Sequence;
+        }
     }
 
     /// <summary>Where event <paramref name="sequence"/> is in the list, or the oldest kept one when it is gone.</summary>

@@ -282,7 +282,31 @@ public sealed class ResumeLogTests
     }
 
     [Fact]
-    public void Blocks_go_back_as_the_oldest_read_audio_leaves_and_unread_audio_is_never_in_them()
+    public void Unread_audio_keeps_its_own_array_only_until_it_has_waited_the_unread_age()
+    {
+        var log = Log();
+        var first = new byte[1000];
+        new Random(5).NextBytes(first);
+        log.Append(new AudioEvent(0, "t1", null, null, first, 0.1), AudioPosition.None, s_now, release: true);
+        log.Append(Audio(500), AudioPosition.None, s_now + ResumeLog.UnreadAge - TimeSpan.FromMilliseconds(1), release: true);
+        Assert.Equal(0, log.BlockBytes);
+
+        // A third event comes once the first has waited the unread age: the first goes to the blocks, the second (younger) stays.
+        log.Append(Audio(500), AudioPosition.None, s_now + ResumeLog.UnreadAge, release: true);
+        Assert.Equal(ResumeBlocks.BlockSize, log.BlockBytes);
+        Assert.True(log.TryGet(1, out var moved, out _));
+        Assert.NotSame(first, ((AudioEvent)moved).Audio);
+        Assert.Equal(first, ((AudioEvent)moved).Audio);
+        Assert.Equal(1500 + 500, log.Bytes);
+
+        // Reading on moves the rest in order, and the reader gets every byte.
+        log.Acknowledge(3);
+        Assert.True(log.TryGet(2, out var second, out _));
+        Assert.Equal(new byte[500], ((AudioEvent)second).Audio);
+    }
+
+    [Fact]
+    public void Blocks_go_back_as_the_oldest_read_audio_leaves_and_fresh_unread_audio_is_not_in_them()
     {
         var log = Log(buffer: 2 * ResumeBlocks.BlockSize);
         var piece = new byte[ResumeBlocks.BlockSize / 4];
