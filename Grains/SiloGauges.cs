@@ -36,6 +36,7 @@ public sealed partial class SiloGauges : BackgroundService
         meter.CreateObservableCounter("mittts.result_store.evictions", () => Sample(s => [new Measurement<long>(s.Evictions)]), unit: "{entry}", description: "Results evicted early to stay within a budget.");
         meter.CreateObservableCounter("mittts.result_store.expirations", () => Sample(s => [new Measurement<long>(s.Expirations)]), unit: "{entry}", description: "Results that left when their TTL ran out.");
         meter.CreateObservableGauge("mittts.channel_buffers.size", () => buffers.TotalBytes, unit: "By", description: "Audio this silo's sessions hold for resuming and unsent.");
+        meter.CreateObservableGauge("mittts.channel_buffers.blocks", BlockUsage, unit: "By", description: "Native memory of the blocks that hold sessions' kept audio (this process): holding audio, and free for reuse.");
         meter.CreateObservableGauge("mittts.sessions", () => buffers.Sessions, unit: "{session}", description: "Sessions (audio channels) on this silo.");
         meter.CreateObservableGauge("mittts.config.version", () => settings.Current.Version, description: "The live configuration version in effect on this silo.");
         meter.CreateObservableGauge("mittts.scheduler.queue_limit", () => settings.Current.MaxQueuePerLevel, unit: "{job}", description: "Jobs one priority level of one device may hold (live: scheduling.max_queue_per_level).");
@@ -63,6 +64,12 @@ public sealed partial class SiloGauges : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    private static Measurement<long>[] BlockUsage()
+    {
+        var (used, free) = ResumeBlocks.Usage();
+        return [Tagged(used, "state", "used"), Tagged(free, "state", "free")];
     }
 
     private static Measurement<long> Tagged(long value, string key, string tag) => new(value, new KeyValuePair<string, object?>(key, tag));

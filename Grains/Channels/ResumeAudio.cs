@@ -132,6 +132,18 @@ public static unsafe class ResumeBlocks
     /// <summary>Bytes of blocks allocated and not freed: in use and free.</summary>
     public static long HeldBytes => Interlocked.Read(ref s_held);
 
+    /// <summary>Bytes of blocks holding kept audio now, and of free ones (read together; a block being allocated may be missing).</summary>
+    public static (long Used, long Free) Usage()
+    {
+        long free;
+        lock (s_lock)
+        {
+            free = (long)s_free.Count * BlockSize;
+        }
+
+        return (Math.Max(0, HeldBytes - free), free);
+    }
+
     public static nint Rent()
     {
         lock (s_lock)

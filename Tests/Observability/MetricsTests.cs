@@ -148,6 +148,26 @@ public sealed partial class MetricsTests
         Assert.Equal(0, sockets);
     }
 
+    [Fact]
+    public async Task Audio_a_session_keeps_for_resuming_shows_as_used_native_blocks()
+    {
+        await using var server = await GatewayProcess.Start();
+        using var scraper = new HttpClient { BaseAddress = server.MetricsAddress };
+        Assert.Equal(0.0, PrometheusText.Sum(await scraper.GetStringAsync("/metrics"), "mittts_channel_buffers_blocks_bytes", "state=\"used\""));
+
+        await using var socket = await ProtocolClient.Connect(server.Address);
+        await socket.Send(new { type = "synthesize", text = "This answer is kept for a while, so a client that drops can resume it.", format = "pcm" });
+        var taskId = (await socket.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await socket.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        var received = messages.Where(m => m.IsAudio).Sum(m => m.Audio!.Length);
+
+        // Every piece read is kept in the blocks, whole blocks of 16 KB: at least the audio, at most one block more.
+        var used = PrometheusText.Sum(await scraper.GetStringAsync("/metrics"), "mittts_channel_buffers_blocks_bytes", "state=\"used\"");
+        Assert.NotNull(used);
+        Assert.Equal(0, used % (16 * 1024));
+        Assert.InRange(used.Value, received, received + (16 * 1024));
+    }
+
     [GeneratedRegex(@"^# (HELP|TYPE|UNIT|EOF)( [a-zA-Z_:][a-zA-Z0-9_:]*( .*)?)?$")]
     private static partial Regex CommentLine();
 
