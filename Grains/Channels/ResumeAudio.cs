@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace MitTts.Grains.Channels;
 
 /// <summary>The audio a channel keeps for resuming, copied end to end into fixed blocks of native memory.</summary>
-/// <remarks>A piece of audio the reader already has would otherwise live on as its own array for the resume window: under 50 busy
-/// sessions tens of thousands of them, tens of MB that every collection promoted, marked and compacted. Blocks are outside the
+/// <remarks>A piece of audio the reader already has (or that waits for a reader) would otherwise live on as its own array for the
+/// resume window: under 50 busy sessions tens of thousands of them, tens of MB that every collection promoted, marked and compacted. Blocks are outside the
 /// collected heap (on its pinned heap, allocating them made the GC run full collections), and go back to <see cref="ResumeBlocks"/>
 /// when the oldest audio leaves, so a busy silo reuses the same few MB. Offsets grow without end: block <c>i</c> holds
 /// <c>[start + i × BlockSize, start + (i + 1) × BlockSize)</c>. Not thread-safe: one channel's turns use it; a channel that is never
@@ -116,18 +116,6 @@ public static unsafe class ResumeBlocks
     private static readonly Stack<nint> s_free = new();
     private static long s_held;
     private static readonly Lock s_lock = new();
-
-    /// <summary>Free blocks held now.</summary>
-    public static int Free
-    {
-        get
-        {
-            lock (s_lock)
-            {
-                return s_free.Count;
-            }
-        }
-    }
 
     /// <summary>Bytes of blocks allocated and not freed: in use and free.</summary>
     public static long HeldBytes => Interlocked.Read(ref s_held);

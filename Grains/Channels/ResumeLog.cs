@@ -47,8 +47,8 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     /// <summary>The lowest number still kept; one past <see cref="LastSequence"/> when none is.</summary>
     public long FirstKept => _start < _entries.Count ? _entries[_start].Mark.Sequence : LastSequence + 1;
 
-    /// <summary>Bytes of memory the read audio's blocks take (whole blocks: at least <see cref="Bytes"/> of them, at most one block
-    /// more).</summary>
+    /// <summary>Bytes of memory the blocks of the audio moved out of its arrays take (whole blocks: at most one block more than that
+    /// audio).</summary>
     public long BlockBytes => _audio.Capacity;
 
     /// <summary>The highest number handed out.</summary>
