@@ -12,8 +12,14 @@ namespace MitTts.Grains.Synthesis.Neural;
 /// kept, not retried per request).</remarks>
 public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
 {
+    // How long disposing waits for inferences still running (their jobs cancelled: ONNX Runtime stops at its next node).
+    private static readonly TimeSpan s_runsEndTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Lazy<Opened> _opened;
     private readonly Action<string, string> _failed;
+    private readonly Lock _gate = new();
+    private int _running;
+    private bool _disposed;
 
     /// <param name="engine"><see cref="PiperEngine.EngineName"/> or <see cref="KokoroEngine.EngineName"/>.</param>
     /// <param name="modelPath">The <c>.onnx</c> file.</param>
@@ -72,7 +78,15 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
     public async Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
     {
         var opened = await OpenedAsync().ConfigureAwait(false);
-        await opened.Engine.SynthesizeAsync(request, sink, cancellationToken).ConfigureAwait(false);
+        Enter();
+        try
+        {
+            await opened.Engine.SynthesizeAsync(request, sink, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave();
+        }
     }
 
     /// <summary>Speaks the items in one inference per speed (Piper only); an item's own token drops only that item's audio.</summary>
@@ -84,14 +98,72 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
             throw new InvalidOperationException($"{ModelPath}: a {Name} model takes no batch.");
         }
 
-        await piper.SynthesizeBatchAsync(items, cancellationToken).ConfigureAwait(false);
+        Enter();
+        try
+        {
+            await piper.SynthesizeBatchAsync(items, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave();
+        }
     }
 
+    /// <summary>Closes the model's sessions once no inference runs in them: a session disposed under a running inference frees memory
+    /// the inference is using, and the process crashes. Runs still going after <see cref="s_runsEndTimeout"/> keep the sessions open
+    /// for the rest of the process.</summary>
     public void Dispose()
     {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Running() > 0)
+        {
+            if (waited.Elapsed > s_runsEndTimeout)
+            {
+                return;
+            }
+
+            Thread.Sleep(5);
+        }
+
         if (_opened.IsValueCreated)
         {
             _opened.Value.Model.Dispose();
+        }
+    }
+
+    /// <summary>An inference starts in the model; refused once the model is being closed.</summary>
+    private void Enter()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                throw new SpeechEngineUnavailableException($"The {Name} model {ModelPath} is closed: the silo is stopping.");
+            }
+
+            _running++;
+        }
+    }
+
+    private void Leave()
+    {
+        lock (_gate)
+        {
+            _running--;
+        }
+    }
+
+    /// <summary>Inferences running in the model now.</summary>
+    internal int Running()
+    {
+        lock (_gate)
+        {
+            return _running;
         }
     }
 
