@@ -24,11 +24,12 @@ public sealed unsafe class ResumeAudio
         var at = _end;
         while (!audio.IsEmpty)
         {
-            var inBlock = (int)((_end - _start) % ResumeBlocks.BlockSize);
-            if (inBlock == 0 && _end - _start == Capacity)
+            if (_end - _start == Capacity)
             {
                 _blocks.Add(ResumeBlocks.Rent());
             }
+
+            var inBlock = (int)((_end - _start) % ResumeBlocks.BlockSize);
 
             var count = Math.Min(audio.Length, ResumeBlocks.BlockSize - inBlock);
             audio[..count].CopyTo(Block((_end - _start) / ResumeBlocks.BlockSize)[inBlock..]);
@@ -117,9 +118,6 @@ public static unsafe class ResumeBlocks
     private static long s_held;
     private static readonly Lock s_lock = new();
 
-    /// <summary>Bytes of blocks allocated and not freed: in use and free.</summary>
-    public static long HeldBytes => Interlocked.Read(ref s_held);
-
     /// <summary>Bytes of blocks holding kept audio now, and of free ones (read together; a block being allocated may be missing).</summary>
     public static (long Used, long Free) Usage()
     {
@@ -129,7 +127,7 @@ public static unsafe class ResumeBlocks
             free = (long)s_free.Count * BlockSize;
         }
 
-        return (Math.Max(0, HeldBytes - free), free);
+        return (Math.Max(0, Interlocked.Read(ref s_held) - free), free);
     }
 
     public static nint Rent()

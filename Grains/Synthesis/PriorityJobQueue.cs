@@ -281,8 +281,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         ArgumentNullException.ThrowIfNull(job);
         var level = Effective(job, now);
         var ownKey = (_lastServed.GetValueOrDefault(job.SessionKey), job.Sequence);
-        var firsts = _firsts;
-        firsts.Clear();
+        _firsts.Clear();
         var waiting = false;
         foreach (var other in _jobs)
         {
@@ -295,9 +294,9 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
             waiting |= ReferenceEquals(other, job);
             if (otherLevel == level && other.SessionKey != job.SessionKey
-                && (!firsts.TryGetValue(other.SessionKey, out var first) || other.Sequence < first.Sequence))
+                && (!_firsts.TryGetValue(other.SessionKey, out var first) || other.Sequence < first.Sequence))
             {
-                firsts[other.SessionKey] = (other.Sequence, other.RemainingCharacters);
+                _firsts[other.SessionKey] = (other.Sequence, other.RemainingCharacters);
             }
         }
 
@@ -308,7 +307,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
         var ahead = 0;
         long characters = job.RemainingCharacters;
-        foreach (var (session, first) in firsts)
+        foreach (var (session, first) in _firsts)
         {
             if ((_lastServed.GetValueOrDefault(session), first.Sequence).CompareTo(ownKey) < 0)
             {
