@@ -96,11 +96,12 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
     Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
 
-    /// <summary>The highest sequence number handed out so far; also how a reader checks that the channel is still there (it answers
-    /// within 3 s or the caller hears a timeout).</summary>
+    /// <summary>The highest sequence number a reader may have now (handed out and, in durable mode, saved); also how a reader checks
+    /// that the channel is still there (it answers within 3 s or the caller hears a timeout), and that its listening still brings what
+    /// the channel has.</summary>
     [AlwaysInterleave]
     [ResponseTimeout("00:00:03")]
-    Task<long> GetLastSequence();
+    Task<long> GetLastReleased();
 
     /// <summary>The oldest event still kept (<see cref="ChannelWindow.FirstKept"/>; one past the last when none is) and the last one: a
     /// client resuming from before the first hears that the events between are gone.</summary>

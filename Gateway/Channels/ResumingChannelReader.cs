@@ -5,11 +5,14 @@ namespace MitTts.Gateway.Channels;
 /// <summary>Reads one audio channel's events in order, one at a time, and listens again after the last one read when the listening
 /// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
 /// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
-/// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel whether it is still there when no
-/// event came for a while (a call to a killed silo otherwise waits out Orleans' response timeout). An event missing from the numbering
+/// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel, when the reader has waited a while
+/// for an event, whether it is still there and has released more than the reader got: a call to a killed silo, or one whose answer was
+/// on its way through a silo gateway that died, otherwise waits out Orleans' 30 s response timeout, and the channel may have let go of
+/// the events that answer held (they count as read) by then. An event missing from the numbering
 /// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
 /// cannot be restored.</remarks>
-public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReading? reading = null)
+public sealed partial class ResumingChannelReader(
+    IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReading? reading = null, TimeProvider? time = null)
     : IAsyncDisposable
 {
     private const int MaxListenRetries = 10;
@@ -18,11 +21,12 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
 
     private readonly ILogger _logger = logger;
     private readonly ChannelReading _reading = reading ?? ChannelReading.OwnTasks;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private IAsyncEnumerator<ChannelEvent>? _events;
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
     private long _after = after;
-    private long _lastEventAt;
+    private long _waitingSince;
     private int _failures;
 
     /// <summary>The number of the last event read.</summary>
@@ -38,7 +42,28 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
             try
             {
                 _events ??= StartListening(cancellationToken);
-                if (await _events.MoveNextAsync())
+                var move = _events.MoveNextAsync();
+                bool moved;
+                if (move.IsCompleted)
+                {
+                    moved = move.Result;
+                }
+                else
+                {
+                    // A listening the watch gives up on ends this wait at once: a call stuck on a dead connection (the silo gateway it
+                    // went through died) would otherwise hold the reader for Orleans' 30 s response timeout, past the resume window.
+                    Volatile.Write(ref _waitingSince, _time.GetTimestamp());
+                    try
+                    {
+                        moved = await move.AsTask().WaitAsync(_listening!.Token);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _waitingSince, 0);
+                    }
+                }
+
+                if (moved)
                 {
                     var current = _events.Current;
                     if (current.Sequence <= _after)
@@ -58,7 +83,6 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
 
                     _after = current.Sequence;
                     _failures = 0;
-                    Volatile.Write(ref _lastEventAt, Environment.TickCount64);
                     return current;
                 }
 
@@ -90,7 +114,7 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
             }
 
             LogListenRetry(stream, _after, _failures, failure?.Message ?? "listening ended");
-            await Task.Delay(TimeSpan.FromMilliseconds(250 * _failures), cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(250 * _failures), _time, cancellationToken);
         }
     }
 
@@ -99,9 +123,11 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
     private IAsyncEnumerator<ChannelEvent> StartListening(CancellationToken cancellationToken)
     {
         _listening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Volatile.Write(ref _lastEventAt, Environment.TickCount64);
         _watch = WatchForSilence(_listening);
-        return channel.Listen(_after, _listening.Token).GetAsyncEnumerator(_listening.Token);
+        // One event per answer: the channel counts an event as read when the next is asked for, and within a batch Orleans asks on the
+        // silo side, before the batch has reached this reader. A batch lost with its silo gateway would then count as read, and a
+        // channel restored after a silo death keeps nothing of what it counts as read.
+        return channel.Listen(_after, _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
     }
 
     private async Task StopListening()
@@ -124,19 +150,29 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
         }
     }
 
-    /// <summary>While events are expected and none comes, checks that the channel answers; when it does not, ends the listening so it
-    /// starts again on the channel's new home.</summary>
+    /// <summary>While the reader has waited a while for an event that is expected, checks that the channel answers and has released
+    /// nothing past the last event read; when it does not answer, or has events this listening did not bring, ends the listening so it
+    /// starts again (on the channel's new home, or past a connection that died under an answer in flight).</summary>
     private async Task WatchForSilence(CancellationTokenSource listening)
     {
         try
         {
             while (!listening.IsCancellationRequested)
             {
-                await Task.Delay(s_silenceCheck, listening.Token);
-                var silent = Environment.TickCount64 - Volatile.Read(ref _lastEventAt) >= (long)s_silenceCheck.TotalMilliseconds;
-                if (silent && _reading.ExpectingEvents())
+                await Task.Delay(s_silenceCheck, _time, listening.Token);
+                var waitingSince = Volatile.Read(ref _waitingSince);
+                var silent = waitingSince != 0 && _time.GetElapsedTime(waitingSince) >= s_silenceCheck;
+                if (!silent || !_reading.ExpectingEvents())
                 {
-                    await channel.GetLastSequence().WaitAsync(s_silenceCheck, listening.Token);
+                    continue;
+                }
+
+                var after = _after;
+                var released = await channel.GetLastReleased().WaitAsync(s_silenceCheck, _time, listening.Token);
+                if (released > after && Volatile.Read(ref _waitingSince) == waitingSince)
+                {
+                    LogStuck(stream, after, released);
+                    await listening.CancelAsync();
                 }
             }
         }
@@ -165,6 +201,9 @@ public sealed partial class ResumingChannelReader(IAudioChannelGrain channel, lo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: listening to the channel again after event {After} (attempt {Attempt}): {Reason}")]
     private partial void LogListenRetry(string stream, long after, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel has released events to {Released} but the listening brought none after {After}; listening again")]
+    private partial void LogStuck(string stream, long after, long released);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel did not answer a check after event {After} ({Reason}); listening again")]
     private partial void LogSilent(string stream, long after, string reason);

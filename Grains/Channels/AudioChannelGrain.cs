@@ -167,7 +167,7 @@ public sealed partial class AudioChannelGrain(
                     TimeFirstRead(channelEvent.Sequence);
                     yield return channelEvent;
 
-                    // Asked for the next one: the reader has this one.
+                    // Asked for the next one: the reader has this one (readers ask one event at a time, so the ask is theirs).
                     Acknowledge(mark);
                     if (generation != _listenerGeneration)
                     {
@@ -214,7 +214,7 @@ public sealed partial class AudioChannelGrain(
         return Task.FromResult<IReadOnlyList<string>>(stopped);
     }
 
-    Task<long> IAudioChannelGrain.GetLastSequence() => Task.FromResult(_log.LastSequence);
+    Task<long> IAudioChannelGrain.GetLastReleased() => Task.FromResult(_log.Released);
 
     /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()

@@ -89,7 +89,7 @@ public sealed partial class DeviceFailureMonitor(
             var owners = await grains.GetGrain<IJobLedgerGrain>(node).TakeAll();
             LogRedispatching(node, owners.Count);
             await Task.WhenAll(owners.Select(o => o.Value == JobOwners.Channel
-                ? (Task)grains.GetGrain<IAudioChannelGrain>(o.Key).GetLastSequence()
+                ? (Task)grains.GetGrain<IAudioChannelGrain>(o.Key).GetLastReleased()
                 : grains.GetGrain<ITaskGrain>(o.Key).PickUp()));
         }
         catch (Exception e)

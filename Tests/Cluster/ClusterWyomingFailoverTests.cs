@@ -40,7 +40,7 @@ public sealed class ClusterWyomingFailoverTests(RealClusterFixture cluster) : IA
         string? victim = null;
         while (true)
         {
-            // Past Orleans' 30 s response timeout: a read in flight to the killed silo can wait it out before the reader listens again.
+            // Room for the survivor to declare the dead silo and restore the channel; a stuck read is given up within seconds.
             var (kind, data, payload) = await client.Receive(TimeSpan.FromSeconds(60));
             if (kind == "audio-stop")
             {

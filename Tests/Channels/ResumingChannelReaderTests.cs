@@ -1,0 +1,186 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using MitTts.Gateway.Channels;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Tests.Channels;
+
+/// <summary>The gateway's reader of a channel, on a channel of its own making and a fake clock: a listening whose answer never comes
+/// (it was on its way through a silo gateway that died) is given up within the silence check and the reading goes on after the last
+/// event read, while a listening that is merely quiet is left alone.</summary>
+public sealed class ResumingChannelReaderTests
+{
+    private const long Total = 6;
+
+    [Fact]
+    public async Task A_listening_stuck_while_the_channel_has_more_is_given_up_and_the_reading_goes_on_in_order()
+    {
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: Total, stuckAfter: 3);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+
+        var read = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            read.Add((await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        var advanced = await AdvanceUntil(time, () => next.IsCompleted);
+        read.Add((await next)!.Sequence);
+        for (var i = 4; i < Total; i++)
+        {
+            read.Add((await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], read);
+        Assert.Equal([0L, 3], channel.ListenedAfter);
+
+        // The silence check (2 s) and the first retry's pause (0.25 s): far inside the 30 s a stuck call would otherwise wait.
+        Assert.InRange(advanced, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task A_quiet_listening_on_a_channel_with_nothing_more_is_kept()
+    {
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: 2, stuckAfter: null);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+        Assert.Equal(1, (await reader.Next(CancellationToken.None))!.Sequence);
+        Assert.Equal(2, (await reader.Next(CancellationToken.None))!.Sequence);
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        var advanced = await AdvanceUntil(time, () => channel.Checks >= 5);
+
+        // Five checks, one every 2 s of waiting, each finding nothing past event 2.
+        Assert.InRange(advanced, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(11));
+        Assert.False(next.IsCompleted);
+        Assert.Equal([0L], channel.ListenedAfter);
+
+        // The event that comes next arrives on the same listening.
+        channel.Release(3);
+        Assert.Equal(3, (await next.WaitAsync(TimeSpan.FromSeconds(10)))!.Sequence);
+        Assert.Equal([0L], channel.ListenedAfter);
+    }
+
+    [Fact]
+    public async Task A_channel_that_does_not_answer_the_check_is_listened_to_again()
+    {
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: Total, stuckAfter: 3) { Unreachable = true };
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(i, (await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        await AdvanceUntil(time, () => next.IsCompleted);
+        Assert.Equal(4, (await next)!.Sequence);
+        Assert.Equal([0L, 3], channel.ListenedAfter);
+    }
+
+    /// <summary>Moves the clock on a quarter second at a time until <paramref name="done"/>; returns how far it moved.</summary>
+    private static async Task<TimeSpan> AdvanceUntil(FakeTimeProvider time, Func<bool> done)
+    {
+        var step = TimeSpan.FromMilliseconds(250);
+        var advanced = TimeSpan.Zero;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"still not there after {advanced} of the fake clock");
+
+            // The reader's timers and continuations run on the thread pool: each step lets them see the time before the next.
+            await Task.Delay(20);
+            if (!done())
+            {
+                time.Advance(step);
+                advanced += step;
+            }
+        }
+
+        return advanced;
+    }
+
+    /// <summary>A channel of numbered task-start events: its first listening hangs for good after <c>stuckAfter</c> events, ignoring
+    /// cancellation as a call whose answer was lost does; later listenings bring everything released.</summary>
+    private sealed class ScriptedChannel(long released, long? stuckAfter) : IAudioChannelGrain
+    {
+        private readonly Lock _lock = new();
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private long _released = released;
+        private int _checks;
+
+        public List<long> ListenedAfter { get; } = [];
+
+        public bool Unreachable { get; init; }
+
+        public int Checks => Volatile.Read(ref _checks);
+
+        public void Release(long sequence)
+        {
+            lock (_lock)
+            {
+                _released = sequence;
+                _changed.TrySetResult();
+                _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        public async IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            bool first;
+            lock (_lock)
+            {
+                first = ListenedAfter.Count == 0;
+                ListenedAfter.Add(afterSequence);
+            }
+
+            for (var sequence = afterSequence + 1; ; sequence++)
+            {
+                if (first && sequence > stuckAfter)
+                {
+                    await new TaskCompletionSource().Task;
+                }
+
+                Task changed;
+                lock (_lock)
+                {
+                    changed = _changed.Task;
+                }
+
+                while (sequence > Volatile.Read(ref _released))
+                {
+                    await changed.WaitAsync(cancellationToken);
+                    lock (_lock)
+                    {
+                        changed = _changed.Task;
+                    }
+                }
+
+                yield return new TaskStartedEvent(sequence, "t", null, null);
+            }
+        }
+
+        public Task<long> GetLastReleased()
+        {
+            Interlocked.Increment(ref _checks);
+            return Unreachable ? Task.FromException<long>(new TimeoutException("no answer")) : Task.FromResult(Volatile.Read(ref _released));
+        }
+
+        public Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request) => throw new NotSupportedException();
+
+        public Task<TextAppendResult> AppendText(string contextId, string text, TextContextOptions options) => throw new NotSupportedException();
+
+        public Task<TextAppendResult> FlushText(string contextId, bool close) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId) => throw new NotSupportedException();
+
+        public Task<ChannelWindow> GetWindow() => throw new NotSupportedException();
+
+        public Task ShedBuffers() => throw new NotSupportedException();
+
+        public Task Close() => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using MitTts.Gateway.Channels;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Tests.Grains;
+
+/// <summary>What a channel counts as read is what its reader has: the gateway's reader asks one event at a time, so events that Orleans
+/// would batch up on the silo side (and could lose with a silo gateway) are not counted as read before they reach it.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ChannelReadingTests(ClusterFixture cluster)
+{
+    private static readonly SynthesisRequest s_request = new(
+        "One. Two. Three. Four.", "en-female-1", AudioFormat.Pcm, Priority.Normal, null, 1.0, 1.0, Streamed: true, Store: false);
+
+    [Fact]
+    public async Task Events_waiting_behind_the_one_a_reader_holds_are_not_dropped_as_read()
+    {
+        // How many events the task makes, read to its end on a channel of its own.
+        var reference = await Submit();
+        var total = await ReadToEnd(reference);
+
+        // The same task on a second channel, every event made before anyone reads: a batching reader would be sent all of them at once.
+        var channel = await Submit();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await channel.GetLastReleased() < total)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the channel released {await channel.GetLastReleased()} of {total} events");
+            await Task.Delay(50);
+        }
+
+        await using (var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance))
+        {
+            Assert.Equal(1, (await reader.Next(CancellationToken.None))!.Sequence);
+            Assert.Equal(2, (await reader.Next(CancellationToken.None))!.Sequence);
+
+            // The silo short of memory while the reader still listens: the channel drops what its reader has read, and only that.
+            await channel.ShedBuffers();
+            await channel.GetWindow();
+        }
+
+        // A reader that comes back after event 2 (its answer lost with a silo gateway) gets event 3 on, not a gap.
+        await using var again = new ResumingChannelReader(channel, 2, "test", NullLogger.Instance);
+        for (var sequence = 3; sequence <= total; sequence++)
+        {
+            Assert.Equal(sequence, (await again.Next(CancellationToken.None))!.Sequence);
+        }
+    }
+
+    private async Task<IAudioChannelGrain> Submit()
+    {
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("reading-" + Guid.NewGuid().ToString("N"));
+        var result = await channel.Submit(new ChannelTaskInfo("task_" + Guid.NewGuid().ToString("N"), null, null), s_request);
+        Assert.IsType<TaskAccepted>(result);
+        return channel;
+    }
+
+    private static async Task<long> ReadToEnd(IAudioChannelGrain channel)
+    {
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance);
+        while (true)
+        {
+            var channelEvent = await reader.Next(CancellationToken.None);
+            if (channelEvent is TaskEndedEvent ended)
+            {
+                Assert.Equal(SynthesisStatus.Completed, ended.Status);
+                Assert.True(ended.Sequence > 4, $"{ended.Sequence} events: too few for the test to mean anything");
+                return ended.Sequence;
+            }
+        }
+    }
+}
