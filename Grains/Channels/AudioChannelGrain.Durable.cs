@@ -73,13 +73,16 @@ public sealed partial class AudioChannelGrain
         _log.ContinueAfter(record.LastSequence);
         foreach (var entry in record.Items)
         {
+            // A stream:false task sends nothing before its whole file: while its reader has none of it, it starts over and makes the
+            // file again. Any other task goes on from what its reader has, and no longer keeps a whole file (its start is gone).
+            var fresh = entry.Info.Whole && entry.Read == new AudioPosition(0, 0, 0);
             _tasks.Restore(new ChannelItem(entry.Info, entry.Request, entry.Order)
             {
                 Started = entry.Started,
                 ReadStarted = entry.Started,
                 Received = entry.Read,
                 Read = entry.Read,
-                Whole = null,
+                Whole = fresh ? new() : null,
             }, record.Order);
         }
 

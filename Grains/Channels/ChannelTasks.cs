@@ -114,7 +114,9 @@ internal sealed class ChannelTasks
             item.Started = item.ReadStarted = true;
             if (!mark.Position.IsNone)
             {
+                // The reader has audio of it (for a stream:false task, its whole file): nothing of it is sent whole again.
                 item.Received = item.Read = mark.Position;
+                item.Whole = null;
             }
         }
     }

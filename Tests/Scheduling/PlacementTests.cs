@@ -144,3 +144,72 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
         throw new Xunit.Sdk.XunitException($"session {session} did not end its task; got {events.Count} events");
     }
 }
+
+/// <summary>A session's channel dies with its silo (SIGKILL-like, no deactivation) and comes back on a survivor from its saved record.</summary>
+[Collection(SchedulingCollection.Name)]
+public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassFixture<GatewayPerSiloCluster>, IDisposable
+{
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task A_whole_file_task_whose_channel_dies_before_its_audio_gets_its_whole_file_once()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var management = cluster.Grains.GetGrain<IManagementGrain>(0);
+        var primary = cluster.Cluster.Primary!.SiloAddress;
+        var request = SchedulingCluster.Request("First whole. Second whole. Third whole.") with { Format = AudioFormat.Wav };
+
+        // A stream:false task, waiting for the engine, on a channel off the primary silo (whose death would take the test's reader with
+        // it): sessions until one's channel lands elsewhere.
+        IAudioChannelGrain? channel = null;
+        string taskId = string.Empty;
+        SiloAddress? home = null;
+        for (var attempt = 0; attempt < 20 && (home is null || home.Equals(primary)); attempt++)
+        {
+            channel = cluster.Grains.GetGrain<IAudioChannelGrain>($"whole-{attempt}-{Guid.NewGuid():N}");
+            taskId = "task_" + Guid.NewGuid().ToString("N");
+            Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, Whole: true), request with { SessionId = channel.GetPrimaryKeyString() }));
+            home = await management.GetActivationAddress(channel);
+        }
+
+        Assert.True(home is not null && !home.Equals(primary), "no channel was placed off the primary silo");
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
+        ScriptedEngine.Resume();
+
+        var events = await ReadUntilEnd(channel!, taskId);
+        Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
+        var audio = Assert.Single(events.OfType<AudioEvent>()).Audio;
+
+        // The same request on a channel nobody killed: the file the restored channel made must be that one, byte for byte.
+        var reference = cluster.Grains.GetGrain<IAudioChannelGrain>("whole-reference-" + Guid.NewGuid().ToString("N"));
+        var referenceTask = "task_" + Guid.NewGuid().ToString("N");
+        Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null, Whole: true), request with { SessionId = reference.GetPrimaryKeyString() }));
+        var expected = Assert.Single((await ReadUntilEnd(reference, referenceTask)).OfType<AudioEvent>()).Audio;
+        Assert.Equal(expected.Length, audio.Length);
+        Assert.Equal(expected, audio);
+    }
+
+    /// <summary>Every event of one task from a channel, read as the gateway reads (listening again on the channel's new silo).</summary>
+    private static async Task<List<ChannelEvent>> ReadUntilEnd(IAudioChannelGrain channel, string taskId)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var reader = new MitTts.Gateway.Channels.ResumingChannelReader(
+            channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var events = new List<ChannelEvent>();
+        while (true)
+        {
+            var channelEvent = await reader.Next(timeout.Token);
+            if (channelEvent?.TaskId != taskId)
+            {
+                continue;
+            }
+
+            events.Add(channelEvent);
+            if (channelEvent is TaskEndedEvent)
+            {
+                return events;
+            }
+        }
+    }
+}

@@ -23,13 +23,14 @@ public abstract class SchedulingCluster : IAsyncLifetime
     private static readonly TieredResultStore s_results = new(
         new ResultStoreOptions { DiskBudgetBytes = 0, Directory = ResultsDirectory.ForThisProcess() }, TimeProvider.System);
 
-    protected SchedulingCluster(short silos, string devices)
+    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Properties["devices"] = devices;
 
-        // Only the primary silo is a client gateway, so killing another silo never cuts the test's own connection.
-        builder.Options.GatewayPerSilo = false;
+        // Unless asked otherwise, only the primary silo is a client gateway, so killing another silo never cuts the test's own
+        // connection (and channels, placed where the call enters, live on the primary).
+        builder.Options.GatewayPerSilo = gatewayPerSilo;
         builder.AddSiloBuilderConfigurator<Configurator>();
         Cluster = builder.Build();
     }
@@ -120,6 +121,9 @@ public sealed class ThreeSiloCluster() : SchedulingCluster(3, "cpu:0,cpu:1");
 
 /// <summary>Three silos with two devices each, one of which the failover test kills.</summary>
 public sealed class FailoverCluster() : SchedulingCluster(3, "cpu:0,cpu:1");
+
+/// <summary>Three silos, each a client gateway: a session's channel lives on the silo its first call entered, which a test can kill.</summary>
+public sealed class GatewayPerSiloCluster() : SchedulingCluster(3, "cpu:0", gatewayPerSilo: true);
 
 /// <summary>The tests sharing the static <see cref="ScriptedEngine"/> run one at a time.</summary>
 [CollectionDefinition(Name)]
