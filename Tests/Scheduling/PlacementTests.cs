@@ -107,11 +107,28 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
             var events = await ListenUntilEnd(sessions[i], taskIds[i]);
             Assert.Equal(SynthesisStatus.Completed, events[^1].Status);
             var streamed = events.Where(e => e.Kind == ChannelEventKind.Audio).SelectMany(e => e.Audio!).ToArray();
-            var stored = (await cluster.Grains.GetGrain<ITaskGrain>(taskIds[i]).GetAudio())!.Data;
+            var stored = await StoredAudio(taskIds[i]);
             Assert.Equal(stored, streamed);
             var sequences = events.Select(e => e.Sequence).ToList();
             Assert.Equal(sequences.Order(), sequences);
             Assert.Equal(sequences.Count, sequences.Distinct().Count());
+        }
+    }
+
+    /// <summary>The task's stored file: the channel writes the task's record behind the audio path, so it may land just after the
+    /// reader has the task's end.</summary>
+    private async Task<byte[]> StoredAudio(string taskId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            if (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetAudio() is { } audio)
+            {
+                return audio.Data;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} has no stored file 10 s after its end");
+            await Task.Delay(20);
         }
     }
 
