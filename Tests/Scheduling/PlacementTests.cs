@@ -97,7 +97,8 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
             Assert.Equal(SynthesisStatus.Queued, accepted.Status);
         }
 
-        // Channels and synthesizers are spread over the silos; one of them dies with work (and likely channels) on it.
+        // Synthesizers are spread over the silos (channels stay on the primary, the only client gateway: ChannelRestoreTests kills a
+        // channel's silo); one of the other silos dies with running work on it.
         var victim = cluster.Cluster.SecondarySilos[^1];
         await cluster.Cluster.KillSiloAsync(victim);
         ScriptedEngine.Resume();
