@@ -3,14 +3,16 @@ using Orleans.Concurrency;
 namespace MitTts.Grains.Interfaces;
 
 /// <summary>A task's job for one synthesizer: speak <see cref="Request"/> from sentence <see cref="FromSentence"/>, leaving out the
-/// first <see cref="FromByte"/> bytes of that sentence's audio (what the job's owner already has from an earlier run).</summary>
+/// first <see cref="FromByte"/> bytes of that sentence's audio (what the job's owner already has from an earlier run); with
+/// <see cref="Rendered"/>, never answered from the audio cache (whose whole file is one piece, not the job's sentences).</summary>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisJob(
     [property: Id(0)] string TaskId,
     [property: Id(1)] SynthesisRequest Request,
     [property: Id(2)] DateTimeOffset EnqueuedAt,
     [property: Id(3)] int FromSentence = 0,
-    [property: Id(4)] long FromByte = 0);
+    [property: Id(4)] long FromByte = 0,
+    [property: Id(5)] bool Rendered = false);
 
 /// <summary>What a synthesizer says about a job while its owner pulls it: one record per kind.</summary>
 [GenerateSerializer, Immutable]

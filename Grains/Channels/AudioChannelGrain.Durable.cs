@@ -73,16 +73,19 @@ public sealed partial class AudioChannelGrain
         _log.ContinueAfter(record.LastSequence);
         foreach (var entry in record.Items)
         {
-            // A stream:false task sends nothing before its whole file: while its reader has none of it, it starts over and makes the
-            // file again. Any other task goes on from what its reader has, and no longer keeps a whole file (its start is gone).
+            // A task whose whole file is wanted starts over to make it again: a stream:false task (which sends nothing before its
+            // file) while its reader has none of it, and a kept streamed task, which sends only what comes after what its reader has
+            // (not Ogg, whose pages a re-run cannot match). Any other task goes on from what its reader has, with no whole file.
             var fresh = entry.Info.Whole && entry.Read == new AudioPosition(0, 0, 0);
+            var rebuild = !entry.Info.Whole && entry.Request.Store && entry.Request.Format != AudioFormat.Ogg;
             _tasks.Restore(new ChannelItem(entry.Info, entry.Request, entry.Order)
             {
                 Started = entry.Started,
                 ReadStarted = entry.Started,
-                Received = entry.Read,
+                Received = rebuild ? new AudioPosition(0, 0, 0) : entry.Read,
                 Read = entry.Read,
-                Whole = fresh ? new() : null,
+                Whole = fresh || rebuild ? new() : null,
+                RebuildThrough = rebuild ? entry.Read : null,
             }, record.Order);
         }
 

@@ -140,7 +140,8 @@ public sealed partial class AudioChannelGrain
             // Ogg starts the interrupted sentence over and is spliced by granule as it comes (ChannelItem.Take); the rest cut at the byte.
             var ogg = item.Request.Format == AudioFormat.Ogg;
             item.OggReplacing = ogg;
-            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, ogg ? 0 : item.Received.Bytes);
+            var job = new SynthesisJob(item.TaskId, item.Request, time.GetUtcNow(), item.Received.Sentence, ogg ? 0 : item.Received.Bytes,
+                Rendered: item.RebuildThrough is not null);
             var started = await dispatcher.Restart(job, localSilo.Name, item.DeviceKey, item.Cancellation.Token);
             if (started.Refusal is { } refusal)
             {

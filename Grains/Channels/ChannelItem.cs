@@ -56,6 +56,10 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// file is wanted (<c>stream:false</c>, or kept in the result store), so a plain stream holds nothing beyond its unread events.</summary>
     public ArrayBufferWriter<byte>? Whole { get; set; } = info.Whole || request.Store ? new() : null;
 
+    /// <summary>For a kept task of a restored channel: how far its reader had it. The task is rendered again from its start to make
+    /// its whole file; what comes up to here goes into the file only, since the reader has it (from the earlier rendering).</summary>
+    public AudioPosition? RebuildThrough { get; set; }
+
     public string? DeviceKey { get; set; }
 
     /// <summary>When the channel accepted the task and when its synthesis began (null for a task of a restored channel): sent with each
@@ -123,11 +127,13 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
         Progress = piece.Progress;
         if (audio.Length > 0 || samples > 0)
         {
+            var held = Held(at, audio.Length);
             at = Received = at with { Bytes = at.Bytes + audio.Length, Samples = at.Samples + samples };
             Whole?.Write(audio);
-            if (audio.Length > 0 && !Info.Whole)
+            if (audio.Length > held && !Info.Whole)
             {
-                Pending.Add((new AudioEvent(0, TaskId, Info.RequestId, Info.ContextId, audio, piece.Progress), at));
+                var sent = held == 0 ? audio : audio[held..];
+                Pending.Add((new AudioEvent(0, TaskId, Info.RequestId, Info.ContextId, sent, piece.Progress), at));
             }
         }
 
@@ -136,12 +142,35 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
             at = Received = at with { Sentence = at.Sentence + 1, Bytes = 0 };
         }
 
-        if (piece.Words is { Count: > 0 } words && !Info.Whole)
+        if (RebuildThrough is { } through && (at.Sentence > through.Sentence || (at.Sentence == through.Sentence && at.Bytes >= through.Bytes)))
+        {
+            // Past what the reader had: from here on, the rebuilt rendering is the one it hears. The words of a sentence it had whole
+            // stay unsent (they came with that sentence's end).
+            RebuildThrough = null;
+            if (at.Sentence <= through.Sentence)
+            {
+                return;
+            }
+        }
+
+        if (piece.Words is { Count: > 0 } words && !Info.Whole && RebuildThrough is null)
         {
             // Words come with the piece that ends their sentence: a reader holding them holds the whole sentence, so a restore from
             // this event starts at the next one (from the audio event before it, the words would be said again).
             Pending.Add((new WordsEvent(0, TaskId, Info.RequestId, Info.ContextId, words), at));
         }
+    }
+
+    /// <summary>How many of the <paramref name="length"/> bytes arriving at <paramref name="at"/> the reader already has from the
+    /// rendering before a restore (<see cref="RebuildThrough"/>).</summary>
+    private int Held(AudioPosition at, int length)
+    {
+        if (RebuildThrough is not { } through || at.Sentence > through.Sentence)
+        {
+            return 0;
+        }
+
+        return at.Sentence < through.Sentence ? length : (int)Math.Clamp(through.Bytes - at.Bytes, 0, length);
     }
 
     /// <summary>The job ended well: the duration counts the samples that arrived (after a failover they join two renderings whose

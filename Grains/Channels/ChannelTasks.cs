@@ -114,9 +114,18 @@ internal sealed class ChannelTasks
             item.Started = item.ReadStarted = true;
             if (!mark.Position.IsNone)
             {
-                // The reader has audio of it (for a stream:false task, its whole file): nothing of it is sent whole again.
-                item.Received = item.Read = mark.Position;
-                item.Whole = null;
+                item.Read = mark.Position;
+                if (item.RebuildThrough is not null)
+                {
+                    // Rendered again from its start for its whole file: only what comes after this is sent.
+                    item.RebuildThrough = mark.Position;
+                }
+                else
+                {
+                    // The reader has audio of it (for a stream:false task, its whole file): nothing of it is sent whole again.
+                    item.Received = mark.Position;
+                    item.Whole = null;
+                }
             }
         }
     }

@@ -137,7 +137,7 @@ public sealed partial class SynthesizerGrain
             return true;
         }
 
-        if (request.WordTimestamps || job.Job is not { FromSentence: 0, FromByte: 0 } || renderer.TryGetCached(request) is not { } cached)
+        if (request.WordTimestamps || job.Job is not { FromSentence: 0, FromByte: 0, Rendered: false } || renderer.TryGetCached(request) is not { } cached)
         {
             return false;
         }

@@ -49,6 +49,38 @@ public sealed class ChannelItemTests
     }
 
     [Fact]
+    public void A_task_rendered_again_after_a_restore_sends_only_what_its_reader_lacks_and_keeps_the_new_whole_file()
+    {
+        // The reader had sentence 0 with its words, and 4 bytes of sentence 1, from the rendering lost with the channel's silo.
+        var item = Item();
+        item.RebuildThrough = new AudioPosition(1, 4, 7);
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true, words: [new WordTiming("Hola", 0, 100)]));
+        Assert.Empty(item.Pending);
+
+        item.Take(Piece(1, 0, Bytes(10, 6)));
+        item.Take(Piece(1, 6, Bytes(16, 4), complete: true, words: [new WordTiming("Adiós", 100, 200)]));
+
+        Assert.Equal(Bytes(14, 2).Concat(Bytes(16, 4)), item.Pending.Where(p => p.Event is AudioEvent).SelectMany(p => ((AudioEvent)p.Event).Audio));
+        Assert.Equal("Adiós", Assert.Single(item.Pending.Select(p => p.Event).OfType<WordsEvent>()).Words.Single().Word);
+        Assert.Equal([new AudioPosition(1, 6, 8), new AudioPosition(1, 10, 10), new AudioPosition(2, 0, 10)], item.Pending.Select(p => p.Position));
+        Assert.Equal(Bytes(0, 20), item.Whole!.WrittenSpan.ToArray());
+        Assert.Null(item.RebuildThrough);
+    }
+
+    [Fact]
+    public void A_task_rendered_again_whose_reader_had_a_whole_sentence_sends_the_words_it_lacked()
+    {
+        // The reader's last event was sentence 0's last audio: it had all of that audio but not the words that follow it.
+        var item = Item();
+        item.RebuildThrough = new AudioPosition(0, 10, 5);
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true, words: [new WordTiming("Hola", 0, 100)]));
+
+        var words = Assert.Single(item.Pending);
+        Assert.Equal("Hola", ((WordsEvent)words.Event).Words.Single().Word);
+        Assert.Equal(new AudioPosition(1, 0, 5), words.Position);
+    }
+
+    [Fact]
     public void A_gap_in_the_bytes_means_the_whole_file_can_no_longer_be_joined()
     {
         var item = Item();

@@ -98,7 +98,7 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
         }
 
         // Synthesizers are spread over the silos (channels stay on the primary, the only client gateway: ChannelRestoreTests kills a
-        // channel's silo); one of the other silos dies with running work on it.
+        // channel's silo); one of the other silos dies, most likely with work on it.
         var victim = cluster.Cluster.SecondarySilos[^1];
         await cluster.Cluster.KillSiloAsync(victim);
         ScriptedEngine.Resume();
@@ -174,28 +174,14 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
     {
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
-        var management = cluster.Grains.GetGrain<IManagementGrain>(0);
-        var primary = cluster.Cluster.Primary!.SiloAddress;
         var request = SchedulingCluster.Request("First whole. Second whole. Third whole.") with { Format = AudioFormat.Wav };
 
-        // A stream:false task, waiting for the engine, on a channel off the primary silo (whose death would take the test's reader with
-        // it): sessions until one's channel lands elsewhere.
-        IAudioChannelGrain? channel = null;
-        string taskId = string.Empty;
-        SiloAddress? home = null;
-        for (var attempt = 0; attempt < 20 && (home is null || home.Equals(primary)); attempt++)
-        {
-            channel = cluster.Grains.GetGrain<IAudioChannelGrain>($"whole-{attempt}-{Guid.NewGuid():N}");
-            taskId = "task_" + Guid.NewGuid().ToString("N");
-            Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, Whole: true), request with { SessionId = channel.GetPrimaryKeyString() }));
-            home = await management.GetActivationAddress(channel);
-        }
-
-        Assert.True(home is not null && !home.Equals(primary), "no channel was placed off the primary silo");
+        // A stream:false task, waiting for the engine, on a channel off the primary silo.
+        var (channel, taskId, home) = await SubmitOffPrimary("whole", request, whole: true);
         await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
         ScriptedEngine.Resume();
 
-        var events = await ReadUntilEnd(channel!, taskId);
+        var events = await ReadUntilEnd(channel, taskId);
         Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
         var audio = Assert.Single(events.OfType<AudioEvent>()).Audio;
 
@@ -206,6 +192,103 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var expected = Assert.Single((await ReadUntilEnd(reference, referenceTask)).OfType<AudioEvent>()).Audio;
         Assert.Equal(expected.Length, audio.Length);
         Assert.Equal(expected, audio);
+    }
+
+    [Fact]
+    public async Task A_kept_streamed_task_whose_channel_dies_mid_stream_sends_the_rest_once_and_keeps_its_whole_file()
+    {
+        ScriptedEngine.Reset();
+        const string first = "First kept. ";
+        var request = SchedulingCluster.Request($"{first}Second kept. Third kept.") with { Format = AudioFormat.Pcm, Store = true };
+
+        // The same request on a channel nobody kills: the audio it streams, which is also its kept file.
+        var reference = cluster.Grains.GetGrain<IAudioChannelGrain>("kept-reference-" + Guid.NewGuid().ToString("N"));
+        var referenceTask = "task_" + Guid.NewGuid().ToString("N");
+        Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null), request with { SessionId = reference.GetPrimaryKeyString() }));
+        var expected = Join(await ReadUntilEnd(reference, referenceTask));
+        Assert.Equal(expected, await StoredAudio(referenceTask));
+
+        // The task on a channel off the primary silo, its engine held before each sentence; the first sentence goes through.
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (channel, taskId, home) = await SubmitOffPrimary("kept", request, whole: false);
+        await ScriptedEngine.StepUntilStarted(first);
+        ScriptedEngine.Step();
+
+        // The reader has all of the first sentence (the engine's PCM, at its own rate) before the channel's silo dies.
+        var firstBytes = ScriptedEngine.Render(first).Length * sizeof(short);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = new MitTts.Gateway.Channels.ResumingChannelReader(channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var events = new List<ChannelEvent>();
+        while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) < firstBytes)
+        {
+            var channelEvent = await reader.Next(timeout.Token);
+            if (channelEvent?.TaskId == taskId)
+            {
+                events.Add(channelEvent);
+            }
+        }
+
+        Assert.Equal(firstBytes, events.OfType<AudioEvent>().Sum(a => a.Audio.Length));
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
+        ScriptedEngine.Resume();
+
+        // Every byte once, in order (the engine renders alike every time), then the same whole file kept.
+        await using (reader)
+        {
+            while (events[^1] is not TaskEndedEvent)
+            {
+                var channelEvent = await reader.Next(timeout.Token);
+                if (channelEvent?.TaskId == taskId)
+                {
+                    events.Add(channelEvent);
+                }
+            }
+        }
+
+        Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
+        var streamed = Join(events);
+        Assert.Equal(expected.Length, streamed.Length);
+        Assert.Equal(expected, streamed);
+        Assert.Equal(expected, await StoredAudio(taskId));
+    }
+
+    private static byte[] Join(List<ChannelEvent> events) => events.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray();
+
+    /// <summary>Submits <paramref name="request"/> on new sessions until one's channel lives on a silo other than the primary (whose
+    /// death would take the test's reader with it); the channel, the task and the silo.</summary>
+    private async Task<(IAudioChannelGrain Channel, string TaskId, SiloAddress Home)> SubmitOffPrimary(string prefix, SynthesisRequest request, bool whole)
+    {
+        var management = cluster.Grains.GetGrain<IManagementGrain>(0);
+        var primary = cluster.Cluster.Primary!.SiloAddress;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var channel = cluster.Grains.GetGrain<IAudioChannelGrain>($"{prefix}-{attempt}-{Guid.NewGuid():N}");
+            var taskId = "task_" + Guid.NewGuid().ToString("N");
+            Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, whole), request with { SessionId = channel.GetPrimaryKeyString() }));
+            if (await management.GetActivationAddress(channel) is { } home && !home.Equals(primary))
+            {
+                return (channel, taskId, home);
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException("no channel was placed off the primary silo");
+    }
+
+    /// <summary>The task's stored file, which the channel writes behind the audio path (it may land just after the task's end).</summary>
+    private async Task<byte[]> StoredAudio(string taskId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            if (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetAudio() is { } audio)
+            {
+                return audio.Data;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} has no stored file 10 s after its end");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>Every event of one task from a channel, read as the gateway reads (listening again on the channel's new silo).</summary>

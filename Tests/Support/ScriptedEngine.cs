@@ -69,6 +69,28 @@ public sealed class ScriptedEngine : ISpeechEngine
         }
     }
 
+    /// <summary>Lets the syntheses waiting now go on, while any that starts from here waits for the next <see cref="Resume"/> or step.</summary>
+    public static void Step()
+    {
+        lock (s_gate)
+        {
+            var waiting = s_resume;
+            s_resume = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiting.TrySetResult();
+        }
+    }
+
+    /// <summary>Lets through, one <see cref="Step"/> each, whatever the engine starts (a silo's calibration sentence) until it starts
+    /// <paramref name="text"/>, which waits.</summary>
+    public static async Task StepUntilStarted(string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await s_started.Reader.ReadAsync(timeout.Token) != text)
+        {
+            Step();
+        }
+    }
+
     /// <summary>Waits until the engine has started speaking <paramref name="text"/>.</summary>
     public static async Task WaitUntilStarted(string text)
     {
