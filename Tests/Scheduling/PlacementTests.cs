@@ -108,28 +108,11 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
             var events = await ListenUntilEnd(sessions[i], taskIds[i]);
             Assert.Equal(SynthesisStatus.Completed, events[^1].Status);
             var streamed = events.Where(e => e.Kind == ChannelEventKind.Audio).SelectMany(e => e.Audio!).ToArray();
-            var stored = await StoredAudio(taskIds[i]);
+            var stored = await cluster.StoredAudio(taskIds[i]);
             Assert.Equal(stored, streamed);
             var sequences = events.Select(e => e.Sequence).ToList();
             Assert.Equal(sequences.Order(), sequences);
             Assert.Equal(sequences.Count, sequences.Distinct().Count());
-        }
-    }
-
-    /// <summary>The task's stored file: the channel writes the task's record behind the audio path, so it may land just after the
-    /// reader has the task's end.</summary>
-    private async Task<byte[]> StoredAudio(string taskId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            if (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetAudio() is { } audio)
-            {
-                return audio.Data;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} has no stored file 10 s after its end");
-            await Task.Delay(20);
         }
     }
 
@@ -206,7 +189,7 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var referenceTask = "task_" + Guid.NewGuid().ToString("N");
         Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null), request with { SessionId = reference.GetPrimaryKeyString() }));
         var expected = Join(await ReadUntilEnd(reference, referenceTask));
-        Assert.Equal(expected, await StoredAudio(referenceTask));
+        Assert.Equal(expected, await cluster.StoredAudio(referenceTask));
 
         // The task on a channel off the primary silo, its engine held before each sentence; the first sentence goes through.
         ScriptedEngine.Reset();
@@ -250,7 +233,7 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var streamed = Join(events);
         Assert.Equal(expected.Length, streamed.Length);
         Assert.Equal(expected, streamed);
-        Assert.Equal(expected, await StoredAudio(taskId));
+        Assert.Equal(expected, await cluster.StoredAudio(taskId));
     }
 
     private static byte[] Join(List<ChannelEvent> events) => events.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray();
@@ -273,22 +256,6 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         }
 
         throw new Xunit.Sdk.XunitException("no channel was placed off the primary silo");
-    }
-
-    /// <summary>The task's stored file, which the channel writes behind the audio path (it may land just after the task's end).</summary>
-    private async Task<byte[]> StoredAudio(string taskId)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            if (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetAudio() is { } audio)
-            {
-                return audio.Data;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"task {taskId} has no stored file 10 s after its end");
-            await Task.Delay(20);
-        }
     }
 
     /// <summary>Every event of one task from a channel, read as the gateway reads (listening again on the channel's new silo).</summary>

@@ -56,6 +56,23 @@ public abstract class SchedulingCluster : IAsyncLifetime
     public System.Diagnostics.Metrics.IMeterFactory Meters =>
         ((Orleans.TestingHost.InProcessSiloHandle)Cluster.Silos[0]).SiloHost.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
+    /// <summary>A task's stored file, waited for: a channel writes the task's record behind the audio path, so it may land just after
+    /// the reader has the task's end.</summary>
+    public async Task<byte[]> StoredAudio(string taskId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            if (await Grains.GetGrain<ITaskGrain>(taskId).GetAudio() is { } audio)
+            {
+                return audio.Data;
+            }
+
+            Xunit.Assert.True(DateTime.UtcNow < deadline, $"task {taskId} has no stored file 10 s after its end");
+            await Task.Delay(20);
+        }
+    }
+
     public ITaskGrain NewTask() => Grains.GetGrain<ITaskGrain>("task_" + Guid.NewGuid().ToString("N"));
 
     public static SynthesisRequest Request(string text, Priority priority = Priority.Normal, string? session = null) =>
