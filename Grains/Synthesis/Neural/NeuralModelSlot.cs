@@ -17,7 +17,8 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
 
     private readonly Lazy<Opened> _opened;
     private readonly Action<string, string> _failed;
-    private readonly Lock _gate = new();
+    // Guards the running count; Monitor, so that closing can wait on it for the last inference to leave.
+    private readonly object _gate = new();
     private int _running;
     private bool _disposed;
 
@@ -78,15 +79,7 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
     public async Task SynthesizeAsync(SpeechRequest request, IPcmSink sink, CancellationToken cancellationToken = default)
     {
         var opened = await OpenedAsync().ConfigureAwait(false);
-        Enter();
-        try
-        {
-            await opened.Engine.SynthesizeAsync(request, sink, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Leave();
-        }
+        await Run(() => opened.Engine.SynthesizeAsync(request, sink, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Speaks the items in one inference per speed (Piper only); an item's own token drops only that item's audio.</summary>
@@ -98,15 +91,7 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
             throw new InvalidOperationException($"{ModelPath}: a {Name} model takes no batch.");
         }
 
-        Enter();
-        try
-        {
-            await piper.SynthesizeBatchAsync(items, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Leave();
-        }
+        await Run(() => piper.SynthesizeBatchAsync(items, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>Closes the model's sessions once no inference runs in them: a session disposed under a running inference frees memory
@@ -117,17 +102,17 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
         lock (_gate)
         {
             _disposed = true;
-        }
-
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (Running() > 0)
-        {
-            if (waited.Elapsed > s_runsEndTimeout)
+            var deadline = Environment.TickCount64 + (long)s_runsEndTimeout.TotalMilliseconds;
+            while (_running > 0)
             {
-                return;
-            }
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return;
+                }
 
-            Thread.Sleep(5);
+                Monitor.Wait(_gate, (int)left);
+            }
         }
 
         if (_opened.IsValueCreated)
@@ -136,8 +121,8 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
         }
     }
 
-    /// <summary>An inference starts in the model; refused once the model is being closed.</summary>
-    private void Enter()
+    /// <summary>Runs one inference in the model, counted while it runs; refused once the model is being closed.</summary>
+    private async Task Run(Func<Task> inference)
     {
         lock (_gate)
         {
@@ -148,13 +133,20 @@ public sealed class NeuralModelSlot : ISpeechEngine, IDisposable
 
             _running++;
         }
-    }
 
-    private void Leave()
-    {
-        lock (_gate)
+        try
         {
-            _running--;
+            await inference().ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_running == 0)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+            }
         }
     }
 
