@@ -67,6 +67,12 @@ public sealed class TtsOptions
     [ConfigurationKeyName("cuda_fallback")]
     public bool CudaFallback { get; set; } = true;
 
+    /// <summary>ONNX Runtime CUDA provider options of every <c>cuda:N</c> device (<c>tts:cuda_provider_options:use_tf32</c>, ...), over
+    /// ours (<c>cudnn_conv_algo_search=DEFAULT</c>, <c>use_tf32=0</c>); an option ONNX Runtime refuses makes the device fall back like
+    /// a provider that does not load.</summary>
+    [ConfigurationKeyName("cuda_provider_options")]
+    public Dictionary<string, string> CudaProviderOptions { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>The model folder as an absolute path: relative paths are tried against the working directory, then the app folder.</summary>
     public string ResolveModelPath()
     {

@@ -71,6 +71,19 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void Cuda_provider_options_are_read_by_name_and_are_none_unless_given()
+    {
+        static TtsOptions Read(params string[] args) =>
+            new ConfigurationBuilder().AddCommandLine(args).Build().GetSection(TtsOptions.Section).Get<TtsOptions>()!;
+
+        var configured = Read("--tts:cuda_provider_options:use_tf32=1", "--tts:cuda_provider_options:gpu_mem_limit=2147483648");
+        var plain = Read("--tts:onnx_threads=2");
+
+        Assert.Equal(new Dictionary<string, string> { ["use_tf32"] = "1", ["gpu_mem_limit"] = "2147483648" }, configured.CudaProviderOptions);
+        Assert.Empty(plain.CudaProviderOptions);
+    }
+
+    [Fact]
     public void The_seed_production_file_is_accepted_with_placeholders_from_the_environment()
     {
         var configuration = Build(new() { ["JWT_SECRET"] = "from-env", [MitTtsConfiguration.ConfigFileVariable] = s_seedConfig });

@@ -121,7 +121,7 @@ public sealed partial class NeuralEngines(VoiceCatalog voices, IPhonemizer phone
 
     private NeuralDevice Device(string device) => _devices.GetOrAdd(device, name => new NeuralDevice(
         name,
-        new OnnxDeviceOptions(name, options.Value.OnnxThreads, options.Value.CudaFallback),
+        new OnnxDeviceOptions(name, options.Value.OnnxThreads, options.Value.CudaFallback, options.Value.CudaProviderOptions),
         phonemizer,
         Failed));
 

@@ -6,7 +6,10 @@ namespace MitTts.Speech.Engines.Onnx;
 /// <param name="Device">The device name, as the synthesizer grain keys are spelled (<c>cpu:0</c>, <c>cuda:1</c>).</param>
 /// <param name="IntraOpNumThreads">Threads inside one CPU inference; 0 lets ONNX Runtime use every core.</param>
 /// <param name="FallBackToCpu">When the CUDA provider cannot load: run on CPU and say why (true), or refuse (false).</param>
-public sealed record OnnxDeviceOptions(string Device = "cpu", int IntraOpNumThreads = 0, bool FallBackToCpu = true)
+/// <param name="CudaProviderOptions">ONNX Runtime CUDA provider options (<c>cudnn_conv_algo_search</c>, <c>use_tf32</c>, ...) over
+/// <see cref="OnnxSessionFactory.DefaultCudaProviderOptions"/>; <c>device_id</c> always comes from <paramref name="Device"/>.</param>
+public sealed record OnnxDeviceOptions(
+    string Device = "cpu", int IntraOpNumThreads = 0, bool FallBackToCpu = true, IReadOnlyDictionary<string, string>? CudaProviderOptions = null)
 {
     /// <summary>The GPU ordinal of a <c>cuda:N</c> device (<c>cuda</c> alone is GPU 0); null for a CPU device.</summary>
     /// <exception cref="ArgumentException">The device name is neither <c>cpu[:N]</c> nor <c>cuda[:N]</c>.</exception>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 
 namespace MitTts.Speech.Engines.Onnx;
@@ -13,9 +14,57 @@ public sealed class OnnxSessionFactory
     private readonly OnnxDeviceOptions _options;
     private readonly Action<SessionOptions, int> _appendCuda;
 
-    public OnnxSessionFactory(OnnxDeviceOptions options)
-        : this(options, static (session, deviceId) => session.AppendExecutionProvider_CUDA(deviceId))
+    static OnnxSessionFactory()
     {
+        // Sessions log errors only; ONNX Runtime's process-wide logger also warned once per convolution node that cuDNN runs in its
+        // fallback mode (over a hundred lines a session on an H200, at the speeds the README gives).
+        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+    }
+
+    public OnnxSessionFactory(OnnxDeviceOptions options)
+        : this(options, (session, deviceId) => AppendCuda(session, deviceId, options))
+    {
+    }
+
+    /// <summary>The CUDA provider options a <c>cuda:N</c> device gets unless its <see cref="OnnxDeviceOptions.CudaProviderOptions"/> say
+    /// otherwise.</summary>
+    /// <remarks>Measured on an H200 with models of Piper medium's and Kokoro-82M's size (<c>bench/results/neural-cuda.md</c>):
+    /// <list type="bullet">
+    /// <item>cuDNN's default convolution algorithm, not ONNX Runtime's exhaustive search, which times every algorithm for every new input
+    /// shape. A speech model sees a new length with nearly every sentence: each such inference took about 1 s with the search, 0.1 s
+    /// without.</item>
+    /// <item>No TF32: with it a Kokoro model's durations rounded differently from the CPU's and its audio came out 600 samples longer;
+    /// without it the audio matches the CPU's, at no cost measured at these sizes.</item>
+    /// </list></remarks>
+    public static IReadOnlyDictionary<string, string> DefaultCudaProviderOptions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["cudnn_conv_algo_search"] = "DEFAULT",
+        ["use_tf32"] = "0",
+    };
+
+    /// <summary>The CUDA provider options of GPU <paramref name="deviceId"/>: <see cref="DefaultCudaProviderOptions"/>, the device's own over
+    /// them, and its <c>device_id</c>.</summary>
+    internal static Dictionary<string, string> CudaProviderValues(int deviceId, OnnxDeviceOptions device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var values = new Dictionary<string, string>(DefaultCudaProviderOptions, StringComparer.Ordinal);
+        foreach (var (key, value) in device.CudaProviderOptions ?? new Dictionary<string, string>())
+        {
+            values[key] = value;
+        }
+
+        values["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture);
+        return values;
+    }
+
+    /// <summary>Adds the CUDA provider for GPU <paramref name="deviceId"/> with <see cref="CudaProviderValues"/>.</summary>
+    /// <exception cref="OnnxRuntimeException">The provider cannot load, or an option is unknown or has a bad value.</exception>
+    internal static void AppendCuda(SessionOptions session, int deviceId, OnnxDeviceOptions device)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        using var cuda = new OrtCUDAProviderOptions();
+        cuda.UpdateOptions(CudaProviderValues(deviceId, device));
+        session.AppendExecutionProvider_CUDA(cuda);
     }
 
     /// <param name="options">The device.</param>
