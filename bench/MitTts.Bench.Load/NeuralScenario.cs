@@ -27,6 +27,17 @@ internal sealed class NeuralScenario(BenchOptions options)
     private readonly EspeakPhonemizer _phonemizer = new();
     private readonly List<string> _notes = [];
 
+    /// <summary>CUDA provider options the neural scenario compares on a GPU: ONNX Runtime's defaults, then the cuDNN convolution algorithm
+    /// chosen by heuristics or fixed, with TF32 on and off; the last is <see cref="OnnxSessionFactory.DefaultCudaProviderOptions"/>.</summary>
+    private static readonly (string Name, Dictionary<string, string> Options)[] s_cudaSettings =
+    [
+        ("exhaustive search, TF32 (ONNX Runtime's defaults)", new() { ["cudnn_conv_algo_search"] = "EXHAUSTIVE", ["use_tf32"] = "1" }),
+        ("heuristic search, TF32", new() { ["cudnn_conv_algo_search"] = "HEURISTIC", ["use_tf32"] = "1" }),
+        ("default algorithm, TF32", new() { ["cudnn_conv_algo_search"] = "DEFAULT", ["use_tf32"] = "1" }),
+        ("heuristic search, no TF32", new() { ["cudnn_conv_algo_search"] = "HEURISTIC", ["use_tf32"] = "0" }),
+        ("default algorithm, no TF32 (ours)", new() { ["cudnn_conv_algo_search"] = "DEFAULT", ["use_tf32"] = "0" }),
+    ];
+
     public async Task<string> Run(string machine, string command)
     {
         var loadAtStart = LoadAverage();
@@ -57,8 +68,12 @@ internal sealed class NeuralScenario(BenchOptions options)
             _notes.Add("The tests' tiny models are kept: with almost no network, their rows isolate the cost of our path around the session.");
 
             var rows = new List<string> { await Espeak() };
-            var sessions = new OnnxSessionFactory(new OnnxDeviceOptions("cpu", IntraOpNumThreads: options.OnnxThreads));
-            string? batchRows = null;
+            var cpu = new OnnxSessionFactory(new OnnxDeviceOptions("cpu", IntraOpNumThreads: options.OnnxThreads));
+            var onGpu = new OnnxDeviceOptions(options.OnnxDevice).CudaDeviceId is not null;
+            var sessions = onGpu ? new OnnxSessionFactory(new OnnxDeviceOptions(options.OnnxDevice, FallBackToCpu: false)) : cpu;
+            var batchRows = new List<string>();
+            var deviceRows = new List<string>();
+            var settingRows = new List<string>();
             foreach (var (folder, kind) in new[] { (tiny, "tiny"), (built, "built"), (options.ModelsFolder, "real") })
             {
                 if (folder is null)
@@ -76,11 +91,20 @@ internal sealed class NeuralScenario(BenchOptions options)
                         _ => Path.GetFileName(voice.ModelPath),
                     };
                     var described = new Described(name, new FileInfo(voice.ModelPath).Length, parameters.GetValueOrDefault(voice.ModelPath));
+                    if (onGpu)
+                    {
+                        deviceRows.Add(await AgainstCpu(voice, cpu, sessions, described.Name));
+                        if (kind != "tiny")
+                        {
+                            settingRows.AddRange(await CudaSettings(voice, cpu, described.Name));
+                        }
+                    }
+
                     if (voice.Engine == PiperEngine.EngineName)
                     {
-                        var (row, batch) = await Piper(voice, sessions, described, rounds, batches: kind != "tiny");
+                        var (row, batch) = await Piper(voice, sessions, described, rounds, batches: kind != "tiny" ? (onGpu ? [4, 16] : [4]) : []);
                         rows.Add(row);
-                        batchRows = batch ?? batchRows;
+                        batchRows.AddRange(batch);
                     }
                     else
                     {
@@ -89,10 +113,13 @@ internal sealed class NeuralScenario(BenchOptions options)
                 }
             }
 
+            var where = onGpu
+                ? $"ONNX Runtime {sessions.ExecutionProvider} on {options.OnnxDevice} (espeak-ng on the CPU)"
+                : $"ONNX Runtime CPU provider, {(options.OnnxThreads == 0 ? "all cores" : $"{options.OnnxThreads} thread(s)")} per inference";
             return string.Join('\n',
-                $"## Neural engines on CPU (issue 12), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC",
+                $"## Neural engines on {(onGpu ? options.OnnxDevice : "CPU")} (issue 12), {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC",
                 "",
-                $"Machine: {machine}. ONNX Runtime CPU provider, {(options.OnnxThreads == 0 ? "all cores" : $"{options.OnnxThreads} thread(s)")} per inference. "
+                $"Machine: {machine}. {where}. "
                     + $"Each engine says the {s_sentences.Length} sentences below once to warm up, then {options.NeuralRounds} times (tiny models, espeak-ng) "
                     + $"or {options.NeuralBuiltRounds} times (realistic-size and real models), the engine's rounds and the raw session's in turn. "
                     + $"Load average (1 min) at the start and end of the run: {loadAtStart} and {LoadAverage()} (other work shares these cores).",
@@ -108,7 +135,32 @@ internal sealed class NeuralScenario(BenchOptions options)
                 "|---|---|---:|---:|---:|---:|---:|---:|---:|",
                 string.Join('\n', rows),
                 "",
-                batchRows ?? "",
+                deviceRows.Count == 0 ? "" : string.Join('\n',
+                    $"The same input through a {OnnxSessionFactory.CpuProvider} session and a {sessions.ExecutionProvider} session of each model "
+                        + "(Piper at noise scales 0, so its random draws add nothing; Kokoro's first sentence with its style row): "
+                        + "the largest difference of a sample and ‖gpu − cpu‖ / ‖cpu‖.",
+                    "",
+                    "| model | samples cpu / gpu | max abs diff | relative L2 |",
+                    "|---|---:|---:|---:|",
+                    string.Join('\n', deviceRows)),
+                "",
+                settingRows.Count == 0 ? "" : string.Join('\n',
+                    "CUDA provider options, each model's session opened afresh for each: the time to open it, its first inference, the median "
+                        + "of 5 inferences of one input said again (shapes seen before) and of 5 inputs of new lengths (Piper: other sentences with "
+                        + "its noise scales, whose random durations change the length every time; Kokoro: the first sentence at speeds 0.93-1.11), "
+                        + "and the fixed input's samples and relative L2 difference against the CPU session.",
+                    "",
+                    "| model | options | open s | first inference ms | same shapes p50 ms | new shapes p50 ms | samples cpu / gpu | relative L2 |",
+                    "|---|---|---:|---:|---:|---:|---:|---:|",
+                    string.Join('\n', settingRows)),
+                "",
+                batchRows.Count == 0 ? "" : string.Join('\n',
+                    $"Piper batching on {(onGpu ? options.OnnxDevice : "CPU")}: N sentences (the 4 below, repeated) as N jobs one after the other (batch 1) "
+                        + $"and as one `SynthesizeBatchAsync` inference of their sentences padded to the longest, {options.NeuralBuiltRounds} rounds after a warm-up.",
+                    "",
+                    "| model | jobs | batch | audio s | compute s | audio s per compute s | RTF |",
+                    "|---|---:|---|---:|---:|---:|---:|",
+                    string.Join('\n', batchRows)),
                 "",
                 string.Join('\n', _notes.Select(n => "- " + n)));
         }
@@ -130,7 +182,7 @@ internal sealed class NeuralScenario(BenchOptions options)
         return Row("espeak-ng", new Described("(native library)", 0, 0), measured, null);
     }
 
-    private async Task<(string Row, string? Batch)> Piper(NeuralVoice voice, OnnxSessionFactory sessions, Described described, int rounds, bool batches)
+    private async Task<(string Row, List<string> Batch)> Piper(NeuralVoice voice, OnnxSessionFactory sessions, Described described, int rounds, int[] batches)
     {
         var (before, loadBefore) = (WorkingSet(), LoadAverage());
         using var model = PiperModel.Open(voice.ModelPath, sessions);
@@ -151,48 +203,167 @@ internal sealed class NeuralScenario(BenchOptions options)
         var (measured, raw) = await Alternate(engine, voice.EngineVoice, requests, rounds);
         NoteMemory(described, before, loadBefore);
         var row = Row("piper", described, measured, raw);
-        return (row, batches ? await PiperBatches(engine, voice.EngineVoice, described.Name, rounds) : null);
+        return (row, batches.Length == 0 ? [] : await PiperBatches(engine, voice.EngineVoice, described.Name, rounds, batches));
     }
 
-    /// <summary>The four sentences as four jobs: one after the other (batch 1), and as one batch of four rows padded to the longest.</summary>
-    private static async Task<string> PiperBatches(PiperEngine engine, string engineVoice, string name, int rounds)
+    /// <summary>For each size N, N jobs (the sentences, repeated) said one after the other (batch 1), then as one batch padded to the longest.</summary>
+    private static async Task<List<string>> PiperBatches(PiperEngine engine, string engineVoice, string name, int rounds, int[] sizes)
     {
-        double singleAudio = 0, singleSeconds = 0, batchAudio = 0, batchSeconds = 0;
-        for (var round = 0; round <= rounds; round++)
+        var rows = new List<string>();
+        foreach (var size in sizes)
         {
-            var sinks = s_sentences.Select(_ => new TimingSink()).ToArray();
-            var started = Stopwatch.GetTimestamp();
-            for (var i = 0; i < s_sentences.Length; i++)
+            var texts = Enumerable.Range(0, size).Select(i => s_sentences[i % s_sentences.Length]).ToArray();
+            double singleAudio = 0, singleSeconds = 0, batchAudio = 0, batchSeconds = 0;
+            for (var round = 0; round <= rounds; round++)
             {
-                await engine.SynthesizeAsync(new SpeechRequest(s_sentences[i], engineVoice), sinks[i]);
+                var sinks = texts.Select(_ => new TimingSink()).ToArray();
+                var started = Stopwatch.GetTimestamp();
+                for (var i = 0; i < texts.Length; i++)
+                {
+                    await engine.SynthesizeAsync(new SpeechRequest(texts[i], engineVoice), sinks[i]);
+                }
+
+                var single = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var batchSinks = texts.Select(_ => new TimingSink()).ToArray();
+                started = Stopwatch.GetTimestamp();
+                await engine.SynthesizeBatchAsync([.. texts.Select((s, i) => new PiperBatchItem(new SpeechRequest(s, engineVoice), batchSinks[i]))]);
+                var batch = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                if (round == 0)
+                {
+                    continue; // warm-up
+                }
+
+                singleAudio += sinks.Sum(s => s.Samples) / (double)engine.SampleRate;
+                singleSeconds += single;
+                batchAudio += batchSinks.Sum(s => s.Samples) / (double)engine.SampleRate;
+                batchSeconds += batch;
             }
 
-            var single = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            var batchSinks = s_sentences.Select(_ => new TimingSink()).ToArray();
-            started = Stopwatch.GetTimestamp();
-            await engine.SynthesizeBatchAsync([.. s_sentences.Select((s, i) => new PiperBatchItem(new SpeechRequest(s, engineVoice), batchSinks[i]))]);
-            var batch = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            if (round == 0)
-            {
-                continue; // warm-up
-            }
-
-            singleAudio += sinks.Sum(s => s.Samples) / (double)engine.SampleRate;
-            singleSeconds += single;
-            batchAudio += batchSinks.Sum(s => s.Samples) / (double)engine.SampleRate;
-            batchSeconds += batch;
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {size} | 1 (one job after the other) | {singleAudio:0.0} | {singleSeconds:0.00} | {singleAudio / singleSeconds:0.00} | {singleSeconds / singleAudio:0.0000} |"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {size} | {size} (`SynthesizeBatchAsync`) | {batchAudio:0.0} | {batchSeconds:0.00} | {batchAudio / batchSeconds:0.00} | {batchSeconds / batchAudio:0.0000} |"));
         }
 
-        return string.Join('\n',
-            $"Piper batching on CPU, {name}: the {s_sentences.Length} sentences as {s_sentences.Length} jobs, {rounds} rounds after a warm-up. "
-                + "Batch 4 is one inference of 5 rows (the first request is two sentences), padded to the longest.",
-            "",
-            "| batch | audio s | compute s | audio s per compute s | RTF |",
-            "|---|---:|---:|---:|---:|",
-            string.Create(CultureInfo.InvariantCulture,
-                $"| 1 (one job after the other) | {singleAudio:0.0} | {singleSeconds:0.00} | {singleAudio / singleSeconds:0.00} | {singleSeconds / singleAudio:0.0000} |"),
-            string.Create(CultureInfo.InvariantCulture,
-                $"| 4 (`SynthesizeBatchAsync`) | {batchAudio:0.0} | {batchSeconds:0.00} | {batchAudio / batchSeconds:0.00} | {batchSeconds / batchAudio:0.0000} |"));
+        return rows;
+    }
+
+    /// <summary>One model under each of <see cref="s_cudaSettings"/>.</summary>
+    private async Task<List<string>> CudaSettings(NeuralVoice voice, OnnxSessionFactory cpu, string name)
+    {
+        var piper = voice.Engine == PiperEngine.EngineName;
+        var espeakVoice = piper ? PiperVoiceConfig.Load(voice.ModelPath + ".json").EspeakVoice : KokoroVoiceNames.EspeakVoice(voice.EngineVoice)!;
+        var phonemes = new List<string>();
+        foreach (var sentence in s_sentences)
+        {
+            phonemes.Add((await _phonemizer.PhonemizeAsync(sentence, espeakVoice))[0]);
+        }
+
+        var folder = Path.GetDirectoryName(voice.ModelPath)!;
+        var vocabulary = piper ? null : KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile));
+        var pack = piper ? null : KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile));
+
+        // run(i): input 0 is the fixed one (Piper without noise); inputs 1..5 are of new lengths.
+        Func<int, float[]> Runner(OnnxSessionFactory sessions, out IDisposable model)
+        {
+            if (piper)
+            {
+                var opened = PiperModel.Open(voice.ModelPath, sessions);
+                model = opened;
+                return i =>
+                {
+                    var ids = PiperPhonemeIds.Encode(phonemes[i == 0 ? 0 : 1 + ((i - 1) % 3)], opened.Config.PhonemeIds).Ids;
+                    var scales = i == 0 ? new PiperScales(0, opened.Config.Scales.LengthScale, 0) : opened.Config.Scales;
+                    return opened.Synthesize([new PiperUtterance(ids)], scales)[0];
+                };
+            }
+
+            var kokoro = KokoroModel.Open(voice.ModelPath, sessions);
+            model = kokoro;
+            var tokens = vocabulary!.Tokenize(phonemes[0]).Tokens;
+            var style = pack!.Style(voice.EngineVoice, tokens.Length).ToArray();
+            return i => kokoro.Synthesize(tokens, style, i == 0 ? 1f : 0.89f + (0.04f * i));
+        }
+
+        var reference = Runner(cpu, out var cpuModel)(0);
+        cpuModel.Dispose();
+        var rows = new List<string>();
+        foreach (var (setting, values) in s_cudaSettings)
+        {
+            var device = new OnnxDeviceOptions(options.OnnxDevice, FallBackToCpu: false, CudaProviderOptions: values);
+            var started = Stopwatch.GetTimestamp();
+            var run = Runner(new OnnxSessionFactory(device), out var model);
+            var open = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            started = Stopwatch.GetTimestamp();
+            var fixedOutput = run(0);
+            var first = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var same = new List<double>();
+            var fresh = new List<double>();
+            for (var i = 0; i < 5; i++)
+            {
+                started = Stopwatch.GetTimestamp();
+                run(0);
+                same.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            for (var i = 1; i <= 5; i++)
+            {
+                started = Stopwatch.GetTimestamp();
+                run(i);
+                fresh.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            model.Dispose();
+            var (_, relative) = Difference(reference, fixedOutput);
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {setting} | {open:0.00} | {first:0} | {Percentiles.Of(same).P50:0.0} | {Percentiles.Of(fresh).P50:0.0} | "
+                + $"{reference.Length} / {fixedOutput.Length} | {relative:0.###e+0} |"));
+        }
+
+        return rows;
+    }
+
+    private static (double MaxAbs, double Relative) Difference(float[] reference, float[] other)
+    {
+        double maxDiff = 0, diff = 0, norm = 0;
+        for (var i = 0; i < Math.Min(reference.Length, other.Length); i++)
+        {
+            var d = Math.Abs((double)other[i] - reference[i]);
+            maxDiff = Math.Max(maxDiff, d);
+            diff += d * d;
+            norm += (double)reference[i] * reference[i];
+        }
+
+        return (maxDiff, Math.Sqrt(diff / norm));
+    }
+
+    /// <summary>One input through a CPU session and a session of <paramref name="device"/>, compared sample by sample.</summary>
+    private async Task<string> AgainstCpu(NeuralVoice voice, OnnxSessionFactory cpu, OnnxSessionFactory device, string name)
+    {
+        float[] Run(OnnxSessionFactory sessions, IReadOnlyList<string> phonemes)
+        {
+            if (voice.Engine == PiperEngine.EngineName)
+            {
+                using var piper = PiperModel.Open(voice.ModelPath, sessions);
+                var ids = PiperPhonemeIds.Encode(phonemes[0], piper.Config.PhonemeIds).Ids;
+                return piper.Synthesize([new PiperUtterance(ids)], new PiperScales(0, piper.Config.Scales.LengthScale, 0))[0];
+            }
+
+            var folder = Path.GetDirectoryName(voice.ModelPath)!;
+            using var kokoro = KokoroModel.Open(voice.ModelPath, sessions);
+            var tokens = KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile)).Tokenize(phonemes[0]).Tokens;
+            var style = KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile)).Style(voice.EngineVoice, tokens.Length).ToArray();
+            return kokoro.Synthesize(tokens, style, 1f);
+        }
+
+        var espeakVoice = voice.Engine == PiperEngine.EngineName
+            ? PiperVoiceConfig.Load(voice.ModelPath + ".json").EspeakVoice
+            : KokoroVoiceNames.EspeakVoice(voice.EngineVoice)!;
+        var sentence = await _phonemizer.PhonemizeAsync(s_sentences[0], espeakVoice);
+        var (onCpu, onDevice) = (Run(cpu, sentence), Run(device, sentence));
+        var (maxDiff, relative) = Difference(onCpu, onDevice);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {onCpu.Length} / {onDevice.Length} | {maxDiff:0.###e+0} | {relative:0.###e+0} |");
     }
 
     private async Task<string> Kokoro(NeuralVoice voice, OnnxSessionFactory sessions, Described described, int rounds)

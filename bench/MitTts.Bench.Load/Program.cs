@@ -35,7 +35,7 @@ if (options.Scenarios.Contains("neural"))
 {
     var report = await new NeuralScenario(options).Run(machine, command);
     Console.WriteLine(report);
-    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "neural.md"), report);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, options.OnnxDevice.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? "neural-cuda.md" : "neural.md"), report);
 }
 
 // The soaks run their own servers; start the embedded one only for what else was named.
@@ -163,6 +163,9 @@ internal sealed record BenchOptions
     /// <summary>Threads per ONNX inference in the neural scenario (0: every core).</summary>
     public int OnnxThreads { get; init; } = 1;
 
+    /// <summary>Where the neural scenario runs its models: <c>cpu</c>, or <c>cuda:N</c> (then each model is also compared with a CPU session).</summary>
+    public string OnnxDevice { get; init; } = "cpu";
+
     /// <summary>A folder of real Piper/Kokoro models for the neural scenario to measure beside the built ones.</summary>
     public string? ModelsFolder { get; init; }
 
@@ -231,6 +234,7 @@ internal sealed record BenchOptions
                 "--neural-rounds" => options with { NeuralRounds = Int() },
                 "--neural-built-rounds" => options with { NeuralBuiltRounds = Int() },
                 "--onnx-threads" => options with { OnnxThreads = Int() },
+                "--onnx-device" => options with { OnnxDevice = Next() },
                 "--models" => options with { ModelsFolder = Next() },
                 "--capacity-seconds" => options with { CapacitySeconds = Double() },
                 "--lookahead-ms" => options with { LookaheadMs = Int() },
