@@ -247,6 +247,15 @@ public sealed partial class AudioChannelGrain(
                 break;
             }
 
+            if (status == SynthesisStatus.Completed && !current.Recording.IsCompleted && !current.EndWaitedForRecord)
+            {
+                // A completed task ends when its record says so: a client that hears task_ended and asks /tasks/{id} (or its audio_url)
+                // at once finds it completed with its file. Up to RecordWait: a record stuck on a dying silo does not hold the session.
+                current.EndWaitedForRecord = true;
+                _ = PumpWhenRecorded(current);
+                break;
+            }
+
             End(current, status);
             emitted = true;
         }
@@ -263,6 +272,23 @@ public sealed partial class AudioChannelGrain(
                 Signal();
             }
         }
+    }
+
+    /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
+    internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);
+
+    private async Task PumpWhenRecorded(ChannelItem item)
+    {
+        try
+        {
+            await item.Recording.WaitAsync(RecordWait, time);
+        }
+        catch (Exception)
+        {
+            // Not there in time, or failed (RecordAfter logs what it catches): the end goes out without it either way.
+        }
+
+        Pump();
     }
 
     private void End(ChannelItem item, SynthesisStatus status)

@@ -88,6 +88,9 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>The task grain's record of this task, written in order behind the audio path.</summary>
     public Task Recording { get; set; } = Task.CompletedTask;
 
+    /// <summary>The task's end waited (or is waiting) for its completed record: it goes out once, whether the record landed or not.</summary>
+    public bool EndWaitedForRecord { get; set; }
+
     /// <summary>Keeps the part of a piece the channel lacks (a re-run after a failover may send the start of a sentence again) and
     /// queues its events, each marked with where it leaves the task.</summary>
     public void Take(SentenceAudio piece)

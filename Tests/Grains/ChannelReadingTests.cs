@@ -46,10 +46,43 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
         }
     }
 
-    private async Task<IAudioChannelGrain> Submit()
+    [Fact]
+    public async Task A_completed_task_ends_once_its_record_has_its_file()
+    {
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var record = RecordGate.Hold(taskId);
+        var channel = await Submit(taskId, s_request with { Store = true });
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance);
+        var ended = ReadUntilEnded(reader);
+
+        // The record is held on its way in: the task's end must wait for it (up to the channel's RecordWait, 2 s). Half a second of
+        // nothing is the test's own bound; the faulty order sent the end at once.
+        await record.Reached;
+        var early = await Task.WhenAny(ended, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        Assert.NotSame(ended, early);
+        record.Release();
+
+        Assert.Equal(SynthesisStatus.Completed, (await ended).Status);
+        var task = cluster.Grains.GetGrain<ITaskGrain>(taskId);
+        Assert.Equal(SynthesisStatus.Completed, (await task.GetSnapshot())!.Status);
+        Assert.NotNull(await task.GetAudio());
+    }
+
+    private static async Task<TaskEndedEvent> ReadUntilEnded(ResumingChannelReader reader)
+    {
+        while (true)
+        {
+            if (await reader.Next(CancellationToken.None) is TaskEndedEvent ended)
+            {
+                return ended;
+            }
+        }
+    }
+
+    private async Task<IAudioChannelGrain> Submit(string? taskId = null, SynthesisRequest? request = null)
     {
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("reading-" + Guid.NewGuid().ToString("N"));
-        var result = await channel.Submit(new ChannelTaskInfo("task_" + Guid.NewGuid().ToString("N"), null, null), s_request);
+        var result = await channel.Submit(new ChannelTaskInfo(taskId ?? "task_" + Guid.NewGuid().ToString("N"), null, null), request ?? s_request);
         Assert.IsType<TaskAccepted>(result);
         return channel;
     }

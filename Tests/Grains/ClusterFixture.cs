@@ -38,6 +38,49 @@ public sealed class ClusterFixture : IAsyncLifetime
                 })
                 .Build();
             siloBuilder.AddMitTtsMemoryStorage().AddMitTtsGrains(configuration);
+            siloBuilder.AddIncomingGrainCallFilter<RecordGate.Filter>();
+        }
+    }
+}
+
+/// <summary>Holds a chosen task's completed record on its way into the task grain, as a slow or distant task grain would, until the
+/// test lets it go.</summary>
+public static class RecordGate
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Held> s_held = new(StringComparer.Ordinal);
+
+    /// <summary>From now on, <paramref name="taskId"/>'s completed record waits for <see cref="Held.Release"/>.</summary>
+    public static Held Hold(string taskId) => s_held[taskId] = new Held();
+
+    public sealed class Held
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the record has reached the task grain and is being held.</summary>
+        public Task Reached => _reached.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        internal Task Wait()
+        {
+            _reached.TrySetResult();
+            return _released.Task;
+        }
+    }
+
+    internal sealed class Filter : IIncomingGrainCallFilter
+    {
+        public async Task Invoke(IIncomingGrainCallContext context)
+        {
+            if (context.InterfaceMethod?.Name == nameof(MitTts.Grains.Interfaces.ITaskGrain.Record)
+                && context.Request.GetArgument(0) is MitTts.Grains.Interfaces.TaskProgress { Status: MitTts.Grains.Interfaces.SynthesisStatus.Completed }
+                && s_held.TryGetValue(context.TargetId.Key.ToString()!, out var held))
+            {
+                await held.Wait();
+            }
+
+            await context.Invoke();
         }
     }
 }

@@ -56,8 +56,8 @@ public abstract class SchedulingCluster : IAsyncLifetime
     public System.Diagnostics.Metrics.IMeterFactory Meters =>
         ((Orleans.TestingHost.InProcessSiloHandle)Cluster.Silos[0]).SiloHost.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
 
-    /// <summary>A task's stored file, waited for: a channel writes the task's record behind the audio path, so it may land just after
-    /// the reader has the task's end.</summary>
+    /// <summary>A task's stored file, waited for: a channel's reader has a completed task's end once its record is written, but after a
+    /// failover the record may still be on its way (the end waits for it 2 s at most).</summary>
     public async Task<byte[]> StoredAudio(string taskId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
