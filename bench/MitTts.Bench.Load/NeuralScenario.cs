@@ -147,7 +147,7 @@ internal sealed class NeuralScenario(BenchOptions options)
                 settingRows.Count == 0 ? "" : string.Join('\n',
                     "CUDA provider options, each model's session opened afresh for each: the time to open it, its first inference, the median "
                         + "of 5 inferences of one input said again (shapes seen before) and of 5 inputs of new lengths (Piper: other sentences with "
-                        + "its noise scales, whose random durations change the length every time; Kokoro: the first sentence at speeds 0.93-1.11), "
+                        + "its noise scales, whose random durations change the length every time; Kokoro: the first sentence at speeds 0.93-1.09), "
                         + "and the fixed input's samples and relative L2 difference against the CPU session.",
                     "",
                     "| model | options | open s | first inference ms | same shapes p50 ms | new shapes p50 ms | samples cpu / gpu | relative L2 |",
