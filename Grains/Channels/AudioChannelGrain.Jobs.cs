@@ -219,6 +219,23 @@ public sealed partial class AudioChannelGrain
         item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
     }
 
+    /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
+    internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);
+
+    private async Task PumpWhenRecorded(ChannelItem item)
+    {
+        try
+        {
+            await item.Recording.WaitAsync(RecordWait, time);
+        }
+        catch (Exception)
+        {
+            // Not there in time, or failed (RecordAfter logs what it catches): the end goes out without it either way.
+        }
+
+        Pump();
+    }
+
     private async Task RecordAfter(Task previous, string taskId, TaskProgress progress)
     {
         try

@@ -274,23 +274,6 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
-    internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);
-
-    private async Task PumpWhenRecorded(ChannelItem item)
-    {
-        try
-        {
-            await item.Recording.WaitAsync(RecordWait, time);
-        }
-        catch (Exception)
-        {
-            // Not there in time, or failed (RecordAfter logs what it catches): the end goes out without it either way.
-        }
-
-        Pump();
-    }
-
     private void End(ChannelItem item, SynthesisStatus status)
     {
         Emit(new TaskEndedEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, status, item.Error,

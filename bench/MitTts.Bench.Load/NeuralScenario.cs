@@ -93,10 +93,12 @@ internal sealed class NeuralScenario(BenchOptions options)
                     var described = new Described(name, new FileInfo(voice.ModelPath).Length, parameters.GetValueOrDefault(voice.ModelPath));
                     if (onGpu)
                     {
-                        deviceRows.Add(await AgainstCpu(voice, cpu, sessions, described.Name));
+                        var runs = await ModelRuns(voice);
+                        var reference = Once(runs, cpu);
+                        deviceRows.Add(AgainstCpu(reference, Once(runs, sessions), described.Name));
                         if (kind != "tiny")
                         {
-                            settingRows.AddRange(await CudaSettings(voice, cpu, described.Name));
+                            settingRows.AddRange(CudaSettings(runs, reference, described.Name));
                         }
                     }
 
@@ -248,8 +250,10 @@ internal sealed class NeuralScenario(BenchOptions options)
         return rows;
     }
 
-    /// <summary>One model under each of <see cref="s_cudaSettings"/>.</summary>
-    private async Task<List<string>> CudaSettings(NeuralVoice voice, OnnxSessionFactory cpu, string name)
+    /// <summary>Opens one model on a device and gives its inference of input i: input 0 is the fixed one (Piper without noise, Kokoro at
+    /// speed 1, the first sentence); inputs 1..5 are of new lengths (Piper: the other sentences with its noise scales, whose random
+    /// durations change the length every time; Kokoro: the first sentence at speeds 0.93-1.09).</summary>
+    private async Task<Func<OnnxSessionFactory, (Func<int, float[]> Run, IDisposable Model)>> ModelRuns(NeuralVoice voice)
     {
         var piper = voice.Engine == PiperEngine.EngineName;
         var espeakVoice = piper ? PiperVoiceConfig.Load(voice.ModelPath + ".json").EspeakVoice : KokoroVoiceNames.EspeakVoice(voice.EngineVoice)!;
@@ -262,37 +266,45 @@ internal sealed class NeuralScenario(BenchOptions options)
         var folder = Path.GetDirectoryName(voice.ModelPath)!;
         var vocabulary = piper ? null : KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile));
         var pack = piper ? null : KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile));
-
-        // run(i): input 0 is the fixed one (Piper without noise); inputs 1..5 are of new lengths.
-        Func<int, float[]> Runner(OnnxSessionFactory sessions, out IDisposable model)
+        return sessions =>
         {
             if (piper)
             {
                 var opened = PiperModel.Open(voice.ModelPath, sessions);
-                model = opened;
-                return i =>
+                return (i =>
                 {
                     var ids = PiperPhonemeIds.Encode(phonemes[i == 0 ? 0 : 1 + ((i - 1) % 3)], opened.Config.PhonemeIds).Ids;
                     var scales = i == 0 ? new PiperScales(0, opened.Config.Scales.LengthScale, 0) : opened.Config.Scales;
                     return opened.Synthesize([new PiperUtterance(ids)], scales)[0];
-                };
+                }, opened);
             }
 
             var kokoro = KokoroModel.Open(voice.ModelPath, sessions);
-            model = kokoro;
             var tokens = vocabulary!.Tokenize(phonemes[0]).Tokens;
             var style = pack!.Style(voice.EngineVoice, tokens.Length).ToArray();
-            return i => kokoro.Synthesize(tokens, style, i == 0 ? 1f : 0.89f + (0.04f * i));
-        }
+            return (i => kokoro.Synthesize(tokens, style, i == 0 ? 1f : 0.89f + (0.04f * i)), kokoro);
+        };
+    }
 
-        var reference = Runner(cpu, out var cpuModel)(0);
-        cpuModel.Dispose();
+    /// <summary>The fixed input's audio from a session of the model opened for it alone.</summary>
+    private static float[] Once(Func<OnnxSessionFactory, (Func<int, float[]> Run, IDisposable Model)> runs, OnnxSessionFactory sessions)
+    {
+        var (run, model) = runs(sessions);
+        using (model)
+        {
+            return run(0);
+        }
+    }
+
+    /// <summary>One model under each of <see cref="s_cudaSettings"/>, against its CPU audio <paramref name="reference"/>.</summary>
+    private List<string> CudaSettings(Func<OnnxSessionFactory, (Func<int, float[]> Run, IDisposable Model)> runs, float[] reference, string name)
+    {
         var rows = new List<string>();
         foreach (var (setting, values) in s_cudaSettings)
         {
             var device = new OnnxDeviceOptions(options.OnnxDevice, FallBackToCpu: false, CudaProviderOptions: values);
             var started = Stopwatch.GetTimestamp();
-            var run = Runner(new OnnxSessionFactory(device), out var model);
+            var (run, model) = runs(new OnnxSessionFactory(device));
             var open = Stopwatch.GetElapsedTime(started).TotalSeconds;
             started = Stopwatch.GetTimestamp();
             var fixedOutput = run(0);
@@ -337,30 +349,9 @@ internal sealed class NeuralScenario(BenchOptions options)
         return (maxDiff, Math.Sqrt(diff / norm));
     }
 
-    /// <summary>One input through a CPU session and a session of <paramref name="device"/>, compared sample by sample.</summary>
-    private async Task<string> AgainstCpu(NeuralVoice voice, OnnxSessionFactory cpu, OnnxSessionFactory device, string name)
+    /// <summary>The fixed input's audio on the device against the CPU's, sample by sample.</summary>
+    private static string AgainstCpu(float[] onCpu, float[] onDevice, string name)
     {
-        float[] Run(OnnxSessionFactory sessions, IReadOnlyList<string> phonemes)
-        {
-            if (voice.Engine == PiperEngine.EngineName)
-            {
-                using var piper = PiperModel.Open(voice.ModelPath, sessions);
-                var ids = PiperPhonemeIds.Encode(phonemes[0], piper.Config.PhonemeIds).Ids;
-                return piper.Synthesize([new PiperUtterance(ids)], new PiperScales(0, piper.Config.Scales.LengthScale, 0))[0];
-            }
-
-            var folder = Path.GetDirectoryName(voice.ModelPath)!;
-            using var kokoro = KokoroModel.Open(voice.ModelPath, sessions);
-            var tokens = KokoroVocabulary.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroConfigFile)).Tokenize(phonemes[0]).Tokens;
-            var style = KokoroVoicePack.Load(Path.Combine(folder, NeuralVoiceDiscovery.KokoroVoicesFile)).Style(voice.EngineVoice, tokens.Length).ToArray();
-            return kokoro.Synthesize(tokens, style, 1f);
-        }
-
-        var espeakVoice = voice.Engine == PiperEngine.EngineName
-            ? PiperVoiceConfig.Load(voice.ModelPath + ".json").EspeakVoice
-            : KokoroVoiceNames.EspeakVoice(voice.EngineVoice)!;
-        var sentence = await _phonemizer.PhonemizeAsync(s_sentences[0], espeakVoice);
-        var (onCpu, onDevice) = (Run(cpu, sentence), Run(device, sentence));
         var (maxDiff, relative) = Difference(onCpu, onDevice);
         return string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {onCpu.Length} / {onDevice.Length} | {maxDiff:0.###e+0} | {relative:0.###e+0} |");
