@@ -12,6 +12,45 @@ public sealed record WordTiming(
     [property: Id(2)] int EndMs,
     [property: Id(3), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Estimated = false);
 
+/// <summary>How far a task's audio reaches: the sentence being received, the bytes of it received, and the output samples received
+/// in all (the task's duration is counted from what its reader got, which after a failover joins two renderings); for Ogg, the pages
+/// received and the granule of the last one, which a replacement rendering continues from (the channel's Ogg splice).</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct AudioPosition(
+    [property: Id(0)] int Sentence,
+    [property: Id(1)] long Bytes,
+    [property: Id(2)] long Samples,
+    [property: Id(3)] int OggPages = 0,
+    [property: Id(4)] long OggGranule = 0)
+{
+    /// <summary>For events that carry no audio position (a task's start or end, a context's end).</summary>
+    public static AudioPosition None { get; } = new(-1, 0, 0);
+
+    public bool IsNone => Sentence < 0;
+}
+
+/// <summary>Where an event leaves its task (<see cref="AudioPosition.None"/> for events without audio), and whether it ends the task.</summary>
+[GenerateSerializer, Immutable]
+public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] AudioPosition Position, [property: Id(3)] bool Ends);
+
+/// <summary>What a reader says when it starts listening: <see cref="Silo"/>, the silo whose death would take the reader with it (its
+/// co-hosted gateway's; null for a client gateway, which outlives every silo), and <see cref="Held"/>, the marks of the events it read
+/// before the channel had saved them, oldest first.</summary>
+/// <remarks>A durable channel lets a reader that would outlive it have events of saved tasks before it saves them (first audio does not
+/// wait for a storage write); when the channel comes back on another silo, the first reader's held marks tell it where that reader
+/// stands beyond its saved state.</remarks>
+[GenerateSerializer, Immutable]
+public sealed record ChannelReader([property: Id(0)] string? Silo, [property: Id(1)] IReadOnlyList<EventMark> Held)
+{
+    /// <summary>A reader in a client gateway that holds nothing unsaved yet.</summary>
+    public static ChannelReader Client { get; } = new(null, []);
+}
+
+/// <summary>On an event a channel sent before saving it: its mark, which the reader keeps until it hears that the channel saved
+/// through it (<see cref="SavedThrough"/> on a later event, or an event without this note).</summary>
+[GenerateSerializer, Immutable]
+public sealed record UnsavedEvent([property: Id(0)] EventMark Mark, [property: Id(1)] long SavedThrough);
+
 /// <summary>One entry of a session's audio channel, numbered by <see cref="Sequence"/> (1, 2, 3…) so a client can resume after it.</summary>
 /// <remarks>One record per kind: <see cref="TaskStartedEvent"/>, <see cref="AudioEvent"/>, <see cref="WordsEvent"/>,
 /// <see cref="TaskEndedEvent"/>, <see cref="ContextEndedEvent"/>.</remarks>
@@ -20,7 +59,12 @@ public abstract record ChannelEvent(
     [property: Id(0)] long Sequence,
     [property: Id(1)] string? TaskId,
     [property: Id(2)] string? RequestId,
-    [property: Id(3)] string? ContextId);
+    [property: Id(3)] string? ContextId)
+{
+    /// <summary>Set on an event a durable channel let this reader have before saving it (<see cref="ChannelReader"/>).</summary>
+    [Id(4)]
+    public UnsavedEvent? Unsaved { get; init; }
+}
 
 /// <summary>A task's audio starts: everything about it follows until its <see cref="TaskEndedEvent"/>.</summary>
 [GenerateSerializer, Immutable]
@@ -89,8 +133,9 @@ public interface IAudioChannelGrain : IGrainWithStringKey
 
     /// <summary>The channel's events after <paramref name="afterSequence"/>, then new ones as they happen, until cancelled.</summary>
     /// <remarks>Events older than the resume window are gone: a reader asking for them starts at the oldest one kept. While no reader
-    /// listens for a whole resume window, the session's unfinished tasks are cancelled.</remarks>
-    IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, CancellationToken cancellationToken = default);
+    /// listens for a whole resume window, the session's unfinished tasks are cancelled. Without <paramref name="reader"/>, a durable
+    /// channel sends only events it has saved.</remarks>
+    IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, ChannelReader? reader = null, CancellationToken cancellationToken = default);
 
     /// <summary>Stops tasks of the channel (the given ones, or those of a context, or all when both are null): their audio leaves the
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>

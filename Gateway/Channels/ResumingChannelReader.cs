@@ -11,8 +11,11 @@ namespace MitTts.Gateway.Channels;
 /// the events that answer held (they count as read) by then. An event missing from the numbering
 /// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
 /// cannot be restored.</remarks>
+/// <remarks>Events the channel sent before saving them (a reader in a client gateway, <see cref="ChannelReaderHome"/>) come with their
+/// marks; the reader keeps those until the channel says it saved them, and hands them to the channel when it listens again, so a channel
+/// restored from an older save knows where the reader stands.</remarks>
 public sealed partial class ResumingChannelReader(
-    IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReading? reading = null, TimeProvider? time = null)
+    IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReaderHome home, ChannelReading? reading = null, TimeProvider? time = null)
     : IAsyncDisposable
 {
     private const int MaxListenRetries = 10;
@@ -25,6 +28,7 @@ public sealed partial class ResumingChannelReader(
     private IAsyncEnumerator<ChannelEvent>? _events;
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
+    private readonly List<EventMark> _unsaved = [];
     private long _after = after;
     private long _waitingSince;
     private int _failures;
@@ -83,6 +87,7 @@ public sealed partial class ResumingChannelReader(
 
                     _after = current.Sequence;
                     _failures = 0;
+                    KeepUnsaved(current.Unsaved);
                     return current;
                 }
 
@@ -127,7 +132,27 @@ public sealed partial class ResumingChannelReader(
         // One event per answer: the channel counts an event as read when the next is asked for, and within a batch Orleans asks on the
         // silo side, before the batch has reached this reader. A batch lost with its silo gateway would then count as read, and a
         // channel restored after a silo death keeps nothing of what it counts as read.
-        return channel.Listen(_after, _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
+        return channel.Listen(_after, new ChannelReader(home.Silo, _unsaved.ToArray()), _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
+    }
+
+    /// <summary>The marks of the events read that the channel had not saved when it sent them, oldest first: an event without a note
+    /// was saved, and so was everything before it.</summary>
+    private void KeepUnsaved(UnsavedEvent? unsaved)
+    {
+        if (unsaved is null)
+        {
+            _unsaved.Clear();
+            return;
+        }
+
+        var saved = 0;
+        while (saved < _unsaved.Count && _unsaved[saved].Sequence <= unsaved.SavedThrough)
+        {
+            saved++;
+        }
+
+        _unsaved.RemoveRange(0, saved);
+        _unsaved.Add(unsaved.Mark);
     }
 
     private async Task StopListening()

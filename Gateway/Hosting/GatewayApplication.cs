@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Channels;
 using MitTts.Gateway.OpenAi;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
@@ -148,6 +149,7 @@ public static class GatewayApplication
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<VoiceCache>();
+        services.AddSingleton(ChannelReaderHome.Of);
         services.AddHostedService(sp => sp.GetRequiredService<VoiceCache>());
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));

@@ -40,7 +40,7 @@ public sealed partial class SpeechStreamResult(
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         var aborted = httpContext.RequestAborted;
-        var events = new ResumingChannelReader(channel, 0, "OpenAI speech " + taskId, _logger);
+        var events = new ResumingChannelReader(channel, 0, "OpenAI speech " + taskId, _logger, httpContext.RequestServices.GetRequiredService<ChannelReaderHome>());
         var ended = false;
         var started = false;
         try

@@ -14,14 +14,16 @@ public sealed partial class ChannelPump
     private readonly IAudioChannelGrain _channel;
     private readonly WebSocketOutbox _outbox;
     private readonly string _sessionId;
+    private readonly ChannelReaderHome _home;
     private readonly ILogger _logger;
     private readonly Func<bool> _expectingAudio;
 
-    public ChannelPump(IAudioChannelGrain channel, WebSocketOutbox outbox, string sessionId, ILogger logger, Func<bool> expectingAudio)
+    public ChannelPump(IAudioChannelGrain channel, WebSocketOutbox outbox, string sessionId, ChannelReaderHome home, ILogger logger, Func<bool> expectingAudio)
     {
         _channel = channel;
         _outbox = outbox;
         _sessionId = sessionId;
+        _home = home;
         _logger = logger;
         _expectingAudio = expectingAudio;
     }
@@ -33,7 +35,7 @@ public sealed partial class ChannelPump
     public async Task Run(long after, CancellationToken cancellationToken)
     {
         var resuming = true;
-        await using var events = new ResumingChannelReader(_channel, after, "WebSocket of session " + _sessionId, _logger, new ChannelReading
+        await using var events = new ResumingChannelReader(_channel, after, "WebSocket of session " + _sessionId, _logger, _home, new ChannelReading
         {
             ExpectingEvents = _expectingAudio,
             OnGap = (last, next) => _outbox.Send(Gap(last, next, resuming)),

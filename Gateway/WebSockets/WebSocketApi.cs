@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Channels;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 
@@ -83,7 +84,8 @@ public static class WebSocketApi
         // too_many_sockets from the connection).
         await guard.CountSocket();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, loggers.CreateLogger<WebSocketConnection>(), metrics);
+        await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, services.GetRequiredService<ChannelReaderHome>(),
+            loggers.CreateLogger<WebSocketConnection>(), metrics);
         metrics.WebSocketOpened();
         try
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.WebSockets;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Channels;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
@@ -28,6 +29,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly WebSocketOutbox _outbox;
     private readonly WebSocketInbox _inbox;
     private readonly SocketGuard _guard;
+    private readonly ChannelReaderHome _home;
     private readonly TimeSpan _authTimeout;
 
     private string? _sessionId;
@@ -40,10 +42,12 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         SynthesisRequestValidator validator,
         WebSocketProtocolOptions options,
         SocketGuard guard,
+        ChannelReaderHome home,
         ILogger logger,
         GatewayMetrics? metrics = null)
     {
         _grains = grains;
+        _home = home;
         _guard = guard;
         _authTimeout = TimeSpan.FromSeconds(options.AuthTimeoutSeconds);
         _validator = validator;
@@ -284,7 +288,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         using (LogContext.PushProperty("SessionId", _sessionId))
         {
             LogSessionOpened(_sessionId, lastSequence is not null);
-            _pump = new ChannelPump(_channel, _outbox, _sessionId, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+            _pump = new ChannelPump(_channel, _outbox, _sessionId, _home, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
         }
 
         return (lastSequence is not null && window.Last > 0, gap);

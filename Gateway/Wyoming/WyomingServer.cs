@@ -26,7 +26,8 @@ public sealed class WyomingOptions
 /// the voice's rate. A silo death mid-stream does not end it (<see cref="ResumingChannelReader"/>); a stream that cannot go on whole is
 /// an <c>error</c> (<c>stream_interrupted</c>) and the end of the connection, never an <c>audio-stop</c>.</remarks>
 public sealed partial class WyomingServer(
-    WyomingOptions options, IGrainFactory grains, SynthesisRequestValidator validator, ILogger<WyomingServer> logger) : BackgroundService
+    WyomingOptions options, IGrainFactory grains, SynthesisRequestValidator validator, ChannelReaderHome home, ILogger<WyomingServer> logger)
+    : BackgroundService
 {
     private TcpListener? _listener;
 
@@ -148,7 +149,7 @@ public sealed partial class WyomingServer(
         var chunkData = WyomingEvent.ChunkData(format);
 
         // A silo death on the way is bridged: the channel comes back elsewhere and the reader listens again after the last event.
-        await using var events = new ResumingChannelReader(channel, after, "Wyoming " + taskId, logger);
+        await using var events = new ResumingChannelReader(channel, after, "Wyoming " + taskId, logger, home);
         while (true)
         {
             var channelEvent = await events.Next(cancellationToken);

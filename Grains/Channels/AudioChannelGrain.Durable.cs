@@ -4,8 +4,8 @@ using MitTts.Grains.Synthesis;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>Durable (cluster) mode: the channel saves before it lets readers have events, and a channel restored after its silo died
-/// learns from its first reader where that reader stands.</summary>
+/// <summary>Durable (cluster) mode: the channel saves before it lets readers have events (a reader that outlives its silo may have those
+/// of saved tasks at once), and a channel restored after its silo died learns from its first reader where that reader stands.</summary>
 public sealed partial class AudioChannelGrain
 {
     /// <summary>Durable mode: saves soon, one write in flight, later changes folded into the next; each save lets readers have the
@@ -46,6 +46,12 @@ public sealed partial class AudioChannelGrain
                 continue;
             }
 
+            foreach (var item in _inSave)
+            {
+                item.Saved = true;
+            }
+
+            _inSave.Clear();
             _log.Release(through);
             Signal();
         }
@@ -54,9 +60,11 @@ public sealed partial class AudioChannelGrain
     private ChannelRecord Snapshot(long through)
     {
         var record = new ChannelRecord { LastSequence = through, Order = _tasks.Order, ReadThrough = _log.ReadThrough };
+        _inSave.Clear();
         foreach (var item in _tasks.Known)
         {
             record.Items.Add(new ChannelItemRecord(item.Info, item.Request, item.Order, item.ReadStarted, item.Read));
+            _inSave.Add(item);
         }
 
         foreach (var context in _contexts.Values)
@@ -86,6 +94,7 @@ public sealed partial class AudioChannelGrain
                 Read = entry.Read,
                 Whole = fresh || rebuild ? new() : null,
                 RebuildThrough = rebuild ? entry.Read : null,
+                Saved = true,
             }, record.Order);
         }
 
@@ -101,15 +110,53 @@ public sealed partial class AudioChannelGrain
 
     private long _readThroughAtRestore;
 
-    /// <summary>The first reader of a restored channel holds every event up to <paramref name="afterSequence"/>: tasks pick up from
-    /// there, and numbering goes on after it.</summary>
-    private void ResumeFor(long afterSequence)
+    // The tasks the save being written knows: once it is written, their events may go early.
+    private readonly List<ChannelItem> _inSave = [];
+
+    private Func<EventMark, bool>? _mayGoEarly;
+
+    /// <summary>How a durable channel lets <paramref name="reader"/> read past what is saved: events of tasks a written save knows
+    /// (a context's end waits for its save), and only when the reader would outlive this channel's silo and could tell a restored
+    /// channel what it holds; null for any other reader, which reads only what is saved.</summary>
+    private Func<EventMark, bool>? EarlyFor(ChannelReader? reader)
+    {
+        if (!Durable || reader is null || string.Equals(reader.Silo, localSilo.SiloAddress.ToParsableString(), StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        return _mayGoEarly ??= mark => mark.TaskId is { } taskId && _tasks.TryGet(taskId, out var item) && item.Saved;
+    }
+
+    /// <summary>The first reader of a restored channel holds every event up to <paramref name="afterSequence"/>, and of those it read
+    /// before they were saved, the marks <paramref name="unsaved"/>: tasks pick up from there, and numbering goes on after it.</summary>
+    private void ResumeFor(long afterSequence, IReadOnlyList<EventMark>? unsaved)
     {
         var marks = _restoredMarks!;
         _restoredMarks = null;
+        var savedThrough = _log.LastSequence;
+        var last = savedThrough;
+        foreach (var mark in unsaved ?? [])
+        {
+            // Marks the save had are already in; the reader's tell what came after it, in order.
+            if (mark.Sequence > last)
+            {
+                marks.Add(mark);
+                last = mark.Sequence;
+            }
+        }
+
+        if (last > savedThrough)
+        {
+            _log.ContinueAfter(last);
+        }
+
         var held = Math.Clamp(afterSequence, _readThroughAtRestore, _log.LastSequence);
         _tasks.ApplyHeld(marks, held);
-        _log.ContinueAfter(held);
+
+        // A reader past everything known (it read early and died with this channel's silo, and its client resumed elsewhere) gets what
+        // follows numbered after its own: the audio after the saved positions again, rather than numbers it would skip.
+        _log.ContinueAfter(Math.Max(held, afterSequence));
         foreach (var item in _tasks.LineUp.ToArray())
         {
             _ = Restart(item, 0);

@@ -143,12 +143,14 @@ public sealed partial class AudioChannelGrain(
         return result;
     }
 
-    async IAsyncEnumerable<ChannelEvent> IAudioChannelGrain.Listen(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    async IAsyncEnumerable<ChannelEvent> IAudioChannelGrain.Listen(long afterSequence, ChannelReader? reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_restoredMarks is not null)
         {
-            ResumeFor(afterSequence);
+            ResumeFor(afterSequence, reader?.Held);
         }
+
+        var early = EarlyFor(reader);
 
         // The newest reader owns the channel: a client that reconnected elsewhere ends the old connection's reading.
         var generation = ++_listenerGeneration;
@@ -161,11 +163,11 @@ public sealed partial class AudioChannelGrain(
             var next = afterSequence + 1;
             while (generation == _listenerGeneration)
             {
-                while (_log.TryGet(next, out var channelEvent, out var mark))
+                while (_log.TryGet(next, early, out var channelEvent, out var mark))
                 {
                     next = channelEvent.Sequence + 1;
                     TimeFirstRead(channelEvent.Sequence);
-                    yield return channelEvent;
+                    yield return mark.Sequence > _log.Released ? channelEvent with { Unsaved = new UnsavedEvent(mark, _log.Released) } : channelEvent;
 
                     // Asked for the next one: the reader has this one (readers ask one event at a time, so the ask is theirs).
                     Acknowledge(mark);
@@ -263,14 +265,9 @@ public sealed partial class AudioChannelGrain(
         emitted |= EndFinishedContexts();
         if (emitted)
         {
-            if (Durable)
-            {
-                MarkUnsaved();
-            }
-            else
-            {
-                Signal();
-            }
+            // Durable: a reader that outlives the channel may have events of saved tasks now; the others wait for the save.
+            MarkUnsaved();
+            Signal();
         }
     }
 

@@ -46,6 +46,10 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public AudioPosition Read { get; set; } = new(0, 0, 0);
 
+    /// <summary>Whether a save of the channel that knows the task has been written (durable mode): its events may go to a reader that
+    /// outlives the channel before they are saved themselves.</summary>
+    public bool Saved { get; set; }
+
     /// <summary>Whether its start went into the log.</summary>
     public bool Started { get; set; }
 

@@ -2,30 +2,10 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>How far a task's audio reaches: the sentence being received, the bytes of it received, and the output samples received
-/// in all (the task's duration is counted from what its reader got, which after a failover joins two renderings); for Ogg, the pages
-/// received and the granule of the last one, which a replacement rendering continues from (<see cref="OggSplice"/>).</summary>
-[GenerateSerializer, Immutable]
-public readonly record struct AudioPosition(
-    [property: Id(0)] int Sentence,
-    [property: Id(1)] long Bytes,
-    [property: Id(2)] long Samples,
-    [property: Id(3)] int OggPages = 0,
-    [property: Id(4)] long OggGranule = 0)
-{
-    /// <summary>For events that carry no audio position (a task's start or end, a context's end).</summary>
-    public static AudioPosition None { get; } = new(-1, 0, 0);
-
-    public bool IsNone => Sentence < 0;
-}
-
-/// <summary>Where an event leaves its task (<see cref="AudioPosition.None"/> for events without audio), and whether it ends the task.</summary>
-[GenerateSerializer, Immutable]
-public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] AudioPosition Position, [property: Id(3)] bool Ends);
-
 /// <summary>A session's numbered events, kept for a resume window so a reader that reconnects gets what it missed.</summary>
 /// <remarks>Numbers run 1, 2, 3… with no gap. <see cref="Released"/> is how far readers may read: everything in memory mode, only what
-/// has been saved in durable mode, so no reader ever holds an event that a restored channel does not know about. Read events go after
+/// has been saved in durable mode, so no reader ever holds an event that a restored channel does not know about; a reader that outlives
+/// the channel may read on past it, as the channel lets it (<see cref="TryGet"/>), and tells a restored channel what it holds. Read events go after
 /// the resume window or past the resume buffer; unread ones only past the hard cap on unsent bytes. An audio event leaves its own array
 /// for <see cref="ResumeAudio"/>'s blocks once it is read, or once it has waited <see cref="UnreadAge"/> for a reader (one held back by
 /// its socket, or none connected), so no piece lives long enough on the collected heap to be promoted; a reader or a resume then gets
@@ -89,18 +69,20 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     /// <summary>Lets readers have every event up to <paramref name="sequence"/> (it has been saved).</summary>
     public void Release(long sequence) => Released = Math.Max(Released, Math.Min(sequence, LastSequence));
 
-    /// <summary>The released event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone.</summary>
-    public bool TryGet(long sequence, out ChannelEvent channelEvent, out EventMark mark)
+    /// <summary>The released event numbered <paramref name="sequence"/>, or the oldest one kept when that one is gone; with
+    /// <paramref name="early"/>, also an unreleased one that it lets go early (the reader reads in order, so every event before it was
+    /// released or let go early too).</summary>
+    public bool TryGet(long sequence, Func<EventMark, bool>? early, out ChannelEvent channelEvent, out EventMark mark)
     {
         channelEvent = null!;
         mark = default;
-        if (_start >= _entries.Count || sequence > Released)
+        if (_start >= _entries.Count || sequence > (early is null ? Released : LastSequence))
         {
             return false;
         }
 
         var entry = _entries[IndexOf(sequence)];
-        if (entry.Mark.Sequence > Released)
+        if (entry.Mark.Sequence > Released && (early is null || !early(entry.Mark)))
         {
             return false;
         }
@@ -140,7 +122,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
     public long Shed(bool unread)
     {
         var before = _bytes;
-        var through = unread ? Released : ReadThrough;
+        var through = unread ? Math.Max(Released, ReadThrough) : ReadThrough;
         while (_start < _entries.Count && _entries[_start].Mark.Sequence <= through)
         {
             DropOldest();

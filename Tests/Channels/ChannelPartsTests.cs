@@ -210,12 +210,45 @@ public sealed class ResumeLogTests
         log.Append(Audio(10), new AudioPosition(0, 20, 10), s_now, release: false);
 
         Assert.Equal(2, log.LastSequence);
-        Assert.False(log.TryGet(1, out _, out _));
+        Assert.False(log.TryGet(1, null, out _, out _));
         log.Release(1);
-        Assert.True(log.TryGet(1, out var first, out var mark));
+        Assert.True(log.TryGet(1, null, out var first, out var mark));
         Assert.Equal(1, first.Sequence);
         Assert.Equal(new AudioPosition(0, 10, 5), mark.Position);
-        Assert.False(log.TryGet(2, out _, out _));
+        Assert.False(log.TryGet(2, null, out _, out _));
+    }
+
+    [Fact]
+    public void A_reader_let_in_early_reads_on_past_the_saved_events_while_each_next_one_may_go_and_stops_at_one_that_may_not()
+    {
+        var log = Log();
+        log.Append(Audio(10), new AudioPosition(0, 10, 5), s_now, release: false);
+        log.Append(Audio(10), new AudioPosition(0, 20, 10), s_now, release: false);
+        log.Append(new ContextEndedEvent(0, null, "c1"), AudioPosition.None, s_now, release: false);
+        log.Append(Audio(10), new AudioPosition(0, 30, 15), s_now, release: false);
+        static bool TaskEvents(EventMark mark) => mark.TaskId is not null;
+
+        Assert.False(log.TryGet(1, null, out _, out _));
+        Assert.True(log.TryGet(1, TaskEvents, out var first, out var mark));
+        Assert.Equal((1L, new AudioPosition(0, 10, 5)), (first.Sequence, mark.Position));
+        Assert.True(log.TryGet(2, TaskEvents, out var second, out _));
+        Assert.Equal(2, second.Sequence);
+
+        // The context's end may not go before its save, so neither may what follows it.
+        Assert.False(log.TryGet(3, TaskEvents, out _, out _));
+        log.Release(3);
+        Assert.True(log.TryGet(3, TaskEvents, out var ended, out _));
+        Assert.IsType<ContextEndedEvent>(ended);
+        Assert.True(log.TryGet(4, TaskEvents, out var fourth, out _));
+        Assert.Equal(4, fourth.Sequence);
+        Assert.False(log.TryGet(5, TaskEvents, out _, out _));
+
+        // Read past what is released: shedding the unread leaves what the reader has not read, not what is merely saved.
+        log.Acknowledge(4);
+        Assert.Equal(4, log.ReadThrough);
+        Assert.Equal(3, log.Released);
+        log.Shed(unread: true);
+        Assert.Equal(5, log.FirstKept);
     }
 
     [Fact]
@@ -228,16 +261,16 @@ public sealed class ResumeLogTests
         }
 
         // Nothing read: all four kept although over the buffer.
-        Assert.True(log.TryGet(1, out var oldest, out _));
+        Assert.True(log.TryGet(1, null, out var oldest, out _));
         Assert.Equal(1, oldest.Sequence);
 
         log.Acknowledge(3);
         log.Append(Audio(10), new AudioPosition(0, 50, 0), s_now, release: true);
 
         // Asking for a trimmed event gives the oldest one kept: the reader sees the jump.
-        Assert.True(log.TryGet(1, out oldest, out _));
+        Assert.True(log.TryGet(1, null, out oldest, out _));
         Assert.True(oldest.Sequence > 1);
-        Assert.True(log.TryGet(4, out var unread, out _));
+        Assert.True(log.TryGet(4, null, out var unread, out _));
         Assert.Equal(4, unread.Sequence);
     }
 
@@ -276,7 +309,7 @@ public sealed class ResumeLogTests
         // Unread but released goes too; the unreleased event (not yet saved, in durable mode) stays.
         Assert.Equal(10, log.Shed(unread: true));
         Assert.Equal((4, 10), (log.FirstKept, log.Bytes));
-        Assert.False(log.TryGet(3, out _, out _));
+        Assert.False(log.TryGet(3, null, out _, out _));
 
         log.Release(4);
         log.Shed(unread: true);
@@ -304,7 +337,7 @@ public sealed class ResumeLogTests
         Assert.True(log.BlockBytes >= log.Bytes && log.BlockBytes < log.Bytes + ResumeBlocks.BlockSize);
         for (var i = 0; i < sent.Count; i++)
         {
-            Assert.True(log.TryGet(i + 1, out var again, out var mark));
+            Assert.True(log.TryGet(i + 1, null, out var again, out var mark));
             var audio = Assert.IsType<AudioEvent>(again);
             Assert.NotSame(sent[i].Audio, audio.Audio);
             Assert.Equal(sent[i].Audio, audio.Audio);
@@ -326,14 +359,14 @@ public sealed class ResumeLogTests
         // A third event comes once the first has waited the unread age: the first goes to the blocks, the second (younger) stays.
         log.Append(Audio(500), AudioPosition.None, s_now + ResumeLog.UnreadAge, release: true);
         Assert.Equal(ResumeBlocks.BlockSize, log.BlockBytes);
-        Assert.True(log.TryGet(1, out var moved, out _));
+        Assert.True(log.TryGet(1, null, out var moved, out _));
         Assert.NotSame(first, ((AudioEvent)moved).Audio);
         Assert.Equal(first, ((AudioEvent)moved).Audio);
         Assert.Equal(1500 + 500, log.Bytes);
 
         // Reading on moves the rest in order, and the reader gets every byte.
         log.Acknowledge(3);
-        Assert.True(log.TryGet(2, out var second, out _));
+        Assert.True(log.TryGet(2, null, out var second, out _));
         Assert.Equal(new byte[500], ((AudioEvent)second).Audio);
     }
 
@@ -362,7 +395,7 @@ public sealed class ResumeLogTests
         }
 
         Assert.True(log.FirstKept > 30);
-        Assert.True(log.TryGet(log.FirstKept, out var oldest, out _));
+        Assert.True(log.TryGet(log.FirstKept, null, out var oldest, out _));
         Assert.Equal(piece, Assert.IsType<AudioEvent>(oldest).Audio);
         log.Clear();
         Assert.Equal(0, log.BlockBytes);

@@ -18,7 +18,7 @@ public sealed class ResumingChannelReaderTests
     {
         var time = new FakeTimeProvider();
         var channel = new ScriptedChannel(released: Total, stuckAfter: 3);
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
 
         var read = new List<long>();
         for (var i = 0; i < 3; i++)
@@ -46,7 +46,7 @@ public sealed class ResumingChannelReaderTests
     {
         var time = new FakeTimeProvider();
         var channel = new ScriptedChannel(released: 2, stuckAfter: null);
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
         Assert.Equal(1, (await reader.Next(CancellationToken.None))!.Sequence);
         Assert.Equal(2, (await reader.Next(CancellationToken.None))!.Sequence);
 
@@ -69,7 +69,7 @@ public sealed class ResumingChannelReaderTests
     {
         var time = new FakeTimeProvider();
         var channel = new ScriptedChannel(released: Total, stuckAfter: 3) { Unreachable = true };
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, time: time);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
         for (var i = 1; i <= 3; i++)
         {
             Assert.Equal(i, (await reader.Next(CancellationToken.None))!.Sequence);
@@ -128,7 +128,7 @@ public sealed class ResumingChannelReaderTests
             }
         }
 
-        public async IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        public async IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, ChannelReader? reader = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             bool first;
             lock (_lock)

@@ -28,7 +28,7 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
             await Task.Delay(50);
         }
 
-        await using (var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance))
+        await using (var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client))
         {
             Assert.Equal(1, (await reader.Next(CancellationToken.None))!.Sequence);
             Assert.Equal(2, (await reader.Next(CancellationToken.None))!.Sequence);
@@ -39,7 +39,7 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
         }
 
         // A reader that comes back after event 2 (its answer lost with a silo gateway) gets event 3 on, not a gap.
-        await using var again = new ResumingChannelReader(channel, 2, "test", NullLogger.Instance);
+        await using var again = new ResumingChannelReader(channel, 2, "test", NullLogger.Instance, ChannelReaderHome.Client);
         for (var sequence = 3; sequence <= total; sequence++)
         {
             Assert.Equal(sequence, (await again.Next(CancellationToken.None))!.Sequence);
@@ -52,7 +52,7 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         var record = RecordGate.Hold(taskId);
         var channel = await Submit(taskId, s_request with { Store = true });
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client);
         var ended = ReadUntilEnded(reader);
 
         // The record is held on its way in: the task's end must wait for it (up to the channel's RecordWait, 2 s). Half a second of
@@ -89,7 +89,7 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
 
     private static async Task<long> ReadToEnd(IAudioChannelGrain channel)
     {
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance);
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client);
         while (true)
         {
             var channelEvent = await reader.Next(CancellationToken.None);

@@ -127,7 +127,7 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
             {
                 using var timeout = new CancellationTokenSource(deadline - DateTime.UtcNow);
                 var after = events.Count > 0 ? events[^1].Sequence : 0;
-                await foreach (var channelEvent in cluster.Grains.GetGrain<IAudioChannelGrain>(session).Listen(after, timeout.Token))
+                await foreach (var channelEvent in cluster.Grains.GetGrain<IAudioChannelGrain>(session).Listen(after, cancellationToken: timeout.Token))
                 {
                     events.Add(channelEvent);
                     if (channelEvent.Kind == ChannelEventKind.TaskEnded && channelEvent.TaskId == taskId)
@@ -160,11 +160,11 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var request = SchedulingCluster.Request("First whole. Second whole. Third whole.") with { Format = AudioFormat.Wav };
 
         // A stream:false task, waiting for the engine, on a channel off the primary silo.
-        var (channel, taskId, home) = await SubmitOffPrimary("whole", request, whole: true);
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "whole", request, whole: true);
         await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
         ScriptedEngine.Resume();
 
-        var events = await ReadUntilEnd(channel, taskId);
+        var events = await OffPrimaryChannels.ReadUntilEnd(channel, taskId);
         Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
         var audio = Assert.Single(events.OfType<AudioEvent>()).Audio;
 
@@ -172,7 +172,7 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var reference = cluster.Grains.GetGrain<IAudioChannelGrain>("whole-reference-" + Guid.NewGuid().ToString("N"));
         var referenceTask = "task_" + Guid.NewGuid().ToString("N");
         Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null, Whole: true), request with { SessionId = reference.GetPrimaryKeyString() }));
-        var expected = Assert.Single((await ReadUntilEnd(reference, referenceTask)).OfType<AudioEvent>()).Audio;
+        var expected = Assert.Single((await OffPrimaryChannels.ReadUntilEnd(reference, referenceTask)).OfType<AudioEvent>()).Audio;
         Assert.Equal(expected.Length, audio.Length);
         Assert.Equal(expected, audio);
     }
@@ -188,20 +188,20 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         var reference = cluster.Grains.GetGrain<IAudioChannelGrain>("kept-reference-" + Guid.NewGuid().ToString("N"));
         var referenceTask = "task_" + Guid.NewGuid().ToString("N");
         Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null), request with { SessionId = reference.GetPrimaryKeyString() }));
-        var expected = Join(await ReadUntilEnd(reference, referenceTask));
+        var expected = OffPrimaryChannels.Join(await OffPrimaryChannels.ReadUntilEnd(reference, referenceTask));
         Assert.Equal(expected, await cluster.StoredAudio(referenceTask));
 
         // The task on a channel off the primary silo, its engine held before each sentence; the first sentence goes through.
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
-        var (channel, taskId, home) = await SubmitOffPrimary("kept", request, whole: false);
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "kept", request, whole: false);
         await ScriptedEngine.StepUntilStarted(first);
         ScriptedEngine.Step();
 
         // The reader has all of the first sentence (the engine's PCM, at its own rate) before the channel's silo dies.
         var firstBytes = ScriptedEngine.Render(first).Length * sizeof(short);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var reader = new MitTts.Gateway.Channels.ResumingChannelReader(channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var reader = new MitTts.Gateway.Channels.ResumingChannelReader(channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, MitTts.Gateway.Channels.ChannelReaderHome.Client);
         var events = new List<ChannelEvent>();
         while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) < firstBytes)
         {
@@ -230,57 +230,9 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         }
 
         Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
-        var streamed = Join(events);
+        var streamed = OffPrimaryChannels.Join(events);
         Assert.Equal(expected.Length, streamed.Length);
         Assert.Equal(expected, streamed);
         Assert.Equal(expected, await cluster.StoredAudio(taskId));
-    }
-
-    private static byte[] Join(List<ChannelEvent> events) => events.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray();
-
-    /// <summary>Submits <paramref name="request"/> on new sessions until one's channel lives on a silo other than the primary (whose
-    /// death would take the test's reader with it); the channel, the task and the silo.</summary>
-    private async Task<(IAudioChannelGrain Channel, string TaskId, SiloAddress Home)> SubmitOffPrimary(string prefix, SynthesisRequest request, bool whole)
-    {
-        var management = cluster.Grains.GetGrain<IManagementGrain>(0);
-        var primary = cluster.Cluster.Primary!.SiloAddress;
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            // Placed by a call that starts no work: a task submitted to a channel that is then passed over would run the same text on
-            // the paused engine, and the test's step could let that one through instead of its own.
-            var channel = cluster.Grains.GetGrain<IAudioChannelGrain>($"{prefix}-{attempt}-{Guid.NewGuid():N}");
-            await channel.GetLastReleased();
-            if (await management.GetActivationAddress(channel) is { } home && !home.Equals(primary))
-            {
-                var taskId = "task_" + Guid.NewGuid().ToString("N");
-                Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, whole), request with { SessionId = channel.GetPrimaryKeyString() }));
-                return (channel, taskId, home);
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException("no channel was placed off the primary silo");
-    }
-
-    /// <summary>Every event of one task from a channel, read as the gateway reads (listening again on the channel's new silo).</summary>
-    private static async Task<List<ChannelEvent>> ReadUntilEnd(IAudioChannelGrain channel, string taskId)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var reader = new MitTts.Gateway.Channels.ResumingChannelReader(
-            channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        var events = new List<ChannelEvent>();
-        while (true)
-        {
-            var channelEvent = await reader.Next(timeout.Token);
-            if (channelEvent?.TaskId != taskId)
-            {
-                continue;
-            }
-
-            events.Add(channelEvent);
-            if (channelEvent is TaskEndedEvent)
-            {
-                return events;
-            }
-        }
     }
 }

@@ -111,7 +111,7 @@ public abstract class SchedulingCluster : IAsyncLifetime
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
             foreach (var name in new[] { StorageNames.Tasks, StorageNames.Sessions, StorageNames.Ledgers })
             {
-                siloBuilder.Services.AddGrainStorage(name, (sp, n) => new SharedGrainStorage(n, sp.GetRequiredService<Orleans.Serialization.DeepCopier>()));
+                siloBuilder.Services.AddGrainStorage(name, (sp, n) => new SharedGrainStorage(n, sp.GetRequiredService<Orleans.Serialization.DeepCopier>(), sp.GetRequiredService<ILocalSiloDetails>().SiloAddress));
             }
 
             // One result store for every silo, as Redis is in cluster mode: a finished task's next activation may be on another silo.

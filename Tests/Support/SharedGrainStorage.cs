@@ -5,10 +5,21 @@ using Orleans.Storage;
 namespace MitTts.Tests.Support;
 
 /// <summary>Grain storage kept outside every silo (a process-wide dictionary), standing in for Redis in tests that kill silos.</summary>
-/// <remarks>States are deep-copied in and out, as a real store would serialize them.</remarks>
-public sealed class SharedGrainStorage(string name, DeepCopier copier) : IGrainStorage
+/// <remarks>States are deep-copied in and out, as a real store would serialize them. <see cref="Hold"/> stalls one silo's writes of
+/// some grains, as a slow or unreachable Redis would.</remarks>
+public sealed class SharedGrainStorage(string name, DeepCopier copier, SiloAddress? silo = null) : IGrainStorage
 {
     private static readonly ConcurrentDictionary<string, (object State, string ETag)> s_records = new();
+    private static readonly ConcurrentDictionary<WriteHold, byte> s_holds = new();
+
+    /// <summary>Holds the writes that <paramref name="silo"/> makes of grains whose id contains <paramref name="grainKey"/> until the
+    /// hold is released (they then land, in order) or abandoned (they never land nor answer: the silo died with them in flight).</summary>
+    public static WriteHold Hold(SiloAddress silo, string grainKey)
+    {
+        var hold = new WriteHold(silo, grainKey);
+        s_holds[hold] = 0;
+        return hold;
+    }
 
     private string Key(string stateName, GrainId grainId) => $"{name}/{stateName}/{grainId}";
 
@@ -25,14 +36,25 @@ public sealed class SharedGrainStorage(string name, DeepCopier copier) : IGrainS
         return Task.CompletedTask;
     }
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
+        foreach (var hold in s_holds.Keys)
+        {
+            if (hold.Silo.Equals(silo) && grainId.ToString().Contains(hold.GrainKey, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref hold.HeldWrites);
+                if (!await hold.Released)
+                {
+                    await new TaskCompletionSource().Task;
+                }
+            }
+        }
+
         var etag = Guid.NewGuid().ToString("N");
         s_records[Key(stateName, grainId)] = (copier.Copy(grainState.State)!, etag);
         grainState.ETag = etag;
         grainState.RecordExists = true;
-        return Task.CompletedTask;
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -42,5 +64,33 @@ public sealed class SharedGrainStorage(string name, DeepCopier copier) : IGrainS
         grainState.ETag = null;
         grainState.RecordExists = false;
         return Task.CompletedTask;
+    }
+
+    /// <summary>A hold on one silo's writes of some grains (<see cref="Hold"/>).</summary>
+    public sealed class WriteHold(SiloAddress silo, string grainKey)
+    {
+        private readonly TaskCompletionSource<bool> _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal int HeldWrites;
+
+        public SiloAddress Silo { get; } = silo;
+
+        public string GrainKey { get; } = grainKey;
+
+        /// <summary>How many writes met the hold.</summary>
+        public int Writes => Volatile.Read(ref HeldWrites);
+
+        internal Task<bool> Released => _released.Task;
+
+        /// <summary>Lets the held writes land.</summary>
+        public void Release() => End(true);
+
+        /// <summary>Drops the held writes: they never land.</summary>
+        public void Abandon() => End(false);
+
+        private void End(bool land)
+        {
+            s_holds.TryRemove(this, out _);
+            _released.TrySetResult(land);
+        }
     }
 }

@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using MitTts.Gateway.Channels;
+using MitTts.Grains.Interfaces;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Scheduling;
+
+/// <summary>A durable channel lets a reader that outlives its silo (a client gateway's) have a saved task's audio before the channel
+/// has saved that audio, and the marks that reader keeps put a channel restored from the older save where the reader stands; a reader
+/// on the channel's own silo, which would die with it, still waits for each save.</summary>
+[Collection(SchedulingCollection.Name)]
+public sealed class ChannelEarlyReadTests(GatewayPerSiloCluster cluster) : IClassFixture<GatewayPerSiloCluster>, IDisposable
+{
+    private const string First = "First early. ";
+    private const string Second = "Second early. ";
+    private static readonly SynthesisRequest s_request = SchedulingCluster.Request($"{First}{Second}Third early.") with { Format = AudioFormat.Pcm };
+
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task A_client_reader_gets_audio_its_channel_has_not_saved_and_after_the_silo_dies_hears_the_rest_once()
+    {
+        var expected = await Reference();
+
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "early", s_request, whole: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client);
+
+        // The task's start comes once a save knows the task; from then on the channel's silo writes nothing.
+        var events = new List<ChannelEvent> { await NextOf(reader, taskId, timeout.Token) };
+        Assert.IsType<TaskStartedEvent>(events[0]);
+        var hold = SharedGrainStorage.Hold(home, channel.GetPrimaryKeyString());
+        long heldAtKill;
+        try
+        {
+            // The first sentence and audio of the second (whose first event says the first is whole).
+            await ScriptedEngine.StepUntilStarted(First);
+            ScriptedEngine.Step();
+            await ScriptedEngine.StepUntilStarted(Second);
+            ScriptedEngine.Step();
+            var firstBytes = ScriptedEngine.Render(First).Length * sizeof(short);
+            while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) <= firstBytes)
+            {
+                events.Add(await NextOf(reader, taskId, timeout.Token));
+            }
+
+            // They arrived although every save since the start is held: they came before the channel saved them.
+            Assert.All(events.OfType<AudioEvent>(), a => Assert.NotNull(a.Unsaved));
+            Assert.True(hold.Writes > 0);
+
+            heldAtKill = events[^1].Sequence;
+            await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
+        }
+        finally
+        {
+            // The dead silo's writes never land: the channel comes back from the save that knew only the task.
+            hold.Abandon();
+        }
+
+        ScriptedEngine.Resume();
+        await using (reader)
+        {
+            while (events[^1] is not TaskEndedEvent)
+            {
+                events.Add(await NextOf(reader, taskId, timeout.Token));
+            }
+        }
+
+        // The restored channel went on from where the reader's marks put it: it made no event the reader had (its save knew of no audio
+        // read: from that alone it would have made the task's audio again, numbered from the save on, for the reader to skip).
+        Assert.True((await channel.GetWindow()).FirstKept > heldAtKill);
+
+        // Every byte once, in order, and the numbering goes on with no gap and no repeat.
+        Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
+        var streamed = OffPrimaryChannels.Join(events);
+        Assert.Equal(expected.Length, streamed.Length);
+        Assert.Equal(expected, streamed);
+        Assert.Equal(Enumerable.Range((int)events[0].Sequence, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+    }
+
+    [Fact]
+    public async Task A_resume_past_the_save_without_the_readers_marks_numbers_on_after_it_and_sends_the_unsaved_audio_again()
+    {
+        var expected = await Reference();
+
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "again", s_request, whole: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var hold = SharedGrainStorage.Hold(home, channel.GetPrimaryKeyString());
+        long after;
+        await using (var early = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client))
+        {
+            Assert.IsType<TaskStartedEvent>(await NextOf(early, taskId, timeout.Token));
+            await ScriptedEngine.StepUntilStarted(First);
+            ScriptedEngine.Step();
+            var audio = Assert.IsType<AudioEvent>(await NextOf(early, taskId, timeout.Token));
+            Assert.NotNull(audio.Unsaved);
+            after = audio.Sequence;
+
+            // The reader dies with the channel's silo: its marks are lost, and its client resumes elsewhere from its last number.
+            await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
+            hold.Abandon();
+        }
+
+        ScriptedEngine.Resume();
+        var events = new List<ChannelEvent>();
+        await using (var resumed = new ResumingChannelReader(channel, after, "test", NullLogger.Instance, ChannelReaderHome.Client))
+        {
+            while (events.Count == 0 || events[^1] is not TaskEndedEvent)
+            {
+                events.Add(await NextOf(resumed, taskId, timeout.Token));
+            }
+        }
+
+        // Numbered on after the client's last event, and the audio from the saved position (the task's start) whole again.
+        Assert.Equal(Enumerable.Range((int)after + 1, events.Count).Select(i => (long)i), events.Select(e => e.Sequence));
+        Assert.Equal(expected, OffPrimaryChannels.Join(events));
+    }
+
+    [Fact]
+    public async Task A_reader_on_the_channels_own_silo_gets_audio_only_once_the_channel_has_saved_it()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "same-silo", s_request, whole: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, new ChannelReaderHome(home.ToParsableString()));
+        Assert.IsType<TaskStartedEvent>(await NextOf(reader, taskId, timeout.Token));
+
+        var hold = SharedGrainStorage.Hold(home, channel.GetPrimaryKeyString());
+        try
+        {
+            await ScriptedEngine.StepUntilStarted(First);
+            var next = NextOf(reader, taskId, timeout.Token);
+            ScriptedEngine.Step();
+
+            // The audio is in the channel (it tried to save it), yet the reader has none of it while the save is held.
+            while (hold.Writes == 0)
+            {
+                await Task.Delay(10, timeout.Token);
+            }
+
+            Assert.NotSame(next, await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(500), timeout.Token)));
+            hold.Release();
+            var audio = Assert.IsType<AudioEvent>(await next);
+            Assert.Null(audio.Unsaved);
+        }
+        finally
+        {
+            hold.Release();
+            ScriptedEngine.Resume();
+        }
+    }
+
+    /// <summary>What the task streams on a channel nobody disturbs.</summary>
+    private async Task<byte[]> Reference()
+    {
+        ScriptedEngine.Reset();
+        var reference = cluster.Grains.GetGrain<IAudioChannelGrain>("early-reference-" + Guid.NewGuid().ToString("N"));
+        var referenceTask = "task_" + Guid.NewGuid().ToString("N");
+        Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null), s_request with { SessionId = reference.GetPrimaryKeyString() }));
+        return OffPrimaryChannels.Join(await OffPrimaryChannels.ReadUntilEnd(reference, referenceTask));
+    }
+
+    private static async Task<ChannelEvent> NextOf(ResumingChannelReader reader, string taskId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (await reader.Next(cancellationToken) is { } channelEvent && channelEvent.TaskId == taskId)
+            {
+                return channelEvent;
+            }
+        }
+    }
+}
