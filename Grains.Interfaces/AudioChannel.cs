@@ -34,22 +34,33 @@ public readonly record struct AudioPosition(
 public readonly record struct EventMark([property: Id(0)] long Sequence, [property: Id(1)] string? TaskId, [property: Id(2)] AudioPosition Position, [property: Id(3)] bool Ends);
 
 /// <summary>What a reader says when it starts listening: <see cref="Silo"/>, the silo whose death would take the reader with it (its
-/// co-hosted gateway's; null for a client gateway, which outlives every silo), and <see cref="Held"/>, the marks of the events it read
+/// co-hosted gateway's; null for a client gateway, which outlives every silo), and <see cref="Held"/>, the notes of the events it read
 /// before the channel had saved them, oldest first.</summary>
-/// <remarks>A durable channel lets a reader that would outlive it have events of saved tasks before it saves them (first audio does not
-/// wait for a storage write); when the channel comes back on another silo, the first reader's held marks tell it where that reader
-/// stands beyond its saved state.</remarks>
+/// <remarks>A durable channel lets a reader that would outlive it have events before it saves them (first audio does not wait for a
+/// storage write); when the channel comes back on another silo, the first reader's held notes tell it where that reader
+/// stands beyond its saved state, and which tasks it had audio of that no save knew.</remarks>
 [GenerateSerializer, Immutable]
-public sealed record ChannelReader([property: Id(0)] string? Silo, [property: Id(1)] IReadOnlyList<EventMark> Held)
+public sealed record ChannelReader([property: Id(0)] string? Silo, [property: Id(1)] IReadOnlyList<UnsavedEvent> Held)
 {
     /// <summary>A reader in a client gateway that holds nothing unsaved yet.</summary>
     public static ChannelReader Client { get; } = new(null, []);
 }
 
-/// <summary>On an event a channel sent before saving it: its mark, which the reader keeps until it hears that the channel saved
-/// through it (<see cref="SavedThrough"/> on a later event, or an event without this note).</summary>
+/// <summary>A task of the channel: who it is, its request, its place in line, and how far a reader has read it (whether its start,
+/// and where in its audio).</summary>
 [GenerateSerializer, Immutable]
-public sealed record UnsavedEvent([property: Id(0)] EventMark Mark, [property: Id(1)] long SavedThrough);
+public sealed record ChannelItemRecord(
+    [property: Id(0)] ChannelTaskInfo Info,
+    [property: Id(1)] SynthesisRequest Request,
+    [property: Id(2)] long Order,
+    [property: Id(3)] bool Started,
+    [property: Id(4)] AudioPosition Read);
+
+/// <summary>On an event a channel sent before saving it: its mark, which the reader keeps until it hears that the channel saved
+/// through it (<see cref="SavedThrough"/> on a later event, or an event without this note), and while no save knows its task, the
+/// task as a save would hold it (<see cref="Task"/>), so a channel restored from an older save can take the task up.</summary>
+[GenerateSerializer, Immutable]
+public sealed record UnsavedEvent([property: Id(0)] EventMark Mark, [property: Id(1)] long SavedThrough, [property: Id(2)] ChannelItemRecord? Task = null);
 
 /// <summary>One entry of a session's audio channel, numbered by <see cref="Sequence"/> (1, 2, 3…) so a client can resume after it.</summary>
 /// <remarks>One record per kind: <see cref="TaskStartedEvent"/>, <see cref="AudioEvent"/>, <see cref="WordsEvent"/>,

@@ -11,9 +11,9 @@ namespace MitTts.Gateway.Channels;
 /// the events that answer held (they count as read) by then. An event missing from the numbering
 /// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
 /// cannot be restored.</remarks>
-/// <remarks>Events the channel sent before saving them (a reader in a client gateway, <see cref="ChannelReaderHome"/>) come with their
-/// marks; the reader keeps those until the channel says it saved them, and hands them to the channel when it listens again, so a channel
-/// restored from an older save knows where the reader stands.</remarks>
+/// <remarks>Events the channel sent before saving them (a reader in a client gateway, <see cref="ChannelReaderHome"/>) come with a note
+/// (their mark, and their task while no save knows it); the reader keeps those until the channel says it saved them, and hands them to
+/// the channel when it listens again, so a channel restored from an older save knows where the reader stands.</remarks>
 public sealed partial class ResumingChannelReader(
     IAudioChannelGrain channel, long after, string stream, ILogger logger, ChannelReaderHome home, ChannelReading? reading = null, TimeProvider? time = null)
     : IAsyncDisposable
@@ -28,7 +28,7 @@ public sealed partial class ResumingChannelReader(
     private IAsyncEnumerator<ChannelEvent>? _events;
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
-    private readonly List<EventMark> _unsaved = [];
+    private readonly List<UnsavedEvent> _unsaved = [];
     private long _after = after;
     private long _waitingSince;
     private int _failures;
@@ -135,7 +135,7 @@ public sealed partial class ResumingChannelReader(
         return channel.Listen(_after, new ChannelReader(home.Silo, _unsaved.ToArray()), _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
     }
 
-    /// <summary>The marks of the events read that the channel had not saved when it sent them, oldest first: an event without a note
+    /// <summary>The notes of the events read that the channel had not saved when it sent them, oldest first: an event without a note
     /// was saved, and so was everything before it.</summary>
     private void KeepUnsaved(UnsavedEvent? unsaved)
     {
@@ -146,13 +146,13 @@ public sealed partial class ResumingChannelReader(
         }
 
         var saved = 0;
-        while (saved < _unsaved.Count && _unsaved[saved].Sequence <= unsaved.SavedThrough)
+        while (saved < _unsaved.Count && _unsaved[saved].Mark.Sequence <= unsaved.SavedThrough)
         {
             saved++;
         }
 
         _unsaved.RemoveRange(0, saved);
-        _unsaved.Add(unsaved.Mark);
+        _unsaved.Add(unsaved);
     }
 
     private async Task StopListening()

@@ -63,7 +63,7 @@ public sealed partial class AudioChannelGrain
         _inSave.Clear();
         foreach (var item in _tasks.Known)
         {
-            record.Items.Add(new ChannelItemRecord(item.Info, item.Request, item.Order, item.ReadStarted, item.Read));
+            record.Items.Add(RecordOf(item));
             _inSave.Add(item);
         }
 
@@ -81,21 +81,7 @@ public sealed partial class AudioChannelGrain
         _log.ContinueAfter(record.LastSequence);
         foreach (var entry in record.Items)
         {
-            // A task whose whole file is wanted starts over to make it again: a stream:false task (which sends nothing before its
-            // file) while its reader has none of it, and a kept streamed task, which sends only what comes after what its reader has
-            // (not Ogg, whose pages a re-run cannot match). Any other task goes on from what its reader has, with no whole file.
-            var fresh = entry.Info.Whole && entry.Read == new AudioPosition(0, 0, 0);
-            var rebuild = !entry.Info.Whole && entry.Request.Store && entry.Request.Format != AudioFormat.Ogg;
-            _tasks.Restore(new ChannelItem(entry.Info, entry.Request, entry.Order)
-            {
-                Started = entry.Started,
-                ReadStarted = entry.Started,
-                Received = rebuild ? new AudioPosition(0, 0, 0) : entry.Read,
-                Read = entry.Read,
-                Whole = fresh || rebuild ? new() : null,
-                RebuildThrough = rebuild ? entry.Read : null,
-                Saved = true,
-            }, record.Order);
+            RestoreItem(entry, record.Order, fromSave: true);
         }
 
         foreach (var entry in record.Contexts)
@@ -108,6 +94,28 @@ public sealed partial class AudioChannelGrain
         LogRestored(SessionId, _tasks.LineUp.Count, record.LastSequence);
     }
 
+    private static ChannelItemRecord RecordOf(ChannelItem item) => new(item.Info, item.Request, item.Order, item.ReadStarted, item.Read);
+
+    /// <summary>Takes up a task as a save (or a reader's note) held it.</summary>
+    private void RestoreItem(ChannelItemRecord entry, long order, bool fromSave)
+    {
+        // A task whose whole file is wanted starts over to make it again: a stream:false task (which sends nothing before its file)
+        // while its reader has none of it, and a kept streamed task, which sends only what comes after what its reader has (not Ogg,
+        // whose pages a re-run cannot match). Any other task goes on from what its reader has, with no whole file.
+        var fresh = entry.Info.Whole && entry.Read == new AudioPosition(0, 0, 0);
+        var rebuild = !entry.Info.Whole && entry.Request.Store && entry.Request.Format != AudioFormat.Ogg;
+        _tasks.Restore(new ChannelItem(entry.Info, entry.Request, entry.Order)
+        {
+            Started = entry.Started,
+            ReadStarted = entry.Started,
+            Received = rebuild ? new AudioPosition(0, 0, 0) : entry.Read,
+            Read = entry.Read,
+            Whole = fresh || rebuild ? new() : null,
+            RebuildThrough = rebuild ? entry.Read : null,
+            Saved = fromSave,
+        }, order);
+    }
+
     private long _readThroughAtRestore;
 
     // The tasks the save being written knows: once it is written, their events may go early.
@@ -115,9 +123,10 @@ public sealed partial class AudioChannelGrain
 
     private Func<EventMark, bool>? _mayGoEarly;
 
-    /// <summary>How a durable channel lets <paramref name="reader"/> read past what is saved: events of tasks a written save knows
-    /// (a context's end waits for its save), and only when the reader would outlive this channel's silo and could tell a restored
-    /// channel what it holds; null for any other reader, which reads only what is saved.</summary>
+    /// <summary>How a durable channel lets <paramref name="reader"/> read past what is saved: events of tasks a written save knows, and
+    /// of tasks outside a text context once any save was written (their note carries the task); a context's events wait for a save that
+    /// knows the context as it is (its text and open tasks). Only for a reader that would outlive this channel's silo and could tell a
+    /// restored channel what it holds; null for any other reader, which reads only what is saved.</summary>
     private Func<EventMark, bool>? EarlyFor(ChannelReader? reader)
     {
         if (!Durable || reader is null || string.Equals(reader.Silo, localSilo.SiloAddress.ToParsableString(), StringComparison.Ordinal))
@@ -125,25 +134,39 @@ public sealed partial class AudioChannelGrain
             return null;
         }
 
-        return _mayGoEarly ??= mark => mark.TaskId is { } taskId && _tasks.TryGet(taskId, out var item) && item.Saved;
+        return _mayGoEarly ??= mark => mark.TaskId is { } taskId && _tasks.TryGet(taskId, out var item)
+            && (item.Saved || (item.Info.ContextId is null && saved.RecordExists));
     }
 
+    /// <summary>The note on an event a reader gets before it is saved: its mark, how far the channel has saved, and its task while no
+    /// written save knows it.</summary>
+    private UnsavedEvent NoteOf(EventMark mark) =>
+        new(mark, _log.Released, mark.TaskId is { } taskId && _tasks.TryGet(taskId, out var item) && !item.Saved ? RecordOf(item) : null);
+
     /// <summary>The first reader of a restored channel holds every event up to <paramref name="afterSequence"/>, and of those it read
-    /// before they were saved, the marks <paramref name="unsaved"/>: tasks pick up from there, and numbering goes on after it.</summary>
-    private void ResumeFor(long afterSequence, IReadOnlyList<EventMark>? unsaved)
+    /// before they were saved, the notes <paramref name="unsaved"/>: tasks pick up from there (a task only a note knows is taken up),
+    /// and numbering goes on after it.</summary>
+    private void ResumeFor(long afterSequence, IReadOnlyList<UnsavedEvent>? unsaved)
     {
         var marks = _restoredMarks!;
         _restoredMarks = null;
         var savedThrough = _log.LastSequence;
         var last = savedThrough;
-        foreach (var mark in unsaved ?? [])
+        foreach (var note in unsaved ?? [])
         {
-            // Marks the save had are already in; the reader's tell what came after it, in order.
-            if (mark.Sequence > last)
+            // Marks the save had are already in; the reader's tell what came after it, in order, with the tasks the save did not know.
+            if (note.Mark.Sequence <= last)
             {
-                marks.Add(mark);
-                last = mark.Sequence;
+                continue;
             }
+
+            if (note.Task is { } task && !_tasks.TryGet(task.Info.TaskId, out _))
+            {
+                RestoreItem(task, task.Order, fromSave: false);
+            }
+
+            marks.Add(note.Mark);
+            last = note.Mark.Sequence;
         }
 
         if (last > savedThrough)

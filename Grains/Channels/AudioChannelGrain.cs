@@ -167,7 +167,7 @@ public sealed partial class AudioChannelGrain(
                 {
                     next = channelEvent.Sequence + 1;
                     TimeFirstRead(channelEvent.Sequence);
-                    yield return mark.Sequence > _log.Released ? channelEvent with { Unsaved = new UnsavedEvent(mark, _log.Released) } : channelEvent;
+                    yield return mark.Sequence > _log.Released ? channelEvent with { Unsaved = NoteOf(mark) } : channelEvent;
 
                     // Asked for the next one: the reader has this one (readers ask one event at a time, so the ask is theirs).
                     Acknowledge(mark);

@@ -20,16 +20,6 @@ public sealed class ChannelRecord
     [Id(5)] public List<EventMark> Marks { get; } = [];
 }
 
-/// <summary>A task of the channel: who it is, its request, its place in line, and how far a reader has read it (whether its start,
-/// and where in its audio).</summary>
-[GenerateSerializer, Immutable]
-public sealed record ChannelItemRecord(
-    [property: Id(0)] ChannelTaskInfo Info,
-    [property: Id(1)] SynthesisRequest Request,
-    [property: Id(2)] long Order,
-    [property: Id(3)] bool Started,
-    [property: Id(4)] AudioPosition Read);
-
 /// <summary>A text context: its settings, the text not yet spoken, its tasks still open, and whether the client ended it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record TextContextRecord(
