@@ -38,11 +38,9 @@ public readonly record struct EventMark([property: Id(0)] long Sequence, [proper
 /// before the channel had saved them, oldest first.</summary>
 /// <remarks>A durable channel lets a reader that would outlive it have events before it saves them (first audio does not wait for a
 /// storage write); when the channel comes back on another silo, the first reader's held notes tell it where that reader
-/// stands beyond its saved state, and which tasks it had audio of that no save knew. <see cref="Batches"/>: the reader takes a
-/// <see cref="ChannelEventBatch"/> where several events are ready at once (one answer instead of one each, which in a cluster is a
-/// round trip between gateway and silo per event).</remarks>
+/// stands beyond its saved state, and which tasks it had audio of that no save knew.</remarks>
 [GenerateSerializer, Immutable]
-public sealed record ChannelReader([property: Id(0)] string? Silo, [property: Id(1)] IReadOnlyList<UnsavedEvent> Held, [property: Id(2)] bool Batches = false)
+public sealed record ChannelReader([property: Id(0)] string? Silo, [property: Id(1)] IReadOnlyList<UnsavedEvent> Held)
 {
     /// <summary>A reader in a client gateway that holds nothing unsaved yet.</summary>
     public static ChannelReader Client { get; } = new(null, []);
@@ -78,12 +76,6 @@ public abstract record ChannelEvent(
     [Id(4)]
     public UnsavedEvent? Unsaved { get; init; }
 }
-
-/// <summary>Events that were ready together, in order, as one answer to a reader that takes batches (<see cref="ChannelReader.Batches"/>);
-/// numbered as its last event. The reader has them all once it asks for what follows.</summary>
-[GenerateSerializer, Immutable]
-public sealed record ChannelEventBatch(long Sequence, [property: Id(0)] IReadOnlyList<ChannelEvent> Events)
-    : ChannelEvent(Sequence, null, null, null);
 
 /// <summary>A task's audio starts: everything about it follows until its <see cref="TaskEndedEvent"/>.</summary>
 [GenerateSerializer, Immutable]

@@ -29,7 +29,6 @@ public sealed partial class ResumingChannelReader(
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
     private readonly List<UnsavedEvent> _unsaved = [];
-    private readonly Queue<ChannelEvent> _batch = new();
     private long _after = after;
     private long _waitingSince;
     private int _failures;
@@ -43,16 +42,6 @@ public sealed partial class ResumingChannelReader(
     {
         while (true)
         {
-            if (_batch.TryDequeue(out var batched))
-            {
-                if (Take(batched) is { } taken)
-                {
-                    return taken;
-                }
-
-                continue;
-            }
-
             Exception? failure;
             try
             {
@@ -80,24 +69,26 @@ public sealed partial class ResumingChannelReader(
 
                 if (moved)
                 {
-                    _failures = 0;
-                    if (_events.Current is ChannelEventBatch batch)
+                    var current = _events.Current;
+                    if (current.Sequence <= _after)
                     {
-                        // Handed out one by one; the channel counts them read when this reader asks for more, once they are all out.
-                        foreach (var channelEvent in batch.Events)
-                        {
-                            _batch.Enqueue(channelEvent);
-                        }
-
                         continue;
                     }
 
-                    if (Take(_events.Current) is { } current)
+                    if (current.Sequence != _after + 1)
                     {
-                        return current;
+                        if (_reading.OnGap is not { } onGap)
+                        {
+                            throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
+                        }
+
+                        onGap(_after, current.Sequence);
                     }
 
-                    continue;
+                    _after = current.Sequence;
+                    _failures = 0;
+                    KeepUnsaved(current.Unsaved);
+                    return current;
                 }
 
                 if (_reading.EndIsTakeover)
@@ -134,38 +125,14 @@ public sealed partial class ResumingChannelReader(
 
     public async ValueTask DisposeAsync() => await StopListening();
 
-    /// <summary>The event, if it is the next in the numbering (null for one already read); a gap is told or broken on.</summary>
-    private ChannelEvent? Take(ChannelEvent current)
-    {
-        if (current.Sequence <= _after)
-        {
-            return null;
-        }
-
-        if (current.Sequence != _after + 1)
-        {
-            if (_reading.OnGap is not { } onGap)
-            {
-                throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
-            }
-
-            onGap(_after, current.Sequence);
-        }
-
-        _after = current.Sequence;
-        KeepUnsaved(current.Unsaved);
-        return current;
-    }
-
     private IAsyncEnumerator<ChannelEvent> StartListening(CancellationToken cancellationToken)
     {
         _listening = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _watch = WatchForSilence(_listening);
-        // One answer per ask (Orleans' batch size 1): the channel counts an answer as read when the next is asked for, and within an
-        // Orleans batch the asking happens on the silo side, before the batch has reached this reader. A batch lost with its silo gateway
-        // would then count as read, and a channel restored after a silo death keeps nothing of what it counts as read. The channel puts
-        // what is ready together in one answer instead (ChannelEventBatch), which counts as read only once this reader asks again.
-        return channel.Listen(_after, new ChannelReader(home.Silo, _unsaved.ToArray(), Batches: true), _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
+        // One event per answer: the channel counts an event as read when the next is asked for, and within a batch Orleans asks on the
+        // silo side, before the batch has reached this reader. A batch lost with its silo gateway would then count as read, and a
+        // channel restored after a silo death keeps nothing of what it counts as read.
+        return channel.Listen(_after, new ChannelReader(home.Silo, _unsaved.ToArray()), _listening.Token).WithBatchSize(1).GetAsyncEnumerator(_listening.Token);
     }
 
     /// <summary>The notes of the events read that the channel had not saved when it sent them, oldest first: an event without a note
@@ -195,8 +162,6 @@ public sealed partial class ResumingChannelReader(
             return;
         }
 
-        // Events of a batch not yet handed out come again from the channel (or, restored, it goes on after the last handed out).
-        _batch.Clear();
         await _listening.CancelAsync();
         await _watch;
         _listening.Dispose();

@@ -129,7 +129,7 @@ public sealed partial class AudioChannelGrain
     /// restored channel what it holds; null for any other reader, which reads only what is saved.</summary>
     private Func<EventMark, bool>? EarlyFor(ChannelReader? reader)
     {
-        if (!Durable || !Outlives(reader))
+        if (!Durable || reader is null || string.Equals(reader.Silo, localSilo.SiloAddress.ToParsableString(), StringComparison.Ordinal))
         {
             return null;
         }
@@ -137,10 +137,6 @@ public sealed partial class AudioChannelGrain
         return _mayGoEarly ??= mark => mark.TaskId is { } taskId && _tasks.TryGet(taskId, out var item)
             && (item.Saved || (item.Info.ContextId is null && saved.RecordExists));
     }
-
-    /// <summary>Whether <paramref name="reader"/> would outlive this silo (it lives in another process, as far as it says).</summary>
-    private bool Outlives(ChannelReader? reader) =>
-        reader is not null && !string.Equals(reader.Silo, localSilo.SiloAddress.ToParsableString(), StringComparison.Ordinal);
 
     /// <summary>The note on an event a reader gets before it is saved: its mark, how far the channel has saved, and its task while no
     /// written save knows it.</summary>

@@ -151,10 +151,6 @@ public sealed partial class AudioChannelGrain(
         }
 
         var early = EarlyFor(reader);
-        var batches = reader?.Batches == true;
-
-        // Each answer to a reader in another process is a round trip between processes: a task's start waits for its first audio.
-        var holdStarts = batches && Outlives(reader);
 
         // The newest reader owns the channel: a client that reconnected elsewhere ends the old connection's reading.
         var generation = ++_listenerGeneration;
@@ -165,44 +161,23 @@ public sealed partial class AudioChannelGrain(
         try
         {
             var next = afterSequence + 1;
-            var marks = new List<EventMark>();
-            var held = false;
             while (generation == _listenerGeneration)
             {
-                if (Collect(next, early, batches ? MaxBatch : 1, marks) is not { } outgoing)
+                while (_log.TryGet(next, early, out var channelEvent, out var mark))
                 {
-                    held = false;
-                    await _changed.Task.WaitAsync(cancellationToken);
-                    continue;
-                }
+                    next = channelEvent.Sequence + 1;
+                    TimeFirstRead(channelEvent.Sequence);
+                    yield return mark.Sequence > _log.Released ? channelEvent with { Unsaved = NoteOf(mark) } : channelEvent;
 
-                if (holdStarts && !held && outgoing is TaskStartedEvent or ChannelEventBatch { Events: [.., TaskStartedEvent] })
-                {
-                    // A task's first audio usually follows its start at once: it goes in the same answer if it comes within the hold.
-                    held = true;
-                    await Task.WhenAny(_changed.Task, Task.Delay(StartHold, time, cancellationToken));
-                    continue;
-                }
-
-                held = false;
-                next = outgoing.Sequence + 1;
-                foreach (var mark in marks)
-                {
-                    TimeFirstRead(mark.Sequence);
-                }
-
-                yield return outgoing;
-
-                // Asked for the next one: the reader has these (readers ask one answer at a time, so the ask is theirs).
-                foreach (var mark in marks)
-                {
+                    // Asked for the next one: the reader has this one (readers ask one event at a time, so the ask is theirs).
                     Acknowledge(mark);
+                    if (generation != _listenerGeneration)
+                    {
+                        yield break;
+                    }
                 }
 
-                if (generation != _listenerGeneration)
-                {
-                    yield break;
-                }
+                await _changed.Task.WaitAsync(cancellationToken);
             }
         }
         finally

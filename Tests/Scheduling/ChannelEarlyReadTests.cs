@@ -110,48 +110,6 @@ public sealed class ChannelEarlyReadTests(GatewayPerSiloCluster cluster) : IClas
             ScriptedEngine.Resume();
         }
     }
-
-    [Fact]
-    public async Task Events_ready_together_come_in_one_answer_to_a_reader_that_takes_batches()
-    {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        var (channel, taskId, _) = await OffPrimaryChannels.Submit(cluster, "batch", EarlyReading.Request, whole: false);
-        await ScriptedEngine.StepUntilStarted(EarlyReading.First);
-        ScriptedEngine.Step();
-
-        // The task's start and the first sentence's audio are in the channel before anyone listens.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while ((await channel.GetWindow()).Last < 3)
-        {
-            await Task.Delay(10, timeout.Token);
-        }
-
-        await using var answers = channel.Listen(0, ChannelReader.Client with { Batches = true }, timeout.Token).GetAsyncEnumerator(timeout.Token);
-        Assert.True(await answers.MoveNextAsync());
-        var batch = Assert.IsType<ChannelEventBatch>(answers.Current);
-        Assert.IsType<TaskStartedEvent>(batch.Events[0]);
-        Assert.All(batch.Events.Skip(1), e => Assert.Equal(taskId, Assert.IsType<AudioEvent>(e).TaskId));
-        Assert.Equal(Enumerable.Range(1, batch.Events.Count).Select(i => (long)i), batch.Events.Select(e => e.Sequence));
-        Assert.Equal(batch.Events[^1].Sequence, batch.Sequence);
-        ScriptedEngine.Resume();
-    }
-
-    [Fact]
-    public async Task A_start_whose_audio_does_not_come_goes_alone_once_the_hold_is_over()
-    {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        var (channel, taskId, _) = await OffPrimaryChannels.Submit(cluster, "hold", EarlyReading.Request, whole: false);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = channel.Listen(0, ChannelReader.Client with { Batches = true }, timeout.Token).GetAsyncEnumerator(timeout.Token);
-
-        // The engine holds the first sentence: the start waits out the hold for audio that does not come, then goes by itself.
-        Assert.True(await answers.MoveNextAsync());
-        Assert.Equal(taskId, Assert.IsType<TaskStartedEvent>(answers.Current).TaskId);
-        Assert.Empty(ScriptedEngine.Spoken);
-        ScriptedEngine.Resume();
-    }
 }
 
 /// <summary>What a channel restored from an older save does with a reader's notes, and without them (each test kills a silo, so these
