@@ -31,16 +31,7 @@ public sealed class ChannelEarlyReadTests(GatewayPerSiloCluster cluster) : IClas
         long heldAtKill;
         try
         {
-            // The first sentence and audio of the second (whose first event says the first is whole).
-            await ScriptedEngine.StepUntilStarted(EarlyReading.First);
-            ScriptedEngine.Step();
-            await ScriptedEngine.StepUntilStarted(EarlyReading.Second);
-            ScriptedEngine.Step();
-            var firstBytes = ScriptedEngine.Render(EarlyReading.First).Length * sizeof(short);
-            while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) <= firstBytes)
-            {
-                events.Add(await EarlyReading.NextOf(reader, taskId, timeout.Token));
-            }
+            await EarlyReading.ReadPastFirstSentence(reader, taskId, events, timeout.Token);
 
             // They arrived although every save since the start is held: they came before the channel saved them.
             Assert.All(events.OfType<AudioEvent>(), a => Assert.NotNull(a.Unsaved));
@@ -143,15 +134,7 @@ public sealed class ChannelEarlyRestoreTests(GatewayPerSiloCluster cluster) : IC
         try
         {
             Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), EarlyReading.Request with { SessionId = channel.GetPrimaryKeyString() }));
-            await ScriptedEngine.StepUntilStarted(EarlyReading.First);
-            ScriptedEngine.Step();
-            await ScriptedEngine.StepUntilStarted(EarlyReading.Second);
-            ScriptedEngine.Step();
-            var firstBytes = ScriptedEngine.Render(EarlyReading.First).Length * sizeof(short);
-            while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) <= firstBytes)
-            {
-                events.Add(await EarlyReading.NextOf(reader, taskId, timeout.Token));
-            }
+            await EarlyReading.ReadPastFirstSentence(reader, taskId, events, timeout.Token);
 
             // Its events came with the task itself, as no save knew it.
             Assert.All(events, e => Assert.Equal(taskId, e.Unsaved?.Task?.Info.TaskId));
@@ -244,6 +227,21 @@ internal static class EarlyReading
         var referenceTask = "task_" + Guid.NewGuid().ToString("N");
         Assert.IsType<TaskAccepted>(await reference.Submit(new ChannelTaskInfo(referenceTask, null, null), Request with { SessionId = reference.GetPrimaryKeyString() }));
         return OffPrimaryChannels.Join(await OffPrimaryChannels.ReadUntilEnd(reference, referenceTask));
+    }
+
+    /// <summary>Lets the paused engine speak the first sentence and start the second, and reads the task's events until the reader has
+    /// audio of the second (whose first event says the first is whole).</summary>
+    public static async Task ReadPastFirstSentence(ResumingChannelReader reader, string taskId, List<ChannelEvent> events, CancellationToken cancellationToken)
+    {
+        await ScriptedEngine.StepUntilStarted(First);
+        ScriptedEngine.Step();
+        await ScriptedEngine.StepUntilStarted(Second);
+        ScriptedEngine.Step();
+        var firstBytes = ScriptedEngine.Render(First).Length * sizeof(short);
+        while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) <= firstBytes)
+        {
+            events.Add(await NextOf(reader, taskId, cancellationToken));
+        }
     }
 
     public static async Task<ChannelEvent> NextOf(ResumingChannelReader reader, string taskId, CancellationToken cancellationToken)
