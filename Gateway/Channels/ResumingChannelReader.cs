@@ -6,7 +6,8 @@ namespace MitTts.Gateway.Channels;
 /// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
 /// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
 /// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel, when the reader has waited a while
-/// for an event, whether it is still there and has released more than the reader got: a call to a killed silo, or one whose answer was
+/// for an event, whether it is still there and has released just what the reader got (more: an answer was lost; less: the channel came
+/// back from a save older than what the reader read early): a call to a killed silo, or one whose answer was
 /// on its way through a silo gateway that died, otherwise waits out Orleans' 30 s response timeout, and the channel may have let go of
 /// the events that answer held (they count as read) by then. An event missing from the numbering
 /// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
@@ -192,9 +193,12 @@ public sealed partial class ResumingChannelReader(
                     continue;
                 }
 
+                // More released than this listening brought: its answer was lost. Less than this reader read (it read before saves, and
+                // a live channel has saved that long since): the channel came back on another silo from an older save, and waits for
+                // its first reader to say what it holds, while this listening waits on the dead one.
                 var after = _after;
                 var released = await channel.GetLastReleased().WaitAsync(s_silenceCheck, _time, listening.Token);
-                if (released > after && Volatile.Read(ref _waitingSince) == waitingSince)
+                if (released != after && Volatile.Read(ref _waitingSince) == waitingSince)
                 {
                     LogStuck(stream, after, released);
                     await listening.CancelAsync();
@@ -227,7 +231,7 @@ public sealed partial class ResumingChannelReader(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: listening to the channel again after event {After} (attempt {Attempt}): {Reason}")]
     private partial void LogListenRetry(string stream, long after, int attempt, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel has released events to {Released} but the listening brought none after {After}; listening again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel has released events to {Released} but the listening is waiting after {After}; listening again")]
     private partial void LogStuck(string stream, long after, long released);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Stream}: the channel did not answer a check after event {After} ({Reason}); listening again")]

@@ -4,8 +4,9 @@ using MitTts.Grains.Synthesis;
 
 namespace MitTts.Grains.Channels;
 
-/// <summary>Durable (cluster) mode: the channel saves before it lets readers have events (a reader that outlives its silo may have those
-/// of saved tasks at once), and a channel restored after its silo died learns from its first reader where that reader stands.</summary>
+/// <summary>Durable (cluster) mode: the channel saves before it lets readers have events (a reader that outlives its silo may have most
+/// of them at once, <see cref="EarlyFor"/>), and a channel restored after its silo died learns from its first reader where that reader
+/// stands.</summary>
 public sealed partial class AudioChannelGrain
 {
     /// <summary>Durable mode: saves soon, one write in flight, later changes folded into the next; each save lets readers have the

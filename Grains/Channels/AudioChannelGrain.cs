@@ -13,7 +13,8 @@ namespace MitTts.Grains.Channels;
 /// sends it one task at a time (CRITICAL, HIGH, NORMAL; FIFO within a level), numbered and kept for the resume window.</summary>
 /// <remarks>Reentrant: readers wait inside <see cref="IAudioChannelGrain.Listen"/> while the tasks' pulls run; every state change
 /// happens between awaits. In durable (cluster) mode the channel saves its tasks, how far a reader has read each, and the marks of the
-/// events it let readers have, before it lets them have those events: a channel restored after its silo died knows where any reader
+/// events it let readers have, before it lets them have those events; a reader in another process, which outlives this silo, may have
+/// them before (each with a note it hands back when it listens again). A channel restored after its silo died knows where any reader
 /// stands, starts each task again from there (cut at the byte), and numbers on with no gap and no repeat.</remarks>
 [Reentrant]
 [PreferLocalPlacement]
@@ -265,7 +266,7 @@ public sealed partial class AudioChannelGrain(
         emitted |= EndFinishedContexts();
         if (emitted)
         {
-            // Durable: a reader that outlives the channel may have events of saved tasks now; the others wait for the save.
+            // Durable: a reader that outlives this silo may have what it may have early now (EarlyFor); the others wait for the save.
             MarkUnsaved();
             Signal();
         }
