@@ -47,13 +47,7 @@ public sealed class ChannelEarlyReadTests(GatewayPerSiloCluster cluster) : IClas
         }
 
         ScriptedEngine.Resume();
-        await using (reader)
-        {
-            while (events[^1] is not TaskEndedEvent)
-            {
-                events.Add(await EarlyReading.NextOf(reader, taskId, timeout.Token));
-            }
-        }
+        await EarlyReading.ReadToEnd(reader, channel, taskId, events, timeout);
 
         // The restored channel went on from where the reader's marks put it: it made no event the reader had (its save knew of no audio
         // read: from that alone it would have made the task's audio again, numbered from the save on, for the reader to skip).
@@ -147,22 +141,7 @@ public sealed class ChannelEarlyRestoreTests(GatewayPerSiloCluster cluster) : IC
         }
 
         ScriptedEngine.Resume();
-        await using (reader)
-        {
-            while (events[^1] is not TaskEndedEvent)
-            {
-                try
-                {
-                    events.Add(await EarlyReading.NextOf(reader, taskId, timeout.Token));
-                }
-                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-                {
-                    // Say where it stood (seen once in about twenty runs, not since).
-                    Assert.Fail($"no end after the restore; events {string.Join(", ", events.Select(e => $"{e.Sequence}:{e.GetType().Name}:{(e as AudioEvent)?.Audio.Length}"))}; "
-                        + $"spoken {string.Join(" | ", ScriptedEngine.Spoken)}; window {await channel.GetWindow()}");
-                }
-            }
-        }
+        await EarlyReading.ReadToEnd(reader, channel, taskId, events, timeout);
 
         // The restored channel took the task up from the reader's notes and went on from where they put it: every byte once.
         Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
@@ -241,6 +220,28 @@ internal static class EarlyReading
         while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) <= firstBytes)
         {
             events.Add(await NextOf(reader, taskId, cancellationToken));
+        }
+    }
+
+    /// <summary>Reads the task's events to its end, then lets the reader go; when they stop coming, fails saying where it stood.</summary>
+    public static async Task ReadToEnd(ResumingChannelReader reader, IAudioChannelGrain channel, string taskId, List<ChannelEvent> events, CancellationTokenSource timeout)
+    {
+        await using (reader)
+        {
+            while (events[^1] is not TaskEndedEvent)
+            {
+                try
+                {
+                    events.Add(await NextOf(reader, taskId, timeout.Token));
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+                {
+                    // Say where it stood (seen once in about twenty runs before the silence check listened again on a channel behind
+                    // its reader, not since).
+                    Assert.Fail($"no end after the restore; events {string.Join(", ", events.Select(e => $"{e.Sequence}:{e.GetType().Name}:{(e as AudioEvent)?.Audio.Length}"))}; "
+                        + $"spoken {string.Join(" | ", ScriptedEngine.Spoken)}; window {await channel.GetWindow()}");
+                }
+            }
         }
     }
 
