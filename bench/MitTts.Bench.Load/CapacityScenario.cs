@@ -6,7 +6,12 @@ namespace MitTts.Bench.Load;
 /// <summary>Issue 7 scenario 3: how many real-time streams the server holds with no underrun. Each stream is a session that plays
 /// its audio at 1x wall-clock (the audio's own duration) and asks for the next sentence when its buffer falls below the look-ahead,
 /// as an agent feeding an LLM's sentences would; an underrun is a moment its buffer ran dry after playback started.</summary>
-internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultTable table)
+/// <param name="server">The server's base address.</param>
+/// <param name="options">The run's options (trial length, look-ahead, formats, limits).</param>
+/// <param name="table">Where the figures and notes go.</param>
+/// <param name="serverPid">The server's process when it runs on this machine: each trial then also says what CPU the server spent per
+/// second of audio, in the engine's thread and in all the rest, a figure the machine's noise moves far less than a trial's outcome.</param>
+internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultTable table, int? serverPid = null)
 {
     private const int Mp3Kbps = 64;
 
@@ -78,8 +83,8 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
             ratio.ToString("P0", CultureInfo.InvariantCulture), "≥ 80% of raw", ratio >= 0.8);
         table.Note($"Capacity {name} trials (streams: result): server {served.Log}; raw engine {rawStreams.Log}"
             + (served.Best is { } b ? string.Create(CultureInfo.InvariantCulture,
-                $"; at {served.Held} streams the server's first audio p50 {b.FirstAudio.P50:0} ms, p99 {b.FirstAudio.P99:0} ms, and it delivered {b.DeliveredPerSecond:0} audio-s/s ({b.DeliveredPerSecond / raw:P0} of the raw engine's throughput; {served.Held / raw:P0} in streams per raw audio-s/s)") : "")
-            + (rawStreams.Best is { } r ? string.Create(CultureInfo.InvariantCulture, $"; the raw engine at {rawStreams.Held} streams delivered {r.DeliveredPerSecond:0} audio-s/s.") : "."));
+                $"; at {served.Held} streams the server's first audio p50 {b.FirstAudio.P50:0} ms, p99 {b.FirstAudio.P99:0} ms, and it delivered {b.DeliveredPerSecond:0} audio-s/s ({b.DeliveredPerSecond / raw:P0} of the raw engine's throughput; {served.Held / raw:P0} in streams per raw audio-s/s){(b.Cost is { } bc ? ", spending " + bc : "")}") : "")
+            + (rawStreams.Best is { } r ? string.Create(CultureInfo.InvariantCulture, $"; the raw engine at {rawStreams.Held} streams delivered {r.DeliveredPerSecond:0} audio-s/s{(r.Cost is { } rc ? ", spending " + rc : "")}.") : "."));
     }
 
     /// <summary>One trial of <paramref name="streams"/> streams, served by the server over WebSockets or, with <paramref name="raw"/>, by
@@ -103,16 +108,24 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
             speakers = [.. _pool.Take(streams).Select(client => (Func<string, IAsyncEnumerable<AudioPiece>>)(text => FromServer(client, text, format, bitrate)))];
         }
 
+        // The raw engine runs in this process; its thread's CPU is the engine's cost per audio second with no server around it.
+        var pid = raw ? Environment.ProcessId : serverPid;
+        var cpuBefore = pid is { } p ? ProcessCpu.OfThread(p, RawEngine.EngineThread) : default;
         var started = Stopwatch.GetTimestamp();
         var results = await Task.WhenAll(speakers.Select((speak, index) => Stream(speak, format, new Random(index))));
         var wall = Stopwatch.GetElapsedTime(started, results.Max(r => r.LastAudioAt)).TotalSeconds;
+        var cpuAfter = pid is { } q ? ProcessCpu.OfThread(q, RawEngine.EngineThread) : default;
+        var audio = results.Sum(r => r.ReceivedSeconds);
+        var cost = pid is null || audio <= 0 ? null : new CpuCost((cpuAfter.Thread - cpuBefore.Thread) * 1000 / audio,
+            raw ? double.NaN : ((cpuAfter.Process - cpuAfter.Thread) - (cpuBefore.Process - cpuBefore.Thread)) * 1000 / audio);
         return new Trial(
             results.All(r => r.Underruns == 0 && !r.Failed),
             results.Sum(r => r.Underruns),
             results.Count(r => r.Underruns > 0),
             results.Count(r => r.Failed),
             Percentiles.Of(results.Where(r => !double.IsNaN(r.FirstAudioMs)).Select(r => r.FirstAudioMs).ToList()),
-            results.Sum(r => r.ReceivedSeconds) / wall);
+            audio / wall,
+            cost);
     }
 
     /// <summary>One sentence through the server: <c>synthesize</c>, then its audio frames until the task's final status.</summary>
@@ -219,7 +232,16 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
     private sealed record StreamResult(int Underruns, bool Failed, double FirstAudioMs, double ReceivedSeconds, long LastAudioAt);
 
     /// <summary>One trial's outcome; <c>DeliveredPerSecond</c> is the audio-seconds its streams received, per second from its start to its last audio.</summary>
-    private sealed record Trial(bool Passed, int Underruns, int StreamsWithUnderruns, int Errors, Percentiles FirstAudio, double DeliveredPerSecond);
+    private sealed record Trial(bool Passed, int Underruns, int StreamsWithUnderruns, int Errors, Percentiles FirstAudio, double DeliveredPerSecond, CpuCost? Cost);
+
+    /// <summary>CPU milliseconds per second of audio a trial's streams received: in the engine's thread, and in the rest of the server's
+    /// process (NaN for the raw engine, which shares this process with the clients).</summary>
+    private sealed record CpuCost(double EngineMs, double OtherMs)
+    {
+        public override string ToString() => double.IsNaN(OtherMs)
+            ? string.Create(CultureInfo.InvariantCulture, $"engine {EngineMs:0.0} CPU-ms per audio-s")
+            : string.Create(CultureInfo.InvariantCulture, $"engine {EngineMs:0.0} + rest of the server {OtherMs:0.0} CPU-ms per audio-s");
+    }
 
     /// <summary>A bisection for the most streams a trial holds: N doubles from the first figure until a trial fails, then halves the gap
     /// between the most held and the fewest failed, until that gap is within a tenth, or the trials run out.</summary>
@@ -242,7 +264,8 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
         public void Record(Trial trial, string label)
         {
             _log.Add(string.Create(CultureInfo.InvariantCulture, $"{Next}: {(trial.Passed ? "ok" : $"{trial.Underruns} underruns in {trial.StreamsWithUnderruns} streams, {trial.Errors} errors")}"));
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}: {_log[^1]} (delivered {trial.DeliveredPerSecond:0} audio-s/s)"));
+            var cost = trial.Cost is { } c ? "; " + c : "";
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}: {_log[^1]} (delivered {trial.DeliveredPerSecond:0} audio-s/s{cost})"));
             if (trial.Passed)
             {
                 Held = Next;

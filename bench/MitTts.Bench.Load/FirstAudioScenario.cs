@@ -5,7 +5,12 @@ namespace MitTts.Bench.Load;
 
 /// <summary>Issue 7 scenario 1: synthesize message sent → first binary audio frame received over a real WebSocket, 1 and
 /// <see cref="BenchOptions.Sessions"/> concurrent sessions, PCM and Opus, alternating with the raw engine (+ encoder) in this process.</summary>
-internal sealed class FirstAudioScenario(Uri server, BenchOptions options, ResultTable table)
+/// <param name="server">The server's base address.</param>
+/// <param name="options">The run's options (samples, rounds, sessions).</param>
+/// <param name="table">Where the figures and notes go.</param>
+/// <param name="serverPid">The server's process when it runs on this machine: the concurrent rounds then also say how busy the engine's
+/// thread was, in the server and for the raw callers, and what it spent per task.</param>
+internal sealed class FirstAudioScenario(Uri server, BenchOptions options, ResultTable table, int? serverPid = null)
 {
     /// <summary>Short turns, as a voice agent speaks them.</summary>
     public static readonly string[] AgentSentences =
@@ -59,8 +64,14 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     + $"server's whole first audio less the stages, i.e. grain messages and wake-ups): {serverStages}."));
             }
 
-            var (concurrentOurs, concurrentRaw) = await Concurrent(options.Sessions, format);
+            var (concurrentOurs, concurrentRaw, engine) = await Concurrent(options.Sessions, format);
             Report($"{options.Sessions} sessions, {label}", concurrentOurs, concurrentRaw, single: false);
+            if (serverPid is not null)
+            {
+                table.Note(string.Create(CultureInfo.InvariantCulture, $"First audio, {options.Sessions} sessions, {label}: the engine's thread was busy "
+                    + $"{engine.Server.Busy:P0} of the server's rounds ({engine.Server.MsPerTask:0.00} CPU-ms per task) and {engine.Raw.Busy:P0} of the raw "
+                    + $"callers' rounds ({engine.Raw.MsPerTask:0.00} CPU-ms per task)."));
+            }
         }
 
         table.Note($"First audio: `synthesize` sent → first binary frame received (for Opus that frame holds the Ogg headers and the first page); "
@@ -79,16 +90,20 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         table.Latency("1. first audio (WebSocket)", measure, p, r, single ? SingleTarget : ManyTarget, met);
     }
 
-    /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine.</summary>
-    public async Task<(List<double> Ours, List<double> Raw)> Concurrent(int sessions, string format)
+    /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine. Also how
+    /// busy the engine's thread was in each (zero without <c>serverPid</c>).</summary>
+    public async Task<(List<double> Ours, List<double> Raw, (EngineLoad Server, EngineLoad Raw) Engine)> Concurrent(int sessions, string format)
     {
         var clients = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => StreamClient.Open(server)));
         var ours = new List<double>();
         var raw = new List<double>();
+        var serverLoad = new EngineLoad();
+        var rawLoad = new EngineLoad();
         try
         {
             for (var round = 0; round < options.FirstAudioRounds; round++)
             {
+                using var serverRound = serverLoad.Measure(serverPid, sessions * options.FirstAudioPerSession);
                 var roundOurs = await Task.WhenAll(clients.Select(async (client, index) =>
                 {
                     var times = new List<double>();
@@ -99,6 +114,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
                     return times;
                 }));
+                serverRound.Dispose();
+                using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * options.FirstAudioPerSession);
                 var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>
                 {
                     var times = new List<double>();
@@ -109,6 +126,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
                     return times;
                 })));
+                rawRound.Dispose();
                 ours.AddRange(roundOurs.SelectMany(t => t));
                 raw.AddRange(roundRaw.SelectMany(t => t));
             }
@@ -118,7 +136,48 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
         }
 
-        return (ours, raw);
+        return (ours, raw, (serverLoad, rawLoad));
+    }
+
+    /// <summary>The engine's thread over rounds: CPU seconds, wall seconds and tasks, added up round by round.</summary>
+    public sealed class EngineLoad
+    {
+        private double _cpu;
+        private double _wall;
+        private int _tasks;
+
+        public double Busy => _wall > 0 ? _cpu / _wall : 0;
+
+        public double MsPerTask => _tasks > 0 ? _cpu * 1000 / _tasks : 0;
+
+        /// <summary>Measures until disposed (a second dispose does nothing); nothing when <paramref name="pid"/> is null.</summary>
+        public IDisposable Measure(int? pid, int tasks)
+        {
+            if (pid is not { } id)
+            {
+                return new Round(null);
+            }
+
+            var cpu = ProcessCpu.OfThread(id, RawEngine.EngineThread).Thread;
+            var started = Stopwatch.GetTimestamp();
+            return new Round(() =>
+            {
+                _cpu += ProcessCpu.OfThread(id, RawEngine.EngineThread).Thread - cpu;
+                _wall += Stopwatch.GetElapsedTime(started).TotalSeconds;
+                _tasks += tasks;
+            });
+        }
+
+        private sealed class Round(Action? end) : IDisposable
+        {
+            private Action? _end = end;
+
+            public void Dispose()
+            {
+                _end?.Invoke();
+                _end = null;
+            }
+        }
     }
 
     /// <summary>One request: milliseconds from sending <c>synthesize</c> to the first audio frame; waits for the task's end.</summary>

@@ -51,12 +51,36 @@ internal static class ProcessCpu
         return -1;
     }
 
-    private static long Ticks(int pid)
+    /// <summary>Seconds of CPU (user + system) process <paramref name="pid"/> has used so far, and those of its threads named
+    /// <paramref name="thread"/> (e.g. the engine's); (0, 0) once it has ended.</summary>
+    public static (double Process, double Thread) OfThread(int pid, string thread)
+    {
+        long threadTicks = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == thread)
+                {
+                    threadTicks += StatTicks(Path.Combine(task, "stat"));
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return (Ticks(pid) / s_ticksPerSecond, threadTicks / s_ticksPerSecond);
+    }
+
+    private static long Ticks(int pid) => StatTicks($"/proc/{pid}/stat");
+
+    private static long StatTicks(string path)
     {
         try
         {
             // Fields after the command name (which may hold spaces, so it is skipped by its closing parenthesis): utime is field 14, stime 15.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var stat = File.ReadAllText(path);
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         }

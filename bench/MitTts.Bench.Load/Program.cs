@@ -99,9 +99,9 @@ foreach (var scenario in streaming)
     var gcBefore = child is null ? default : await child.Gc();
     switch (scenario)
     {
-        case "first-audio": await new FirstAudioScenario(streamingServer, options, table).Run(); break;
+        case "first-audio": await new FirstAudioScenario(streamingServer, options, table, child?.Pid).Run(); break;
         case "interrupt": await new InterruptScenario(streamingServer, options, table).Run(); break;
-        case "capacity": await new CapacityScenario(streamingServer, options, table).Run(); break;
+        case "capacity": await new CapacityScenario(streamingServer, options, table, child?.Pid).Run(); break;
         case "throughput": throughput = await new ThroughputScenario(streamingServer, options, table).Run(); break;
         case "connections": await new ConnectionsScenario(options.Url, options, table).Run(); break;
         case "naive": await new NaiveScenario(streamingServer, options, table).Run(throughput); break;

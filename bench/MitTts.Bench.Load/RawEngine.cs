@@ -13,6 +13,9 @@ internal static class RawEngine
 {
     public const string EngineVoice = "en-us";
 
+    /// <summary>The name of the engine's thread, here and in the server (espeak-ng's worker), for reading its CPU time.</summary>
+    public const string EngineThread = "espeak-ng";
+
     private static readonly EspeakEngine s_engine = new();
 
     public static int SampleRate => s_engine.SampleRate;
