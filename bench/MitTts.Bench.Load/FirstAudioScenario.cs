@@ -29,18 +29,12 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
     public async Task Run()
     {
+        await WarmUp();
         foreach (var format in new[] { "pcm", "ogg" })
         {
             var label = format == "ogg" ? "Opus (ogg)" : "PCM";
             await using (var client = await StreamClient.Open(server))
             {
-                // Warm-up: JIT, grain activations, the voice's stream gain calibration.
-                for (var i = 0; i < 30; i++)
-                {
-                    await Once(client, AgentSentences[i % AgentSentences.Length], format);
-                    await RawEngine.FirstAudio(AgentSentences[i % AgentSentences.Length], format);
-                }
-
                 var ours = new List<double>();
                 var raw = new List<double>();
                 var stages = new List<double[]>();
@@ -69,7 +63,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             if (serverPid is not null)
             {
                 table.Note(string.Create(CultureInfo.InvariantCulture, $"First audio, {options.Sessions} sessions, {label}: the engine's thread was busy "
-                    + $"{engine.Server.Busy:P0} of the server's rounds ({engine.Server.MsPerTask:0.00} CPU-ms per task) and {engine.Raw.Busy:P0} of the raw "
+                    + $"{engine.Server.Busy:P0} of the server's rounds ({engine.Server.MsPerTask:0.00} CPU-ms per task; the rest of the server "
+                    + $"{engine.Server.OtherMsPerTask:0.00}, the clients in this process {engine.Clients.MsPerTask:0.00}) and {engine.Raw.Busy:P0} of the raw "
                     + $"callers' rounds ({engine.Raw.MsPerTask:0.00} CPU-ms per task)."));
             }
         }
@@ -78,6 +73,47 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             + $"reference: espeak-ng called in this process with the same text, to its first PCM buffer (Opus: through the same Ogg/Opus stream encoder, "
             + $"its creation included), alternating with the server sample by sample (1 session) or round by round ({options.Sessions} sessions: "
             + $"{options.Sessions} callers at once on the one engine thread).");
+    }
+
+    /// <summary>Both formats, one session and many, before anything is measured; then waits for the server's CPU to go quiet.</summary>
+    /// <remarks>A server that has just started compiles its hot paths for its first ~15 s (tiered JIT took up to one of this machine's two
+    /// cores while the first 50-session rounds ran, and those rounds came out a third slower), which is not what a server that has been
+    /// up for minutes costs. The raw engine's calls warm up alongside.</remarks>
+    private async Task WarmUp()
+    {
+        foreach (var format in new[] { "pcm", "ogg" })
+        {
+            await using (var client = await StreamClient.Open(server))
+            {
+                // JIT, grain activations, the voice's stream gain calibration.
+                for (var i = 0; i < 30; i++)
+                {
+                    await Once(client, AgentSentences[i % AgentSentences.Length], format);
+                    await RawEngine.FirstAudio(AgentSentences[i % AgentSentences.Length], format);
+                }
+            }
+
+            await Concurrent(options.Sessions, format, rounds: 1, perSession: 2);
+        }
+
+        if (serverPid is { } pid)
+        {
+            // Tier-1 compilation goes on in the background after the calls that asked for it: wait until the server uses under 5 % of
+            // a core (or 20 s have passed).
+            var deadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
+            var before = ProcessCpu.OfThread(pid, RawEngine.EngineThread).Process;
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(500);
+                var now = ProcessCpu.OfThread(pid, RawEngine.EngineThread).Process;
+                if (now - before < 0.025)
+                {
+                    break;
+                }
+
+                before = now;
+            }
+        }
     }
 
     private static Percentiles Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList());
@@ -92,22 +128,27 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
     /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine. Also how
     /// busy the engine's thread was in each (zero without <c>serverPid</c>).</summary>
-    public async Task<(List<double> Ours, List<double> Raw, (EngineLoad Server, EngineLoad Raw) Engine)> Concurrent(int sessions, string format)
+    public async Task<(List<double> Ours, List<double> Raw, (EngineLoad Server, EngineLoad Clients, EngineLoad Raw) Engine)> Concurrent(
+        int sessions, string format, int? rounds = null, int? perSession = null)
     {
+        var roundCount = rounds ?? options.FirstAudioRounds;
+        var samples = perSession ?? options.FirstAudioPerSession;
         var clients = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => StreamClient.Open(server)));
         var ours = new List<double>();
         var raw = new List<double>();
         var serverLoad = new EngineLoad();
+        var clientLoad = new EngineLoad();
         var rawLoad = new EngineLoad();
         try
         {
-            for (var round = 0; round < options.FirstAudioRounds; round++)
+            for (var round = 0; round < roundCount; round++)
             {
-                using var serverRound = serverLoad.Measure(serverPid, sessions * options.FirstAudioPerSession);
+                using var serverRound = serverLoad.Measure(serverPid, sessions * samples);
+                using var clientRound = clientLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples, process: true);
                 var roundOurs = await Task.WhenAll(clients.Select(async (client, index) =>
                 {
                     var times = new List<double>();
-                    for (var i = 0; i < options.FirstAudioPerSession; i++)
+                    for (var i = 0; i < samples; i++)
                     {
                         times.Add(await Once(client, AgentSentences[(index + i) % AgentSentences.Length], format));
                     }
@@ -115,11 +156,12 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     return times;
                 }));
                 serverRound.Dispose();
-                using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * options.FirstAudioPerSession);
+                clientRound.Dispose();
+                using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples);
                 var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>
                 {
                     var times = new List<double>();
-                    for (var i = 0; i < options.FirstAudioPerSession; i++)
+                    for (var i = 0; i < samples; i++)
                     {
                         times.Add(await RawEngine.FirstAudio(AgentSentences[(index + i) % AgentSentences.Length], format));
                     }
@@ -136,13 +178,15 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
         }
 
-        return (ours, raw, (serverLoad, rawLoad));
+        return (ours, raw, (serverLoad, clientLoad, rawLoad));
     }
 
-    /// <summary>The engine's thread over rounds: CPU seconds, wall seconds and tasks, added up round by round.</summary>
+    /// <summary>The engine's thread (or a whole process) over rounds: CPU seconds, the process's other CPU seconds, wall seconds and
+    /// tasks, added up round by round.</summary>
     public sealed class EngineLoad
     {
         private double _cpu;
+        private double _other;
         private double _wall;
         private int _tasks;
 
@@ -150,19 +194,24 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
         public double MsPerTask => _tasks > 0 ? _cpu * 1000 / _tasks : 0;
 
-        /// <summary>Measures until disposed (a second dispose does nothing); nothing when <paramref name="pid"/> is null.</summary>
-        public IDisposable Measure(int? pid, int tasks)
+        public double OtherMsPerTask => _tasks > 0 ? _other * 1000 / _tasks : 0;
+
+        /// <summary>Measures until disposed (a second dispose does nothing); nothing when <paramref name="pid"/> is null. With
+        /// <paramref name="process"/>, the whole process counts as the measured CPU.</summary>
+        public IDisposable Measure(int? pid, int tasks, bool process = false)
         {
             if (pid is not { } id)
             {
                 return new Round(null);
             }
 
-            var cpu = ProcessCpu.OfThread(id, RawEngine.EngineThread).Thread;
+            var before = ProcessCpu.OfThread(id, RawEngine.EngineThread);
             var started = Stopwatch.GetTimestamp();
             return new Round(() =>
             {
-                _cpu += ProcessCpu.OfThread(id, RawEngine.EngineThread).Thread - cpu;
+                var after = ProcessCpu.OfThread(id, RawEngine.EngineThread);
+                _cpu += process ? after.Process - before.Process : after.Thread - before.Thread;
+                _other += process ? 0 : (after.Process - after.Thread) - (before.Process - before.Thread);
                 _wall += Stopwatch.GetElapsedTime(started).TotalSeconds;
                 _tasks += tasks;
             });
