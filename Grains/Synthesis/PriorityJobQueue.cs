@@ -94,6 +94,13 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return true;
     }
 
+    /// <summary>The job <see cref="TryDequeue"/> would take now, left in the queue.</summary>
+    public ScheduledJob? Peek(DateTimeOffset now)
+    {
+        var index = NextIndex(_jobs, _lastServed, now);
+        return index < 0 ? null : _jobs[index];
+    }
+
     /// <summary>Removes this very job (not another one of the same task); false when it is not waiting.</summary>
     public bool Remove(ScheduledJob job) => _jobs.Remove(job);
 

@@ -4,28 +4,101 @@ using MitTts.Speech.Engines;
 
 namespace MitTts.Grains.Synthesis;
 
-/// <summary>One sentence handed to an in-order engine (<see cref="ISpeechEngine.RunsInOrder"/>), speaking into a buffer of its own until
-/// the job takes its audio; one queued ahead of time can be dropped without leaving part of it in the job's audio.</summary>
-[SuppressMessage("Design", "CA1001", Justification = "Freed by TakeInto or Discard once the engine is done with the buffer; a Dispose could free it under the engine.")]
-internal sealed class QueuedSentence
+/// <summary>One sentence handed to an in-order engine (<see cref="ISpeechEngine.RunsInOrder"/>). Handed to it ahead of the synthesizer's
+/// decision (<see cref="Job"/>, <see cref="Index"/>), it holds its audio and word times until the job takes it (<see cref="SpeakInto"/>):
+/// what it holds goes to the job's sink in the order the engine made it, and the rest as the engine makes it. Dropped
+/// (<see cref="Drop"/>), none of it reaches a job.</summary>
+/// <remarks>The engine writes on its own thread and the job takes the sentence on the grain's, so both go through one lock; once taken,
+/// each write goes straight on to the job's sink under it.</remarks>
+[SuppressMessage("Design", "CA1001", Justification = "Freed once the engine is done with it (SpeakInto or Drop); a Dispose could free it under the engine.")]
+internal sealed class QueuedSentence : IPcmSink, IWordSink
 {
-    private readonly PcmBuffer _pcm = new(4096);
+    private readonly Lock _gate = new();
     private readonly CancellationTokenSource _cancel;
+    private readonly TimeProvider _time;
     private readonly Task _speaking;
+    private PcmBuffer? _held;
+    private List<(int TextOffset, int TextLength, long SampleOffset, int HeldSamples)>? _heldWords;
+    private IPcmSink? _target;
+    private IWordSink? _targetWords;
+    private bool _dropped;
+    private long _firstAudioAt;
 
-    public QueuedSentence(ISpeechEngine engine, SpeechRequest request, CancellationToken jobCancellation)
+    private QueuedSentence(ISpeechEngine engine, SpeechRequest request, TimeProvider time, ScheduledJob? job, int index, IReadOnlyList<string>? sentences,
+        IPcmSink? target, CancellationToken jobCancellation)
     {
+        Job = job;
+        Index = index;
+        Sentences = sentences;
+        _time = time;
+        _target = target;
+        _targetWords = target as IWordSink;
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(jobCancellation);
-        _speaking = engine.SynthesizeAsync(request, _pcm, _cancel.Token);
+        _speaking = engine.SynthesizeAsync(request, this, _cancel.Token);
     }
 
-    /// <summary>Waits for the sentence and appends its audio to <paramref name="destination"/>.</summary>
-    public async Task TakeInto(PcmBuffer destination)
+    /// <summary>A sentence its job takes at once: its audio goes straight to <paramref name="target"/>.</summary>
+    /// <param name="engine">The in-order engine; the sentence waits in its queue behind those handed to it before.</param>
+    /// <param name="request">The sentence as the engine speaks it.</param>
+    /// <param name="time">The synthesizer's clock, for when the sentence's first audio came (<see cref="StartedAt"/>).</param>
+    /// <param name="target">The job's sink.</param>
+    /// <param name="jobCancellation">The job's cancellation: it stops the sentence too.</param>
+    public static QueuedSentence For(ISpeechEngine engine, SpeechRequest request, TimeProvider time, IPcmSink target, CancellationToken jobCancellation) =>
+        new(engine, request, time, null, 0, null, target, jobCancellation);
+
+    /// <summary>Sentence <paramref name="index"/> of <paramref name="job"/>, handed to the engine before the job's turn: it holds its audio
+    /// until the job takes it.</summary>
+    /// <param name="engine">The in-order engine; the sentence waits in its queue behind those handed to it before.</param>
+    /// <param name="request">The sentence as the engine speaks it.</param>
+    /// <param name="time">The synthesizer's clock, for when the sentence's first audio came (<see cref="StartedAt"/>).</param>
+    /// <param name="job">The job it is handed ahead for.</param>
+    /// <param name="index">The job's sentence it is.</param>
+    /// <param name="sentences">The job's sentences, when the job has not started (so they are split once).</param>
+    /// <param name="jobCancellation">The job's cancellation: it stops the sentence too.</param>
+    public static QueuedSentence Ahead(ISpeechEngine engine, SpeechRequest request, TimeProvider time, ScheduledJob job, int index,
+        IReadOnlyList<string>? sentences, CancellationToken jobCancellation) =>
+        new(engine, request, time, job, index, sentences, null, jobCancellation);
+
+    public ScheduledJob? Job { get; }
+
+    public int Index { get; }
+
+    public IReadOnlyList<string>? Sentences { get; }
+
+    /// <summary>When the engine began speaking the sentence (its first audio), or <paramref name="now"/> if it has not yet: the start of
+    /// its engine time. A sentence handed ahead may have been spoken long before the job takes it.</summary>
+    public long StartedAt(long now)
+    {
+        lock (_gate)
+        {
+            return _firstAudioAt != 0 ? Math.Min(_firstAudioAt, now) : now;
+        }
+    }
+
+    /// <summary>Hands what the sentence holds to <paramref name="target"/>, then the rest as the engine makes it, and waits for its end.</summary>
+    public async Task SpeakInto(IPcmSink target)
     {
         try
         {
+            bool holding;
+            lock (_gate)
+            {
+                holding = _held is not null;
+            }
+
+            if (holding)
+            {
+                // What the engine made before the job took it goes through the job's encoder on a pool thread: on the grain's, every job's
+                // held audio would be encoded one after another (Opus is ten times espeak-ng's own cost), and the engine's thread, which
+                // encodes what it makes after this, waits on the lock meanwhile, so the order holds.
+                await Task.Run(() => Attach(target));
+            }
+            else
+            {
+                Attach(target);
+            }
+
             await _speaking;
-            destination.Write(_pcm.Samples);
         }
         finally
         {
@@ -33,19 +106,102 @@ internal sealed class QueuedSentence
         }
     }
 
-    /// <summary>Stops the sentence (at once if the engine has not reached it) and frees it once the engine is done with its buffer.</summary>
-    public async Task Discard()
+    /// <summary>Stops the sentence (at once if the engine has not reached it); freed once the engine is done with it.</summary>
+    public void Drop()
     {
-        await _cancel.CancelAsync();
+        lock (_gate)
+        {
+            _dropped = true;
+            _held?.Dispose();
+            _held = null;
+            _heldWords = null;
+        }
 
-        // Whatever it ended with does not matter: its audio is not used. Back on the caller's context (a grain's scheduler).
-        await _speaking.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
-        Release();
+        _cancel.Cancel();
+        _speaking.ContinueWith(static (_, state) => ((QueuedSentence)state!)._cancel.Dispose(), this, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public void Write(ReadOnlySpan<short> samples)
+    {
+        lock (_gate)
+        {
+            if (_firstAudioAt == 0)
+            {
+                _firstAudioAt = _time.GetTimestamp();
+            }
+
+            if (_target is { } target)
+            {
+                target.Write(samples);
+            }
+            else if (!_dropped)
+            {
+                (_held ??= new PcmBuffer(8192)).Write(samples);
+            }
+        }
+    }
+
+    public void Word(int textOffset, int textLength, long sampleOffset)
+    {
+        lock (_gate)
+        {
+            if (_target is not null)
+            {
+                _targetWords?.Word(textOffset, textLength, sampleOffset);
+            }
+            else if (!_dropped)
+            {
+                (_heldWords ??= []).Add((textOffset, textLength, sampleOffset, _held?.Count ?? 0));
+            }
+        }
+    }
+
+    private void Attach(IPcmSink target)
+    {
+        lock (_gate)
+        {
+            if (_target is not null)
+            {
+                return;
+            }
+
+            // In the engine's order: each word before the audio that followed it.
+            var words = target as IWordSink;
+            var held = _held is { } buffer ? buffer.Samples : default;
+            var given = 0;
+            foreach (var (textOffset, textLength, sampleOffset, heldSamples) in _heldWords ?? [])
+            {
+                if (heldSamples > given)
+                {
+                    target.Write(held[given..heldSamples]);
+                    given = heldSamples;
+                }
+
+                words?.Word(textOffset, textLength, sampleOffset);
+            }
+
+            if (held.Length > given)
+            {
+                target.Write(held[given..]);
+            }
+
+            _held?.Dispose();
+            _held = null;
+            _heldWords = null;
+            _target = target;
+            _targetWords = words;
+        }
     }
 
     private void Release()
     {
+        lock (_gate)
+        {
+            _held?.Dispose();
+            _held = null;
+        }
+
         _cancel.Dispose();
-        _pcm.Dispose();
     }
 }

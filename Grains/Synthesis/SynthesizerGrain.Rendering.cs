@@ -19,52 +19,34 @@ public sealed partial class SynthesizerGrain
                 return false;
             }
 
-            job.Progress = new SentenceProgress(renderer.Sentences(request));
+            job.Progress = new SentenceProgress(SentencesOf(job));
         }
 
         var progress = job.Progress;
         var (voice, engine) = renderer.Resolve(request, Device);
         progress.SampleRate = engine.SampleRate;
-        QueuedSentence? next = null;
-        try
+        while (!progress.IsDone)
         {
-            while (!progress.IsDone)
+            var index = progress.Next;
+            var sentence = progress.Sentences[index];
+            var started = time.GetTimestamp();
+            if (engine.RunsInOrder)
             {
-                var index = progress.Next;
-                var sentence = progress.Sentences[index];
-                var started = time.GetTimestamp();
-                if (engine.RunsInOrder)
-                {
-                    // The next sentence waits in the engine's own queue behind this one, so the engine goes on to it without waiting for
-                    // this grain's turn (under load, a turn can take longer than a sentence).
-                    var current = next ?? new QueuedSentence(engine, SpeechRenderer.EngineRequest(request, voice, engine, sentence), cancellationToken);
-                    next = index + 1 < progress.Sentences.Count
-                        ? new QueuedSentence(engine, SpeechRenderer.EngineRequest(request, voice, engine, progress.Sentences[index + 1]), cancellationToken)
-                        : null;
-                    await current.TakeInto(progress.Pcm);
-                }
-                else
-                {
-                    await Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
-                }
-
-                if (SentenceSpoken(job, sentence.Length, started))
-                {
-                    return true;
-                }
-
-                if (!progress.IsDone)
-                {
-                    output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
-                }
+                started = await SpeakInOrder(job, index, engine, SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm);
             }
-        }
-        finally
-        {
-            // Preempted or cancelled: the sentence queued ahead is dropped (it is spoken again when the job resumes).
-            if (next is not null)
+            else
             {
-                await next.Discard();
+                await Task.Run(() => engine.SynthesizeAsync(SpeechRenderer.EngineRequest(request, voice, engine, sentence), progress.Pcm, cancellationToken), CancellationToken.None);
+            }
+
+            if (SentenceSpoken(job, sentence.Length, started))
+            {
+                return true;
+            }
+
+            if (!progress.IsDone)
+            {
+                output.TryWrite(new JobProgress((double)progress.Next / progress.Sentences.Count));
             }
         }
 
@@ -88,7 +70,7 @@ public sealed partial class SynthesizerGrain
                 return false;
             }
 
-            job.Progress = new SentenceProgress(renderer.Sentences(request));
+            job.Progress = new SentenceProgress(SentencesOf(job));
         }
 
         var progress = job.Progress;
@@ -103,9 +85,16 @@ public sealed partial class SynthesizerGrain
             // The sentence's pieces go to the owner from the engine's thread as they become ready; its last one from here.
             stream.BeginSentence(sentence, SkipFor(job.Job, index), output, index, (double)index / count);
             var engineRequest = SpeechRenderer.EngineRequest(request, voice, engine, sentence);
-            await (engine.RunsInOrder
-                ? engine.SynthesizeAsync(engineRequest, stream, cancellationToken)
-                : Task.Run(() => engine.SynthesizeAsync(engineRequest, stream, cancellationToken), CancellationToken.None));
+            if (engine.RunsInOrder)
+            {
+                // A sentence handed ahead gives the stream what it already has, then the rest as the engine makes it.
+                started = await SpeakInOrder(job, index, engine, engineRequest, stream);
+            }
+            else
+            {
+                await Task.Run(() => engine.SynthesizeAsync(engineRequest, stream, cancellationToken), CancellationToken.None);
+            }
+
             stream.EndSentence();
             stream.TakePieces(index, sentenceComplete: true, (double)(index + 1) / count, output);
 

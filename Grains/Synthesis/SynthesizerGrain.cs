@@ -107,6 +107,7 @@ public sealed partial class SynthesizerGrain(
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
         _queue.Enqueue(scheduled);
         Metrics.Queued(priority, +1);
+        Reconsider();
         var ticket = Position(scheduled.TaskId);
         if (_loop is null || _loop.IsCompleted)
         {
@@ -173,11 +174,20 @@ public sealed partial class SynthesizerGrain(
         if (ReferenceEquals(_running, job) || _companions.Contains(job))
         {
             job.Cancellation.Cancel();
+
+            // Barge-in: the next job's first sentence takes the place of this job's next one in the engine's queue at once.
+            Reconsider();
             return;
         }
 
         if (_queue.Remove(job))
         {
+            if (ReferenceEquals(_ahead?.Job, job))
+            {
+                DropAheadUnlessFor(null);
+                Reconsider();
+            }
+
             DropProgress(job);
             _cancellations++;
             Metrics.Queued(job.Priority, -1);
@@ -218,6 +228,7 @@ public sealed partial class SynthesizerGrain(
     private async Task StopAll(CancellationToken cancellationToken)
     {
         _stopping = true;
+        DropAheadUnlessFor(null);
         foreach (var job in _queue.DrainAll())
         {
             Metrics.Queued(job.Priority, -1);
@@ -284,6 +295,7 @@ public sealed partial class SynthesizerGrain(
         await Task.Yield();
         while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
+            DropAheadUnlessFor(job);
             Metrics.Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
@@ -315,6 +327,8 @@ public sealed partial class SynthesizerGrain(
                 _companions.Clear();
             }
         }
+
+        DropAheadUnlessFor(null);
     }
 
     /// <summary>Runs the job (streamed or whole); cancellation and failures end it here, so neither kind repeats the bookkeeping.</summary>
@@ -381,13 +395,7 @@ public sealed partial class SynthesizerGrain(
         var progress = job.Progress!;
         progress.Next++;
         job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - characters);
-        if (progress.IsDone || job.Priority == Priority.Critical)
-        {
-            return false;
-        }
-
-        var now = Now;
-        return _queue.HasWaiting(Priority.Critical, now) || _queue.HasFreshWaiting(job.Priority, job.SessionKey, now);
+        return !progress.IsDone && YieldsTo(job, Now);
     }
 
     private static void DropProgress(ScheduledJob job)

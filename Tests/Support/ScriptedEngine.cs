@@ -16,10 +16,14 @@ public sealed class ScriptedEngine : ISpeechEngine
     private static readonly object s_gate = new();
     private static TaskCompletionSource s_resume = Completed();
     private static Channel<string> s_started = Channel.CreateUnbounded<string>();
+    private static Channel<string> s_requested = Channel.CreateUnbounded<string>();
     private static readonly SemaphoreSlim s_turn = new(1, 1);
 
     /// <summary>Every text the engine finished, in order.</summary>
     public static ConcurrentQueue<string> Spoken { get; private set; } = new();
+
+    /// <summary>Every text the engine was asked to speak, in the order the calls came (an in-order engine queues them).</summary>
+    public static ConcurrentQueue<string> Requested { get; private set; } = new();
 
     public string Name => EngineName;
 
@@ -44,7 +48,9 @@ public sealed class ScriptedEngine : ISpeechEngine
             s_resume.TrySetResult();
             s_resume = Completed();
             s_started = Channel.CreateUnbounded<string>();
+            s_requested = Channel.CreateUnbounded<string>();
             Spoken = new();
+            Requested = new();
             InOrder = false;
         }
     }
@@ -100,6 +106,15 @@ public sealed class ScriptedEngine : ISpeechEngine
         }
     }
 
+    /// <summary>Waits until the engine has been asked to speak <paramref name="text"/> (an in-order engine may not have started it).</summary>
+    public static async Task WaitUntilRequested(string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await s_requested.Reader.ReadAsync(timeout.Token) != text)
+        {
+        }
+    }
+
     /// <summary>The PCM the engine makes for <paramref name="text"/>, the same every time.</summary>
     public static short[] Render(string text)
     {
@@ -118,6 +133,12 @@ public sealed class ScriptedEngine : ISpeechEngine
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(sink);
+        lock (s_gate)
+        {
+            Requested.Enqueue(request.Text);
+            s_requested.Writer.TryWrite(request.Text);
+        }
+
         return InOrder ? SpeakInTurn(request, sink, cancellationToken) : Speak(request, sink, cancellationToken);
     }
 
