@@ -13,6 +13,9 @@ namespace MitTts.Grains.Synthesis;
 [SuppressMessage("Design", "CA1001", Justification = "Freed once the engine is done with it (SpeakInto or Drop); a Dispose could free it under the engine.")]
 internal sealed class QueuedSentence : IPcmSink, IWordSink
 {
+    // About one espeak-ng buffer (20 ms at 22,050 Hz).
+    private const int ReplayChunk = 512;
+
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _cancel;
     private readonly TimeProvider _time;
@@ -80,24 +83,8 @@ internal sealed class QueuedSentence : IPcmSink, IWordSink
     {
         try
         {
-            bool holding;
-            lock (_gate)
-            {
-                holding = _held is not null;
-            }
-
-            if (holding)
-            {
-                // What the engine made before the job took it goes through the job's encoder on a pool thread: on the grain's, every job's
-                // held audio would be encoded one after another (Opus is ten times espeak-ng's own cost), and the engine's thread, which
-                // encodes what it makes after this, waits on the lock meanwhile, so the order holds.
-                await Task.Run(() => Attach(target));
-            }
-            else
-            {
-                Attach(target);
-            }
-
+            // Held audio needs no costly encoding (the synthesizer holds none that does), so it is handed on right here.
+            Attach(target);
             await _speaking;
         }
         finally
@@ -172,19 +159,11 @@ internal sealed class QueuedSentence : IPcmSink, IWordSink
             var given = 0;
             foreach (var (textOffset, textLength, sampleOffset, heldSamples) in _heldWords ?? [])
             {
-                if (heldSamples > given)
-                {
-                    target.Write(held[given..heldSamples]);
-                    given = heldSamples;
-                }
-
+                given = Replay(target, held, given, heldSamples);
                 words?.Word(textOffset, textLength, sampleOffset);
             }
 
-            if (held.Length > given)
-            {
-                target.Write(held[given..]);
-            }
+            Replay(target, held, given, held.Length);
 
             _held?.Dispose();
             _held = null;
@@ -192,6 +171,18 @@ internal sealed class QueuedSentence : IPcmSink, IWordSink
             _target = target;
             _targetWords = words;
         }
+    }
+
+    /// <summary>Writes held samples <paramref name="from"/> to <paramref name="to"/> in engine-buffer-sized writes, as the engine made
+    /// them: a stream hands its first piece out after the first of them is encoded, not after the whole sentence is.</summary>
+    private static int Replay(IPcmSink target, ReadOnlySpan<short> held, int from, int to)
+    {
+        for (var offset = from; offset < to; offset += ReplayChunk)
+        {
+            target.Write(held[offset..Math.Min(to, offset + ReplayChunk)]);
+        }
+
+        return Math.Max(from, to);
     }
 
     private void Release()

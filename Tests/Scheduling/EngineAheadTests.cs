@@ -102,6 +102,26 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
         Assert.Equal(replyReference, OffPrimaryChannels.Join(replyEvents));
     }
 
+    [Fact]
+    public async Task A_streamed_job_in_a_costly_format_is_not_handed_ahead_and_its_sentence_goes_to_the_engine_after_the_running_one()
+    {
+        StartInOrder();
+        var running = cluster.NewTask();
+        await running.Submit(SchedulingCluster.Request("Speaking now.", session: "first"));
+        await ScriptedEngine.WaitUntilStarted("Speaking now.");
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("ahead-" + Guid.NewGuid().ToString("N"));
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var mp3 = SchedulingCluster.Request("Encoded on the engine.") with { Format = AudioFormat.Mp3, SessionId = channel.GetPrimaryKeyString() };
+        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), mp3));
+        ScriptedEngine.Resume();
+
+        // Held as PCM it would be encoded off the engine's thread when taken (MP3 capacity fell by half): it is asked for only once the
+        // running sentence is done, as without a hand-off.
+        Assert.IsType<TaskEndedEvent>((await OffPrimaryChannels.ReadUntilEnd(channel, taskId))[^1]);
+        var events = ScriptedEngine.Events.ToList();
+        Assert.True(events.IndexOf("spoke: Speaking now.") < events.IndexOf("asked: Encoded on the engine."), string.Join(" | ", events));
+    }
+
     private static void StartInOrder()
     {
         ScriptedEngine.Reset();

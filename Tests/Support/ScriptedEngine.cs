@@ -25,6 +25,9 @@ public sealed class ScriptedEngine : ISpeechEngine
     /// <summary>Every text the engine was asked to speak, in the order the calls came (an in-order engine queues them).</summary>
     public static ConcurrentQueue<string> Requested { get; private set; } = new();
 
+    /// <summary>Asks and ends in one order: <c>asked: TEXT</c> when a call came, <c>spoke: TEXT</c> when it finished.</summary>
+    public static ConcurrentQueue<string> Events { get; private set; } = new();
+
     public string Name => EngineName;
 
     public int SampleRate => Rate;
@@ -51,6 +54,7 @@ public sealed class ScriptedEngine : ISpeechEngine
             s_requested = Channel.CreateUnbounded<string>();
             Spoken = new();
             Requested = new();
+            Events = new();
             InOrder = false;
         }
     }
@@ -136,6 +140,7 @@ public sealed class ScriptedEngine : ISpeechEngine
         lock (s_gate)
         {
             Requested.Enqueue(request.Text);
+            Events.Enqueue("asked: " + request.Text);
             s_requested.Writer.TryWrite(request.Text);
         }
 
@@ -173,7 +178,11 @@ public sealed class ScriptedEngine : ISpeechEngine
             sink.Write(samples.AsSpan(offset, Math.Min(SamplesPerCharacter, samples.Length - offset)));
         }
 
-        Spoken.Enqueue(request.Text);
+        lock (s_gate)
+        {
+            Spoken.Enqueue(request.Text);
+            Events.Enqueue("spoke: " + request.Text);
+        }
     }
 
     private static TaskCompletionSource Completed()
