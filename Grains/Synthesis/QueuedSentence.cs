@@ -105,8 +105,12 @@ internal sealed class QueuedSentence : IPcmSink, IWordSink
         }
 
         _cancel.Cancel();
-        _speaking.ContinueWith(static (_, state) => ((QueuedSentence)state!)._cancel.Dispose(), this, CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Whatever it ended with (cancelled, most likely) is seen here and goes no further: its audio is not used.
+        _speaking.ContinueWith(static (speaking, state) =>
+        {
+            _ = speaking.Exception;
+            ((QueuedSentence)state!)._cancel.Dispose();
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public void Write(ReadOnlySpan<short> samples)
