@@ -18,17 +18,13 @@ public sealed partial class SynthesizerGrain
     /// <paramref name="sink"/>: the one handed ahead for it, or a new one.</summary>
     private QueuedSentence SentenceFor(ScheduledJob job, int index, ISpeechEngine engine, SpeechRequest request, IPcmSink sink)
     {
-        if (_ahead is { } ahead)
+        if (_ahead is { } ahead && ReferenceEquals(ahead.Job, job) && ahead.Index == index)
         {
             _ahead = null;
-            if (ReferenceEquals(ahead.Job, job) && ahead.Index == index)
-            {
-                return ahead;
-            }
-
-            ahead.Drop();
+            return ahead;
         }
 
+        DropAheadUnlessFor(null);
         return QueuedSentence.For(engine, request, time, sink, job.Cancellation.Token);
     }
 
@@ -80,17 +76,12 @@ public sealed partial class SynthesizerGrain
         }
 
         var (next, index) = Following(speaking.Job, speaking.Index);
-        if (_ahead is { } ahead)
+        if (next is not null && _ahead is { } ahead && ReferenceEquals(ahead.Job, next) && ahead.Index == index)
         {
-            if (next is not null && ReferenceEquals(ahead.Job, next) && ahead.Index == index)
-            {
-                return;
-            }
-
-            _ahead = null;
-            ahead.Drop();
+            return;
         }
 
+        DropAheadUnlessFor(null);
         if (next is not null)
         {
             HandAhead(next, index, speaking.Engine);

@@ -15,10 +15,7 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
     public async Task The_next_jobs_first_sentence_is_handed_to_the_engine_while_the_running_one_speaks()
     {
         var reference = await Alone("Bravo speaks next.");
-        StartInOrder();
-        var running = cluster.NewTask();
-        await running.Submit(SchedulingCluster.Request("Alpha speaks first.", session: "alpha"));
-        await ScriptedEngine.WaitUntilStarted("Alpha speaks first.");
+        var running = await SpeakingInOrder("Alpha speaks first.", "alpha");
         var next = cluster.NewTask();
         await next.Submit(SchedulingCluster.Request("Bravo speaks next.", session: "bravo"));
 
@@ -58,10 +55,7 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
     [Fact]
     public async Task A_queued_job_cancelled_after_its_sentence_was_handed_ahead_is_never_spoken()
     {
-        StartInOrder();
-        var running = cluster.NewTask();
-        await running.Submit(SchedulingCluster.Request("Still speaking.", session: "one"));
-        await ScriptedEngine.WaitUntilStarted("Still speaking.");
+        var running = await SpeakingInOrder("Still speaking.", "one");
         var cancelled = cluster.NewTask();
         await cancelled.Submit(SchedulingCluster.Request("Never heard.", session: "two"));
         await ScriptedEngine.WaitUntilRequested("Never heard.");
@@ -105,14 +99,8 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
     [Fact]
     public async Task A_streamed_job_in_a_costly_format_is_not_handed_ahead_and_its_sentence_goes_to_the_engine_after_the_running_one()
     {
-        StartInOrder();
-        var running = cluster.NewTask();
-        await running.Submit(SchedulingCluster.Request("Speaking now.", session: "first"));
-        await ScriptedEngine.WaitUntilStarted("Speaking now.");
-        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("ahead-" + Guid.NewGuid().ToString("N"));
-        var taskId = "task_" + Guid.NewGuid().ToString("N");
-        var mp3 = SchedulingCluster.Request("Encoded on the engine.") with { Format = AudioFormat.Mp3, SessionId = channel.GetPrimaryKeyString() };
-        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), mp3));
+        await SpeakingInOrder("Speaking now.", "first");
+        var (channel, taskId) = await SubmitStreamed("Encoded on the engine.", AudioFormat.Mp3);
         ScriptedEngine.Resume();
 
         // Held as PCM it would be encoded off the engine's thread when taken (MP3 capacity fell by half): it is asked for only once the
@@ -120,6 +108,16 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
         Assert.IsType<TaskEndedEvent>((await OffPrimaryChannels.ReadUntilEnd(channel, taskId))[^1]);
         var events = ScriptedEngine.Events.ToList();
         Assert.True(events.IndexOf("spoke: Speaking now.") < events.IndexOf("asked: Encoded on the engine."), string.Join(" | ", events));
+    }
+
+    /// <summary>A one-sentence job of <paramref name="session"/> on the paused in-order engine, once the engine is inside it.</summary>
+    private async Task<ITaskGrain> SpeakingInOrder(string text, string session)
+    {
+        StartInOrder();
+        var running = cluster.NewTask();
+        await running.Submit(SchedulingCluster.Request(text, session: session));
+        await ScriptedEngine.WaitUntilStarted(text);
+        return running;
     }
 
     private static void StartInOrder()
@@ -146,12 +144,12 @@ public sealed class EngineAheadTests(SingleDeviceCluster cluster) : IDisposable
         return OffPrimaryChannels.Join(await OffPrimaryChannels.ReadUntilEnd(channel, taskId));
     }
 
-    /// <summary>A streamed PCM task of <paramref name="text"/> on a new session's channel.</summary>
-    private async Task<(IAudioChannelGrain Channel, string TaskId)> SubmitStreamed(string text)
+    /// <summary>A streamed task of <paramref name="text"/> (PCM unless told) on a new session's channel.</summary>
+    private async Task<(IAudioChannelGrain Channel, string TaskId)> SubmitStreamed(string text, AudioFormat format = AudioFormat.Pcm)
     {
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("ahead-" + Guid.NewGuid().ToString("N"));
         var taskId = "task_" + Guid.NewGuid().ToString("N");
-        var request = SchedulingCluster.Request(text) with { Format = AudioFormat.Pcm, SessionId = channel.GetPrimaryKeyString() };
+        var request = SchedulingCluster.Request(text) with { Format = format, SessionId = channel.GetPrimaryKeyString() };
         Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), request));
         return (channel, taskId);
     }

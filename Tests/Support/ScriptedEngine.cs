@@ -22,9 +22,6 @@ public sealed class ScriptedEngine : ISpeechEngine
     /// <summary>Every text the engine finished, in order.</summary>
     public static ConcurrentQueue<string> Spoken { get; private set; } = new();
 
-    /// <summary>Every text the engine was asked to speak, in the order the calls came (an in-order engine queues them).</summary>
-    public static ConcurrentQueue<string> Requested { get; private set; } = new();
-
     /// <summary>Asks and ends in one order: <c>asked: TEXT</c> when a call came, <c>spoke: TEXT</c> when it finished.</summary>
     public static ConcurrentQueue<string> Events { get; private set; } = new();
 
@@ -53,7 +50,6 @@ public sealed class ScriptedEngine : ISpeechEngine
             s_started = Channel.CreateUnbounded<string>();
             s_requested = Channel.CreateUnbounded<string>();
             Spoken = new();
-            Requested = new();
             Events = new();
             InOrder = false;
         }
@@ -139,7 +135,6 @@ public sealed class ScriptedEngine : ISpeechEngine
         ArgumentNullException.ThrowIfNull(sink);
         lock (s_gate)
         {
-            Requested.Enqueue(request.Text);
             Events.Enqueue("asked: " + request.Text);
             s_requested.Writer.TryWrite(request.Text);
         }
