@@ -154,7 +154,8 @@ public interface IAudioChannelGrain : IGrainWithStringKey
 
     /// <summary>The highest sequence number a reader may have now (handed out and, in durable mode, saved); also how a reader checks
     /// that the channel is still there (it answers within 3 s or the caller hears a timeout), and that its listening still brings what
-    /// the channel has.</summary>
+    /// the channel has. <see cref="AudioChannelReleases.AwaitingReader"/> from a channel restored on another silo that no reader has
+    /// listened to yet: any listening is on the activation that died, however much it read.</summary>
     [AlwaysInterleave]
     [ResponseTimeout("00:00:03")]
     Task<long> GetLastReleased();
@@ -178,3 +179,11 @@ public interface IAudioChannelGrain : IGrainWithStringKey
 /// <see cref="Full"/>: the channel could not open, its silo holds as many sessions as it may.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ChannelWindow([property: Id(0)] long FirstKept, [property: Id(1)] long Last, [property: Id(2)] bool Full = false);
+
+/// <summary>What <see cref="IAudioChannelGrain.GetLastReleased"/> answers besides a sequence number.</summary>
+public static class AudioChannelReleases
+{
+    /// <summary>The channel came back from its save after its silo died and waits for its first reader to say what it holds; until then
+    /// it sends nothing, so a reader still waiting on a listening has to listen again.</summary>
+    public const long AwaitingReader = -1;
+}

@@ -6,8 +6,8 @@ namespace MitTts.Gateway.Channels;
 /// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
 /// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
 /// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel, when the reader has waited a while
-/// for an event, whether it is still there and has released just what the reader got (more: an answer was lost; less: the channel came
-/// back from a save older than what the reader read early): a call to a killed silo, or one whose answer was
+/// for an event, whether it is still there and has released just what the reader got (more: an answer was lost; less, or
+/// <see cref="AudioChannelReleases.AwaitingReader"/>: the channel came back on another silo, and waits for its reader): a call to a killed silo, or one whose answer was
 /// on its way through a silo gateway that died, otherwise waits out Orleans' 30 s response timeout, and the channel may have let go of
 /// the events that answer held (they count as read) by then. An event missing from the numbering
 /// is told to <see cref="ChannelReading.OnGap"/>, or without one is a <see cref="ChannelStreamBrokenException"/>; so is a listening that
@@ -194,8 +194,10 @@ public sealed partial class ResumingChannelReader(
                 }
 
                 // More released than this listening brought: its answer was lost. Less than this reader read (it read before saves, and
-                // a live channel has saved that long since): the channel came back on another silo from an older save, and waits for
-                // its first reader to say what it holds, while this listening waits on the dead one.
+                // a live channel has saved that long since), or AwaitingReader: the channel came back on another silo and waits for its
+                // first reader to say what it holds, while this listening waits on the dead one (whose call Orleans may not end for
+                // many seconds). A save that held just what the reader read would answer the same number as a live channel, so a
+                // restored channel says so itself.
                 var after = _after;
                 var released = await channel.GetLastReleased().WaitAsync(s_silenceCheck, _time, listening.Token);
                 if (released != after && Volatile.Read(ref _waitingSince) == waitingSince)

@@ -101,6 +101,29 @@ public sealed class ResumingChannelReaderTests
         Assert.InRange(advanced, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
     }
 
+    [Fact]
+    public async Task A_restored_channel_waiting_for_its_reader_is_listened_to_again_though_it_saved_just_what_the_reader_read()
+    {
+        // The channel's save held events 1-3, all the reader read, and no more came before its silo died: a live channel with nothing
+        // more would answer 3 too, and its quiet listening is kept, but this one waits for its reader while the listening hangs.
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: 3, stuckAfter: 3) { Reports = AudioChannelReleases.AwaitingReader };
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(i, (await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        var advanced = await AdvanceUntil(time, () => channel.ListenedAfter.Count == 2);
+        Assert.Equal([0L, 3], channel.ListenedAfter);
+        Assert.InRange(advanced, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3));
+
+        // Listening again is what lets the restored channel go on: what it makes next comes on the new listening.
+        channel.Release(4);
+        Assert.Equal(4, (await next.WaitAsync(TimeSpan.FromSeconds(10)))!.Sequence);
+    }
+
     /// <summary>Moves the clock on a quarter second at a time until <paramref name="done"/>; returns how far it moved.</summary>
     private static async Task<TimeSpan> AdvanceUntil(FakeTimeProvider time, Func<bool> done)
     {

@@ -52,6 +52,25 @@ internal static class OffPrimaryChannels
         }
     }
 
+    /// <summary>What the channel's check answers once it answers at all: after its silo is killed, calls fail or time out until the
+    /// channel is restored on a silo that lives.</summary>
+    public static async Task<long> FirstAnswer(IAudioChannelGrain channel)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return await channel.GetLastReleased();
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException && DateTime.UtcNow < deadline)
+            {
+                // The dead silo's activation is still in the directory: asked again, once membership has declared it dead.
+                await Task.Delay(50);
+            }
+        }
+    }
+
     /// <summary>The audio of <paramref name="events"/>, joined in order.</summary>
     public static byte[] Join(List<ChannelEvent> events) => events.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray();
 }

@@ -1,6 +1,7 @@
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Synthesis;
 using MitTts.Tests.Support;
+using Xunit.Abstractions;
 
 namespace MitTts.Tests.Scheduling;
 
@@ -148,7 +149,7 @@ public sealed class StreamedFailoverTests(FailoverCluster cluster) : IClassFixtu
 
 /// <summary>A session's channel dies with its silo (SIGKILL-like, no deactivation) and comes back on a survivor from its saved record.</summary>
 [Collection(SchedulingCollection.Name)]
-public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassFixture<GatewayPerSiloCluster>, IDisposable
+public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster, ITestOutputHelper output) : IClassFixture<GatewayPerSiloCluster>, IDisposable
 {
     public void Dispose() => ScriptedEngine.Reset();
 
@@ -201,7 +202,8 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
         // The reader has all of the first sentence (the engine's PCM, at its own rate) before the channel's silo dies.
         var firstBytes = ScriptedEngine.Render(first).Length * sizeof(short);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var reader = new MitTts.Gateway.Channels.ResumingChannelReader(channel, 0, "test", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, MitTts.Gateway.Channels.ChannelReaderHome.Client);
+        var log = new TestOutputLogger(output, "reader");
+        var reader = new MitTts.Gateway.Channels.ResumingChannelReader(channel, 0, "test", log, MitTts.Gateway.Channels.ChannelReaderHome.Client);
         var events = new List<ChannelEvent>();
         while (events.OfType<AudioEvent>().Sum(a => a.Audio.Length) < firstBytes)
         {
@@ -214,6 +216,11 @@ public sealed class ChannelRestoreTests(GatewayPerSiloCluster cluster) : IClassF
 
         Assert.Equal(firstBytes, events.OfType<AudioEvent>().Sum(a => a.Audio.Length));
         await cluster.Cluster.KillSiloAsync(cluster.Cluster.GetActiveSilos().Single(s => s.SiloAddress.Equals(home)));
+
+        // The channel comes back from a save that holds just what the reader read, so its released number alone would match the
+        // reader's; it says it waits for its reader, and the reader, whose listening may still be on the dead silo, listens again.
+        Assert.Equal(AudioChannelReleases.AwaitingReader, await OffPrimaryChannels.FirstAnswer(channel));
+        output.WriteLine($"restored channel answered; engine resumed with the reader after event {reader.LastSequence}");
         ScriptedEngine.Resume();
 
         // Every byte once, in order (the engine renders alike every time), then the same whole file kept.
