@@ -31,7 +31,8 @@ public sealed record JobRefused([property: Id(0)] TaskError Error) : SynthesisEv
 public sealed record JobStarted([property: Id(0)] string DeviceKey) : SynthesisEvent;
 
 /// <summary>Encoded audio of sentence <see cref="Sentence"/> (from 0), starting <see cref="Offset"/> bytes into that sentence's audio;
-/// <see cref="Samples"/> output samples went into it (exactly its samples for PCM and G.711; an encoder may hold some back).</summary>
+/// <see cref="Samples"/> output samples went into it (exactly its samples for PCM and G.711; an encoder may hold some back). Its first
+/// <see cref="HeaderBytes"/> bytes are the container's header (the stream's first piece: WAV, G.711 WAV, FLAC, Ogg), not samples.</summary>
 /// <remarks><see cref="SentenceComplete"/> marks the sentence's last piece, which carries its <see cref="Words"/> when they were asked
 /// for. The piece numbered one past the last sentence is the stream's tail (what the encoder held back). Whole (not streamed) jobs send
 /// no audio pieces, only <see cref="JobProgress"/>.</remarks>
@@ -43,7 +44,25 @@ public sealed record SentenceAudio(
     [property: Id(3)] IReadOnlyList<WordTiming>? Words,
     [property: Id(4)] bool SentenceComplete,
     [property: Id(5)] double Progress,
-    [property: Id(6)] long Samples) : SynthesisEvent;
+    [property: Id(6)] long Samples,
+    [property: Id(7)] int HeaderBytes = 0) : SynthesisEvent
+{
+    /// <summary>Of <paramref name="samples"/> samples in <paramref name="length"/> bytes whose first <paramref name="headerBytes"/> are a
+    /// header, those in the bytes from <paramref name="fromByte"/> on: exact where bytes per sample are fixed (PCM, G.711), shared by
+    /// audio bytes otherwise. A re-run after a failover leaves out what its owner has, and the owner counts the task's duration from
+    /// these: counted over the header too, a cut inside the stream's first piece lost tens of samples from the duration.</summary>
+    public static long SamplesFrom(long samples, int length, int headerBytes, long fromByte)
+    {
+        var audioBytes = length - headerBytes;
+        if (fromByte <= 0 || audioBytes <= 0)
+        {
+            return fromByte <= 0 ? samples : 0;
+        }
+
+        var skipped = Math.Clamp(fromByte - headerBytes, 0, audioBytes);
+        return samples * (audioBytes - skipped) / audioBytes;
+    }
+}
 
 /// <summary>A whole job spoke another sentence: the fraction of its text done.</summary>
 [GenerateSerializer, Immutable]

@@ -122,7 +122,7 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
         {
             // The samples the kept bytes stand for: exact for PCM and G.711 (bytes per sample fixed), proportional otherwise.
             var kept = known >= audio.Length ? 0 : audio.Length - (int)known;
-            samples = audio.Length == 0 ? 0 : samples * kept / audio.Length;
+            samples = SentenceAudio.SamplesFrom(samples, audio.Length, piece.HeaderBytes, known);
             audio = kept == 0 ? [] : audio[(int)known..];
         }
         else if (known < 0)

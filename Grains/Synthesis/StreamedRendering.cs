@@ -70,6 +70,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private long _sentenceBytes;
     private long _skipBytes;
 
+    // The container header's bytes (written when the stream begins) not yet in a piece: they go with the first one.
+    private int _headerLeft;
+
     // Where the sentence being spoken gives its pieces as they become ready (null: the caller takes them), its index and the job's
     // progress before it.
     private ChannelWriter<SynthesisEvent>? _output;
@@ -106,6 +109,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         // Ogg pieces must hold whole pages (OggSplice reads them); at speech bitrates a sentence's pages are far below the limit.
         _splittable = encoder.Container != "ogg";
         _encoder.Begin(_pending);
+        _headerLeft = _pending.WrittenCount;
     }
 
     /// <summary>The rate of the encoded audio.</summary>
@@ -262,6 +266,8 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
 
         var made = _pending.WrittenSpan;
+        var header = (int)Math.Min(_headerLeft, made.Length);
+        _headerLeft -= header;
         var offset = _sentenceBytes;
         _sentenceBytes += made.Length;
         var samples = _pieceSamples;
@@ -269,9 +275,10 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         var skip = _skipBytes - offset;
         if (skip > 0)
         {
-            // The samples the kept bytes stand for: exact where bytes per sample are fixed (PCM, G.711), proportional otherwise.
+            // The samples the kept bytes stand for (the header's bytes are none of them).
             var kept = skip >= made.Length ? 0 : made.Length - (int)skip;
-            samples = made.Length == 0 ? 0 : samples * kept / made.Length;
+            samples = SentenceAudio.SamplesFrom(samples, made.Length, header, skip);
+            header = (int)Math.Clamp(header - skip, 0, header);
             made = kept == 0 ? [] : made[(int)skip..];
             offset += Math.Min(skip, _pending.WrittenCount);
         }
@@ -299,6 +306,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         // the last piece taking what rounding left, and with the words and the sentence's end.
         var parts = made.Length <= MaxPieceBytes || !_splittable ? 1 : (made.Length + MaxPieceBytes - 1) / MaxPieceBytes;
         var size = parts == 1 ? made.Length : (((made.Length + parts - 1) / parts) + 1) & ~1;
+        var audioBytes = made.Length - header;
         var written = 0;
         long given = 0;
         var start = 0;
@@ -306,10 +314,11 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         {
             var length = Math.Min(size, made.Length - start);
             var last = start + length == made.Length;
-            var share = last ? samples - given : samples * length / made.Length;
+            var partHeader = Math.Clamp(header - start, 0, length);
+            var share = last ? samples - given : audioBytes == 0 ? 0 : samples * (length - partHeader) / audioBytes;
             given += share;
             output.TryWrite(new SentenceAudio(sentence, offset + start, made.Slice(start, length).ToArray(), last ? words : null,
-                last && sentenceComplete, progress, share));
+                last && sentenceComplete, progress, share, partHeader));
             written++;
             start += length;
         }

@@ -49,6 +49,20 @@ public sealed class ChannelItemTests
     }
 
     [Fact]
+    public void A_rerun_that_sends_the_stream_s_first_piece_again_counts_only_the_samples_after_its_header()
+    {
+        // G.711 WAV: a 58-byte header, then one byte per sample. The channel has the header and 100 samples when the re-run sends the
+        // header and 300 samples again.
+        var item = Item(format: AudioFormat.Mulaw);
+        item.Take(new SentenceAudio(0, 0, new byte[58 + 100], null, false, 0.1, 100, HeaderBytes: 58));
+        item.Take(new SentenceAudio(0, 0, new byte[58 + 300], null, true, 0.2, 300, HeaderBytes: 58));
+
+        Assert.Equal(new AudioPosition(1, 0, 300), item.Received);
+        item.Complete(new JobCompleted(DurationMs: 0, Audio: null, SampleRate: 8000));
+        Assert.Equal(300 * 1000 / 8000, item.DurationMs);
+    }
+
+    [Fact]
     public void A_task_rendered_again_after_a_restore_sends_only_what_its_reader_lacks_and_keeps_the_new_whole_file()
     {
         // The reader had sentence 0 with its words, and 4 bytes of sentence 1, from the rendering lost with the channel's silo.
