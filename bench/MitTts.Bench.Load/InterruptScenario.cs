@@ -11,6 +11,8 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
     // About five minutes of speech (under the 5000-character limit), so the task is still running when the interrupt lands.
     private static readonly string s_longText = string.Join(" ", Enumerable.Repeat("The quick brown fox jumps over the lazy dog, and then it runs far away into the forest.", 55));
 
+    private const string AckMetric = "mittts_interrupt_latency_seconds";
+
     private readonly List<double> _acks = [];
     private readonly List<double> _lastFrames = [];
     private int _framesAfterAck;
@@ -20,6 +22,7 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
     public async Task Run()
     {
         var clients = await Task.WhenAll(Enumerable.Range(0, options.Sessions).Select(_ => StreamClient.Open(server)));
+        var serverBefore = await ServerHistogram.Read(server, AckMetric);
         try
         {
             for (var round = 0; round < options.InterruptRounds; round++)
@@ -32,6 +35,7 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
             await Task.WhenAll(clients.Select(c => c.DisposeAsync().AsTask()));
         }
 
+        var serverAcks = (await ServerHistogram.Read(server, AckMetric)).QuantilesSince(serverBefore, "acks", 5);
         const string Target = "p99 < 5 ms";
         var acks = Percentiles.Of(_acks);
         var last = Percentiles.Of(_lastFrames);
@@ -41,7 +45,8 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
         table.Note($"Interrupt: {options.Sessions} sessions each submit a ~5 min text (PCM) at once; the one engine thread serves them in turn, so a "
             + $"session interrupts 2–30 ms after its own first audio frame (while its audio is flowing) while the others wait or stream. "
             + $"{_acks.Count} interrupts; {_finishedFirst} tasks finished before their interrupt reached the server; {_failures} failures. "
-            + "\"Last audio frame\" is 0 when no frame arrived after the interrupt was sent.");
+            + "\"Last audio frame\" is 0 when no frame arrived after the interrupt was sent. "
+            + $"The server's own measure (interrupt message received → acknowledgement sent, `{AckMetric}`): {serverAcks}.");
     }
 
     private async Task Once(StreamClient client, Random random)
