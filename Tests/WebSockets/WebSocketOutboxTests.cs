@@ -78,6 +78,36 @@ public sealed class WebSocketOutboxTests
     }
 
     [Fact]
+    public void An_acknowledgement_on_an_idle_socket_goes_out_at_once_without_waiting_for_the_send_loop()
+    {
+        var socket = new RecordingWebSocket();
+        var filter = new InterruptFilter();
+        using var outbox = new WebSocketOutbox(socket, filter);
+
+        // The send loop is not even running: nothing is queued or being sent, so the caller sends it.
+        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt(null, null), "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
+
+        Assert.Equal("interrupted", Json(Assert.Single(socket.Sent))["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_acknowledgement_goes_out_behind_what_was_queued_before_it()
+    {
+        var socket = new RecordingWebSocket();
+        var filter = new InterruptFilter();
+        using var outbox = new WebSocketOutbox(socket, filter);
+        outbox.Send(new PongMessage(0));
+        await outbox.SendEvent(new TaskStartedEvent(1, "t2", null, null), CancellationToken.None);
+
+        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt("t1", null), "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
+        Assert.Empty(socket.Sent);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal(["pong", "status", "interrupted"], socket.Sent.Select(m => Json(m)["type"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Replies_and_the_close_go_out_in_the_order_they_were_queued()
     {
         var socket = new RecordingWebSocket();
