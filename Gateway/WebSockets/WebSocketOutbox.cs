@@ -201,13 +201,35 @@ public sealed class WebSocketOutbox : IDisposable
                 while (reader.TryRead(out var outgoing))
                 {
                     // One sender at a time: an acknowledgement may be going out from the receive loop (SendAcknowledgement).
+                    // Inline, not a helper per item: an awaited helper would allocate its state machine for every frame.
                     await _sending.WaitAsync(cancellationToken);
                     Interlocked.Decrement(ref _queued);
                     try
                     {
-                        if (await SendOne(outgoing, cancellationToken))
+                        if (outgoing.Close is { } close)
                         {
+                            await SendClose(close, outgoing.CloseDescription!, cancellationToken);
+
+                            // The client answers with its own close, which ends the receive loop; one that does not is cut off.
+                            _closing.CancelAfter(TimeSpan.FromSeconds(2));
                             return;
+                        }
+
+                        if (outgoing.Json is { } json)
+                        {
+                            await _socket.SendAsync(json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                            if (outgoing.Received is { } received)
+                            {
+                                _metrics?.InterruptAcknowledged(received);
+                            }
+
+                            continue;
+                        }
+
+                        _eventSlots.Release();
+                        if (_filter.Admit(outgoing.Event!))
+                        {
+                            await Send(outgoing.Event!, outgoing.At, cancellationToken);
                         }
                     }
                     finally
@@ -222,38 +244,6 @@ public sealed class WebSocketOutbox : IDisposable
             // The socket is gone: stop the receive loop too.
             await _closing.CancelAsync();
         }
-    }
-
-    /// <summary>Sends one queued item; true when it was the close, after which nothing more is sent.</summary>
-    private async ValueTask<bool> SendOne(Outgoing outgoing, CancellationToken cancellationToken)
-    {
-        if (outgoing.Close is { } close)
-        {
-            await SendClose(close, outgoing.CloseDescription!, cancellationToken);
-
-            // The client answers with its own close, which ends the receive loop; one that does not is cut off.
-            _closing.CancelAfter(TimeSpan.FromSeconds(2));
-            return true;
-        }
-
-        if (outgoing.Json is { } json)
-        {
-            await _socket.SendAsync(json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-            if (outgoing.Received is { } received)
-            {
-                _metrics?.InterruptAcknowledged(received);
-            }
-
-            return false;
-        }
-
-        _eventSlots.Release();
-        if (_filter.Admit(outgoing.Event!))
-        {
-            await Send(outgoing.Event!, outgoing.At, cancellationToken);
-        }
-
-        return false;
     }
 
     /// <summary>The seed's header, big-endian: message_type (1 = audio), data_length (8 + audio bytes); the data starts with the sequence.</summary>
