@@ -90,16 +90,15 @@ public sealed class WebSocketOutbox : IDisposable
     public void SendAcknowledgement(InterruptedMessage message, long received)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(message, Json);
-        if (Volatile.Read(ref _queued) > 0 || !_sending.Wait(0))
+        // Counted only while the right to send is held: anything queued before this goes first, in order.
+        var free = _sending.Wait(0);
+        if (!free || Volatile.Read(ref _queued) > 0)
         {
-            Enqueue(new Outgoing(null, json, Received: received));
-            return;
-        }
+            if (free)
+            {
+                _sending.Release();
+            }
 
-        if (Volatile.Read(ref _queued) > 0)
-        {
-            // Queued meanwhile: it goes first, in order.
-            _sending.Release();
             Enqueue(new Outgoing(null, json, Received: received));
             return;
         }
