@@ -38,16 +38,19 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 var ours = new List<double>();
                 var raw = new List<double>();
                 var stages = new List<double[]>();
+                var pings = new List<double>();
                 var serverBefore = await StageMetrics.Read([server]);
                 for (var i = 0; i < options.FirstAudioSamples; i++)
                 {
                     var text = AgentSentences[i % AgentSentences.Length];
                     ours.Add(await Once(client, text, format, stages));
                     raw.Add(await RawEngine.FirstAudio(text, format));
+                    pings.Add(await Ping(client));
                 }
 
                 var serverStages = (await StageMetrics.Read([server])).MeansSince(serverBefore);
                 Report($"1 session, {label}", ours, raw, single: true);
+                var socket = Percentiles.Of(pings);
                 var (toQueued, toProcessing, toAudio) = (Stage(stages, 0), Stage(stages, 1), Stage(stages, 2));
                 table.Note(string.Create(CultureInfo.InvariantCulture,
                     $"First audio, 1 session, {label}, where the time goes (client-side arrival times, p50 / p99 ms): sent → `queued` status "
@@ -55,7 +58,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     + $"(the channel grain makes the task its head at submit: one grain call, then its event stream to the socket); `processing` → first frame {toAudio.P50:0.00} / {toAudio.P99:0.00} (task grain, dispatch, synthesizer queue, engine, encoder, push to the channel, event stream, socket). "
                     + $"The server's own stage histograms over the same samples, means in ms per task (accept = message → submit to the channel; dispatch = "
                     + $"→ job queued; synthesis = → first piece at the channel; channel = → the socket's reader takes it; deliver = → frame sent; hops = the "
-                    + $"server's whole first audio less the stages, i.e. grain messages and wake-ups): {serverStages}."));
+                    + $"server's whole first audio less the stages, i.e. grain messages and wake-ups): {serverStages}. The socket alone, `ping` sent → "
+                    + $"`pong` received on the same socket after each sample (one message each way, no grain): p50 {socket.P50:0.00} / p99 "
+                    + $"{socket.P99:0.00} ms."));
             }
 
             var (concurrentOurs, concurrentRaw, engine) = await Concurrent(options.Sessions, format);
@@ -79,7 +84,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
     /// <remarks>A server that has just started compiles its hot paths for its first ~15 s (tiered JIT took up to one of this machine's two
     /// cores while the first 50-session rounds ran, and those rounds came out a third slower), which is not what a server that has been
     /// up for minutes costs. The raw engine's calls warm up alongside.</remarks>
-    private async Task WarmUp()
+    public async Task WarmUp()
     {
         foreach (var format in new[] { "pcm", "ogg" })
         {
@@ -196,6 +201,15 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
         public double OtherMsPerTask => _tasks > 0 ? _other * 1000 / _tasks : 0;
 
+        /// <summary>Adds <paramref name="other"/>'s rounds to these.</summary>
+        public void Add(EngineLoad other)
+        {
+            _cpu += other._cpu;
+            _other += other._other;
+            _wall += other._wall;
+            _tasks += other._tasks;
+        }
+
         /// <summary>Measures until disposed (a second dispose does nothing); nothing when <paramref name="pid"/> is null. With
         /// <paramref name="process"/>, the whole process counts as the measured CPU.</summary>
         public IDisposable Measure(int? pid, int tasks, bool process = false)
@@ -227,6 +241,15 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 _end = null;
             }
         }
+    }
+
+    /// <summary>Milliseconds from sending <c>ping</c> to its <c>pong</c>: what the socket, the two processes' network stacks and their
+    /// wake-ups cost a message each way, which every server's first audio pays and the in-process raw engine does not.</summary>
+    private static async Task<double> Ping(StreamClient client)
+    {
+        var sent = await client.Send("""{"type":"ping"}""");
+        var pong = await client.ReceiveUntil(m => m.Type == "pong");
+        return Stopwatch.GetElapsedTime(sent, pong.At).TotalMilliseconds;
     }
 
     /// <summary>One request: milliseconds from sending <c>synthesize</c> to the first audio frame; waits for the task's end.</summary>

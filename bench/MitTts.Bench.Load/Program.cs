@@ -4,7 +4,7 @@ using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
 // SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak,
-// soak-cluster and neural only when named.
+// soak-cluster, neural and first-audio-ab (with --compare-with OTHER_BUILD_PROGRAM) only when named.
 // Without --url it starts the embedded server on free loopback ports: in a child process for the streaming scenarios (in this process
 // with --in-process), in this process for the scheduling and cluster scenarios.
 var options = BenchOptions.Parse(args);
@@ -36,6 +36,15 @@ if (options.Scenarios.Contains("neural"))
     var report = await new NeuralScenario(options).Run(machine, command);
     Console.WriteLine(report);
     await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, options.OnnxDevice.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? "neural-cuda.md" : "neural.md"), report);
+}
+
+if (options.Scenarios.Contains("first-audio-ab"))
+{
+    var abTable = new ResultTable();
+    await new FirstAudioAbScenario(options.CompareWith ?? throw new ArgumentException("first-audio-ab needs --compare-with PROGRAM"), options, abTable).Run();
+    var output = $"## MitTts first audio, A/B, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n{abTable.ToMarkdown()}";
+    Console.WriteLine(output);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "first-audio-ab.md"), output);
 }
 
 // The soaks run their own servers; start the embedded one only for what else was named.
@@ -141,6 +150,9 @@ internal sealed record BenchOptions
 
     public Uri? Url { get; init; }
 
+    /// <summary>The other build's program for <c>first-audio-ab</c>.</summary>
+    public string? CompareWith { get; init; }
+
     public string ResultsFolder { get; init; } = Path.Combine("bench", "results");
 
     /// <summary>Concurrent sessions in the first-audio, interrupt and naive scenarios.</summary>
@@ -226,6 +238,7 @@ internal sealed record BenchOptions
             {
                 "--url" => options with { Url = new Uri(Next()) },
                 "--results" => options with { ResultsFolder = Next() },
+                "--compare-with" => options with { CompareWith = Next() },
                 "--sessions" => options with { Sessions = Int() },
                 "--samples" => options with { FirstAudioSamples = Int() },
                 "--samples-per-session" => options with { FirstAudioPerSession = Int() },
@@ -254,7 +267,7 @@ internal sealed record BenchOptions
                 "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
                 "--in-process" => options with { InProcess = true },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "soak" or "soak-cluster" or "serve" or "neural" or "all")
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "first-audio-ab" or "soak" or "soak-cluster" or "serve" or "neural" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };

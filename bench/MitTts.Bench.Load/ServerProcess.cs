@@ -55,9 +55,11 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
     /// <param name="serverGc">Server GC, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
     /// <param name="environment">More environment variables for the server, <c>NAME=VALUE</c> (they win over <paramref name="serverGc"/>).</param>
-    public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false, IReadOnlyList<string>? environment = null)
+    /// <param name="program">Another build of this program to run the server from (an A/B comparison's other side); null: this one.</param>
+    public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false, IReadOnlyList<string>? environment = null,
+        string? program = null)
     {
-        var self = Environment.ProcessPath!;
+        var self = program ?? Environment.ProcessPath!;
         var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
