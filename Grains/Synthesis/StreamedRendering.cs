@@ -127,6 +127,9 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         }
     }
 
+    /// <summary>What the engine's own thread does once the stream's first audio is out (<see cref="Write"/>): <see cref="Thread.Yield"/>.</summary>
+    internal Action GiveUpCore { get; set; } = static () => Thread.Yield();
+
     /// <summary>Starts a sentence; word positions the engine reports are relative to <paramref name="sentence"/>.</summary>
     /// <remarks>The first <paramref name="skipBytes"/> bytes of its audio are left out: the owner has them from an earlier run. A
     /// sentence skipped whole (<see cref="long.MaxValue"/>) still goes through the encoder, so the audio after it is byte for byte what
@@ -178,9 +181,6 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             GiveUpCore();
         }
     }
-
-    /// <summary>What the engine's own thread does once the stream's first audio is out (<see cref="Write"/>): <see cref="Thread.Yield"/>.</summary>
-    internal Action GiveUpCore { get; set; } = static () => Thread.Yield();
 
     public void Word(int textOffset, int textLength, long sampleOffset)
     {

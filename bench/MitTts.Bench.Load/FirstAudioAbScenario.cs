@@ -34,15 +34,10 @@ internal sealed class FirstAudioAbScenario(string other, BenchOptions options, R
             {
                 var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
                 // The order turns each sample, so neither build always follows the raw engine's call.
-                if (i % 2 == 0)
+                for (var k = 0; k < 2; k++)
                 {
-                    ours.Add(await FirstAudioScenario.Once(clientA, text, "pcm"));
-                    theirs.Add(await FirstAudioScenario.Once(clientB, text, "pcm"));
-                }
-                else
-                {
-                    theirs.Add(await FirstAudioScenario.Once(clientB, text, "pcm"));
-                    ours.Add(await FirstAudioScenario.Once(clientA, text, "pcm"));
+                    var side = (i + k) % 2;
+                    (side == 0 ? ours : theirs).Add(await FirstAudioScenario.Once(side == 0 ? clientA : clientB, text, "pcm"));
                 }
 
                 raw.Add(await RawEngine.FirstAudio(text, "pcm"));
