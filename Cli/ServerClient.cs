@@ -138,9 +138,9 @@ public sealed class SpeechSession(ClientWebSocket socket) : IAsyncDisposable
             return new Received(JsonNode.Parse(Encoding.UTF8.GetString(_message, 0, length)) as JsonObject, ReadOnlyMemory<byte>.Empty);
         }
 
-        // The seed's header: type (1 = audio), length, then the frame's sequence; the audio follows 16 bytes in.
-        return BinaryPrimitives.ReadUInt32BigEndian(_message) == 1 && length >= 16
-            ? new Received(null, _message.AsMemory(16, length - 16))
+        // The seed's header: type (1 = audio), length; the audio follows 8 bytes in (this session does not ask for frame sequences).
+        return BinaryPrimitives.ReadUInt32BigEndian(_message) == 1 && length >= 8
+            ? new Received(null, _message.AsMemory(8, length - 8))
             : new Received(null, ReadOnlyMemory<byte>.Empty);
     }
 

@@ -16,7 +16,7 @@ namespace MitTts.Gateway.WebSockets;
 public abstract record ClientMessage;
 
 /// <summary><c>connect</c>: opens (or resumes) a session; optional, a first <c>synthesize</c> opens a new session by itself.</summary>
-public sealed record ConnectMessage(string? SessionId, string? AuthToken, bool? Binary, long? LastSequence) : ClientMessage;
+public sealed record ConnectMessage(string? SessionId, string? AuthToken, bool? Binary, long? LastSequence, bool? FrameSequence = null) : ClientMessage;
 
 /// <summary><c>synthesize</c>: the seed's synthesis request; <c>priority</c> defaults to high on a socket.</summary>
 public sealed record SynthesizeMessage(

@@ -6,7 +6,7 @@ namespace MitTts.Gateway.WebSockets;
 // Server → client: JSON text frames, "type" first; audio goes as binary frames (WebSocketOutbox.WriteFrameHeader) unless the client asked for JSON.
 
 /// <summary>The answer to <c>connect</c>: the session id to reconnect with, and where its audio resumes.</summary>
-public sealed record ConnectedMessage(string SessionId, bool Resumed, long LastSequence, bool Binary)
+public sealed record ConnectedMessage(string SessionId, bool Resumed, long LastSequence, bool Binary, bool FrameSequence)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "connected";

@@ -245,8 +245,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         _outbox.Binary = connect.Binary ?? true;
+        _outbox.FrameSequence = connect.FrameSequence ?? false;
         var (resumed, gap) = await Open(connect.SessionId, connect.LastSequence, cancellationToken);
-        _outbox.Send(new ConnectedMessage(_sessionId!, resumed, _outbox.LastSentSequence, _outbox.Binary));
+        _outbox.Send(new ConnectedMessage(_sessionId!, resumed, _outbox.LastSentSequence, _outbox.Binary, _outbox.FrameSequence));
         if (gap is not null)
         {
             _outbox.Send(gap);
@@ -299,7 +300,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         if (_sessionId is null)
         {
             _ = await Open(null, null, cancellationToken);
-            _outbox.Send(new ConnectedMessage(_sessionId!, Resumed: false, _outbox.LastSentSequence, _outbox.Binary));
+            _outbox.Send(new ConnectedMessage(_sessionId!, Resumed: false, _outbox.LastSentSequence, _outbox.Binary, _outbox.FrameSequence));
         }
     }
 

@@ -15,8 +15,11 @@ namespace MitTts.Gateway.WebSockets;
 /// queued no frame of a stopped task can follow it, whatever was already in flight.</remarks>
 public sealed class WebSocketOutbox : IDisposable
 {
-    /// <summary>Header of a binary audio frame: message type, data length, then the data's 8-byte sequence number.</summary>
-    public const int FrameHeaderLength = 16;
+    /// <summary>The seed's header of a binary audio frame: message type, then data length; the audio follows.</summary>
+    public const int FrameHeaderLength = 8;
+
+    /// <summary>The header with the frame's sequence number after the data length (<c>frame_sequence</c> at <c>connect</c>).</summary>
+    public const int SequencedFrameHeaderLength = FrameHeaderLength + sizeof(long);
 
     /// <summary>The seed's <c>message_type</c> for audio.</summary>
     public const uint AudioMessageType = 1;
@@ -57,6 +60,10 @@ public sealed class WebSocketOutbox : IDisposable
 
     /// <summary>Audio as binary frames (the default), or as base64 <c>audio</c> JSON messages.</summary>
     public bool Binary { get; set; } = true;
+
+    /// <summary>Binary frames carry their sequence number between the header and the audio (what a client needs to resume from the
+    /// last frame it has); off by default, so a frame is the seed's: type, length, audio.</summary>
+    public bool FrameSequence { get; set; }
 
     /// <summary>The sequence of the last channel event sent (or of the resume point, before any).</summary>
     public long LastSentSequence
@@ -245,12 +252,20 @@ public sealed class WebSocketOutbox : IDisposable
         }
     }
 
-    /// <summary>The seed's header, big-endian: message_type (1 = audio), data_length (8 + audio bytes); the data starts with the sequence.</summary>
-    public static void WriteFrameHeader(Span<byte> frame, int audioLength, long sequence)
+    /// <summary>The seed's header, big-endian: message_type (1 = audio), data_length; returns its length. Without a sequence the data is
+    /// the audio; with one, the data is the 8-byte sequence and then the audio.</summary>
+    public static int WriteFrameHeader(Span<byte> frame, int audioLength, long? sequence)
     {
         BinaryPrimitives.WriteUInt32BigEndian(frame, AudioMessageType);
+        if (sequence is not { } number)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(frame[4..], (uint)audioLength);
+            return FrameHeaderLength;
+        }
+
         BinaryPrimitives.WriteUInt32BigEndian(frame[4..], (uint)(audioLength + sizeof(long)));
-        BinaryPrimitives.WriteInt64BigEndian(frame[8..], sequence);
+        BinaryPrimitives.WriteInt64BigEndian(frame[FrameHeaderLength..], number);
+        return SequencedFrameHeaderLength;
     }
 
     public void Dispose()
@@ -301,13 +316,12 @@ public sealed class WebSocketOutbox : IDisposable
             return;
         }
 
-        var length = FrameHeaderLength + audio.Length;
-        var frame = ArrayPool<byte>.Shared.Rent(length);
+        var frame = ArrayPool<byte>.Shared.Rent(SequencedFrameHeaderLength + audio.Length);
         try
         {
-            WriteFrameHeader(frame, audio.Length, sequence);
-            audio.Span.CopyTo(frame.AsSpan(FrameHeaderLength));
-            await _socket.SendAsync(frame.AsMemory(0, length), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+            var header = WriteFrameHeader(frame, audio.Length, FrameSequence ? sequence : null);
+            audio.Span.CopyTo(frame.AsSpan(header));
+            await _socket.SendAsync(frame.AsMemory(0, header + audio.Length), WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
         }
         finally
         {

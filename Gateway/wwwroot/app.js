@@ -97,8 +97,9 @@ function onMessage(message) {
 function onAudio(buffer) {
   if (window.mittts.stats.interrupted) { window.mittts.stats.chunksAfterInterrupt++; return; }
   const view = new DataView(buffer);
-  if (view.getUint32(0) !== 1 || buffer.byteLength <= 16) return;
-  const pcm = new Int16Array(buffer.slice(16));
+  // The seed's frame: u32 message_type (1 = audio), u32 data_length, then the audio (big-endian header).
+  if (view.getUint32(0) !== 1 || buffer.byteLength <= 8) return;
+  const pcm = new Int16Array(buffer.slice(8));
   if (!state.firstAudioAt) {
     state.firstAudioAt = performance.now();
     const ttfa = state.firstAudioAt - state.sentAt;

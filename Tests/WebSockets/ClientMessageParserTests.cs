@@ -13,6 +13,7 @@ public sealed class ClientMessageParserTests
     {
         var connect = Assert.IsType<ConnectMessage>(Parse("""{"type":"connect","session_id":"user123","auth_token":"t","binary":false,"last_sequence":1234}"""));
         Assert.Equal(new ConnectMessage("user123", "t", false, 1234), connect);
+        Assert.Equal(new ConnectMessage(null, null, null, null, FrameSequence: true), Parse("""{"type":"connect","frame_sequence":true}"""));
     }
 
     [Fact]
@@ -89,6 +90,7 @@ public sealed class ClientMessageParserTests
         { """{"type":"text","context_id":"c","text":"hi","timestamps":1}""", new("invalid_json", "Field 'timestamps' has the wrong type.", null, "timestamps") },
         { """{"type":"connect","binary":"yes"}""", new("invalid_json", "Field 'binary' has the wrong type.", null, "binary") },
         { """{"type":"connect","last_sequence":"x"}""", new("invalid_json", "Field 'last_sequence' has the wrong type.", null, "last_sequence") },
+        { """{"type":"connect","frame_sequence":1}""", new("invalid_json", "Field 'frame_sequence' has the wrong type.", null, "frame_sequence") },
         { """{"type":"interrupt","task_id":3}""", new("invalid_json", "Field 'task_id' has the wrong type.", null, "task_id") },
         { """{"type":"interrupt","reason":{"a":1}}""", new("invalid_json", "Field 'reason' has the wrong type.", null, "reason") },
         { """{"type":"flush","context_id":5,"request_id":"r9"}""", new("invalid_json", "Field 'context_id' has the wrong type.", "r9", "context_id") },

@@ -7,7 +7,8 @@ using System.Threading.Channels;
 
 namespace MitTts.Tests.WebSockets;
 
-/// <summary>A message from the server: JSON, or a binary audio frame parsed by the documented header.</summary>
+/// <summary>A message from the server: JSON, or a binary audio frame parsed by the documented header (its sequence 0 when the session
+/// did not ask for sequenced frames).</summary>
 public sealed record ServerMessage(JsonObject? Json, long Sequence, byte[]? Audio)
 {
     public string Type => Json?["type"]?.GetValue<string>() ?? "audio_frame";
@@ -16,17 +17,21 @@ public sealed record ServerMessage(JsonObject? Json, long Sequence, byte[]? Audi
 
     public string? Str(string name) => Json?[name]?.GetValue<string>();
 
-    public long? Seq => Audio is not null ? Sequence : Json?["sequence"]?.GetValue<long>();
+    public long? Seq => Audio is not null ? (Sequence > 0 ? Sequence : null) : Json?["sequence"]?.GetValue<long>();
 
     public override string ToString() => Json?.ToJsonString() ?? $"audio #{Sequence} ({Audio!.Length} bytes)";
 }
 
 /// <summary>A real WebSocket client speaking the MitTts protocol, with timeouts so a broken server fails a test instead of hanging it.</summary>
+/// <remarks>The suite follows frames by their sequence numbers, so a <c>connect</c> sent through <see cref="Send"/> asks for sequenced
+/// frames unless it says otherwise; frames are parsed by what the server's <c>connected</c> says (the seed's plain frames before any, as on
+/// a session a <c>synthesize</c> opened).</remarks>
 public sealed class ProtocolClient : IAsyncDisposable
 {
     private readonly ClientWebSocket _socket = new();
     private readonly Channel<ServerMessage?> _inbox = Channel.CreateUnbounded<ServerMessage?>();
     private Task? _reading;
+    private bool _frameSequence;
 
     private ProtocolClient()
     {
@@ -56,7 +61,16 @@ public sealed class ProtocolClient : IAsyncDisposable
         return client;
     }
 
-    public Task Send(object message) => SendText(JsonSerializer.Serialize(message));
+    public Task Send(object message)
+    {
+        var json = JsonSerializer.SerializeToNode(message)!.AsObject();
+        if (json["type"]?.GetValue<string>() == "connect" && !json.ContainsKey("frame_sequence"))
+        {
+            json["frame_sequence"] = true;
+        }
+
+        return SendText(json.ToJsonString());
+    }
 
     public async Task SendText(string json)
     {
@@ -94,7 +108,12 @@ public sealed class ProtocolClient : IAsyncDisposable
                 }
                 while (!result.EndOfMessage);
 
-                var parsed = Parse(message.ToArray(), result.MessageType);
+                var parsed = Parse(message.ToArray(), result.MessageType, _frameSequence);
+                if (parsed.Type == "connected")
+                {
+                    _frameSequence = parsed.Json!["frame_sequence"]?.GetValue<bool>() ?? false;
+                }
+
                 Received.Enqueue(parsed);
                 _inbox.Writer.TryWrite(parsed);
             }
@@ -105,18 +124,21 @@ public sealed class ProtocolClient : IAsyncDisposable
         }
     }
 
-    private static ServerMessage Parse(byte[] bytes, WebSocketMessageType type)
+    private static ServerMessage Parse(byte[] bytes, WebSocketMessageType type, bool sequenced)
     {
         if (type == WebSocketMessageType.Text)
         {
             return new ServerMessage(JsonNode.Parse(bytes)!.AsObject(), 0, null);
         }
 
-        Assert.True(bytes.Length >= 16, "a binary frame has a 16-byte header");
+        // The seed's header: message_type (1 = audio) and data_length, big-endian; the data is the rest of the frame.
+        Assert.True(bytes.Length >= (sequenced ? 16 : 8), $"a binary frame has a {(sequenced ? 16 : 8)}-byte header");
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32BigEndian(bytes));
         var dataLength = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4));
         Assert.Equal(bytes.Length - 8, (int)dataLength);
-        return new ServerMessage(null, BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(8)), bytes[16..]);
+        return sequenced
+            ? new ServerMessage(null, BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(8)), bytes[16..])
+            : new ServerMessage(null, 0, bytes[8..]);
     }
 
     /// <summary>Messages until one matches (returned last), failing on a close or a timeout.</summary>

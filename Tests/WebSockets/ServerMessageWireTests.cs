@@ -9,7 +9,7 @@ public sealed class ServerMessageWireTests
 {
     public static TheoryData<object, string> Messages => new()
     {
-        { new ConnectedMessage("s1", Resumed: true, LastSequence: 12, Binary: false), """{"type":"connected","session_id":"s1","resumed":true,"last_sequence":12,"binary":false}""" },
+        { new ConnectedMessage("s1", Resumed: true, LastSequence: 12, Binary: false, FrameSequence: true), """{"type":"connected","session_id":"s1","resumed":true,"last_sequence":12,"binary":false,"frame_sequence":true}""" },
         { new StatusMessage("task_1", "queued", 0, null, "r1", null, null), """{"type":"status","task_id":"task_1","status":"queued","progress":0,"error":null,"request_id":"r1"}""" },
         { new StatusMessage("task_1", "processing", 0, null, null, "c1", 3), """{"type":"status","task_id":"task_1","status":"processing","progress":0,"error":null,"context_id":"c1","sequence":3}""" },
         { new StatusMessage("task_1", "completed", 1, null, "r1", "c1", 9, DurationMs: 1160), """{"type":"status","task_id":"task_1","status":"completed","progress":1,"error":null,"request_id":"r1","context_id":"c1","sequence":9,"duration_ms":1160}""" },

@@ -61,11 +61,55 @@ public sealed class StreamingTests(GatewayFixture gateway)
         var connected = await client.Receive();
         Assert.Equal("connected", connected!.Type);
         Assert.StartsWith("ws_", connected.Str("session_id"), StringComparison.Ordinal);
+        Assert.False(connected.Json!["frame_sequence"]!.GetValue<bool>());
         var queued = await client.Receive();
         var taskId = queued!.Str("task_id")!;
         var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
-        Assert.Contains(messages, m => m.IsAudio && m.Audio!.Length > 0);
         Assert.Equal("completed", messages[^1].Str("status"));
+
+        // The seed's frame, read as the seed writes it: type, length, then audio and nothing else. Joined, the frames are the WAV file.
+        var frames = messages.Where(m => m.IsAudio).ToList();
+        Assert.NotEmpty(frames);
+        Assert.All(frames, f => Assert.Null(f.Seq));
+        var wav = frames.SelectMany(f => f.Audio!).ToArray();
+        Assert.Equal("RIFF"u8.ToArray(), wav[..4]);
+        var decoded = await AudioDecoders.Ffmpeg(wav, "wav");
+        Assert.InRange(decoded.DurationSeconds * 1000, messages[^1].Json!["duration_ms"]!.GetValue<int>() - 50, messages[^1].Json!["duration_ms"]!.GetValue<int>() + 50);
+    }
+
+    [Fact]
+    public async Task A_session_that_asks_for_frame_sequences_gets_each_frames_number_between_header_and_audio()
+    {
+        await using var plain = await ProtocolClient.Connect(gateway.BaseAddress);
+        await using var numbered = await ProtocolClient.Connect(gateway.BaseAddress);
+        await plain.Send(new { type = "connect", frame_sequence = false });
+        await numbered.Send(new { type = "connect", frame_sequence = true });
+        Assert.False((await plain.Receive())!.Json!["frame_sequence"]!.GetValue<bool>());
+        Assert.True((await numbered.Receive())!.Json!["frame_sequence"]!.GetValue<bool>());
+
+        foreach (var client in new[] { plain, numbered })
+        {
+            await client.Send(new { type = "synthesize", text = Sentence, voice_id = "es-female-1", format = "pcm" });
+            var taskId = (await client.Receive())!.Str("task_id")!;
+            var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+            var frames = messages.Where(m => m.IsAudio).ToList();
+            Assert.NotEmpty(frames);
+            if (client == numbered)
+            {
+                // Numbered with the channel's other messages, one after the other.
+                var sequences = messages.Select(m => m.Seq!.Value).ToList();
+                Assert.Equal(Enumerable.Range((int)sequences[0], sequences.Count).Select(i => (long)i), sequences);
+            }
+            else
+            {
+                Assert.All(frames, f => Assert.Null(f.Seq));
+            }
+
+            // Every byte of the frames' audio is the task's PCM: its length gives the task's duration to the millisecond (8 bytes of
+            // header per frame in the audio would be 4 samples a frame too many).
+            var pcm = frames.SelectMany(f => f.Audio!).ToArray();
+            Assert.Equal(messages[^1].Json!["duration_ms"]!.GetValue<int>(), (int)(pcm.Length / 2 * 1000L / 22050));
+        }
     }
 
     [Theory]

@@ -13,18 +13,36 @@ public sealed class WebSocketOutboxTests
     [Fact]
     public void The_frame_header_is_the_seeds_big_endian_layout()
     {
-        var frame = new byte[WebSocketOutbox.FrameHeaderLength];
-        WebSocketOutbox.WriteFrameHeader(frame, audioLength: 320, sequence: 0x0102030405060708);
+        var frame = new byte[WebSocketOutbox.SequencedFrameHeaderLength];
+        Assert.Equal(8, WebSocketOutbox.WriteFrameHeader(frame, audioLength: 320, sequence: null));
+        Assert.Equal<byte>([0, 0, 0, 1, 0, 0, 0x01, 0x40], frame[..8]);
 
+        // Asked for at connect: the data starts with the frame's sequence number, and its length counts it.
+        Assert.Equal(16, WebSocketOutbox.WriteFrameHeader(frame, audioLength: 320, sequence: 0x0102030405060708));
         Assert.Equal<byte>([0, 0, 0, 1, 0, 0, 0x01, 0x48, 1, 2, 3, 4, 5, 6, 7, 8], frame);
         Assert.Equal(1u, WebSocketOutbox.AudioMessageType);
+    }
+
+    [Fact]
+    public async Task A_frame_is_the_seeds_type_length_and_audio_unless_the_session_asked_for_its_sequence()
+    {
+        var socket = new RecordingWebSocket();
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter());
+        await outbox.SendEvent(new AudioEvent(5, "t1", null, null, [10, 20, 30], 0.5), CancellationToken.None);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+
+        await outbox.Run(CancellationToken.None);
+
+        var (type, frame) = Assert.Single(socket.Sent);
+        Assert.Equal(WebSocketMessageType.Binary, type);
+        Assert.Equal<byte>([0, 0, 0, 1, 0, 0, 0, 3, 10, 20, 30], frame);
     }
 
     [Fact]
     public async Task A_task_is_bracketed_by_its_statuses_and_its_audio_goes_as_binary_frames()
     {
         var socket = new RecordingWebSocket();
-        using var outbox = new WebSocketOutbox(socket, new InterruptFilter());
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter()) { FrameSequence = true };
         await outbox.SendEvent(new TaskStartedEvent(1, "t1", "r1", null), CancellationToken.None);
         await outbox.SendEvent(new AudioEvent(2, "t1", "r1", null, [10, 20, 30], 0.5), CancellationToken.None);
         await outbox.SendEvent(new TaskEndedEvent(3, "t1", "r1", null, SynthesisStatus.Completed, null, 1, 42), CancellationToken.None);
@@ -38,7 +56,7 @@ public sealed class WebSocketOutboxTests
         Assert.Equal(WebSocketMessageType.Binary, type);
         Assert.Equal(8 + 3, (int)BinaryPrimitives.ReadUInt32BigEndian(frame.AsSpan(4)));
         Assert.Equal(2, BinaryPrimitives.ReadInt64BigEndian(frame.AsSpan(8)));
-        Assert.Equal<byte>([10, 20, 30], frame[WebSocketOutbox.FrameHeaderLength..]);
+        Assert.Equal<byte>([10, 20, 30], frame[WebSocketOutbox.SequencedFrameHeaderLength..]);
         Assert.Equal("completed", Json(socket.Sent[2])["status"]!.GetValue<string>());
         Assert.Equal(42, Json(socket.Sent[2])["duration_ms"]!.GetValue<int>());
         Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.SentCloseStatus);

@@ -46,11 +46,11 @@ internal sealed class StreamClient : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Connects and opens a new session with <c>connect</c> (binary audio frames).</summary>
+    /// <summary>Connects and opens a new session with <c>connect</c> (binary audio frames, each with its sequence number).</summary>
     public static async Task<StreamClient> Open(Uri baseAddress, bool keepAudio = false)
     {
         var client = await Connect(baseAddress, keepAudio);
-        await client.Send("{\"type\":\"connect\",\"binary\":true}");
+        await client.Send("{\"type\":\"connect\",\"binary\":true,\"frame_sequence\":true}");
         await client.ReceiveUntil(m => m.Type == "connected", TimeSpan.FromSeconds(60));
         return client;
     }
