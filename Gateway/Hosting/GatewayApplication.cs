@@ -79,6 +79,7 @@ public static class GatewayApplication
 
         var path = context.Request.Path;
         return path.StartsWithSegments(MitTtsTelemetry.MetricsPath, StringComparison.Ordinal)
+            || path.StartsWithSegments(MitTtsTelemetry.ApiMetricsPath, StringComparison.Ordinal)
             || path.StartsWithSegments("/api/v1/health", StringComparison.Ordinal)
             || path.StartsWithSegments("/api/v1/ready", StringComparison.Ordinal)
             ? LogEventLevel.Debug
@@ -193,7 +194,7 @@ public static class GatewayApplication
             .WithTags("OpenAI-compatible");
     }
 
-    /// <summary>Everything for operators, in one group: <c>/metrics</c> (unless <c>metrics:public</c>), <c>GET|PUT /api/v1/config</c>, the
+    /// <summary>Everything for operators, in one group: <c>/metrics</c> and <c>/api/v1/metrics</c> (unless <c>metrics:public</c>), <c>GET|PUT /api/v1/config</c>, the
     /// Orleans dashboard when on.</summary>
     public static RouteGroupBuilder MapAdminEndpoints(this WebApplication app)
     {
@@ -201,14 +202,18 @@ public static class GatewayApplication
         // The admin role when auth is on (anyone on loopback when it is off): one line covers every endpoint below.
         var admin = app.MapGroup(string.Empty).RequireAuthorization(SecuritySetup.AdminPolicy);
 
-        // metrics:public (MIT_TTS_METRICS_PUBLIC): /metrics on the HTTP port for anyone, for a scraper that holds no token.
-        if (app.Configuration.GetValue("metrics:public", false))
+        // metrics:public (MIT_TTS_METRICS_PUBLIC): /metrics on the HTTP port for anyone, for a scraper that holds no token. The seed
+        // lists GET /metrics with the REST API, so it answers under /api/v1 too, the same way.
+        foreach (var path in (string[])[MitTtsTelemetry.MetricsPath, MitTtsTelemetry.ApiMetricsPath])
         {
-            app.MapMitTtsMetrics(app.Configuration)?.AllowAnonymous();
-        }
-        else
-        {
-            admin.MapMitTtsMetrics(app.Configuration);
+            if (app.Configuration.GetValue("metrics:public", false))
+            {
+                app.MapMitTtsMetrics(app.Configuration, path)?.AllowAnonymous();
+            }
+            else
+            {
+                admin.MapMitTtsMetrics(app.Configuration, path);
+            }
         }
 
         // The Prometheus port (MIT_TTS_PROMETHEUS_PORT) is the scrapers' own, kept off public networks: /metrics there needs no token.

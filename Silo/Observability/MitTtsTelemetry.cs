@@ -19,6 +19,9 @@ public static class MitTtsTelemetry
     /// <summary>The Prometheus scrape path.</summary>
     public const string MetricsPath = "/metrics";
 
+    /// <summary>The same scrape under the REST API's prefix, where the seed lists it (the gateway's HTTP port only).</summary>
+    public const string ApiMetricsPath = "/api/v1/metrics";
+
     /// <summary>MitTts's own activity source: one span per synthesis job, under the request that asked for it.</summary>
     public const string ActivitySourceName = MitTts.Grains.Synthesis.SynthesisTracing.SourceName;
 
@@ -79,16 +82,18 @@ public static class MitTtsTelemetry
             // Spans cost only where someone reads them: without an endpoint no trace is recorded at all.
             telemetry.WithTracing(tracing => tracing
                 .AddSource(s_activitySources)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal))
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal)
+                    && !context.Request.Path.StartsWithSegments(ApiMetricsPath, StringComparison.Ordinal))
                 .AddOtlpExporter());
         }
     }
 
-    /// <summary>Maps the Prometheus scrape endpoint on <paramref name="endpoints"/> (nothing when metrics are off).</summary>
-    public static IEndpointConventionBuilder? MapMitTtsMetrics(this IEndpointRouteBuilder endpoints, IConfiguration configuration)
+    /// <summary>Maps the Prometheus scrape endpoint on <paramref name="endpoints"/> at <paramref name="path"/> (<c>/metrics</c> when
+    /// null; nothing when metrics are off).</summary>
+    public static IEndpointConventionBuilder? MapMitTtsMetrics(this IEndpointRouteBuilder endpoints, IConfiguration configuration, string? path = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        return MetricsEnabled(configuration) ? endpoints.MapPrometheusScrapingEndpoint(MetricsPath) : null;
+        return MetricsEnabled(configuration) ? endpoints.MapPrometheusScrapingEndpoint(path ?? MetricsPath) : null;
     }
 
     /// <summary>On the Prometheus port only <c>/metrics</c> answers; the API stays on its own ports.</summary>

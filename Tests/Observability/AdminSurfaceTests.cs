@@ -20,13 +20,21 @@ public sealed class AdminSurfaceTests
 
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/config")).StatusCode);
 
         var user = (await SecureGatewayFixture.Login(client, "alice-key")).GetProperty("access_token").GetString();
         var admin = (await SecureGatewayFixture.Login(client, "root-key")).GetProperty("access_token").GetString();
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Get, "/metrics", user)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Get, "/api/v1/metrics", user)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Put, "/api/v1/config", user, """{"tts": {"cache_size": 5}}""")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Send(client, HttpMethod.Get, "/metrics", admin)).StatusCode);
+
+        // The seed lists GET /metrics with the REST API: under /api/v1 it is the same Prometheus text.
+        var underApi = await Send(client, HttpMethod.Get, "/api/v1/metrics", admin);
+        Assert.Equal(HttpStatusCode.OK, underApi.StatusCode);
+        Assert.StartsWith("text/plain", underApi.Content.Headers.ContentType!.ToString(), StringComparison.Ordinal);
+        Assert.Contains("# TYPE ", await underApi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         var changed = await (await Send(client, HttpMethod.Put, "/api/v1/config", admin, """{"tts": {"cache_size": 5}}""")).Json();
         Assert.Equal(5, changed.GetProperty("tts").GetProperty("cache_size").GetInt32());
 

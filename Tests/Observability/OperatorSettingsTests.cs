@@ -15,6 +15,7 @@ public sealed partial class OperatorSettingsTests
         (await server.Client.Synthesize(new { text = "Sin métricas.", voice_id = "es-female-1" }, wait: true)).EnsureSuccessStatusCode();
 
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/api/v1/metrics")).StatusCode);
         using var scraper = new HttpClient { BaseAddress = server.MetricsAddress, Timeout = TimeSpan.FromSeconds(5) };
         await Assert.ThrowsAsync<HttpRequestException>(() => scraper.GetAsync("/metrics"));
     }
