@@ -204,9 +204,10 @@ public static class GatewayApplication
 
         // metrics:public (MIT_TTS_METRICS_PUBLIC): /metrics on the HTTP port for anyone, for a scraper that holds no token. The seed
         // lists GET /metrics with the REST API, so it answers under /api/v1 too, the same way.
+        var metricsPublic = app.Configuration.GetValue("metrics:public", false);
         foreach (var path in (string[])[MitTtsTelemetry.MetricsPath, MitTtsTelemetry.ApiMetricsPath])
         {
-            if (app.Configuration.GetValue("metrics:public", false))
+            if (metricsPublic)
             {
                 app.MapMitTtsMetrics(app.Configuration, path)?.AllowAnonymous();
             }
