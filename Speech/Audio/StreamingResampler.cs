@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Concentus;
 
 namespace MitTts.Speech.Audio;
@@ -8,11 +9,20 @@ namespace MitTts.Speech.Audio;
 /// flushed by <see cref="Flush"/>, so the output is time-aligned and exactly <c>input × out/in</c> samples long.
 /// Samples go through the resampler's float entry point: its 16-bit one allocates a scratch array on every call, and this
 /// runs once per streamed chunk. The conversion back is the one that 16-bit path makes, so the samples are the same.</remarks>
+/// <remarks>Building a converter computes its filter table (about 1 ms for 22.05 → 48 kHz, which every Opus stream needs before its
+/// first page); a disposed stream's converter is reset to a new one's state and kept for the next stream of the same rates, up to
+/// <see cref="MaxPooledPerRates"/> per pair.</remarks>
 public sealed class StreamingResampler : IDisposable
 {
     private const int Quality = 5;
 
-    private readonly IResampler _resampler;
+    /// <summary>Converters kept per pair of rates: enough for the streams a silo starts at once; each holds its filter table (about
+    /// 100 KB for 22.05 → 48 kHz).</summary>
+    internal const int MaxPooledPerRates = 32;
+
+    private static readonly ConcurrentDictionary<(int Input, int Output), ConcurrentBag<IResampler>> s_pool = new();
+
+    private IResampler? _resampler;
     private readonly int _inputRate;
     private readonly int _outputRate;
     private float[] _input = [];
@@ -27,6 +37,12 @@ public sealed class StreamingResampler : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outputRate);
         _inputRate = inputRate;
         _outputRate = outputRate;
+        if (s_pool.TryGetValue((inputRate, outputRate), out var kept) && kept.TryTake(out var reused))
+        {
+            _resampler = reused;
+            return;
+        }
+
         _resampler = ResamplerFactory.CreateResampler(1, inputRate, outputRate, Quality);
         _resampler.SkipZeroes();
     }
@@ -53,7 +69,7 @@ public sealed class StreamingResampler : IDisposable
         }
 
         // Zeros push the filter's tail out; twice the latency is always enough.
-        Span<short> zeros = stackalloc short[Math.Max(_resampler.InputLatency * 2, 64)];
+        Span<short> zeros = stackalloc short[Math.Max(Converter.InputLatency * 2, 64)];
         return Run(zeros, expected);
     }
 
@@ -92,9 +108,27 @@ public sealed class StreamingResampler : IDisposable
         Return(ref _input);
         Return(ref _resampled);
         Return(ref _output);
+        if (Interlocked.Exchange(ref _resampler, null) is not { } resampler)
+        {
+            return;
+        }
+
+        // Back to a new converter's state: its history zeroed, its start latency skipped again.
+        var kept = s_pool.GetOrAdd((_inputRate, _outputRate), static _ => []);
+        if (kept.Count < MaxPooledPerRates)
+        {
+            resampler.ResetMem();
+            resampler.SkipZeroes();
+            kept.Add(resampler);
+        }
     }
 
     private long ExpectedOutput(long inputSamples) => Convert(inputSamples, _inputRate, _outputRate);
+
+    /// <summary>How many converters for this pair of rates wait for a stream.</summary>
+    internal static int Pooled(int inputRate, int outputRate) => s_pool.TryGetValue((inputRate, outputRate), out var kept) ? kept.Count : 0;
+
+    private IResampler Converter => _resampler ?? throw new ObjectDisposedException(nameof(StreamingResampler));
 
     private ReadOnlySpan<short> Run(scoped ReadOnlySpan<short> samples, long limit)
     {
@@ -112,7 +146,7 @@ public sealed class StreamingResampler : IDisposable
         {
             var inLength = inputLeft;
             var outLength = _resampled.Length - written;
-            _resampler.Process(0, _input.AsSpan(inputOffset, inputLeft), ref inLength, _resampled.AsSpan(written), ref outLength);
+            Converter.Process(0, _input.AsSpan(inputOffset, inputLeft), ref inLength, _resampled.AsSpan(written), ref outLength);
             inputOffset += inLength;
             inputLeft -= inLength;
             written += outLength;

@@ -48,6 +48,32 @@ public sealed class AudioProcessingTests
     }
 
     [Fact]
+    public void A_converter_a_stream_used_before_gives_exactly_the_samples_of_a_new_one()
+    {
+        // Rates of this test's own, so no other test takes from or gives to their pool meanwhile.
+        const int From = 22050, To = 44101;
+        var noise = new short[5000];
+        new Random(7).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(noise.AsSpan()));
+
+        // A stream that stops half way: its converter still holds the noise when it goes back.
+        using (var earlier = new StreamingResampler(From, To))
+        {
+            earlier.Process(noise);
+        }
+
+        Assert.Equal(1, StreamingResampler.Pooled(From, To));
+        using var reused = new StreamingResampler(From, To);
+        Assert.Equal(0, StreamingResampler.Pooled(From, To));
+        using var fresh = new StreamingResampler(From, To);
+
+        var tone = Tone(300, From, 0.3);
+        var fromReused = reused.Process(tone).ToArray().Concat(reused.Flush().ToArray()).ToArray();
+        var fromFresh = fresh.Process(tone).ToArray().Concat(fresh.Flush().ToArray()).ToArray();
+        Assert.Equal(StreamingResampler.WholeLength(tone.Length, From, To), fromFresh.Length);
+        Assert.Equal(fromFresh, fromReused);
+    }
+
+    [Fact]
     public void Downsampling_removes_what_the_new_rate_cannot_carry()
     {
         // 6 kHz cannot exist at 8 kHz; sample dropping would fold it to 2 kHz at full level.
