@@ -78,8 +78,7 @@ public static class GatewayApplication
         }
 
         var path = context.Request.Path;
-        return path.StartsWithSegments(MitTtsTelemetry.MetricsPath, StringComparison.Ordinal)
-            || path.StartsWithSegments(MitTtsTelemetry.ApiMetricsPath, StringComparison.Ordinal)
+        return MitTtsTelemetry.IsScrape(path)
             || path.StartsWithSegments("/api/v1/health", StringComparison.Ordinal)
             || path.StartsWithSegments("/api/v1/ready", StringComparison.Ordinal)
             ? LogEventLevel.Debug

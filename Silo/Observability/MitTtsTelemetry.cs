@@ -82,11 +82,15 @@ public static class MitTtsTelemetry
             // Spans cost only where someone reads them: without an endpoint no trace is recorded at all.
             telemetry.WithTracing(tracing => tracing
                 .AddSource(s_activitySources)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !context.Request.Path.StartsWithSegments(MetricsPath, StringComparison.Ordinal)
-                    && !context.Request.Path.StartsWithSegments(ApiMetricsPath, StringComparison.Ordinal))
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsScrape(context.Request.Path))
                 .AddOtlpExporter());
         }
     }
+
+    /// <summary>Whether <paramref name="path"/> is a Prometheus scrape (<c>/metrics</c> or <c>/api/v1/metrics</c>): left out of traces and
+    /// request logs, as scrapers come every few seconds forever.</summary>
+    public static bool IsScrape(PathString path) =>
+        path.StartsWithSegments(MetricsPath, StringComparison.Ordinal) || path.StartsWithSegments(ApiMetricsPath, StringComparison.Ordinal);
 
     /// <summary>Maps the Prometheus scrape endpoint on <paramref name="endpoints"/> at <paramref name="path"/> (<c>/metrics</c> when
     /// null; nothing when metrics are off).</summary>
