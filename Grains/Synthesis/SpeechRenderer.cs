@@ -16,7 +16,7 @@ namespace MitTts.Grains.Synthesis;
 public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, AudioCache cache)
 {
     // Spoken once per voice to learn the gain a stream of that voice gets; a pangram covers most phonemes in any language.
-    private const string CalibrationText = "The quick brown fox jumps over the lazy dog. ¿Qué tal? Ça va bien.";
+    internal const string CalibrationText = "The quick brown fox jumps over the lazy dog. ¿Qué tal? Ça va bien.";
 
     private readonly ConcurrentDictionary<string, double> _streamGains = new(StringComparer.Ordinal);
 
@@ -122,7 +122,8 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     }
 
     /// <summary>The pipeline that encodes a streamed request's audio as the engine makes it.</summary>
-    /// <remarks>The first stream of a voice on this silo speaks a calibration sentence first (a few milliseconds) to learn its gain.
+    /// <remarks>The first stream of a voice on this silo speaks a calibration sentence first (a few milliseconds with espeak-ng, one
+    /// inference with a neural model) to learn its gain; <paramref name="cancellationToken"/> stops it.
     /// Pass the task id as <paramref name="streamId"/> so that a stream re-rendered after a failover has the same Ogg serial.</remarks>
     public async Task<StreamedRendering> StartStream(SynthesisRequest request, VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken, string? streamId = null)
     {
@@ -153,7 +154,9 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         }
 
         using var pcm = new PcmBuffer();
-        await engine.SynthesizeAsync(new SpeechRequest(CalibrationText, voice.EngineVoice), pcm, cancellationToken);
+        // On the pool, never on the caller's thread: a neural engine's inference runs inside the call, and the caller is a synthesizer
+        // grain that must stay free to hear a cancel (a slow model's calibration held one for a minute, deaf to the barge-in).
+        await Task.Run(() => engine.SynthesizeAsync(new SpeechRequest(CalibrationText, voice.EngineVoice), pcm, cancellationToken), CancellationToken.None);
         gain = LoudnessNormalizer.GainFor(pcm.Samples);
         _streamGains[key] = gain;
         return gain;
