@@ -4,7 +4,7 @@ using System.Globalization;
 namespace MitTts.Bench.Load;
 
 /// <summary>Issue 7 scenario 2: barge-in with <see cref="BenchOptions.Sessions"/> sessions each holding a long task. Each session
-/// interrupts a few milliseconds after its audio starts flowing: interrupt sent → <c>interrupted</c> received, and → the last audio
+/// interrupts some tens of milliseconds after its audio starts flowing: interrupt sent → <c>interrupted</c> received, and → the last audio
 /// frame received; frames after the acknowledgement are counted (the protocol promises none). A <c>ping</c> → <c>pong</c> on the same
 /// socket 2–30 ms before each interrupt is the reference: what any message answered by the connection itself takes under that load.</summary>
 internal sealed class InterruptScenario(Uri server, BenchOptions options, ResultTable table)
@@ -46,12 +46,13 @@ internal sealed class InterruptScenario(Uri server, BenchOptions options, Result
         table.Latency("2. interrupt", $"{options.Sessions} sessions: sent → last audio frame", last, null, Target, last.P99 < 5);
         table.Figure("2. interrupt", "audio frames after the ack", _framesAfterAck.ToString(CultureInfo.InvariantCulture), "–", "–", "0", _framesAfterAck == 0);
         table.Note($"Interrupt: {options.Sessions} sessions each submit a ~5 min text (PCM) at once; the one engine thread serves them in turn, so a "
-            + $"session interrupts 2–30 ms after its own first audio frame (while its audio is flowing) while the others wait or stream. "
+            + $"session sends `ping` 2–30 ms after its own first audio frame, waits for the `pong`, and interrupts 2–30 ms later (while its audio "
+            + "is flowing) while the others wait or stream. "
             + $"{_acks.Count} interrupts; {_finishedFirst} tasks finished before their interrupt reached the server; {_failures} failures. "
             + "\"Last audio frame\" is 0 when no frame arrived after the interrupt was sent. "
-            + "The reference is what any message takes under the same load: each session sends `ping` 2–30 ms before its interrupt and "
-            + "waits for the `pong`, which the connection answers itself (no grain); the pong queues behind the audio frames already on their "
-            + "way, which the interrupt drops before its acknowledgement, so its tail can be the longer. "
+            + "The reference is what any message takes under the same load: the `pong`, which the connection answers itself (no grain); "
+            + "it queues behind the audio frames already on their way, which the interrupt drops before its acknowledgement, so its tail "
+            + "can be the longer. "
             + $"The server's own measure (interrupt message received → acknowledgement sent, `{AckMetric}`): {serverAcks}.");
     }
 
