@@ -1,104 +1,172 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
+using System.Text.Json;
 using MitTts.Tests.Cluster;
+using MitTts.Tests.Speech.Onnx;
 using MitTts.Tests.Support;
 
 namespace MitTts.Tests.Api;
 
-/// <summary>SIGTERM to the embedded server (a real process) with work queued: it exits by itself, cleanly, and says nothing is wrong.</summary>
+/// <summary>SIGTERM to the embedded server (a real process) with work queued or a long inference running: it exits by itself, cleanly,
+/// and says nothing is wrong.</summary>
 public sealed class ShutdownTests
 {
     [Fact]
     public async Task Sigterm_with_hundreds_of_jobs_queued_exits_cleanly_and_logs_no_error()
     {
-        var port = FreePort.Next();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = RealClusterFixture.BinaryFolder("Gateway"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("MitTts.Gateway.dll");
-        start.Environment["MIT_TTS_HOST"] = "127.0.0.1";
-        start.Environment["MIT_TTS_HTTP_PORT"] = port.ToString(CultureInfo.InvariantCulture);
-        start.Environment["MIT_TTS_WS_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
-        start.Environment["MIT_TTS_SILO_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
-        start.Environment["MIT_TTS_GATEWAY_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
-        start.Environment["MIT_TTS_LOG_LEVEL"] = "INFO";
+        await using var server = ServerProcess.Start();
+        await server.WaitUntilHealthy();
 
-        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using var server = Process.Start(start)!;
-        server.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        server.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Enqueue(e.Data); } };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-        try
+        var text = string.Concat(Enumerable.Repeat("Una frase larga para que la cola no se vacíe antes de parar. ", 20));
+        var accepted = 0;
+        for (var batch = 0; batch < 10; batch++)
         {
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
-            await WaitUntilHealthy(client, server, log);
-
-            var text = string.Concat(Enumerable.Repeat("Una frase larga para que la cola no se vacíe antes de parar. ", 20));
-            var accepted = 0;
-            for (var batch = 0; batch < 10; batch++)
+            var posts = Enumerable.Range(0, 20).Select(i => server.Client.PostAsJsonAsync("/api/v1/synthesize", new { text = $"{batch}.{i} {text}", voice_id = "es-male-1" }));
+            foreach (var response in await Task.WhenAll(posts))
             {
-                var posts = Enumerable.Range(0, 20).Select(i => client.PostAsJsonAsync("/api/v1/synthesize", new { text = $"{batch}.{i} {text}", voice_id = "es-male-1" }));
-                foreach (var response in await Task.WhenAll(posts))
-                {
-                    accepted += response.IsSuccessStatusCode ? 1 : 0;
-                    response.Dispose();
-                }
+                accepted += response.IsSuccessStatusCode ? 1 : 0;
+                response.Dispose();
+            }
+        }
+
+        Assert.Equal(200, accepted);
+        var status = await server.Client.GetFromJsonAsync<JsonElement>("/api/v1/status");
+        Assert.True(status.GetProperty("tts_engine").GetProperty("queue_size").GetInt32() > 100, "the queue must hold work when the server is told to stop");
+
+        await server.TerminateAndWait();
+        server.AssertNoErrorLogged();
+    }
+
+    [Fact]
+    public async Task Sigterm_during_a_neural_inference_of_seconds_stops_it_and_exits_cleanly()
+    {
+        // A Piper model whose every inference is 800 products of 1024×1024 (seconds on this machine): the stop must terminate the one
+        // running, not wait for it, and closing the model must not free its session under it.
+        using var models = new NeuralModelFolder();
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(models.Path, "voices.json"));
+        models.AddPiper("en_GB-crawl-x_low", NeuralTestModels.Piper(slowMatMuls: 800), NeuralTestModels.PiperConfig());
+        await using var server = ServerProcess.Start(("MIT_TTS_MODEL_PATH", models.Path), ("MIT_TTS_ONNX_THREADS", "1"));
+        await server.WaitUntilHealthy();
+
+        var voices = await server.Client.GetFromJsonAsync<JsonElement>("/api/v1/voices");
+        var voice = voices.GetProperty("voices").EnumerateArray()
+            .Single(v => v.GetProperty("description").GetString()!.EndsWith("en_GB-crawl-x_low.onnx", StringComparison.Ordinal)).GetProperty("id").GetString();
+        using var submitted = await server.Client.PostAsJsonAsync("/api/v1/synthesize", new { text = "Slow words take their time. And then some more.", voice_id = voice });
+        var taskId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("task_id").GetString();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while ((await server.Client.GetFromJsonAsync<JsonElement>($"/api/v1/tasks/{taskId}")).GetProperty("status").GetString() != "processing")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the neural task never started");
+            await Task.Delay(20);
+        }
+
+        var stopping = Stopwatch.StartNew();
+        await server.TerminateAndWait();
+        server.AssertNoErrorLogged();
+
+        // The inference alone takes longer than this (about 20 s here); the bound leaves a loaded CI host room, not a whole inference.
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the server took {stopping.Elapsed} to stop");
+    }
+
+    /// <summary>The embedded server (the shipped gateway) as a real process on free ports, its log kept.</summary>
+    private sealed class ServerProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
+
+        private ServerProcess(Process process, int port)
+        {
+            _process = process;
+            Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}") };
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) { _log.Enqueue(e.Data); } };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _log.Enqueue(e.Data); } };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public HttpClient Client { get; }
+
+        public static ServerProcess Start(params (string Name, string Value)[] environment)
+        {
+            var port = FreePort.Next();
+            var start = new ProcessStartInfo("dotnet")
+            {
+                WorkingDirectory = RealClusterFixture.BinaryFolder("Gateway"),
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            start.ArgumentList.Add("MitTts.Gateway.dll");
+            start.Environment["MIT_TTS_HOST"] = "127.0.0.1";
+            start.Environment["MIT_TTS_HTTP_PORT"] = port.ToString(CultureInfo.InvariantCulture);
+            start.Environment["MIT_TTS_WS_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+            start.Environment["MIT_TTS_SILO_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+            start.Environment["MIT_TTS_GATEWAY_PORT"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+            start.Environment["MIT_TTS_LOG_LEVEL"] = "INFO";
+            foreach (var (name, value) in environment)
+            {
+                start.Environment[name] = value;
             }
 
-            Assert.Equal(200, accepted);
-            var status = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/v1/status");
-            Assert.True(status.GetProperty("tts_engine").GetProperty("queue_size").GetInt32() > 100, "the queue must hold work when the server is told to stop");
+            return new ServerProcess(Process.Start(start)!, port);
+        }
 
-            using (var term = Process.Start("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]))
+        public async Task WaitUntilHealthy()
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                try
+                {
+                    using var response = await Client.GetAsync("/api/v1/health");
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // Not listening yet.
+                }
+
+                await Task.Delay(200);
+            }
+
+            Assert.Fail("The server did not come up:\n" + string.Join('\n', _log));
+        }
+
+        /// <summary>SIGTERM, then the process must exit by itself with code 0.</summary>
+        public async Task TerminateAndWait()
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 await term.WaitForExitAsync();
             }
 
             // A hang guard, not a timing claim: the README gives the measured stop time.
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await server.WaitForExitAsync(limit.Token);
-            Assert.Equal(0, server.ExitCode);
+            await _process.WaitForExitAsync(limit.Token);
+            Assert.Equal(0, _process.ExitCode);
         }
-        finally
+
+        public void AssertNoErrorLogged()
         {
-            if (!server.HasExited)
-            {
-                server.Kill(entireProcessTree: true);
-            }
+            var errors = _log.Where(line => line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)
+                || line.Contains("fail:", StringComparison.Ordinal) || line.Contains("Exception", StringComparison.Ordinal)).ToList();
+            Assert.True(errors.Count == 0, string.Join('\n', errors.Take(20)));
         }
 
-        var errors = log.Where(line => line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)
-            || line.Contains("fail:", StringComparison.Ordinal) || line.Contains("Exception", StringComparison.Ordinal)).ToList();
-        Assert.True(errors.Count == 0, string.Join('\n', errors.Take(20)));
-    }
-
-    private static async Task WaitUntilHealthy(HttpClient client, Process server, IEnumerable<string> log)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline && !server.HasExited)
+        public ValueTask DisposeAsync()
         {
-            try
+            Client.Dispose();
+            if (!_process.HasExited)
             {
-                using var response = await client.GetAsync("/api/v1/health");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
+                _process.Kill(entireProcessTree: true);
             }
 
-            await Task.Delay(200);
+            _process.Dispose();
+            return ValueTask.CompletedTask;
         }
-
-        Assert.Fail("The server did not come up:\n" + string.Join('\n', log));
     }
 }
