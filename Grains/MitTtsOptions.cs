@@ -49,6 +49,11 @@ public sealed class TtsOptions
     [ConfigurationKeyName("neural_sessions")]
     public string NeuralSessions { get; set; } = "startup";
 
+    /// <summary>Whether a single-speaker Piper model opened at startup (<c>neural_sessions=startup</c>) also speaks its calibration
+    /// sentence then, in the background, so that the first stream of its voice does not wait for that inference before its first audio.</summary>
+    [ConfigurationKeyName("calibrate_at_startup")]
+    public bool CalibrateAtStartup { get; set; } = true;
+
     /// <summary>Threads one CPU inference may use (ONNX Runtime's <c>IntraOpNumThreads</c>); 0: every core.</summary>
     [ConfigurationKeyName("onnx_threads")]
     public int OnnxThreads { get; set; }

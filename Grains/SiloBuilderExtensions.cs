@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MitTts.Grains.Channels;
@@ -44,6 +45,7 @@ public static class SiloBuilderExtensions
         services.AddHostedService<SiloGauges>();
         services.AddHostedService<Voices.VoiceChangeReporter>();
         services.AddSingleton<SpeechRenderer>();
+        services.AddSingleton<StreamGainWarmup>();
         services.AddSingleton<ChannelBuffers>();
         services.AddSingleton<StreamStageMetrics>();
         services.TryAddSingleton<IResultStore>(provider => new TieredResultStore(
@@ -79,6 +81,13 @@ public static class SiloBuilderExtensions
             // Neural sessions (when there are neural voices) are opened off the silo's threads; a broken model is reported, never fatal.
             var neural = provider.GetRequiredService<NeuralEngines>();
             await Task.Run(() => neural.Start(devices), CancellationToken.None);
+            if (neural.HasVoices && neural.OpensAtStartup && provider.GetRequiredService<IOptions<TtsOptions>>().Value.CalibrateAtStartup)
+            {
+                // In the background: the silo serves meanwhile, and a stream that comes first calibrates itself.
+                var stopping = provider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+                Task.Run(() => provider.GetRequiredService<StreamGainWarmup>().Run(devices, stopping), CancellationToken.None).Ignore();
+            }
+
             var grains = provider.GetRequiredService<IGrainFactory>();
             foreach (var device in devices)
             {

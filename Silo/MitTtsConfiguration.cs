@@ -26,6 +26,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_MAX_CONNECTIONS"] = "server:max_connections",
         ["MIT_TTS_MODEL_PATH"] = "tts:model_path",
         ["MIT_TTS_NEURAL_SESSIONS"] = "tts:neural_sessions",
+        ["MIT_TTS_CALIBRATE_AT_STARTUP"] = "tts:calibrate_at_startup",
         ["MIT_TTS_ONNX_THREADS"] = "tts:onnx_threads",
         ["MIT_TTS_MAX_BATCH"] = "tts:max_batch",
         ["MIT_TTS_MAX_BATCH_CPU"] = "tts:max_batch_cpu",

@@ -144,10 +144,27 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
             engine.WordTimesEstimated);
     }
 
+    /// <summary>Learns the gain of <paramref name="voice"/>'s streams now, as its first stream would before its first audio.</summary>
+    public async Task LearnStreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(voice);
+        ArgumentNullException.ThrowIfNull(engine);
+        await StreamGain(voice, engine, cancellationToken);
+    }
+
+    /// <summary>Whether the gain of <paramref name="voice"/>'s streams is known (its first stream will not calibrate).</summary>
+    public bool KnowsStreamGain(VoiceEntry voice)
+    {
+        ArgumentNullException.ThrowIfNull(voice);
+        return _streamGains.ContainsKey(GainKey(voice));
+    }
+
+    // The model too: every single-speaker Piper voice has the same (empty) engine voice.
+    private static string GainKey(VoiceEntry voice) => $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
+
     private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
     {
-        // The model too: every single-speaker Piper voice has the same (empty) engine voice.
-        var key = $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
+        var key = GainKey(voice);
         if (_streamGains.TryGetValue(key, out var gain))
         {
             return gain;

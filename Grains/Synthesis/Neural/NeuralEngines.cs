@@ -19,6 +19,9 @@ public sealed partial class NeuralEngines(VoiceCatalog voices, IPhonemizer phone
     /// <summary>Whether the catalogue has any neural voice.</summary>
     public bool HasVoices { get; } = HasNeuralVoice(voices);
 
+    /// <summary>Whether <see cref="Start"/> opens every model on every device (<c>tts:neural_sessions</c> is not <c>lazy</c>).</summary>
+    public bool OpensAtStartup => !string.Equals(options.Value.NeuralSessions, "lazy", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Reports the catalogue's broken files and, when <c>tts:neural_sessions</c> is <c>startup</c>, opens every model on every
     /// device now, so the first request does not wait for a session and a model ONNX Runtime cannot load is known before anyone asks.</summary>
     public void Start(IReadOnlyList<string> devices)
@@ -34,7 +37,7 @@ public sealed partial class NeuralEngines(VoiceCatalog voices, IPhonemizer phone
             return;
         }
 
-        var eager = !string.Equals(options.Value.NeuralSessions, "lazy", StringComparison.OrdinalIgnoreCase);
+        var eager = OpensAtStartup;
         foreach (var device in devices)
         {
             var neural = Device(device);
