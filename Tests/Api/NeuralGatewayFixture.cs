@@ -38,7 +38,7 @@ public sealed class NeuralGatewayFixture : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(_models.Path, "voices.json"));
+        _models.AddEspeakCatalogue();
         var config = NeuralTestModels.PiperConfig();
         _models.AddPiper(Path.GetFileNameWithoutExtension(PiperFile), NeuralTestModels.Piper(), config);
         _models.AddPiper(Path.GetFileNameWithoutExtension(SlowPiperFile), NeuralTestModels.Piper(slowMatMuls: 6), config);

@@ -61,7 +61,7 @@ public sealed class NeuralVoicesApiTests(NeuralGatewayFixture gateway)
     {
         // On a machine with an NVIDIA GPU and CUDA 13 libraries the provider would load; here (none) the fallback is what there is to see.
         using var models = new NeuralModelFolder();
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(models.Path, "voices.json"));
+        models.AddEspeakCatalogue();
         models.AddPiper("en_US-test-x_low", NeuralTestModels.Piper(), NeuralTestModels.PiperConfig());
         await using var server = await RunningGateway.Start(
             $"--tts:model_path={models.Path}", "--tts:onnx_threads=1", "--cluster:devices:0=cpu:0", "--cluster:devices:1=cuda:0");

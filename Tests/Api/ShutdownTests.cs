@@ -44,7 +44,7 @@ public sealed class ShutdownTests
         // A Piper model whose every inference is 800 products of 1024×1024 (seconds on this machine): the stop must terminate the one
         // running, not wait for it, and closing the model must not free its session under it.
         using var models = new NeuralModelFolder();
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(models.Path, "voices.json"));
+        models.AddEspeakCatalogue();
         models.AddPiper("en_GB-crawl-x_low", NeuralTestModels.Piper(slowMatMuls: 800), NeuralTestModels.PiperConfig());
         await using var server = ServerProcess.Start(("MIT_TTS_MODEL_PATH", models.Path), ("MIT_TTS_ONNX_THREADS", "1"));
         await server.WaitUntilHealthy();

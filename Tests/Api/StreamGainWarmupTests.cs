@@ -16,7 +16,7 @@ public sealed class StreamGainWarmupTests
     public async Task A_piper_voice_learns_its_stream_gain_at_startup_and_kokoro_voices_wait_for_their_first_stream()
     {
         using var models = new NeuralModelFolder();
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(models.Path, "voices.json"));
+        models.AddEspeakCatalogue();
         models.AddPiper("en_US-warm-x_low", NeuralTestModels.Piper(), NeuralTestModels.PiperConfig());
         models.AddKokoro("af_heart");
         await using var gateway = await RunningGateway.Start($"--tts:model_path={models.Path}", "--tts:cache_size=0", "--tts:onnx_threads=1");
@@ -41,7 +41,7 @@ public sealed class StreamGainWarmupTests
     public async Task With_calibration_at_startup_off_a_voice_learns_its_gain_on_its_first_stream()
     {
         using var models = new NeuralModelFolder();
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(models.Path, "voices.json"));
+        models.AddEspeakCatalogue();
         models.AddPiper("en_US-cold-x_low", NeuralTestModels.Piper(), NeuralTestModels.PiperConfig());
         await using var gateway = await RunningGateway.Start(
             $"--tts:model_path={models.Path}", "--tts:cache_size=0", "--tts:onnx_threads=1", "--tts:calibrate_at_startup=false");

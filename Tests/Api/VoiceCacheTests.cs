@@ -23,7 +23,7 @@ public sealed class VoiceCacheTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), Path.Combine(_models.Path, "voices.json"));
+        _models.AddEspeakCatalogue();
         _models.AddPiper("en_US-test-x_low", NeuralTestModels.Piper(), NeuralTestModels.PiperConfig());
         _gateway = await RunningGateway.Start($"--tts:model_path={_models.Path}", "--tts:cache_size=0", "--tts:onnx_threads=1");
     }

@@ -11,6 +11,10 @@ public sealed class NeuralModelFolder : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Copies the shipped espeak-ng catalogue (<c>voices.json</c>) in, so a server over this folder has its default voices too.</summary>
+    public void AddEspeakCatalogue() =>
+        File.Copy(System.IO.Path.Combine(AppContext.BaseDirectory, "models", "voices.json"), System.IO.Path.Combine(Path, "voices.json"));
+
     /// <summary>Writes <c>NAME.onnx</c> and <c>NAME.onnx.json</c>; returns the model's path.</summary>
     public string AddPiper(string name, byte[] model, string config)
     {
