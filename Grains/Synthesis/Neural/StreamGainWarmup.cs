@@ -6,8 +6,8 @@ using MitTts.Speech.Engines.Onnx.Piper;
 namespace MitTts.Grains.Synthesis.Neural;
 
 /// <summary>Learns the stream gain of each single-speaker Piper voice whose model was opened at startup, one after the other in the
-/// background, so that the first stream of such a voice does not wait for a calibration inference (a few hundred milliseconds for a
-/// CPU model) before its first audio.</summary>
+/// background, so that the first stream of such a voice does not wait for a calibration inference (a pangram of three short sentences)
+/// before its first audio.</summary>
 /// <remarks>Kokoro and multi-speaker Piper models hold many voices each (a calibration per voice): they still learn on first use. A
 /// stream that comes first calibrates itself, as before; the gain is the same either way.</remarks>
 public sealed partial class StreamGainWarmup(VoiceCatalog voices, NeuralEngines neural, SpeechRenderer renderer, ILogger<StreamGainWarmup> logger)
