@@ -8,10 +8,10 @@ namespace MitTts.Speech.Audio;
 /// <remarks>State carries across chunks, so joined output has no seams; the filter's start latency is skipped and the tail
 /// flushed by <see cref="Flush"/>, so the output is time-aligned and exactly <c>input × out/in</c> samples long.
 /// Samples go through the resampler's float entry point: its 16-bit one allocates a scratch array on every call, and this
-/// runs once per streamed chunk. The conversion back is the one that 16-bit path makes, so the samples are the same.</remarks>
-/// <remarks>Building a converter computes its filter table (about 1 ms for 22.05 → 48 kHz, which every Opus stream needs before its
+/// runs once per streamed chunk. The conversion back is the one that 16-bit path makes, so the samples are the same.
+/// <para>Building a converter computes its filter table (about 1 ms for 22.05 → 48 kHz, which every Opus stream needs before its
 /// first page); a disposed stream's converter is reset to a new one's state and kept for the next stream of the same rates, up to
-/// <see cref="MaxPooledPerRates"/> per pair.</remarks>
+/// <see cref="MaxPooledPerRates"/> per pair.</para></remarks>
 public sealed class StreamingResampler : IDisposable
 {
     private const int Quality = 5;
