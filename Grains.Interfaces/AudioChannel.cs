@@ -152,6 +152,13 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
     Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
 
+    /// <summary>The latest report on the task (queued, processing, cancelled or failed, never completed) that this channel has sent its
+    /// task grain and the grain has not taken yet, or null: a client that heard a task's interrupt, over a socket, and reads the task at
+    /// once over REST finds it cancelled, though the report may still be on its way (the channel's reports follow its audio path).</summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:00:03")]
+    Task<TaskProgress?> GetUnrecordedProgress(string taskId);
+
     /// <summary>The highest sequence number a reader may have now (handed out and, in durable mode, saved); also how a reader checks
     /// that the channel is still there (it answers within 3 s or the caller hears a timeout), and that its listening still brings what
     /// the channel has. <see cref="AudioChannelReleases.AwaitingReader"/> from a channel restored on another silo that no reader has

@@ -411,16 +411,19 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         var stopped = _filter.Interrupt(message.TaskId, message.ContextId);
+
+        // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
+        // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
+        var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId);
         _outbox.SendAcknowledgement(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
         foreach (var taskId in stopped)
         {
             _outbox.FirstAudio.Forget(taskId);
         }
 
-        // The audio is already silenced; now stop the synthesis behind it (the channel also catches tasks this socket never saw).
         try
         {
-            _filter.Stop(await _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId));
+            _filter.Stop(await stopping);
         }
         finally
         {

@@ -216,8 +216,18 @@ public sealed partial class AudioChannelGrain
     private void Record(ChannelItem item, TaskProgress progress)
     {
         progress = progress with { Request = item.Request, CreatedAt = item.CreatedAt, StartedAt = item.StartedAt, DeviceKey = progress.DeviceKey ?? item.DeviceKey };
+        if (progress.Status != SynthesisStatus.Completed)
+        {
+            // A completed task's end waits for its record (Pump); any other report may still be on its way when a client that heard it
+            // reads the task, so the task grain can ask for it (GetUnrecordedProgress). Not a completion: its audio stays off that call.
+            _unrecorded[item.TaskId] = progress;
+        }
+
         item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
     }
+
+    Task<TaskProgress?> IAudioChannelGrain.GetUnrecordedProgress(string taskId) =>
+        Task.FromResult(_unrecorded.TryGetValue(taskId, out var progress) ? progress : null);
 
     /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
     internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);
@@ -256,6 +266,13 @@ public sealed partial class AudioChannelGrain
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             LogRecordFailed(SessionId, taskId, progress.Status, e);
+        }
+        finally
+        {
+            if (_unrecorded.TryGetValue(taskId, out var latest) && ReferenceEquals(latest, progress))
+            {
+                _unrecorded.Remove(taskId);
+            }
         }
     }
 

@@ -36,6 +36,9 @@ public sealed partial class AudioChannelGrain(
 
     private readonly ChannelTasks _tasks = new();
     private readonly Dictionary<string, TextContext> _contexts = new(StringComparer.Ordinal);
+
+    // Each task's latest report (not a completion) that its task grain has not taken yet.
+    private readonly Dictionary<string, TaskProgress> _unrecorded = new(StringComparer.Ordinal);
     private ResumeLog _log = null!;
     private int _listenerGeneration;
     private int _listeners;

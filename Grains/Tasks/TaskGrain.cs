@@ -194,6 +194,11 @@ public sealed partial class TaskGrain(
 
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
     {
+        if (IsRunning && State.Request is { Streamed: true, SessionId: { } sessionId })
+        {
+            await TakeUnrecordedProgress(sessionId);
+        }
+
         if (!IsRunning)
         {
             return await EndedRecord();
@@ -271,6 +276,26 @@ public sealed partial class TaskGrain(
         }
 
         return true;
+    }
+
+    /// <summary>Takes the report the owning channel has sent and this grain has not had yet (an interrupt the client already heard).</summary>
+    private async Task TakeUnrecordedProgress(string sessionId)
+    {
+        TaskProgress? progress;
+        try
+        {
+            progress = await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).GetUnrecordedProgress(TaskId);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // The channel's silo is going: the record as it stands.
+            return;
+        }
+
+        if (progress is not null)
+        {
+            await ((ITaskGrain)this).Record(progress);
+        }
     }
 
     private void Hold(TaskRecord record)

@@ -225,6 +225,8 @@ public sealed class ResumingChannelReaderTests
 
         public Task<ChannelWindow> GetWindow() => throw new NotSupportedException();
 
+        public Task<TaskProgress?> GetUnrecordedProgress(string taskId) => throw new NotSupportedException();
+
         public Task ShedBuffers() => throw new NotSupportedException();
 
         public Task Close() => throw new NotSupportedException();

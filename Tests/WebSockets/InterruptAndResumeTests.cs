@@ -66,6 +66,30 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
         Assert.Equal("completed", done[^1].Str("status"));
     }
 
+    [Fact]
+    public async Task A_task_read_over_rest_right_after_the_interrupt_acknowledgement_says_cancelled()
+    {
+        // A voice agent that barges in and then reads the task (to log it, to bill it) must not see it still processing: the playing
+        // task and the one waiting behind it both say cancelled at once. Ten rounds, since the report to the task is a race to lose.
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        for (var round = 0; round < 10; round++)
+        {
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = $"playing-{round}" });
+            var playing = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = $"waiting-{round}" });
+            var waiting = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+            await client.ReceiveUntil(m => m.IsAudio);
+
+            await client.Send(new { type = "interrupt", reason = "barge_in" });
+            await client.ReceiveUntil(m => m.Type == "interrupted");
+            foreach (var taskId in new[] { playing, waiting })
+            {
+                var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+                Assert.Equal("cancelled", task!["status"]!.GetValue<string>());
+            }
+        }
+    }
+
     private async Task<long> Cancellations()
     {
         var status = await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status");
