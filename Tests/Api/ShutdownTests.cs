@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using MitTts.Tests.Cluster;
 using MitTts.Tests.Speech.Onnx;
 using MitTts.Tests.Support;
@@ -68,6 +69,17 @@ public sealed class ShutdownTests
         // The inference alone takes longer than this (about 20 s here); the bound leaves a loaded CI host room, not a whole inference.
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the server took {stopping.Elapsed} to stop");
     }
+
+    [Theory]
+    [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Stopping the synthesizers did not finish\",\"@i\":\"2f93cdb4\",\"@l\":\"Error\",\"SourceContext\":\"MitTts\"}", true)]
+    [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Host terminated\",\"@i\":\"2f93cdb4\",\"@l\":\"Fatal\"}", true)]
+    [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Failed\",\"@i\":\"2f93cdb4\",\"@l\":\"Warning\",\"@x\":\"System.IO.IOException: gone\"}", true)]
+    [InlineData("11:01:05.781 ERR Stopping the synthesizers did not finish {}", true)]
+    [InlineData("11:01:05.781 FTL Host terminated {}", true)]
+    [InlineData("{\"@t\":\"2026-12-01T11:01:04.73Z\",\"@m\":\"AUTH IS OFF\",\"@i\":\"7e367c3e\",\"@l\":\"Warning\",\"SourceContext\":\"MitTts.Gateway\"}", false)]
+    [InlineData("{\"@t\":\"2026-12-01T11:02:00.41Z\",\"@m\":\"HTTP GET /api/v1/config responded 200\",\"@i\":\"62d0885c\",\"StatusCode\":200}", false)]
+    [InlineData("11:01:05.781 WRN The error rate is high {}", false)]
+    public void The_error_check_knows_both_log_formats(string line, bool error) => Assert.Equal(error, ServerProcess.IsError(line));
 
     /// <summary>The embedded server (the shipped gateway) as a real process on free ports, its log kept.</summary>
     private sealed class ServerProcess : IAsyncDisposable
@@ -152,10 +164,19 @@ public sealed class ShutdownTests
 
         public void AssertNoErrorLogged()
         {
-            var errors = _log.Where(line => line.Contains(" ERR]", StringComparison.Ordinal) || line.Contains(" FTL]", StringComparison.Ordinal)
-                || line.Contains("fail:", StringComparison.Ordinal) || line.Contains("Exception", StringComparison.Ordinal)).ToList();
+            var errors = _log.Where(IsError).ToList();
             Assert.True(errors.Count == 0, string.Join('\n', errors.Take(20)));
         }
+
+        /// <summary>A log line of level error or fatal, or one carrying an exception, in either of the server's formats: compact JSON
+        /// (<c>"@l":"Error"</c>, <c>"@x"</c>: the default outside Development, so what these processes write) or the text template
+        /// (<c>12:00:00.000 ERR …</c>).</summary>
+        internal static bool IsError(string line) =>
+            line.Contains("\"@l\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"@l\":\"Fatal\"", StringComparison.Ordinal)
+            || line.Contains("\"@x\":", StringComparison.Ordinal)
+            || s_textError.IsMatch(line) || line.Contains("Exception", StringComparison.Ordinal);
+
+        private static readonly Regex s_textError = new(@"^\d\d:\d\d:\d\d\.\d{3} (ERR|FTL) ", RegexOptions.CultureInvariant);
 
         public ValueTask DisposeAsync()
         {
