@@ -327,8 +327,8 @@ public sealed partial class AudioChannelGrain(
         return true;
     }
 
-    /// <summary>Ends a task here: its audio leaves the channel (a task that never sounded leaves no trace), its synthesis stops, and
-    /// its record says how it ended.</summary>
+    /// <summary>Ends a task here: its audio not yet sent leaves the channel, its synthesis stops, its record says how it ended, and its
+    /// end goes out (now for a task still waiting its turn, after what was sent for the one holding the socket).</summary>
     private void Stop(ChannelItem item, SynthesisStatus status, TaskError? error)
     {
         item.Pending.Clear();
@@ -338,11 +338,11 @@ public sealed partial class AudioChannelGrain(
         Record(item, new TaskProgress(status, error));
         if (!ReferenceEquals(item, _tasks.Current))
         {
-            Forget(item);
-            if (item.Info.ContextId is { } contextId && _contexts.TryGetValue(contextId, out var context))
-            {
-                context.OpenTasks--;
-            }
+            // Waiting its turn: it ends now, not when it would have come up (the task holding the socket ends in Pump). Its socket hears
+            // the end (a cancel over REST, a failure), unless the socket itself interrupted it: then the acknowledgement said so.
+            End(item, status);
+            MarkUnsaved();
+            Signal();
         }
     }
 

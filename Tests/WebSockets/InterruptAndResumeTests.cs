@@ -90,6 +90,34 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
         }
     }
 
+    [Fact]
+    public async Task A_streamed_task_cancelled_over_rest_ends_cancelled_on_its_socket_whether_playing_or_queued()
+    {
+        // An operator (or the agent's backend) cancels a session's tasks by id: the socket that waits for each task's end hears it.
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = "playing" });
+        var playing = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", request_id = "waiting" });
+        var waiting = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        await client.ReceiveUntil(m => m.IsAudio);
+
+        foreach (var taskId in new[] { waiting, playing })
+        {
+            using var cancel = await gateway.Client.DeleteAsync($"/api/v1/tasks/{taskId}");
+            Assert.Equal(System.Net.HttpStatusCode.OK, cancel.StatusCode);
+            var ended = (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId), TimeSpan.FromSeconds(20)))[^1];
+            Assert.Equal("cancelled", ended.Str("status"));
+            Assert.Equal(taskId == playing ? "playing" : "waiting", ended.Str("request_id"));
+        }
+
+        // Nothing of either follows, and the session goes on.
+        await client.Send(new { type = "synthesize", text = "Next turn.", voice_id = "en-male-1", format = "pcm" });
+        var next = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var rest = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, next));
+        Assert.DoesNotContain(rest, m => m.Str("task_id") is { } id && (id == playing || id == waiting));
+        Assert.Equal("completed", rest[^1].Str("status"));
+    }
+
     private async Task<long> Cancellations()
     {
         var status = await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status");
