@@ -185,12 +185,19 @@ public sealed class CliTests(GatewayFixture gateway)
         var stdout = new MemoryStream();
         var reading = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var errors = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
+        try
         {
-            await process.StandardInput.WriteAsync(stdin);
-        }
+            if (stdin is not null)
+            {
+                await process.StandardInput.WriteAsync(stdin);
+            }
 
-        process.StandardInput.Close();
+            process.StandardInput.Close();
+        }
+        catch (IOException) when (process.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            // The CLI refused its arguments and exited before reading its input (a broken pipe here): its exit code and stderr are the answer.
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await process.WaitForExitAsync(timeout.Token);
         await reading;
