@@ -38,7 +38,8 @@ public static class MitTtsLogging
                 .MinimumLevel.Override("Orleans", LogEventLevel.Warning)
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
                 .MinimumLevel.Override("StackExchange", LogEventLevel.Warning)
-                .Enrich.FromLogContext();
+                .Enrich.FromLogContext()
+                .Filter.ByExcluding(IsImpossibleStallWarning);
             if (!string.IsNullOrWhiteSpace(node))
             {
                 log.Enrich.WithProperty("Node", node);
@@ -72,6 +73,29 @@ public static class MitTtsLogging
             services.GetService<LiveSettings>()?.OnChange(live => levels.MinimumLevel = ParseLevel(live.LogLevel));
         });
         return levels;
+    }
+
+    private static readonly DateTime s_processStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    /// <summary>Orleans' watchdog warning "Participant check thread has not completed for …" claiming a stall longer than this process has
+    /// run: on a silo's first ticks the platform watchdog can measure from a component-check timestamp not yet set (zero), so nearly every
+    /// start logged the machine's uptime as a possible deadlock. Only that impossible report is dropped; a real stall still logs.</summary>
+    public static bool IsImpossibleStallWarning(LogEvent logEvent)
+    {
+        ArgumentNullException.ThrowIfNull(logEvent);
+        if (!logEvent.MessageTemplate.Text.StartsWith("Participant check thread has not completed", StringComparison.Ordinal)
+            || !logEvent.Properties.TryGetValue("TimeSinceLastTick", out var property) || property is not ScalarValue { Value: var value })
+        {
+            return false;
+        }
+
+        var stall = value switch
+        {
+            TimeSpan span => span,
+            string text when TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var parsed) => parsed,
+            _ => TimeSpan.Zero,
+        };
+        return stall > DateTime.UtcNow - s_processStart;
     }
 
     /// <summary>The size at which the log file rolls over (<c>logging:file_size_limit_mb</c>, default 100).</summary>

@@ -10,6 +10,19 @@ namespace MitTts.Tests.Observability;
 /// user text at Information level.</summary>
 public sealed class LoggingTests
 {
+    [Theory]
+    [InlineData("Participant check thread has not completed for {TimeSinceLastTick}, potentially indicating lock contention or deadlock, CPU starvation, or another execution anomaly.", 10_000_000, true)]
+    [InlineData("Participant check thread has not completed for {TimeSinceLastTick}, potentially indicating lock contention or deadlock, CPU starvation, or another execution anomaly.", 5, false)]
+    [InlineData(".NET Runtime Platform stalled for {TimeSinceLastTick}.", 10_000_000, false)]
+    public void Only_an_orleans_stall_warning_longer_than_the_process_has_run_is_dropped(string template, double stallSeconds, bool dropped)
+    {
+        // Orleans' first watchdog ticks can measure from a timestamp of zero: the machine's uptime reported as a possible deadlock.
+        var logEvent = new Serilog.Events.LogEvent(DateTimeOffset.UtcNow, Serilog.Events.LogEventLevel.Warning, null,
+            new Serilog.Parsing.MessageTemplateParser().Parse(template),
+            [new Serilog.Events.LogEventProperty("TimeSinceLastTick", new Serilog.Events.ScalarValue(TimeSpan.FromSeconds(stallSeconds)))]);
+        Assert.Equal(dropped, MitTts.Silo.Observability.MitTtsLogging.IsImpossibleStallWarning(logEvent));
+    }
+
     [Fact]
     public async Task Log_lines_are_json_with_request_task_and_session_ids_and_carry_no_user_text()
     {
@@ -44,6 +57,9 @@ public sealed class LoggingTests
         }
 
         Assert.Single(lines, l => IsRequestLine(requestId)(l));
+
+        // A start that went well says nothing about a deadlock (Orleans' first watchdog ticks measure the machine's uptime).
+        Assert.DoesNotContain(lines, l => l.TryGetProperty("@m", out var m) && m.GetString()!.StartsWith("Participant check thread", StringComparison.Ordinal));
         var request = lines.Single(IsRequestLine(requestId));
         Assert.Equal(taskId, Property(request, "TaskId"));
         Assert.Equal((secret + ".").Length.ToString(System.Globalization.CultureInfo.InvariantCulture), Property(request, "TextLength"));
