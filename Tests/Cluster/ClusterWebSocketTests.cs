@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using MitTts.Tests.Api;
 using MitTts.Tests.WebSockets;
 
@@ -49,6 +50,65 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
         var bytes = received.Concat(rest).Where(m => m.IsAudio).Sum(m => m.Audio!.Length);
         var durationMs = rest[^1].Json!["duration_ms"]!.GetValue<int>();
         Assert.InRange(bytes / 2.0 / 22050 * 1000, durationMs - 2, durationMs + 2);
+    }
+
+    [Fact]
+    public async Task Tasks_stopped_on_one_gateway_read_as_cancelled_on_the_other_at_once_and_end_on_the_socket()
+    {
+        // The socket on gateway-a, REST on gateway-b: the channel, the task grains and the two gateways are separate processes. Each
+        // text is about ten minutes of speech at half speed, a second or more of synthesis: the stops below come well before it ends.
+        var text = string.Join(" ", Enumerable.Repeat("Una frase larga que tarda en decirse, para que la tarea siga sonando.", 70));
+        using var direct = cluster.Gateway("gateway-a");
+        using var other = cluster.Gateway("gateway-b");
+        await using var client = await ProtocolClient.Connect(direct.BaseAddress!);
+        await client.Send(new { type = "connect", session_id = "cluster-stop-" + Guid.NewGuid().ToString("N") });
+        await client.Receive();
+
+        async Task<List<string>> Submit(int count)
+        {
+            var ids = new List<string>();
+            for (var i = 0; i < count; i++)
+            {
+                await client.Send(new { type = "synthesize", text, voice_id = "es-female-1", format = "pcm", speed = 0.5 });
+                ids.Add((await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+            }
+
+            await client.ReceiveUntil(m => m.IsAudio);
+            return ids;
+        }
+
+        // A barge-in: once the acknowledgement is here, the other gateway reads the playing and the waiting task as cancelled.
+        var interrupted = await Submit(2);
+        await client.Send(new { type = "interrupt", reason = "barge_in" });
+        await client.ReceiveUntil(m => m.Type == "interrupted");
+        foreach (var taskId in interrupted)
+        {
+            var task = await other.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/api/v1/tasks/{taskId}");
+            Assert.Equal("cancelled", task!["status"]!.GetValue<string>());
+        }
+
+        // A cancel over REST of a task waiting its turn behind the playing one: the socket hears it end, then the playing one goes on.
+        var ids = await Submit(2);
+        using (var cancel = await other.DeleteAsync($"/api/v1/tasks/{ids[1]}"))
+        {
+            Assert.True(cancel.StatusCode == System.Net.HttpStatusCode.OK, await cancel.Content.ReadAsStringAsync());
+        }
+
+        var heard = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, ids[1]), TimeSpan.FromSeconds(20));
+        Assert.Equal("cancelled", heard[^1].Str("status"));
+        using (var stop = await other.DeleteAsync($"/api/v1/tasks/{ids[0]}"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, stop.StatusCode);
+        }
+
+        Assert.Equal("cancelled", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, ids[0]), TimeSpan.FromSeconds(20)))[^1].Str("status"));
+
+        // And one left to finish reads as completed over there once its socket heard it end.
+        await client.Send(new { type = "synthesize", text = "Esta termina.", voice_id = "es-female-1", format = "pcm" });
+        var last = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        Assert.Equal("completed", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, last)))[^1].Str("status"));
+        var ended = await other.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/api/v1/tasks/{last}");
+        Assert.Equal("completed", ended!["status"]!.GetValue<string>());
     }
 }
 
