@@ -152,9 +152,10 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
     Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
 
-    /// <summary>The latest report on the task (queued, processing, cancelled or failed, never completed) that this channel has sent its
-    /// task grain and the grain has not taken yet, or null: a client that heard a task's interrupt, over a socket, and reads the task at
-    /// once over REST finds it cancelled, though the report may still be on its way (the channel's reports follow its audio path).</summary>
+    /// <summary>What the task grain has not heard yet, or null: the latest report on the task (queued, processing, cancelled or failed,
+    /// never completed) still on its way, or, for a task being synthesized, how far it has got (the channel reports no per-sentence
+    /// progress, to keep grain calls off the audio path). A client that heard a task's interrupt over a socket and reads the task at once
+    /// over REST finds it cancelled; one that polls a streamed task sees its progress move.</summary>
     [AlwaysInterleave]
     [ResponseTimeout("00:00:03")]
     Task<TaskProgress?> GetUnrecordedProgress(string taskId);

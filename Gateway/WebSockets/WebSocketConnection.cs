@@ -34,6 +34,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
+    private readonly SubmittingTasks _submitting;
     private Task? _pump;
 
     public WebSocketConnection(
@@ -43,11 +44,13 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         WebSocketProtocolOptions options,
         SocketGuard guard,
         ChannelReaderHome home,
+        SubmittingTasks submitting,
         ILogger logger,
         GatewayMetrics? metrics = null)
     {
         _grains = grains;
         _home = home;
+        _submitting = submitting;
         _guard = guard;
         _authTimeout = TimeSpan.FromSeconds(options.AuthTimeoutSeconds);
         _validator = validator;
@@ -325,17 +328,31 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _filter.Submitted(taskId);
         _outbox.FirstAudio.Started(taskId, received);
 
-        // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket.
+        // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket. Until that
+        // reply, a REST call about the task on this gateway waits for it (SubmittingTasks).
+        _submitting.Begin(taskId);
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
         request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
         _metrics?.StreamAccepted(received);
+        try
+        {
+            await Submit(taskId, info, request, message.RequestId);
+        }
+        finally
+        {
+            _submitting.End(taskId);
+        }
+    }
+
+    private async Task Submit(string taskId, ChannelTaskInfo info, SynthesisRequest request, string? requestId)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                ReportRefused(await _channel!.Submit(info, request), message.RequestId, null);
+                ReportRefused(await _channel!.Submit(info, request), requestId, null);
                 return;
             }
             catch (Exception e) when (e is OrleansException or TimeoutException && attempt < SubmitAttempts)
@@ -352,7 +369,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 _guard.EndTask(taskId);
                 _outbox.FirstAudio.Forget(taskId);
                 _metrics?.Error("cluster_unavailable");
-                _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), message.RequestId, null, null));
+                _outbox.Send(new StatusMessage(taskId, "error", 0, new ErrorBody("cluster_unavailable", "The synthesis cluster did not answer; retry shortly."), requestId, null, null));
                 throw;
             }
         }

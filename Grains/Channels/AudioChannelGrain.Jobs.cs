@@ -226,8 +226,20 @@ public sealed partial class AudioChannelGrain
         item.Recording = RecordAfter(item.Recording, item.TaskId, progress);
     }
 
-    Task<TaskProgress?> IAudioChannelGrain.GetUnrecordedProgress(string taskId) =>
-        Task.FromResult(_unrecorded.TryGetValue(taskId, out var progress) ? progress : null);
+    Task<TaskProgress?> IAudioChannelGrain.GetUnrecordedProgress(string taskId)
+    {
+        var synthesizing = _tasks.TryGet(taskId, out var item) && item.EndStatus is null;
+        if (_unrecorded.TryGetValue(taskId, out var progress))
+        {
+            return Task.FromResult<TaskProgress?>(synthesizing && progress.Status == SynthesisStatus.Processing ? progress with { Progress = item.Progress } : progress);
+        }
+
+        // Synthesizing: where it stands now (its record already says processing, or hears it here first).
+        return Task.FromResult(synthesizing && item.Progress > 0
+            ? new TaskProgress(SynthesisStatus.Processing, Request: item.Request, CreatedAt: item.CreatedAt, StartedAt: item.StartedAt, DeviceKey: item.DeviceKey,
+                Progress: item.Progress)
+            : null);
+    }
 
     /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
     internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);

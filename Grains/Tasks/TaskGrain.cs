@@ -180,8 +180,9 @@ public sealed partial class TaskGrain(
                 break;
             case SynthesisStatus.Processing:
                 State.Status = SynthesisStatus.Processing;
-                State.StartedAt ??= time.GetUtcNow();
+                State.StartedAt ??= progress.StartedAt ?? time.GetUtcNow();
                 State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
+                State.Progress = Math.Max(State.Progress, progress.Progress);
                 break;
             case SynthesisStatus.Completed:
                 await Complete(progress.Audio, progress.DurationSeconds);
@@ -278,7 +279,8 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    /// <summary>Takes the report the owning channel has sent and this grain has not had yet (an interrupt the client already heard).</summary>
+    /// <summary>Takes what the owning channel knows and this grain has not heard yet: a report on its way (an interrupt the client already
+    /// heard), or how far the synthesis has got.</summary>
     private async Task TakeUnrecordedProgress(string sessionId)
     {
         TaskProgress? progress;

@@ -118,6 +118,36 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
         Assert.Equal("completed", rest[^1].Str("status"));
     }
 
+    [Fact]
+    public async Task A_streamed_task_read_over_rest_as_soon_as_it_is_queued_is_found_and_its_progress_moves_until_it_completes()
+    {
+        // A dashboard polls a voice agent's task from the moment the socket says queued (which goes out before the channel has the task):
+        // never a 404, and the progress moves (the channel reports no per-sentence progress to the task grain, so the read asks it).
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", speed = 0.5 });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var ending = client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId), TimeSpan.FromSeconds(120));
+
+        var readings = new List<(string Status, double Progress)>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (readings.Count == 0 || readings[^1].Status != "completed")
+        {
+            Assert.True(DateTime.UtcNow < deadline, string.Join(", ", readings));
+            using var response = await gateway.Client.GetAsync($"/api/v1/tasks/{taskId}");
+            Assert.True(response.IsSuccessStatusCode, $"{response.StatusCode} {await response.Content.ReadAsStringAsync()} after {string.Join(", ", readings)}");
+            var task = await response.Content.ReadFromJsonAsync<JsonObject>();
+            readings.Add((task!["status"]!.GetValue<string>(), task["progress"]!.GetValue<double>()));
+        }
+
+        Assert.Equal("completed", (await ending)[^1].Str("status"));
+        Assert.Contains(readings, r => r is { Status: "processing", Progress: > 0 and < 1 });
+        Assert.Equal(1.0, readings[^1].Progress);
+        for (var i = 1; i < readings.Count; i++)
+        {
+            Assert.True(readings[i].Progress >= readings[i - 1].Progress, string.Join(", ", readings));
+        }
+    }
+
     private async Task<long> Cancellations()
     {
         var status = await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status");
