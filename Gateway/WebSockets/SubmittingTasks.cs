@@ -5,8 +5,8 @@ namespace MitTts.Gateway.WebSockets;
 /// <summary>Streamed tasks a socket on this gateway has announced (<c>queued</c> goes out before the channel has the task, so first audio
 /// never waits for the submit's reply) whose submit has not returned yet: a REST call about such a task here waits for the submit
 /// instead of answering 404 for a task the client was just told about.</summary>
-/// <remarks>Per gateway process: a REST call that a load balancer sends to another gateway in that sub-millisecond window can still
-/// find no task.</remarks>
+/// <remarks>Per gateway process: a REST call that a load balancer sends to another gateway before the channel has accepted the task
+/// (a millisecond or a few, one dispatch and two grain calls) can still find no task.</remarks>
 public sealed class SubmittingTasks
 {
     // A submit is retried for a few seconds while a silo dies (WebSocketConnection); a REST call waits no longer than this for it.
