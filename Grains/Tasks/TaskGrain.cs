@@ -143,56 +143,6 @@ public sealed partial class TaskGrain(
 
     Task ITaskGrain.PickUp() => Task.CompletedTask;
 
-    Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        Hold(new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey });
-        return Task.CompletedTask;
-    }
-
-    async Task ITaskGrain.Record(TaskProgress progress)
-    {
-        ArgumentNullException.ThrowIfNull(progress);
-        if (!Exists && _outcome is null && progress.Request is { } request)
-        {
-            // Nothing here though the channel tracked the task: this grain's silo died since, and the record with it.
-            Hold(new TaskRecord
-            {
-                Request = request,
-                Status = SynthesisStatus.Queued,
-                // A channel restored after its own silo died no longer knows when the task came: its restart is the earliest known.
-                CreatedAt = progress.CreatedAt ?? progress.StartedAt ?? time.GetUtcNow(),
-                StartedAt = progress.StartedAt,
-                DeviceKey = progress.DeviceKey,
-            });
-            LogRecordRebuilt(TaskId, progress.Status);
-        }
-
-        if (!IsRunning)
-        {
-            return;
-        }
-
-        switch (progress.Status)
-        {
-            case SynthesisStatus.Queued:
-                State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
-                break;
-            case SynthesisStatus.Processing:
-                State.Status = SynthesisStatus.Processing;
-                State.StartedAt ??= progress.StartedAt ?? time.GetUtcNow();
-                State.DeviceKey = progress.DeviceKey ?? State.DeviceKey;
-                State.Progress = Math.Max(State.Progress, progress.Progress);
-                break;
-            case SynthesisStatus.Completed:
-                await Complete(progress.Audio, progress.DurationSeconds);
-                break;
-            default:
-                await Finish(progress.Status, progress.Error);
-                break;
-        }
-    }
-
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
     {
         if (IsRunning && State.Request is { Streamed: true, SessionId: { } sessionId })
@@ -277,33 +227,6 @@ public sealed partial class TaskGrain(
         }
 
         return true;
-    }
-
-    /// <summary>Takes what the owning channel knows and this grain has not heard yet: a report on its way (an interrupt the client already
-    /// heard), or how far the synthesis has got.</summary>
-    private async Task TakeUnrecordedProgress(string sessionId)
-    {
-        TaskProgress? progress;
-        try
-        {
-            progress = await GrainFactory.GetGrain<IAudioChannelGrain>(sessionId).GetUnrecordedProgress(TaskId);
-        }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
-        {
-            // The channel's silo is going: the record as it stands.
-            return;
-        }
-
-        if (progress is not null)
-        {
-            await ((ITaskGrain)this).Record(progress);
-        }
-    }
-
-    private void Hold(TaskRecord record)
-    {
-        task.State = record;
-        _inMemory = true;
     }
 
     private Task Complete(AudioResult? audio, double durationSeconds)
@@ -457,9 +380,6 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
     private partial void LogSessionNotTold(string taskId, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId}: record rebuilt from its channel's {Status} report (the silo that held it was lost)")]
-    private partial void LogRecordRebuilt(string taskId, SynthesisStatus status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);
