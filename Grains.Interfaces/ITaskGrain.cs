@@ -32,7 +32,17 @@ public interface ITaskGrain : IGrainWithStringKey
     /// <summary>Picks a REST task's job up again after the silo that owned it died (a no-op for a finished or streamed task).</summary>
     Task PickUp();
 
+    /// <summary>A streamed task its socket is about to announce (<c>queued</c> goes out before the channel has it): until the channel
+    /// tracks it or the socket withdraws it, reads and cancels of the task wait for it rather than find no task, on any gateway.</summary>
+    Task Announce();
+
+    /// <summary>An announced task the channel never took (refused, or the cluster did not answer): reads waiting for it go on.</summary>
+    [AlwaysInterleave]
+    Task Withdraw();
+
     /// <summary>Records a streamed task its channel accepted, queued on <paramref name="deviceKey"/>; the record stays in memory.</summary>
+    /// <remarks>Interleaves: a read of the announced task may be waiting for it.</remarks>
+    [AlwaysInterleave]
     Task Track(SynthesisRequest request, string deviceKey);
 
     /// <summary>Records where a streamed task stands (processing, or an end state with its audio), as its channel saw it; an activation

@@ -8,7 +8,6 @@ using Microsoft.OpenApi;
 using MitTts.Gateway.Contracts;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
-using MitTts.Gateway.WebSockets;
 using MitTts.Grains.Interfaces;
 using Serilog;
 
@@ -205,14 +204,12 @@ public static partial class SynthesisApi
     public static ApiError SessionForbidden(string sessionId) =>
         new(StatusCodes.Status403Forbidden, "session_forbidden", $"Session '{sessionId}' belongs to another user; use another session_id.", "session_id");
 
-    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains, SubmittingTasks submitting, HttpContext http)
+    private static async Task<IResult> GetTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
             return ApiError.BadRequest("invalid_task_id", "task_id must be 1 to 128 letters, digits, _ or -.", "task_id").ToResult();
         }
-
-        await submitting.Settled(task_id, http.RequestAborted);
 
         var task = await grains.GetGrain<ITaskGrain>(task_id).GetSnapshot();
         return task is null || !Caller.From(http).CanSee(task.Request.Owner)
@@ -220,14 +217,12 @@ public static partial class SynthesisApi
             : TypedResults.Ok(TaskResponses.From(task));
     }
 
-    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains, SubmittingTasks submitting, HttpContext http)
+    private static async Task<IResult> CancelTask(string task_id, IGrainFactory grains, HttpContext http)
     {
         if (!TaskIdPattern().IsMatch(task_id))
         {
             return ApiError.BadRequest("invalid_task_id", "task_id must be 1 to 128 letters, digits, _ or -.", "task_id").ToResult();
         }
-
-        await submitting.Settled(task_id, http.RequestAborted);
 
         var grain = grains.GetGrain<ITaskGrain>(task_id);
         var caller = Caller.From(http);
@@ -249,7 +244,7 @@ public static partial class SynthesisApi
             : ApiError.Conflict("task_finished", $"Task {task_id} already {TaskResponses.Name(task.Status)}.").ToResult();
     }
 
-    private static async Task<IResult> GetAudio(string file, IGrainFactory grains, SubmittingTasks submitting, HttpContext http)
+    private static async Task<IResult> GetAudio(string file, IGrainFactory grains, HttpContext http)
     {
         var dot = file.LastIndexOf('.');
         var taskId = dot > 0 ? file[..dot] : file;
@@ -264,7 +259,6 @@ public static partial class SynthesisApi
             return ApiError.BadRequest("unsupported_format", $"The extension must be one of: {string.Join(", ", SynthesisRequestValidator.FormatNames)}.", "format").ToResult();
         }
 
-        await submitting.Settled(taskId, http.RequestAborted);
         var grain = grains.GetGrain<ITaskGrain>(taskId);
         var task = await grain.GetSnapshot();
         if (task is null || !Caller.From(http).CanSee(task.Request.Owner))

@@ -159,7 +159,6 @@ public static class GatewayApplication
         services.AddExceptionHandler<GatewayExceptionHandler>();
         services.AddSingleton<VoiceCache>();
         services.AddSingleton(ChannelReaderHome.Of);
-        services.AddSingleton<WebSockets.SubmittingTasks>();
         services.AddHostedService(sp => sp.GetRequiredService<VoiceCache>());
         services.AddSingleton<SynthesisRequestValidator>();
         services.Configure<OpenAiOptions>(builder.Configuration.GetSection(OpenAiOptions.Section));

@@ -85,7 +85,7 @@ public static class WebSocketApi
         await guard.CountSocket();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, services.GetRequiredService<ChannelReaderHome>(),
-            services.GetRequiredService<SubmittingTasks>(), loggers.CreateLogger<WebSocketConnection>(), metrics);
+            loggers.CreateLogger<WebSocketConnection>(), metrics);
         metrics.WebSocketOpened();
         try
         {

@@ -20,9 +20,12 @@ public sealed partial class WebSocketConnection
         }
 
         await EnsureSession(_outbox.Closing);
-        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var task = _announcer.Take();
+        var taskId = task.TaskId;
         if (!await _guard.StartTask(taskId))
         {
+            TaskAnnouncer.Withdraw(task);
+            _announcer.Prepare();
             _outbox.Send(new ErrorMessage(RateLimits.TooManyActiveTasks, RateLimits.TooManyActiveTasksMessage, message.RequestId, RetryAfter: 1));
             return;
         }
@@ -30,32 +33,41 @@ public sealed partial class WebSocketConnection
         _filter.Submitted(taskId);
         _outbox.FirstAudio.Started(taskId, received);
 
-        // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket. Until that
-        // reply, a REST call about the task on this gateway waits for it (SubmittingTasks).
-        _submitting.Begin(taskId);
-        _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null));
+        // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket. It waits
+        // only for the task grain to have heard of the task (TaskAnnouncer: done ahead, as a rule): from then on a REST call about the
+        // task, through any gateway, waits for the channel to take it rather than find no task.
+        _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null), task.Done);
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
         request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
         _metrics?.StreamAccepted(received);
+        SubmitResult? submitted = null;
         try
         {
-            await Submit(taskId, info, request, message.RequestId);
+            var submitting = Submit(taskId, info, request, message.RequestId);
+            _announcer.Prepare();
+            submitted = await submitting;
         }
         finally
         {
-            _submitting.End(taskId);
+            if (submitted is null or TaskRefused)
+            {
+                // Not the channel's: a read waiting for the task goes on (before the client hears why).
+                TaskAnnouncer.Withdraw(task);
+            }
         }
+
+        ReportRefused(submitted!, message.RequestId, null);
     }
 
-    private async Task Submit(string taskId, ChannelTaskInfo info, SynthesisRequest request, string? requestId)
+    /// <summary>Submits to the channel, asking again while a silo dies.</summary>
+    private async Task<SubmitResult> Submit(string taskId, ChannelTaskInfo info, SynthesisRequest request, string? requestId)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                ReportRefused(await _channel!.Submit(info, request), requestId, null);
-                return;
+                return await _channel!.Submit(info, request);
             }
             catch (Exception e) when (e is OrleansException or TimeoutException && attempt < SubmitAttempts)
             {

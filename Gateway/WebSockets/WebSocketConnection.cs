@@ -34,8 +34,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
-    private readonly SubmittingTasks _submitting;
     private Task? _pump;
+    private readonly TaskAnnouncer _announcer;
 
     public WebSocketConnection(
         WebSocket socket,
@@ -44,13 +44,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         WebSocketProtocolOptions options,
         SocketGuard guard,
         ChannelReaderHome home,
-        SubmittingTasks submitting,
         ILogger logger,
         GatewayMetrics? metrics = null)
     {
         _grains = grains;
         _home = home;
-        _submitting = submitting;
         _guard = guard;
         _authTimeout = TimeSpan.FromSeconds(options.AuthTimeoutSeconds);
         _validator = validator;
@@ -58,6 +56,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _metrics = metrics;
         _outbox = new WebSocketOutbox(socket, _filter, metrics);
         _inbox = new WebSocketInbox(socket, _outbox, options, () => guard.Caller is not null);
+        _announcer = new TaskAnnouncer(grains, logger, _outbox.Closing);
     }
 
     /// <summary>Serves the socket until the client closes it, breaks protocol, or the server stops.</summary>
@@ -107,6 +106,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             // Stop reading the channel at once (the channel's resume window starts), let queued messages and the close go out, then stop.
             await _outbox.Complete();
+            _announcer.Close();
             sendStop.CancelAfter(TimeSpan.FromSeconds(2));
             await Task.WhenAll(sending, _pump ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -278,6 +278,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         _sessionId = id;
         _channel = channel;
+        _announcer.Prepare();
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;

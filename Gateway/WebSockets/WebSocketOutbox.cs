@@ -72,6 +72,10 @@ public sealed class WebSocketOutbox : IDisposable
         set => Volatile.Write(ref _lastSentSequence, value);
     }
 
+    /// <summary>Queues a JSON message that goes out only once <paramref name="after"/> has completed (it must not fault, and should be
+    /// bounded): everything queued behind it waits too.</summary>
+    public void Send<T>(T message, Task after) => Enqueue(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json), After: after));
+
     /// <summary>Queues a JSON message; an error is counted under its code.</summary>
     public void Send<T>(T message)
     {
@@ -206,6 +210,13 @@ public sealed class WebSocketOutbox : IDisposable
             {
                 while (reader.TryRead(out var outgoing))
                 {
+                    if (outgoing.After is { IsCompleted: false } after)
+                    {
+                        // A task's queued status waits for its announcement (TaskAnnouncer: done ahead, as a rule): what is queued
+                        // behind it, an acknowledgement included, waits too, so the order the client sees is unchanged.
+                        await after.WaitAsync(cancellationToken);
+                    }
+
                     // One sender at a time: an acknowledgement may be going out from the receive loop (SendAcknowledgement).
                     // Inline, not a helper per item: an awaited helper would allocate its state machine for every frame.
                     await _sending.WaitAsync(cancellationToken);
@@ -350,5 +361,7 @@ public sealed class WebSocketOutbox : IDisposable
     }
 
     // At: when a channel event came from the channel (a Stopwatch timestamp), for the first audio's deliver stage.
-    private readonly record struct Outgoing(ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null, long? Received = null, long At = 0);
+    // After: what a message waits for before it goes out (null for almost every item).
+    private readonly record struct Outgoing(
+        ChannelEvent? Event, byte[]? Json, WebSocketCloseStatus? Close = null, string? CloseDescription = null, long? Received = null, long At = 0, Task? After = null);
 }

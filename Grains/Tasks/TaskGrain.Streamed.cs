@@ -7,11 +7,63 @@ namespace MitTts.Grains.Tasks;
 /// and a read asks the channel for what is still on its way.</summary>
 public sealed partial class TaskGrain
 {
+    // How long a read waits for an announced task to reach its channel: as long as a socket retries its submit while a silo dies.
+    private static readonly TimeSpan s_announcedWait = TimeSpan.FromSeconds(10);
+
+    // Announced by its socket and not yet tracked by its channel (or withdrawn): reads and cancels wait on it.
+    private TaskCompletionSource? _announced;
+
+    Task ITaskGrain.Announce()
+    {
+        if (!Exists && _outcome is null)
+        {
+            _announced ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    Task ITaskGrain.Withdraw()
+    {
+        Settle();
+        if (!Exists && _outcome is null)
+        {
+            // Never tracked: the activation holds nothing.
+            DeactivateOnIdle();
+        }
+
+        return Task.CompletedTask;
+    }
+
     Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
     {
         ArgumentNullException.ThrowIfNull(request);
         Hold(new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey });
+        Settle();
         return Task.CompletedTask;
+    }
+
+    /// <summary>An announced task not tracked yet: waits until its channel tracks it or its socket withdraws it (bounded), so that a
+    /// client told <c>queued</c> never hears "no such task".</summary>
+    private async Task AwaitAnnounced()
+    {
+        if (_announced is { } announced && !Exists)
+        {
+            try
+            {
+                await announced.Task.WaitAsync(s_announcedWait);
+            }
+            catch (TimeoutException)
+            {
+                // The submit never came back: answer from what is here.
+            }
+        }
+    }
+
+    private void Settle()
+    {
+        _announced?.TrySetResult();
+        _announced = null;
     }
 
     async Task ITaskGrain.Record(TaskProgress progress)
@@ -30,6 +82,7 @@ public sealed partial class TaskGrain
                 DeviceKey = progress.DeviceKey,
             });
             LogRecordRebuilt(TaskId, progress.Status);
+            Settle();
         }
 
         if (!IsRunning)

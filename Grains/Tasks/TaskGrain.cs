@@ -145,6 +145,7 @@ public sealed partial class TaskGrain(
 
     async Task<TaskSnapshot?> ITaskGrain.GetSnapshot()
     {
+        await AwaitAnnounced();
         if (IsRunning && State.Request is { Streamed: true, SessionId: { } sessionId })
         {
             await TakeUnrecordedProgress(sessionId);
@@ -206,6 +207,7 @@ public sealed partial class TaskGrain(
 
     async Task<bool> ITaskGrain.Cancel()
     {
+        await AwaitAnnounced();
         if (!IsRunning)
         {
             return false;

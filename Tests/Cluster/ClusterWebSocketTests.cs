@@ -110,6 +110,38 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
         var ended = await other.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/api/v1/tasks/{last}");
         Assert.Equal("completed", ended!["status"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_task_is_found_and_cancelled_through_another_gateway_the_moment_its_socket_says_queued()
+    {
+        // The socket on gateway-a, REST on gateway-b, asked the instant queued arrives: before the channel has the task, the task grain
+        // already knows of it and waits for it. Twenty rounds: a window of a millisecond shows up in a few of them.
+        var text = string.Join(" ", Enumerable.Repeat("Una frase larga que tarda en decirse, para que la tarea siga sonando.", 70));
+        using var direct = cluster.Gateway("gateway-a");
+        using var other = cluster.Gateway("gateway-b");
+        await using var client = await ProtocolClient.Connect(direct.BaseAddress!);
+        await client.Send(new { type = "connect", session_id = "cluster-queued-" + Guid.NewGuid().ToString("N") });
+        await client.Receive();
+        for (var round = 0; round < 20; round++)
+        {
+            await client.Send(new { type = "synthesize", text, voice_id = "es-female-1", format = "pcm", speed = 0.5 });
+            var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+            using (var read = await other.GetAsync($"/api/v1/tasks/{taskId}"))
+            {
+                var body = await read.Content.ReadAsStringAsync();
+                Assert.True(read.IsSuccessStatusCode, $"round {round}: {body}");
+                var status = System.Text.Json.Nodes.JsonNode.Parse(body)!["status"]!.GetValue<string>();
+                Assert.True(status is "queued" or "processing", $"round {round}: {body}");
+            }
+
+            using (var cancel = await other.DeleteAsync($"/api/v1/tasks/{taskId}"))
+            {
+                Assert.True(cancel.StatusCode == System.Net.HttpStatusCode.OK, $"round {round}: {await cancel.Content.ReadAsStringAsync()}");
+            }
+
+            Assert.Equal("cancelled", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId), TimeSpan.FromSeconds(20)))[^1].Str("status"));
+        }
+    }
 }
 
 /// <summary>A silo dies under a streaming session: the audio goes on from the survivor, every sentence exactly once.</summary>
