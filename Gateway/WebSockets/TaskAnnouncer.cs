@@ -15,8 +15,8 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
     // The longest a queued status waits for its announcement (a dying silo): the task runs anyway, REST finds it once the channel has it.
     private static readonly TimeSpan s_longest = TimeSpan.FromSeconds(2);
 
-    // An id announced this long ago is announced again: its idle activation may be collected (Orleans' collection age is 15 minutes).
-    private static readonly TimeSpan s_fresh = TimeSpan.FromMinutes(5);
+    // An id announced this long ago is announced again: the task grain keeps an announced activation from collection for 30 minutes.
+    private static readonly TimeSpan s_fresh = TimeSpan.FromMinutes(25);
 
     private Announced? _next;
 
