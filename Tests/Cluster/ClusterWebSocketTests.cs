@@ -55,14 +55,10 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
     [Fact]
     public async Task Tasks_stopped_on_one_gateway_read_as_cancelled_on_the_other_at_once_and_end_on_the_socket()
     {
-        // The socket on gateway-a, REST on gateway-b: the channel, the task grains and the two gateways are separate processes. Each
-        // text is about ten minutes of speech at half speed, a second or more of synthesis: the stops below come well before it ends.
-        var text = string.Join(" ", Enumerable.Repeat("Una frase larga que tarda en decirse, para que la tarea siga sonando.", 70));
-        using var direct = cluster.Gateway("gateway-a");
+        // The socket on gateway-a, REST on gateway-b: the channel, the task grains and the two gateways are separate processes.
+        var text = LongText;
         using var other = cluster.Gateway("gateway-b");
-        await using var client = await ProtocolClient.Connect(direct.BaseAddress!);
-        await client.Send(new { type = "connect", session_id = "cluster-stop-" + Guid.NewGuid().ToString("N") });
-        await client.Receive();
+        await using var client = await ConnectOnGatewayA("cluster-stop-");
 
         async Task<List<string>> Submit(int count)
         {
@@ -116,12 +112,9 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
     {
         // The socket on gateway-a, REST on gateway-b, asked the instant queued arrives: before the channel has the task, the task grain
         // already knows of it and waits for it. Twenty rounds: a window of a millisecond shows up in a few of them.
-        var text = string.Join(" ", Enumerable.Repeat("Una frase larga que tarda en decirse, para que la tarea siga sonando.", 70));
-        using var direct = cluster.Gateway("gateway-a");
+        var text = LongText;
         using var other = cluster.Gateway("gateway-b");
-        await using var client = await ProtocolClient.Connect(direct.BaseAddress!);
-        await client.Send(new { type = "connect", session_id = "cluster-queued-" + Guid.NewGuid().ToString("N") });
-        await client.Receive();
+        await using var client = await ConnectOnGatewayA("cluster-queued-");
         for (var round = 0; round < 20; round++)
         {
             await client.Send(new { type = "synthesize", text, voice_id = "es-female-1", format = "pcm", speed = 0.5 });
@@ -140,6 +133,28 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
             }
 
             Assert.Equal("cancelled", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId), TimeSpan.FromSeconds(20)))[^1].Str("status"));
+        }
+    }
+
+    // About ten minutes of speech at half speed, a second or more of synthesis: stops sent soon after its start come well before its end.
+    private static readonly string LongText =
+        string.Join(" ", Enumerable.Repeat("Una frase larga que tarda en decirse, para que la tarea siga sonando.", 70));
+
+    /// <summary>A socket on gateway-a, connected to a new session.</summary>
+    private async Task<ProtocolClient> ConnectOnGatewayA(string sessionPrefix)
+    {
+        using var direct = cluster.Gateway("gateway-a");
+        var client = await ProtocolClient.Connect(direct.BaseAddress!);
+        try
+        {
+            await client.Send(new { type = "connect", session_id = sessionPrefix + Guid.NewGuid().ToString("N") });
+            await client.Receive();
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
         }
     }
 }
