@@ -8,7 +8,7 @@ namespace MitTts.Grains.Channels;
 /// when that synthesizer's silo dies, and telling the task grain where the task stands.</summary>
 public sealed partial class AudioChannelGrain
 {
-    private async Task<SubmitResult> SubmitItem(ChannelTaskInfo info, SynthesisRequest request, TextContext? context)
+    private async Task<SubmitResult> SubmitItem(ChannelTaskInfo info, SynthesisRequest request, TextContext? context, bool announced = true)
     {
         request = request with { SessionId = SessionId, Streamed = true };
         if (_tasks.TryGet(info.TaskId, out var known))
@@ -50,6 +50,12 @@ public sealed partial class AudioChannelGrain
 
         var task = GrainFactory.GetGrain<ITaskGrain>(info.TaskId);
         item.Recording = task.Track(request, queued.DeviceKey);
+        if (!announced)
+        {
+            item.StartAfter = item.Recording;
+            _ = StartWhenTracked(item);
+        }
+
         _ = Pull(item, started.Events!, 0);
 
         // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
@@ -76,11 +82,13 @@ public sealed partial class AudioChannelGrain
         var tasks = new List<SubmitResult>(pieces.Count);
         foreach (var piece in pieces)
         {
-            var info = new ChannelTaskInfo(NewTaskId(), context.Options.RequestId, context.Id);
-            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context);
+            var (taskId, announced) = TakeTextTaskId();
+            var info = new ChannelTaskInfo(taskId, context.Options.RequestId, context.Id);
+            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context, announced);
             tasks.Add(result);
             if (result is TaskRefused refused)
             {
+                WithdrawTextTaskId(taskId, announced);
                 return new TextAppendResult(tasks, refused.Error);
             }
         }
@@ -243,6 +251,23 @@ public sealed partial class AudioChannelGrain
 
     /// <summary>The longest a completed task's end waits for its record (<see cref="Pump"/>).</summary>
     internal static readonly TimeSpan RecordWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>Lets a held text task start once its Track is done (up to <see cref="RecordWait"/>: a record stuck on a dying silo does
+    /// not hold the session).</summary>
+    private async Task StartWhenTracked(ChannelItem item)
+    {
+        try
+        {
+            await item.StartAfter!.WaitAsync(RecordWait, time);
+        }
+        catch (Exception)
+        {
+            // Not there in time, or failed (logged where the submit awaits it): the task starts without it.
+        }
+
+        item.StartAfter = null;
+        Pump();
+    }
 
     private async Task PumpWhenRecorded(ChannelItem item)
     {

@@ -76,6 +76,7 @@ public sealed partial class AudioChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         buffers.Report(SessionId, 0);
+        WithdrawNextTextTaskId();
         if (_admitted)
         {
             _admitted = false;
@@ -117,6 +118,7 @@ public sealed partial class AudioChannelGrain(
             var language = voices.Find(contextOptions.Template.VoiceId)?.Language;
             context = new TextContext(contextId, contextOptions, language);
             _contexts[contextId] = context;
+            PrepareTextTaskId();
         }
         else if (context.Ended)
         {
@@ -235,6 +237,12 @@ public sealed partial class AudioChannelGrain(
 
             if (!current.Started)
             {
+                if (current.StartAfter is not null && current.EndStatus is null)
+                {
+                    // Its record is on its way (StartWhenTracked pumps again once it is there); a stopped one ends at once.
+                    break;
+                }
+
                 current.Started = true;
                 Emit(new TaskStartedEvent(0, current.TaskId, current.Info.RequestId, current.Info.ContextId), AudioPosition.None);
                 emitted = true;

@@ -95,6 +95,10 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>The task's end waited (or is waiting) for its completed record: it goes out once, whether the record landed or not.</summary>
     public bool EndWaitedForRecord { get; set; }
 
+    /// <summary>A text task whose id its task grain had not heard of ahead: it does not start (no client hears of it) until its Track
+    /// is done, so a read of it through any gateway finds it; null once it may start.</summary>
+    public Task? StartAfter { get; set; }
+
     /// <summary>Keeps the part of a piece the channel lacks (a re-run after a failover may send the start of a sentence again) and
     /// queues its events, each marked with where it leaves the task.</summary>
     public void Take(SentenceAudio piece)
