@@ -15,9 +15,6 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
     // The longest a queued status waits for its announcement (a dying silo): the task runs anyway, REST finds it once the channel has it.
     private static readonly TimeSpan s_longest = TimeSpan.FromSeconds(2);
 
-    // An id announced this long ago is announced again: the task grain keeps an announced activation from collection for 30 minutes.
-    private static readonly TimeSpan s_fresh = TimeSpan.FromMinutes(25);
-
     private Announced? _next;
 
     /// <summary>A task id, with its grain and the announcement its <c>queued</c> status waits for (it never faults).</summary>
@@ -29,7 +26,7 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
     /// <summary>The next task id, announced (or being announced); call <see cref="Prepare"/> once the task is on its way.</summary>
     public Announced Take()
     {
-        var taken = _next is { } next && Stopwatch.GetElapsedTime(next.At) < s_fresh ? next : Announce();
+        var taken = _next is { } next && Stopwatch.GetElapsedTime(next.At) < TaskAnnouncements.Fresh ? next : Announce();
         if (_next is { } stale && stale.TaskId != taken.TaskId)
         {
             Withdraw(stale);

@@ -77,25 +77,6 @@ public sealed partial class AudioChannelGrain
             queued.Position, queued.EstimatedSeconds, null, DeviceKey: queued.DeviceKey));
     }
 
-    private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
-    {
-        var tasks = new List<SubmitResult>(pieces.Count);
-        foreach (var piece in pieces)
-        {
-            var (taskId, announced) = TakeTextTaskId();
-            var info = new ChannelTaskInfo(taskId, context.Options.RequestId, context.Id);
-            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context, announced);
-            tasks.Add(result);
-            if (result is TaskRefused refused)
-            {
-                WithdrawTextTaskId(taskId, announced);
-                return new TextAppendResult(tasks, refused.Error);
-            }
-        }
-
-        return new TextAppendResult(tasks);
-    }
-
     private static string NewTaskId() => "task_" + Guid.NewGuid().ToString("N");
 
     /// <summary>Reads a task's job to its end; when its synthesizer's silo dies, starts it again elsewhere from the first byte missing.</summary>
@@ -256,31 +237,29 @@ public sealed partial class AudioChannelGrain
     /// not hold the session).</summary>
     private async Task StartWhenTracked(ChannelItem item)
     {
-        try
-        {
-            await item.StartAfter!.WaitAsync(RecordWait, time);
-        }
-        catch (Exception)
-        {
-            // Not there in time, or failed (logged where the submit awaits it): the task starts without it.
-        }
-
+        await WaitForRecord(item.StartAfter!);
         item.StartAfter = null;
         Pump();
     }
 
     private async Task PumpWhenRecorded(ChannelItem item)
     {
+        await WaitForRecord(item.Recording);
+        Pump();
+    }
+
+    /// <summary>Waits for a call to the task grain, up to <see cref="RecordWait"/>: a record stuck on a dying silo does not hold the
+    /// session.</summary>
+    private async Task WaitForRecord(Task record)
+    {
         try
         {
-            await item.Recording.WaitAsync(RecordWait, time);
+            await record.WaitAsync(RecordWait, time);
         }
         catch (Exception)
         {
-            // Not there in time, or failed (RecordAfter logs what it catches): the end goes out without it either way.
+            // Not there in time, or failed (logged where it failed): the channel goes on without it either way.
         }
-
-        Pump();
     }
 
     private async Task RecordAfter(Task previous, string taskId, TaskProgress progress)

@@ -110,45 +110,6 @@ public sealed partial class AudioChannelGrain(
         return SubmitItem(info, request, context: null);
     }
 
-    async Task<TextAppendResult> IAudioChannelGrain.AppendText(string contextId, string text, TextContextOptions contextOptions)
-    {
-        ArgumentNullException.ThrowIfNull(contextOptions);
-        if (!_contexts.TryGetValue(contextId, out var context))
-        {
-            var language = voices.Find(contextOptions.Template.VoiceId)?.Language;
-            context = new TextContext(contextId, contextOptions, language);
-            _contexts[contextId] = context;
-            PrepareTextTaskId();
-        }
-        else if (context.Ended)
-        {
-            return new TextAppendResult([], new TaskError("context_closed", $"Text context '{contextId}' has ended; use a new context_id."));
-        }
-
-        var pieces = context.Append(text);
-        MarkUnsaved();
-        return await SubmitPieces(context, pieces);
-    }
-
-    async Task<TextAppendResult> IAudioChannelGrain.FlushText(string contextId, bool close)
-    {
-        if (!_contexts.TryGetValue(contextId, out var context) || context.Ended)
-        {
-            return new TextAppendResult([], new TaskError("context_not_found", $"No open text context '{contextId}'."));
-        }
-
-        var rest = context.TakeRest();
-        var result = await SubmitPieces(context, rest is null ? [] : [rest]);
-        if (close)
-        {
-            context.Ended = true;
-            MarkUnsaved();
-            Pump();
-        }
-
-        return result;
-    }
-
     async IAsyncEnumerable<ChannelEvent> IAudioChannelGrain.Listen(long afterSequence, ChannelReader? reader, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (_restoredMarks is not null)
@@ -308,31 +269,6 @@ public sealed partial class AudioChannelGrain(
         {
             context.OpenTasks--;
         }
-    }
-
-    private bool EndFinishedContexts()
-    {
-        List<TextContext>? finished = null;
-        foreach (var context in _contexts.Values)
-        {
-            if (context.Ended && context.OpenTasks == 0)
-            {
-                (finished ??= []).Add(context);
-            }
-        }
-
-        if (finished is null)
-        {
-            return false;
-        }
-
-        foreach (var context in finished)
-        {
-            _contexts.Remove(context.Id);
-            Emit(new ContextEndedEvent(0, context.Options.RequestId, context.Id), AudioPosition.None);
-        }
-
-        return true;
     }
 
     /// <summary>Ends a task here: its audio not yet sent leaves the channel, its synthesis stops, its record says how it ended, and its

@@ -10,9 +10,6 @@ public sealed partial class TaskGrain
     // How long a read waits for an announced task to reach its channel: as long as a socket retries its submit while a silo dies.
     private static readonly TimeSpan s_announcedWait = TimeSpan.FromSeconds(10);
 
-    // How long an announced task's idle activation is kept from collection (TaskAnnouncer announces again before this).
-    private static readonly TimeSpan s_announcedLife = TimeSpan.FromMinutes(30);
-
     // Announced by its socket and not yet tracked by its channel (or withdrawn): reads and cancels wait on it.
     private TaskCompletionSource? _announced;
 
@@ -24,7 +21,7 @@ public sealed partial class TaskGrain
 
             // A socket announces its next task ahead, maybe long before it comes: the activation stays past the collection age (its
             // socket announces again after TaskAnnouncer's freshness, and withdraws it when it closes).
-            DelayDeactivation(s_announcedLife);
+            DelayDeactivation(TaskAnnouncements.Kept);
         }
 
         return Task.CompletedTask;

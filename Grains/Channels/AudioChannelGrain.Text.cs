@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using MitTts.Grains.Interfaces;
+
+namespace MitTts.Grains.Channels;
+
+/// <summary>Text contexts (LLM tokens): fragments appended, cut into sentences, each sentence a task, and the context's end once its
+/// last task ended. Each task's id is announced to its task grain ahead (as a socket does for its <c>synthesize</c> tasks): a client
+/// that reads such a task over REST, through any gateway, the moment its <c>processing</c> status names it waits for the channel's
+/// Track rather than find no task. A task whose id was not announced in time does not start until its Track is done.</summary>
+public sealed partial class AudioChannelGrain
+{
+    async Task<TextAppendResult> IAudioChannelGrain.AppendText(string contextId, string text, TextContextOptions contextOptions)
+    {
+        ArgumentNullException.ThrowIfNull(contextOptions);
+        if (!_contexts.TryGetValue(contextId, out var context))
+        {
+            var language = voices.Find(contextOptions.Template.VoiceId)?.Language;
+            context = new TextContext(contextId, contextOptions, language);
+            _contexts[contextId] = context;
+            PrepareTextTaskId();
+        }
+        else if (context.Ended)
+        {
+            return new TextAppendResult([], new TaskError("context_closed", $"Text context '{contextId}' has ended; use a new context_id."));
+        }
+
+        var pieces = context.Append(text);
+        MarkUnsaved();
+        return await SubmitPieces(context, pieces);
+    }
+
+    async Task<TextAppendResult> IAudioChannelGrain.FlushText(string contextId, bool close)
+    {
+        if (!_contexts.TryGetValue(contextId, out var context) || context.Ended)
+        {
+            return new TextAppendResult([], new TaskError("context_not_found", $"No open text context '{contextId}'."));
+        }
+
+        var rest = context.TakeRest();
+        var result = await SubmitPieces(context, rest is null ? [] : [rest]);
+        if (close)
+        {
+            context.Ended = true;
+            MarkUnsaved();
+            Pump();
+        }
+
+        return result;
+    }
+
+    private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
+    {
+        var tasks = new List<SubmitResult>(pieces.Count);
+        foreach (var piece in pieces)
+        {
+            var (taskId, announced) = TakeTextTaskId();
+            var info = new ChannelTaskInfo(taskId, context.Options.RequestId, context.Id);
+            var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context, announced);
+            tasks.Add(result);
+            if (result is TaskRefused refused)
+            {
+                WithdrawTextTaskId(taskId, announced);
+                return new TextAppendResult(tasks, refused.Error);
+            }
+        }
+
+        return new TextAppendResult(tasks);
+    }
+
+    private bool EndFinishedContexts()
+    {
+        List<TextContext>? finished = null;
+        foreach (var context in _contexts.Values)
+        {
+            if (context.Ended && context.OpenTasks == 0)
+            {
+                (finished ??= []).Add(context);
+            }
+        }
+
+        if (finished is null)
+        {
+            return false;
+        }
+
+        foreach (var context in finished)
+        {
+            _contexts.Remove(context.Id);
+            Emit(new ContextEndedEvent(0, context.Options.RequestId, context.Id), AudioPosition.None);
+        }
+
+        return true;
+    }
+
+    // The next text task's id, announced (or being announced); none until the channel's first text context opens.
+    private (string TaskId, Task<bool> Announced, long At)? _nextTextTaskId;
+
+    /// <summary>Announces the next text task's id unless one is on its way: when a context opens, and as each id is taken.</summary>
+    private void PrepareTextTaskId()
+    {
+        if (_nextTextTaskId is null)
+        {
+            var taskId = NewTaskId();
+            _nextTextTaskId = (taskId, AnnounceAhead(taskId), Stopwatch.GetTimestamp());
+        }
+    }
+
+    /// <summary>An id for a task cut from a text context, and whether its task grain has heard of it. One whose announcement is not
+    /// done yet (the context's first piece, or pieces cut faster than a grain call) stays for the next piece, and this one goes
+    /// unannounced: its start waits for its Track.</summary>
+    private (string TaskId, bool Announced) TakeTextTaskId()
+    {
+        (string TaskId, bool Announced)? taken = null;
+        if (_nextTextTaskId is { } next && next.Announced is { IsCompletedSuccessfully: true } done)
+        {
+            if (done.Result && Stopwatch.GetElapsedTime(next.At) < TaskAnnouncements.Fresh)
+            {
+                taken = (next.TaskId, true);
+            }
+            else if (done.Result)
+            {
+                GrainFactory.GetGrain<ITaskGrain>(next.TaskId).Withdraw().Ignore();
+            }
+
+            _nextTextTaskId = null;
+        }
+
+        PrepareTextTaskId();
+        return taken ?? (NewTaskId(), false);
+    }
+
+    /// <summary>A taken text task the channel did not keep (refused): a read waiting for it goes on.</summary>
+    private void WithdrawTextTaskId(string taskId, bool announced)
+    {
+        if (announced)
+        {
+            GrainFactory.GetGrain<ITaskGrain>(taskId).Withdraw().Ignore();
+        }
+    }
+
+    /// <summary>The channel is going: its id announced ahead will not be used.</summary>
+    private void WithdrawNextTextTaskId()
+    {
+        if (_nextTextTaskId is { Announced: { IsCompletedSuccessfully: true, Result: true } } next)
+        {
+            GrainFactory.GetGrain<ITaskGrain>(next.TaskId).Withdraw().Ignore();
+        }
+
+        _nextTextTaskId = null;
+    }
+
+    private async Task<bool> AnnounceAhead(string taskId)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ITaskGrain>(taskId).Announce();
+            return true;
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // The id is used unannounced, its start held for its Track.
+            return false;
+        }
+    }
+}
