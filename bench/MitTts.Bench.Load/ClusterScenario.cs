@@ -55,6 +55,8 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
                 await FirstAudio(("embedded (co-hosted silo, in the bench process)", embedded),
                     ("client gateway, direct", LocalCluster.FirstGateway),
                     ("client gateway through nginx", LocalCluster.Balancer));
+                Console.Error.WriteLine("cluster: first turn of a new session, embedded vs gateway");
+                await new FirstTurnScenario(table, options.FirstAudioSamples / 2).Run(("embedded", embedded), ("client gateway, direct", LocalCluster.FirstGateway));
             }
         }
 

@@ -103,21 +103,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
 
         if (serverPid is { } pid)
         {
-            // Tier-1 compilation goes on in the background after the calls that asked for it: wait until the server uses under 5 % of
-            // a core (or 20 s have passed).
-            var deadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
-            var before = ProcessCpu.OfThread(pid, RawEngine.EngineThread).Process;
-            while (Stopwatch.GetTimestamp() < deadline)
-            {
-                await Task.Delay(500);
-                var now = ProcessCpu.OfThread(pid, RawEngine.EngineThread).Process;
-                if (now - before < 0.025)
-                {
-                    break;
-                }
-
-                before = now;
-            }
+            await ProcessCpu.WaitUntilQuiet(pid);
         }
     }
 

@@ -73,6 +73,25 @@ internal static class ProcessCpu
         return (Ticks(pid) / s_ticksPerSecond, threadTicks / s_ticksPerSecond);
     }
 
+    /// <summary>Waits until process <paramref name="pid"/> uses under 5 % of a core (or 20 s have passed).</summary>
+    /// <remarks>Tier-1 compilation goes on in the background after the calls that asked for it: a warm-up is over once it has.</remarks>
+    public static async Task WaitUntilQuiet(int pid)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
+        var before = Ticks(pid) / s_ticksPerSecond;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(500);
+            var now = Ticks(pid) / s_ticksPerSecond;
+            if (now - before < 0.025)
+            {
+                return;
+            }
+
+            before = now;
+        }
+    }
+
     private static long Ticks(int pid) => StatTicks($"/proc/{pid}/stat");
 
     private static long StatTicks(string path)

@@ -3,7 +3,7 @@ using System.Globalization;
 using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
-// SCENARIO: first-audio interrupt capacity throughput connections naive (all six when none is named); scheduling, cluster, soak,
+// SCENARIO: first-audio first-turn interrupt capacity throughput connections naive (all seven when none is named); scheduling, cluster, soak,
 // soak-cluster, neural and first-audio-ab (with --compare-with OTHER_BUILD_PROGRAM) only when named.
 // Without --url it starts the embedded server on free loopback ports: in a child process for the streaming scenarios (in this process
 // with --in-process), in this process for the scheduling and cluster scenarios.
@@ -114,6 +114,7 @@ foreach (var scenario in streaming)
         case "throughput": throughput = await new ThroughputScenario(streamingServer, options, table).Run(); break;
         case "connections": await new ConnectionsScenario(options.Url, options, table).Run(); break;
         case "naive": await new NaiveScenario(streamingServer, options, table).Run(throughput); break;
+        case "first-turn": await new FirstTurnScenario(table, options.FirstAudioSamples / 2).Run(streamingServer, child?.Pid); break;
     }
 
     if (child is not null)
@@ -144,7 +145,7 @@ await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "latest.md"), r
 /// <summary>Command-line options; every count and duration has a default sized for a run of about five minutes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] StreamingScenarios = ["first-audio", "interrupt", "capacity", "throughput", "connections", "naive"];
+    public static readonly string[] StreamingScenarios = ["first-audio", "first-turn", "interrupt", "capacity", "throughput", "connections", "naive"];
 
     public HashSet<string> Scenarios { get; init; } = [];
 
