@@ -263,14 +263,32 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     {
         var id = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
         var owner = _guard.Caller!.UserId;
-        var session = await _grains.GetGrain<ISessionGrain>(id).Open(owner);
+
+        // A first turn sent right behind `connect` waits for all of this: the session, its channel and the first task's announcement
+        // are activated at once (in a cluster each is a directory entry and a storage read). The channel is only read before the
+        // owner is known to be this caller.
+        _announcer.Prepare();
+        var channel = _grains.GetGrain<IAudioChannelGrain>(id);
+        var opening = _grains.GetGrain<ISessionGrain>(id).Open(owner);
+        var reading = channel.GetWindow();
+        SessionSnapshot session;
+        try
+        {
+            session = await opening;
+        }
+        catch
+        {
+            reading.Ignore();
+            throw;
+        }
+
         if (!string.Equals(session.OwnerId, owner, StringComparison.Ordinal))
         {
+            reading.Ignore();
             throw new SessionForbiddenException(id);
         }
 
-        var channel = _grains.GetGrain<IAudioChannelGrain>(id);
-        var window = await channel.GetWindow();
+        var window = await reading;
         if (window.Full)
         {
             throw new SessionLimitException();
@@ -278,7 +296,6 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         _sessionId = id;
         _channel = channel;
-        _announcer.Prepare();
 
         // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;
