@@ -120,6 +120,11 @@ public sealed record ChannelTaskInfo([property: Id(0)] string TaskId, [property:
 [GenerateSerializer, Immutable]
 public sealed record TextContextOptions([property: Id(0)] SynthesisRequest Template, [property: Id(1)] string? RequestId);
 
+/// <summary>A task id whose task grain has heard of it (<see cref="ITaskGrain.Announce"/>), handed on to be used; <see cref="Age"/>: how
+/// long ago it was announced (see <see cref="TaskAnnouncements"/>).</summary>
+[GenerateSerializer, Immutable]
+public sealed record AnnouncedTaskId([property: Id(0)] string TaskId, [property: Id(1)] TimeSpan Age);
+
 /// <summary>What a piece of streamed text did: one result per sentence now complete (accepted or refused), or why the text itself was refused.</summary>
 [GenerateSerializer, Immutable]
 public sealed record TextAppendResult([property: Id(0)] IReadOnlyList<SubmitResult> Tasks, [property: Id(1)] TaskError? Error = null);
@@ -136,8 +141,9 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request);
 
     /// <summary>Appends streamed text (LLM tokens) to a text context, opening it with <paramref name="options"/> when new;
-    /// each sentence that is now complete becomes a task.</summary>
-    Task<TextAppendResult> AppendText(string contextId, string text, TextContextOptions options);
+    /// each sentence that is now complete becomes a task. <paramref name="spare"/>: an id announced by the caller, for the channel's
+    /// next text task when it has none announced yet (its first context); the channel withdraws it otherwise.</summary>
+    Task<TextAppendResult> AppendText(string contextId, string text, TextContextOptions options, AnnouncedTaskId? spare = null);
 
     /// <summary>Synthesizes what a text context holds now, complete sentence or not; with <paramref name="close"/>, also ends the context.</summary>
     Task<TextAppendResult> FlushText(string contextId, bool close);

@@ -17,8 +17,9 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
 
     private Announced? _next;
 
-    /// <summary>A task id, with its grain and the announcement its <c>queued</c> status waits for (it never faults).</summary>
-    public readonly record struct Announced(string TaskId, ITaskGrain Grain, Task Done, long At);
+    /// <summary>A task id, with its grain and the announcement its <c>queued</c> status waits for (it never faults: false when the
+    /// grain did not hear of the task).</summary>
+    public readonly record struct Announced(string TaskId, ITaskGrain Grain, Task<bool> Done, long At);
 
     /// <summary>Announces the next id now, unless one is ready: when the session opens, and after each task is submitted.</summary>
     public void Prepare() => _next ??= Announce();
@@ -34,6 +35,20 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
 
         _next = null;
         return taken;
+    }
+
+    /// <summary>The id announced ahead, for the session's channel to name its first text task with (<see
+    /// cref="IAudioChannelGrain.AppendText"/>), if its announcement is done; call <see cref="Prepare"/> after.</summary>
+    public AnnouncedTaskId? HandOver()
+    {
+        if (_next is { Done: { IsCompletedSuccessfully: true, Result: true } } next && Stopwatch.GetElapsedTime(next.At) is var age
+            && age < TaskAnnouncements.Fresh)
+        {
+            _next = null;
+            return new AnnouncedTaskId(next.TaskId, age);
+        }
+
+        return null;
     }
 
     /// <summary>The socket is going: the id announced ahead will not be used.</summary>
@@ -73,11 +88,12 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
         return new Announced(taskId, grain, Announce(grain), Stopwatch.GetTimestamp());
     }
 
-    private async Task Announce(ITaskGrain grain)
+    private async Task<bool> Announce(ITaskGrain grain)
     {
         try
         {
             await grain.Announce().WaitAsync(s_longest, closing);
+            return true;
         }
         catch (OperationCanceledException) when (closing.IsCancellationRequested)
         {
@@ -88,6 +104,8 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
             // Queued goes out anyway: the task still runs, and REST finds it once its channel has it.
             LogAnnounceFailed(e);
         }
+
+        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A task grain did not hear of a new streamed task in time; its queued status goes out without it")]

@@ -7,6 +7,8 @@ namespace MitTts.Gateway.WebSockets;
 /// them into sentences and names the tasks.</summary>
 public sealed partial class WebSocketConnection
 {
+    private bool _textStarted;
+
     private async Task AppendText(TextMessage message)
     {
         if (string.IsNullOrEmpty(message.ContextId))
@@ -38,7 +40,17 @@ public sealed partial class WebSocketConnection
 
         await EnsureSession(_outbox.Closing);
         var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId }, message.RequestId);
-        var result = await _channel!.AppendText(message.ContextId, message.Text, options);
+        // The session's first text message hands the channel the socket's id announced ahead, so the first sentence need not wait for
+        // a task grain to hear of it (in a cluster a new activation); the socket announces another for its next synthesize.
+        var spare = _textStarted ? null : _announcer.HandOver();
+        _textStarted = true;
+        var appending = _channel!.AppendText(message.ContextId, message.Text, options, spare);
+        if (spare is not null)
+        {
+            _announcer.Prepare();
+        }
+
+        var result = await appending;
         ReportTextResult(result, message.RequestId, message.ContextId);
     }
 

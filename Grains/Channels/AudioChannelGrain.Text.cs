@@ -9,9 +9,14 @@ namespace MitTts.Grains.Channels;
 /// Track rather than find no task. A task whose id was not announced in time does not start until its Track is done.</summary>
 public sealed partial class AudioChannelGrain
 {
-    async Task<TextAppendResult> IAudioChannelGrain.AppendText(string contextId, string text, TextContextOptions contextOptions)
+    async Task<TextAppendResult> IAudioChannelGrain.AppendText(string contextId, string text, TextContextOptions contextOptions, AnnouncedTaskId? spare)
     {
         ArgumentNullException.ThrowIfNull(contextOptions);
+        if (spare is not null)
+        {
+            AdoptTextTaskId(spare);
+        }
+
         if (!_contexts.TryGetValue(contextId, out var context))
         {
             var language = voices.Find(contextOptions.Template.VoiceId)?.Language;
@@ -103,6 +108,20 @@ public sealed partial class AudioChannelGrain
             var taskId = NewTaskId();
             _nextTextTaskId = (taskId, AnnounceAhead(taskId), Stopwatch.GetTimestamp());
         }
+    }
+
+    /// <summary>An id the caller announced becomes the next text task's when the channel has none announced (its socket announces one
+    /// ahead anyway, so the session's first text task starts at once instead of waiting for its Track); otherwise it is withdrawn.</summary>
+    private void AdoptTextTaskId(AnnouncedTaskId spare)
+    {
+        if (_nextTextTaskId is null && spare.Age < TaskAnnouncements.Fresh)
+        {
+            var at = Stopwatch.GetTimestamp() - (long)(spare.Age.TotalSeconds * Stopwatch.Frequency);
+            _nextTextTaskId = (spare.TaskId, Task.FromResult(true), at);
+            return;
+        }
+
+        GrainFactory.GetGrain<ITaskGrain>(spare.TaskId).Withdraw().Ignore();
     }
 
     /// <summary>An id for a task cut from a text context, and whether its task grain has heard of it. One whose announcement is not

@@ -217,7 +217,7 @@ public sealed class ResumingChannelReaderTests
 
         public Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request) => throw new NotSupportedException();
 
-        public Task<TextAppendResult> AppendText(string contextId, string text, TextContextOptions options) => throw new NotSupportedException();
+        public Task<TextAppendResult> AppendText(string contextId, string text, TextContextOptions options, AnnouncedTaskId? spare) => throw new NotSupportedException();
 
         public Task<TextAppendResult> FlushText(string contextId, bool close) => throw new NotSupportedException();
 
