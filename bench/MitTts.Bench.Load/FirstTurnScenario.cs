@@ -27,7 +27,7 @@ internal sealed class FirstTurnScenario(ResultTable table, int samples)
         await using var warm = await StreamClient.Open(server);
         for (var i = 0; i < 20; i++)
         {
-            var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
+            var text = Reply(i);
             await Once(server, text, Turn.Synthesize);
             await Once(server, text, Turn.Text);
             await FirstAudioScenario.Once(warm, text, "pcm");
@@ -46,7 +46,7 @@ internal sealed class FirstTurnScenario(ResultTable table, int samples)
         var raw = new List<double>();
         for (var i = 0; i < samples; i++)
         {
-            var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
+            var text = Reply(i);
             var (toConnected, toAudio) = await Once(server, text, Turn.Synthesize);
             synthesize.Add(toAudio);
             connected.Add(toConnected);
@@ -71,8 +71,8 @@ internal sealed class FirstTurnScenario(ResultTable table, int samples)
         {
             foreach (var (_, address) in targets)
             {
-                await Once(address, FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length], Turn.Synthesize);
-                await Once(address, FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length], Turn.Text);
+                await Once(address, Reply(i), Turn.Synthesize);
+                await Once(address, Reply(i), Turn.Text);
             }
         }
 
@@ -81,7 +81,7 @@ internal sealed class FirstTurnScenario(ResultTable table, int samples)
         var connected = new List<double>();
         for (var i = 0; i < samples; i++)
         {
-            var text = FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length];
+            var text = Reply(i);
             for (var t = 0; t < targets.Length; t++)
             {
                 var k = (t + i) % targets.Length;
@@ -107,10 +107,14 @@ internal sealed class FirstTurnScenario(ResultTable table, int samples)
         NoteHow(Percentiles.Of(connected), "the embedded rows (the cluster rows' `connect` → `connected` only)");
     }
 
+    /// <summary>A two-sentence reply: sent as one <c>text</c> message, its first sentence is cut as it arrives, the second at <c>flush</c>.</summary>
+    private static string Reply(int i) => FirstAudioScenario.AgentSentences[i % FirstAudioScenario.AgentSentences.Length] + " "
+        + FirstAudioScenario.AgentSentences[(i + 1) % FirstAudioScenario.AgentSentences.Length];
+
     private void NoteHow(Percentiles connected, string reference) =>
         table.Note(string.Create(CultureInfo.InvariantCulture, $"First turn: a new socket sends `connect` (a new session) and its first turn right "
-            + $"behind it, without waiting for `connected`; turn sent → first binary frame. `synthesize`: as in the first-audio scenario; streamed "
-            + $"text: `text` with the whole sentence, then `flush`. Reference: {reference}. `connect` sent → `connected` received meanwhile: "
+            + $"behind it, without waiting for `connected`; turn sent → first binary frame. The turn is a two-sentence reply: `synthesize` as in the first-audio "
+            + $"scenario, or streamed text (`text` with the whole reply, its first sentence cut as it arrives, then `flush`). Reference: {reference}. `connect` sent → `connected` received meanwhile: "
             + $"p50 {connected.P50:0.00} / p99 {connected.P99:0.00} ms."));
 
     /// <summary>Opens a socket, sends <c>connect</c> and the turn back to back; connect → connected and turn → first frame, in ms.</summary>
