@@ -264,28 +264,20 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         var id = sessionId ?? "ws_" + Guid.NewGuid().ToString("N");
         var owner = _guard.Caller!.UserId;
 
-        // A first turn sent right behind `connect` waits for all of this: the session, its channel and the first task's announcement
-        // are activated at once (in a cluster each is a directory entry and a storage read). The channel is only read before the
-        // owner is known to be this caller.
+        // A first turn sent right behind `connect` waits for this: the session, its channel and the first task's announcement are
+        // activated at once (in a cluster each is a directory entry and a storage read). The channel is only read before the owner
+        // is known to be this caller; an id made here is nobody else's, so the socket does not wait for its session at all.
         _announcer.Prepare();
         var channel = _grains.GetGrain<IAudioChannelGrain>(id);
         var opening = _grains.GetGrain<ISessionGrain>(id).Open(owner);
         var reading = channel.GetWindow();
-        SessionSnapshot session;
-        try
+        if (sessionId is null)
         {
-            session = await opening;
+            _ = Recorded(opening, id);
         }
-        catch
+        else
         {
-            reading.Ignore();
-            throw;
-        }
-
-        if (!string.Equals(session.OwnerId, owner, StringComparison.Ordinal))
-        {
-            reading.Ignore();
-            throw new SessionForbiddenException(id);
+            await CheckOwner(opening, reading, id, owner);
         }
 
         var window = await reading;
@@ -314,6 +306,41 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
 
         return (lastSequence is not null && window.Last > 0, gap);
+    }
+
+    /// <summary>Throws unless the session opened by <paramref name="opening"/> is <paramref name="owner"/>'s (then nothing of
+    /// <paramref name="reading"/>, its channel's window, is used).</summary>
+    private static async Task CheckOwner(Task<SessionSnapshot> opening, Task<ChannelWindow> reading, string id, string? owner)
+    {
+        SessionSnapshot session;
+        try
+        {
+            session = await opening;
+        }
+        catch
+        {
+            reading.Ignore();
+            throw;
+        }
+
+        if (!string.Equals(session.OwnerId, owner, StringComparison.Ordinal))
+        {
+            reading.Ignore();
+            throw new SessionForbiddenException(id);
+        }
+    }
+
+    /// <summary>Waits for a new session to be recorded, off the socket's path; a failure is logged (its channel's calls fail too).</summary>
+    private async Task Recorded(Task<SessionSnapshot> opening, string id)
+    {
+        try
+        {
+            await opening;
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            LogSessionNotRecorded(id, e);
+        }
     }
 
     private async Task EnsureSession(CancellationToken cancellationToken)
@@ -356,6 +383,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket joined session {SessionId} (resuming: {Resuming})")]
     private partial void LogSessionOpened(string sessionId, bool resuming);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was not recorded: the cluster did not answer")]
+    private partial void LogSessionNotRecorded(string sessionId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId} failed")]
     private partial void LogSocketFailed(string? sessionId, Exception exception);

@@ -70,6 +70,29 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_session_the_server_named_at_connect_belongs_to_the_user_who_connected()
+    {
+        var aliceToken = (await gateway.Login("alice-key")).GetProperty("access_token").GetString()!;
+        var bobToken = (await gateway.Login("bob-key")).GetProperty("access_token").GetString()!;
+
+        // The socket does not wait for a session it named itself to be recorded: the owner must be there all the same.
+        await using var alice = await ProtocolClient.Connect(gateway.BaseAddress, bearer: aliceToken);
+        await alice.Send(new { type = "connect" });
+        var connected = (await alice.Receive())!;
+        Assert.Equal("connected", connected.Type);
+        var session = connected.Str("session_id")!;
+
+        await using var bob = await ProtocolClient.Connect(gateway.BaseAddress, bearer: bobToken);
+        await bob.Send(new { type = "connect", session_id = session, last_sequence = 0 });
+        Assert.Equal("session_forbidden", (await bob.ReceiveUntil(m => m.Type is "error" or "connected"))[^1].Str("code"));
+        using var bobRest = await gateway.LoggedIn("bob-key");
+        Assert.Equal(HttpStatusCode.Forbidden, (await bobRest.PostAsJsonAsync("/api/v1/synthesize", new { text = "hola", session_id = session })).StatusCode);
+
+        using var aliceRest = await gateway.LoggedIn("alice-key");
+        Assert.Equal(HttpStatusCode.OK, (await aliceRest.PostAsJsonAsync("/api/v1/synthesize", new { text = "hola", session_id = session })).StatusCode);
+    }
+
+    [Fact]
     public async Task Another_user_cannot_resume_take_over_or_interrupt_a_streaming_session()
     {
         var aliceToken = (await gateway.Login("alice-key")).GetProperty("access_token").GetString()!;
