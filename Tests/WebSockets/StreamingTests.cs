@@ -78,6 +78,32 @@ public sealed class StreamingTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_first_turn_sent_right_behind_connect_is_spoken_in_the_session_connect_opened()
+    {
+        // As a voice agent opens a call: connect and the greeting back to back, without waiting for connected.
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", frame_sequence = true });
+        await client.Send(new { type = "synthesize", text = "Hello, how can I help you today?", voice_id = "en-female-1", format = "pcm", request_id = "greeting" });
+
+        var connected = await client.Receive();
+        Assert.Equal("connected", connected!.Type);
+        var sessionId = connected.Str("session_id")!;
+        Assert.StartsWith("ws_", sessionId, StringComparison.Ordinal);
+        var queued = await client.Receive();
+        Assert.Equal("queued", queued!.Str("status"));
+        Assert.Equal("greeting", queued.Str("request_id"));
+        var taskId = queued.Str("task_id")!;
+
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.Equal("completed", messages[^1].Str("status"));
+        var frames = messages.Where(m => m.IsAudio).ToList();
+        Assert.NotEmpty(frames);
+        Assert.All(frames, f => Assert.NotNull(f.Seq));
+        var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+        Assert.Equal(sessionId, task!["session_id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_session_that_asks_for_frame_sequences_gets_each_frames_number_between_header_and_audio()
     {
         await using var plain = await ProtocolClient.Connect(gateway.BaseAddress);
