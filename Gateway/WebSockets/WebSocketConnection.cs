@@ -337,8 +337,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         {
             await opening;
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Off the socket's path, so nothing else would see it (storage errors included).
             LogSessionNotRecorded(id, e);
         }
     }
@@ -384,7 +385,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket joined session {SessionId} (resuming: {Resuming})")]
     private partial void LogSessionOpened(string sessionId, bool resuming);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was not recorded: the cluster did not answer")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was not recorded")]
     private partial void LogSessionNotRecorded(string sessionId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId} failed")]
