@@ -25,6 +25,10 @@ public sealed class LiveSettings
 {
     private readonly LiveConfig _configured;
     private readonly Lock _gate = new();
+
+    // One Apply at a time, its listeners included: the gateway that took a PUT applies its answer, and its watcher may apply the same
+    // version a moment before; the PUT must not answer until the watcher's listeners (the rate limiter among them) have it.
+    private readonly Lock _applying = new();
     private readonly List<Action<LiveConfig>> _listeners = [];
     private volatile LiveConfig _current;
     private volatile LiveConfigOverrides _overrides = LiveConfigOverrides.None;
@@ -59,10 +63,19 @@ public sealed class LiveSettings
         return new Subscription(this, listener);
     }
 
-    /// <summary>Puts <paramref name="overrides"/> on top of this process's configuration, unless they are older than what is in effect.</summary>
+    /// <summary>Puts <paramref name="overrides"/> on top of this process's configuration, unless they are older than what is in effect;
+    /// returns once every listener has been told (also when another thread was applying the same version).</summary>
     public void Apply(LiveConfigOverrides overrides)
     {
         ArgumentNullException.ThrowIfNull(overrides);
+        lock (_applying)
+        {
+            ApplyAndNotify(overrides);
+        }
+    }
+
+    private void ApplyAndNotify(LiveConfigOverrides overrides)
+    {
         Action<LiveConfig>[] listeners;
         LiveConfig next;
         lock (_gate)
