@@ -27,7 +27,7 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
     /// <summary>The next task id, announced (or being announced); call <see cref="Prepare"/> once the task is on its way.</summary>
     public Announced Take()
     {
-        var taken = _next is { } next && Stopwatch.GetElapsedTime(next.At) < TaskAnnouncements.Fresh ? next : Announce();
+        var taken = _next is { } next && TaskAnnouncements.IsFresh(next.At) ? next : Announce();
         if (_next is { } stale && stale.TaskId != taken.TaskId)
         {
             Withdraw(stale);
@@ -41,11 +41,10 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
     /// cref="IAudioChannelGrain.AppendText"/>), if its announcement is done; call <see cref="Prepare"/> after.</summary>
     public AnnouncedTaskId? HandOver()
     {
-        if (_next is { Done: { IsCompletedSuccessfully: true, Result: true } } next && Stopwatch.GetElapsedTime(next.At) is var age
-            && age < TaskAnnouncements.Fresh)
+        if (_next is { Done: { IsCompletedSuccessfully: true, Result: true } } next && TaskAnnouncements.IsFresh(next.At))
         {
             _next = null;
-            return new AnnouncedTaskId(next.TaskId, age);
+            return new AnnouncedTaskId(next.TaskId, Stopwatch.GetElapsedTime(next.At));
         }
 
         return null;

@@ -121,7 +121,7 @@ public sealed partial class AudioChannelGrain
             return;
         }
 
-        GrainFactory.GetGrain<ITaskGrain>(spare.TaskId).Withdraw().Ignore();
+        Withdraw(spare.TaskId);
     }
 
     /// <summary>An id for a task cut from a text context, and whether its task grain has heard of it. One whose announcement is not
@@ -132,13 +132,13 @@ public sealed partial class AudioChannelGrain
         (string TaskId, bool Announced)? taken = null;
         if (_nextTextTaskId is { } next && next.Announced is { IsCompletedSuccessfully: true } done)
         {
-            if (done.Result && Stopwatch.GetElapsedTime(next.At) < TaskAnnouncements.Fresh)
+            if (done.Result && TaskAnnouncements.IsFresh(next.At))
             {
                 taken = (next.TaskId, true);
             }
             else if (done.Result)
             {
-                GrainFactory.GetGrain<ITaskGrain>(next.TaskId).Withdraw().Ignore();
+                Withdraw(next.TaskId);
             }
 
             _nextTextTaskId = null;
@@ -153,7 +153,7 @@ public sealed partial class AudioChannelGrain
     {
         if (announced)
         {
-            GrainFactory.GetGrain<ITaskGrain>(taskId).Withdraw().Ignore();
+            Withdraw(taskId);
         }
     }
 
@@ -162,11 +162,14 @@ public sealed partial class AudioChannelGrain
     {
         if (_nextTextTaskId is { Announced: { IsCompletedSuccessfully: true, Result: true } } next)
         {
-            GrainFactory.GetGrain<ITaskGrain>(next.TaskId).Withdraw().Ignore();
+            Withdraw(next.TaskId);
         }
 
         _nextTextTaskId = null;
     }
+
+    /// <summary>Tells an announced id's task grain that no task will come: reads waiting for it go on.</summary>
+    private void Withdraw(string taskId) => GrainFactory.GetGrain<ITaskGrain>(taskId).Withdraw().Ignore();
 
     private async Task<bool> AnnounceAhead(string taskId)
     {
