@@ -164,10 +164,11 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
             }
         }
 
-        if (piece.Words is { Count: > 0 } words && !Info.Whole && RebuildThrough is null)
+        if (piece.Words is { Count: > 0 } words && Request.WordTimestamps && !Info.Whole && RebuildThrough is null)
         {
-            // Words come with the piece that ends their sentence: a reader holding them holds the whole sentence, so a restore from
-            // this event starts at the next one (from the audio event before it, the words would be said again).
+            // Only for a task that asked for them (the engine reports words either way). They come with the piece that ends their
+            // sentence: a reader holding them holds the whole sentence, so a restore from this event starts at the next one (from the
+            // audio event before it, the words would be said again).
             Pending.Add((new WordsEvent(0, TaskId, Info.RequestId, Info.ContextId, words), at));
         }
     }

@@ -101,6 +101,37 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
         }
     }
 
+    [Fact]
+    public async Task Word_timestamps_go_only_to_a_client_that_asked_for_them()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", frame_sequence = true });
+        Assert.Equal("connected", (await client.Receive())!.Type);
+
+        // Text the audio cache has not seen (a cached answer has no words to send): plain, then streamed text, then asked for.
+        var text = $"Plain audio, number {Guid.NewGuid():N}. A second sentence follows it.";
+        await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm" });
+        var taskId = (await client.Receive())!.Str("task_id")!;
+        var plain = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.Equal("completed", plain[^1].Str("status"));
+        Assert.DoesNotContain(plain, m => m.Type == "timestamps");
+
+        // Nothing was numbered and held back: the channel's messages follow each other without a gap.
+        var sequences = plain.Select(m => m.Seq!.Value).ToList();
+        Assert.Equal(Enumerable.Range((int)sequences[0], sequences.Count).Select(i => (long)i), sequences);
+
+        await client.Send(new { type = "text", context_id = "quiet", text = $"Streamed words {Guid.NewGuid():N}. Done here. ", voice_id = "en-male-1", format = "pcm" });
+        await client.Send(new { type = "end", context_id = "quiet" });
+        var streamed = await client.ReceiveUntil(m => m.Type == "context_end");
+        Assert.Contains(streamed, m => m.IsAudio);
+        Assert.DoesNotContain(streamed, m => m.Type == "timestamps");
+
+        await client.Send(new { type = "synthesize", text = $"Timed words, number {Guid.NewGuid():N}. A second sentence follows it.", voice_id = "en-male-1", format = "pcm", timestamps = true });
+        var timedId = (await client.Receive())!.Str("task_id")!;
+        var timed = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, timedId));
+        Assert.Equal(2, timed.Count(m => m.Type == "timestamps"));
+    }
+
     private static List<string> Tokenize(string text)
     {
         var tokens = new List<string>();
