@@ -64,7 +64,8 @@ public sealed record TaskProgress(
     [property: Id(5)] SynthesisRequest? Request = null,
     [property: Id(6)] DateTimeOffset? CreatedAt = null,
     [property: Id(7)] DateTimeOffset? StartedAt = null,
-    [property: Id(8)] double Progress = 0);
+    [property: Id(8)] double Progress = 0,
+    [property: Id(9)] int SampleRate = 0);
 
 /// <summary>How a task ended, with its audio when it completed and the audio can still be had.</summary>
 [GenerateSerializer, Immutable]

@@ -31,7 +31,8 @@ public sealed record TaskSnapshot(
     [property: Id(11)] DateTimeOffset? ExpiresAt,
     [property: Id(12)] bool CacheHit = false,
     [property: Id(13)] string? DeviceKey = null,
-    [property: Id(14)] ResultAudio Audio = ResultAudio.None)
+    [property: Id(14)] ResultAudio Audio = ResultAudio.None,
+    [property: Id(15)] int? AudioSampleRate = null)
 {
     /// <summary>Whether the task reached an end state and will not change again.</summary>
     public bool IsFinished => Status is SynthesisStatus.Completed or SynthesisStatus.Error or SynthesisStatus.Cancelled;

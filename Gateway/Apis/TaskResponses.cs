@@ -31,7 +31,7 @@ public static class TaskResponses
             task.Audio is ResultAudio.Kept or ResultAudio.None && task.Status == SynthesisStatus.Completed ? AudioUrl(task.TaskId, request.Format) : null,
             task.ExpiresAt,
             task.Error is { } error ? new TaskErrorResponse(error.Code, error.Message) : null,
-            request.SampleRate,
+            task.AudioSampleRate ?? request.SampleRate,
             task.CacheHit,
             task.DeviceKey,
             AudioState(task));

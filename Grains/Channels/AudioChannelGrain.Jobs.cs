@@ -188,7 +188,7 @@ public sealed partial class AudioChannelGrain
                 return false;
             case JobCompleted completed:
                 var result = item.Complete(completed);
-                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0));
+                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0, SampleRate: item.SampleRate));
                 Pump();
                 return true;
             case JobFailed failed:

@@ -43,7 +43,7 @@ public sealed partial class TaskGrain
                             State.Progress = progress.Progress;
                             break;
                         case JobCompleted { Audio: { } result }:
-                            await Complete(result, result.DurationSeconds);
+                            await Complete(result, result.DurationSeconds, result.SampleRate);
                             return;
                         case JobFailed failed:
                             await Finish(SynthesisStatus.Error, failed.Error);

@@ -231,7 +231,7 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    private Task Complete(AudioResult? audio, double durationSeconds)
+    private Task Complete(AudioResult? audio, double durationSeconds, int sampleRate)
     {
         if (!IsRunning)
         {
@@ -239,6 +239,7 @@ public sealed partial class TaskGrain(
         }
 
         State.AudioDurationSeconds = audio?.DurationSeconds ?? durationSeconds;
+        State.AudioSampleRate = audio?.SampleRate ?? (sampleRate > 0 ? sampleRate : null);
         State.CacheHit = audio?.CacheHit ?? false;
         return Finish(SynthesisStatus.Completed, null, audio);
     }
@@ -375,7 +376,8 @@ public sealed partial class TaskGrain(
         State.EstimatedSeconds,
         State.ExpiresAt,
         State.CacheHit,
-        State.DeviceKey);
+        State.DeviceKey,
+        AudioSampleRate: State.AudioSampleRate);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is still {Status} on {DeviceKey} after {Seconds:0} s (progress {Progress:0.00})")]
     private partial void LogSlowTask(string taskId, SynthesisStatus status, string deviceKey, double seconds, double progress);

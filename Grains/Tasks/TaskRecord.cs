@@ -18,6 +18,7 @@ public sealed class TaskRecord
     [Id(9)] public DateTimeOffset? ExpiresAt { get; set; }
     [Id(10)] public bool CacheHit { get; set; }
     [Id(11)] public double Progress { get; set; }
+    [Id(12)] public int? AudioSampleRate { get; set; }
 }
 
 /// <summary>The persisted audio of a completed task, kept apart so status reads do not load it.</summary>

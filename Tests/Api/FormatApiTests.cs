@@ -47,6 +47,9 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         Assert.Equal(body, await fromUrl.Content.ReadAsByteArrayAsync());
         Assert.Equal($"/api/v1/audio/{taskId}.{format}", task.GetProperty("audio_url").GetString());
         Assert.Equal(format, task.GetProperty("format").GetString());
+
+        // The rate the audio is in, asked for or not (the voice's own, or G.711's 8000).
+        Assert.Equal(sampleRate ?? decodedRate, task.GetProperty("sample_rate").GetInt32());
         Assert.True(duration > 1.0, $"duration {duration}");
 
         var decoded = format == "pcm"

@@ -101,6 +101,7 @@ public sealed class StreamingTests(GatewayFixture gateway)
         Assert.All(frames, f => Assert.NotNull(f.Seq));
         var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
         Assert.Equal(sessionId, task!["session_id"]!.GetValue<string>());
+        Assert.Equal(22050, task["sample_rate"]!.GetValue<int>());
     }
 
     [Fact]
