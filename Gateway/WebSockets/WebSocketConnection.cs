@@ -55,7 +55,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _logger = logger;
         _metrics = metrics;
         _outbox = new WebSocketOutbox(socket, _filter, metrics);
-        _inbox = new WebSocketInbox(socket, _outbox, options, () => guard.Caller is not null);
+        _inbox = new WebSocketInbox(socket, _outbox, options);
         _announcer = new TaskAnnouncer(grains, logger, _outbox.Closing);
     }
 

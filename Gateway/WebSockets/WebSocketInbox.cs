@@ -1,26 +1,25 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
-using MitTts.Gateway.Security;
 
 namespace MitTts.Gateway.WebSockets;
 
-/// <summary>Reads a client's messages off the socket: whole JSON text messages, within the size limit and the flood budget.</summary>
-/// <remarks>Protocol abuse queues the close on the <see cref="WebSocketOutbox"/> and ends the reading: 1009 for a message too big,
-/// 1003 for a binary frame (4401 before the socket authenticated, like any other message then), 1008 for a flood.</remarks>
+/// <summary>Reads a client's messages off the socket: whole JSON messages, within the size limit and the flood budget.</summary>
+/// <remarks>A binary message is read as the UTF-8 JSON it should hold, as a text one is (clients that send encoded bytes, such as
+/// Python's <c>websockets</c> given <c>bytes</c>, send binary frames); one that is not JSON gets <c>invalid_json</c> like any other.
+/// Protocol abuse queues the close on the <see cref="WebSocketOutbox"/> and ends the reading: 1009 for a message too big, 1008 for
+/// a flood.</remarks>
 public sealed class WebSocketInbox : IDisposable
 {
     private readonly WebSocket _socket;
     private readonly WebSocketOutbox _outbox;
     private readonly int _maxMessageBytes;
     private readonly FloodControl _flood;
-    private readonly Func<bool> _authenticated;
 
-    public WebSocketInbox(WebSocket socket, WebSocketOutbox outbox, WebSocketProtocolOptions options, Func<bool> authenticated)
+    public WebSocketInbox(WebSocket socket, WebSocketOutbox outbox, WebSocketProtocolOptions options)
     {
         _socket = socket;
         _outbox = outbox;
-        _authenticated = authenticated;
         _maxMessageBytes = options.MaxMessageBytes;
         _flood = new FloodControl(options.MaxMessagesPerSecond);
     }
@@ -51,20 +50,6 @@ public sealed class WebSocketInbox : IDisposable
                 }
             }
             while (!result.EndOfMessage);
-
-            if (result.MessageType == WebSocketMessageType.Binary)
-            {
-                if (_authenticated())
-                {
-                    _outbox.Close(WebSocketCloseStatus.InvalidMessageType, "send JSON text messages; binary frames are server to client only");
-                }
-                else
-                {
-                    _outbox.Close((WebSocketCloseStatus)SocketGuard.Unauthenticated, "authenticate first: connect with auth_token");
-                }
-
-                yield break;
-            }
 
             if (!_flood.TryAccept())
             {

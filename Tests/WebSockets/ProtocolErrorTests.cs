@@ -97,12 +97,26 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task A_binary_message_from_the_client_closes_the_socket_with_1003()
+    public async Task A_binary_message_is_read_as_its_json_and_one_that_is_not_json_gets_an_error_on_an_open_socket()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
-        await client.Socket.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, CancellationToken.None);
-        Assert.Null(await client.Receive());
-        Assert.Equal(WebSocketCloseStatus.InvalidMessageType, client.CloseStatus);
+
+        // As Python's websockets sends json.dumps(...).encode(): the same message in a binary frame.
+        var request = System.Text.Encoding.UTF8.GetBytes("{\"type\":\"synthesize\",\"text\":\"Sent as bytes.\",\"voice_id\":\"en-female-1\",\"format\":\"pcm\"}");
+        await client.Socket.SendAsync(request, WebSocketMessageType.Binary, true, CancellationToken.None);
+        Assert.Equal("connected", (await client.Receive())!.Type);
+        var taskId = (await client.Receive())!.Str("task_id")!;
+
+        // Bytes that are no JSON (audio, say) while the task streams: an error, and the task goes on to its end.
+        await client.Socket.SendAsync(new byte[] { 1, 2, 3, 255 }, WebSocketMessageType.Binary, true, CancellationToken.None);
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        Assert.Equal("invalid_json", Assert.Single(messages, m => m.Type == "error").Str("code"));
+        Assert.Equal("completed", messages[^1].Str("status"));
+        Assert.Contains(messages, m => m.IsAudio);
+
+        await client.Send(new { type = "ping" });
+        Assert.Equal("pong", (await client.Receive())!.Type);
+        Assert.Null(client.CloseStatus);
     }
 
     [Fact]
