@@ -27,6 +27,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _rejections;
     private readonly Counter<long> _errors;
     private readonly ConcurrentDictionary<string, KeyValuePair<string, object?>[]> _codeTags = new(StringComparer.Ordinal);
+    private long _openWebSockets;
     private long _requestCount;
     private long _serverErrorCount;
 
@@ -43,6 +44,8 @@ public sealed class GatewayMetrics
         _interruptLatency = meter.CreateHistogram<double>("mittts.interrupt.latency", unit: "s", description: "From an interrupt message received to its acknowledgement sent.");
         _rejections = meter.CreateCounter<long>("mittts.rejections", unit: "{request}", description: "Requests refused for load, by code (busy, rate_limited, too_many_sessions).");
         _errors = meter.CreateCounter<long>("mittts.errors", unit: "{error}", description: "Errors answered to clients (REST problem details and WebSocket errors), by code.");
+        meter.CreateObservableGauge("mittts.active_connections", () => Interlocked.Read(ref _openWebSockets), unit: "{connection}",
+            description: "Open WebSocket connections, under the seed's name (the same figure as mittts_websocket_connections).");
         meter.CreateObservableGauge("mittts.http.connections", () => connections.Current, unit: "{connection}", description: "Open client connections (HTTP and WebSocket).");
         meter.CreateObservableGauge("mittts.process.cpu.utilization", () => resources.Current.CpuPercent / 100, unit: "1", description: "This process's CPU use, a fraction of all cores.");
         meter.CreateObservableGauge("mittts.process.memory.utilization", () => MemoryFraction(resources.Current), unit: "1", description: "This process's working set, a fraction of the memory available to it.");
@@ -69,9 +72,17 @@ public sealed class GatewayMetrics
         }
     }
 
-    public void WebSocketOpened() => _webSockets.Add(1);
+    public void WebSocketOpened()
+    {
+        _webSockets.Add(1);
+        Interlocked.Increment(ref _openWebSockets);
+    }
 
-    public void WebSocketClosed() => _webSockets.Add(-1);
+    public void WebSocketClosed()
+    {
+        _webSockets.Add(-1);
+        Interlocked.Decrement(ref _openWebSockets);
+    }
 
     /// <summary>First audio of a WebSocket task, <paramref name="since"/> a <see cref="Stopwatch"/> timestamp.</summary>
     public void FirstAudioStreamed(long since) => _firstAudio.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_websocket);

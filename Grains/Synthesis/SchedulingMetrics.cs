@@ -16,6 +16,7 @@ public sealed class SchedulingMetrics
     public const string SynthesisMeterName = "MitTts.Synthesis";
 
     private readonly ConcurrentDictionary<string, DeviceMetrics> _devices = new(StringComparer.Ordinal);
+    private long _queued;
 
     public SchedulingMetrics(IMeterFactory meters)
     {
@@ -26,10 +27,13 @@ public sealed class SchedulingMetrics
         Preemptions = meter.CreateCounter<long>("mittts.scheduler.preemptions", unit: "{job}", description: "Jobs paused at a sentence boundary for waiting work.");
         Cancellations = meter.CreateCounter<long>("mittts.scheduler.cancellations", unit: "{job}", description: "Queued or running jobs cancelled.");
         Rejections = meter.CreateCounter<long>("mittts.scheduler.rejections", unit: "{job}", description: "Jobs refused because their level was full.");
+        meter.CreateObservableGauge("mittts.queue_size", () => Interlocked.Read(ref _queued), unit: "{job}",
+            description: "Jobs waiting for a synthesizer on this silo, all levels and devices together (the seed's queue_size).");
 
         var synthesis = meters.Create(SynthesisMeterName);
         RealTimeFactor = synthesis.CreateHistogram<double>("mittts.synthesis.real_time_factor", unit: "1", description: "Engine time per second of audio, per job (below 1: faster than real time).");
         AudioProduced = synthesis.CreateCounter<double>("mittts.synthesis.audio", unit: "s", description: "Seconds of audio the engines produced.");
+        TtsLatency = synthesis.CreateHistogram<double>("mittts.tts_latency", unit: "s", description: "Engine time per spoken job (the seed's tts_latency).");
         CacheHits = synthesis.CreateCounter<long>("mittts.cache.hits", unit: "{job}", description: "Jobs answered from the audio cache, without the engine.");
     }
 
@@ -47,7 +51,11 @@ public sealed class SchedulingMetrics
 
     internal Counter<double> AudioProduced { get; }
 
+    internal Histogram<double> TtsLatency { get; }
+
     internal Counter<long> CacheHits { get; }
+
+    internal void QueueChanged(int delta) => Interlocked.Add(ref _queued, delta);
 
     /// <summary>The instruments of one device, with its tags prepared.</summary>
     public DeviceMetrics ForDevice(string deviceKey) => _devices.GetOrAdd(deviceKey, static (key, metrics) => new DeviceMetrics(metrics, key), this);
@@ -78,7 +86,11 @@ public sealed class DeviceMetrics
 
     private ReadOnlySpan<KeyValuePair<string, object?>> Tags(Priority priority) => _byPriority[(int)priority];
 
-    public void Queued(Priority priority, int delta) => _metrics.QueueLength.Add(delta, Tags(priority));
+    public void Queued(Priority priority, int delta)
+    {
+        _metrics.QueueLength.Add(delta, Tags(priority));
+        _metrics.QueueChanged(delta);
+    }
 
     public void Waited(Priority priority, TimeSpan wait) => _metrics.Wait.Record(wait.TotalSeconds, Tags(priority));
 
@@ -101,5 +113,6 @@ public sealed class DeviceMetrics
         var tags = _byEngine.GetOrAdd(engine, static (name, device) => [new("engine", name), new("device", device)], _device);
         _metrics.AudioProduced.Add(audioSeconds, tags);
         _metrics.RealTimeFactor.Record(engineSeconds / audioSeconds, tags);
+        _metrics.TtsLatency.Record(engineSeconds, tags);
     }
 }

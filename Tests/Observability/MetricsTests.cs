@@ -67,6 +67,14 @@ public sealed partial class MetricsTests
         await prometheus.WaitForValue("sum(mittts_synthesis_real_time_factor_count{engine=\"espeak-ng\",device=\"local/cpu:0\"})", v => v == 4, "four spoken jobs (three REST, one streamed)");
         await prometheus.WaitForValue("sum(mittts_synthesis_audio_seconds_total{engine=\"espeak-ng\"})", v => v is > 1 and < 30, "seconds of audio produced");
         await prometheus.WaitForValue("sum(mittts_websocket_connections)", v => v == 0, "the socket counted closed");
+
+        // The seed's five names (METRICS in its monitoring section), each with what it names.
+        await prometheus.WaitForValue("sum(mittts_tts_latency_seconds_count{engine=\"espeak-ng\",device=\"local/cpu:0\"})", v => v == 4, "four tts latencies");
+        await prometheus.WaitForValue("sum(mittts_tts_latency_seconds_sum)", v => v > 0, "tts latency that took time");
+        await prometheus.WaitForValue("sum(mittts_active_connections)", v => v == 0, "no active connection left");
+        await prometheus.WaitForValue("sum(mittts_queue_size)", v => v == 0, "an empty queue");
+        Assert.NotNull(await prometheus.Query("sum(mittts_http_requests_total)"));
+        Assert.NotNull(await prometheus.Query("sum(mittts_http_request_duration_seconds_count)"));
         await prometheus.WaitForValue("sum(mittts_scheduler_queue_length{priority=\"normal\",device=\"local/cpu:0\"})", v => v == 0, "an empty queue, by priority and device");
 
         // Histograms resolve single milliseconds: the buckets at 1, 2 and 3 ms exist and every sample fell in one bucket or another.
@@ -134,6 +142,7 @@ public sealed partial class MetricsTests
             await socket.ReceiveUntil(m => m.Type == "connected");
             var open = await scraper.GetStringAsync("/metrics");
             Assert.Equal(1, PrometheusText.Sum(open, "mittts_websocket_connections"));
+            Assert.Equal(1, PrometheusText.Sum(open, "mittts_active_connections"));
             Assert.True(PrometheusText.Sum(open, "mittts_http_connections") >= 1, "the socket's connection is not counted");
         }
 
@@ -146,6 +155,7 @@ public sealed partial class MetricsTests
         }
 
         Assert.Equal(0, sockets);
+        Assert.Equal(0, PrometheusText.Sum(await scraper.GetStringAsync("/metrics"), "mittts_active_connections"));
     }
 
     [Fact]
