@@ -7,10 +7,10 @@ namespace MitTts.Tests.Channels;
 /// and the resume log.</summary>
 public sealed class ChannelItemTests
 {
-    private static readonly SynthesisRequest s_request = new("Hola. Adiós.", "es-male-1", AudioFormat.Pcm, Priority.Normal, "s", 1.0, 1.0, Streamed: true);
+    private static readonly SynthesisRequest s_request = new("Hola. Adiós.", "es-male-1", AudioFormat.Pcm, Priority.Normal, "s", 1.0, 1.0, Streamed: true, WordTimestamps: true);
 
-    private static ChannelItem Item(bool whole = false, AudioFormat format = AudioFormat.Pcm) =>
-        new(new ChannelTaskInfo("t1", "r1", null, whole), s_request with { Format = format }, 1);
+    private static ChannelItem Item(bool whole = false, AudioFormat format = AudioFormat.Pcm, bool timestamps = true) =>
+        new(new ChannelTaskInfo("t1", "r1", null, whole), s_request with { Format = format, WordTimestamps = timestamps }, 1);
 
     private static byte[] Bytes(int from, int count) => Enumerable.Range(from, count).Select(i => (byte)i).ToArray();
 
@@ -79,6 +79,18 @@ public sealed class ChannelItemTests
         Assert.Equal([new AudioPosition(1, 6, 8), new AudioPosition(1, 10, 10), new AudioPosition(2, 0, 10)], item.Pending.Select(p => p.Position));
         Assert.Equal(Bytes(0, 20), item.Whole!.WrittenSpan.ToArray());
         Assert.Null(item.RebuildThrough);
+    }
+
+    [Fact]
+    public void A_task_that_did_not_ask_for_timestamps_gets_its_audio_without_words_events()
+    {
+        var item = Item(timestamps: false);
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true, words: [new WordTiming("Hola", 0, 100)]));
+        item.Take(Piece(1, 0, Bytes(10, 6), complete: true, words: [new WordTiming("Adiós", 100, 200)]));
+
+        Assert.All(item.Pending, p => Assert.IsType<AudioEvent>(p.Event));
+        Assert.Equal(Bytes(0, 16), item.Pending.SelectMany(p => ((AudioEvent)p.Event).Audio));
+        Assert.Equal(new AudioPosition(2, 0, 8), item.Received);
     }
 
     [Fact]
