@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using MitTts.Gateway.Apis;
 using MitTts.Gateway.Channels;
+using MitTts.Gateway.Hosting;
 using MitTts.Gateway.Security;
 using MitTts.Gateway.Telemetry;
 
@@ -55,6 +56,7 @@ public static class WebSocketApi
         IOptions<WebSocketProtocolOptions> options,
         ILoggerFactory loggers,
         GatewayMetrics metrics,
+        GatewayMode mode,
         IHostApplicationLifetime lifetime)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -85,7 +87,7 @@ public static class WebSocketApi
         await guard.CountSocket();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, services.GetRequiredService<ChannelReaderHome>(),
-            loggers.CreateLogger<WebSocketConnection>(), metrics);
+            loggers.CreateLogger<WebSocketConnection>(), metrics, confirmInterrupts: mode.RedisUrl is not null);
         metrics.WebSocketOpened();
         try
         {

@@ -31,6 +31,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly SocketGuard _guard;
     private readonly ChannelReaderHome _home;
     private readonly TimeSpan _authTimeout;
+    private readonly bool _confirmInterrupts;
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
@@ -45,8 +46,10 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         SocketGuard guard,
         ChannelReaderHome home,
         ILogger logger,
-        GatewayMetrics? metrics = null)
+        GatewayMetrics? metrics = null,
+        bool confirmInterrupts = false)
     {
+        _confirmInterrupts = confirmInterrupts;
         _grains = grains;
         _home = home;
         _guard = guard;
@@ -353,6 +356,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>The longest an interrupt's acknowledgement waits for the channel in another process to confirm it.</summary>
+    internal static readonly TimeSpan InterruptConfirmWait = TimeSpan.FromMilliseconds(250);
+
     private async Task Interrupt(InterruptMessage message, long received)
     {
         if (_channel is null)
@@ -366,6 +372,14 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
         var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId);
+        if (_confirmInterrupts)
+        {
+            // In a cluster the channel lives in another process, and a client's REST read through another gateway could reach it
+            // before this call does: the acknowledgement waits for the channel's answer (one round trip; audio of the stopped tasks is
+            // held back meanwhile all the same), but not past InterruptConfirmWait, nor for a failure, which surfaces below.
+            await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         _outbox.SendAcknowledgement(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
         foreach (var taskId in stopped)
         {
