@@ -41,7 +41,7 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
             await Task.WhenAll(_pool.Select(c => c.DisposeAsync().AsTask()));
         }
 
-        table.Note($"Capacity: each trial runs N streams for {options.CapacitySeconds:0} s (starts spread over 0.5 s); a stream asks for its next sentence "
+        table.Note($"Capacity: each trial runs N streams for {options.CapacitySeconds:0} s (starts spread over 0.5 s) on sockets that have spoken once before (a new one says \"Ready.\" first, then the server's CPU goes quiet); a stream asks for its next sentence "
             + $"(~3 s of speech) when less than {options.LookaheadMs} ms of audio is left in its buffer, plays at 1x, and counts underruns. "
             + "N doubles from half the raw engine's audio-s/s until a trial fails, then bisects. Reference: the same trials, taking turns with the "
             + "server's, served by espeak-ng + that format's stream encoder on the engine's one thread in this process, each buffer handed to its "
@@ -99,10 +99,21 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
         }
         else
         {
+            var opened = false;
             while (_pool.Count < streams)
             {
-                var batch = Math.Min(50, streams - _pool.Count);
-                _pool.AddRange(await Task.WhenAll(Enumerable.Range(0, batch).Select(_ => StreamClient.Open(server, keepAudio: true))));
+                var batch = await Task.WhenAll(Enumerable.Range(0, Math.Min(50, streams - _pool.Count)).Select(_ => StreamClient.Open(server, keepAudio: true)));
+
+                // Each new socket speaks once before it is measured, so its session and channel are activated here and not inside the
+                // trial's burst of first sentences (where hundreds of activations at once had the first, largest trial fail on them).
+                await Task.WhenAll(batch.Select(client => Drain(FromServer(client, "Ready.", format, bitrate))));
+                _pool.AddRange(batch);
+                opened = true;
+            }
+
+            if (opened && serverPid is { } quiet)
+            {
+                await ProcessCpu.WaitUntilQuiet(quiet);
             }
 
             speakers = [.. _pool.Take(streams).Select(client => (Func<string, IAsyncEnumerable<AudioPiece>>)(text => FromServer(client, text, format, bitrate)))];
@@ -151,6 +162,13 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
             {
                 yield return new AudioPiece(message.At, message.Audio!);
             }
+        }
+    }
+
+    private static async Task Drain(IAsyncEnumerable<AudioPiece> pieces)
+    {
+        await foreach (var _ in pieces)
+        {
         }
     }
 
