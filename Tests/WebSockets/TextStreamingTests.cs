@@ -109,7 +109,7 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
         Assert.Equal("connected", (await client.Receive())!.Type);
 
         // Text the audio cache has not seen (a cached answer has no words to send): plain, then streamed text, then asked for.
-        var text = $"Plain audio, number {Guid.NewGuid():N}. A second sentence follows it.";
+        var text = $"Plain audio for case {Guid.NewGuid():N} here. A second sentence follows it.";
         await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm" });
         var taskId = (await client.Receive())!.Str("task_id")!;
         var plain = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
@@ -120,16 +120,18 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
         var sequences = plain.Select(m => m.Seq!.Value).ToList();
         Assert.Equal(Enumerable.Range((int)sequences[0], sequences.Count).Select(i => (long)i), sequences);
 
-        await client.Send(new { type = "text", context_id = "quiet", text = $"Streamed words {Guid.NewGuid():N}. Done here. ", voice_id = "en-male-1", format = "pcm" });
+        await client.Send(new { type = "text", context_id = "quiet", text = $"Streamed words for case {Guid.NewGuid():N} here. Done now. ", voice_id = "en-male-1", format = "pcm" });
         await client.Send(new { type = "end", context_id = "quiet" });
         var streamed = await client.ReceiveUntil(m => m.Type == "context_end");
         Assert.Contains(streamed, m => m.IsAudio);
         Assert.DoesNotContain(streamed, m => m.Type == "timestamps");
 
-        await client.Send(new { type = "synthesize", text = $"Timed words, number {Guid.NewGuid():N}. A second sentence follows it.", voice_id = "en-male-1", format = "pcm", timestamps = true });
+        // Asked for (which the audio cache never answers): every word, in order.
+        await client.Send(new { type = "synthesize", text = "Timed words come back. A second sentence follows them.", voice_id = "en-male-1", format = "pcm", timestamps = true });
         var timedId = (await client.Receive())!.Str("task_id")!;
         var timed = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, timedId));
-        Assert.Equal(2, timed.Count(m => m.Type == "timestamps"));
+        var words = timed.Where(m => m.Type == "timestamps").SelectMany(m => m.Json!["words"]!.AsArray()).Select(w => w!["word"]!.GetValue<string>());
+        Assert.Equal(["Timed", "words", "come", "back", "A", "second", "sentence", "follows", "them"], words);
     }
 
     private static List<string> Tokenize(string text)
