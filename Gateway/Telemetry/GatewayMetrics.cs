@@ -20,7 +20,6 @@ public sealed class GatewayMetrics
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
-    private readonly UpDownCounter<long> _webSockets;
     private readonly Histogram<double> _firstAudio;
     private readonly Histogram<double> _interruptLatency;
     private readonly Histogram<double> _streamStage;
@@ -37,7 +36,7 @@ public sealed class GatewayMetrics
         var meter = meters.Create(MeterName);
         _requests = meter.CreateCounter<long>("mittts.http.requests", unit: "{request}", description: "HTTP requests answered, by method, route and status.");
         _requestDuration = meter.CreateHistogram<double>("mittts.http.request.duration", unit: "s", description: "Time to answer an HTTP request, by method, route and status.");
-        _webSockets = meter.CreateUpDownCounter<long>("mittts.websocket.connections", unit: "{connection}", description: "Open WebSocket connections.");
+        meter.CreateObservableGauge("mittts.websocket.connections", () => Interlocked.Read(ref _openWebSockets), unit: "{connection}", description: "Open WebSocket connections.");
         _firstAudio = meter.CreateHistogram<double>("mittts.first_audio", unit: "s", description: "From a synthesis request to its first audio leaving the gateway, by transport.");
         _streamStage = meter.CreateHistogram<double>("mittts.stream.gateway_stage", unit: "s",
             description: "Where a streamed task's first audio spends its time in the gateway, by stage (accept: message to the channel's submit; deliver: first audio from the channel to its frame sent).");
@@ -72,17 +71,9 @@ public sealed class GatewayMetrics
         }
     }
 
-    public void WebSocketOpened()
-    {
-        _webSockets.Add(1);
-        Interlocked.Increment(ref _openWebSockets);
-    }
+    public void WebSocketOpened() => Interlocked.Increment(ref _openWebSockets);
 
-    public void WebSocketClosed()
-    {
-        _webSockets.Add(-1);
-        Interlocked.Decrement(ref _openWebSockets);
-    }
+    public void WebSocketClosed() => Interlocked.Decrement(ref _openWebSockets);
 
     /// <summary>First audio of a WebSocket task, <paramref name="since"/> a <see cref="Stopwatch"/> timestamp.</summary>
     public void FirstAudioStreamed(long since) => _firstAudio.Record(Stopwatch.GetElapsedTime(since).TotalSeconds, s_websocket);
