@@ -38,6 +38,15 @@ public static class ServerApi
         return api;
     }
 
+    /// <summary><c>GET /health</c> and <c>GET /ready</c> at the root too, the paths load balancers, Docker health checks and Kubernetes
+    /// probes try first; the same answers as under <c>/api/v1</c>, left out of the OpenAPI document (they would be listed twice).</summary>
+    public static IEndpointRouteBuilder MapRootProbes(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", Health).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
+        app.MapGet("/ready", Ready).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
+        return app;
+    }
+
     private static async Task<IResult> Health(ClusterHealth cluster, ResourceMonitor resources, TimeProvider time)
     {
         var probe = await cluster.Probe();

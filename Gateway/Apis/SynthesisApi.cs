@@ -67,6 +67,14 @@ public static partial class SynthesisApi
         return api;
     }
 
+    /// <summary><c>GET /audio/{task_id}.{format}</c> at the root too: the seed's example answers <c>"audio_url": "/audio/task_abc123.wav"</c>,
+    /// so a client built from it finds the audio there as well as at the <c>audio_url</c> we give. Same answers and rules.</summary>
+    public static IEndpointRouteBuilder MapRootAudio(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/audio/{file}", GetAudio).ExcludeFromDescription();
+        return app;
+    }
+
     private static async Task<IResult> Synthesize(
         HttpRequest http,
         IGrainFactory grains,

@@ -81,6 +81,8 @@ public static class GatewayApplication
         return MitTtsTelemetry.IsScrape(path)
             || path.StartsWithSegments("/api/v1/health", StringComparison.Ordinal)
             || path.StartsWithSegments("/api/v1/ready", StringComparison.Ordinal)
+            || path.StartsWithSegments("/health", StringComparison.Ordinal)
+            || path.StartsWithSegments("/ready", StringComparison.Ordinal)
             ? LogEventLevel.Debug
             : LogEventLevel.Information;
     }
@@ -190,6 +192,8 @@ public static class GatewayApplication
             ui.DocumentTitle = "MitTts API";
         });
 
+        app.MapRootProbes();
+        app.MapRootAudio();
         app.MapGroup("/api/v1")
             .MapServerApiV1()
             .MapVoicesApiV1()

@@ -14,6 +14,24 @@ public sealed class ServerApiTests(GatewayFixture gateway)
         Assert.True(body.GetProperty("timestamp").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
     }
 
+    [Theory]
+    [InlineData("/health", "status", "healthy")]
+    [InlineData("/ready", "status", "ready")]
+    public async Task The_probes_answer_at_the_root_as_under_the_api_and_stay_out_of_the_openapi_document(string path, string field, string expected)
+    {
+        var root = await gateway.Client.GetAsync(path);
+        var api = await (await gateway.Client.GetAsync("/api/v1" + path)).Json();
+        var document = await (await gateway.Client.GetAsync("/openapi/v1.json")).Json();
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, root.StatusCode);
+        var body = await root.Json();
+        Assert.Equal(expected, body.GetProperty(field).GetString());
+        Assert.Equal(api.EnumerateObject().Select(p => p.Name), body.EnumerateObject().Select(p => p.Name));
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Contains("/api/v1" + path, paths);
+        Assert.DoesNotContain(path, paths);
+    }
+
     [Fact]
     public async Task Status_reports_server_engine_and_real_resource_figures()
     {

@@ -64,6 +64,12 @@ public sealed class SynthesisApiTests(GatewayFixture gateway)
         Assert.Equal(expectedDuration, probe.DurationSeconds, 0.01);
         Assert.InRange(probe.DurationSeconds, 2, 10);
         Assert.True(Pcm.FromWav(wav).Rms > 0.02);
+
+        // The seed's own example URL (/audio/{task_id}.wav, at the root) serves the same file.
+        var seedPath = await Client.GetAsync($"/audio/{taskId}.wav");
+        Assert.Equal(HttpStatusCode.OK, seedPath.StatusCode);
+        Assert.Equal(wav, await seedPath.Content.ReadAsByteArrayAsync());
+        await (await Client.GetAsync("/audio/task_doesnotexist.wav")).AssertProblem(HttpStatusCode.NotFound, "task_not_found");
     }
 
     [Fact]
