@@ -4,7 +4,7 @@ using MitTts.Bench.Load;
 
 // Usage: dotnet run -c Release --project bench/MitTts.Bench.Load -- [SCENARIO ...] [--url http://host:8000] [options]
 // SCENARIO: first-audio first-turn interrupt capacity throughput connections naive (all seven when none is named); scheduling, cluster, soak,
-// soak-cluster, neural and first-audio-ab (with --compare-with OTHER_BUILD_PROGRAM) only when named.
+// soak-cluster, neural, queue and first-audio-ab (with --compare-with OTHER_BUILD_PROGRAM) only when named.
 // Without --url it starts the embedded server on free loopback ports: in a child process for the streaming scenarios (in this process
 // with --in-process), in this process for the scheduling and cluster scenarios.
 var options = BenchOptions.Parse(args);
@@ -36,6 +36,13 @@ if (options.Scenarios.Contains("neural"))
     var report = await new NeuralScenario(options).Run(machine, command);
     Console.WriteLine(report);
     await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, options.OnnxDevice.StartsWith("cuda", StringComparison.OrdinalIgnoreCase) ? "neural-cuda.md" : "neural.md"), report);
+}
+
+if (options.Scenarios.Contains("queue"))
+{
+    var output = $"## MitTts synthesizer queue, {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC\n\nMachine: {machine}.\n\nCommand: `{command}`\n\n{QueueScenario.Run()}";
+    Console.WriteLine(output);
+    await File.WriteAllTextAsync(Path.Combine(options.ResultsFolder, "queue.md"), output);
 }
 
 if (options.Scenarios.Contains("first-audio-ab"))
@@ -268,7 +275,7 @@ internal sealed record BenchOptions
                 "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
                 "--in-process" => options with { InProcess = true },
-                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "first-audio-ab" or "soak" or "soak-cluster" or "serve" or "neural" or "all")
+                var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "first-audio-ab" or "soak" or "soak-cluster" or "serve" or "neural" or "queue" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
             };
