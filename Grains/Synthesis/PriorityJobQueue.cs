@@ -9,10 +9,16 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     public string TaskId => Job.TaskId;
 
-    public Priority Priority => Job.Request.Priority;
+    public Priority Priority { get; } = job.Request.Priority;
 
     /// <summary>Jobs of one session are served in order; a job without a session is a session of its own.</summary>
-    public string SessionKey => Job.Request.SessionId ?? Job.TaskId;
+    public string SessionKey { get; } = job.Request.SessionId ?? job.TaskId;
+
+    /// <summary>Its session's turn in the queue it waits in (set when it is queued): the queue's scans read the session's place from
+    /// here instead of hashing its key once per waiting job.</summary>
+    internal SessionTurn? Turn { get; set; }
+
+    internal long EnqueuedAtTicks { get; } = enqueuedAt.UtcTicks;
 
     /// <summary>Arrival order on this device; a preempted job keeps it, so it resumes ahead of later jobs of its level.</summary>
     public long Sequence { get; } = sequence;
@@ -40,16 +46,30 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
     public CancellationTokenSource Cancellation { get; } = new();
 }
 
+/// <summary>A session's place in a queue's round robin: when it was last served; and scratch for <see cref="PriorityJobQueue.Place"/>.</summary>
+internal sealed class SessionTurn
+{
+    public long LastServed;
+
+    // Place's pass: the pass that last saw this session, and its first job at the asked level (sequence, characters).
+    public long Pass;
+    public long FirstSequence;
+    public long FirstCharacters;
+}
+
 /// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; within a level, round robin between sessions and FIFO
 /// within a session; a NORMAL job waiting longer than the aging time is served as HIGH.</summary>
+/// <remarks>Every choice is a scan of the waiting jobs (they age, so no order holds for long), made cheap: a job points at its
+/// session's turn and knows its own enqueue time in ticks, so a scan hashes nothing (measured with <c>bench/MitTts.Bench.Load -- queue</c>).</remarks>
 public sealed class PriorityJobQueue(TimeSpan aging)
 {
     private readonly List<ScheduledJob> _jobs = [];
-    private readonly Dictionary<string, long> _lastServed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SessionTurn> _turns = new(StringComparer.Ordinal);
+    private readonly long _agingTicks = aging.Ticks;
 
-    // Place's scratch, kept between calls (every queued job's position is asked): each waiting session's first job at the asked
-    // one's level, as its sequence and remaining characters.
-    private readonly Dictionary<string, (long Sequence, long Characters)> _firsts = new(StringComparer.Ordinal);
+    // Place's scratch, kept between calls (every queued job's position is asked): the sessions seen in its pass.
+    private readonly List<SessionTurn> _heads = [];
+    private long _pass;
     private long _served;
 
     public int Count => _jobs.Count;
@@ -71,12 +91,18 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     public void Enqueue(ScheduledJob job)
     {
         ArgumentNullException.ThrowIfNull(job);
+        if (!_turns.TryGetValue(job.SessionKey, out var turn))
+        {
+            _turns[job.SessionKey] = turn = new SessionTurn();
+        }
+
+        job.Turn = turn;
         _jobs.Add(job);
     }
 
     public bool TryDequeue(DateTimeOffset now, out ScheduledJob job)
     {
-        var index = NextIndex(_jobs, _lastServed, now);
+        var index = NextIndex(now.UtcTicks);
         if (index < 0)
         {
             job = null!;
@@ -85,8 +111,8 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
         job = _jobs[index];
         _jobs.RemoveAt(index);
-        _lastServed[job.SessionKey] = ++_served;
-        if (_lastServed.Count > 4 * (_jobs.Count + 16))
+        job.Turn!.LastServed = ++_served;
+        if (_turns.Count > 4 * (_jobs.Count + 16))
         {
             ForgetIdleSessions();
         }
@@ -97,7 +123,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     /// <summary>The job <see cref="TryDequeue"/> would take now, left in the queue.</summary>
     public ScheduledJob? Peek(DateTimeOffset now)
     {
-        var index = NextIndex(_jobs, _lastServed, now);
+        var index = NextIndex(now.UtcTicks);
         return index < 0 ? null : _jobs[index];
     }
 
@@ -121,9 +147,10 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     /// <summary>Whether a job of <paramref name="priority"/> or above (after aging) is waiting.</summary>
     public bool HasWaiting(Priority priority, DateTimeOffset now)
     {
+        var ticks = now.UtcTicks;
         foreach (var job in _jobs)
         {
-            if (Effective(job, now) >= priority)
+            if (Effective(job, ticks) >= priority)
             {
                 return true;
             }
@@ -136,9 +163,12 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     /// than <paramref name="session"/>: its first piece goes before the next sentence of that session's running job.</summary>
     public bool HasFreshWaiting(Priority priority, string session, DateTimeOffset now)
     {
+        // Every waiting job of that session points at its turn; none does when it has none.
+        var own = _turns.GetValueOrDefault(session);
+        var ticks = now.UtcTicks;
         foreach (var job in _jobs)
         {
-            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, now) >= priority && !string.Equals(job.SessionKey, session, StringComparison.Ordinal))
+            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, ticks) >= priority && !ReferenceEquals(job.Turn, own))
             {
                 return true;
             }
@@ -152,9 +182,10 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     public bool HasFreshWaiting(Priority priority, IReadOnlyList<ScheduledJob> running, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(running);
+        var ticks = now.UtcTicks;
         foreach (var job in _jobs)
         {
-            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, now) >= priority && !HasSession(running, job.SessionKey))
+            if (job.Progress is null && job.Job.Request.Streamed && Effective(job, ticks) >= priority && !HasSession(running, job.SessionKey))
             {
                 return true;
             }
@@ -179,7 +210,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         var heads = new HashSet<string>(StringComparer.Ordinal);
         foreach (var job in ServiceOrder(now))
         {
-            var effective = Effective(job, now);
+            var effective = Effective(job, now.UtcTicks);
             if (effective > level)
             {
                 return taken;
@@ -200,7 +231,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         foreach (var job in taken)
         {
             _jobs.Remove(job);
-            _lastServed[job.SessionKey] = ++_served;
+            job.Turn!.LastServed = ++_served;
         }
 
         return taken;
@@ -210,7 +241,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     public Priority LevelOf(ScheduledJob job, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return Effective(job, now);
+        return Effective(job, now.UtcTicks);
     }
 
     /// <summary>Removes and returns every waiting job (the silo is stopping).</summary>
@@ -240,17 +271,19 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     /// <see cref="TryDequeue"/>, in O(n log n): per level, sessions take turns in a heap keyed by when they were last served).</summary>
     public IReadOnlyList<ScheduledJob> ServiceOrder(DateTimeOffset now)
     {
-        var lastServed = new Dictionary<string, long>(_lastServed, StringComparer.Ordinal);
+        // Served as the order is walked, without touching the sessions' real turns.
+        var lastServed = new Dictionary<SessionTurn, long>();
         var served = _served;
+        var ticks = now.UtcTicks;
         var order = new List<ScheduledJob>(_jobs.Count);
         foreach (var level in new[] { Priority.Critical, Priority.High, Priority.Normal })
         {
-            var sessions = new Dictionary<string, Queue<ScheduledJob>>(StringComparer.Ordinal);
-            foreach (var job in _jobs.Where(j => Effective(j, now) == level).OrderBy(j => j.Sequence))
+            var sessions = new Dictionary<SessionTurn, Queue<ScheduledJob>>();
+            foreach (var job in _jobs.Where(j => Effective(j, ticks) == level).OrderBy(j => j.Sequence))
             {
-                if (!sessions.TryGetValue(job.SessionKey, out var jobs))
+                if (!sessions.TryGetValue(job.Turn!, out var jobs))
                 {
-                    sessions[job.SessionKey] = jobs = new Queue<ScheduledJob>();
+                    sessions[job.Turn!] = jobs = new Queue<ScheduledJob>();
                 }
 
                 jobs.Enqueue(job);
@@ -259,14 +292,14 @@ public sealed class PriorityJobQueue(TimeSpan aging)
             var turns = new PriorityQueue<Queue<ScheduledJob>, (long LastServed, long Sequence)>();
             foreach (var (session, jobs) in sessions)
             {
-                turns.Enqueue(jobs, (lastServed.GetValueOrDefault(session), jobs.Peek().Sequence));
+                turns.Enqueue(jobs, (lastServed.TryGetValue(session, out var walked) ? walked : session.LastServed, jobs.Peek().Sequence));
             }
 
             while (turns.TryDequeue(out var jobs, out _))
             {
                 var job = jobs.Dequeue();
                 order.Add(job);
-                lastServed[job.SessionKey] = ++served;
+                lastServed[job.Turn!] = ++served;
                 if (jobs.Count > 0)
                 {
                     turns.Enqueue(jobs, (served, jobs.Peek().Sequence));
@@ -286,24 +319,40 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     public (int Ahead, long Characters)? Place(ScheduledJob job, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var level = Effective(job, now);
-        var ownKey = (_lastServed.GetValueOrDefault(job.SessionKey), job.Sequence);
-        _firsts.Clear();
+        var ticks = now.UtcTicks;
+        var level = Effective(job, ticks);
+        var own = job.Turn;
+        var ownKey = (own?.LastServed ?? 0, job.Sequence);
+        var pass = ++_pass;
+        _heads.Clear();
         var waiting = false;
         foreach (var other in _jobs)
         {
-            var otherLevel = Effective(other, now);
-            if (otherLevel > level || (otherLevel == level && other.SessionKey == job.SessionKey && other.Sequence < job.Sequence))
+            var otherLevel = Effective(other, ticks);
+            var turn = other.Turn!;
+            if (otherLevel > level || (otherLevel == level && ReferenceEquals(turn, own) && other.Sequence < job.Sequence))
             {
                 // A job waits above this one's level, or its session has an earlier one at this level: the full order says.
                 return FromServiceOrder(job, now);
             }
 
             waiting |= ReferenceEquals(other, job);
-            if (otherLevel == level && other.SessionKey != job.SessionKey
-                && (!_firsts.TryGetValue(other.SessionKey, out var first) || other.Sequence < first.Sequence))
+            if (otherLevel != level || ReferenceEquals(turn, own))
             {
-                _firsts[other.SessionKey] = (other.Sequence, other.RemainingCharacters);
+                continue;
+            }
+
+            if (turn.Pass != pass)
+            {
+                turn.Pass = pass;
+                turn.FirstSequence = other.Sequence;
+                turn.FirstCharacters = other.RemainingCharacters;
+                _heads.Add(turn);
+            }
+            else if (other.Sequence < turn.FirstSequence)
+            {
+                turn.FirstSequence = other.Sequence;
+                turn.FirstCharacters = other.RemainingCharacters;
             }
         }
 
@@ -314,15 +363,16 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
         var ahead = 0;
         long characters = job.RemainingCharacters;
-        foreach (var (session, first) in _firsts)
+        foreach (var head in _heads)
         {
-            if ((_lastServed.GetValueOrDefault(session), first.Sequence).CompareTo(ownKey) < 0)
+            if ((head.LastServed, head.FirstSequence).CompareTo(ownKey) < 0)
             {
                 ahead++;
-                characters += first.Characters;
+                characters += head.FirstCharacters;
             }
         }
 
+        _heads.Clear();
         return (ahead, characters);
     }
 
@@ -355,20 +405,21 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return false;
     }
 
-    private Priority Effective(ScheduledJob job, DateTimeOffset now) =>
-        job.Priority == Priority.Normal && now - job.EnqueuedAt >= aging ? Priority.High : job.Priority;
+    private Priority Effective(ScheduledJob job, long nowTicks) =>
+        job.Priority == Priority.Normal && nowTicks - job.EnqueuedAtTicks >= _agingTicks ? Priority.High : job.Priority;
 
     /// <summary>Highest effective level first; within it the session served longest ago, then the oldest job of that session.</summary>
-    private int NextIndex(List<ScheduledJob> jobs, Dictionary<string, long> lastServed, DateTimeOffset now)
+    private int NextIndex(long nowTicks)
     {
+        var jobs = _jobs;
         var best = -1;
         var bestLevel = Priority.Normal;
         long bestServed = 0;
         for (var i = 0; i < jobs.Count; i++)
         {
             var job = jobs[i];
-            var level = Effective(job, now);
-            var served = lastServed.GetValueOrDefault(job.SessionKey);
+            var level = Effective(job, nowTicks);
+            var served = job.Turn!.LastServed;
             if (best < 0
                 || level > bestLevel
                 || (level == bestLevel && (served < bestServed || (served == bestServed && job.Sequence < jobs[best].Sequence))))
@@ -385,9 +436,9 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     private void ForgetIdleSessions()
     {
         var waiting = new HashSet<string>(_jobs.Select(j => j.SessionKey), StringComparer.Ordinal);
-        foreach (var session in _lastServed.Keys.Where(s => !waiting.Contains(s)).ToList())
+        foreach (var session in _turns.Keys.Where(s => !waiting.Contains(s)).ToList())
         {
-            _lastServed.Remove(session);
+            _turns.Remove(session);
         }
     }
 }
