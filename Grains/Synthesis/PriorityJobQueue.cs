@@ -14,9 +14,11 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
     /// <summary>Jobs of one session are served in order; a job without a session is a session of its own.</summary>
     public string SessionKey { get; } = job.Request.SessionId ?? job.TaskId;
 
-    /// <summary>Its session's turn in the queue it waits in (set when it is queued): the queue's scans read the session's place from
-    /// here instead of hashing its key once per waiting job.</summary>
+    /// <summary>Its session's bookkeeping in the queue it waits in (set when it is queued).</summary>
     internal SessionTurn? Turn { get; set; }
+
+    /// <summary>Its place in its level's order (<see cref="PriorityJobQueue"/>), given when it is queued; -1 before that.</summary>
+    internal long Tag { get; set; } = -1;
 
     internal long EnqueuedAtTicks { get; } = enqueuedAt.UtcTicks;
 
@@ -46,31 +48,35 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
     public CancellationTokenSource Cancellation { get; } = new();
 }
 
-/// <summary>A session's place in a queue's round robin: when it was last served; and scratch for <see cref="PriorityJobQueue.Place"/>.</summary>
+/// <summary>A session's jobs waiting in one queue, per priority: how many, and the tag of the last one queued.</summary>
 internal sealed class SessionTurn
 {
-    public long LastServed;
+    public readonly int[] Waiting = new int[3];
+    public readonly long[] Tail = new long[3];
 
-    // Place's pass: the pass that last saw this session, and its first job at the asked level (sequence, characters).
-    public long Pass;
-    public long FirstSequence;
-    public long FirstCharacters;
+    public bool Idle => Waiting[0] == 0 && Waiting[1] == 0 && Waiting[2] == 0;
 }
 
-/// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; within a level, round robin between sessions and FIFO
-/// within a session; a NORMAL job waiting longer than the aging time is served as HIGH.</summary>
-/// <remarks>Every choice is a scan of the waiting jobs (they age, so no order holds for long), made cheap: a job points at its
-/// session's turn and knows its own enqueue time in ticks, so a scan hashes nothing (measured with <c>bench/MitTts.Bench.Load -- queue</c>).</remarks>
+/// <summary>Per-device queue: CRITICAL before HIGH before NORMAL; a NORMAL job waiting longer than the aging time is served as HIGH.
+/// Within a level, jobs go in the order they came (FIFO), except that a session with jobs already waiting at that level gets one
+/// turn per round, so a session flooding the queue cannot starve another's single request.</summary>
+/// <remarks>Start-time fair queuing with one unit per job. A job gets a tag when first queued: the tag of the last job taken
+/// (<c>_virtual</c>), or, when its session already has a job waiting at its priority, one more than that job's, if that is later.
+/// A job put back after it ran (preempted, or yielding to another session's first sentence) is tagged one past the last job taken,
+/// so it goes behind the round it ran in, but never behind its own session's waiting jobs: it keeps its arrival (the tie-break).
+/// The next job is the one of the highest level with the lowest (tag, arrival). So requests of sessions that wait for their previous
+/// one to end (an agent, a stream asking for its next sentence) are served in arrival order: the earliest deadline first, where an
+/// order by when each session was last served (the rule before) made one that came later overtake one that came earlier, and a
+/// few of hundreds of real-time streams ran dry. Tags never change after that, so the service order is a sort and a job's place is
+/// one pass (<see cref="Place"/>); aging changes a job's level, not its tag. Measured with <c>bench/MitTts.Bench.Load -- queue</c>.</remarks>
 public sealed class PriorityJobQueue(TimeSpan aging)
 {
     private readonly List<ScheduledJob> _jobs = [];
     private readonly Dictionary<string, SessionTurn> _turns = new(StringComparer.Ordinal);
     private readonly long _agingTicks = aging.Ticks;
 
-    // Place's scratch, kept between calls (every queued job's position is asked): the sessions seen in its pass.
-    private readonly List<SessionTurn> _heads = [];
-    private long _pass;
-    private long _served;
+    // The tag of the last job taken: a job of a session with nothing waiting at its level is tagged with it.
+    private long _virtual;
 
     public int Count => _jobs.Count;
 
@@ -96,6 +102,20 @@ public sealed class PriorityJobQueue(TimeSpan aging)
             _turns[job.SessionKey] = turn = new SessionTurn();
         }
 
+        var level = (int)job.Priority;
+        if (job.Tag < 0)
+        {
+            job.Tag = turn.Waiting[level] > 0 ? Math.Max(_virtual, turn.Tail[level] + 1) : _virtual;
+        }
+        else
+        {
+            // Put back (preempted, or it yielded to a fresh job): behind the round it ran in, so whatever it yielded to goes first, but
+            // never behind a later job of its own session.
+            job.Tag = turn.Waiting[level] > 0 ? Math.Min(_virtual + 1, FirstTag(turn, job.Priority)) : _virtual + 1;
+        }
+
+        turn.Tail[level] = turn.Waiting[level] > 0 ? Math.Max(turn.Tail[level], job.Tag) : job.Tag;
+        turn.Waiting[level]++;
         job.Turn = turn;
         _jobs.Add(job);
     }
@@ -111,12 +131,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
         job = _jobs[index];
         _jobs.RemoveAt(index);
-        job.Turn!.LastServed = ++_served;
-        if (_turns.Count > 4 * (_jobs.Count + 16))
-        {
-            ForgetIdleSessions();
-        }
-
+        Taken(job);
         return true;
     }
 
@@ -128,7 +143,17 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     }
 
     /// <summary>Removes this very job (not another one of the same task); false when it is not waiting.</summary>
-    public bool Remove(ScheduledJob job) => _jobs.Remove(job);
+    public bool Remove(ScheduledJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (!_jobs.Remove(job))
+        {
+            return false;
+        }
+
+        Left(job);
+        return true;
+    }
 
     /// <summary>The waiting job of <paramref name="taskId"/>, if any.</summary>
     public ScheduledJob? Find(string taskId)
@@ -231,7 +256,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         foreach (var job in taken)
         {
             _jobs.Remove(job);
-            job.Turn!.LastServed = ++_served;
+            Taken(job);
         }
 
         return taken;
@@ -249,6 +274,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     {
         var all = new List<ScheduledJob>(_jobs);
         _jobs.Clear();
+        _turns.Clear();
         return all;
     }
 
@@ -268,129 +294,58 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     }
 
     /// <summary>Every waiting job in the order it will be served if nothing else arrives (the same choices as
-    /// <see cref="TryDequeue"/>, in O(n log n): per level, sessions take turns in a heap keyed by when they were last served).</summary>
+    /// <see cref="TryDequeue"/>): highest level first, then by tag and arrival.</summary>
     public IReadOnlyList<ScheduledJob> ServiceOrder(DateTimeOffset now)
     {
-        // Served as the order is walked, without touching the sessions' real turns.
-        var lastServed = new Dictionary<SessionTurn, long>();
-        var served = _served;
         var ticks = now.UtcTicks;
-        var order = new List<ScheduledJob>(_jobs.Count);
-        foreach (var level in new[] { Priority.Critical, Priority.High, Priority.Normal })
-        {
-            var sessions = new Dictionary<SessionTurn, Queue<ScheduledJob>>();
-            foreach (var job in _jobs.Where(j => Effective(j, ticks) == level).OrderBy(j => j.Sequence))
-            {
-                if (!sessions.TryGetValue(job.Turn!, out var jobs))
-                {
-                    sessions[job.Turn!] = jobs = new Queue<ScheduledJob>();
-                }
-
-                jobs.Enqueue(job);
-            }
-
-            var turns = new PriorityQueue<Queue<ScheduledJob>, (long LastServed, long Sequence)>();
-            foreach (var (session, jobs) in sessions)
-            {
-                turns.Enqueue(jobs, (lastServed.TryGetValue(session, out var walked) ? walked : session.LastServed, jobs.Peek().Sequence));
-            }
-
-            while (turns.TryDequeue(out var jobs, out _))
-            {
-                var job = jobs.Dequeue();
-                order.Add(job);
-                lastServed[job.Turn!] = ++served;
-                if (jobs.Count > 0)
-                {
-                    turns.Enqueue(jobs, (served, jobs.Peek().Sequence));
-                }
-            }
-        }
-
+        var order = new List<ScheduledJob>(_jobs);
+        order.Sort((a, b) => Before(a, Effective(a, ticks), b, Effective(b, ticks)) ? -1 : Before(b, Effective(b, ticks), a, Effective(a, ticks)) ? 1 : 0);
         return order;
     }
 
     /// <summary>Where <paramref name="job"/> stands in <see cref="ServiceOrder"/>: how many waiting jobs are served before it, and the
-    /// characters of those and its own; null when it is not waiting.</summary>
-    /// <remarks>Asked for every job a synthesizer takes, with hundreds waiting under load. A session's first job at the top waiting
-    /// level (the usual case) is placed in one pass: sessions take turns in the order of when they were last served, so every session
-    /// that comes before this one in that order serves its first job ahead of it, and no later one does. Anything else is read off
-    /// the full order.</remarks>
+    /// characters of those and its own; null when it is not waiting. One pass: asked for every job a synthesizer takes, with hundreds
+    /// waiting under load.</summary>
     public (int Ahead, long Characters)? Place(ScheduledJob job, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(job);
         var ticks = now.UtcTicks;
         var level = Effective(job, ticks);
-        var own = job.Turn;
-        var ownKey = (own?.LastServed ?? 0, job.Sequence);
-        var pass = ++_pass;
-        _heads.Clear();
         var waiting = false;
-        foreach (var other in _jobs)
-        {
-            var otherLevel = Effective(other, ticks);
-            var turn = other.Turn!;
-            if (otherLevel > level || (otherLevel == level && ReferenceEquals(turn, own) && other.Sequence < job.Sequence))
-            {
-                // A job waits above this one's level, or its session has an earlier one at this level: the full order says.
-                return FromServiceOrder(job, now);
-            }
-
-            waiting |= ReferenceEquals(other, job);
-            if (otherLevel != level || ReferenceEquals(turn, own))
-            {
-                continue;
-            }
-
-            if (turn.Pass != pass)
-            {
-                turn.Pass = pass;
-                turn.FirstSequence = other.Sequence;
-                turn.FirstCharacters = other.RemainingCharacters;
-                _heads.Add(turn);
-            }
-            else if (other.Sequence < turn.FirstSequence)
-            {
-                turn.FirstSequence = other.Sequence;
-                turn.FirstCharacters = other.RemainingCharacters;
-            }
-        }
-
-        if (!waiting)
-        {
-            return null;
-        }
-
         var ahead = 0;
         long characters = job.RemainingCharacters;
-        foreach (var head in _heads)
+        foreach (var other in _jobs)
         {
-            if ((head.LastServed, head.FirstSequence).CompareTo(ownKey) < 0)
+            if (ReferenceEquals(other, job))
+            {
+                waiting = true;
+            }
+            else if (Before(other, Effective(other, ticks), job, level))
             {
                 ahead++;
-                characters += head.FirstCharacters;
+                characters += other.RemainingCharacters;
             }
         }
 
-        _heads.Clear();
-        return (ahead, characters);
+        return waiting ? (ahead, characters) : null;
     }
 
-    private (int Ahead, long Characters)? FromServiceOrder(ScheduledJob job, DateTimeOffset now)
+    private long FirstTag(SessionTurn turn, Priority priority)
     {
-        long characters = 0;
-        var order = ServiceOrder(now);
-        for (var i = 0; i < order.Count; i++)
+        var first = long.MaxValue;
+        foreach (var job in _jobs)
         {
-            characters += order[i].RemainingCharacters;
-            if (ReferenceEquals(order[i], job))
+            if (ReferenceEquals(job.Turn, turn) && job.Priority == priority && job.Tag < first)
             {
-                return (i, characters);
+                first = job.Tag;
             }
         }
 
-        return null;
+        return first;
     }
+
+    private static bool Before(ScheduledJob a, Priority aLevel, ScheduledJob b, Priority bLevel) =>
+        aLevel != bLevel ? aLevel > bLevel : a.Tag != b.Tag ? a.Tag < b.Tag : a.Sequence < b.Sequence;
 
     private static bool HasSession(IReadOnlyList<ScheduledJob> jobs, string session)
     {
@@ -408,37 +363,39 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     private Priority Effective(ScheduledJob job, long nowTicks) =>
         job.Priority == Priority.Normal && nowTicks - job.EnqueuedAtTicks >= _agingTicks ? Priority.High : job.Priority;
 
-    /// <summary>Highest effective level first; within it the session served longest ago, then the oldest job of that session.</summary>
+    /// <summary>Highest effective level first; within it the lowest tag, then the earliest arrival.</summary>
     private int NextIndex(long nowTicks)
     {
         var jobs = _jobs;
         var best = -1;
         var bestLevel = Priority.Normal;
-        long bestServed = 0;
         for (var i = 0; i < jobs.Count; i++)
         {
-            var job = jobs[i];
-            var level = Effective(job, nowTicks);
-            var served = job.Turn!.LastServed;
-            if (best < 0
-                || level > bestLevel
-                || (level == bestLevel && (served < bestServed || (served == bestServed && job.Sequence < jobs[best].Sequence))))
+            var level = Effective(jobs[i], nowTicks);
+            if (best < 0 || Before(jobs[i], level, jobs[best], bestLevel))
             {
                 best = i;
                 bestLevel = level;
-                bestServed = served;
             }
         }
 
         return best;
     }
 
-    private void ForgetIdleSessions()
+    /// <summary>A job left the queue to run: later jobs of sessions with nothing waiting are tagged from it.</summary>
+    private void Taken(ScheduledJob job)
     {
-        var waiting = new HashSet<string>(_jobs.Select(j => j.SessionKey), StringComparer.Ordinal);
-        foreach (var session in _turns.Keys.Where(s => !waiting.Contains(s)).ToList())
+        _virtual = Math.Max(_virtual, job.Tag);
+        Left(job);
+    }
+
+    private void Left(ScheduledJob job)
+    {
+        var turn = job.Turn!;
+        turn.Waiting[(int)job.Priority]--;
+        if (turn.Idle && _turns.GetValueOrDefault(job.SessionKey) == turn)
         {
-            _turns.Remove(session);
+            _turns.Remove(job.SessionKey);
         }
     }
 }

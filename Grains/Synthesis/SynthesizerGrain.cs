@@ -377,7 +377,8 @@ public sealed partial class SynthesizerGrain(
         job.Output.Writer.TryComplete();
     }
 
-    /// <summary>Puts a preempted job back in the queue; it keeps its progress and its place among the jobs of its level.</summary>
+    /// <summary>Puts a preempted job back in the queue, with its progress: behind the jobs already waiting in the round it ran in, ahead of
+    /// its own session's later jobs (<see cref="PriorityJobQueue"/>).</summary>
     private void Requeue(ScheduledJob job)
     {
         _preemptions++;

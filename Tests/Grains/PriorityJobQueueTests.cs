@@ -70,6 +70,44 @@ public sealed class PriorityJobQueueTests
     }
 
     [Fact]
+    public void Requests_of_sessions_with_nothing_else_waiting_go_in_arrival_order_whenever_their_sessions_were_last_served()
+    {
+        // Agents and real-time streams ask for their next sentence when the last one ends: each waits for one request at a time, and
+        // the one that asked first runs dry first. (An order by when each session was last served put "a" first here.)
+        var queue = new PriorityJobQueue(s_aging);
+        foreach (var session in (string[])["a", "b", "c"])
+        {
+            queue.Enqueue(Job($"{session}1", Priority.High, session));
+        }
+
+        Assert.Equal(["a1", "b1", "c1"], Drain(queue, s_start));
+        queue.Enqueue(Job("c2", Priority.High, "c"));
+        queue.Enqueue(Job("b2", Priority.High, "b"));
+        queue.Enqueue(Job("a2", Priority.High, "a"));
+        Assert.True(queue.TryDequeue(s_start, out var first));
+        queue.Enqueue(Job("c3", Priority.High, "c"));
+
+        Assert.Equal("c2", first.TaskId);
+        Assert.Equal(["b2", "a2", "c3"], queue.ServiceOrder(s_start).Select(j => j.TaskId));
+        Assert.Equal(["b2", "a2", "c3"], Drain(queue, s_start));
+    }
+
+    [Fact]
+    public void A_job_put_back_goes_behind_the_other_sessions_of_its_round_and_ahead_of_its_own_sessions_later_jobs()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("story", Priority.High, "s"));
+        queue.Enqueue(Job("story-next", Priority.High, "s"));
+        Assert.True(queue.TryDequeue(s_start, out var running));
+
+        // While it speaks, another session's request comes; it yields (or is preempted) and is put back.
+        queue.Enqueue(Job("reply", Priority.High, "r"));
+        queue.Enqueue(running);
+
+        Assert.Equal(["reply", "story", "story-next"], Drain(queue, s_start));
+    }
+
+    [Fact]
     public void A_normal_job_waiting_past_the_aging_time_is_served_as_high()
     {
         var queue = new PriorityJobQueue(s_aging);
