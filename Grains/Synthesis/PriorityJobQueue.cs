@@ -22,7 +22,8 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     internal long EnqueuedAtTicks { get; } = enqueuedAt.UtcTicks;
 
-    /// <summary>Arrival order on this device; a preempted job keeps it, so it resumes ahead of later jobs of its level.</summary>
+    /// <summary>Arrival order on this device, the tie-break between equal tags; a preempted job keeps it, so it resumes ahead of its own
+    /// session's later jobs.</summary>
     public long Sequence { get; } = sequence;
 
     public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;

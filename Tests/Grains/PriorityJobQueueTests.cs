@@ -157,7 +157,7 @@ public sealed class PriorityJobQueueTests
     [InlineData(80)]
     public void A_jobs_place_is_its_index_in_the_service_order_with_the_characters_up_to_it(int sessions)
     {
-        // Few sessions: most have several jobs waiting (the full order is read); many: most have one (placed in one pass).
+        // Few sessions: most have several jobs waiting (their tags chain); many: most have one (tagged with the last job taken).
         var random = new Random(sessions);
         for (var round = 0; round < 300; round++)
         {
