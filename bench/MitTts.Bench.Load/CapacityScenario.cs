@@ -257,11 +257,11 @@ internal sealed class CapacityScenario(Uri server, BenchOptions options, ResultT
 
     private sealed record StreamResult(int Underruns, bool Failed, double FirstAudioMs, double ReceivedSeconds, long LastAudioAt);
 
-    /// <summary>One trial's outcome; <c>DeliveredPerSecond</c> is the audio-seconds its streams received, per second from its start to its last audio.</summary>
     private static string Outcome(Trial trial) => trial.Passed
         ? "ok"
         : string.Create(CultureInfo.InvariantCulture, $"{trial.Underruns} underruns in {trial.StreamsWithUnderruns} streams, {trial.Errors} errors");
 
+    /// <summary>One trial's outcome; <c>DeliveredPerSecond</c> is the audio-seconds its streams received, per second from its start to its last audio.</summary>
     private sealed record Trial(bool Passed, int Underruns, int StreamsWithUnderruns, int Errors, Percentiles FirstAudio, double DeliveredPerSecond, CpuCost? Cost);
 
     /// <summary>CPU milliseconds per second of audio a trial's streams received: in the engine's thread, and in the rest of the server's
