@@ -118,7 +118,8 @@ public interface ISynthesizerGrain : IGrainWithStringKey
     /// <summary>Queues the job and streams what happens to it: <see cref="JobQueued"/> or <see cref="JobRefused"/> first, then
     /// <see cref="JobStarted"/>, its audio or progress sentence by sentence, and <see cref="JobCompleted"/> or <see cref="JobFailed"/>.</summary>
     /// <remarks>Priority (CRITICAL, HIGH, NORMAL), arrival order within a level (one turn per round for a session that already has work
-    /// waiting), aging and preemption decide when it runs. Cancelling (or abandoning) the enumeration cancels the job, queued or running, within one engine buffer.</remarks>
+    /// waiting), aging and preemption decide when it runs. Cancelling (or abandoning) the enumeration cancels the job, queued or running,
+    /// within one engine buffer.</remarks>
     IAsyncEnumerable<SynthesisEvent> Synthesize(SynthesisJob job, CancellationToken cancellationToken = default);
 
     /// <summary>The job's position in service order (0 = running now), or null when it is not here.</summary>

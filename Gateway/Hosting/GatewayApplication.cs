@@ -78,11 +78,12 @@ public static class GatewayApplication
         }
 
         var path = context.Request.Path;
+
+        // The probes answer under /api/v1 and at the root alike.
+        var probe = path.StartsWithSegments("/api/v1", StringComparison.Ordinal, out var rest) ? rest : path;
         return MitTtsTelemetry.IsScrape(path)
-            || path.StartsWithSegments("/api/v1/health", StringComparison.Ordinal)
-            || path.StartsWithSegments("/api/v1/ready", StringComparison.Ordinal)
-            || path.StartsWithSegments("/health", StringComparison.Ordinal)
-            || path.StartsWithSegments("/ready", StringComparison.Ordinal)
+            || probe.StartsWithSegments("/health", StringComparison.Ordinal)
+            || probe.StartsWithSegments("/ready", StringComparison.Ordinal)
             ? LogEventLevel.Debug
             : LogEventLevel.Information;
     }

@@ -300,7 +300,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     {
         var ticks = now.UtcTicks;
         var order = new List<ScheduledJob>(_jobs);
-        order.Sort((a, b) => Before(a, Effective(a, ticks), b, Effective(b, ticks)) ? -1 : Before(b, Effective(b, ticks), a, Effective(a, ticks)) ? 1 : 0);
+        order.Sort((a, b) => Compare(a, Effective(a, ticks), b, Effective(b, ticks)));
         return order;
     }
 
@@ -345,8 +345,11 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return first;
     }
 
-    private static bool Before(ScheduledJob a, Priority aLevel, ScheduledJob b, Priority bLevel) =>
-        aLevel != bLevel ? aLevel > bLevel : a.Tag != b.Tag ? a.Tag < b.Tag : a.Sequence < b.Sequence;
+    private static bool Before(ScheduledJob a, Priority aLevel, ScheduledJob b, Priority bLevel) => Compare(a, aLevel, b, bLevel) < 0;
+
+    /// <summary>The service order: the higher level first, then the lower tag, then the earlier arrival.</summary>
+    private static int Compare(ScheduledJob a, Priority aLevel, ScheduledJob b, Priority bLevel) =>
+        aLevel != bLevel ? bLevel.CompareTo(aLevel) : a.Tag != b.Tag ? a.Tag.CompareTo(b.Tag) : a.Sequence.CompareTo(b.Sequence);
 
     private static bool HasSession(IReadOnlyList<ScheduledJob> jobs, string session)
     {
