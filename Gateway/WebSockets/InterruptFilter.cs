@@ -1,6 +1,16 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.WebSockets;
+
+/// <summary>A task an interrupt stopped while the client still waited for its end: what its <c>cancelled</c> status says, with
+/// <see cref="Progress"/> the share of the task's audio the client was sent before the interrupt.</summary>
+public sealed record StoppedTask(string TaskId, string? RequestId, string? ContextId, double Progress);
+
+/// <summary>What an interrupt stopped: every task id it names (the acknowledgement's <c>task_ids</c>), and of those the tasks the
+/// client had been told of and had not heard the end of, each to be ended with a <c>cancelled</c> status.</summary>
+public sealed record StoppedTasks(IReadOnlyList<string> TaskIds, IReadOnlyList<StoppedTask> Open);
 
 /// <summary>Which channel events may still reach the client: once an interrupt stops a task, nothing of it is sent.</summary>
 /// <remarks>Asked by the send loop at the moment of sending, so whatever was already queued is caught too. Thread-safe: interrupts
@@ -11,8 +21,8 @@ public sealed class InterruptFilter
 
     private readonly Lock _gate = new();
 
-    // Tasks this socket knows are unfinished (submitted here or seen starting), with their context.
-    private readonly Dictionary<string, string?> _openTasks = new(StringComparer.Ordinal);
+    // Tasks this socket knows are unfinished (submitted here or seen starting), with what their end status echoes.
+    private readonly Dictionary<string, OpenTask> _openTasks = new(StringComparer.Ordinal);
     private readonly HashSet<string> _stopped = new(StringComparer.Ordinal);
     private readonly Queue<string> _stopOrder = new();
     private bool _fenceUnknownTasks;
@@ -30,11 +40,11 @@ public sealed class InterruptFilter
     }
 
     /// <summary>A task submitted on this socket, not started yet.</summary>
-    public void Submitted(string taskId)
+    public void Submitted(string taskId, string? requestId = null)
     {
         lock (_gate)
         {
-            _openTasks[taskId] = null;
+            _openTasks[taskId] = new OpenTask(requestId, null, 0);
         }
     }
 
@@ -50,27 +60,33 @@ public sealed class InterruptFilter
     /// <summary>Stops one task, the open tasks of one context, or (neither given) every open task, and returns them.</summary>
     /// <remarks>Unless one task was named, tasks this socket has not heard of are held back too until <see cref="LiftFence"/>:
     /// until the channel has answered, any of them may be one the interrupt is about.</remarks>
-    public IReadOnlyList<string> Interrupt(string? taskId, string? contextId)
+    public StoppedTasks Interrupt(string? taskId, string? contextId)
     {
-        var stopped = new List<string>();
+        var ids = new List<string>();
+        var open = new List<StoppedTask>();
         lock (_gate)
         {
             if (taskId is not null)
             {
-                stopped.Add(taskId);
+                ids.Add(taskId);
+                if (_openTasks.TryGetValue(taskId, out var task))
+                {
+                    open.Add(task.Stopped(taskId));
+                }
             }
             else
             {
-                foreach (var (open, openContextId) in _openTasks)
+                foreach (var (id, task) in _openTasks)
                 {
-                    if (contextId is null || string.Equals(openContextId, contextId, StringComparison.Ordinal))
+                    if (contextId is null || string.Equals(task.ContextId, contextId, StringComparison.Ordinal))
                     {
-                        stopped.Add(open);
+                        ids.Add(id);
+                        open.Add(task.Stopped(id));
                     }
                 }
             }
 
-            foreach (var stop in stopped)
+            foreach (var stop in ids)
             {
                 Stop(stop);
             }
@@ -78,7 +94,7 @@ public sealed class InterruptFilter
             _fenceUnknownTasks = taskId is null;
         }
 
-        return stopped;
+        return new StoppedTasks(ids, open);
     }
 
     /// <summary>Stops tasks the channel reports stopped (it also knows tasks this socket never saw).</summary>
@@ -118,9 +134,17 @@ public sealed class InterruptFilter
                 return false;
             }
 
-            if (channelEvent is TaskStartedEvent)
+            if (channelEvent is AudioEvent audio)
             {
-                _openTasks.TryAdd(taskId, channelEvent.ContextId);
+                ref var open = ref CollectionsMarshal.GetValueRefOrNullRef(_openTasks, taskId);
+                if (!Unsafe.IsNullRef(ref open))
+                {
+                    open = open with { Progress = audio.Progress };
+                }
+            }
+            else if (channelEvent is TaskStartedEvent)
+            {
+                _openTasks[taskId] = new OpenTask(channelEvent.RequestId, channelEvent.ContextId, 0);
             }
             else if (channelEvent is TaskEndedEvent)
             {
@@ -142,5 +166,10 @@ public sealed class InterruptFilter
                 _stopped.Remove(_stopOrder.Dequeue());
             }
         }
+    }
+
+    private readonly record struct OpenTask(string? RequestId, string? ContextId, double Progress)
+    {
+        public StoppedTask Stopped(string taskId) => new(taskId, RequestId, ContextId, Math.Round(Progress, 3));
     }
 }

@@ -30,7 +30,7 @@ public sealed partial class WebSocketConnection
             return;
         }
 
-        _filter.Submitted(taskId);
+        _filter.Submitted(taskId, message.RequestId);
         _outbox.FirstAudio.Started(taskId, received);
 
         // Queued goes out before the task can start: the synthesizer is fast enough to beat the Submit reply to the socket. It waits

@@ -380,10 +380,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        _outbox.SendAcknowledgement(new InterruptedMessage(stopped, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
-        foreach (var taskId in stopped)
+        _outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
+        foreach (var taskId in stopped.TaskIds)
         {
             _outbox.FirstAudio.Forget(taskId);
+        }
+
+        // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement.
+        foreach (var task in stopped.Open)
+        {
+            _outbox.Send(new StatusMessage(task.TaskId, "cancelled", task.Progress, null, task.RequestId, task.ContextId, null));
         }
 
         try

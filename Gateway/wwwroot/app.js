@@ -75,6 +75,8 @@ function onMessage(message) {
       if (message.task_id !== state.taskId) return;
       if (message.status === "processing") setState("speaking");
       if (message.status === "completed") finish();
+      // The user's own interrupt: its acknowledgement already said so, and the task's cancelled status follows it.
+      if (message.status === "cancelled" && window.mittts.stats.interrupted) return;
       if (message.status === "error" || message.status === "cancelled") {
         if (message.error) showError(message.error.code + ": " + message.error.message);
         setState(message.status);

@@ -12,7 +12,7 @@ public sealed class InterruptFilterTests
         var filter = new InterruptFilter();
         Assert.True(filter.Admit(Started(1, "t1")));
 
-        Assert.Equal(["t1"], filter.Interrupt(taskId: null, contextId: null));
+        Assert.Equal(["t1"], filter.Interrupt(taskId: null, contextId: null).TaskIds);
         filter.LiftFence();
 
         Assert.False(filter.Admit(Audio(2, "t1")));
@@ -28,7 +28,7 @@ public sealed class InterruptFilterTests
         filter.Admit(Started(2, "b", contextId: "c2"));
         filter.Submitted("queued-here");
 
-        Assert.Equal(["a"], filter.Interrupt(taskId: null, contextId: "c1"));
+        Assert.Equal(["a"], filter.Interrupt(taskId: null, contextId: "c1").TaskIds);
         filter.LiftFence();
 
         Assert.False(filter.Admit(Audio(3, "a")));
@@ -41,7 +41,7 @@ public sealed class InterruptFilterTests
         var filter = new InterruptFilter();
         filter.Submitted("t1");
 
-        Assert.Equal(["t1"], filter.Interrupt(null, null));
+        Assert.Equal(["t1"], filter.Interrupt(null, null).TaskIds);
         Assert.False(filter.Admit(Started(1, "t1")));
     }
 
@@ -63,7 +63,7 @@ public sealed class InterruptFilterTests
     public void Naming_one_task_holds_back_no_other()
     {
         var filter = new InterruptFilter();
-        Assert.Equal(["t1"], filter.Interrupt("t1", null));
+        Assert.Equal(["t1"], filter.Interrupt("t1", null).TaskIds);
         Assert.True(filter.Admit(Started(1, "unseen")));
     }
 
@@ -76,7 +76,42 @@ public sealed class InterruptFilterTests
         filter.Submitted("t2");
         filter.Forget("t2");
 
-        Assert.Empty(filter.Interrupt(null, null));
+        Assert.Empty(filter.Interrupt(null, null).TaskIds);
+    }
+
+    [Fact]
+    public void The_tasks_to_end_cancelled_are_those_the_client_waits_for_with_what_it_was_sent_of_them()
+    {
+        var filter = new InterruptFilter();
+        filter.Submitted("playing", "r1");
+        filter.Admit(new TaskStartedEvent(1, "playing", "r1", null));
+        filter.Admit(new AudioEvent(2, "playing", "r1", null, [1, 2], 0.25));
+        filter.Admit(new AudioEvent(3, "playing", "r1", null, [3, 4], 0.4));
+        filter.Submitted("waiting", "r2");
+        filter.Admit(new TaskStartedEvent(4, "spoken", "r3", "c1"));
+        filter.Admit(new AudioEvent(5, "spoken", "r3", "c1", [5, 6], 0.5));
+        filter.Admit(new TaskStartedEvent(6, "done", null, null));
+        filter.Admit(new TaskEndedEvent(7, "done", null, null, SynthesisStatus.Completed, null, 1, 100));
+
+        var stopped = filter.Interrupt(null, null);
+
+        Assert.Equal(["playing", "spoken", "waiting"], stopped.TaskIds.Order());
+        Assert.Equal(
+            [new StoppedTask("playing", "r1", null, 0.4), new StoppedTask("spoken", "r3", "c1", 0.5), new StoppedTask("waiting", "r2", null, 0)],
+            stopped.Open.OrderBy(t => t.TaskId, StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_named_task_the_client_no_longer_waits_for_is_acknowledged_but_not_ended_again()
+    {
+        var filter = new InterruptFilter();
+        filter.Admit(Started(1, "t1"));
+        filter.Admit(new TaskEndedEvent(2, "t1", null, null, SynthesisStatus.Completed, null, 1, 100));
+
+        var stopped = filter.Interrupt("t1", null);
+        Assert.Equal(["t1"], stopped.TaskIds);
+        Assert.Empty(stopped.Open);
+        Assert.Empty(filter.Interrupt("never-seen", null).Open);
     }
 
     [Fact]

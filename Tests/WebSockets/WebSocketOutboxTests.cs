@@ -86,7 +86,7 @@ public sealed class WebSocketOutboxTests
         await outbox.SendEvent(new AudioEvent(2, "t1", null, null, [1], 0.1), CancellationToken.None);
         await outbox.SendEvent(new TaskStartedEvent(3, "t2", null, null), CancellationToken.None);
 
-        outbox.Send(new InterruptedMessage(filter.Interrupt("t1", null), "barge_in", null, outbox.LastSentSequence));
+        outbox.Send(new InterruptedMessage(filter.Interrupt("t1", null).TaskIds, "barge_in", null, outbox.LastSentSequence));
         outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
         await outbox.Run(CancellationToken.None);
 
@@ -103,7 +103,7 @@ public sealed class WebSocketOutboxTests
         using var outbox = new WebSocketOutbox(socket, filter);
 
         // The send loop is not even running: nothing is queued or being sent, so the caller sends it.
-        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt(null, null), "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
+        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt(null, null).TaskIds, "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
 
         Assert.Equal("interrupted", Json(Assert.Single(socket.Sent))["type"]!.GetValue<string>());
     }
@@ -117,7 +117,7 @@ public sealed class WebSocketOutboxTests
         outbox.Send(new PongMessage(0));
         await outbox.SendEvent(new TaskStartedEvent(1, "t2", null, null), CancellationToken.None);
 
-        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt("t1", null), "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
+        outbox.SendAcknowledgement(new InterruptedMessage(filter.Interrupt("t1", null).TaskIds, "user_stop", null, 0), System.Diagnostics.Stopwatch.GetTimestamp());
         Assert.Empty(socket.Sent);
         outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
         await outbox.Run(CancellationToken.None);
