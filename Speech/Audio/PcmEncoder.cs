@@ -9,7 +9,8 @@ public sealed class PcmEncoder : AudioEncoder
 {
     public override string Format => "pcm";
 
-    public override string ContentType => "audio/L16";
+    // Not audio/L16: RFC 2586 defines L16 as big-endian (network order), and these samples are little-endian.
+    public override string ContentType => "audio/pcm";
 
     public override string FileExtension => "pcm";
 

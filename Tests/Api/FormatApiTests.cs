@@ -15,7 +15,7 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         // format, sample_rate asked, Content-Type, ffprobe codec, rate ffmpeg decodes at
         { "wav", null, "audio/wav", "pcm_s16le", 22050 },
         { "wav", 16000, "audio/wav", "pcm_s16le", 16000 },
-        { "pcm", 24000, "audio/L16", "", 24000 },
+        { "pcm", 24000, "audio/pcm", "", 24000 },
         { "mp3", null, "audio/mpeg", "mp3", 22050 },
         { "mp3", 44100, "audio/mpeg", "mp3", 44100 },
         { "ogg", 48000, "audio/ogg", "opus", 48000 },

@@ -111,7 +111,7 @@ public sealed class SynthesisApiTests(GatewayFixture gateway)
     }
 
     [Fact]
-    public async Task Pcm_format_is_served_as_raw_L16_at_its_own_url()
+    public async Task Pcm_format_is_served_as_raw_little_endian_pcm_at_its_own_url()
     {
         var accepted = await (await Client.Synthesize(new { text = "Raw audio.", voice_id = "de-female-1", format = "pcm" })).Json();
         var taskId = accepted.GetProperty("task_id").GetString()!;
@@ -121,7 +121,7 @@ public sealed class SynthesisApiTests(GatewayFixture gateway)
         var wrongExtension = await Client.GetAsync($"/api/v1/audio/{taskId}.wav");
 
         Assert.Equal($"/api/v1/audio/{taskId}.pcm", accepted.GetProperty("audio_url").GetString());
-        Assert.Equal("audio/L16", audio.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("audio/pcm", audio.Content.Headers.ContentType?.MediaType);
         Assert.True((await audio.Content.ReadAsByteArrayAsync()).Length > 22050);
         await wrongExtension.AssertProblem(HttpStatusCode.NotFound, "audio_not_found", "format");
     }

@@ -44,7 +44,7 @@ public sealed class TaskGrainTests(ClusterFixture fixture)
         var audio = await task.GetAudio();
 
         Assert.NotNull(audio);
-        Assert.Equal("audio/L16", audio.ContentType);
+        Assert.Equal("audio/pcm", audio.ContentType);
         Assert.Equal(audio.DurationSeconds * 22050 * 2, audio.Data.Length, 1.0);
     }
 

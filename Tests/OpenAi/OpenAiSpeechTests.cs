@@ -42,7 +42,7 @@ public sealed class OpenAiSpeechTests(OpenAiGatewayFixture gateway) : IClassFixt
         ["mp3"] = ("audio/mpeg", "mp3", "mp3", 24000),
         ["opus"] = ("audio/ogg", "ogg", "opus", 48000),
         ["wav"] = ("audio/wav", "wav", "pcm_s16le", 24000),
-        ["pcm"] = ("audio/L16", "pcm", "", 24000),
+        ["pcm"] = ("audio/pcm", "pcm", "", 24000),
         ["flac"] = ("audio/flac", "flac", "flac", 24000),
         ["aac"] = ("audio/aac", "aac", "aac", 24000),
     };

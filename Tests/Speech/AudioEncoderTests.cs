@@ -36,7 +36,7 @@ public sealed class AudioEncoderTests
     [Theory]
     [InlineData("wav", "audio/wav")]
     [InlineData("WAV", "audio/wav")]
-    [InlineData("pcm", "audio/L16")]
+    [InlineData("pcm", "audio/pcm")]
     public void Formats_are_found_by_name(string name, string contentType)
     {
         Assert.True(AudioEncoders.TryGet(name, out var encoder));

@@ -32,7 +32,7 @@ public sealed class AudioFormatCatalogTests
 
     [Theory]
     [InlineData(AudioFormat.Wav, "riff", "audio/wav", "wav")]
-    [InlineData(AudioFormat.Pcm, "raw", "audio/L16", "pcm")]
+    [InlineData(AudioFormat.Pcm, "raw", "audio/pcm", "pcm")]
     [InlineData(AudioFormat.Mp3, "mpeg", "audio/mpeg", "mp3")]
     [InlineData(AudioFormat.Ogg, "ogg", "audio/ogg", "ogg")]
     [InlineData(AudioFormat.Mulaw, "riff", "audio/wav", "wav")]
