@@ -7,7 +7,8 @@ namespace MitTts.Grains.Interfaces;
 /// adds each word's start and end to that stream. <see cref="Store"/> keeps the finished audio for <c>/audio/{task_id}</c> (in the result
 /// store, for the result TTL); without it the audio goes only to whoever waits for it or streams it. <see cref="Owner"/> is the user
 /// (the access token's <c>sub</c>) the task belongs to; null when auth is off. <see cref="Ssml"/>: <see cref="Text"/> is an SSML
-/// document (validated by the gateway), spoken by espeak-ng's own SSML reader as one unit.</remarks>
+/// document (validated by the gateway), spoken by espeak-ng's own SSML reader as one unit. <see cref="Uncounted"/>: the gateway's own
+/// warm-up, kept out of the scheduler's and the synthesis metrics and the device's counts (it is not a caller's work).</remarks>
 [GenerateSerializer, Immutable]
 public sealed record SynthesisRequest(
     [property: Id(0)] string Text,
@@ -23,4 +24,5 @@ public sealed record SynthesisRequest(
     [property: Id(10)] bool WordTimestamps = false,
     [property: Id(11)] bool Store = true,
     [property: Id(12)] string? Owner = null,
-    [property: Id(13)] bool Ssml = false);
+    [property: Id(13)] bool Ssml = false,
+    [property: Id(14)] bool Uncounted = false);

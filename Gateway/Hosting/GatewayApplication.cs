@@ -69,18 +69,22 @@ public static class GatewayApplication
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
 
-    /// <summary>Scrapes and probes (every few seconds, forever) are logged at Debug; failures at Error; everything else at Information.</summary>
+    /// <summary>Scrapes and probes (every few seconds, forever) are logged at Debug; failures at Error, except an unready verdict (503
+    /// from <c>/ready</c>, during the warm-up of every start), which is the probe's answer, at Information; everything else at Information.</summary>
     private static LogEventLevel RequestLogLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
-        if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
-        {
-            return LogEventLevel.Error;
-        }
-
         var path = context.Request.Path;
 
         // The probes answer under /api/v1 and at the root alike.
         var probe = path.StartsWithSegments("/api/v1", StringComparison.Ordinal, out var rest) ? rest : path;
+        if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
+        {
+            return exception is null && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                && probe.StartsWithSegments("/ready", StringComparison.Ordinal)
+                ? LogEventLevel.Information
+                : LogEventLevel.Error;
+        }
+
         return MitTtsTelemetry.IsScrape(path)
             || probe.StartsWithSegments("/health", StringComparison.Ordinal)
             || probe.StartsWithSegments("/ready", StringComparison.Ordinal)
@@ -173,6 +177,8 @@ public static class GatewayApplication
         services.AddHostedService(sp => sp.GetRequiredService<ResourceMonitor>());
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<WarmUp>();
+        services.AddHostedService(sp => sp.GetRequiredService<WarmUp>());
         services.AddSingleton<Readiness>();
         services.AddSingleton<AlertMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<AlertMonitor>());

@@ -3,8 +3,8 @@ using MitTts.Grains.Interfaces;
 namespace MitTts.Gateway.Hosting;
 
 /// <summary>Whether this gateway should get traffic (<c>GET /api/v1/ready</c>): the cluster answers, Redis answers (cluster mode), an
-/// engine has voices, and the disk and memory have room. <c>/health</c> stays the liveness answer.</summary>
-public sealed class Readiness(ClusterHealth cluster, IGrainFactory grains, ResourceMonitor resources, IConfiguration configuration)
+/// engine has voices, the disk and memory have room, and the <see cref="WarmUp"/> is over. <c>/health</c> stays the liveness answer.</summary>
+public sealed class Readiness(ClusterHealth cluster, IGrainFactory grains, ResourceMonitor resources, IConfiguration configuration, WarmUp warmUp)
 {
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(2);
 
@@ -21,6 +21,7 @@ public sealed class Readiness(ClusterHealth cluster, IGrainFactory grains, Resou
         {
             ["cluster"] = probe.Cluster ? "ok" : "unreachable",
             ["engines"] = await enginesTask,
+            ["warm_up"] = warmUp.Completion.IsCompleted ? "ok" : "warming up",
         };
         if (probe.Redis is { } redis)
         {

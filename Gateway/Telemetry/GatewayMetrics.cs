@@ -50,7 +50,7 @@ public sealed class GatewayMetrics
         meter.CreateObservableGauge("mittts.process.memory.utilization", () => MemoryFraction(resources.Current), unit: "1", description: "This process's working set, a fraction of the memory available to it.");
     }
 
-    /// <summary>Requests answered since start, and of them with a 5xx status (the error-rate alert's figures).</summary>
+    /// <summary>Requests answered since start, and of them with a 5xx status other than an unready <c>/ready</c> (the error-rate alert's figures).</summary>
     public (long Requests, long ServerErrors) RequestTotals => (Interlocked.Read(ref _requestCount), Interlocked.Read(ref _serverErrorCount));
 
     public static double MemoryFraction(ResourceSample sample)
@@ -65,7 +65,10 @@ public sealed class GatewayMetrics
         _requests.Add(1, tags);
         _requestDuration.Record(duration.TotalSeconds, tags);
         Interlocked.Increment(ref _requestCount);
-        if (status >= StatusCodes.Status500InternalServerError)
+
+        // An unready verdict (a 503 from /ready, as during every start's warm-up) is the probe's answer, not a failure.
+        if (status >= StatusCodes.Status500InternalServerError
+            && !(status == StatusCodes.Status503ServiceUnavailable && route.EndsWith("/ready", StringComparison.Ordinal)))
         {
             Interlocked.Increment(ref _serverErrorCount);
         }

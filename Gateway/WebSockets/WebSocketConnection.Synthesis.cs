@@ -39,7 +39,7 @@ public sealed partial class WebSocketConnection
         _outbox.Send(new StatusMessage(taskId, "queued", 0, null, message.RequestId, null, null), task.Done);
         var info = new ChannelTaskInfo(taskId, message.RequestId, null, Whole: message.Stream == false);
         // A streamed answer is heard as it is made: its audio is kept for /audio only when the client asks (store: true).
-        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId };
+        request = request! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId, Uncounted = Uncounted };
         _metrics?.StreamAccepted(received);
         SubmitResult? submitted = null;
         try

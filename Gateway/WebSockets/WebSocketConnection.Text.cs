@@ -39,7 +39,7 @@ public sealed partial class WebSocketConnection
         }
 
         await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId }, message.RequestId);
+        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId, Uncounted = Uncounted }, message.RequestId);
         // The session's first text message hands the channel the socket's id announced ahead, so the first sentence need not wait for
         // a task grain to hear of it (in a cluster a new activation); the socket announces another for its next synthesize.
         var spare = _textStarted ? null : _announcer.HandOver();

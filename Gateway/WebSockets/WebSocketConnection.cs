@@ -62,6 +62,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _announcer = new TaskAnnouncer(grains, logger, _outbox.Closing);
     }
 
+    /// <summary>The gateway's own warm-up (<see cref="Hosting.WarmUp"/>): its tasks are marked <see cref="SynthesisRequest.Uncounted"/>.</summary>
+    internal bool Uncounted { get; init; }
+
     /// <summary>Serves the socket until the client closes it, breaks protocol, or the server stops.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {

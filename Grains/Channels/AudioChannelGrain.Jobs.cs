@@ -38,7 +38,11 @@ public sealed partial class AudioChannelGrain
         }
 
         var queued = started.Queued!;
-        stages.Dispatched(taken);
+        if (!request.Uncounted)
+        {
+            stages.Dispatched(taken);
+        }
+
         var item = _tasks.Add(info, request, cancellation);
         item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         item.DeviceKey = queued.DeviceKey;
@@ -171,9 +175,15 @@ public sealed partial class AudioChannelGrain
             case SentenceAudio piece:
                 if (item.QueuedAt != 0 && piece.Audio.Length > 0)
                 {
-                    stages.FirstPiece(item.QueuedAt);
+                    // An uncounted task (the gateway's warm-up) is not timed, here or at its first read.
+                    var counted = !item.Request.Uncounted;
+                    if (counted)
+                    {
+                        stages.FirstPiece(item.QueuedAt);
+                    }
+
                     item.QueuedAt = 0;
-                    item.FirstPieceAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                    item.FirstPieceAt = counted ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 }
 
                 var joining = item.Whole is not null;

@@ -65,6 +65,8 @@ public sealed class SchedulingMetrics
 public sealed class DeviceMetrics
 {
     private readonly SchedulingMetrics _metrics;
+    private readonly bool _counted = true;
+    private DeviceMetrics? _uncounted;
     private readonly string _device;
     private readonly KeyValuePair<string, object?>[][] _byPriority;
     private readonly KeyValuePair<string, object?>[] _deviceOnly;
@@ -84,28 +86,73 @@ public sealed class DeviceMetrics
         _deviceOnly = [new("device", device)];
     }
 
+    private DeviceMetrics(DeviceMetrics counted)
+    {
+        _metrics = counted._metrics;
+        _device = counted._device;
+        _byPriority = counted._byPriority;
+        _deviceOnly = counted._deviceOnly;
+        _counted = false;
+    }
+
+    /// <summary>The same device's instruments for work that is not counted (<see cref="SynthesisRequest.Uncounted"/>): they record nothing.</summary>
+    public DeviceMetrics Uncounted => _uncounted ??= new DeviceMetrics(this);
+
     private ReadOnlySpan<KeyValuePair<string, object?>> Tags(Priority priority) => _byPriority[(int)priority];
 
     public void Queued(Priority priority, int delta)
     {
-        _metrics.QueueLength.Add(delta, Tags(priority));
-        _metrics.QueueChanged(delta);
+        if (_counted)
+        {
+            _metrics.QueueLength.Add(delta, Tags(priority));
+            _metrics.QueueChanged(delta);
+        }
     }
 
-    public void Waited(Priority priority, TimeSpan wait) => _metrics.Wait.Record(wait.TotalSeconds, Tags(priority));
+    public void Waited(Priority priority, TimeSpan wait)
+    {
+        if (_counted)
+        {
+            _metrics.Wait.Record(wait.TotalSeconds, Tags(priority));
+        }
+    }
 
-    public void Preempted(Priority priority) => _metrics.Preemptions.Add(1, Tags(priority));
+    public void Preempted(Priority priority)
+    {
+        if (_counted)
+        {
+            _metrics.Preemptions.Add(1, Tags(priority));
+        }
+    }
 
-    public void Cancelled(Priority priority) => _metrics.Cancellations.Add(1, Tags(priority));
+    public void Cancelled(Priority priority)
+    {
+        if (_counted)
+        {
+            _metrics.Cancellations.Add(1, Tags(priority));
+        }
+    }
 
-    public void Rejected(Priority priority) => _metrics.Rejections.Add(1, Tags(priority));
+    public void Rejected(Priority priority)
+    {
+        if (_counted)
+        {
+            _metrics.Rejections.Add(1, Tags(priority));
+        }
+    }
 
-    public void CacheHit() => _metrics.CacheHits.Add(1, _deviceOnly);
+    public void CacheHit()
+    {
+        if (_counted)
+        {
+            _metrics.CacheHits.Add(1, _deviceOnly);
+        }
+    }
 
     /// <summary>A job the engine spoke: <paramref name="audioSeconds"/> of audio in <paramref name="engineSeconds"/> of engine time.</summary>
     public void Spoken(string engine, double audioSeconds, double engineSeconds)
     {
-        if (audioSeconds <= 0)
+        if (audioSeconds <= 0 || !_counted)
         {
             return;
         }

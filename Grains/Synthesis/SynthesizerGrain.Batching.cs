@@ -72,7 +72,7 @@ public sealed partial class SynthesizerGrain
             level, members, max - members.Count, job => job.Job.Request.Speed == speed && ReferenceEquals(renderer.EngineFor(job.Job.Request, Device), slot), Now);
         foreach (var job in joining)
         {
-            Metrics.Queued(job.Priority, -1);
+            MetricsOf(job.Job.Request).Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
                 continue;
@@ -80,7 +80,7 @@ public sealed partial class SynthesizerGrain
 
             if (job.Progress is null)
             {
-                Metrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                MetricsOf(job.Job.Request).Waited(job.Priority, Now - job.EnqueuedAt);
             }
 
             job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
@@ -101,7 +101,7 @@ public sealed partial class SynthesizerGrain
             {
                 if (TryServeCached(job))
                 {
-                    _completed++;
+                    _completed += job.Job.Request.Uncounted ? 0 : 1;
                     return false;
                 }
 
@@ -252,7 +252,7 @@ public sealed partial class SynthesizerGrain
 
         if (progress.IsDone)
         {
-            _completed++;
+            _completed += job.Job.Request.Uncounted ? 0 : 1;
             return true;
         }
 

@@ -122,7 +122,7 @@ public sealed partial class SynthesizerGrain
 
             output.TryWrite(new JobCompleted((int)(whole.DurationSeconds * 1000), whole));
             output.TryComplete();
-            Metrics.CacheHit();
+            MetricsOf(request).CacheHit();
             return true;
         }
 
@@ -136,7 +136,7 @@ public sealed partial class SynthesizerGrain
         output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
         output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
         output.TryComplete();
-        Metrics.CacheHit();
+        MetricsOf(request).CacheHit();
         return true;
     }
 
@@ -158,7 +158,7 @@ public sealed partial class SynthesizerGrain
     {
         var progress = job.Progress!;
         var audio = await Task.Run(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, job.Job.Request, engine, job.TaskId), CancellationToken.None);
-        Metrics.Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
+        MetricsOf(job.Job.Request).Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
         DropProgress(job);
         job.Output.Writer.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));
         job.Output.Writer.TryComplete();
@@ -174,7 +174,7 @@ public sealed partial class SynthesizerGrain
         stream.TakePieces(count, sentenceComplete: true, 1.0, output);
 
         var duration = stream.DurationMs;
-        Metrics.Spoken(engine.Name, duration / 1000.0, job.EngineSeconds);
+        MetricsOf(job.Job.Request).Spoken(engine.Name, duration / 1000.0, job.EngineSeconds);
         DropProgress(job);
         output.TryWrite(new JobCompleted(duration, null, stream.OutputRate));
         output.TryComplete();

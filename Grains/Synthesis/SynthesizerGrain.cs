@@ -58,6 +58,9 @@ public sealed partial class SynthesizerGrain(
 
     private DeviceMetrics Metrics => _metrics ??= metrics.ForDevice(DeviceKey);
 
+    /// <summary>The instruments a job's measurements go to: none for an uncounted job (the gateway's warm-up).</summary>
+    private DeviceMetrics MetricsOf(SynthesisRequest request) => request.Uncounted ? Metrics.Uncounted : Metrics;
+
     /// <summary>The device part of the key (<c>cpu:0</c>, <c>cuda:0</c>): where this synthesizer's neural sessions run.</summary>
     private string Device => DeviceKey[(DeviceKey.LastIndexOf('/') + 1)..];
 
@@ -95,8 +98,8 @@ public sealed partial class SynthesizerGrain(
         var priority = job.Request.Priority;
         if (_stopping || _queue.CountAt(priority) >= settings.Current.MaxQueuePerLevel)
         {
-            _rejections++;
-            Metrics.Rejected(priority);
+            _rejections += job.Request.Uncounted ? 0 : 1;
+            MetricsOf(job.Request).Rejected(priority);
             var workAhead = WorkAheadSeconds();
             var message = _stopping ? "The synthesizer's silo is stopping." : "Every synthesizer queue for this priority is full.";
             yield return new JobRefused(new TaskError(TaskError.Busy, message, Math.Max(1, Math.Ceiling(workAhead))));
@@ -106,7 +109,7 @@ public sealed partial class SynthesizerGrain(
         Supersede(job.TaskId);
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
         _queue.Enqueue(scheduled);
-        Metrics.Queued(priority, +1);
+        MetricsOf(job.Request).Queued(priority, +1);
         Reconsider();
         var ticket = Position(scheduled.TaskId);
         if (_loop is null || _loop.IsCompleted)
@@ -189,9 +192,9 @@ public sealed partial class SynthesizerGrain(
             }
 
             DropProgress(job);
-            _cancellations++;
-            Metrics.Queued(job.Priority, -1);
-            Metrics.Cancelled(job.Priority);
+            _cancellations += job.Job.Request.Uncounted ? 0 : 1;
+            MetricsOf(job.Job.Request).Queued(job.Priority, -1);
+            MetricsOf(job.Job.Request).Cancelled(job.Priority);
         }
     }
 
@@ -231,7 +234,7 @@ public sealed partial class SynthesizerGrain(
         DropAheadUnlessFor(null);
         foreach (var job in _queue.DrainAll())
         {
-            Metrics.Queued(job.Priority, -1);
+            MetricsOf(job.Job.Request).Queued(job.Priority, -1);
             job.Output.Writer.TryComplete(new SiloStoppingException(DeviceKey));
             DropProgress(job);
         }
@@ -296,7 +299,7 @@ public sealed partial class SynthesizerGrain(
         while (!_stopping && _queue.TryDequeue(Now, out var job))
         {
             DropAheadUnlessFor(job);
-            Metrics.Queued(job.Priority, -1);
+            MetricsOf(job.Job.Request).Queued(job.Priority, -1);
             if (job.Cancellation.IsCancellationRequested)
             {
                 continue;
@@ -308,7 +311,7 @@ public sealed partial class SynthesizerGrain(
             {
                 if (job.Progress is null)
                 {
-                    Metrics.Waited(job.Priority, Now - job.EnqueuedAt);
+                    MetricsOf(job.Job.Request).Waited(job.Priority, Now - job.EnqueuedAt);
                 }
 
                 job.Output.Writer.TryWrite(new JobStarted(DeviceKey));
@@ -340,7 +343,7 @@ public sealed partial class SynthesizerGrain(
             var preempted = job.Job.Request.Streamed ? await RunStreamedAsync(job) : await RunWholeAsync(job);
             if (!preempted)
             {
-                _completed++;
+                _completed += job.Job.Request.Uncounted ? 0 : 1;
             }
 
             return preempted;
@@ -359,8 +362,8 @@ public sealed partial class SynthesizerGrain(
 
     private void EndCancelled(ScheduledJob job)
     {
-        _cancellations++;
-        Metrics.Cancelled(job.Priority);
+        _cancellations += job.Job.Request.Uncounted ? 0 : 1;
+        MetricsOf(job.Job.Request).Cancelled(job.Priority);
         DropProgress(job);
         job.Output.Writer.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
     }
@@ -381,10 +384,10 @@ public sealed partial class SynthesizerGrain(
     /// its own session's later jobs (<see cref="PriorityJobQueue"/>).</summary>
     private void Requeue(ScheduledJob job)
     {
-        _preemptions++;
-        Metrics.Preempted(job.Priority);
+        _preemptions += job.Job.Request.Uncounted ? 0 : 1;
+        MetricsOf(job.Job.Request).Preempted(job.Priority);
         _queue.Enqueue(job);
-        Metrics.Queued(job.Priority, +1);
+        MetricsOf(job.Job.Request).Queued(job.Priority, +1);
     }
 
     /// <summary>Books a spoken sentence; true when waiting work should run before the job's next sentence.</summary>

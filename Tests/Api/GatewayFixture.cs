@@ -45,6 +45,8 @@ public sealed class RunningGateway : IAsyncDisposable
         ];
         var app = GatewayApplication.Create([.. defaults, .. args]);
         await app.StartAsync();
+        // Ready as a load balancer sees it: after the warm-up's own tasks, so they are in no test's counts.
+        await app.Services.GetRequiredService<WarmUp>().Completion;
         // Kestrel lists its addresses in listen order: the HTTP port first, then the WebSocket port when it differs.
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
         return new RunningGateway(app, addresses[0]) { Addresses = addresses };
