@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MitTts cluster mode on one machine, without Docker: redis-server, 2 silos (MITTTS_SILOS), 2 gateways (Orleans clients)
 # and nginx load-balancing REST and WebSocket across the gateways, all on 127.0.0.1.
-#   scripts/cluster.sh start     builds (Release), starts everything, waits until /health answers through nginx
+#   scripts/cluster.sh start     builds (Release), starts everything, waits until /health answers through nginx and each gateway is ready
 #   scripts/cluster.sh status    which processes run, and /health through nginx
 #   scripts/cluster.sh stop      stops everything it started (pids in the state dir)
 # Ports and paths (environment): MIT_TTS_HTTP_PORT=8000 (nginx), MITTTS_REDIS_PORT=6390,
@@ -106,6 +106,10 @@ start() {
   render_nginx
   launch nginx nginx -p "$state/nginx" -c "$state/nginx/nginx.conf"
   wait_http "http://127.0.0.1:$http_port/api/v1/health" 90
+  # Ready as the balancer's users need it: each gateway has reached the silos and finished its warm-up (server:warm_up).
+  for port in "${gateway_ports[@]}"; do
+    wait_http "http://127.0.0.1:$port/api/v1/ready" 90 || echo "warning: the gateway on $port is not ready: $(curl -s "http://127.0.0.1:$port/api/v1/ready")" >&2
+  done
   echo "MitTts cluster up: http://127.0.0.1:$http_port/api/v1 (WebSocket ws://127.0.0.1:$http_port/ws); logs in $state"
 }
 
