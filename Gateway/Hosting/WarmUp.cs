@@ -17,7 +17,9 @@ namespace MitTts.Gateway.Hosting;
 /// <summary>Before the gateway says it is ready (<see cref="Readiness"/>), one WebSocket session of its own speaks a word in each audio
 /// format through the real path: the protocol, validation, the session and its channel, the synthesizer, the engine's default voice,
 /// every encoder. A fresh process otherwise makes its first callers wait while the JIT compiles that path and the grains activate
-/// (half a second for the first request, bench/results/cold-start.md). <c>server:warm_up=false</c> turns it off.</summary>
+/// (half a second for the first request, bench/results/cold-start.md). With a co-hosted silo (the embedded default) it runs before
+/// Kestrel starts listening; a cluster client runs it in the background and is unready until then. <c>server:warm_up=false</c>
+/// turns it off.</summary>
 /// <remarks>The socket is a loopback TCP pair inside this process, served by <see cref="WebSocketConnection"/> like any other, but it
 /// is counted nowhere: not in the gateway's metrics or connections, not in any caller's rate limits, and its tasks are
 /// <see cref="SynthesisRequest.Uncounted"/>, so the silo's metrics and device counts leave them out too. Best effort:
@@ -47,22 +49,54 @@ public sealed partial class WarmUp(
 
     private volatile string[] _spoken = [];
 
+    /// <summary>With a co-hosted silo, warms up here, before the host goes on to start Kestrel: the port opens (and <c>/health</c>
+    /// answers) only once the server is warm, so a client that waits for the port or for health never meets a cold server.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!configuration.GetValue("server:warm_up", true))
+        {
+            _done.TrySetResult();
+        }
+        else if (!services.GetRequiredService<GatewayMode>().IsClient)
+        {
+            await Run(cancellationToken);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>As a cluster client, warms up in the background once the host has started (the silos may come later, and liveness
+    /// must answer meanwhile); <c>/ready</c> says unready until then.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (_done.Task.IsCompleted)
+        {
+            return;
+        }
+
         try
         {
-            if (!configuration.GetValue("server:warm_up", true))
-            {
-                return;
-            }
-
-            // After every hosted service (the co-hosted silo or the cluster client) and Kestrel have started.
+            // After every hosted service (the cluster client) and Kestrel have started.
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
             {
                 await started.Task.WaitAsync(stoppingToken);
             }
+        }
+        catch (OperationCanceledException)
+        {
+            _done.TrySetResult();
+            return;
+        }
 
+        await Run(stoppingToken);
+    }
+
+    /// <summary>Speaks every format, asking again while the cluster is not there, for at most <see cref="Limit"/>; never throws.</summary>
+    private async Task Run(CancellationToken stoppingToken)
+    {
+        try
+        {
             var clock = Stopwatch.GetTimestamp();
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             limit.CancelAfter(Limit);

@@ -74,6 +74,16 @@ public sealed class WarmUpTests
     }
 
     [Fact]
+    public async Task The_embedded_server_opens_its_port_only_once_warm_so_its_first_health_answer_finds_it_ready()
+    {
+        // Waiting for health only, as a client that just waits for the server to answer.
+        await using var server = await GatewayProcess.Start(probe: "/api/v1/health");
+        var ready = await server.Client.GetFromJsonAsync<JsonObject>("/api/v1/ready");
+        Assert.Equal(("ready", "ok"), (ready!["status"]!.GetValue<string>(), ready["checks"]!["warm_up"]!.GetValue<string>()));
+        Assert.Contains(server.LogLines(), l => l.Contains("Warmed up in", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task With_the_warm_up_off_the_gateway_is_ready_at_once_and_speaks_nothing_before_its_first_caller()
     {
         await using var gateway = await RunningGateway.Start("--server:warm_up=false");

@@ -35,7 +35,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>The log file (<c>MIT_TTS_LOG_FILE</c>); Serilog names the day's file after it.</summary>
     public string LogPattern => Path.Combine(_folder, "logs", "mittts.log");
 
-    public static async Task<GatewayProcess> Start(IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts the gateway and waits until <paramref name="probe"/> answers 200 (by default readiness, as a load balancer).</summary>
+    public static async Task<GatewayProcess> Start(IReadOnlyDictionary<string, string>? environment = null, string probe = "/api/v1/ready")
     {
         var folder = Directory.CreateTempSubdirectory("mittts-gateway-").FullName;
         var httpPort = FreePort.Next();
@@ -63,7 +64,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         process.Start();
         var gateway = new GatewayProcess(process, folder, httpPort, metricsPort);
         var clock = Stopwatch.StartNew();
-        while (!await gateway.Answers())
+        while (!await gateway.Answers(probe))
         {
             if (!process.IsRunning || clock.Elapsed > TimeSpan.FromSeconds(60))
             {
@@ -97,12 +98,11 @@ public sealed class GatewayProcess : IAsyncDisposable
         return lines;
     }
 
-    /// <summary>Ready as a load balancer sees it: up, and its warm-up over, so no test counts the warm-up's work in flight.</summary>
-    private async Task<bool> Answers()
+    private async Task<bool> Answers(string probe)
     {
         try
         {
-            return (await Client.GetAsync("/api/v1/ready")).IsSuccessStatusCode;
+            return (await Client.GetAsync(probe)).IsSuccessStatusCode;
         }
         catch (HttpRequestException)
         {
