@@ -70,20 +70,19 @@ public static class GatewayApplication
     }
 
     /// <summary>Scrapes and probes (every few seconds, forever) are logged at Debug; failures at Error, except an unready verdict (503
-    /// from <c>/ready</c>, during the warm-up of every start), which is the probe's answer, at Information; everything else at Information.</summary>
+    /// from <c>/ready</c>, as while a cluster client gateway warms up), which is the probe's answer, at Information; everything else at Information.</summary>
     private static LogEventLevel RequestLogLevel(HttpContext context, double elapsedMs, Exception? exception)
     {
         var path = context.Request.Path;
-
-        // The probes answer under /api/v1 and at the root alike.
-        var probe = path.StartsWithSegments("/api/v1", StringComparison.Ordinal, out var rest) ? rest : path;
         if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
         {
-            return exception is null && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
-                && probe.StartsWithSegments("/ready", StringComparison.Ordinal)
+            return exception is null && Readiness.IsUnreadyVerdict(path.Value, context.Response.StatusCode)
                 ? LogEventLevel.Information
                 : LogEventLevel.Error;
         }
+
+        // The probes answer under /api/v1 and at the root alike.
+        var probe = path.StartsWithSegments("/api/v1", StringComparison.Ordinal, out var rest) ? rest : path;
 
         return MitTtsTelemetry.IsScrape(path)
             || probe.StartsWithSegments("/health", StringComparison.Ordinal)

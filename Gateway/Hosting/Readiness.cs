@@ -8,6 +8,11 @@ public sealed class Readiness(ClusterHealth cluster, IGrainFactory grains, Resou
 {
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(2);
 
+    /// <summary>Whether an answer is <c>/ready</c>'s unready verdict (a 503 on a path or route ending in <c>/ready</c>): the probe's
+    /// answer, not a failure, for the request log and the error-rate alert alike.</summary>
+    public static bool IsUnreadyVerdict(string? path, int status) =>
+        status == StatusCodes.Status503ServiceUnavailable && path is not null && path.EndsWith("/ready", StringComparison.Ordinal);
+
     private readonly double _minFreeDiskMb = configuration.GetValue("monitoring:ready_min_free_disk_mb", 100.0);
     private readonly double _maxMemoryPercent = configuration.GetValue("monitoring:ready_max_memory_percent", 95.0);
 

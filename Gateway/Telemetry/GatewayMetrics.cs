@@ -66,9 +66,8 @@ public sealed class GatewayMetrics
         _requestDuration.Record(duration.TotalSeconds, tags);
         Interlocked.Increment(ref _requestCount);
 
-        // An unready verdict (a 503 from /ready, as during every start's warm-up) is the probe's answer, not a failure.
-        if (status >= StatusCodes.Status500InternalServerError
-            && !(status == StatusCodes.Status503ServiceUnavailable && route.EndsWith("/ready", StringComparison.Ordinal)))
+        // An unready verdict (a 503 from /ready, as while a cluster client gateway warms up) is the probe's answer, not a failure.
+        if (status >= StatusCodes.Status500InternalServerError && !Hosting.Readiness.IsUnreadyVerdict(route, status))
         {
             Interlocked.Increment(ref _serverErrorCount);
         }

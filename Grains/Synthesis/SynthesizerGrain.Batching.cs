@@ -101,7 +101,7 @@ public sealed partial class SynthesizerGrain
             {
                 if (TryServeCached(job))
                 {
-                    _completed += job.Job.Request.Uncounted ? 0 : 1;
+                    _completed += Count(job.Job.Request);
                     return false;
                 }
 
@@ -252,7 +252,7 @@ public sealed partial class SynthesizerGrain
 
         if (progress.IsDone)
         {
-            _completed += job.Job.Request.Uncounted ? 0 : 1;
+            _completed += Count(job.Job.Request);
             return true;
         }
 

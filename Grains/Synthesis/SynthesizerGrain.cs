@@ -61,6 +61,9 @@ public sealed partial class SynthesizerGrain(
     /// <summary>The instruments a job's measurements go to: none for an uncounted job (the gateway's warm-up).</summary>
     private DeviceMetrics MetricsOf(SynthesisRequest request) => request.Uncounted ? Metrics.Uncounted : Metrics;
 
+    /// <summary>What a job adds to the device's counts (completed, cancelled, ...): nothing for an uncounted one.</summary>
+    private static int Count(SynthesisRequest request) => request.Uncounted ? 0 : 1;
+
     /// <summary>The device part of the key (<c>cpu:0</c>, <c>cuda:0</c>): where this synthesizer's neural sessions run.</summary>
     private string Device => DeviceKey[(DeviceKey.LastIndexOf('/') + 1)..];
 
@@ -98,7 +101,7 @@ public sealed partial class SynthesizerGrain(
         var priority = job.Request.Priority;
         if (_stopping || _queue.CountAt(priority) >= settings.Current.MaxQueuePerLevel)
         {
-            _rejections += job.Request.Uncounted ? 0 : 1;
+            _rejections += Count(job.Request);
             MetricsOf(job.Request).Rejected(priority);
             var workAhead = WorkAheadSeconds();
             var message = _stopping ? "The synthesizer's silo is stopping." : "Every synthesizer queue for this priority is full.";
@@ -192,7 +195,7 @@ public sealed partial class SynthesizerGrain(
             }
 
             DropProgress(job);
-            _cancellations += job.Job.Request.Uncounted ? 0 : 1;
+            _cancellations += Count(job.Job.Request);
             MetricsOf(job.Job.Request).Queued(job.Priority, -1);
             MetricsOf(job.Job.Request).Cancelled(job.Priority);
         }
@@ -343,7 +346,7 @@ public sealed partial class SynthesizerGrain(
             var preempted = job.Job.Request.Streamed ? await RunStreamedAsync(job) : await RunWholeAsync(job);
             if (!preempted)
             {
-                _completed += job.Job.Request.Uncounted ? 0 : 1;
+                _completed += Count(job.Job.Request);
             }
 
             return preempted;
@@ -362,7 +365,7 @@ public sealed partial class SynthesizerGrain(
 
     private void EndCancelled(ScheduledJob job)
     {
-        _cancellations += job.Job.Request.Uncounted ? 0 : 1;
+        _cancellations += Count(job.Job.Request);
         MetricsOf(job.Job.Request).Cancelled(job.Priority);
         DropProgress(job);
         job.Output.Writer.TryComplete(_stopping ? new SiloStoppingException(DeviceKey) : new OperationCanceledException(job.Cancellation.Token));
@@ -384,7 +387,7 @@ public sealed partial class SynthesizerGrain(
     /// its own session's later jobs (<see cref="PriorityJobQueue"/>).</summary>
     private void Requeue(ScheduledJob job)
     {
-        _preemptions += job.Job.Request.Uncounted ? 0 : 1;
+        _preemptions += Count(job.Job.Request);
         MetricsOf(job.Job.Request).Preempted(job.Priority);
         _queue.Enqueue(job);
         MetricsOf(job.Job.Request).Queued(job.Priority, +1);
