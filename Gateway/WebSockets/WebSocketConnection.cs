@@ -383,16 +383,19 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        _outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received);
+        // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement
+        // (sent with it: a task that plays on must not get its audio in between).
+        var endings = new StatusMessage[stopped.Open.Count];
+        for (var i = 0; i < endings.Length; i++)
+        {
+            var task = stopped.Open[i];
+            endings[i] = new StatusMessage(task.TaskId, "cancelled", task.Progress, null, task.RequestId, task.ContextId, null);
+        }
+
+        _outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received, endings);
         foreach (var taskId in stopped.TaskIds)
         {
             _outbox.FirstAudio.Forget(taskId);
-        }
-
-        // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement.
-        foreach (var task in stopped.Open)
-        {
-            _outbox.Send(new StatusMessage(task.TaskId, "cancelled", task.Progress, null, task.RequestId, task.ContextId, null));
         }
 
         try

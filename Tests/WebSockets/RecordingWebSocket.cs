@@ -25,8 +25,13 @@ public sealed class RecordingWebSocket : WebSocket
         Assert.True(endOfMessage, "every message goes out in one piece");
         Assert.Equal(WebSocketState.Open, _state);
         Sent.Add((messageType, buffer.ToArray()));
-        return Task.CompletedTask;
+        var hold = HoldNext;
+        HoldNext = null;
+        return hold?.Task ?? Task.CompletedTask;
     }
+
+    /// <summary>When set, the next send is recorded but completes only when this does (a client slow to read); then cleared.</summary>
+    public TaskCompletionSource? HoldNext { get; set; }
 
     public override Task CloseOutputAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken)
     {

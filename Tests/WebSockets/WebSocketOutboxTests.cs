@@ -126,6 +126,59 @@ public sealed class WebSocketOutboxTests
     }
 
     [Fact]
+    public async Task Cancelled_statuses_follow_a_held_acknowledgement_before_the_next_task_begins()
+    {
+        var socket = new RecordingWebSocket();
+        var filter = new InterruptFilter();
+        using var outbox = new WebSocketOutbox(socket, filter);
+        filter.Submitted("t1", "a");
+        var stopped = filter.Interrupt("t1", null);
+
+        // The acknowledgement goes out at once on an idle socket, and the client is slow to take it; meanwhile the channel moves on.
+        var held = new TaskCompletionSource();
+        socket.HoldNext = held;
+        outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, "barge_in", null, 0), System.Diagnostics.Stopwatch.GetTimestamp(), Endings(stopped));
+        await outbox.SendEvent(new TaskStartedEvent(1, "t2", "b", null), CancellationToken.None);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+        var running = outbox.Run(CancellationToken.None);
+        held.SetResult();
+        await running;
+
+        Assert.Equal(["interrupted", "t1 cancelled a", "t2 processing b"], socket.Sent.Select(Describe));
+    }
+
+    [Fact]
+    public async Task Cancelled_statuses_follow_a_queued_acknowledgement_before_what_was_queued_after_it()
+    {
+        var socket = new RecordingWebSocket();
+        var filter = new InterruptFilter();
+        using var outbox = new WebSocketOutbox(socket, filter);
+        filter.Submitted("t1", "a");
+        filter.Submitted("t3", "c");
+        outbox.Send(new PongMessage(0));
+
+        var stopped = filter.Interrupt(null, null);
+        filter.LiftFence(); // the channel has answered: t2 is a task that plays on
+        outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, "barge_in", null, 0), System.Diagnostics.Stopwatch.GetTimestamp(), Endings(stopped));
+        await outbox.SendEvent(new TaskStartedEvent(1, "t2", "b", null), CancellationToken.None);
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal(["pong", "interrupted", "t1 cancelled a", "t3 cancelled c", "t2 processing b"], socket.Sent.Select(Describe));
+    }
+
+    private static StatusMessage[] Endings(StoppedTasks stopped) =>
+        [.. stopped.Open.Select(t => new StatusMessage(t.TaskId, "cancelled", t.Progress, null, t.RequestId, t.ContextId, null))];
+
+    private static string Describe((WebSocketMessageType Type, byte[] Data) message)
+    {
+        var json = Json(message);
+        return json["type"]!.GetValue<string>() == "status"
+            ? $"{json["task_id"]} {json["status"]} {json["request_id"]}"
+            : json["type"]!.GetValue<string>();
+    }
+
+    [Fact]
     public async Task Replies_and_the_close_go_out_in_the_order_they_were_queued()
     {
         var socket = new RecordingWebSocket();
