@@ -396,10 +396,30 @@ public sealed class PriorityJobQueue(TimeSpan aging)
     private void Left(ScheduledJob job)
     {
         var turn = job.Turn!;
-        turn.Waiting[(int)job.Priority]--;
+        var level = (int)job.Priority;
+        turn.Waiting[level]--;
         if (turn.Idle && _turns.GetValueOrDefault(job.SessionKey) == turn)
         {
             _turns.Remove(job.SessionKey);
         }
+        else if (turn.Waiting[level] > 0 && job.Tag == turn.Tail[level])
+        {
+            // The session's last job at this level left (cancelled): its next one is tagged from the job now last, not a round later.
+            turn.Tail[level] = LastTag(turn, job.Priority);
+        }
+    }
+
+    private long LastTag(SessionTurn turn, Priority priority)
+    {
+        var last = long.MinValue;
+        foreach (var job in _jobs)
+        {
+            if (ReferenceEquals(job.Turn, turn) && job.Priority == priority && job.Tag > last)
+            {
+                last = job.Tag;
+            }
+        }
+
+        return last;
     }
 }

@@ -108,6 +108,22 @@ public sealed class PriorityJobQueueTests
     }
 
     [Fact]
+    public void A_session_whose_last_waiting_job_was_cancelled_keeps_its_turn_for_the_next_one()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("s1", Priority.Normal, "s"));
+        var cancelled = Job("s2", Priority.Normal, "s");
+        queue.Enqueue(cancelled);
+        Assert.True(queue.Remove(cancelled));
+        queue.Enqueue(Job("t1", Priority.Normal, "t"));
+        queue.Enqueue(Job("s3", Priority.Normal, "s"));
+        queue.Enqueue(Job("t2", Priority.Normal, "t"));
+
+        // One turn per session per round, as if s2 had never been asked for: s3 (asked before t2) is s's second turn, not its third.
+        Assert.Equal(["s1", "t1", "s3", "t2"], Drain(queue, s_start));
+    }
+
+    [Fact]
     public void A_normal_job_waiting_past_the_aging_time_is_served_as_high()
     {
         var queue = new PriorityJobQueue(s_aging);
