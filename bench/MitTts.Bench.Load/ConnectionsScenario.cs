@@ -13,7 +13,7 @@ internal sealed class ConnectionsScenario(Uri? url, BenchOptions options, Result
 {
     public async Task Run()
     {
-        await using var child = url is null ? await ServerProcess.Start() : null;
+        await using var child = url is null ? await ServerProcess.Start(environment: options.ServerEnvironment) : null;
         var server = url ?? child!.BaseAddress;
 
         // Warm the server's code paths with a few connections first, so the delta is per connection, not first-use JIT.
