@@ -23,7 +23,8 @@ namespace MitTts.Gateway.Hosting;
 /// <remarks>The socket is a loopback TCP pair inside this process, served by <see cref="WebSocketConnection"/> like any other, but it
 /// is counted nowhere: not in the gateway's metrics or connections, not in any caller's rate limits, and its tasks are
 /// <see cref="SynthesisRequest.Uncounted"/>, so the silo's metrics and device counts leave them out too. Best effort:
-/// a warm-up that fails (the cluster not there yet, past <see cref="Limit"/>) is logged and the gateway is ready all the same.</remarks>
+/// a warm-up that fails (with a co-hosted silo at once; a cluster client asks again while the cluster is not there, up to
+/// <see cref="Limit"/>) is logged and the gateway is ready all the same.</remarks>
 public sealed partial class WarmUp(
     IServiceProvider services,
     IConfiguration configuration,
@@ -49,6 +50,11 @@ public sealed partial class WarmUp(
 
     private volatile string[] _spoken = [];
 
+    private int _attempts;
+
+    /// <summary>How many times the warm-up tried to speak.</summary>
+    public int Attempts => Volatile.Read(ref _attempts);
+
     /// <summary>With a co-hosted silo, warms up here, before the host goes on to start Kestrel: the port opens (and <c>/health</c>
     /// answers) only once the server is warm, so a client that waits for the port or for health never meets a cold server.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -59,7 +65,7 @@ public sealed partial class WarmUp(
         }
         else if (!services.GetRequiredService<GatewayMode>().IsClient)
         {
-            await Run(cancellationToken);
+            await Run(retry: false, cancellationToken);
         }
 
         await base.StartAsync(cancellationToken);
@@ -89,11 +95,14 @@ public sealed partial class WarmUp(
             return;
         }
 
-        await Run(stoppingToken);
+        await Run(retry: true, stoppingToken);
     }
 
-    /// <summary>Speaks every format, asking again while the cluster is not there, for at most <see cref="Limit"/>; never throws.</summary>
-    private async Task Run(CancellationToken stoppingToken)
+    /// <summary>Speaks every format, for at most <see cref="Limit"/>; never throws. With <paramref name="retry"/> (a cluster client, whose
+    /// silos may come later), a failed attempt is made again until then; without (the silo is in this process, and the port waits), a
+    /// failure is final: what this server answers now (a default voice no engine speaks, a setting that refuses the audio) it answers
+    /// again, and waiting it out would only keep the port closed.</summary>
+    private async Task Run(bool retry, CancellationToken stoppingToken)
     {
         try
         {
@@ -104,9 +113,15 @@ public sealed partial class WarmUp(
             {
                 try
                 {
+                    Interlocked.Increment(ref _attempts);
                     await Speak(limit.Token);
                     var elapsed = Stopwatch.GetElapsedTime(clock);
                     LogWarmedUp(elapsed.TotalMilliseconds);
+                    return;
+                }
+                catch (Exception e) when (e is not OperationCanceledException && !limit.IsCancellationRequested && !retry)
+                {
+                    LogFailed(e);
                     return;
                 }
                 catch (Exception e) when (e is not OperationCanceledException && !limit.IsCancellationRequested)
@@ -178,6 +193,15 @@ public sealed partial class WarmUp(
         }
         finally
         {
+            if (!serving.IsCompleted)
+            {
+                // A failed attempt: the client end goes as a dropped network would, and the connection (its channel reader with it)
+                // ends now, not with the host, which would wait for it. Not waited for past a second: a call to a cluster that is not
+                // there yet ends only with its timeout, and the next attempt should not wait for that.
+                clientEnd.Close();
+                await serving.WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
             // Its channel leaves now rather than after a resume window (unless the server is stopping: then everything goes).
             if (!cancellationToken.IsCancellationRequested)
             {
@@ -252,6 +276,9 @@ public sealed partial class WarmUp(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warm-up attempt {Attempt} failed; trying again")]
     private partial void LogRetry(int attempt, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up failed; the server starts without it")]
+    private partial void LogFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warm-up gave up after {Seconds} s; the gateway is ready without it")]
     private partial void LogGaveUp(double seconds, Exception exception);
