@@ -178,7 +178,8 @@ public class RealClusterFixture : IAsyncLifetime
         await EnsureHealthy();
     }
 
-    /// <summary>Restarts whatever a test left dead and waits until both gateways and nginx answer and both silos serve.</summary>
+    /// <summary>Restarts whatever a test left dead and waits until both gateways are ready (warm-up included) and both silos serve
+    /// behind each, and nginx answers.</summary>
     public async Task EnsureHealthy()
     {
         if (!_processes["redis"].IsRunning)
@@ -197,14 +198,14 @@ public class RealClusterFixture : IAsyncLifetime
             foreach (var name in _gateways.Keys)
             {
                 using var client = Gateway(name);
-                if (await DeviceCount(client) != 2)
+                if (await DeviceCount(client) != 2 || !(await client.GetAsync("/api/v1/ready")).IsSuccessStatusCode)
                 {
                     return false;
                 }
             }
 
             return (await Balancer.GetAsync("/api/v1/health")).IsSuccessStatusCode;
-        }, "two silos behind both gateways and nginx");
+        }, "two silos behind both gateways, both ready, and nginx");
     }
 
     /// <summary>Starts redis-server again on the same port and data folder.</summary>
