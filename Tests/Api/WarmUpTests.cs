@@ -87,24 +87,13 @@ public sealed class WarmUpTests
     public async Task An_embedded_server_whose_default_voice_no_engine_speaks_tries_once_and_starts_without_the_warm_up()
     {
         // What this server refuses now it refuses on every attempt: the port must not stay closed for the warm-up's whole limit.
-        var models = Directory.CreateTempSubdirectory("mittts-warmup-novoice-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(models, "voices.json"), """
-                {"voices": [{"id": "xx-nobody-1", "language": "xx", "gender": "female", "name": "Nadie", "description": "no engine speaks it",
-                             "engine": "no-such-engine", "engine_voice": "xx"}]}
-                """);
-            await using var gateway = await RunningGateway.Start($"--tts:model_path={models}", "--tts:default_voice=xx-nobody-1");
-            var warmUp = gateway.Services.GetRequiredService<WarmUp>();
+        using var catalogue = await UnspeakableCatalogue.Create();
+        await using var gateway = await RunningGateway.Start(catalogue.Settings);
+        var warmUp = gateway.Services.GetRequiredService<WarmUp>();
 
-            Assert.Equal(1, warmUp.Attempts);
-            Assert.Empty(warmUp.Spoken);
-            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/api/v1/health")).StatusCode);
-        }
-        finally
-        {
-            Directory.Delete(models, recursive: true);
-        }
+        Assert.Equal(1, warmUp.Attempts);
+        Assert.Empty(warmUp.Spoken);
+        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/api/v1/health")).StatusCode);
     }
 
     [Fact]

@@ -37,23 +37,12 @@ public sealed class ReadinessTests
     public async Task A_catalogue_without_an_available_voice_is_unready_on_engines()
     {
         // One voice, for an engine this server does not have.
-        var models = Directory.CreateTempSubdirectory("mittts-novoice-").FullName;
-        try
-        {
-            await File.WriteAllTextAsync(Path.Combine(models, "voices.json"), """
-                {"voices": [{"id": "xx-nobody-1", "language": "xx", "gender": "female", "name": "Nadie", "description": "no engine speaks it",
-                             "engine": "no-such-engine", "engine_voice": "xx"}]}
-                """);
-            await using var gateway = await RunningGateway.Start($"--tts:model_path={models}", "--tts:default_voice=xx-nobody-1");
-            var checks = await UnreadyChecks(gateway);
-            Assert.Equal("no voice available", checks.GetProperty("engines").GetString());
-            Assert.Equal("ok", checks.GetProperty("cluster").GetString());
-            Assert.Equal("ok", checks.GetProperty("memory").GetString());
-        }
-        finally
-        {
-            Directory.Delete(models, recursive: true);
-        }
+        using var catalogue = await UnspeakableCatalogue.Create();
+        await using var gateway = await RunningGateway.Start(catalogue.Settings);
+        var checks = await UnreadyChecks(gateway);
+        Assert.Equal("no voice available", checks.GetProperty("engines").GetString());
+        Assert.Equal("ok", checks.GetProperty("cluster").GetString());
+        Assert.Equal("ok", checks.GetProperty("memory").GetString());
     }
 
     /// <summary>Polls readiness (the resource figures are sampled once a second) until it says unready; its checks.</summary>
