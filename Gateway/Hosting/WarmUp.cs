@@ -119,13 +119,14 @@ public sealed partial class WarmUp(
                     LogWarmedUp(elapsed.TotalMilliseconds);
                     return;
                 }
-                catch (Exception e) when (e is not OperationCanceledException && !limit.IsCancellationRequested && !retry)
-                {
-                    LogFailed(e);
-                    return;
-                }
                 catch (Exception e) when (e is not OperationCanceledException && !limit.IsCancellationRequested)
                 {
+                    if (!retry)
+                    {
+                        LogFailed(e);
+                        return;
+                    }
+
                     // The cluster may not be there yet (a gateway started before its silos): asked again until the limit.
                     LogRetry(attempt, e);
                     await Task.Delay(TimeSpan.FromSeconds(1), limit.Token);

@@ -112,7 +112,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         {
             // Put back (preempted, or it yielded to a fresh job): behind the round it ran in, so whatever it yielded to goes first, but
             // never behind a later job of its own session.
-            job.Tag = turn.Waiting[level] > 0 ? Math.Min(_virtual + 1, FirstTag(turn, job.Priority)) : _virtual + 1;
+            job.Tag = turn.Waiting[level] > 0 ? Math.Min(_virtual + 1, Tags(turn, job.Priority).First) : _virtual + 1;
         }
 
         turn.Tail[level] = turn.Waiting[level] > 0 ? Math.Max(turn.Tail[level], job.Tag) : job.Tag;
@@ -331,18 +331,21 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return waiting ? (ahead, characters) : null;
     }
 
-    private long FirstTag(SessionTurn turn, Priority priority)
+    /// <summary>The lowest and highest tags of a session's jobs waiting at <paramref name="priority"/>.</summary>
+    private (long First, long Last) Tags(SessionTurn turn, Priority priority)
     {
         var first = long.MaxValue;
+        var last = long.MinValue;
         foreach (var job in _jobs)
         {
-            if (ReferenceEquals(job.Turn, turn) && job.Priority == priority && job.Tag < first)
+            if (ReferenceEquals(job.Turn, turn) && job.Priority == priority)
             {
-                first = job.Tag;
+                first = Math.Min(first, job.Tag);
+                last = Math.Max(last, job.Tag);
             }
         }
 
-        return first;
+        return (first, last);
     }
 
     private static bool Before(ScheduledJob a, Priority aLevel, ScheduledJob b, Priority bLevel) => Compare(a, aLevel, b, bLevel) < 0;
@@ -405,21 +408,7 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         else if (turn.Waiting[level] > 0 && job.Tag == turn.Tail[level])
         {
             // The session's last job at this level left (cancelled): its next one is tagged from the job now last, not a round later.
-            turn.Tail[level] = LastTag(turn, job.Priority);
+            turn.Tail[level] = Tags(turn, job.Priority).Last;
         }
-    }
-
-    private long LastTag(SessionTurn turn, Priority priority)
-    {
-        var last = long.MinValue;
-        foreach (var job in _jobs)
-        {
-            if (ReferenceEquals(job.Turn, turn) && job.Priority == priority && job.Tag > last)
-            {
-                last = job.Tag;
-            }
-        }
-
-        return last;
     }
 }
