@@ -63,14 +63,15 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             return (null, ApiError.BadRequest("invalid_session_id", "session_id must be 1 to 128 letters, digits or _ . : -", "session_id"));
         }
 
+        // `is not (>= and <=)`, not `is < or >`: NaN (the string "NaN" reads as a number) is outside every range.
         var speed = body.Speed ?? 1.0;
-        if (speed is < MinimumFactor or > MaximumFactor)
+        if (speed is not (>= MinimumFactor and <= MaximumFactor))
         {
             return (null, ApiError.BadRequest("speed_out_of_range", "speed must be between 0.5 and 2.0.", "speed"));
         }
 
         var pitch = body.Pitch ?? 1.0;
-        if (pitch is < MinimumFactor or > MaximumFactor)
+        if (pitch is not (>= MinimumFactor and <= MaximumFactor))
         {
             return (null, ApiError.BadRequest("pitch_out_of_range", "pitch must be between 0.5 and 2.0.", "pitch"));
         }

@@ -21,6 +21,8 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"format\":\"aiff\"}", "unsupported_format" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"priority\":\"urgent\"}", "invalid_priority" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"speed\":9}", "speed_out_of_range" },
+        { "{\"type\":\"synthesize\",\"text\":\"hi\",\"pitch\":\"NaN\"}", "pitch_out_of_range" },
+        { "{\"type\":\"text\",\"context_id\":\"c\",\"text\":\"hi\",\"speed\":\"NaN\"}", "speed_out_of_range" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"sample_rate\":12345}", "invalid_sample_rate" },
         { "{\"type\":\"synthesize\",\"text\":42}", "invalid_json" },
         { "{\"type\":\"synthesize\",\"text\":\"hi\",\"stream\":\"yes\"}", "invalid_json" },
@@ -154,6 +156,7 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         var response = await gateway.Client.GetAsync("/ws");
         Assert.Equal(System.Net.HttpStatusCode.UpgradeRequired, response.StatusCode);
         Assert.Contains("websocket_required", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("websocket", Assert.Single(response.Headers.Upgrade).Name);
     }
 
     private static async Task AssertStillServing(ProtocolClient client)
