@@ -76,6 +76,13 @@ public sealed partial class ChannelPump
             : new ErrorMessage("events_dropped", $"{missed} no longer kept (the session's unread audio passed its limit); the stream goes on from {next}.", null);
     }
 
+    /// <summary>The error telling a resuming client that the channel's stream ends at <paramref name="present"/>, before its resume
+    /// point <paramref name="last"/>: the events it heard are gone with the session (its resume window passed, or its silo's memory
+    /// went), and the stream's numbers start again after <paramref name="present"/>.</summary>
+    public static ErrorMessage Unknown(long last, long present) =>
+        new("resume_expired", $"This session's stream ends at {present}, before event {last}: it expired (no socket within the resume window) "
+            + $"or its history is gone; the stream starts again from {present + 1}.", null);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "WebSocket of session {SessionId}: the channel stream failed")]
     private partial void LogPumpFailed(string sessionId, Exception exception);
 }

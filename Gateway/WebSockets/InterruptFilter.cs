@@ -9,8 +9,9 @@ namespace MitTts.Gateway.WebSockets;
 public sealed record StoppedTask(string TaskId, string? RequestId, string? ContextId, double Progress);
 
 /// <summary>What an interrupt stopped: every task id it names (the acknowledgement's <c>task_ids</c>), and of those the tasks the
-/// client had been told of and had not heard the end of, each to be ended with a <c>cancelled</c> status.</summary>
-public sealed record StoppedTasks(IReadOnlyList<string> TaskIds, IReadOnlyList<StoppedTask> Open);
+/// client had been told of and had not heard the end of, each to be ended with a <c>cancelled</c> status; <see cref="Unheard"/> is the
+/// task the interrupt named when this socket has no such task open (only the channel can say whether it stopped one).</summary>
+public sealed record StoppedTasks(IReadOnlyList<string> TaskIds, IReadOnlyList<StoppedTask> Open, string? Unheard = null);
 
 /// <summary>Which channel events may still reach the client: once an interrupt stops a task, nothing of it is sent.</summary>
 /// <remarks>Asked by the send loop at the moment of sending, so whatever was already queued is caught too. Thread-safe: interrupts
@@ -64,14 +65,21 @@ public sealed class InterruptFilter
     {
         var ids = new List<string>();
         var open = new List<StoppedTask>();
+        string? unheard = null;
         lock (_gate)
         {
             if (taskId is not null)
             {
-                ids.Add(taskId);
                 if (_openTasks.TryGetValue(taskId, out var task))
                 {
+                    ids.Add(taskId);
                     open.Add(task.Stopped(taskId));
+                }
+                else
+                {
+                    // Held back all the same: it may be the session's, submitted on an earlier socket.
+                    unheard = taskId;
+                    Stop(taskId);
                 }
             }
             else
@@ -94,7 +102,7 @@ public sealed class InterruptFilter
             _fenceUnknownTasks = taskId is null;
         }
 
-        return new StoppedTasks(ids, open);
+        return new StoppedTasks(ids, open, unheard);
     }
 
     /// <summary>Stops tasks the channel reports stopped (it also knows tasks this socket never saw).</summary>

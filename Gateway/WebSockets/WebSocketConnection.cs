@@ -295,9 +295,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         _sessionId = id;
         _channel = channel;
 
-        // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it.
+        // Without a resume point the socket starts at the channel's present: old audio belongs to the socket that heard it. A resume
+        // point past the channel's last event is a stream the channel no longer knows (its session expired, or a made-up number):
+        // never a silent restart.
         var after = lastSequence is { } last ? Math.Min(last, window.Last) : window.Last;
-        ErrorMessage? gap = null;
+        ErrorMessage? gap = lastSequence > window.Last ? ChannelPump.Unknown(lastSequence.Value, window.Last) : null;
         if (after + 1 < window.FirstKept)
         {
             gap = ChannelPump.Gap(after, window.FirstKept, resuming: true);
@@ -375,7 +377,15 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
         var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId);
-        if (_confirmInterrupts)
+        var taskIds = stopped.TaskIds;
+        if (stopped.Unheard is { } unheard)
+        {
+            // A task this socket has no record of (finished, another session's, or made up) is named in the acknowledgement only if
+            // the channel says it stopped it: `task_ids` says what was stopped. Not the barge-in path, so the wait costs nobody.
+            await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            taskIds = stopping.IsCompletedSuccessfully && stopping.Result.Contains(unheard) ? [unheard] : [];
+        }
+        else if (_confirmInterrupts)
         {
             // In a cluster the channel lives in another process, and a client's REST read through another gateway could reach it
             // before this call does: the acknowledgement waits for the channel's answer (one round trip; audio of the stopped tasks is
@@ -385,15 +395,21 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement
         // (sent with it: a task that plays on must not get its audio in between).
-        var endings = new StatusMessage[stopped.Open.Count];
-        for (var i = 0; i < endings.Length; i++)
+        // A task of the session this socket had not heard of (queued on an earlier socket) ends the same way.
+        var endings = new StatusMessage[stopped.Open.Count + (taskIds.Count > stopped.TaskIds.Count ? 1 : 0)];
+        for (var i = 0; i < stopped.Open.Count; i++)
         {
             var task = stopped.Open[i];
             endings[i] = new StatusMessage(task.TaskId, "cancelled", task.Progress, null, task.RequestId, task.ContextId, null);
         }
 
-        _outbox.SendAcknowledgement(new InterruptedMessage(stopped.TaskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received, endings);
-        foreach (var taskId in stopped.TaskIds)
+        if (endings.Length > stopped.Open.Count)
+        {
+            endings[^1] = new StatusMessage(taskIds[0], "cancelled", 0, null, null, null, null);
+        }
+
+        _outbox.SendAcknowledgement(new InterruptedMessage(taskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received, endings);
+        foreach (var taskId in taskIds)
         {
             _outbox.FirstAudio.Forget(taskId);
         }

@@ -46,6 +46,23 @@ public sealed class InterruptFilterTests
     }
 
     [Fact]
+    public void A_named_task_the_socket_has_no_record_of_is_held_back_but_left_to_the_channel_to_confirm()
+    {
+        var filter = new InterruptFilter();
+        filter.Admit(Started(1, "finished"));
+        filter.Admit(new TaskEndedEvent(2, "finished", null, null, SynthesisStatus.Completed, null, 1, 100));
+
+        foreach (var named in new[] { "finished", "elsewhere" })
+        {
+            var stopped = filter.Interrupt(named, contextId: null);
+            Assert.Equal((0, 0, named), (stopped.TaskIds.Count, stopped.Open.Count, stopped.Unheard));
+        }
+
+        Assert.False(filter.Admit(Started(3, "elsewhere")));
+        Assert.True(filter.Admit(Started(4, "other")));
+    }
+
+    [Fact]
     public void Until_the_channel_answers_tasks_never_seen_are_held_back()
     {
         var filter = new InterruptFilter();
@@ -63,7 +80,7 @@ public sealed class InterruptFilterTests
     public void Naming_one_task_holds_back_no_other()
     {
         var filter = new InterruptFilter();
-        Assert.Equal(["t1"], filter.Interrupt("t1", null).TaskIds);
+        Assert.Equal("t1", filter.Interrupt("t1", null).Unheard);
         Assert.True(filter.Admit(Started(1, "unseen")));
     }
 
@@ -102,15 +119,13 @@ public sealed class InterruptFilterTests
     }
 
     [Fact]
-    public void A_named_task_the_client_no_longer_waits_for_is_acknowledged_but_not_ended_again()
+    public void A_named_task_the_client_no_longer_waits_for_is_not_ended_again()
     {
         var filter = new InterruptFilter();
         filter.Admit(Started(1, "t1"));
         filter.Admit(new TaskEndedEvent(2, "t1", null, null, SynthesisStatus.Completed, null, 1, 100));
 
-        var stopped = filter.Interrupt("t1", null);
-        Assert.Equal(["t1"], stopped.TaskIds);
-        Assert.Empty(stopped.Open);
+        Assert.Empty(filter.Interrupt("t1", null).Open);
         Assert.Empty(filter.Interrupt("never-seen", null).Open);
     }
 

@@ -95,6 +95,67 @@ public sealed class SessionLifetimeTests
         Assert.DoesNotContain(statuses, s => s is "queued" or "processing");
     }
 
+    [Fact]
+    public async Task A_resume_after_the_window_passed_hears_resume_expired_not_a_silent_restart()
+    {
+        await using var gateway = await RunningGateway.Start("--websocket:resume_window_seconds=1");
+        var sessionId = "expired-" + Guid.NewGuid().ToString("N");
+        var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", session_id = sessionId });
+        await client.Receive();
+        string taskId = null!;
+        for (var i = 0; i < 8; i++)
+        {
+            // Enough work that the last task still waits when the window ends.
+            await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
+            taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        }
+
+        var frames = 0;
+        var last = (await client.ReceiveUntil(m => m.IsAudio && ++frames == 2)).Last(m => m.Seq is not null).Seq!.Value;
+        client.Socket.Abort();
+        await client.DisposeAsync();
+
+        // The window passes with nobody listening: the session's work is cancelled and its stream forgotten.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        string status;
+        do
+        {
+            await Task.Delay(250);
+            status = (await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}"))!["status"]!.GetValue<string>();
+        }
+        while (status is "queued" or "processing" && DateTime.UtcNow < deadline);
+        Assert.Equal("cancelled", status);
+
+        await using var back = await ProtocolClient.Connect(gateway.BaseAddress);
+        await back.Send(new { type = "connect", session_id = sessionId, last_sequence = last });
+        var connected = (await back.Receive())!;
+        Assert.Equal("connected", connected.Type);
+        Assert.False(connected.Json!["resumed"]!.GetValue<bool>());
+        var error = (await back.Receive())!;
+        Assert.Equal(("error", "resume_expired"), (error.Type, error.Str("code")));
+
+        // The session goes on: a new task streams, numbered on from what the connected message said.
+        await back.Send(new { type = "synthesize", text = "Still here.", voice_id = "en-male-1", format = "pcm" });
+        var next = (await back.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var rest = await back.ReceiveUntil(m => ProtocolClient.IsEnd(m, next));
+        Assert.Equal("completed", rest[^1].Str("status"));
+        Assert.Equal(connected.Json!["last_sequence"]!.GetValue<long>() + 1, rest.First(m => m.Seq is not null).Seq);
+    }
+
+    [Fact]
+    public async Task A_resume_point_past_a_new_sessions_stream_hears_resume_expired()
+    {
+        await using var gateway = await RunningGateway.Start();
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "connect", session_id = "never-" + Guid.NewGuid().ToString("N"), last_sequence = 99999 });
+        var connected = (await client.Receive())!;
+        Assert.Equal((false, 0L), (connected.Json!["resumed"]!.GetValue<bool>(), connected.Json["last_sequence"]!.GetValue<long>()));
+        var error = (await client.Receive())!;
+        Assert.Equal("resume_expired", error.Str("code"));
+        Assert.Contains("99999", error.Str("message"), StringComparison.Ordinal);
+    }
+
     private static async Task<int> Connections(RunningGateway gateway) =>
         (await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status"))!["server"]!["connections"]!.GetValue<int>();
 
