@@ -1,4 +1,7 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.Apis;
@@ -35,6 +38,22 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
         }
 
         return new CountedProblem(this, TypedResults.Problem(problem));
+    }
+
+    /// <summary>For <c>UseStatusCodePages</c>: an error status that left the pipeline without a body (no such route, a method the route
+    /// does not take, a route value that does not bind) gets the problem shape every other error has, with a stable code.</summary>
+    public static Task WriteBodyless(StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var status = http.Response.StatusCode;
+        var (code, message) = status switch
+        {
+            StatusCodes.Status404NotFound => ("not_found", $"Nothing at {http.Request.Path}: the API is under /api/v1 (see /docs)."),
+            StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
+            StatusCodes.Status400BadRequest => ("bad_request", "The request could not be read: a route or query value of the wrong type."),
+            _ => ("http_" + status.ToString(CultureInfo.InvariantCulture), ReasonPhrases.GetReasonPhrase(status) + "."),
+        };
+        return new ApiError(status, code, message).ToResult().ExecuteAsync(http);
     }
 
     /// <summary>The problem response, counted under its code as it is written (<c>mittts_errors_total</c>; a 429 also in

@@ -12,9 +12,12 @@ public static class ServerApi
     public static string Version { get; } =
         typeof(ServerApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    // Probes and `curl -I` ask with HEAD: the same answer without its body (Kestrel drops it).
+    internal static readonly string[] GetOrHead = [HttpMethods.Get, HttpMethods.Head];
+
     public static RouteGroupBuilder MapServerApiV1(this RouteGroupBuilder api)
     {
-        api.MapGet("/health", Health)
+        api.MapMethods("/health", GetOrHead, Health)
             .AllowAnonymous()
             .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Health")
@@ -22,7 +25,7 @@ public static class ServerApi
             .Produces<HealthResponse>()
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapGet("/ready", Ready)
+        api.MapMethods("/ready", GetOrHead, Ready)
             .AllowAnonymous()
             .RequireRateLimiting(SecuritySetup.HealthLimit)
             .WithName("Ready")
@@ -42,8 +45,8 @@ public static class ServerApi
     /// probes try first; the same answers as under <c>/api/v1</c>, left out of the OpenAPI document (they would be listed twice).</summary>
     public static IEndpointRouteBuilder MapRootProbes(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", Health).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
-        app.MapGet("/ready", Ready).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
+        app.MapMethods("/health", GetOrHead, Health).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
+        app.MapMethods("/ready", GetOrHead, Ready).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
         return app;
     }
 

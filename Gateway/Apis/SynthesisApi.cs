@@ -57,7 +57,7 @@ public static partial class SynthesisApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        api.MapGet("/audio/{file}", GetAudio)
+        api.MapMethods("/audio/{file}", ServerApi.GetOrHead, GetAudio)
             .WithName("GetAudio")
             .WithSummary("The audio of a completed task, as /audio/{task_id}.{format}.")
             .Produces(StatusCodes.Status200OK, contentType: "audio/wav")
@@ -71,7 +71,7 @@ public static partial class SynthesisApi
     /// so a client built from it finds the audio there as well as at the <c>audio_url</c> we give. Same answers and rules.</summary>
     public static IEndpointRouteBuilder MapRootAudio(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/audio/{file}", GetAudio).ExcludeFromDescription();
+        app.MapMethods("/audio/{file}", ServerApi.GetOrHead, GetAudio).ExcludeFromDescription();
         return app;
     }
 
@@ -82,10 +82,15 @@ public static partial class SynthesisApi
         IOptions<JsonOptions> json,
         GatewayMetrics metrics,
         IDiagnosticContext diagnostics,
-        bool? wait,
+        [Microsoft.AspNetCore.Mvc.FromQuery(Name = "wait")] string? waitText,
         CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        if (!TryParseWait(waitText, out var wait))
+        {
+            return ApiError.BadRequest("invalid_wait", "wait must be true or false (also 1/0, yes/no; a bare ?wait is true).", "wait").ToResult();
+        }
+
         if (http.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
             return new ApiError(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.").ToResult();
@@ -113,10 +118,16 @@ public static partial class SynthesisApi
             return error.ToResult();
         }
 
+        if (body.Store is false && !wait)
+        {
+            return ApiError.BadRequest("store_without_wait", "store:false keeps no audio, and a request that does not wait (?wait=true) "
+                + "would never get any: wait for it, or leave store out.", "store").ToResult();
+        }
+
         // ?wait=true answers with the audio itself: keeping a copy for /audio is for callers that ask (the common voice-agent path
         // stores nothing it will never serve).
         var caller = Caller.From(http.HttpContext);
-        var request = validated! with { Store = body.Store ?? wait is not true, Owner = caller.UserId };
+        var request = validated! with { Store = body.Store ?? !wait, Owner = caller.UserId };
 
         if (request.SessionId is { } sessionId)
         {
@@ -170,7 +181,7 @@ public static partial class SynthesisApi
                 .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
         }
 
-        if (wait is true)
+        if (wait)
         {
             var answer = await WaitForAudio(taskGrain, taskId, cancellationToken);
             if (answer is AudioFileResult)
@@ -250,6 +261,14 @@ public static partial class SynthesisApi
         return task is null
             ? ApiError.NotFound("task_not_found", $"No task '{task_id}'.", "task_id").ToResult()
             : ApiError.Conflict("task_finished", $"Task {task_id} already {TaskResponses.Name(task.Status)}.").ToResult();
+    }
+
+    /// <summary><c>?wait</c>: true, false, 1, 0, yes or no (any case); absent is false, a bare <c>?wait</c> true.</summary>
+    private static bool TryParseWait(string? text, out bool wait)
+    {
+        wait = text is not null && (text.Length == 0 || text is "1" || text.Equals("true", StringComparison.OrdinalIgnoreCase)
+            || text.Equals("yes", StringComparison.OrdinalIgnoreCase));
+        return wait || text is null or "0" || text.Equals("false", StringComparison.OrdinalIgnoreCase) || text.Equals("no", StringComparison.OrdinalIgnoreCase);
     }
 
     private static async Task<IResult> GetAudio(string file, IGrainFactory grains, HttpContext http)

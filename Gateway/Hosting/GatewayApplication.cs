@@ -45,6 +45,7 @@ public static class GatewayApplication
         app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
         app.UseExceptionHandler();
+        app.UseStatusCodePages(ApiError.WriteBodyless);
         app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
         app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();

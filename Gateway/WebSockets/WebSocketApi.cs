@@ -61,6 +61,8 @@ public static class WebSocketApi
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
+            // RFC 9110: a 426 names the protocol to upgrade to.
+            http.Response.Headers.Upgrade = "websocket";
             await new ApiError(StatusCodes.Status426UpgradeRequired, "websocket_required", "/ws speaks WebSocket: connect with ws://host:8001/ws.")
                 .ToResult().ExecuteAsync(http);
             return;

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace MitTts.Tests.Api;
+
+/// <summary>How the REST API answers what real HTTP clients send besides the happy path: spellings of <c>?wait</c>, HEAD from probes,
+/// routes and methods that do not exist, and a request that could never get its audio.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class HttpEdgeTests(GatewayFixture gateway)
+{
+    private HttpClient Client => gateway.Client;
+
+    [Theory]
+    [InlineData("?wait=1")]
+    [InlineData("?wait=yes")]
+    [InlineData("?wait=TRUE")]
+    [InlineData("?wait")]
+    public async Task Wait_takes_its_usual_spellings_and_answers_with_the_audio(string query)
+    {
+        var response = await Client.PostAsJsonAsync("/api/v1/synthesize" + query, new { text = "Waiting.", voice_id = "en-male-1" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("audio/wav", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("RIFF"u8.ToArray(), (await response.Content.ReadAsByteArrayAsync())[..4]);
+    }
+
+    [Fact]
+    public async Task Wait_false_spelled_0_queues_and_an_unreadable_wait_is_a_400_with_its_code()
+    {
+        var queued = await (await Client.PostAsJsonAsync("/api/v1/synthesize?wait=0", new { text = "Queued.", voice_id = "en-male-1" })).Json();
+        var refused = await Client.PostAsJsonAsync("/api/v1/synthesize?wait=maybe", new { text = "Never.", voice_id = "en-male-1" });
+
+        Assert.Equal("queued", queued.GetProperty("status").GetString());
+        await refused.AssertProblem(HttpStatusCode.BadRequest, "invalid_wait", "wait");
+    }
+
+    [Fact]
+    public async Task Store_false_without_waiting_is_refused_since_nobody_would_ever_get_the_audio()
+    {
+        var refused = await Client.PostAsJsonAsync("/api/v1/synthesize", new { text = "Lost.", voice_id = "en-male-1", store = false });
+        var waited = await Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text = "Kept by the caller.", voice_id = "en-male-1", store = false });
+
+        await refused.AssertProblem(HttpStatusCode.BadRequest, "store_without_wait", "store");
+        Assert.Equal(HttpStatusCode.OK, waited.StatusCode);
+        Assert.Equal("audio/wav", waited.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Routes_and_methods_that_do_not_exist_answer_with_a_problem_and_a_stable_code()
+    {
+        await (await Client.GetAsync("/api/v1/no-such-thing")).AssertProblem(HttpStatusCode.NotFound, "not_found");
+        await (await Client.PutAsync("/api/v1/health", null)).AssertProblem(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        await (await Client.DeleteAsync("/api/v1/voices")).AssertProblem(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+    }
+
+    [Fact]
+    public async Task Probes_and_audio_answer_head_with_the_headers_of_get_and_no_body()
+    {
+        using var headHealth = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health"));
+        using var headReady = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/api/v1/ready"));
+        Assert.Equal(HttpStatusCode.OK, headHealth.StatusCode);
+        Assert.Equal("application/json", headHealth.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await headHealth.Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, headReady.StatusCode);
+
+        var waited = await Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text = "Heads up.", voice_id = "en-male-1", store = true });
+        var audioUrl = $"/api/v1/audio/{waited.Headers.GetValues("X-Task-Id").Single()}.wav";
+        using var head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, audioUrl));
+        var get = await Client.GetByteArrayAsync(audioUrl);
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Length, head.Content.Headers.ContentLength);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+}
