@@ -28,6 +28,11 @@ public static class ConfigPatchReader
                 continue; // echoed back from GET; not a setting
             }
 
+            if (section.Name is not ("rate_limits" or "tts" or "scheduling" or "logging"))
+            {
+                return (null, ApiError.BadRequest("unknown_config_field", $"'{section.Name}' is not a section of the live settings; GET /api/v1/config lists them.", section.Name));
+            }
+
             if (section.Value.ValueKind != JsonValueKind.Object)
             {
                 return (null, Invalid(section.Name, "must be an object"));
@@ -90,10 +95,11 @@ public static class ConfigPatchReader
 
     private static (LiveConfigOverrides, ApiError?) Level(JsonElement value, string field, LiveConfigOverrides patch)
     {
-        var level = value.ValueKind == JsonValueKind.String ? value.GetString()?.Trim().ToUpperInvariant() : null;
-        return MitTtsLogging.IsLevel(level)
+        // Stored under its one name: the aliases (VERBOSE, INFORMATION, WARN, FATAL) are read, GET shows what they mean.
+        var level = MitTtsLogging.CanonicalLevel(value.ValueKind == JsonValueKind.String ? value.GetString() : null);
+        return level is not null
             ? (patch with { LogLevel = level }, null)
-            : (null!, ApiError.BadRequest("invalid_log_level", $"{field} must be DEBUG, INFO, WARNING, ERROR or CRITICAL.", field));
+            : (null!, ApiError.BadRequest("invalid_log_level", $"{field} must be TRACE, DEBUG, INFO, WARNING, ERROR or CRITICAL.", field));
     }
 
     private static ApiError Invalid(string field, string what) =>

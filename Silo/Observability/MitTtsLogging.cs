@@ -134,6 +134,20 @@ public static class MitTtsLogging
         _ => throw new InvalidOperationException($"Unknown log level '{level}': use DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     };
 
+    /// <summary>The name the configuration shows for <paramref name="level"/> (TRACE, DEBUG, INFO, WARNING, ERROR or CRITICAL, whichever of
+    /// its spellings was given), or null when <see cref="ParseLevel"/> does not know it.</summary>
+    public static string? CanonicalLevel(string? level) => IsLevel(level)
+        ? ParseLevel(level) switch
+        {
+            LogEventLevel.Verbose => "TRACE",
+            LogEventLevel.Debug => "DEBUG",
+            LogEventLevel.Information => "INFO",
+            LogEventLevel.Warning => "WARNING",
+            LogEventLevel.Error => "ERROR",
+            _ => "CRITICAL",
+        }
+        : null;
+
     /// <summary>Whether <paramref name="level"/> is a level name <see cref="ParseLevel"/> knows.</summary>
     public static bool IsLevel(string? level)
     {

@@ -37,6 +37,8 @@ public sealed class ConfigApiTests
             ("""{"tts": {"default_voice": "Maria"}}""", "invalid_voice_id", "tts.default_voice"),
             ("""{"tts": {"default_voice": "xx-nobody-9"}}""", "voice_not_found", "tts.default_voice"),
             ("""{"tts": 5}""", "invalid_config_value", "tts"),
+            ("""{"foo": {}}""", "unknown_config_field", "foo"),
+            ("""{"unknown_section": 5}""", "unknown_config_field", "unknown_section"),
             ("""{"tts": {""", "invalid_json", null),
         ];
         foreach (var (body, code, field) in refused)
@@ -46,6 +48,11 @@ public sealed class ConfigApiTests
 
         // Nothing of a refused body was applied.
         Assert.Equal(0, (await (await gateway.Client.GetAsync("/api/v1/config")).Json()).GetProperty("version").GetInt64());
+
+        // A level's other spellings are read and stored under its one name.
+        var warn = await (await Put(gateway, """{"logging": {"level": " warn "}}""")).Json();
+        Assert.Equal("WARNING", warn.GetProperty("logging").GetProperty("level").GetString());
+        Assert.Equal("TRACE", (await (await Put(gateway, """{"logging": {"level": "verbose"}}""")).Json()).GetProperty("logging").GetProperty("level").GetString());
     }
 
     [Fact]
