@@ -60,8 +60,9 @@ public sealed record InterruptedMessage(IReadOnlyList<string> TaskIds, string? R
     public string Type => "interrupted";
 }
 
-/// <summary>An error the client can act on; the socket stays open.</summary>
-public sealed record ErrorMessage(string Code, string Message, string? RequestId, string? Field = null, double? RetryAfter = null)
+/// <summary>An error the client can act on; the socket stays open. <see cref="ContextId"/> names the text context a <c>text</c>,
+/// <c>flush</c> or <c>end</c> was about, for a client with several open.</summary>
+public sealed record ErrorMessage(string Code, string Message, string? RequestId, string? Field = null, double? RetryAfter = null, string? ContextId = null)
 {
     [JsonPropertyOrder(-1)]
     public string Type => "error";

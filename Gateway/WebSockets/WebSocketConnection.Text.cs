@@ -19,13 +19,14 @@ public sealed partial class WebSocketConnection
 
         if (message.Text is null)
         {
-            _outbox.Send(new ErrorMessage("text_required", "A text message needs text (a fragment is fine).", message.RequestId, "text"));
+            _outbox.Send(new ErrorMessage("text_required", "A text message needs text (a fragment is fine).", message.RequestId, "text", ContextId: message.ContextId));
             return;
         }
 
         if (message.Text.Length > _validator.MaxTextLength)
         {
-            _outbox.Send(new ErrorMessage("text_too_long", $"One text message carries at most {_validator.MaxTextLength} characters.", message.RequestId, "text"));
+            _outbox.Send(new ErrorMessage("text_too_long", $"One text message carries at most {_validator.MaxTextLength} characters.", message.RequestId, "text",
+                ContextId: message.ContextId));
             return;
         }
 
@@ -34,7 +35,7 @@ public sealed partial class WebSocketConnection
             Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
         if (error is not null)
         {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
+            _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field, ContextId: message.ContextId));
             return;
         }
 
@@ -64,7 +65,7 @@ public sealed partial class WebSocketConnection
 
         if (_channel is null)
         {
-            _outbox.Send(new ErrorMessage("context_not_found", $"No open text context '{contextId}'.", requestId, "context_id"));
+            _outbox.Send(new ErrorMessage("context_not_found", $"No open text context '{contextId}'.", requestId, "context_id", ContextId: contextId));
             return;
         }
 
@@ -82,7 +83,7 @@ public sealed partial class WebSocketConnection
 
         if (result.Error is { IsBusy: false } error)
         {
-            _outbox.Send(new ErrorMessage(error.Code, error.Message, requestId, "context_id"));
+            _outbox.Send(new ErrorMessage(error.Code, error.Message, requestId, "context_id", ContextId: contextId));
         }
     }
 }

@@ -340,7 +340,8 @@ public sealed class WebSocketOutbox : IDisposable
                 await SendJson(
                     new StatusMessage(ended.TaskId!, StatusName(ended.Status), Math.Round(ended.Progress, 3),
                         ended.Error is { } error ? new ErrorBody(error.Code, error.Message) : null,
-                        ended.RequestId, ended.ContextId, ended.Sequence, DurationMs: ended.DurationMs),
+                        ended.RequestId, ended.ContextId, ended.Sequence,
+                        DurationMs: ended.Status == SynthesisStatus.Completed ? ended.DurationMs : null), // a stopped task's length is not known
                     cancellationToken);
                 break;
             case ContextEndedEvent contextEnded:

@@ -113,6 +113,7 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
             var ended = (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId), TimeSpan.FromSeconds(20)))[^1];
             Assert.Equal("cancelled", ended.Str("status"));
             Assert.Equal(taskId == playing ? "playing" : "waiting", ended.Str("request_id"));
+            Assert.False(ended.Json!.ContainsKey("duration_ms"), "a stopped task's length is not known: no duration_ms, not 0");
         }
 
         // Nothing of either follows, and the session goes on.

@@ -67,6 +67,25 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Errors_about_a_text_context_name_it_so_a_client_with_several_open_knows_which()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "text", context_id = "fast", text = "Hello ", speed = 9 });
+        var refused = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        await client.Send(new { type = "flush", context_id = "never-opened" });
+        var unknown = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        await client.Send(new { type = "text", context_id = "done", text = "Closed. " });
+        await client.Send(new { type = "end", context_id = "done" });
+        await client.Send(new { type = "text", context_id = "done", text = "Too late." });
+        var closed = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+
+        Assert.Equal(("speed_out_of_range", "fast"), (refused.Str("code"), refused.Str("context_id")));
+        Assert.Equal(("context_not_found", "never-opened"), (unknown.Str("code"), unknown.Str("context_id")));
+        Assert.Equal(("context_closed", "done"), (closed.Str("code"), closed.Str("context_id")));
+        await AssertStillServing(client);
+    }
+
+    [Fact]
     public async Task Connecting_twice_on_one_socket_is_an_error_not_a_new_session()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
