@@ -214,7 +214,7 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
         var encoder = SpeechRenderer.Encoder(Request);
         var file = whole.WrittenSpan.ToArray();
-        encoder.FinishWhole(file);
+        encoder.FinishWhole(file, Received.Samples);
         return new AudioResult(file, encoder.ContentType, encoder.FileExtension, SampleRate, DurationMs / 1000.0);
     }
 }

@@ -194,13 +194,13 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         return encoder.OutputRate(request.SampleRate, engineRate);
     }
 
-    /// <summary>A streamed task's stored file: its chunks joined (<paramref name="whole"/>, finished in place by the format's
+    /// <summary>A streamed task's stored file: its chunks joined (<paramref name="whole"/>, <paramref name="samples"/> long, finished in place by the format's
     /// <see cref="IAudioEncoder.FinishWhole"/>, e.g. WAVE lengths) with its content type, rate and duration.</summary>
-    public static AudioResult StreamedResult(SynthesisRequest request, byte[] whole, int engineRate, double durationSeconds)
+    public static AudioResult StreamedResult(SynthesisRequest request, byte[] whole, int engineRate, long samples, double durationSeconds)
     {
         ArgumentNullException.ThrowIfNull(whole);
         var encoder = Encoder(request);
-        encoder.FinishWhole(whole);
+        encoder.FinishWhole(whole, samples);
         return new AudioResult(whole, encoder.ContentType, encoder.FileExtension, encoder.OutputRate(request.SampleRate, engineRate), durationSeconds);
     }
 

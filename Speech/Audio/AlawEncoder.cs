@@ -19,7 +19,7 @@ public sealed class AlawEncoder : AudioEncoder
 
     public override int? RequiredSampleRate => G711WavStream.Rate;
 
-    public override void FinishWhole(Span<byte> file) => G711WavStream.SetLengths(file);
+    public override void FinishWhole(Span<byte> file, long samples) => G711WavStream.SetLengths(file);
 
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {

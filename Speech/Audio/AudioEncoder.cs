@@ -30,7 +30,7 @@ public abstract class AudioEncoder : IAudioEncoder
 
     public int OutputRate(int? requestedRate, int sourceRate) => requestedRate ?? RequiredSampleRate ?? sourceRate;
 
-    public virtual void FinishWhole(Span<byte> file)
+    public virtual void FinishWhole(Span<byte> file, long samples)
     {
     }
 

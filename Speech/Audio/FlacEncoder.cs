@@ -31,6 +31,22 @@ public sealed class FlacEncoder : AudioEncoder
         return new Stream(sampleRate, options?.TotalSamples);
     }
 
+    /// <summary>A stream's STREAMINFO said "unknown" (0) for its total samples; the stored file states them, as a whole file does.</summary>
+    /// <remarks>STREAMINFO is the first block, its 34 bytes right after "fLaC" and the 4-byte block header; the total is 36 bits
+    /// big-endian, the low nibble of its byte 13 and bytes 14 to 17. MD5 and frame sizes stay 0 ("unknown"), as in a whole file.</remarks>
+    public override void FinishWhole(Span<byte> file, long samples)
+    {
+        const int StreamInfo = 8;
+        if (file.Length < StreamInfo + 34 || !file.StartsWith("fLaC"u8) || (file[4] & 0x7F) != 0 || samples is < 0 or >= 1L << 36)
+        {
+            return;
+        }
+
+        var total = file[(StreamInfo + 13)..];
+        total[0] = (byte)((total[0] & 0xF0) | (int)(samples >> 32));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(total[1..], (uint)samples);
+    }
+
     private sealed unsafe class Stream : IAudioEncoderStream
     {
         private readonly FlacEncoderHandle _flac;

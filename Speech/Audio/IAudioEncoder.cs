@@ -37,9 +37,10 @@ public interface IAudioEncoder
     int OutputRate(int? requestedRate, int sourceRate);
 
     /// <summary>Turns a finished stream's chunks, joined, into the format's whole file: the place to fix what a stream could
-    /// not know when it began (WAVE's RIFF and data lengths); formats whose stream already is the file leave it as is.</summary>
+    /// not know when it began (WAVE's RIFF and data lengths, FLAC's total of <paramref name="samples"/>); formats whose stream
+    /// already is the file leave it as is.</summary>
     /// <remarks>The way to store a streamed task's audio as a download; <see cref="EncodeWhole"/> already writes exact files.</remarks>
-    void FinishWhole(Span<byte> file);
+    void FinishWhole(Span<byte> file, long samples);
 
     /// <summary>Starts one stream of audio at <paramref name="sampleRate"/>; its chunks joined in order form one valid file.</summary>
     IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null);

@@ -24,7 +24,7 @@ public sealed class WavEncoder : AudioEncoder
     public override string Container => "riff";
 
     /// <summary>Streamed, the header says "unknown length"; the stored file gets the real RIFF and data sizes.</summary>
-    public override void FinishWhole(Span<byte> file) => SetLengths(file);
+    public override void FinishWhole(Span<byte> file, long samples) => SetLengths(file);
 
     public override IAudioEncoderStream CreateStream(int sampleRate, AudioEncoderOptions? options = null)
     {

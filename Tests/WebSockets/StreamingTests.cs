@@ -53,6 +53,26 @@ public sealed class StreamingTests(GatewayFixture gateway)
         Assert.Equal("completed", task!["status"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("wav")]
+    [InlineData("flac")]
+    public async Task A_streamed_task_stored_with_store_true_is_a_whole_file_that_states_its_length(string format)
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = Sentence, voice_id = "es-female-1", format, store = true });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        var streamed = messages.Where(m => m.IsAudio).SelectMany(m => m.Audio!).ToArray();
+
+        var stored = await gateway.Client.GetByteArrayAsync($"/api/v1/audio/{taskId}.{format}");
+
+        // The same audio as the socket heard, with the lengths the stream could not know when it began.
+        var probe = await ExternalTool.Ffprobe(stored, format);
+        Assert.Equal(messages[^1].Json!["duration_ms"]!.GetValue<int>() / 1000.0, probe.DurationSeconds, 0.002);
+        Assert.Equal(streamed.Length, stored.Length);
+        Assert.Equal(streamed[44..], stored[44..]);
+    }
+
     [Fact]
     public async Task Synthesize_without_connect_opens_a_session_by_itself_as_in_the_seed_test()
     {

@@ -95,11 +95,27 @@ public sealed class AudioFormatCatalogTests
 
         var (streamed, _) = ChunkedEncoding.Encode(encoder, source.Samples, rate);
         Assert.Equal(WavEncoder.UnknownLength, BinaryPrimitives.ReadUInt32LittleEndian(streamed.AsSpan(4)));
-        encoder.FinishWhole(streamed);
+        encoder.FinishWhole(streamed, source.Samples.Length);
 
         Assert.Equal(whole.WrittenSpan.ToArray(), streamed);
         var probe = await ExternalTool.Ffprobe(streamed, "wav");
         Assert.Equal(source.DurationSeconds, probe.DurationSeconds, 0.01);
+    }
+
+    [Fact]
+    public async Task A_finished_streamed_FLAC_states_its_length_as_the_whole_file_does()
+    {
+        var source = await StreamedFormatTests.SourceAt(16000);
+        var encoder = AudioFormatCatalog.Encoder(AudioFormat.Flac);
+        var whole = new ArrayBufferWriter<byte>();
+        encoder.EncodeWhole(source.Samples, 16000, whole);
+        var (streamed, _) = ChunkedEncoding.Encode(encoder, source.Samples, 16000);
+        Assert.True(double.IsNaN((await ExternalTool.Ffprobe(streamed, "flac")).DurationSeconds), "a live stream says unknown");
+
+        encoder.FinishWhole(streamed, source.Samples.Length);
+
+        Assert.Equal(whole.WrittenSpan.ToArray(), streamed);
+        Assert.Equal(source.DurationSeconds, (await ExternalTool.Ffprobe(streamed, "flac")).DurationSeconds, 0.001);
     }
 
     [Theory]
@@ -114,7 +130,7 @@ public sealed class AudioFormatCatalogTests
         var (streamed, _) = ChunkedEncoding.Encode(encoder, source.Samples, 16000, new AudioEncoderOptions(StreamId: "task_1"));
         var copy = streamed.ToArray();
 
-        encoder.FinishWhole(streamed);
+        encoder.FinishWhole(streamed, source.Samples.Length);
 
         Assert.Equal(copy, streamed);
     }
@@ -129,7 +145,7 @@ public sealed class AudioFormatCatalogTests
         encoder.EncodeWhole(source.Samples, 8000, whole);
         var (streamed, _) = ChunkedEncoding.Encode(encoder, source.Samples, 8000);
 
-        var result = MitTts.Grains.Synthesis.SpeechRenderer.StreamedResult(request, streamed, engineRate: 22050, source.DurationSeconds);
+        var result = MitTts.Grains.Synthesis.SpeechRenderer.StreamedResult(request, streamed, engineRate: 22050, source.Samples.Length, source.DurationSeconds);
 
         Assert.Equal(("audio/wav", "wav", 8000), (result.ContentType, result.FileExtension, result.SampleRate));
         Assert.Equal(whole.WrittenSpan.ToArray(), result.Data);
