@@ -154,6 +154,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         }
 
         var characters = 0;
+        var visible = false;
         var span = text.AsSpan();
         while (!span.IsEmpty)
         {
@@ -166,12 +167,19 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             {
                 return ApiError.BadRequest(
                     "invalid_text",
-                    string.Create(CultureInfo.InvariantCulture, $"text contains the control character U+{rune.Value:X4}; only newline and tab are allowed."),
+                    string.Create(CultureInfo.InvariantCulture, $"text contains the control character U+{rune.Value:X4}; only newline, carriage return and tab are allowed."),
                     "text");
             }
 
+            // Something to say: not blank, not only invisible formatting (zero-width spaces and joiners, a byte order mark).
+            visible |= !Rune.IsWhiteSpace(rune) && Rune.GetUnicodeCategory(rune) != UnicodeCategory.Format;
             characters++;
             span = span[consumed..];
+        }
+
+        if (!visible)
+        {
+            return ApiError.BadRequest("text_empty", "text must contain at least one visible character (it is blank or only zero-width characters).", "text");
         }
 
         return characters > maxLength

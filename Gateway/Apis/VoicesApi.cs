@@ -10,23 +10,42 @@ public static class VoicesApi
     {
         api.MapGet("/voices", ListVoices)
             .WithName("ListVoices")
-            .WithSummary("Every voice, optionally only those of one language (?language=es).")
+            .WithSummary("Every voice, or those of the languages (?language=es, ?language=es,en, ?language=en-US: by its language) and gender (?gender=female) asked for.")
             .Produces<VoicesResponse>();
         return api;
     }
 
-    private static async Task<VoicesResponse> ListVoices(IGrainFactory grains, string? language)
+    private static async Task<VoicesResponse> ListVoices(IGrainFactory grains, string[]? language, string[]? gender)
     {
+        var languages = Wanted(language, primarySubtag: true);
+        var genders = Wanted(gender, primarySubtag: false);
         var voices = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
         var selected = new List<VoiceResponse>(voices.Count);
         foreach (var voice in voices)
         {
-            if (language is null || string.Equals(voice.Language, language, StringComparison.OrdinalIgnoreCase))
+            if ((languages is null || languages.Contains(voice.Language)) && (genders is null || genders.Contains(voice.Gender)))
             {
                 selected.Add(new VoiceResponse(voice.Id, voice.Language, voice.Gender, voice.Name, voice.Description, voice.Engine, voice.SampleRate, voice.IsAvailable));
             }
         }
 
         return new VoicesResponse(selected);
+    }
+
+    /// <summary>The values a filter asks for (repeated or comma-separated, any case; a language tag by its language, en-US as en), or
+    /// null when it asks for none (absent or empty): then it filters nothing.</summary>
+    private static HashSet<string>? Wanted(string[]? values, bool primarySubtag)
+    {
+        HashSet<string>? wanted = null;
+        foreach (var value in values ?? [])
+        {
+            foreach (var part in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var dash = primarySubtag ? part.IndexOfAny(['-', '_']) : -1;
+                (wanted ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase)).Add(dash > 0 ? part[..dash] : part);
+            }
+        }
+
+        return wanted;
     }
 }

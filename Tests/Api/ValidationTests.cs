@@ -11,6 +11,7 @@ public sealed class ValidationTests(GatewayFixture gateway)
         { """{"text": null}""", "text_required", "text" },
         { """{"text": ""}""", "text_empty", "text" },
         { """{"text": "  \n\t "}""", "text_empty", "text" },
+        { """{"text": "\u200b\u200d\ufeff \u2060"}""", "text_empty", "text" },
         { $$"""{"text": "{{new string('a', GatewayFixture.MaxTextLength + 1)}}"}""", "text_too_long", "text" },
         { """{"text": "bell \u0007 here"}""", "invalid_text", "text" },
         { """{"text": "nul \u0000 here"}""", "invalid_text", "text" },

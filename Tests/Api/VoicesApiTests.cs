@@ -25,4 +25,20 @@ public sealed class VoicesApiTests(GatewayFixture gateway)
         Assert.NotEmpty(languages);
         Assert.All(languages, l => Assert.Equal("fr", l));
     }
+
+    [Fact]
+    public async Task Filters_take_several_languages_a_language_tag_and_a_gender_and_an_empty_one_filters_nothing()
+    {
+        async Task<(string Language, string Gender)[]> Voices(string query) =>
+            [.. (await (await gateway.Client.GetAsync("/api/v1/voices" + query)).Json()).GetProperty("voices").EnumerateArray()
+                .Select(v => (v.GetProperty("language").GetString()!, v.GetProperty("gender").GetString()!))];
+
+        var all = await Voices(string.Empty);
+        Assert.Equal(all, await Voices("?language="));
+        Assert.Equal(all.Where(v => v.Language is "es" or "en"), await Voices("?language=es&language=en"));
+        Assert.Equal(all.Where(v => v.Language is "es" or "en"), await Voices("?language=es,EN"));
+        Assert.Equal(all.Where(v => v.Language == "en"), await Voices("?language=en-US"));
+        Assert.Equal(all.Where(v => v.Language == "es" && v.Gender == "female"), await Voices("?language=es&gender=female"));
+        Assert.Contains(all, v => v.Language == "es" && v.Gender == "male");
+    }
 }
