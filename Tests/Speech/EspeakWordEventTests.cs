@@ -74,6 +74,23 @@ public sealed class EspeakWordEventTests
         Assert.All(words, w => Assert.False(string.IsNullOrWhiteSpace(w.Word)));
     }
 
+    [Theory]
+    [InlineData("It's the co-op's well-known X-ray, isn't it?", "en-us", new[] { "It's", "co-op's", "well-known", "X-ray", "isn't", "it" })]
+    [InlineData("Use e.g. this on the 29th, or 3.14 in the U.S.A. now.", "en-us", new[] { "Use", "e.g", "this", "29th", "3.14", "U.S.A", "now" })]
+    [InlineData("L'homme d'affaires arrive aujourd'hui.", "fr", new[] { "L'homme", "d'affaires", "arrive", "aujourd'hui" })]
+    public async Task A_word_is_the_whole_source_word_through_apostrophes_hyphens_inner_dots_and_suffixes(string text, string voice, string[] mustInclude)
+    {
+        var sink = await Say(text, voice);
+        var words = sink.Words.Select(w => text.Substring(w.Offset, w.Length)).ToList();
+
+        foreach (var expected in mustInclude)
+        {
+            Assert.Contains(expected, words);
+        }
+
+        Assert.All(words, w => Assert.False(w.EndsWith(',') || w.EndsWith('?') || w.StartsWith('\''), w));
+    }
+
     [Fact]
     public async Task A_sink_that_does_not_want_words_gets_the_same_audio()
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -362,6 +363,7 @@ internal sealed unsafe class EspeakWorker
                 end--;
             }
 
+            end = WordEnd(text, end);
             if (end == start || start < _lastWordEnd)
             {
                 return;
@@ -370,6 +372,35 @@ internal sealed unsafe class EspeakWorker
             _lastWordEnd = end;
             Words!.Word(start, end - start, sample);
         }
+
+        /// <summary>Where the source word that espeak-ng's event ends at <paramref name="end"/> really ends: its length stops at an
+        /// apostrophe, a hyphen, an inner dot or a suffix ("isn't" as "isn", "X-ray" as "X", "e.g." as "e", "29th" as "29"), whose rest
+        /// it reports as more events or not at all. The word runs on over letters, digits and marks, and over <c>' ’ - . _</c> between
+        /// them; not into scripts written without spaces (CJK), where each event is a word of its own.</summary>
+        private static int WordEnd(string text, int end)
+        {
+            while (end < text.Length)
+            {
+                var c = text[end];
+                if (IsWordCharacter(c) && end > 0 && IsWordCharacter(text[end - 1]))
+                {
+                    end++;
+                }
+                else if (c is '\'' or '’' or '-' or '.' or '_' && end + 1 < text.Length && IsWordCharacter(text[end + 1]) && end > 0 && IsWordCharacter(text[end - 1]))
+                {
+                    end += 2;
+                }
+                else
+                {
+                    break;
+                }
+            }
+
+            return end;
+        }
+
+        private static bool IsWordCharacter(char c) =>
+            c < '\u2E80' && (char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark);
 
         /// <summary>The UTF-16 index of code point <paramref name="codePoint"/> of <paramref name="text"/>, clamped to the text.</summary>
         /// <remarks>A surrogate pair is one code point; a lone surrogate is one too, as UTF-8 encoding turns it into U+FFFD.</remarks>
