@@ -183,7 +183,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     await Interrupt(interrupt, arrived);
                     break;
                 case PingMessage:
-                    _outbox.Send(new PongMessage(_outbox.LastSentSequence));
+                    _outbox.SendPong();
                     break;
             }
         }

@@ -92,6 +92,10 @@ public sealed class WebSocketOutbox : IDisposable
         Enqueue(new Outgoing(null, JsonSerializer.SerializeToUtf8Bytes(message, Json)));
     }
 
+    /// <summary>Queues the answer to a <c>ping</c>: its <c>last_sequence</c> is taken when it goes out, so it counts the events queued
+    /// ahead of it (taken when the ping was read, it could name a sequence far behind the frames that arrived before it).</summary>
+    public void SendPong() => Enqueue(new Outgoing(null, null, Pong: true));
+
     /// <summary>Sends an interrupt's acknowledgement: started at once on the caller's thread when nothing is queued or being sent, else
     /// queued behind what is; its latency from <paramref name="received"/> (a <see cref="System.Diagnostics.Stopwatch"/> timestamp) is
     /// measured when it has been sent. The caller never waits for the socket. <paramref name="endings"/> (the stopped tasks' <c>cancelled</c>
@@ -251,7 +255,7 @@ public sealed class WebSocketOutbox : IDisposable
                             return;
                         }
 
-                        if (outgoing.Json is { } json)
+                        if ((outgoing.Pong ? JsonSerializer.SerializeToUtf8Bytes(new PongMessage(LastSentSequence), Json) : outgoing.Json) is { } json)
                         {
                             await _socket.SendAsync(json, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
                             if (outgoing.Received is { } received)
@@ -406,5 +410,6 @@ public sealed class WebSocketOutbox : IDisposable
         long? Received = null,
         long At = 0,
         Task? After = null,
-        byte[][]? Then = null);
+        byte[][]? Then = null,
+        bool Pong = false);
 }

@@ -74,10 +74,12 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         var refused = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
         await client.Send(new { type = "flush", context_id = "never-opened" });
         var unknown = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
-        await client.Send(new { type = "text", context_id = "done", text = "Closed. " });
+        // Still speaking when the late text comes (once its context_end is out, the id may open a new context).
+        await client.Send(new { type = "text", context_id = "done", text = string.Join(' ', Enumerable.Repeat("This context keeps speaking for a while.", 100)) });
         await client.Send(new { type = "end", context_id = "done" });
         await client.Send(new { type = "text", context_id = "done", text = "Too late." });
         var closed = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        await client.Send(new { type = "interrupt" });
 
         Assert.Equal(("speed_out_of_range", "fast"), (refused.Str("code"), refused.Str("context_id")));
         Assert.Equal(("context_not_found", "never-opened"), (unknown.Str("code"), unknown.Str("context_id")));

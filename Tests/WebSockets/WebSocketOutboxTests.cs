@@ -193,6 +193,21 @@ public sealed class WebSocketOutboxTests
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.SentCloseStatus);
     }
 
+    [Fact]
+    public async Task A_pong_names_the_last_sequence_sent_before_it_not_before_the_ping_was_read()
+    {
+        var socket = new RecordingWebSocket();
+        using var outbox = new WebSocketOutbox(socket, new InterruptFilter());
+        await outbox.SendEvent(new TaskStartedEvent(7, "t1", null, null), CancellationToken.None);
+        await outbox.SendEvent(new AudioEvent(8, "t1", null, null, [1, 2], 0.5), CancellationToken.None);
+        outbox.SendPong();
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "bye");
+
+        await outbox.Run(CancellationToken.None);
+
+        Assert.Equal("""{"type":"pong","last_sequence":8}""", Text(socket.Sent[^1]));
+    }
+
     private static string Text((WebSocketMessageType Type, byte[] Data) message) =>
         message.Type == WebSocketMessageType.Text ? Encoding.UTF8.GetString(message.Data) : "";
 
