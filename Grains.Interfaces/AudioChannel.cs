@@ -92,7 +92,9 @@ public sealed record AudioEvent(long Sequence, string TaskId, string? RequestId,
 public sealed record WordsEvent(long Sequence, string TaskId, string? RequestId, string? ContextId, [property: Id(0)] IReadOnlyList<WordTiming> Words)
     : ChannelEvent(Sequence, TaskId, RequestId, ContextId);
 
-/// <summary>A task's end: completed (with its duration), error or cancelled.</summary>
+/// <summary>A task's end: completed (with its duration), error or cancelled. <see cref="Announced"/>: the end of a task a socket's
+/// interrupt stopped, which that socket told its client itself (its <c>cancelled</c> status): kept in the log for the sequence, never
+/// sent, so a client that resumes from before it does not hear the task end twice.</summary>
 [GenerateSerializer, Immutable]
 public sealed record TaskEndedEvent(
     long Sequence,
@@ -102,7 +104,8 @@ public sealed record TaskEndedEvent(
     [property: Id(0)] SynthesisStatus Status,
     [property: Id(1)] TaskError? Error,
     [property: Id(2)] double Progress,
-    [property: Id(3)] int DurationMs)
+    [property: Id(3)] int DurationMs,
+    [property: Id(4)] bool Announced = false)
     : ChannelEvent(Sequence, TaskId, RequestId, ContextId);
 
 /// <summary>A text context ended: its last task ended and the client sent <c>end</c>.</summary>
@@ -155,8 +158,10 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, ChannelReader? reader = null, CancellationToken cancellationToken = default);
 
     /// <summary>Stops tasks of the channel (the given ones, or those of a context, or all when both are null): their audio leaves the
-    /// channel and their synthesis is cancelled; returns the ids stopped.</summary>
-    Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId);
+    /// channel and their synthesis is cancelled; returns the ids stopped. <paramref name="announced"/>: the caller, the socket that was
+    /// interrupted, tells its client each of them ended (their ends in the channel are <see cref="TaskEndedEvent.Announced"/>); a cancel
+    /// from elsewhere (REST) leaves the telling to the channel.</summary>
+    Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced = false);
 
     /// <summary>What the task grain has not heard yet, or null: the latest report on the task (queued, processing, cancelled or failed,
     /// never completed) still on its way, or, for a task being synthesized, how far it has got (the channel reports no per-sentence

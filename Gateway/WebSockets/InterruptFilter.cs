@@ -137,6 +137,13 @@ public sealed class InterruptFilter
 
         lock (_gate)
         {
+            if (channelEvent is TaskEndedEvent { Announced: true })
+            {
+                // The interrupted socket said so itself; a resumed socket must not say it again.
+                _openTasks.Remove(taskId);
+                return false;
+            }
+
             if (_stopped.Contains(taskId) || (_fenceUnknownTasks && !_openTasks.ContainsKey(taskId)))
             {
                 return false;

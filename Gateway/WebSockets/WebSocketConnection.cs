@@ -376,7 +376,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
-        var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId);
+        var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId, announced: true);
         var taskIds = stopped.TaskIds;
         if (stopped.Unheard is { } unheard)
         {
@@ -416,7 +416,18 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         try
         {
-            _filter.Stop(await stopping);
+            var stoppedThere = await stopping;
+            _filter.Stop(stoppedThere);
+
+            // Tasks of the session this socket had not heard of (queued on an earlier socket) end here too, as soon as the channel
+            // names them: their ends in the channel are never sent (announced), and the client was told of them.
+            foreach (var taskId in stoppedThere)
+            {
+                if (!taskIds.Contains(taskId))
+                {
+                    _outbox.Send(new StatusMessage(taskId, "cancelled", 0, null, null, null, null));
+                }
+            }
         }
         finally
         {

@@ -157,7 +157,7 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    Task<IReadOnlyList<string>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId)
+    Task<IReadOnlyList<string>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced)
     {
         var stopped = new List<string>();
         foreach (var item in _tasks.LineUp.ToArray())
@@ -166,6 +166,7 @@ public sealed partial class AudioChannelGrain(
                 : contextId is null || string.Equals(item.Info.ContextId, contextId, StringComparison.Ordinal);
             if (wanted && item.EndStatus is null)
             {
+                item.EndAnnounced = announced;
                 Stop(item, SynthesisStatus.Cancelled, null);
                 stopped.Add(item.TaskId);
             }
@@ -247,7 +248,7 @@ public sealed partial class AudioChannelGrain(
     private void End(ChannelItem item, SynthesisStatus status)
     {
         Emit(new TaskEndedEvent(0, item.TaskId, item.Info.RequestId, item.Info.ContextId, status, item.Error,
-            status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs), AudioPosition.None);
+            status == SynthesisStatus.Completed ? 1.0 : item.Progress, item.DurationMs, item.EndAnnounced), AudioPosition.None);
         item.Ended = true;
         item.Whole = null;
         if (item.Request.Owner is { } owner)

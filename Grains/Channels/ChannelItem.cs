@@ -56,6 +56,9 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>Whether its end went into the log (it stays until a reader has read that end).</summary>
     public bool Ended { get; set; }
 
+    /// <summary>A socket's interrupt stopped the task, and that socket tells its client (<see cref="TaskEndedEvent.Announced"/>).</summary>
+    public bool EndAnnounced { get; set; }
+
     /// <summary>The whole file, joined from its pieces while they all came in order from the first byte; only for a task whose whole
     /// file is wanted (<c>stream:false</c>, or kept in the result store), so a plain stream holds nothing beyond its unread events.</summary>
     public ArrayBufferWriter<byte>? Whole { get; set; } = info.Whole || request.Store ? new() : null;

@@ -237,6 +237,80 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Interrupting_everything_ends_each_task_queued_on_the_sessions_earlier_socket_once_here()
+    {
+        var sessionId = "earlier-all-" + Guid.NewGuid().ToString("N");
+        var taskIds = new List<string>();
+        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await first.Send(new { type = "connect", session_id = sessionId });
+            await first.Receive();
+            for (var i = 0; i < 8; i++)
+            {
+                await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
+                taskIds.Add((await first.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+            }
+
+            first.Socket.Abort();
+        }
+
+        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect", session_id = sessionId });
+        await second.ReceiveUntil(m => m.Type == "connected");
+        await second.Send(new { type = "interrupt" });
+        await second.ReceiveUntil(m => m.Type == "interrupted");
+        var after = await second.Drain(TimeSpan.FromMilliseconds(700));
+
+        // Every task that had not finished ends here once, cancelled; none twice, and no audio follows.
+        var ends = after.Where(m => m.Type == "status" && m.Str("status") is "cancelled" or "completed").GroupBy(m => m.Str("task_id")!).ToList();
+        Assert.All(ends, g => Assert.Single(g));
+        foreach (var taskId in taskIds)
+        {
+            var status = (await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}"))!["status"]!.GetValue<string>();
+            if (status == "cancelled")
+            {
+                Assert.Contains(ends, g => g.Key == taskId);
+            }
+        }
+
+        Assert.Contains(ends, g => g.Key == taskIds[^1]);
+        Assert.DoesNotContain(after, m => m.IsAudio);
+    }
+
+    [Fact]
+    public async Task A_resume_from_before_an_interrupts_statuses_does_not_end_the_stopped_tasks_again()
+    {
+        var sessionId = "resume-after-interrupt-" + Guid.NewGuid().ToString("N");
+        string[] stopped;
+        long resumeFrom;
+        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await first.Send(new { type = "connect", session_id = sessionId });
+            await first.Receive();
+            await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
+            await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
+            var seen = await first.ReceiveUntil(m => m.IsAudio);
+            await first.Send(new { type = "interrupt" });
+            var ack = (await first.ReceiveUntil(m => m.Type == "interrupted"))[^1];
+            stopped = [.. ack.Json!["task_ids"]!.AsArray().Select(n => n!.GetValue<string>())];
+            Assert.Equal(2, stopped.Length);
+            await first.ReceiveUntil(m => m.Str("task_id") == stopped[^1] && m.Str("status") == "cancelled");
+            resumeFrom = ack.Json!["last_sequence"]!.GetValue<long>();
+            first.Socket.Abort();
+        }
+
+        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect", session_id = sessionId, last_sequence = resumeFrom });
+        await second.ReceiveUntil(m => m.Type == "connected");
+        await second.Send(new { type = "synthesize", text = "After the barge-in.", voice_id = "en-male-1", format = "pcm" });
+        var next = (await second.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var replayed = await second.ReceiveUntil(m => ProtocolClient.IsEnd(m, next));
+
+        Assert.DoesNotContain(replayed, m => m.Str("task_id") is { } id && stopped.Contains(id));
+        Assert.Equal("completed", replayed[^1].Str("status"));
+    }
+
+    [Fact]
     public async Task Reconnecting_with_the_last_sequence_resumes_with_no_gap_and_no_duplicate()
     {
         var sessionId = "resume-" + Guid.NewGuid().ToString("N");

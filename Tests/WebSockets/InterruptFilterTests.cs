@@ -130,6 +130,18 @@ public sealed class InterruptFilterTests
     }
 
     [Fact]
+    public void An_end_the_interrupted_socket_announced_itself_never_passes_not_even_on_a_resumed_socket()
+    {
+        var resumed = new InterruptFilter();
+        Assert.True(resumed.Admit(Started(1, "t1")));
+        Assert.True(resumed.HasOpenTasks);
+
+        Assert.False(resumed.Admit(new TaskEndedEvent(2, "t1", null, null, SynthesisStatus.Cancelled, null, 0.5, 0, Announced: true)));
+        Assert.False(resumed.HasOpenTasks);
+        Assert.True(resumed.Admit(new TaskEndedEvent(3, "t2", null, null, SynthesisStatus.Cancelled, null, 0, 0)));
+    }
+
+    [Fact]
     public void A_context_end_always_passes()
     {
         var filter = new InterruptFilter();
