@@ -76,7 +76,8 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             return (null, ApiError.BadRequest("pitch_out_of_range", "pitch must be between 0.5 and 2.0.", "pitch"));
         }
 
-        var voiceId = body.VoiceId ?? settings.Current.DefaultVoice;
+        // Spaces around a name are a typing slip, forgiven as for priority (" high ").
+        var voiceId = body.VoiceId?.Trim() ?? settings.Current.DefaultVoice;
         if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voiceId))
         {
             return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
@@ -122,7 +123,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         // Only the names: Enum.TryParse would also take numbers ("1").
         foreach (var candidate in Enum.GetValues<AudioFormat>())
         {
-            if (string.Equals(FormatName(candidate), value, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(FormatName(candidate), value.Trim(), StringComparison.OrdinalIgnoreCase))
             {
                 format = candidate;
                 return true;

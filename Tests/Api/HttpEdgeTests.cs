@@ -46,6 +46,18 @@ public sealed class HttpEdgeTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Spaces_around_a_voice_format_or_priority_are_forgiven_alike()
+    {
+        var accepted = await (await Client.PostAsJsonAsync("/api/v1/synthesize",
+            new { text = "Trimmed.", voice_id = " en-male-1 ", format = " MP3 ", priority = " high " })).Json();
+
+        Assert.Equal("queued", accepted.GetProperty("status").GetString());
+        Assert.EndsWith(".mp3", accepted.GetProperty("audio_url").GetString(), StringComparison.Ordinal);
+        var task = await (await Client.GetAsync($"/api/v1/tasks/{accepted.GetProperty("task_id").GetString()}")).Json();
+        Assert.Equal(("en-male-1", "high"), (task.GetProperty("voice_id").GetString(), task.GetProperty("priority").GetString()));
+    }
+
+    [Fact]
     public async Task Routes_and_methods_that_do_not_exist_answer_with_a_problem_and_a_stable_code()
     {
         await (await Client.GetAsync("/api/v1/no-such-thing")).AssertProblem(HttpStatusCode.NotFound, "not_found");
