@@ -208,24 +208,8 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
     public async Task An_interrupt_naming_a_task_queued_on_the_sessions_earlier_socket_stops_it_and_ends_it_here()
     {
         var sessionId = "earlier-" + Guid.NewGuid().ToString("N");
-        var taskIds = new List<string>();
-        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
-        {
-            await first.Send(new { type = "connect", session_id = sessionId });
-            await first.Receive();
-            for (var i = 0; i < 8; i++)
-            {
-                await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
-                taskIds.Add((await first.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
-            }
-
-            first.Socket.Abort();
-        }
-
-        // The new socket starts at the channel's present: it has heard nothing of the last task, still waiting its turn.
-        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
-        await second.Send(new { type = "connect", session_id = sessionId });
-        await second.ReceiveUntil(m => m.Type == "connected");
+        var (taskIds, second) = await QueuedOnAnEarlierSocket(sessionId);
+        await using var _ = second;
         await second.Send(new { type = "interrupt", task_id = taskIds[^1] });
         var messages = await second.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskIds[^1]));
         var ackIndex = messages.FindIndex(m => m.Type == "interrupted");
@@ -240,23 +224,8 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
     public async Task Interrupting_everything_ends_each_task_queued_on_the_sessions_earlier_socket_once_here()
     {
         var sessionId = "earlier-all-" + Guid.NewGuid().ToString("N");
-        var taskIds = new List<string>();
-        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
-        {
-            await first.Send(new { type = "connect", session_id = sessionId });
-            await first.Receive();
-            for (var i = 0; i < 8; i++)
-            {
-                await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
-                taskIds.Add((await first.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
-            }
-
-            first.Socket.Abort();
-        }
-
-        await using var second = await ProtocolClient.Connect(gateway.BaseAddress);
-        await second.Send(new { type = "connect", session_id = sessionId });
-        await second.ReceiveUntil(m => m.Type == "connected");
+        var (taskIds, second) = await QueuedOnAnEarlierSocket(sessionId);
+        await using var _ = second;
         await second.Send(new { type = "interrupt" });
         await second.ReceiveUntil(m => m.Type == "interrupted");
         var after = await second.Drain(TimeSpan.FromMilliseconds(700));
@@ -308,6 +277,30 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
 
         Assert.DoesNotContain(replayed, m => m.Str("task_id") is { } id && stopped.Contains(id));
         Assert.Equal("completed", replayed[^1].Str("status"));
+    }
+
+    /// <summary>Eight long tasks queued on a socket of <paramref name="sessionId"/> that then drops, and a new socket on the session,
+    /// which starts at the channel's present: it has heard nothing of the tasks still waiting their turn.</summary>
+    private async Task<(List<string> TaskIds, ProtocolClient Second)> QueuedOnAnEarlierSocket(string sessionId)
+    {
+        var taskIds = new List<string>();
+        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await first.Send(new { type = "connect", session_id = sessionId });
+            await first.Receive();
+            for (var i = 0; i < 8; i++)
+            {
+                await first.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm" });
+                taskIds.Add((await first.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!);
+            }
+
+            first.Socket.Abort();
+        }
+
+        var second = await ProtocolClient.Connect(gateway.BaseAddress);
+        await second.Send(new { type = "connect", session_id = sessionId });
+        await second.ReceiveUntil(m => m.Type == "connected");
+        return (taskIds, second);
     }
 
     [Fact]
