@@ -44,6 +44,7 @@ public static class GatewayApplication
         app.UseMitTtsRequestTelemetry();
         app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
+        app.UseMitTtsSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages(ApiError.WriteBodyless);
         app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);

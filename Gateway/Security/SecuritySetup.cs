@@ -54,6 +54,7 @@ public static partial class SecuritySetup
         _ = ForwardedHeaders(configuration);
 
         services.AddSingleton<RateLimits>();
+        services.AddSingleton<ApiKeyGuesses>();
         services.AddSingleton<SocketLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<SocketLeases>());
 
@@ -72,8 +73,7 @@ public static partial class SecuritySetup
                         context.Token = token;
                     }
 
-                    ApiKeyBearer.TryAuthenticate(context);
-                    return Task.CompletedTask;
+                    return ApiKeyBearer.TryAuthenticate(context);
                 },
                 OnTokenValidated = context =>
                 {
@@ -90,6 +90,16 @@ public static partial class SecuritySetup
                     context.Response.Headers.WWWAuthenticate = "Bearer";
                     if (OpenAiPaths.Matches(context.Request.Path))
                     {
+                        if (context.HttpContext.Items[ApiKeyBearer.RetryAfterItem] is TimeSpan wait)
+                        {
+                            // Wrong API keys past the address's budget: told to wait, as POST /auth/token would.
+                            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                            await new OpenAiError(StatusCodes.Status429TooManyRequests, $"Too many wrong API keys; retry in {seconds} s.", null, "rate_limit_exceeded")
+                                .ToResult().ExecuteAsync(context.HttpContext);
+                            return;
+                        }
+
                         await (context.AuthenticateFailure is null
                             ? new OpenAiError(StatusCodes.Status401Unauthorized, "You didn't provide an API key: Authorization: Bearer <API key or access token>.", null, "missing_api_key")
                             : new OpenAiError(StatusCodes.Status401Unauthorized, "Incorrect API key or access token provided.", null, "invalid_api_key"))
@@ -201,8 +211,9 @@ public static partial class SecuritySetup
         return options;
     }
 
-    /// <summary>Security headers, CORS, authentication, authorization and rate limits, in that order; logs loudly when auth is off.</summary>
-    public static void UseMitTtsSecurity(this WebApplication app)
+    /// <summary>The security headers on every answer, the playground's static files included (where a user pastes a token, so it
+    /// must not be framed): before anything that can answer.</summary>
+    public static void UseMitTtsSecurityHeaders(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.Use((context, next) =>
@@ -213,6 +224,12 @@ public static partial class SecuritySetup
             headers["Referrer-Policy"] = "no-referrer";
             return next(context);
         });
+    }
+
+    /// <summary>CORS, authentication, authorization and rate limits, in that order; logs loudly when auth is off.</summary>
+    public static void UseMitTtsSecurity(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
         app.UseCors(CorsPolicy);
         app.UseAuthentication();
         app.UseAuthorization();

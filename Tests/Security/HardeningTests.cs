@@ -74,6 +74,32 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task Wrong_api_keys_on_v1_spend_the_same_budget_so_keys_cannot_be_guessed_there_either()
+    {
+        await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--security:rate_limits:auth=3/minute"));
+        var token = (await SecureGatewayFixture.Login(gateway.Client, "alice-key")).GetProperty("access_token").GetString()!;
+
+        async Task<HttpResponseMessage> Models(string bearer)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bearer);
+            return await gateway.Client.SendAsync(request);
+        }
+
+        // The login spent one attempt of three: two wrong keys are told they are wrong, the third is told to wait.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Models("guess-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Models("guess-2")).StatusCode);
+        var third = await Models("guess-3");
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("rate_limit_exceeded", (await third.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        Assert.NotNull(third.Headers.RetryAfter);
+
+        // Locked out, even the right key waits (a guess that happens to be right must not get through); an access token does not.
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await Models("alice-key")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Models(token)).StatusCode);
+    }
+
+    [Fact]
     public async Task A_refresh_after_the_users_key_was_removed_is_refused()
     {
         await using var gateway = await RunningGateway.Start(SecureGatewayFixture.Settings());

@@ -30,6 +30,15 @@ public sealed class HeadersTests
         var notFound = await gateway.Client.GetAsync("/api/v1/tasks/task_does_not_exist");
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
         Assert.Equal("nosniff", notFound.Headers.GetValues("X-Content-Type-Options").Single());
+
+        // The playground, where a user pastes a token, must not be framed either.
+        foreach (var page in new[] { "/", "/index.html" })
+        {
+            var playground = await gateway.Client.GetAsync(page);
+            Assert.Equal(HttpStatusCode.OK, playground.StatusCode);
+            Assert.Equal("DENY", playground.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Equal("nosniff", playground.Headers.GetValues("X-Content-Type-Options").Single());
+        }
     }
 
     [Fact]
