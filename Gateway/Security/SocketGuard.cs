@@ -21,12 +21,15 @@ public sealed class SocketGuard(TokenService tokens, RateLimits limits, SocketLe
     /// <summary>The socket's user; null while auth is on and no valid token has been shown yet.</summary>
     public Caller? Caller => _caller;
 
-    /// <summary>Authenticates with the token a <c>connect</c> message carried; false when it is not a valid access token.</summary>
+    /// <summary>Authenticates with the token a <c>connect</c> message carried; false when it is not a valid access token. A socket the
+    /// upgrade's token already signed in may leave it out, but one it shows must be valid and the same user's: a token shown any way
+    /// that does not validate closes the socket (docs/websocket.md, Auth), never silently ignored.</summary>
     public async Task<bool> Authenticate(string? token)
     {
-        if (Caller is not null)
+        if (Caller is { } known)
         {
-            return true;
+            return !authEnabled || token is null
+                || (await tokens.ValidateAccess(token) is { } shown && Caller.From(shown) is { UserId: { } user } && user == known.UserId);
         }
 
         if (await tokens.ValidateAccess(token) is { } principal && Caller.From(principal) is { UserId: not null } found)

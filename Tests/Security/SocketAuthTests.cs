@@ -28,6 +28,31 @@ public sealed class SocketAuthTests(SecureGatewayFixture gateway)
     }
 
     [Fact]
+    public async Task After_an_upgrade_with_a_token_a_connect_token_is_optional_but_one_shown_must_be_valid_and_the_same_users()
+    {
+        var alice = Tokens.Mint(SecureGatewayFixture.Secret, user: "alice");
+        foreach (var (what, shown, accepted) in new (string, string?, bool)[]
+        {
+            ("no connect token", null, true),
+            ("the same user's token", Tokens.Mint(SecureGatewayFixture.Secret, user: "alice"), true),
+            ("an expired token", Tokens.Expired(SecureGatewayFixture.Secret), false),
+            ("another user's token", Tokens.Mint(SecureGatewayFixture.Secret, user: "bob"), false),
+        })
+        {
+            await using var client = await ProtocolClient.Connect(gateway.BaseAddress, bearer: alice);
+            await client.Send(new { type = "connect", auth_token = shown });
+            if (accepted)
+            {
+                Assert.True((await client.Receive())!.Type == "connected", what);
+            }
+            else
+            {
+                await AuthTests.AssertClosedUnauthenticated(client, what);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_binary_frame_before_auth_closes_with_4401()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
