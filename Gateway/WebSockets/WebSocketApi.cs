@@ -63,7 +63,7 @@ public static class WebSocketApi
         {
             // RFC 9110: a 426 names the protocol to upgrade to.
             http.Response.Headers.Upgrade = "websocket";
-            await new ApiError(StatusCodes.Status426UpgradeRequired, "websocket_required", "/ws speaks WebSocket: connect with ws://host:8001/ws.")
+            await new ApiError(StatusCodes.Status426UpgradeRequired, "websocket_required", $"/ws speaks WebSocket: connect with {(http.Request.IsHttps ? "wss" : "ws")}://{http.Request.Host}/ws.")
                 .ToResult().ExecuteAsync(http);
             return;
         }

@@ -178,6 +178,7 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         Assert.Equal(System.Net.HttpStatusCode.UpgradeRequired, response.StatusCode);
         Assert.Contains("websocket_required", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal("websocket", Assert.Single(response.Headers.Upgrade).Name);
+        Assert.Contains($"ws://{gateway.BaseAddress.Authority}/ws", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     private static async Task AssertStillServing(ProtocolClient client)
