@@ -93,10 +93,7 @@ public static partial class SecuritySetup
                         if (context.HttpContext.Items[ApiKeyBearer.RetryAfterItem] is TimeSpan wait)
                         {
                             // Wrong API keys past the address's budget: told to wait, as POST /auth/token would.
-                            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-                            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                            await new OpenAiError(StatusCodes.Status429TooManyRequests, $"Too many wrong API keys; retry in {seconds} s.", null, "rate_limit_exceeded")
-                                .ToResult().ExecuteAsync(context.HttpContext);
+                            await OpenAiRateLimited(context.HttpContext, wait, "Too many wrong API keys");
                             return;
                         }
 
@@ -140,14 +137,15 @@ public static partial class SecuritySetup
         {
             limiter.OnRejected = async (context, cancellationToken) =>
             {
-                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
-                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                var after = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var leaseAfter) ? leaseAfter : TimeSpan.Zero;
                 if (OpenAiPaths.Matches(context.HttpContext.Request.Path))
                 {
-                    await new OpenAiError(StatusCodes.Status429TooManyRequests, $"Rate limit reached; retry in {retryAfter} s.", null, "rate_limit_exceeded")
-                        .ToResult().ExecuteAsync(context.HttpContext);
+                    await OpenAiRateLimited(context.HttpContext, after, "Rate limit reached");
                     return;
                 }
+
+                var retryAfter = RetryAfterSeconds(after);
+                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
 
                 await new ApiError(StatusCodes.Status429TooManyRequests, "rate_limited", $"Rate limit reached; retry in {retryAfter} s.")
                     .ToResult(new Dictionary<string, object?> { ["retry_after"] = retryAfter }).ExecuteAsync(context.HttpContext);
@@ -171,6 +169,17 @@ public static partial class SecuritySetup
 
             policy.AllowAnyHeader().AllowAnyMethod().WithExposedHeaders("Retry-After", "Location", "X-Task-Id", "X-Audio-Duration", "X-Sample-Rate");
         }));
+    }
+
+    /// <summary>Whole seconds to wait, at least one.</summary>
+    private static int RetryAfterSeconds(TimeSpan after) => Math.Max(1, (int)Math.Ceiling(after.TotalSeconds));
+
+    /// <summary>An OpenAI-shaped 429 <c>rate_limit_exceeded</c> with <c>Retry-After</c>: <paramref name="what"/>; retry in N s.</summary>
+    private static Task OpenAiRateLimited(HttpContext http, TimeSpan after, string what)
+    {
+        var seconds = RetryAfterSeconds(after);
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return new OpenAiError(StatusCodes.Status429TooManyRequests, $"{what}; retry in {seconds} s.", null, "rate_limit_exceeded").ToResult().ExecuteAsync(http);
     }
 
     /// <summary>The client's address from <c>X-Forwarded-For</c>, only when the request comes from a proxy named in

@@ -20,35 +20,31 @@ public sealed partial class WebSocketConnection
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
         var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId, announced: true);
-        var taskIds = stopped.TaskIds;
-        if (stopped.Unheard is { } unheard)
+        if (stopped.Unheard is not null || _confirmInterrupts)
         {
             // A task this socket has no record of (finished, another session's, or made up) is named in the acknowledgement only if
-            // the channel says it stopped it: `task_ids` says what was stopped. Not the barge-in path, so the wait costs nobody.
-            await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            taskIds = stopping.IsCompletedSuccessfully && stopping.Result.Contains(unheard) ? [unheard] : [];
-        }
-        else if (_confirmInterrupts)
-        {
-            // In a cluster the channel lives in another process, and a client's REST read through another gateway could reach it
-            // before this call does: the acknowledgement waits for the channel's answer (one round trip; audio of the stopped tasks is
-            // held back meanwhile all the same), but not past InterruptConfirmWait, nor for a failure, which surfaces below.
+            // the channel says it stopped it: `task_ids` says what was stopped (not the barge-in path, so the wait costs nobody). In a
+            // cluster the channel lives in another process, and a client's REST read through another gateway could reach it before
+            // this call does. Either way the acknowledgement waits for the channel's answer (one round trip; audio of the stopped tasks
+            // is held back meanwhile all the same), but not past InterruptConfirmWait, nor for a failure, which surfaces below.
             await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+
+        var confirmed = stopped.Unheard is { } unheard && stopping.IsCompletedSuccessfully && stopping.Result.Contains(unheard);
+        IReadOnlyList<string> taskIds = stopped.Unheard is null ? stopped.TaskIds : confirmed ? [stopped.Unheard] : [];
 
         // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement
-        // (sent with it: a task that plays on must not get its audio in between).
-        // A task of the session this socket had not heard of (queued on an earlier socket) ends the same way.
-        var endings = new StatusMessage[stopped.Open.Count + (taskIds.Count > stopped.TaskIds.Count ? 1 : 0)];
-        for (var i = 0; i < stopped.Open.Count; i++)
+        // (sent with it: a task that plays on must not get its audio in between); so does a task of the session this socket had not
+        // heard of (queued on an earlier socket).
+        var endings = new List<StatusMessage>(stopped.Open.Count + 1);
+        foreach (var task in stopped.Open)
         {
-            var task = stopped.Open[i];
-            endings[i] = new StatusMessage(task.TaskId, "cancelled", task.Progress, null, task.RequestId, task.ContextId, null);
+            endings.Add(Cancelled(task.TaskId, task.Progress, task.RequestId, task.ContextId));
         }
 
-        if (endings.Length > stopped.Open.Count)
+        if (confirmed)
         {
-            endings[^1] = new StatusMessage(taskIds[0], "cancelled", 0, null, null, null, null);
+            endings.Add(Cancelled(stopped.Unheard!));
         }
 
         _outbox.SendAcknowledgement(new InterruptedMessage(taskIds, message.Reason, message.ContextId, _outbox.LastSentSequence), received, endings);
@@ -68,7 +64,7 @@ public sealed partial class WebSocketConnection
             {
                 if (!taskIds.Contains(taskId))
                 {
-                    _outbox.Send(new StatusMessage(taskId, "cancelled", 0, null, null, null, null));
+                    _outbox.Send(Cancelled(taskId));
                 }
             }
         }
@@ -77,4 +73,7 @@ public sealed partial class WebSocketConnection
             _filter.LiftFence();
         }
     }
+
+    private static StatusMessage Cancelled(string taskId, double progress = 0, string? requestId = null, string? contextId = null) =>
+        new(taskId, "cancelled", progress, null, requestId, contextId, null);
 }
