@@ -13,7 +13,8 @@ public enum RateLimitKind
     Auth,
 }
 
-/// <summary>A budget: <see cref="Permits"/> per <see cref="Window"/>, refilled continuously, bursts up to <see cref="Permits"/>.</summary>
+/// <summary>A budget: at most <see cref="Permits"/> in any <see cref="Window"/> (a sliding window; each permit comes back one window
+/// after it was spent).</summary>
 [GenerateSerializer, Immutable]
 public sealed record RateLimit([property: Id(0)] int Permits, [property: Id(1)] TimeSpan Window);
 

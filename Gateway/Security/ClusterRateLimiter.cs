@@ -6,7 +6,7 @@ namespace MitTts.Gateway.Security;
 /// <summary>A caller's budget of one kind, spent from the cluster-wide <see cref="IRateLimitGrain"/>, so two gateways behind a load
 /// balancer share one budget. Permits are fetched up to a second's worth at a time and spent here, so a high budget costs one grain
 /// call per batch rather than per request; a batch is taken from the shared budget, so the limit holds across gateways (a gateway
-/// may spend its batch a little after the budget has refilled: a burst of at most one second's worth).</summary>
+/// may spend its batch a little after those permits came back: at most one second's worth more in a window).</summary>
 public sealed class ClusterRateLimiter(IRateLimitGrain grain, RateLimitKind kind, Func<RateLimit?> limit, TimeProvider time) : RateLimiter
 {
     private static readonly RateLimitLease s_acquired = new Lease(true, null);

@@ -1,13 +1,12 @@
-using System.Threading.RateLimiting;
 using MitTts.Grains.Interfaces;
 
 namespace MitTts.Grains.Security;
 
-/// <summary>One caller's token buckets, one per <see cref="RateLimitKind"/>, its running tasks and its open sockets (leased until
+/// <summary>One caller's budgets (<see cref="SlidingWindowBudget"/>), one per <see cref="RateLimitKind"/>, its running tasks and its open sockets (leased until
 /// renewed); see <see cref="IRateLimitGrain"/>.</summary>
 public sealed class RateLimitGrain(TimeProvider time) : Grain, IRateLimitGrain
 {
-    private readonly Dictionary<RateLimitKind, (RateLimit Limit, TokenBucketRateLimiter Bucket)> _buckets = [];
+    private readonly Dictionary<RateLimitKind, SlidingWindowBudget> _budgets = [];
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _sockets = new(StringComparer.Ordinal);
 
@@ -63,55 +62,12 @@ public sealed class RateLimitGrain(TimeProvider time) : Grain, IRateLimitGrain
     public Task<RateGrant> Take(RateLimitKind kind, int wanted, RateLimit limit)
     {
         ArgumentNullException.ThrowIfNull(limit);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit.Permits);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limit.Window, TimeSpan.Zero);
-        if (!_buckets.TryGetValue(kind, out var entry) || entry.Limit != limit)
+        if (!_budgets.TryGetValue(kind, out var budget) || budget.Limit != limit)
         {
-            entry.Bucket?.Dispose();
-            entry = (limit, NewBucket(limit));
-            _buckets[kind] = entry;
+            budget = new SlidingWindowBudget(limit, time);
+            _budgets[kind] = budget;
         }
 
-        var bucket = entry.Bucket;
-        bucket.TryReplenish();
-        var retryAfter = TimeSpan.Zero;
-        for (var count = Math.Clamp(wanted, 1, limit.Permits); count >= 1; count /= 2)
-        {
-            using var lease = bucket.AttemptAcquire(count);
-            if (lease.IsAcquired)
-            {
-                return Task.FromResult(new RateGrant(count, 0));
-            }
-
-            if (lease.TryGetMetadata(MetadataName.RetryAfter, out var after))
-            {
-                retryAfter = after;
-            }
-        }
-
-        // The bucket says how long until the permit it lacked comes back; at least a refill period.
-        var period = limit.Window / limit.Permits;
-        return Task.FromResult(new RateGrant(0, Math.Max(retryAfter.TotalSeconds, period.TotalSeconds)));
+        return Task.FromResult(budget.Take(Math.Min(wanted, limit.Permits)));
     }
-
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        foreach (var (_, bucket) in _buckets.Values)
-        {
-            bucket.Dispose();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Without auto-replenishment the bucket refills by the time since it last did, whenever it is asked: no timer.
-    /// One permit per <c>Window / Permits</c>, so <c>Permits</c> per window at most after a full burst.</summary>
-    private static TokenBucketRateLimiter NewBucket(RateLimit limit) => new(new TokenBucketRateLimiterOptions
-    {
-        TokenLimit = limit.Permits,
-        TokensPerPeriod = 1,
-        ReplenishmentPeriod = limit.Window / limit.Permits,
-        AutoReplenishment = false,
-        QueueLimit = 0,
-    });
 }
