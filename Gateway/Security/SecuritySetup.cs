@@ -77,9 +77,9 @@ public static partial class SecuritySetup
                 },
                 OnTokenValidated = context =>
                 {
-                    if (TokenService.IsRefresh(context.Principal?.Identity as ClaimsIdentity))
+                    if (tokens.AccessProblem(context.Principal?.Identity as ClaimsIdentity) is { } problem)
                     {
-                        context.Fail("A refresh token is not an access token.");
+                        context.Fail(problem);
                     }
 
                     return Task.CompletedTask;

@@ -140,7 +140,42 @@ public sealed class TokenService
         }
 
         var result = await _handler.ValidateTokenAsync(token, Parameters);
-        return result.IsValid && !IsRefresh(result.ClaimsIdentity) ? new ClaimsPrincipal(result.ClaimsIdentity) : null;
+        return result.IsValid && AccessProblem(result.ClaimsIdentity) is null ? new ClaimsPrincipal(result.ClaimsIdentity) : null;
+    }
+
+    /// <summary>Why a token whose signature and lifetime are good is still no access token, or null when it is one: a refresh token,
+    /// no <c>sub</c>, a <c>role</c> that is not one of <see cref="Roles"/> (or several), or an <c>iat</c> later than now (past the skew).</summary>
+    public string? AccessProblem(ClaimsIdentity? identity)
+    {
+        if (identity is null)
+        {
+            return "The token carries no claims.";
+        }
+
+        if (IsRefresh(identity))
+        {
+            return "A refresh token is not an access token.";
+        }
+
+        if (identity.FindFirst(JwtRegisteredClaimNames.Sub)?.Value is not { Length: > 0 } user || string.IsNullOrWhiteSpace(user))
+        {
+            return "The token names no user (sub).";
+        }
+
+        var roles = identity.FindAll(RoleClaim).ToList();
+        if (roles.Count > 1 || (roles.Count == 1 && roles[0].Value is not (Roles.User or Roles.Admin)))
+        {
+            return $"The token's role must be '{Roles.User}' or '{Roles.Admin}'.";
+        }
+
+        if (identity.FindFirst(JwtRegisteredClaimNames.Iat)?.Value is { } iat
+            && (!long.TryParse(iat, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var issued)
+                || DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(issued, 0, 253402300799)) > _time.GetUtcNow() + Parameters.ClockSkew))
+        {
+            return "The token says it was issued in the future (iat).";
+        }
+
+        return null;
     }
 
     /// <summary>A refresh token must never pass as an access token.</summary>

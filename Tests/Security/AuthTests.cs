@@ -13,6 +13,7 @@ namespace MitTts.Tests.Security;
 public sealed class AuthTests(SecureGatewayFixture gateway)
 {
     private const string Secret = SecureGatewayFixture.Secret;
+    private static readonly string[] TwoRoles = ["user", "admin"];
 
     public static TheoryData<string, string> BadTokens => new()
     {
@@ -24,6 +25,11 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
         { "HS512 with the secret (only HS256 is taken)", Tokens.Mint(Secret, algorithm: SecurityAlgorithms.HmacSha512) },
         { "a refresh token", Tokens.Mint(Secret, extra: new Dictionary<string, object> { ["token_use"] = "refresh" }) },
         { "not a JWT", "hello" },
+        { "no sub", Tokens.Mint(Secret, user: null) },
+        { "an empty sub", Tokens.Mint(Secret, user: "") },
+        { "a role that is none of ours", Tokens.Mint(Secret, role: "root") },
+        { "two roles", Tokens.Mint(Secret, role: null, extra: new Dictionary<string, object> { ["role"] = TwoRoles }) },
+        { "issued an hour from now", Tokens.Mint(Secret, claimedIssuedAt: DateTime.UtcNow.AddHours(1)) },
     };
 
     [Fact]
@@ -88,6 +94,10 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
     {
         using var client = gateway.As(Tokens.Mint(Secret, user: "carol"));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/voices")).StatusCode);
+
+        // Without a role it is a user's; issued a moment ahead of this clock (within the skew), it is taken too.
+        using var plain = gateway.As(Tokens.Mint(Secret, user: "carol", role: null, claimedIssuedAt: DateTime.UtcNow.AddSeconds(10)));
+        Assert.Equal(HttpStatusCode.OK, (await plain.GetAsync("/api/v1/voices")).StatusCode);
     }
 
     [Theory]

@@ -10,11 +10,24 @@ public static class Tokens
 {
     private static readonly JsonWebTokenHandler s_handler = new();
 
-    public static string Mint(string secret, string user = "mallory", string role = "user", TimeSpan? lifetime = null, DateTime? issuedAt = null,
-        string algorithm = SecurityAlgorithms.HmacSha256, IDictionary<string, object>? extra = null)
+    /// <summary>A token signed with <paramref name="secret"/>: <c>sub</c> <paramref name="user"/> and <c>role</c> <paramref name="role"/>
+    /// (none when null), valid from <paramref name="issuedAt"/> (now) for <paramref name="lifetime"/> (30 minutes), its <c>iat</c>
+    /// <paramref name="claimedIssuedAt"/> when given, plus <paramref name="extra"/> claims, signed with <paramref name="algorithm"/>.</summary>
+    public static string Mint(string secret, string? user = "mallory", string? role = "user", TimeSpan? lifetime = null, DateTime? issuedAt = null,
+        string algorithm = SecurityAlgorithms.HmacSha256, IDictionary<string, object>? extra = null, DateTime? claimedIssuedAt = null)
     {
         var now = issuedAt ?? DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { ["sub"] = user, ["role"] = role, ["jti"] = Guid.NewGuid().ToString("N") };
+        var claims = new Dictionary<string, object> { ["jti"] = Guid.NewGuid().ToString("N") };
+        if (user is not null)
+        {
+            claims["sub"] = user;
+        }
+
+        if (role is not null)
+        {
+            claims["role"] = role;
+        }
+
         foreach (var (key, value) in extra ?? new Dictionary<string, object>())
         {
             claims[key] = value;
@@ -23,7 +36,7 @@ public static class Tokens
         return s_handler.CreateToken(new SecurityTokenDescriptor
         {
             Claims = claims,
-            IssuedAt = now,
+            IssuedAt = claimedIssuedAt ?? now,
             NotBefore = now,
             Expires = now + (lifetime ?? TimeSpan.FromMinutes(30)),
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)), algorithm),
