@@ -17,6 +17,21 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
 
     public static ApiError Gone(string code, string message) => new(StatusCodes.Status410Gone, code, message);
 
+    /// <summary>What a body the deserializer refused gets: the field and what is wrong with it, or that the body is not JSON at all, or
+    /// that it is JSON but not an object (<c>[]</c>, <c>"text"</c>, <c>5</c>). The reader's syntax errors come wrapped (an inner
+    /// <see cref="System.Text.Json.JsonException"/>); a value that does not fit its type does not.</summary>
+    public static (string? Field, string Message) DescribeJson(System.Text.Json.JsonException error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var field = error.Path is { Length: > 2 } path ? path[2..] : null;
+        return (field, error.InnerException) switch
+        {
+            ({ } name, _) => (name, $"The body is not valid JSON at '{name}': wrong type or syntax."),
+            (null, System.Text.Json.JsonException) => (null, "The body is not valid JSON."),
+            _ => (null, "The body must be a JSON object."),
+        };
+    }
+
     /// <summary>A problem-details response carrying <c>code</c>, <c>message</c> and <c>field</c>.</summary>
     public IResult ToResult(IDictionary<string, object?>? extra = null)
     {

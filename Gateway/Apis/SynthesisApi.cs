@@ -103,8 +103,8 @@ public static partial class SynthesisApi
         }
         catch (JsonException e)
         {
-            var field = e.Path is { Length: > 2 } path ? path[2..] : null;
-            return ApiError.BadRequest("invalid_json", field is null ? "The body is not valid JSON." : $"The body is not valid JSON at '{field}': wrong type or syntax.", field).ToResult();
+            var (field, message) = ApiError.DescribeJson(e);
+            return ApiError.BadRequest("invalid_json", message, field).ToResult();
         }
 
         if (body is null)

@@ -82,8 +82,8 @@ public static partial class OpenAiSpeechApi
         }
         catch (JsonException e)
         {
-            var param = e.Path is { Length: > 2 } path ? path[2..] : null;
-            return OpenAiError.BadRequest(param is null ? "The body is not valid JSON." : $"The body is not valid JSON at '{param}': wrong type or syntax.", param, "invalid_json").ToResult();
+            var (param, message) = ApiError.DescribeJson(e);
+            return OpenAiError.BadRequest(message, param, "invalid_json").ToResult();
         }
 
         if (body is null)

@@ -92,9 +92,10 @@ public static class AuthApi
                 ? (body, null)
                 : (null, ApiError.BadRequest("invalid_json", "The body must be a JSON object.").ToResult());
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return (null, ApiError.BadRequest("invalid_json", "The body is not valid JSON.").ToResult());
+            var (field, message) = ApiError.DescribeJson(e);
+            return (null, ApiError.BadRequest("invalid_json", message, field).ToResult());
         }
     }
 }

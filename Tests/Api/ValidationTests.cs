@@ -49,6 +49,20 @@ public sealed class ValidationTests(GatewayFixture gateway)
         await response.AssertProblem(HttpStatusCode.BadRequest, code, field);
     }
 
+    [Theory]
+    [InlineData("[]", "The body must be a JSON object.")]
+    [InlineData("\"hola\"", "The body must be a JSON object.")]
+    [InlineData("5", "The body must be a JSON object.")]
+    [InlineData("{", "The body is not valid JSON.")]
+    [InlineData("{\"text\": ", "The body is not valid JSON at 'text': wrong type or syntax.")]
+    [InlineData("not json at all", "The body is not valid JSON.")]
+    public async Task A_body_that_is_not_an_object_is_told_apart_from_one_that_is_not_JSON(string body, string message)
+    {
+        var problem = await (await gateway.Client.PostRaw(body)).AssertProblem(HttpStatusCode.BadRequest, "invalid_json");
+
+        Assert.Equal(message, problem.GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task Text_of_exactly_the_maximum_length_is_accepted()
     {
