@@ -17,6 +17,15 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
 
     public static ApiError Gone(string code, string message) => new(StatusCodes.Status410Gone, code, message);
 
+    /// <summary>What a JSON endpoint answers a body sent as something else: form posts and plain text, which a web page may send
+    /// across origins without asking first, never reach it. A body without a content type is read as JSON.</summary>
+    public static ApiError UnsupportedMediaType { get; } =
+        new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.");
+
+    /// <summary>Whether the request says its body is something other than JSON.</summary>
+    public static bool IsNotJson(HttpRequest request) =>
+        request?.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>What a body the deserializer refused gets: the field and what is wrong with it, or that the body is not JSON at all, or
     /// that it is JSON but not an object (<c>[]</c>, <c>"text"</c>, <c>5</c>). The reader's syntax errors come wrapped (an inner
     /// <see cref="System.Text.Json.JsonException"/>); a value that does not fit its type does not.</summary>
@@ -61,14 +70,17 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
     {
         var http = context.HttpContext;
         var status = http.Response.StatusCode;
+        var openAi = OpenAi.OpenAiPaths.Matches(http.Request.Path);
         var (code, message) = status switch
         {
+            StatusCodes.Status404NotFound when openAi => ("not_found", $"Nothing at {http.Request.Path}: the OpenAI-compatible API has "
+                + "POST /v1/audio/speech, GET /v1/models and GET /v1/audio/voices."),
             StatusCodes.Status404NotFound => ("not_found", $"Nothing at {http.Request.Path}: the API is under /api/v1 (see /docs)."),
             StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
             StatusCodes.Status400BadRequest => ("bad_request", "The request could not be read: a route or query value of the wrong type."),
             _ => ("http_" + status.ToString(CultureInfo.InvariantCulture), ReasonPhrases.GetReasonPhrase(status) + "."),
         };
-        return new ApiError(status, code, message).ToResult().ExecuteAsync(http);
+        return openAi ? new OpenAi.OpenAiError(status, message, null, code).ToResult().ExecuteAsync(http) : new ApiError(status, code, message).ToResult().ExecuteAsync(http);
     }
 
     /// <summary>The problem response, counted under its code as it is written (<c>mittts_errors_total</c>; a 429 also in
@@ -77,15 +89,7 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            if (httpContext.RequestServices.GetService<GatewayMetrics>() is { } metrics)
-            {
-                metrics.Error(error.Code);
-                if (error.Status == StatusCodes.Status429TooManyRequests)
-                {
-                    metrics.Rejected(error.Code);
-                }
-            }
-
+            GatewayMetrics.Answered(httpContext, error.Status, error.Code);
             return problem.ExecuteAsync(httpContext);
         }
     }

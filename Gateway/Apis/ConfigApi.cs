@@ -29,6 +29,11 @@ public static class ConfigApi
 
     private static async Task<IResult> Put(HttpRequest http, IGrainFactory grains, LiveSettings settings, CancellationToken cancellationToken)
     {
+        if (ApiError.IsNotJson(http))
+        {
+            return ApiError.UnsupportedMediaType.ToResult();
+        }
+
         JsonElement body;
         try
         {

@@ -91,9 +91,9 @@ public static partial class SynthesisApi
             return ApiError.BadRequest("invalid_wait", "wait must be true or false (also 1/0, yes/no; a bare ?wait is true).", "wait").ToResult();
         }
 
-        if (http.ContentType is { } contentType && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        if (ApiError.IsNotJson(http))
         {
-            return new ApiError(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the request body as application/json.").ToResult();
+            return ApiError.UnsupportedMediaType.ToResult();
         }
 
         SynthesizeBody? body;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MitTts.Gateway.Apis;
+using MitTts.Gateway.Telemetry;
 
 namespace MitTts.Gateway.OpenAi;
 
@@ -46,6 +47,7 @@ public sealed record OpenAiError(int Status, string Message, string? Param, stri
                 httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             }
 
+            GatewayMetrics.Answered(httpContext, error.Status, error.Code ?? "http_" + error.Status.ToString(CultureInfo.InvariantCulture));
             var body = new OpenAiErrorBody(new OpenAiErrorDetail(error.Message, error.Type, error.Param, error.Code));
             return TypedResults.Json(body, statusCode: error.Status).ExecuteAsync(httpContext);
         }

@@ -75,6 +75,11 @@ public static partial class OpenAiSpeechApi
         ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
+        if (ApiError.IsNotJson(http.Request))
+        {
+            return OpenAiError.From(ApiError.UnsupportedMediaType).ToResult();
+        }
+
         OpenAiSpeechBody? body;
         try
         {

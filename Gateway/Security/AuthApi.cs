@@ -86,6 +86,11 @@ public static class AuthApi
             return (null, ApiError.BadRequest("auth_not_configured", "Auth is off on this server (no security.jwt_secret): no token is needed.").ToResult());
         }
 
+        if (ApiError.IsNotJson(http))
+        {
+            return (null, ApiError.UnsupportedMediaType.ToResult());
+        }
+
         try
         {
             return await JsonSerializer.DeserializeAsync<T>(http.Body, json.Value.SerializerOptions, http.HttpContext.RequestAborted) is { } body

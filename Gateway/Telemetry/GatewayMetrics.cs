@@ -95,6 +95,21 @@ public sealed class GatewayMetrics
 
     public void Error(string code) => _errors.Add(1, CodeTags(code));
 
+    /// <summary>Counts an error answer as it is written, whatever its shape: under its code in <c>mittts_errors_total</c>, and a 429
+    /// in <c>mittts_rejections_total</c> too.</summary>
+    public static void Answered(HttpContext http, int status, string code)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (http.RequestServices.GetService<GatewayMetrics>() is { } metrics)
+        {
+            metrics.Error(code);
+            if (status == StatusCodes.Status429TooManyRequests)
+            {
+                metrics.Rejected(code);
+            }
+        }
+    }
+
     private KeyValuePair<string, object?>[] CodeTags(string code) => _codeTags.GetOrAdd(code, static c => [new("code", c)]);
 
     private static string StatusText(int status) => status switch

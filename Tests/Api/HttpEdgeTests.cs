@@ -34,6 +34,37 @@ public sealed class HttpEdgeTests(GatewayFixture gateway)
         await refused.AssertProblem(HttpStatusCode.BadRequest, "invalid_wait", "wait");
     }
 
+    [Theory]
+    [InlineData("PUT", "/api/v1/config", """{"logging": {"level": "INFO"}}""", "text/plain")]
+    [InlineData("PUT", "/api/v1/config", "logging=INFO", "application/x-www-form-urlencoded")]
+    [InlineData("POST", "/v1/audio/speech", """{"model": "tts-1", "input": "hola", "voice": "alloy"}""", "text/plain")]
+    [InlineData("POST", "/v1/audio/speech", "input=hola", "application/x-www-form-urlencoded")]
+    public async Task A_JSON_endpoint_refuses_a_body_sent_as_a_form_or_plain_text_with_415(string method, string path, string body, string type)
+    {
+        // A web page may send these across origins without asking first; a JSON body must say it is one.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, System.Text.Encoding.UTF8, type) };
+        var response = await Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var error = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var code = path.StartsWith("/v1", StringComparison.Ordinal) ? error.GetProperty("error").GetProperty("code") : error.GetProperty("code");
+        Assert.Equal("unsupported_media_type", code.GetString());
+    }
+
+    [Fact]
+    public async Task The_OpenAI_paths_answer_a_missing_route_or_method_in_OpenAIs_shape()
+    {
+        var missing = await Client.GetAsync("/v1/nothing-here");
+        var wrongMethod = await Client.GetAsync("/v1/audio/speech");
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("not_found", (await missing.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        var error = (await wrongMethod.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("error");
+        Assert.Equal("method_not_allowed", error.GetProperty("code").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+    }
+
     [Fact]
     public async Task Store_false_without_waiting_is_refused_since_nobody_would_ever_get_the_audio()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using MitTts.Tests.Api;
 
 namespace MitTts.Tests.Observability;
@@ -41,6 +42,18 @@ public sealed class RejectionMetricsTests
         Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_scheduler_rejections_total", "priority=\"normal\""));
         Assert.Null(PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limited\""));
 
+        // Errors of the OpenAI endpoint, in OpenAI's shape, are counted as every other error is.
+        using (var invalid = await client.PostAsync("/v1/audio/speech", Json("""{"model": "tts-1", "input": "hola", "voice": "alloy", "speed": 9}""")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        }
+
+        using (var missing = await client.GetAsync("/v1/nothing-here"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            Assert.Equal("not_found", (await missing.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        }
+
         // Rate limited: two syntheses a minute, then more than that; the gateway refuses them before the scheduler sees them.
         (await Put(client, """{"scheduling": {"max_queue_per_level": 500}, "rate_limits": {"synthesize_per_minute": 2}}""")).EnsureSuccessStatusCode();
         var limited = 0;
@@ -65,10 +78,23 @@ public sealed class RejectionMetricsTests
         Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_scheduler_rejections_total"));
         Assert.Equal(busy + limited, PrometheusText.Sum(metrics, "mittts_http_requests_total", "route=\"/api/v1/synthesize\"", "status=\"429\""));
 
+        // The OpenAI endpoint spends the same budget; its refusal is counted as the others are.
+        using (var speech = await client.PostAsync("/v1/audio/speech", Json("""{"model": "tts-1", "input": "hola", "voice": "alloy"}""")))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, speech.StatusCode);
+        }
+
+        metrics = await scraper.GetStringAsync("/metrics");
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limit_exceeded\""));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"rate_limit_exceeded\""));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"speed_out_of_range\""));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"not_found\""));
+
         // The long job need not hold up the server's shutdown.
         (await client.DeleteAsync($"/api/v1/tasks/{longTask}")).EnsureSuccessStatusCode();
     }
 
-    private static Task<HttpResponseMessage> Put(HttpClient client, string body) =>
-        client.PutAsync("/api/v1/config", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+    private static Task<HttpResponseMessage> Put(HttpClient client, string body) => client.PutAsync("/api/v1/config", Json(body));
+
+    private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");
 }
