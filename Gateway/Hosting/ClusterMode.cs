@@ -98,9 +98,14 @@ public static class ClusterModeExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         var node = app.Services.GetRequiredService<GatewayMode>().Node;
+        // As the response starts: an error answered by the exception handler starts from cleared headers.
         app.Use((context, next) =>
         {
-            context.Response.Headers[NodeHeader] = node;
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[NodeHeader] = node;
+                return Task.CompletedTask;
+            });
             return next(context);
         });
     }

@@ -45,9 +45,11 @@ public static class GatewayApplication
         app.UseMetricsOnlyOnPrometheusPort(MitTtsTelemetry.PrometheusPort(app.Configuration));
         app.UseMitTtsNodeHeader();
         app.UseMitTtsSecurityHeaders();
+        // The request line outside the exception handler: it logs the status the client got (413 for a body too large, not the 500 of
+        // the exception on its way to the handler).
+        app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
         app.UseExceptionHandler();
         app.UseStatusCodePages(ApiError.WriteBodyless);
-        app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
         app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();
         app.MapMitTtsApi();

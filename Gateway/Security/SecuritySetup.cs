@@ -225,12 +225,17 @@ public static partial class SecuritySetup
     public static void UseMitTtsSecurityHeaders(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        // As the response starts: an error answered by the exception handler starts from cleared headers.
         app.Use((context, next) =>
         {
-            var headers = context.Response.Headers;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
+            context.Response.OnStarting(static state =>
+            {
+                var headers = ((HttpResponse)state).Headers;
+                headers.XContentTypeOptions = "nosniff";
+                headers.XFrameOptions = "DENY";
+                headers["Referrer-Policy"] = "no-referrer";
+                return Task.CompletedTask;
+            }, context.Response);
             return next(context);
         });
     }

@@ -16,8 +16,16 @@ public static class RequestTelemetry
         app.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
+            // Routing has run: the endpoint is known now, and the exception handler clears it before it answers.
+            var endpoint = context.GetEndpoint();
             var requestId = context.TraceIdentifier;
-            context.Response.Headers[RequestIdHeader] = requestId;
+            // As the response starts: an error answered by the exception handler starts from cleared headers.
+            context.Response.OnStarting(static state =>
+            {
+                var http = (HttpContext)state;
+                http.Response.Headers[RequestIdHeader] = http.TraceIdentifier;
+                return Task.CompletedTask;
+            }, context);
             using (LogContext.PushProperty("RequestId", requestId))
             {
                 try
@@ -27,7 +35,7 @@ public static class RequestTelemetry
                 finally
                 {
                     // The route pattern, not the path: /tasks/{task_id} is one series, not one per task.
-                    var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+                    var route = ((context.GetEndpoint() ?? endpoint) as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
                     metrics.RequestFinished(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
                 }
             }

@@ -145,6 +145,40 @@ public sealed class LoggingTests
         Assert.Contains(server.LogLines(), l => l.Contains(last, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_body_too_large_is_logged_and_counted_as_the_413_it_got_under_its_route()
+    {
+        await using var server = await GatewayProcess.Start();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/synthesize")
+        {
+            Content = new StringContent($$"""{"text": "{{new string('a', 1100 * 1024)}}"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.ExpectContinue = true;
+        var response = await server.Client.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        var requestId = response.Headers.GetValues("X-Request-Id").Single();
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+
+        JsonElement? line = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (line is null && DateTime.UtcNow < deadline)
+        {
+            line = server.LogLines().Select(l => JsonDocument.Parse(l).RootElement.Clone()).Where(IsRequestLine(requestId)).Cast<JsonElement?>().FirstOrDefault();
+            await Task.Delay(line is null ? 100 : 0);
+        }
+
+        // A client's mistake: the status it got, at Information, not an Error-level 500 that would wake whoever watches for them.
+        Assert.NotNull(line);
+        Assert.Equal("413", Property(line.Value, "StatusCode"));
+        Assert.Null(Property(line.Value, "@l"));
+        Assert.DoesNotContain(server.LogLines(), l => l.Contains("\"@l\":\"Error\"", StringComparison.Ordinal));
+
+        using var scraper = new HttpClient { BaseAddress = server.MetricsAddress };
+        var metrics = await scraper.GetStringAsync("/metrics");
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_http_requests_total", "route=\"/api/v1/synthesize\"", "status=\"413\""));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"payload_too_large\""));
+    }
+
     private static Func<JsonElement, bool> IsRequestLine(string requestId) =>
         l => Property(l, "RequestId") == requestId && Property(l, "RequestPath") == "/api/v1/synthesize";
 
