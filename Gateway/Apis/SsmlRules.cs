@@ -20,6 +20,14 @@ public static class SsmlRules
     private static readonly FrozenSet<string> s_elements =
         new[] { "speak", "p", "s", "break", "prosody", "emphasis", "say-as", "sub", "voice", "mark" }.ToFrozenSet(StringComparer.Ordinal);
 
+    private static readonly (string Attribute, FrozenSet<string> Words)[] s_prosodyWords =
+    [
+        ("rate", new[] { "x-slow", "slow", "medium", "fast", "x-fast", "default" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+        ("pitch", new[] { "x-low", "low", "medium", "high", "x-high", "default" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+        ("range", new[] { "x-low", "low", "medium", "high", "x-high", "default" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+        ("volume", new[] { "silent", "x-soft", "soft", "medium", "loud", "x-loud", "default" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
+    ];
+
     private static readonly XmlReaderSettings s_settings = new()
     {
         DtdProcessing = DtdProcessing.Prohibit,
@@ -59,6 +67,11 @@ public static class SsmlRules
                             return $"elements nest at most {MaxDepth} deep.";
                         }
 
+                        if (reader.LocalName == "prosody" && BadProsody(reader) is { } prosody)
+                        {
+                            return prosody;
+                        }
+
                         if (reader.LocalName == "break" && reader.GetAttribute("time") is { } time)
                         {
                             if (ParseTime(time) is not { } pause || pause > MaxBreak)
@@ -74,7 +87,10 @@ public static class SsmlRules
                         }
 
                         break;
-                    case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.SignificantWhitespace:
+                    case XmlNodeType.CDATA:
+                        // The document goes to the engine as written, and espeak-ng skips CDATA: its text would be silence.
+                        return "CDATA sections are not supported: write the text as text, with < and & as &lt; and &amp;.";
+                    case XmlNodeType.Text or XmlNodeType.SignificantWhitespace:
                         spoken |= !string.IsNullOrWhiteSpace(reader.Value);
                         break;
                     case XmlNodeType.ProcessingInstruction:
@@ -89,6 +105,37 @@ public static class SsmlRules
         }
 
         return spoken ? null : "the document has no text to speak.";
+    }
+
+    /// <summary>A <c>&lt;prosody&gt;</c> attribute the engine would ignore (<c>rate="zoom"</c>): each is one of SSML's words for it,
+    /// or a number, signed or not, in %, Hz, st or dB.</summary>
+    private static string? BadProsody(XmlReader reader)
+    {
+        foreach (var (name, words) in s_prosodyWords)
+        {
+            if (reader.GetAttribute(name) is { } value && !words.Contains(value.Trim()) && !IsProsodyNumber(value.Trim()))
+            {
+                return $"<prosody {name}=\"{value}\">: use {string.Join(", ", words.Order(StringComparer.Ordinal))}, or a number such as +10%, 80% or -2st.";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsProsodyNumber(string value)
+    {
+        var number = value;
+        foreach (var unit in (ReadOnlySpan<string>)["%", "hz", "st", "db"])
+        {
+            if (number.EndsWith(unit, StringComparison.OrdinalIgnoreCase))
+            {
+                number = number[..^unit.Length];
+                break;
+            }
+        }
+
+        return number.Length > 0 && double.TryParse(number, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+            && double.IsFinite(amount);
     }
 
     private static TimeSpan? ParseTime(string value)

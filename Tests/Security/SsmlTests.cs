@@ -27,6 +27,10 @@ public sealed class SsmlTests(GatewayFixture gateway)
         { "malformed", """<speak>Hola <prosody rate="slow">mundo</speak>""" },
         { "processing instruction", """<speak><?php echo 1; ?>Hola</speak>""" },
         { "nothing to say", """<speak><break time="1s"/></speak>""" },
+        { "text in CDATA, which espeak-ng would skip", """<speak><![CDATA[Hola mundo]]></speak>""" },
+        { "a rate that is no rate", """<speak><prosody rate="zoom">Hola</prosody></speak>""" },
+        { "a volume that is no volume", """<speak><prosody volume="11">Hola</prosody> <prosody volume="very">mundo</prosody></speak>""" },
+        { "a pitch that is no pitch", """<speak><prosody pitch="+">Hola</prosody></speak>""" },
     };
 
     [Fact]
@@ -66,6 +70,17 @@ public sealed class SsmlTests(GatewayFixture gateway)
         Assert.Equal("invalid_ssml", body.GetProperty("code").GetString());
         Assert.Equal("text", body.GetProperty("field").GetString());
         Assert.DoesNotContain("passwd", body.GetProperty("message").GetString()!.Replace("file:///etc/passwd", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rate='150%' pitch='+2st' volume='loud' range='x-high'")]
+    [InlineData("rate='x-slow' pitch='-10%' volume='+6dB'")]
+    [InlineData("rate='0.8' pitch='200Hz' volume='80'")]
+    public async Task Prosody_in_its_words_or_numbers_is_spoken(string attributes)
+    {
+        var audio = await Pcm(new { text = $"<speak><prosody {attributes}>Hola mundo.</prosody></speak>", voice_id = "es-male-1", format = "pcm", ssml = true });
+
+        Assert.True(audio.Length > BytesPerSecond / 4, $"{audio.Length} bytes");
     }
 
     [Fact]
