@@ -69,9 +69,11 @@ public sealed record SentenceAudio(
 public sealed record JobProgress([property: Id(0)] double Progress) : SynthesisEvent;
 
 /// <summary>The job is done: <see cref="DurationMs"/> of audio in all; a whole job's file is <see cref="Audio"/>; a streamed job's
-/// output rate is <see cref="SampleRate"/>, so its owner counts the duration from the samples it received.</summary>
+/// output rate is <see cref="SampleRate"/>, so its owner counts the duration from the samples it received; <see cref="CacheHit"/>: the
+/// audio cache answered it, not the engine.</summary>
 [GenerateSerializer, Immutable]
-public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: Id(1)] AudioResult? Audio, [property: Id(2)] int SampleRate = 0) : SynthesisEvent;
+public sealed record JobCompleted([property: Id(0)] int DurationMs, [property: Id(1)] AudioResult? Audio, [property: Id(2)] int SampleRate = 0,
+    [property: Id(3)] bool CacheHit = false) : SynthesisEvent;
 
 /// <summary>The engine failed the job; nothing else follows.</summary>
 [GenerateSerializer, Immutable]

@@ -50,8 +50,8 @@ public interface ITaskGrain : IGrainWithStringKey
     Task Record(TaskProgress progress);
 }
 
-/// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error, or its duration and
-/// (only when the request asked for it to be kept) its audio.</summary>
+/// <summary>A streamed task's state as its channel saw it: <see cref="Status"/>, and for an end state its error, or its duration,
+/// whether the audio cache answered it (<see cref="CacheHit"/>) and (only when the request asked for it to be kept) its audio.</summary>
 /// <remarks>A streamed task's record lives only in its grain's memory, so a grain whose silo died comes back empty: the request and
 /// times ride along so that any activation can rebuild the record and store the task's end from this report alone.</remarks>
 [GenerateSerializer, Immutable]
@@ -65,7 +65,8 @@ public sealed record TaskProgress(
     [property: Id(6)] DateTimeOffset? CreatedAt = null,
     [property: Id(7)] DateTimeOffset? StartedAt = null,
     [property: Id(8)] double Progress = 0,
-    [property: Id(9)] int SampleRate = 0);
+    [property: Id(9)] int SampleRate = 0,
+    [property: Id(10)] bool CacheHit = false);
 
 /// <summary>How a task ended, with its audio when it completed and the audio can still be had.</summary>
 [GenerateSerializer, Immutable]

@@ -198,7 +198,8 @@ public sealed partial class AudioChannelGrain
                 return false;
             case JobCompleted completed:
                 var result = item.Complete(completed);
-                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0, SampleRate: item.SampleRate));
+                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0, SampleRate: item.SampleRate,
+                    CacheHit: completed.CacheHit));
                 Pump();
                 return true;
             case JobFailed failed:

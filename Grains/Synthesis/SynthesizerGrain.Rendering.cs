@@ -134,7 +134,7 @@ public sealed partial class SynthesizerGrain
         // One piece: sentence 0 is the whole file.
         var samples = (long)Math.Round(cached.DurationSeconds * cached.SampleRate);
         output.TryWrite(new SentenceAudio(0, 0, cached.Data, null, SentenceComplete: true, 1.0, samples));
-        output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate));
+        output.TryWrite(new JobCompleted((int)(cached.DurationSeconds * 1000), null, cached.SampleRate, CacheHit: true));
         output.TryComplete();
         MetricsOf(request).CacheHit();
         return true;

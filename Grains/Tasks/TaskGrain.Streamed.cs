@@ -106,7 +106,7 @@ public sealed partial class TaskGrain
                 State.Progress = Math.Max(State.Progress, progress.Progress);
                 break;
             case SynthesisStatus.Completed:
-                await Complete(progress.Audio, progress.DurationSeconds, progress.SampleRate);
+                await Complete(progress.Audio, progress.DurationSeconds, progress.SampleRate, progress.CacheHit);
                 break;
             default:
                 await Finish(progress.Status, progress.Error);

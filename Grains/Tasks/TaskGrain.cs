@@ -231,7 +231,7 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    private Task Complete(AudioResult? audio, double durationSeconds, int sampleRate)
+    private Task Complete(AudioResult? audio, double durationSeconds, int sampleRate, bool cacheHit = false)
     {
         if (!IsRunning)
         {
@@ -240,7 +240,7 @@ public sealed partial class TaskGrain(
 
         State.AudioDurationSeconds = audio?.DurationSeconds ?? durationSeconds;
         State.AudioSampleRate = audio?.SampleRate ?? (sampleRate > 0 ? sampleRate : null);
-        State.CacheHit = audio?.CacheHit ?? false;
+        State.CacheHit = cacheHit || (audio?.CacheHit ?? false);
         return Finish(SynthesisStatus.Completed, null, audio);
     }
 

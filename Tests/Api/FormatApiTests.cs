@@ -84,6 +84,21 @@ public sealed class FormatApiTests(GatewayFixture gateway)
         Assert.Equal(24000, secondTask.GetProperty("sample_rate").GetInt32());
     }
 
+    [Fact]
+    public async Task A_streamed_task_the_cache_answered_says_so()
+    {
+        var text = "The cache answers sockets too " + Guid.NewGuid().ToString("N")[..8] + ".";
+        (await Client.Synthesize(new { text, voice_id = "en-male-1", format = "pcm" }, wait: true)).EnsureSuccessStatusCode();
+
+        await using var socket = await WebSockets.ProtocolClient.Connect(gateway.BaseAddress);
+        await socket.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm" });
+        var messages = await socket.ReceiveUntil(m => m.Str("status") is "completed" or "error");
+        var task = await (await Client.GetAsync($"/api/v1/tasks/{messages[^1].Str("task_id")}")).Json();
+
+        Assert.Equal("completed", task.GetProperty("status").GetString());
+        Assert.True(task.GetProperty("cache_hit").GetBoolean());
+    }
+
     [Theory]
     [InlineData("""{"text": "x", "format": "aiff"}""", "unsupported_format", "format")]
     [InlineData("""{"text": "x", "format": "2"}""", "unsupported_format", "format")]
