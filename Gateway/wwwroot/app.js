@@ -91,6 +91,8 @@ function onMessage(message) {
       break;
     case "error":
       showError(message.code + ": " + message.message);
+      // A refused request never gets a task: it is not waiting in any queue.
+      if (!state.taskId) setState("error");
       setButtons(false);
       break;
   }

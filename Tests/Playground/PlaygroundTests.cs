@@ -101,6 +101,19 @@ public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_refused_request_shows_its_code_and_leaves_the_queued_state()
+    {
+        var browser = _browser!;
+        var text = new string('a', GatewayFixture.MaxTextLength + 10);
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(text)}; "
+            + "document.getElementById('speak').click(); true");
+
+        await browser.WaitFor("document.getElementById('error').textContent.startsWith('text_too_long')");
+        await browser.WaitFor("document.getElementById('state').textContent === 'error'");
+        Assert.True((await browser.Evaluate("document.getElementById('speak').disabled === false"))!.GetValue<bool>(), "ready to speak again");
+    }
+
+    [Fact]
     public async Task Interrupt_stops_playback_at_once_and_the_server_acknowledges()
     {
         var browser = _browser!;
