@@ -38,6 +38,26 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nginx_passes_the_clients_host_on_to_the_gateways_on_every_path()
+    {
+        // The 426 of a plain GET on /ws names the host the gateway saw; behind nginx that must be the one the client used, not the
+        // upstream's name (a proxy_set_header in a location drops those set for the server).
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ws");
+        request.Headers.Host = "tts.example.com";
+        var response = await cluster.Balancer.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.UpgradeRequired, response.StatusCode);
+        Assert.Contains("ws://tts.example.com/ws", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The REST location too: the OpenAPI document's server is the address the client used.
+        using var openApi = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+        openApi.Headers.Host = "tts.example.com";
+        var document = await (await cluster.Balancer.SendAsync(openApi)).Content.ReadAsStringAsync();
+        Assert.Contains("tts.example.com", document, StringComparison.Ordinal);
+        Assert.DoesNotContain("mittts_gateways", document, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_task_and_its_audio_are_served_by_the_gateway_that_did_not_create_it()
     {
         using var creator = cluster.Gateway("gateway-a");
