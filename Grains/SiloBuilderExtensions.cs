@@ -21,6 +21,9 @@ namespace MitTts.Grains;
 /// <summary>Adds MitTts's grains and the services they need to a silo; storage and clustering are the host's choice.</summary>
 public static class SiloBuilderExtensions
 {
+    /// <summary>The namespace of StackExchange.Redis's exceptions, which Orleans serializes only when told to (silos and clients alike).</summary>
+    public const string RedisExceptionNamespace = "StackExchange.Redis";
+
     public static ISiloBuilder AddMitTtsGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(silo);
@@ -33,6 +36,8 @@ public static class SiloBuilderExtensions
         services.Configure<NodeOptions>(configuration.GetSection(NodeOptions.Section));
         services.Configure<SynthesisQueueOptions>(configuration.GetSection(SynthesisQueueOptions.Section));
         services.AddSingleton(TimeProvider.System);
+        // Redis's exceptions cross to the gateways as themselves (a codec error otherwise), so an outage reads as one there: 503.
+        services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(options => options.SupportedNamespacePrefixes.Add(RedisExceptionNamespace));
         services.AddSingleton<ISpeechEngine, EspeakEngine>();
         services.AddSingleton<IPhonemizer, EspeakPhonemizer>();
         services.AddSingleton<NeuralEngines>();

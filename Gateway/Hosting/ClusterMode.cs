@@ -70,6 +70,8 @@ public static class ClusterModeExtensions
                 options.ClusterId = ClusterSiloExtensions.ClusterId(configuration);
             });
             client.UseRedisClustering(options => options.ConfigurationOptions = redis.Clone());
+            client.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(
+                options => options.SupportedNamespacePrefixes.Add(Grains.SiloBuilderExtensions.RedisExceptionNamespace));
             client.AddActivityPropagation();
             if (OrleansDashboard.Enabled(configuration))
             {

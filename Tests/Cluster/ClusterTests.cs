@@ -187,6 +187,17 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
         await cluster.Process("redis").Stop(TimeSpan.FromSeconds(5));
         var refused = await cluster.Balancer.Synthesize(new { text = "Durante el corte.", voice_id = "es-female-1" });
         await refused.AssertProblem(HttpStatusCode.ServiceUnavailable, "cluster_unavailable");
+        // A task stored before the outage: served from memory, or a 503 like any request that needs storage, never a 500 (Redis's
+        // exceptions did not cross from the silo to the gateway).
+        foreach (var (method, path) in new[] { ("GET", $"/api/v1/tasks/{beforeId}"), ("GET", $"/api/v1/audio/{beforeId}.wav"), ("DELETE", $"/api/v1/tasks/{beforeId}") })
+        {
+            var response = await cluster.Balancer.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Conflict))
+            {
+                await response.AssertProblem(HttpStatusCode.ServiceUnavailable, "cluster_unavailable");
+            }
+        }
+
         var health = await (await cluster.Balancer.GetAsync("/api/v1/health")).Json();
         Assert.Equal("degraded", health.GetProperty("status").GetString());
         Assert.Equal("unreachable", health.GetProperty("checks").GetProperty("redis").GetString());
