@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MitTts.Grains.Interfaces;
 using MitTts.Grains.Synthesis;
+using Orleans.Storage;
 
 namespace MitTts.Grains.Channels;
 
@@ -29,7 +30,7 @@ public sealed partial class AudioChannelGrain
     {
         // Yield first, so changes made in the same turn go out in one write.
         await Task.Yield();
-        while (_unsaved)
+        while (_unsaved && !_gone)
         {
             _unsaved = false;
             var through = _log.LastSequence;
@@ -37,6 +38,20 @@ public sealed partial class AudioChannelGrain
             try
             {
                 await saved.WriteStateAsync();
+            }
+            catch (InconsistentStateException e)
+            {
+                // Another activation of this channel wrote after this one read: a silo shutting down saved its last state while the
+                // channel was coming up here. That one is gone, and this one has gone on from what it read: take the record's version
+                // and write this channel's state over it (retrying with the old version would fail forever, and readers would wait).
+                LogSaveConflict(SessionId, e.Message);
+                if (!await RefreshVersion())
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200));
+                }
+
+                _unsaved = true;
+                continue;
             }
             catch (Exception e)
             {
@@ -55,6 +70,21 @@ public sealed partial class AudioChannelGrain
             _inSave.Clear();
             _log.Release(through);
             Signal();
+        }
+    }
+
+    /// <summary>Reads the stored record for its version alone (the next save replaces the state it reads); false when storage failed.</summary>
+    private async Task<bool> RefreshVersion()
+    {
+        try
+        {
+            await saved.ReadStateAsync();
+            return true;
+        }
+        catch (Exception e)
+        {
+            LogSaveFailed(SessionId, e);
+            return false;
         }
     }
 
@@ -208,6 +238,9 @@ public sealed partial class AudioChannelGrain
             LogSaveFailed(SessionId, e);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: another activation saved the channel meanwhile ({Reason}); this one, which goes on, writes over it")]
+    private partial void LogSaveConflict(string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: saving the channel failed")]
     private partial void LogSaveFailed(string sessionId, Exception exception);

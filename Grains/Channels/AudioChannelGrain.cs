@@ -6,6 +6,7 @@ using MitTts.Grains.Synthesis;
 using MitTts.Grains.Voices;
 using Orleans.Concurrency;
 using Orleans.Placement;
+using Orleans.Storage;
 
 namespace MitTts.Grains.Channels;
 
@@ -46,6 +47,9 @@ public sealed partial class AudioChannelGrain(
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _saving = Task.CompletedTask;
     private bool _unsaved;
+
+    // Deactivated: a save still retrying stops (another activation owns the channel's record now).
+    private bool _gone;
     private bool _inLedger;
     private bool _admitted;
 
@@ -90,15 +94,27 @@ public sealed partial class AudioChannelGrain(
 
         if (Durable)
         {
-            await _saving;
-            if (_tasks.LineUp.Count > 0 || _contexts.Count > 0)
+            // Within the deactivation's time: a save that cannot land (storage down) must not hold the silo's shutdown.
+            try
             {
-                MarkUnsaved();
-                await _saving;
+                await _saving.WaitAsync(cancellationToken);
+                if (_tasks.LineUp.Count > 0 || _contexts.Count > 0)
+                {
+                    MarkUnsaved();
+                    await _saving.WaitAsync(cancellationToken);
+                }
+                else if (saved.RecordExists)
+                {
+                    await saved.ClearStateAsync(cancellationToken);
+                }
             }
-            else if (saved.RecordExists)
+            catch (Exception e) when (e is OperationCanceledException or InconsistentStateException)
             {
-                await saved.ClearStateAsync(cancellationToken);
+                LogLastSaveAbandoned(SessionId, e.Message);
+            }
+            finally
+            {
+                _gone = true;
             }
         }
     }
@@ -382,6 +398,9 @@ public sealed partial class AudioChannelGrain(
         DeactivateOnIdle();
         return unfinished;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the channel's last save did not land before it deactivated ({Reason})")]
+    private partial void LogLastSaveAbandoned(string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} had no listener for its resume window: {Count} unfinished tasks cancelled")]
     private partial void LogAbandoned(string sessionId, int count);

@@ -97,6 +97,36 @@ public sealed class ChannelEarlyReadTests(GatewayPerSiloCluster cluster) : IClas
     }
 }
 
+/// <summary>A channel whose record another activation wrote after this one read it (a silo shutting down saved its last state while the
+/// channel came up elsewhere) takes the record's version and saves over it: its readers, which wait for saves, go on.</summary>
+[Collection(SchedulingCollection.Name)]
+public sealed class ChannelSaveConflictTests(GatewayPerSiloCluster cluster) : IClassFixture<GatewayPerSiloCluster>, IDisposable
+{
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task A_channel_whose_record_another_activation_wrote_saves_over_it_and_its_reader_hears_the_task_to_its_end()
+    {
+        var expected = await EarlyReading.Reference(cluster);
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (channel, taskId, home) = await OffPrimaryChannels.Submit(cluster, "conflict", EarlyReading.Request, whole: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, new ChannelReaderHome(home.ToParsableString()));
+        var events = new List<ChannelEvent> { await EarlyReading.NextOf(reader, taskId, timeout.Token) };
+        Assert.IsType<TaskStartedEvent>(events[0]);
+
+        // Another activation's write: every save this channel makes from now on meets a newer version than the one it read.
+        Assert.Equal(1, SharedGrainStorage.WriteElsewhere("audiochannel/" + channel.GetPrimaryKeyString()));
+        ScriptedEngine.Resume();
+
+        // This reader, on the channel's own silo, gets only what is saved: it hears the rest only if the saves land again.
+        await EarlyReading.ReadToEnd(reader, channel, taskId, events, timeout);
+        Assert.Equal(SynthesisStatus.Completed, Assert.IsType<TaskEndedEvent>(events[^1]).Status);
+        Assert.Equal(expected, OffPrimaryChannels.Join(events));
+    }
+}
+
 /// <summary>What a channel restored from an older save does with a reader's notes, and without them (each test kills a silo, so these
 /// have a cluster of their own).</summary>
 [Collection(SchedulingCollection.Name)]

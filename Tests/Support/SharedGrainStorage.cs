@@ -6,7 +6,9 @@ namespace MitTts.Tests.Support;
 
 /// <summary>Grain storage kept outside every silo (a process-wide dictionary), standing in for Redis in tests that kill silos.</summary>
 /// <remarks>States are deep-copied in and out, as a real store would serialize them. <see cref="Hold"/> stalls one silo's writes of
-/// some grains, as a slow or unreachable Redis would.</remarks>
+/// some grains, as a slow or unreachable Redis would. Versions are checked as Redis's provider checks them: a write or clear whose ETag is
+/// not the stored one's (none when there is no record) is an <see cref="InconsistentStateException"/>; <see cref="WriteElsewhere"/>
+/// stands for another activation's write.</remarks>
 public sealed class SharedGrainStorage(string name, DeepCopier copier, SiloAddress? silo = null) : IGrainStorage
 {
     private static readonly ConcurrentDictionary<string, (object State, string ETag)> s_records = new();
@@ -51,8 +53,10 @@ public sealed class SharedGrainStorage(string name, DeepCopier copier, SiloAddre
             }
         }
 
+        var key = Key(stateName, grainId);
+        CheckVersion(key, grainState.ETag);
         var etag = Guid.NewGuid().ToString("N");
-        s_records[Key(stateName, grainId)] = (copier.Copy(grainState.State)!, etag);
+        s_records[key] = (copier.Copy(grainState.State)!, etag);
         grainState.ETag = etag;
         grainState.RecordExists = true;
     }
@@ -60,10 +64,37 @@ public sealed class SharedGrainStorage(string name, DeepCopier copier, SiloAddre
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         ArgumentNullException.ThrowIfNull(grainState);
-        s_records.TryRemove(Key(stateName, grainId), out _);
+        var key = Key(stateName, grainId);
+        CheckVersion(key, grainState.ETag);
+        s_records.TryRemove(key, out _);
         grainState.ETag = null;
         grainState.RecordExists = false;
         return Task.CompletedTask;
+    }
+
+    /// <summary>Another activation's write of every stored grain whose id contains <paramref name="grainKey"/>: the same state under a new
+    /// version, so the activation that read the old one meets a version conflict at its next write.</summary>
+    public static int WriteElsewhere(string grainKey)
+    {
+        var written = 0;
+        foreach (var (key, record) in s_records)
+        {
+            if (key.Contains(grainKey, StringComparison.Ordinal) && s_records.TryUpdate(key, (record.State, Guid.NewGuid().ToString("N")), record))
+            {
+                written++;
+            }
+        }
+
+        return written;
+    }
+
+    private static void CheckVersion(string key, string? etag)
+    {
+        var stored = s_records.TryGetValue(key, out var record) ? record.ETag : null;
+        if (!string.Equals(stored ?? string.Empty, etag ?? string.Empty, StringComparison.Ordinal))
+        {
+            throw new InconsistentStateException($"Version conflict: {key} is at version '{stored}', the write expected '{etag}'.", stored, etag);
+        }
     }
 
     /// <summary>A hold on one silo's writes of some grains (<see cref="Hold"/>).</summary>
