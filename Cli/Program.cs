@@ -25,6 +25,8 @@ stream.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Comman
 
 var count = new Option<int>("--requests", "-n") { Description = "Requests in all (default 20).", DefaultValueFactory = _ => 20 };
 var concurrency = new Option<int>("--concurrency", "-c") { Description = "Requests at once (default 4).", DefaultValueFactory = _ => 4 };
+AtLeastOne(count);
+AtLeastOne(concurrency);
 var bench = new Command("bench", "Measure first audio (one session) and throughput (concurrent sessions) against the server.") { count, concurrency, voice };
 bench.SetAction((parse, cancel) => Run(parse, cancel, (client, _) => Commands.Bench(client, parse.GetValue(count), parse.GetValue(concurrency), parse.GetValue(voice), Console.Out, cancel)));
 
@@ -32,7 +34,28 @@ var root = new RootCommand("mittts: MitTts text-to-speech from the shell.") { sa
 root.Options.Add(url);
 root.Options.Add(token);
 root.Options.Add(apiKey);
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // A usage error is exit code 2, as the README says, like a server that cannot be reached.
+    foreach (var error in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync($"mittts: {error.Message}");
+    }
+
+    await Console.Error.WriteLineAsync("Try 'mittts --help'.");
+    return 2;
+}
+
+return await parsed.InvokeAsync();
+
+static void AtLeastOne(Option<int> option) => option.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<int>() < 1)
+    {
+        result.AddError($"{result.Option.Name} must be at least 1.");
+    }
+});
 
 Dictionary<string, object?> Request(ParseResult parse)
 {
@@ -69,7 +92,20 @@ static string Text(string argument) => argument == "-" ? Console.In.ReadToEnd() 
 async Task<int> Run(ParseResult parse, CancellationToken cancel, Func<ServerClient, TextWriter, Task<int>> command)
 {
     var address = parse.GetValue(url) ?? Environment.GetEnvironmentVariable("MITTTS_URL") ?? "http://127.0.0.1:8000";
-    using var client = new ServerClient(new Uri(address), parse.GetValue(token) ?? Environment.GetEnvironmentVariable("MITTTS_TOKEN"));
+    if (!Uri.TryCreate(address, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
+    {
+        await Console.Error.WriteLineAsync($"mittts: '{address}' is not a server address: use http://host:port (--url or MITTTS_URL).");
+        return 2;
+    }
+
+    if (parse.GetValue(format) is null && parse.GetValue(output) is { } path && path != "-" && Path.GetExtension(path) is { Length: > 1 } extension
+        && FormatOf(path) is null)
+    {
+        await Console.Error.WriteLineAsync($"mittts: cannot tell a format from '{extension}': name the file .wav, .mp3, .ogg, .flac, .aac or .pcm, or give --format.");
+        return 2;
+    }
+
+    using var client = new ServerClient(server, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("MITTTS_TOKEN"));
     try
     {
         if ((parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("MITTTS_API_KEY")) is { Length: > 0 } key)
@@ -87,6 +123,12 @@ async Task<int> Run(ParseResult parse, CancellationToken cancel, Func<ServerClie
     catch (Exception e) when (e is HttpRequestException or System.Net.WebSockets.WebSocketException)
     {
         await Console.Error.WriteLineAsync($"mittts: cannot reach {address}: {e.Message}");
+        return 2;
+    }
+    catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException or PathTooLongException)
+    {
+        // The output file cannot be written (no such folder, no permission): the user's argument, so a usage error.
+        await Console.Error.WriteLineAsync($"mittts: cannot write {parse.GetValue(output)}: {e.Message}");
         return 2;
     }
 }

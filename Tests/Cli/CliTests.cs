@@ -97,6 +97,26 @@ public sealed class CliTests(GatewayFixture gateway)
         Assert.Contains("cannot reach", unreachable.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("say")]
+    [InlineData("say|hola|--speed|abc")]
+    [InlineData("bogus")]
+    [InlineData("say|hola|--nope")]
+    [InlineData("bench|-n|0")]
+    [InlineData("bench|-c|-5")]
+    [InlineData("say|hola|--url|notaurl")]
+    [InlineData("say|hola|-o|/nonexistent-folder-of-mittts/x.wav|--url|{server}")]
+    [InlineData("say|hola|-o|speech.xyz|--url|{server}")]
+    public async Task A_usage_error_exits_2_with_a_message_and_no_stack_trace(string arguments)
+    {
+        var run = await Cli(null, [.. arguments.Replace("{server}", gateway.BaseAddress.ToString(), StringComparison.Ordinal).Split('|')]);
+
+        Assert.True(run.Exit == 2, $"exit {run.Exit}: {run.Stderr}");
+        Assert.StartsWith("mittts: ", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", run.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_api_key_is_traded_for_a_token_and_none_is_refused()
     {
