@@ -211,8 +211,11 @@ public sealed partial class ResumingChannelReader(
         {
             // The listening ended.
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
+        catch (Exception e)
         {
+            // No answer, however it failed: a timeout, a silo gone, or a cancellation this reader never asked for (a silo shutting
+            // down refuses a call it cannot place that way). Only a listening given up keeps the reading going: a watch that died of
+            // the check would leave a stuck listening waiting for good.
             LogSilent(stream, _after, e.Message);
             await listening.CancelAsync();
         }

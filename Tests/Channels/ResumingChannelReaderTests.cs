@@ -82,6 +82,29 @@ public sealed class ResumingChannelReaderTests
     }
 
     [Fact]
+    public async Task A_check_refused_with_a_cancellation_is_a_silent_channel_and_the_reading_goes_on()
+    {
+        // A silo shutting down refuses the check it cannot place ("message expired before placement could complete"): the caller hears
+        // an OperationCanceledException it never asked for. The watch must count that as no answer, not die of it and leave the
+        // stuck listening waiting for good.
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: Total, stuckAfter: 3)
+        {
+            CheckFailure = new OperationCanceledException("Message expired before placement could complete for grain audiochannel/x."),
+        };
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(i, (await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        await AdvanceUntil(time, () => next.IsCompleted);
+        Assert.Equal(4, (await next)!.Sequence);
+        Assert.Equal([0L, 3], channel.ListenedAfter);
+    }
+
+    [Fact]
     public async Task A_channel_that_has_released_less_than_the_reader_read_is_listened_to_again()
     {
         // A channel restored on another silo from a save older than what its reader read early (a client gateway's reader): the answer
@@ -159,6 +182,9 @@ public sealed class ResumingChannelReaderTests
 
         public bool Unreachable { get; init; }
 
+        /// <summary>What the check throws, when not an answer.</summary>
+        public Exception? CheckFailure { get; init; }
+
         /// <summary>What the check answers, when not what is released (a channel restored from an older save).</summary>
         public long? Reports { get; init; }
 
@@ -212,7 +238,9 @@ public sealed class ResumingChannelReaderTests
         public Task<long> GetLastReleased()
         {
             Interlocked.Increment(ref _checks);
-            return Unreachable ? Task.FromException<long>(new TimeoutException("no answer")) : Task.FromResult(Reports ?? Volatile.Read(ref _released));
+            return CheckFailure is { } failure ? Task.FromException<long>(failure)
+                : Unreachable ? Task.FromException<long>(new TimeoutException("no answer"))
+                : Task.FromResult(Reports ?? Volatile.Read(ref _released));
         }
 
         public Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request) => throw new NotSupportedException();
