@@ -296,7 +296,7 @@ public sealed partial class AudioChannelGrain(
         item.EndStatus = status;
         item.Error = error;
         item.Cancellation.Cancel();
-        Record(item, new TaskProgress(status, error));
+        Record(item, new TaskProgress(status, error, Progress: item.Progress));
         if (!ReferenceEquals(item, _tasks.Current))
         {
             // Waiting its turn: it ends now, not when it would have come up (the task holding the socket ends in Pump). Its socket hears

@@ -109,6 +109,8 @@ public sealed partial class TaskGrain
                 await Complete(progress.Audio, progress.DurationSeconds, progress.SampleRate, progress.CacheHit);
                 break;
             default:
+                // How far it got when it stopped, as its socket was told.
+                State.Progress = Math.Max(State.Progress, progress.Progress);
                 await Finish(progress.Status, progress.Error);
                 break;
         }

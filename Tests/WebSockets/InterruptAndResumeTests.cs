@@ -154,6 +154,29 @@ public sealed class InterruptAndResumeTests(GatewayFixture gateway)
         }
     }
 
+    [Fact]
+    public async Task A_streamed_task_interrupted_midway_keeps_its_progress_over_rest()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", text = s_longText, voice_id = "en-male-1", format = "pcm", speed = 0.5 });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        // Some way in (several sentences heard), without reading the task over REST, which would have kept its progress then.
+        var heard = 0;
+        await client.ReceiveUntil(m => (heard += m.Audio?.Length ?? 0) > 22050 * 2 * 20);
+
+        await client.Send(new { type = "interrupt", reason = "user_stop" });
+        var ended = (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId)))[^1];
+        var task = await gateway.Client.GetFromJsonAsync<JsonObject>($"/api/v1/tasks/{taskId}");
+
+        Assert.Equal("cancelled", ended.Str("status"));
+        Assert.Equal("cancelled", task!["status"]!.GetValue<string>());
+        var told = ended.Json!["progress"]!.GetValue<double>();
+        var kept = task["progress"]!.GetValue<double>();
+        // The socket tells how far the audio it sent got; the record, how far the synthesis got: never less, and not 0.
+        Assert.True(told > 0, $"the socket was told {told}");
+        Assert.True(kept >= told && kept < 1, $"REST progress {kept}, the socket was told {told}");
+    }
+
     private async Task<long> Cancellations()
     {
         var status = await gateway.Client.GetFromJsonAsync<JsonObject>("/api/v1/status");
