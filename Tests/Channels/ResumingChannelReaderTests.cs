@@ -64,33 +64,20 @@ public sealed class ResumingChannelReaderTests
         Assert.Equal([0L], channel.ListenedAfter);
     }
 
-    [Fact]
-    public async Task A_channel_that_does_not_answer_the_check_is_listened_to_again()
-    {
-        var time = new FakeTimeProvider();
-        var channel = new ScriptedChannel(released: Total, stuckAfter: 3) { Unreachable = true };
-        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
-        for (var i = 1; i <= 3; i++)
-        {
-            Assert.Equal(i, (await reader.Next(CancellationToken.None))!.Sequence);
-        }
+    public static TheoryData<string> CheckFailures => ["timeout", "cancellation"];
 
-        var next = reader.Next(CancellationToken.None).AsTask();
-        await AdvanceUntil(time, () => next.IsCompleted);
-        Assert.Equal(4, (await next)!.Sequence);
-        Assert.Equal([0L, 3], channel.ListenedAfter);
-    }
-
-    [Fact]
-    public async Task A_check_refused_with_a_cancellation_is_a_silent_channel_and_the_reading_goes_on()
+    [Theory]
+    [MemberData(nameof(CheckFailures))]
+    public async Task A_channel_that_does_not_answer_the_check_is_listened_to_again(string failure)
     {
-        // A silo shutting down refuses the check it cannot place ("message expired before placement could complete"): the caller hears
-        // an OperationCanceledException it never asked for. The watch must count that as no answer, not die of it and leave the
-        // stuck listening waiting for good.
+        // No answer in time, or a silo shutting down refusing the check it cannot place ("message expired before placement could
+        // complete"): the caller hears an OperationCanceledException it never asked for. Either is a silent channel; the watch must not
+        // die of it and leave the stuck listening waiting for good.
         var time = new FakeTimeProvider();
         var channel = new ScriptedChannel(released: Total, stuckAfter: 3)
         {
-            CheckFailure = new OperationCanceledException("Message expired before placement could complete for grain audiochannel/x."),
+            CheckFailure = failure == "timeout" ? new TimeoutException("no answer")
+                : new OperationCanceledException("Message expired before placement could complete for grain audiochannel/x."),
         };
         await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
         for (var i = 1; i <= 3; i++)
@@ -180,8 +167,6 @@ public sealed class ResumingChannelReaderTests
 
         public List<long> ListenedAfter { get; } = [];
 
-        public bool Unreachable { get; init; }
-
         /// <summary>What the check throws, when not an answer.</summary>
         public Exception? CheckFailure { get; init; }
 
@@ -238,9 +223,7 @@ public sealed class ResumingChannelReaderTests
         public Task<long> GetLastReleased()
         {
             Interlocked.Increment(ref _checks);
-            return CheckFailure is { } failure ? Task.FromException<long>(failure)
-                : Unreachable ? Task.FromException<long>(new TimeoutException("no answer"))
-                : Task.FromResult(Reports ?? Volatile.Read(ref _released));
+            return CheckFailure is { } failure ? Task.FromException<long>(failure) : Task.FromResult(Reports ?? Volatile.Read(ref _released));
         }
 
         public Task<SubmitResult> Submit(ChannelTaskInfo info, SynthesisRequest request) => throw new NotSupportedException();
