@@ -41,6 +41,13 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
         };
     }
 
+    /// <summary>The response in the shape of the API <paramref name="http"/> asked: OpenAI's on its paths, problem details elsewhere.</summary>
+    public IResult ToResultFor(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        return OpenAi.OpenAiPaths.Matches(http.Request.Path) ? OpenAi.OpenAiError.From(this).ToResult() : ToResult();
+    }
+
     /// <summary>A problem-details response carrying <c>code</c>, <c>message</c> and <c>field</c>.</summary>
     public IResult ToResult(IDictionary<string, object?>? extra = null)
     {
@@ -65,7 +72,7 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
     }
 
     /// <summary>For <c>UseStatusCodePages</c>: an error status that left the pipeline without a body (no such route, a method the route
-    /// does not take, a route value that does not bind) gets the problem shape every other error has, with a stable code.</summary>
+    /// does not take, a route value that does not bind) gets the shape every other error of its API has, with a stable code.</summary>
     public static Task WriteBodyless(StatusCodeContext context)
     {
         var http = context.HttpContext;
@@ -80,7 +87,7 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
             StatusCodes.Status400BadRequest => ("bad_request", "The request could not be read: a route or query value of the wrong type."),
             _ => ("http_" + status.ToString(CultureInfo.InvariantCulture), ReasonPhrases.GetReasonPhrase(status) + "."),
         };
-        return openAi ? new OpenAi.OpenAiError(status, message, null, code).ToResult().ExecuteAsync(http) : new ApiError(status, code, message).ToResult().ExecuteAsync(http);
+        return new ApiError(status, code, message).ToResultFor(http).ExecuteAsync(http);
     }
 
     /// <summary>The problem response, counted under its code as it is written (<c>mittts_errors_total</c>; a 429 also in

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
 using MitTts.Gateway.Apis;
-using MitTts.Gateway.OpenAi;
 
 namespace MitTts.Gateway.Hosting;
 
@@ -26,7 +25,7 @@ public sealed partial class GatewayExceptionHandler(ILogger<GatewayExceptionHand
         }
 
         httpContext.Response.StatusCode = error.Status;
-        await (OpenAiPaths.Matches(httpContext.Request.Path) ? OpenAiError.From(error).ToResult() : error.ToResult()).ExecuteAsync(httpContext);
+        await error.ToResultFor(httpContext).ExecuteAsync(httpContext);
         return true;
     }
 

@@ -30,7 +30,7 @@ public static class ApiKeyBearer
         }
 
         var bearer = header["Bearer ".Length..].Trim();
-        if (bearer.Count(c => c == '.') == 2)
+        if (bearer.AsSpan().Count('.') == 2)
         {
             return; // an access token: forging one needs the secret, not a guess
         }

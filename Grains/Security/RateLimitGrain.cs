@@ -68,6 +68,6 @@ public sealed class RateLimitGrain(TimeProvider time) : Grain, IRateLimitGrain
             _budgets[kind] = budget;
         }
 
-        return Task.FromResult(budget.Take(Math.Min(wanted, limit.Permits)));
+        return Task.FromResult(budget.Take(wanted));
     }
 }
