@@ -94,8 +94,11 @@ public static class SiloBuilderExtensions
             }
 
             var grains = provider.GetRequiredService<IGrainFactory>();
+            var metrics = provider.GetRequiredService<SchedulingMetrics>();
             foreach (var device in devices)
             {
+                // Its series exist from now, at 0, rather than from its first job.
+                metrics.ForDevice(DeviceKeys.For(name, device));
                 await grains.GetGrain<ISynthesizerGrain>(DeviceKeys.For(name, device)).GetStatus();
             }
         });

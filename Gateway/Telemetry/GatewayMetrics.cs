@@ -17,6 +17,7 @@ public sealed class GatewayMetrics
     private static readonly KeyValuePair<string, object?>[] s_rest = [new("transport", "rest")];
     private static readonly KeyValuePair<string, object?> s_accept = new("stage", "accept");
     private static readonly KeyValuePair<string, object?> s_deliver = new("stage", "deliver");
+    private static readonly string[] s_rejectionCodes = [Grains.Interfaces.TaskError.Busy, "rate_limited", "too_many_sessions", Security.RateLimits.TooManyActiveTasks];
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
@@ -48,6 +49,15 @@ public sealed class GatewayMetrics
         meter.CreateObservableGauge("mittts.http.connections", () => connections.Current, unit: "{connection}", description: "Open client connections (HTTP and WebSocket).");
         meter.CreateObservableGauge("mittts.process.cpu.utilization", () => resources.Current.CpuPercent / 100, unit: "1", description: "This process's CPU use, a fraction of all cores.");
         meter.CreateObservableGauge("mittts.process.memory.utilization", () => MemoryFraction(resources.Current), unit: "1", description: "This process's working set, a fraction of the memory available to it.");
+    }
+
+    /// <summary>The load refusals read 0 from the start, not absent until the first one (an alert on their rate needs the series).</summary>
+    public void StartSeries()
+    {
+        foreach (var code in s_rejectionCodes)
+        {
+            _rejections.Add(0, CodeTags(code));
+        }
     }
 
     /// <summary>Requests answered since start, and of them with a 5xx status other than an unready <c>/ready</c> (the error-rate alert's figures).</summary>

@@ -13,6 +13,9 @@ public static class RequestTelemetry
     {
         ArgumentNullException.ThrowIfNull(app);
         var metrics = app.Services.GetRequiredService<GatewayMetrics>();
+
+        // Once the metrics pipeline listens (it starts with the host): a measurement made before then is lost.
+        app.Lifetime.ApplicationStarted.Register(metrics.StartSeries);
         app.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();

@@ -84,6 +84,20 @@ public sealed class DeviceMetrics
         }
 
         _deviceOnly = [new("device", device)];
+
+        // Every series of a device reads 0 from the start rather than appearing at its first event (a rate over a series that
+        // does not exist yet is no rate, and an alert on it never fires).
+        foreach (var tags in _byPriority)
+        {
+            if (tags is not null)
+            {
+                metrics.Preemptions.Add(0, tags);
+                metrics.Cancellations.Add(0, tags);
+                metrics.Rejections.Add(0, tags);
+            }
+        }
+
+        metrics.CacheHits.Add(0, _deviceOnly);
     }
 
     private DeviceMetrics(DeviceMetrics counted)

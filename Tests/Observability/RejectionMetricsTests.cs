@@ -16,6 +16,22 @@ public sealed class RejectionMetricsTests
         var client = server.Client;
         using var scraper = new HttpClient { BaseAddress = server.MetricsAddress };
 
+        // Before any refusal each series reads 0 (an alert on its rate needs it to exist), for every code and every level.
+        var fresh = await scraper.GetStringAsync("/metrics");
+        foreach (var code in new[] { "busy", "rate_limited", "too_many_sessions", "too_many_active_tasks" })
+        {
+            Assert.Equal(0, PrometheusText.Sum(fresh, "mittts_rejections_total", $"code=\"{code}\""));
+        }
+
+        foreach (var level in new[] { "critical", "high", "normal" })
+        {
+            Assert.Equal(0, PrometheusText.Sum(fresh, "mittts_scheduler_rejections_total", $"priority=\"{level}\""));
+            Assert.Equal(0, PrometheusText.Sum(fresh, "mittts_scheduler_preemptions_total", $"priority=\"{level}\""));
+            Assert.Equal(0, PrometheusText.Sum(fresh, "mittts_scheduler_cancellations_total", $"priority=\"{level}\""));
+        }
+
+        Assert.Equal(0, PrometheusText.Sum(fresh, "mittts_cache_hits_total"));
+
         // Busy: one job per level, and a text long enough to keep the only engine slot busy while the rest arrive.
         (await Put(client, """{"tts": {"max_text_length": 100000}, "scheduling": {"max_queue_per_level": 1}}""")).EnsureSuccessStatusCode();
         var longText = string.Concat(Enumerable.Repeat("Esta frase larga ocupa el único motor durante un buen rato. ", 1500));
@@ -40,7 +56,7 @@ public sealed class RejectionMetricsTests
         Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"busy\""));
         Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_errors_total", "code=\"busy\""));
         Assert.Equal(busy, PrometheusText.Sum(metrics, "mittts_scheduler_rejections_total", "priority=\"normal\""));
-        Assert.Null(PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limited\""));
+        Assert.Equal(0, PrometheusText.Sum(metrics, "mittts_rejections_total", "code=\"rate_limited\""));
 
         // Errors of the OpenAI endpoint, in OpenAI's shape, are counted as every other error is.
         using (var invalid = await client.PostAsync("/v1/audio/speech", Json("""{"model": "tts-1", "input": "hola", "voice": "alloy", "speed": 9}""")))
