@@ -185,6 +185,13 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     [ResponseTimeout("00:00:03")]
     Task<ChannelWindow> GetWindow();
 
+    /// <summary>Whether the session is in use through its channel: a reader listens, or the last one left less than a resume window
+    /// ago (it may come back), or a task is unfinished. Its session keeps its owner while this holds, however long ago a REST call
+    /// touched it: a socket that only streams is activity too.</summary>
+    [AlwaysInterleave]
+    [ResponseTimeout("00:00:03")]
+    Task<bool> IsInUse();
+
     /// <summary>Drops the channel's resume buffer (and, with no reader, its unsent audio): its silo holds too much in all channels.</summary>
     [OneWay]
     Task ShedBuffers();

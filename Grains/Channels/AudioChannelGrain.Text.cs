@@ -158,9 +158,9 @@ public sealed partial class AudioChannelGrain
     }
 
     /// <summary>The channel is going: its id announced ahead will not be used.</summary>
-    private void WithdrawNextTextTaskId()
+    private void WithdrawNextTextTaskId(bool withdraw)
     {
-        if (_nextTextTaskId is { Announced: { IsCompletedSuccessfully: true, Result: true } } next)
+        if (withdraw && _nextTextTaskId is { Announced: { IsCompletedSuccessfully: true, Result: true } } next)
         {
             Withdraw(next.TaskId);
         }

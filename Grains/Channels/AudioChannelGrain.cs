@@ -80,7 +80,10 @@ public sealed partial class AudioChannelGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         buffers.Report(SessionId, 0);
-        WithdrawNextTextTaskId();
+
+        // A silo stopping: its grains are leaving too, and a call to one would be refused (logged as an error by Orleans); an id
+        // announced ahead and not withdrawn holds a read of it for a few seconds at most.
+        WithdrawNextTextTaskId(withdraw: reason.ReasonCode != DeactivationReasonCode.ShuttingDown);
         if (_admitted)
         {
             _admitted = false;
@@ -341,6 +344,9 @@ public sealed partial class AudioChannelGrain(
             item.Read = mark.Position;
         }
     }
+
+    // The abandon timer runs from the moment the last reader left until a resume window later.
+    Task<bool> IAudioChannelGrain.IsInUse() => Task.FromResult(_listeners > 0 || _abandonTimer is not null || _tasks.LineUp.Count > 0);
 
     private async Task AbandonIfUnheard(CancellationToken cancellationToken)
     {

@@ -14,7 +14,8 @@ public sealed class SessionRecord
 }
 
 /// <summary>One user's session: who owns it (the first owner to open it keeps it: what per-user authorization checks), its REST tasks
-/// still running, and when it was last used; cleared once idle for <see cref="SessionOptions.IdleTimeoutSeconds"/>.</summary>
+/// still running, and when it was last used; cleared once idle for <see cref="SessionOptions.IdleTimeoutSeconds"/> (a session whose
+/// channel is in use, a socket streaming it or one that may resume it, is not idle).</summary>
 /// <remarks>Off the hot path for storage: a session is written when it is created or gets its owner; task bookkeeping and activity stay
 /// in memory, and activity reaches storage at most once per idle check (a quarter of the timeout) and when the grain deactivates.
 /// After a crash the active-task list starts empty: the tasks themselves are owned, and recovered, elsewhere.</remarks>
@@ -139,7 +140,7 @@ public sealed class SessionGrain(
     private async Task ClearIfIdle()
     {
         var state = session.State;
-        if (_activeTasks.Count > 0 || time.GetUtcNow() - state.LastActivity < IdleTimeout)
+        if (_activeTasks.Count > 0 || time.GetUtcNow() - state.LastActivity < IdleTimeout || await InUseByChannel())
         {
             if (_dirty)
             {
@@ -161,6 +162,28 @@ public sealed class SessionGrain(
         _idleCheck?.Dispose();
         _idleCheck = null;
         DeactivateOnIdle();
+    }
+
+    /// <summary>Whether the session's channel is in use (a socket streams it, or may come back to it): then the session is used now,
+    /// and keeps its owner. A channel that does not answer counts as in use: an owner is never dropped on a guess.</summary>
+    private async Task<bool> InUseByChannel()
+    {
+        bool inUse;
+        try
+        {
+            inUse = await GrainFactory.GetGrain<IAudioChannelGrain>(this.GetPrimaryKeyString()).IsInUse();
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            inUse = true;
+        }
+
+        if (inUse)
+        {
+            Touch();
+        }
+
+        return inUse;
     }
 
     private SessionSnapshot Snapshot()

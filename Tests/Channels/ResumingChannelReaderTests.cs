@@ -240,6 +240,8 @@ public sealed class ResumingChannelReaderTests
 
         public Task ShedBuffers() => throw new NotSupportedException();
 
+        public Task<bool> IsInUse() => throw new NotSupportedException();
+
         public Task Close() => throw new NotSupportedException();
     }
 }

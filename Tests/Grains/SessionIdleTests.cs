@@ -75,7 +75,8 @@ public sealed class FakeClockClusterCollection : ICollectionFixture<FakeClockClu
     public const string Name = "fake clock cluster";
 }
 
-/// <summary>Session idle clean-up by the clock: gone once idle for the timeout, kept while a task is active, kept while used.</summary>
+/// <summary>Session idle clean-up by the clock: gone once idle for the timeout, kept while a task is active, kept while used (over
+/// REST, or by a socket streaming its channel).</summary>
 [Collection(FakeClockClusterCollection.Name)]
 public sealed class SessionIdleTests(FakeClockClusterFixture fixture)
 {
@@ -125,6 +126,49 @@ public sealed class SessionIdleTests(FakeClockClusterFixture fixture)
         await session.TaskFinished("still-running");
         await Advance(s_idle * 1.5);
         Assert.True(await Cleared(session));
+    }
+
+    [Fact]
+    public async Task A_session_streamed_over_a_socket_keeps_its_owner_however_long_REST_leaves_it_alone()
+    {
+        var id = "idle-" + Guid.NewGuid().ToString("N");
+        var session = fixture.Grains.GetGrain<ISessionGrain>(id);
+        await session.Open("erin");
+
+        // A socket listens to the session's channel: it touches the session only when it connects.
+        using var stopListening = new CancellationTokenSource();
+        var channel = fixture.Grains.GetGrain<IAudioChannelGrain>(id);
+        var listening = Listen(channel, stopListening.Token);
+        while (!await channel.IsInUse())
+        {
+            await Task.Delay(10);
+        }
+
+        await Advance(s_idle * 3);
+        var kept = await session.GetSnapshot();
+        Assert.Equal("erin", kept?.OwnerId);
+
+        // Another user opening it finds it owned (the gateway refuses them), not a fresh session of theirs.
+        Assert.Equal("erin", (await session.Open("mallory")).OwnerId);
+
+        // The socket goes: the session is used as long as the socket may resume (a resume window), then idles out as any other.
+        await stopListening.CancelAsync();
+        await listening;
+        await Advance(s_idle * 1.5);
+        Assert.True(await Cleared(session), "a session nobody streams or resumes idled out");
+    }
+
+    private static async Task Listen(IAudioChannelGrain channel, CancellationToken stop)
+    {
+        try
+        {
+            await foreach (var _ in channel.Listen(0, cancellationToken: stop))
+            {
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>Moves the clock in steps of a quarter timeout (the check period), letting each due check run.</summary>
