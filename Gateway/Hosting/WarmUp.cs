@@ -168,7 +168,7 @@ public sealed partial class WarmUp(
         await using var connection = new WebSocketConnection(serverSocket, grains, services.GetRequiredService<SynthesisRequestValidator>(),
             services.GetRequiredService<IOptions<WebSocketProtocolOptions>>().Value, guard, services.GetRequiredService<ChannelReaderHome>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<WebSocketConnection>(), metrics: null,
-            confirmInterrupts: services.GetRequiredService<GatewayMode>().RedisUrl is not null)
+            clustered: services.GetRequiredService<GatewayMode>().RedisUrl is not null)
         {
             Uncounted = true,
         };

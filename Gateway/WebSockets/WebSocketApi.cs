@@ -89,7 +89,7 @@ public static class WebSocketApi
         await guard.CountSocket();
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
         await using var connection = new WebSocketConnection(socket, grains, validator, options.Value, guard, services.GetRequiredService<ChannelReaderHome>(),
-            loggers.CreateLogger<WebSocketConnection>(), metrics, confirmInterrupts: mode.RedisUrl is not null);
+            loggers.CreateLogger<WebSocketConnection>(), metrics, clustered: mode.RedisUrl is not null);
         metrics.WebSocketOpened();
         try
         {

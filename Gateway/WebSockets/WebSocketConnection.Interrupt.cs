@@ -20,7 +20,7 @@ public sealed partial class WebSocketConnection
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
         var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId, announced: true);
-        if (stopped.Unheard is not null || _confirmInterrupts)
+        if (stopped.Unheard is not null || _clustered)
         {
             // A task this socket has no record of (finished, another session's, or made up) is named in the acknowledgement only if
             // the channel says it stopped it: `task_ids` says what was stopped (not the barge-in path, so the wait costs nobody). In a

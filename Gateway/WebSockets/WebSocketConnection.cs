@@ -20,6 +20,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 {
     /// <summary>Close code (1013, Try Again Later) for a socket whose session cannot open: the silo holds its cap of sessions.</summary>
     private const WebSocketCloseStatus TryAgainLater = (WebSocketCloseStatus)1013;
+    private const WebSocketCloseStatus ServiceRestart = (WebSocketCloseStatus)1012;
+
+    // How long a socket of a stopping server waits to tell its client its tasks ended, and how often it looks.
+    private static readonly TimeSpan s_shutdownDrain = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_shutdownPoll = TimeSpan.FromMilliseconds(20);
 
     private readonly IGrainFactory _grains;
     private readonly SynthesisRequestValidator _validator;
@@ -31,7 +36,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     private readonly SocketGuard _guard;
     private readonly ChannelReaderHome _home;
     private readonly TimeSpan _authTimeout;
-    private readonly bool _confirmInterrupts;
+    // In a cluster: the session outlives this process (interrupts are confirmed by the channel; a gateway stopping hands its sockets
+    // on with a restart close, and the client resumes elsewhere).
+    private readonly bool _clustered;
 
     private string? _sessionId;
     private IAudioChannelGrain? _channel;
@@ -47,9 +54,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         ChannelReaderHome home,
         ILogger logger,
         GatewayMetrics? metrics = null,
-        bool confirmInterrupts = false)
+        bool clustered = false)
     {
-        _confirmInterrupts = confirmInterrupts;
+        _clustered = clustered;
         _grains = grains;
         _home = home;
         _guard = guard;
@@ -68,12 +75,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     /// <summary>Serves the socket until the client closes it, breaks protocol, or the server stops.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        using var sendStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        using var sendStop = new CancellationTokenSource();
 
         // Lives until the end: the pump listens with it, and it must see the outbox close after the socket is gone (a source
         // disposed before the finally would never cancel, and every socket's pump and connection would stay for good).
-        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopping, _outbox.Closing);
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(_outbox.Closing);
         var sending = _outbox.Run(sendStop.Token);
+
+        // The server stopping closes the socket with a close frame, after what the client must hear (CloseForShutdown).
+        Task closingForShutdown = Task.CompletedTask;
+        using var onStopping = stopping.Register(() => closingForShutdown = CloseForShutdown());
 
         // With auth on, a socket that showed no token at the upgrade has a few seconds to show one (connect's auth_token).
         using var authDeadline = _guard.Caller is null ? new CancellationTokenSource(_authTimeout) : null;
@@ -101,7 +112,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested || _outbox.Closing.IsCancellationRequested)
+        catch (OperationCanceledException) when (_outbox.Closing.IsCancellationRequested)
         {
         }
         catch (WebSocketException e)
@@ -114,8 +125,30 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             await _outbox.Complete();
             _announcer.Close();
             sendStop.CancelAfter(TimeSpan.FromSeconds(2));
-            await Task.WhenAll(sending, _pump ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await Task.WhenAll(sending, _pump ?? Task.CompletedTask, closingForShutdown).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
+
+    /// <summary>The server is stopping. In one process the session ends with it: the socket first hears every task it was told of end
+    /// (the synthesizers end them, <c>cancelled</c> with code <c>server_stopping</c>), for at most <see cref="s_shutdownDrain"/>, then
+    /// closes with 1001 (going away). In a cluster the session lives on: the socket closes at once with 1012 (service restart), and the
+    /// client resumes on another gateway.</summary>
+    private async Task CloseForShutdown()
+    {
+        if (_clustered)
+        {
+            _outbox.Close(ServiceRestart, "server restarting: resume on another connection");
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        while (_filter.HasOpenTasks && !_outbox.Closing.IsCancellationRequested && Stopwatch.GetElapsedTime(started) < s_shutdownDrain)
+        {
+            // Shutdown only, once per socket: a short poll, not a signal on every task's end.
+            await Task.Delay(s_shutdownPoll, CancellationToken.None);
+        }
+
+        _outbox.Close(WebSocketCloseStatus.EndpointUnavailable, "server stopping");
     }
 
     public ValueTask DisposeAsync()

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using MitTts.Tests.Cluster;
 using MitTts.Tests.Speech.Onnx;
 using MitTts.Tests.Support;
+using MitTts.Tests.WebSockets;
 
 namespace MitTts.Tests.Api;
 
@@ -37,6 +38,76 @@ public sealed class ShutdownTests
 
         await server.TerminateAndWait();
         server.AssertNoErrorLogged();
+    }
+
+    [Fact]
+    public async Task Sigterm_tells_each_socket_how_its_tasks_ended_then_closes_it_going_away()
+    {
+        await using var server = ServerProcess.Start();
+        await server.WaitUntilHealthy();
+
+        // Three sockets, each with a task playing and more work waiting behind it than the engine can do before the stop.
+        const int PerSocket = 8;
+        var text = string.Concat(Enumerable.Repeat("Una frase larga que suena mientras el servidor se para. ", 80));
+        var sockets = new List<(ProtocolClient Client, List<string> Tasks)>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var client = await ProtocolClient.Connect(server.Client.BaseAddress!);
+                sockets.Add((client, []));
+                await client.Send(new { type = "connect" });
+                await client.ReceiveUntil(m => m.Type == "connected");
+                for (var t = 0; t < PerSocket; t++)
+                {
+                    await client.Send(new { type = "synthesize", text, voice_id = "es-female-1", format = "pcm" });
+                }
+
+                var tasks = sockets[^1].Tasks;
+                var playing = false;
+                await client.ReceiveUntil(m =>
+                {
+                    if (m.Type == "status" && m.Str("status") == "queued")
+                    {
+                        tasks.Add(m.Str("task_id")!);
+                    }
+
+                    playing |= m.IsAudio;
+                    return tasks.Count == PerSocket && playing;
+                });
+            }
+
+            await server.TerminateAndWait();
+            server.AssertNoErrorLogged();
+
+            // Every task a socket was told of ends once: done before the stop, or cancelled with the stop's code.
+            var stopped = 0;
+            foreach (var (client, tasks) in sockets)
+            {
+                var received = client.Received.ToList();
+                foreach (var task in tasks)
+                {
+                    var end = Assert.Single(received, m => ProtocolClient.IsEnd(m, task));
+                    if (end.Str("status") != "completed")
+                    {
+                        Assert.Equal("cancelled", end.Str("status"));
+                        Assert.Equal("server_stopping", end.Json!["error"]?["code"]?.GetValue<string>());
+                        stopped++;
+                    }
+                }
+
+                Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, client.CloseStatus);
+            }
+
+            Assert.True(stopped > 0, "no task was still unfinished when the server was told to stop");
+        }
+        finally
+        {
+            foreach (var (client, _) in sockets)
+            {
+                await client.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
