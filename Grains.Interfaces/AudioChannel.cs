@@ -158,10 +158,11 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     IAsyncEnumerable<ChannelEvent> Listen(long afterSequence, ChannelReader? reader = null, CancellationToken cancellationToken = default);
 
     /// <summary>Stops tasks of the channel (the given ones, or those of a context, or all when both are null): their audio leaves the
-    /// channel and their synthesis is cancelled; returns the ids stopped. <paramref name="announced"/>: the caller, the socket that was
+    /// channel and their synthesis is cancelled; returns those stopped (id, request id and context, for their <c>cancelled</c> status).
+    /// <paramref name="announced"/>: the caller, the socket that was
     /// interrupted, tells its client each of them ended (their ends in the channel are <see cref="TaskEndedEvent.Announced"/>); a cancel
     /// from elsewhere (REST) leaves the telling to the channel.</summary>
-    Task<IReadOnlyList<string>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced = false);
+    Task<IReadOnlyList<ChannelTaskInfo>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced = false);
 
     /// <summary>What the task grain has not heard yet, or null: the latest report on the task (queued, processing, cancelled or failed,
     /// never completed) still on its way, or, for a task being synthesized, how far it has got (the channel reports no per-sentence

@@ -1,3 +1,5 @@
+using MitTts.Grains.Interfaces;
+
 namespace MitTts.Gateway.WebSockets;
 
 /// <summary>Barge-in: the acknowledgement at once, the stopped tasks' <c>cancelled</c> right behind it, the synthesis behind them stopped
@@ -30,7 +32,7 @@ public sealed partial class WebSocketConnection
             await ((Task)stopping).WaitAsync(InterruptConfirmWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var confirmed = stopped.Unheard is { } unheard && stopping.IsCompletedSuccessfully && stopping.Result.Contains(unheard);
+        var confirmed = stopped.Unheard is { } unheard && stopping.IsCompletedSuccessfully && Names(stopping.Result, unheard);
         IReadOnlyList<string> taskIds = stopped.Unheard is null ? stopped.TaskIds : confirmed ? [stopped.Unheard] : [];
 
         // Every task the client was told of ends with one status: the stopped ones with `cancelled`, right behind the acknowledgement
@@ -56,15 +58,22 @@ public sealed partial class WebSocketConnection
         try
         {
             var stoppedThere = await stopping;
-            _filter.Stop(stoppedThere);
-
-            // Tasks of the session this socket had not heard of (queued on an earlier socket) end here too, as soon as the channel
-            // names them: their ends in the channel are never sent (announced), and the client was told of them.
-            foreach (var taskId in stoppedThere)
+            var ids = new string[stoppedThere.Count];
+            for (var i = 0; i < ids.Length; i++)
             {
-                if (!taskIds.Contains(taskId))
+                ids[i] = stoppedThere[i].TaskId;
+            }
+
+            _filter.Stop(ids);
+
+            // Tasks of the session this socket had not heard of end here too, as soon as the channel names them (their ends in the
+            // channel are never sent: announced): those queued on an earlier socket, and a context's sentences not yet playing. Each
+            // with its request and context id, so a client that thinks in contexts knows what was cut.
+            foreach (var task in stoppedThere)
+            {
+                if (!taskIds.Contains(task.TaskId))
                 {
-                    _outbox.Send(Cancelled(taskId));
+                    _outbox.Send(Cancelled(task.TaskId, 0, task.RequestId, task.ContextId));
                 }
             }
         }
@@ -72,6 +81,19 @@ public sealed partial class WebSocketConnection
         {
             _filter.LiftFence();
         }
+    }
+
+    private static bool Names(IReadOnlyList<ChannelTaskInfo> tasks, string taskId)
+    {
+        foreach (var task in tasks)
+        {
+            if (task.TaskId == taskId)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static StatusMessage Cancelled(string taskId, double progress = 0, string? requestId = null, string? contextId = null) =>

@@ -176,9 +176,9 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    Task<IReadOnlyList<string>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced)
+    Task<IReadOnlyList<ChannelTaskInfo>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced)
     {
-        var stopped = new List<string>();
+        var stopped = new List<ChannelTaskInfo>();
         foreach (var item in _tasks.LineUp.ToArray())
         {
             var wanted = taskIds is not null ? taskIds.Contains(item.TaskId)
@@ -187,7 +187,7 @@ public sealed partial class AudioChannelGrain(
             {
                 item.EndAnnounced = announced;
                 Stop(item, SynthesisStatus.Cancelled, null);
-                stopped.Add(item.TaskId);
+                stopped.Add(item.Info);
             }
         }
 
@@ -200,7 +200,7 @@ public sealed partial class AudioChannelGrain(
         }
 
         Pump();
-        return Task.FromResult<IReadOnlyList<string>>(stopped);
+        return Task.FromResult<IReadOnlyList<ChannelTaskInfo>>(stopped);
     }
 
     Task<long> IAudioChannelGrain.GetLastReleased() => Task.FromResult(_restoredMarks is null ? _log.Released : AudioChannelReleases.AwaitingReader);

@@ -37,6 +37,33 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Interrupting_a_context_ends_each_of_its_sentences_once_each_naming_the_context()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        var reply = string.Concat(Enumerable.Range(1, 12).Select(i => $"Esta es la frase número {i} de una respuesta larga que el usuario corta. "));
+        await client.Send(new { type = "text", context_id = "a", text = reply, voice_id = "es-female-1", format = "pcm" });
+        await client.Send(new { type = "flush", context_id = "a" });
+        var before = await client.ReceiveUntil(m => m.IsAudio);
+
+        // Barge-in on the context while its first sentence plays and the others wait; a new turn right behind it.
+        await client.Send(new { type = "interrupt", context_id = "a" });
+        await client.Send(new { type = "synthesize", text = "Dime.", voice_id = "es-female-1", format = "pcm", request_id = "next" });
+        var after = await client.ReceiveUntil(m => m.Str("request_id") == "next" && m.Str("status") == "completed");
+
+        var ack = Assert.Single(after, m => m.Type == "interrupted");
+        var next = after.FindIndex(m => m.Str("request_id") == "next");
+        Assert.DoesNotContain(after.Take(next).Skip(after.IndexOf(ack)), m => m.IsAudio);
+
+        // Every sentence of the context ends once (the one playing and those the channel had waiting), each saying whose it was.
+        var ends = before.Concat(after).Where(m => m.Type == "status" && m.Str("status") is "cancelled" or "completed" && m.Str("request_id") != "next").ToList();
+        Assert.True(ends.Count(m => m.Str("status") == "cancelled") > 1, $"only {ends.Count} sentences ended: {string.Join(" | ", ends)}");
+        Assert.All(ends, m => Assert.Equal("a", m.Str("context_id")));
+        Assert.Equal(ends.Count, ends.Select(m => m.Str("task_id")).Distinct().Count());
+        var cancelled = ends.Where(m => m.Str("status") == "cancelled").Select(m => m.Str("task_id")).ToList();
+        Assert.All(ack.Json!["task_ids"]!.AsArray(), id => Assert.Contains(id!.GetValue<string>(), cancelled));
+    }
+
+    [Fact]
     public async Task The_first_sentence_is_spoken_before_the_rest_of_the_text_arrives()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
