@@ -346,7 +346,8 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
             _pump = new ChannelPump(_channel, _outbox, _sessionId, _home, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
         }
 
-        return (lastSequence is not null && window.Last > 0, gap);
+        // A point past the present resumes nothing (the socket starts at the present).
+        return (lastSequence is { } asked && window.Last > 0 && asked <= window.Last, gap);
     }
 
     /// <summary>Throws unless the session opened by <paramref name="opening"/> is <paramref name="owner"/>'s (then nothing of

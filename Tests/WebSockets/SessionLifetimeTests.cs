@@ -144,7 +144,7 @@ public sealed class SessionLifetimeTests
     }
 
     [Fact]
-    public async Task A_resume_point_past_a_new_sessions_stream_hears_resume_expired()
+    public async Task A_resume_point_past_a_sessions_stream_is_no_resume_and_hears_resume_expired()
     {
         await using var gateway = await RunningGateway.Start();
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
@@ -154,6 +154,22 @@ public sealed class SessionLifetimeTests
         var error = (await client.Receive())!;
         Assert.Equal("resume_expired", error.Str("code"));
         Assert.Contains("99999", error.Str("message"), StringComparison.Ordinal);
+
+        // The same on a session with a stream: a point past its present is no resume (the socket starts at the present).
+        var sessionId = "live-" + Guid.NewGuid().ToString("N");
+        await using (var first = await ProtocolClient.Connect(gateway.BaseAddress))
+        {
+            await first.Send(new { type = "connect", session_id = sessionId });
+            await first.Send(new { type = "synthesize", text = "Algo que ya sonó.", voice_id = "es-female-1", format = "pcm" });
+            await first.ReceiveUntil(m => m.Str("status") == "completed");
+        }
+
+        await using var later = await ProtocolClient.Connect(gateway.BaseAddress);
+        await later.Send(new { type = "connect", session_id = sessionId, last_sequence = 99999 });
+        var present = (await later.Receive())!;
+        Assert.False(present.Json!["resumed"]!.GetValue<bool>());
+        Assert.True(present.Json["last_sequence"]!.GetValue<long>() is > 0 and < 99999);
+        Assert.Equal("resume_expired", (await later.Receive())!.Str("code"));
     }
 
     private static async Task<int> Connections(RunningGateway gateway) =>
