@@ -128,6 +128,11 @@ public interface ISynthesizerGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<int?> GetQueuePosition(string taskId);
 
+    /// <summary>Serves the job of <paramref name="taskId"/>, waiting or running, at <paramref name="priority"/> from now when that is
+    /// higher than its own (nothing otherwise): its owner has higher-priority work that can only follow it (priority inheritance).</summary>
+    [AlwaysInterleave]
+    Task Raise(string taskId, Priority priority);
+
     /// <summary>The synthesizer's current load.</summary>
     [AlwaysInterleave]
     Task<SynthesizerStatus> GetStatus();

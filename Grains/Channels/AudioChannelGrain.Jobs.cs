@@ -64,6 +64,7 @@ public sealed partial class AudioChannelGrain
 
         // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
         Pump();
+        RaiseCurrentTo(request.Priority);
         MarkUnsaved();
         await EnterLedger();
         try
@@ -82,6 +83,30 @@ public sealed partial class AudioChannelGrain
     }
 
     private static string NewTaskId() => "task_" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Priority inheritance: a task waits behind the one the socket hears, whose audio all goes first, so that one's job is served
+    /// at the waiting task's level from now. Else the session's own urgent task, synthesized first, would stall the task ahead of it (no
+    /// audio until aging lifted it) and wait behind it all the same.</summary>
+    private void RaiseCurrentTo(Priority priority)
+    {
+        if (_tasks.Current is { EndStatus: null, DeviceKey: { } device } current && priority > current.SpeaksAt)
+        {
+            current.SpeaksAt = priority;
+            _ = RaiseQuietly(GrainFactory.GetGrain<ISynthesizerGrain>(device), current.TaskId, priority);
+        }
+    }
+
+    private static async Task RaiseQuietly(ISynthesizerGrain synthesizer, string taskId, Priority priority)
+    {
+        try
+        {
+            await synthesizer.Raise(taskId, priority);
+        }
+        catch (Exception e) when (e is OrleansException or TimeoutException)
+        {
+            // Its silo is going: the job starts again elsewhere, at its own level.
+        }
+    }
 
     /// <summary>Reads a task's job to its end; when its synthesizer's silo dies, starts it again elsewhere from the first byte missing.</summary>
     private async Task Pull(ChannelItem item, IAsyncEnumerator<SynthesisEvent> events, int restarts)

@@ -15,6 +15,9 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public Priority Priority => Request.Priority;
 
+    /// <summary>The level its job is served at: its own, or that of a task of the session waiting behind it (priority inheritance).</summary>
+    public Priority SpeaksAt { get; set; } = request.Priority;
+
     public long Order { get; } = order;
 
     /// <summary>Cancels the task's synthesis (interrupt, abandon).</summary>

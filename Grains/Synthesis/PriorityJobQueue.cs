@@ -9,7 +9,8 @@ public sealed class ScheduledJob(SynthesisJob job, long sequence, DateTimeOffset
 
     public string TaskId => Job.TaskId;
 
-    public Priority Priority { get; } = job.Request.Priority;
+    /// <summary>The level it is served at: its request's, or higher when its owner raised it (<see cref="PriorityJobQueue.Raise"/>).</summary>
+    public Priority Priority { get; internal set; } = job.Request.Priority;
 
     /// <summary>Jobs of one session are served in order; a job without a session is a session of its own.</summary>
     public string SessionKey { get; } = job.Request.SessionId ?? job.TaskId;
@@ -95,7 +96,9 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         return count;
     }
 
-    public void Enqueue(ScheduledJob job)
+    /// <summary>Queues a new job, or puts one back that ran: behind the round it ran in (it yielded to another session's first sentence),
+    /// or, with <paramref name="keepPlace"/>, where it was (a CRITICAL job preempted it: FIFO within its level holds).</summary>
+    public void Enqueue(ScheduledJob job, bool keepPlace = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         if (!_turns.TryGetValue(job.SessionKey, out var turn))
@@ -108,10 +111,15 @@ public sealed class PriorityJobQueue(TimeSpan aging)
         {
             job.Tag = turn.Waiting[level] > 0 ? Math.Max(_virtual, turn.Tail[level] + 1) : _virtual;
         }
+        else if (keepPlace)
+        {
+            // Never behind a later job of its own session (the tie-break, its arrival, puts it first among equal tags).
+            job.Tag = turn.Waiting[level] > 0 ? Math.Min(job.Tag, Tags(turn, job.Priority).First) : job.Tag;
+        }
         else
         {
-            // Put back (preempted, or it yielded to a fresh job): behind the round it ran in, so whatever it yielded to goes first, but
-            // never behind a later job of its own session.
+            // Put back (it yielded to a fresh job): behind the round it ran in, so whatever it yielded to goes first, but never behind a
+            // later job of its own session.
             job.Tag = turn.Waiting[level] > 0 ? Math.Min(_virtual + 1, Tags(turn, job.Priority).First) : _virtual + 1;
         }
 
@@ -154,6 +162,20 @@ public sealed class PriorityJobQueue(TimeSpan aging)
 
         Left(job);
         return true;
+    }
+
+    /// <summary>Serves a waiting job at <paramref name="priority"/> from now (higher than its own), in its place by arrival there.</summary>
+    public void Raise(ScheduledJob job, Priority priority)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (priority <= job.Priority || !_jobs.Remove(job))
+        {
+            return;
+        }
+
+        Left(job);
+        job.Priority = priority;
+        Enqueue(job, keepPlace: true);
     }
 
     /// <summary>The waiting job of <paramref name="taskId"/>, if any.</summary>

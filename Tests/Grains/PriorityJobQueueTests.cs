@@ -150,6 +150,46 @@ public sealed class PriorityJobQueueTests
     }
 
     [Fact]
+    public void A_job_a_critical_one_preempted_resumes_first_of_its_level_before_jobs_that_came_after_it()
+    {
+        // REST requests, each a session of its own: the oldest is running when a CRITICAL one comes.
+        var queue = new PriorityJobQueue(s_aging);
+        queue.Enqueue(Job("n0", Priority.Normal));
+        Assert.True(queue.TryDequeue(s_start, out var running));
+        queue.Enqueue(Job("n1", Priority.Normal));
+        queue.Enqueue(Job("n2", Priority.Normal));
+        queue.Enqueue(Job("critical", Priority.Critical));
+
+        queue.Enqueue(running, keepPlace: true);
+
+        Assert.Equal(["critical", "n0", "n1", "n2"], Drain(queue, s_start));
+    }
+
+    [Fact]
+    public void A_raised_job_is_served_at_its_new_level_in_its_arrival_place_ahead_of_its_sessions_job_that_raised_it()
+    {
+        var queue = new PriorityJobQueue(s_aging);
+        var playing = Job("playing", Priority.Normal, "s");
+        queue.Enqueue(playing);
+        queue.Enqueue(Job("other-high", Priority.High, "o"));
+        queue.Enqueue(Job("other-normal", Priority.Normal, "o2"));
+        queue.Enqueue(Job("urgent", Priority.Critical, "s"));
+        queue.Enqueue(Job("other-critical", Priority.Critical, "o3"));
+
+        queue.Raise(playing, Priority.Critical);
+
+        Assert.Equal(Priority.Critical, playing.Priority);
+        Assert.Equal(3, queue.CountAt(Priority.Critical));
+        Assert.Equal(["playing", "urgent", "other-critical", "other-high", "other-normal"], Drain(queue, s_start));
+
+        // Lower is no raise.
+        var high = Job("high", Priority.High, "t");
+        queue.Enqueue(high);
+        queue.Raise(high, Priority.Normal);
+        Assert.Equal(Priority.High, high.Priority);
+    }
+
+    [Fact]
     public void Removal_and_counts_per_level()
     {
         var queue = new PriorityJobQueue(s_aging);

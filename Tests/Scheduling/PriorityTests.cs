@@ -82,6 +82,51 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
     }
 
     [Fact]
+    public async Task A_job_a_critical_one_preempted_resumes_before_a_later_job_of_its_level()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var story = cluster.NewTask();
+        await story.Submit(SchedulingCluster.Request("First sentence. Second sentence."));
+        await ScriptedEngine.WaitUntilStarted("First sentence. ");
+        var later = cluster.NewTask();
+        await later.Submit(SchedulingCluster.Request("Later one."));
+        var critical = cluster.NewTask();
+        await critical.Submit(SchedulingCluster.Request("Stop right now.", Priority.Critical));
+        ScriptedEngine.Resume();
+        await WaitAll([story, later, critical]);
+
+        // FIFO within a level holds across a preemption: the oldest NORMAL request is not sent behind one that came after it.
+        Assert.Equal(["First sentence. ", "Stop right now.", "Second sentence.", "Later one."], ScriptedEngine.Spoken);
+    }
+
+    [Fact]
+    public async Task A_sessions_urgent_task_lifts_the_one_its_socket_hears_instead_of_stalling_it()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var session = "inherit-" + Guid.NewGuid().ToString("N");
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
+        var playing = "task_" + Guid.NewGuid().ToString("N");
+        await channel.Submit(new ChannelTaskInfo(playing, null, null), SchedulingCluster.Request("First sentence. Second sentence. Third sentence.", Priority.Normal, session));
+
+        // A streamed voice's first job calibrates its gain first (one sentence of its own): let that through.
+        await ScriptedEngine.StepUntilStarted("First sentence. ");
+
+        // Its audio must all go before the urgent task's: synthesizing the urgent one first would only stall the one the socket hears.
+        var urgent = "task_" + Guid.NewGuid().ToString("N");
+        await channel.Submit(new ChannelTaskInfo(urgent, null, null), SchedulingCluster.Request("Urgent.", Priority.Critical, session));
+        var other = cluster.NewTask();
+        await other.Submit(SchedulingCluster.Request("Other high.", Priority.High));
+        ScriptedEngine.Resume();
+        await WaitAll([cluster.Grains.GetGrain<ITaskGrain>(playing), cluster.Grains.GetGrain<ITaskGrain>(urgent), other]);
+
+        string[] expected = ["First sentence. ", "Second sentence. ", "Third sentence.", "Urgent.", "Other high."];
+        Assert.Equal(expected, ScriptedEngine.Spoken.Where(expected.Contains));
+        await channel.Close();
+    }
+
+    [Fact]
     public async Task With_an_in_order_engine_the_sentence_queued_ahead_of_a_preemption_is_dropped_and_spoken_again_in_its_place()
     {
         const string story = "First sentence. Second sentence. Third sentence. Fourth sentence.";
