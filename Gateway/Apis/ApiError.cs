@@ -82,6 +82,8 @@ public sealed record ApiError(int Status, string Code, string Message, string? F
         {
             StatusCodes.Status404NotFound when openAi => ("not_found", $"Nothing at {http.Request.Path}: the OpenAI-compatible API has "
                 + "POST /v1/audio/speech, GET /v1/models and GET /v1/audio/voices."),
+            StatusCodes.Status404NotFound when http.Request.Path.StartsWithSegments("/api/v1") =>
+                ("not_found", $"Nothing at {http.Request.Path}: see /docs for the API's routes."),
             StatusCodes.Status404NotFound => ("not_found", $"Nothing at {http.Request.Path}: the API is under /api/v1 (see /docs)."),
             StatusCodes.Status405MethodNotAllowed => ("method_not_allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}."),
             StatusCodes.Status400BadRequest => ("bad_request", "The request could not be read: a route or query value of the wrong type."),

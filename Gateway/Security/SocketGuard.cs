@@ -26,6 +26,12 @@ public sealed class SocketGuard(TokenService tokens, RateLimits limits, SocketLe
     /// that does not validate closes the socket (docs/websocket.md, Auth), never silently ignored.</summary>
     public async Task<bool> Authenticate(string? token)
     {
+        // The seed's example shows the token as an Authorization header value would carry it: "Bearer <jwt>" is the same token.
+        if (token is not null && token.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            token = token["Bearer ".Length..].Trim();
+        }
+
         if (Caller is { } known)
         {
             return !authEnabled || token is null

@@ -92,6 +92,12 @@ public sealed class HttpEdgeTests(GatewayFixture gateway)
     public async Task Routes_and_methods_that_do_not_exist_answer_with_a_problem_and_a_stable_code()
     {
         await (await Client.GetAsync("/api/v1/no-such-thing")).AssertProblem(HttpStatusCode.NotFound, "not_found");
+
+        // The message points where to look: under /api/v1 already, to the routes; elsewhere, to /api/v1.
+        var inside = await (await Client.GetAsync("/api/v1/tasks")).Json(HttpStatusCode.NotFound);
+        Assert.DoesNotContain("the API is under", inside.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var outside = await (await Client.GetAsync("/tasks")).Json(HttpStatusCode.NotFound);
+        Assert.Contains("the API is under /api/v1", outside.GetProperty("message").GetString(), StringComparison.Ordinal);
         await (await Client.PutAsync("/api/v1/health", null)).AssertProblem(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
         await (await Client.DeleteAsync("/api/v1/voices")).AssertProblem(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
     }

@@ -139,7 +139,7 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
         }
 
         var token = (await gateway.Login("alice-key")).GetProperty("access_token").GetString()!;
-        foreach (var way in new[] { "connect", "header", "query" })
+        foreach (var way in new[] { "connect", "connect as a header value", "header", "query" })
         {
             await using var client = way switch
             {
@@ -147,7 +147,10 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
                 "query" => await ProtocolClient.Connect(gateway.BaseAddress, query: "token=" + token),
                 _ => await ProtocolClient.Connect(gateway.BaseAddress),
             };
-            await client.Send(way == "connect" ? new { type = "connect", auth_token = (string?)token } : new { type = "connect", auth_token = (string?)null });
+
+            // The seed's connect shows "bearer_token": the token as an Authorization header carries it ("Bearer …") is taken too.
+            var shown = way switch { "connect" => token, "connect as a header value" => "Bearer " + token, _ => null };
+            await client.Send(new { type = "connect", auth_token = shown });
             Assert.Equal("connected", (await client.Receive())!.Type);
             await client.Send(new { type = "synthesize", text = "hola", format = "pcm" });
             var messages = await client.ReceiveUntil(m => m.Type == "status" && m.Str("status") is "completed" or "error");
