@@ -345,8 +345,18 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    // The abandon timer runs from the moment the last reader left until a resume window later.
-    Task<bool> IAudioChannelGrain.IsInUse() => Task.FromResult(_listeners > 0 || _abandonTimer is not null || _tasks.LineUp.Count > 0);
+    Task<bool> IAudioChannelGrain.IsInUse()
+    {
+        // The abandon timer runs from the moment the last reader left until a resume window later.
+        var inUse = _listeners > 0 || _abandonTimer is not null || _tasks.LineUp.Count > 0;
+        if (!inUse && _contexts.Count == 0)
+        {
+            // Nobody has listened since it was activated (maybe by this question): it holds nothing, and leaves at once.
+            DeactivateOnIdle();
+        }
+
+        return Task.FromResult(inUse);
+    }
 
     private async Task AbandonIfUnheard(CancellationToken cancellationToken)
     {
