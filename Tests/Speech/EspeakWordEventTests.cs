@@ -15,6 +15,24 @@ public sealed class EspeakWordEventTests
         return sink;
     }
 
+    [Theory]
+    [InlineData("Mr. and Mrs. Jones went out a lot today.", "en-us", new[] { "Mr", "and", "Mrs", "Jones", "went", "out", "a", "lot", "today" })]
+    [InlineData("Quedamos a las 3.30 p. m. con 2.500 euros.", "es", new[] { "Quedamos", "a", "las", "3.30", "p", "m", "con", "2.500", "euros" })]
+    [InlineData("Sr. García llegó a las 9 a. m. ayer.", "es", new[] { "Sr", "García", "llegó", "a", "las", "9", "a", "m", "ayer" })]
+    [InlineData("We paid 1,500 dollars at 10:30 today.", "en-us", new[] { "We", "paid", "1,500", "dollars", "at", "10:30", "today" })]
+    public async Task Every_word_is_reported_once_after_abbreviations_and_numbers_are_one_word(string text, string voice, string[] words)
+    {
+        // After an abbreviation espeak-ng points its next word's event at the space before it; a number it reads as several words
+        // reports its parts ("3." and "30"). Neither may lose a word or split one for a client cutting its transcript.
+        var sink = await Say(text, voice);
+
+        Assert.Equal(words, sink.Words.Select(w => text.Substring(w.Offset, w.Length)));
+        for (var i = 1; i < sink.Words.Count; i++)
+        {
+            Assert.True(sink.Words[i].Sample >= sink.Words[i - 1].Sample, $"word {i} at sample {sink.Words[i].Sample}");
+        }
+    }
+
     [Fact]
     public async Task Words_arrive_in_order_pointing_at_the_text_and_into_the_pcm()
     {

@@ -363,6 +363,12 @@ internal sealed unsafe class EspeakWorker
                 end--;
             }
 
+            if (start == end && length == 1 && start < text.Length && start > 0 && IsWordCharacter(text[start]) && char.IsWhiteSpace(text[start - 1]))
+            {
+                // After an abbreviation ("Mr. and", "p. m. con") espeak-ng points one character early, at the space before the word.
+                end = start + 1;
+            }
+
             end = WordEnd(text, end);
             if (end == start || start < _lastWordEnd)
             {
@@ -374,19 +380,20 @@ internal sealed unsafe class EspeakWorker
         }
 
         /// <summary>Where the source word that espeak-ng's event ends at <paramref name="end"/> really ends: its length stops at an
-        /// apostrophe, a hyphen, an inner dot or a suffix ("isn't" as "isn", "X-ray" as "X", "e.g." as "e", "29th" as "29"), whose rest
-        /// it reports as more events or not at all. The word runs on over letters, digits and marks, and over <c>' ’ - . _</c> between
-        /// them; not into scripts written without spaces (CJK), where each event is a word of its own.</summary>
+        /// apostrophe, a hyphen, an inner dot or a suffix ("isn't" as "isn", "X-ray" as "X", "e.g." as "e", "29th" as "29"), or just
+        /// after one ("3." of "3.30", "1," of "1,500"), whose rest it reports as more events or not at all. The word runs on over letters,
+        /// digits and marks, over <c>' ’ - . _</c> between them, and over <c>, :</c> between digits; not into scripts written without
+        /// spaces (CJK), where each event is a word of its own.</summary>
         private static int WordEnd(string text, int end)
         {
             while (end < text.Length)
             {
                 var c = text[end];
-                if (IsWordCharacter(c) && end > 0 && IsWordCharacter(text[end - 1]))
+                if (IsWordCharacter(c) && end > 0 && (IsWordCharacter(text[end - 1]) || JoinsAt(text, end - 1)))
                 {
                     end++;
                 }
-                else if (c is '\'' or '’' or '-' or '.' or '_' && end + 1 < text.Length && IsWordCharacter(text[end + 1]) && end > 0 && IsWordCharacter(text[end - 1]))
+                else if (JoinsAt(text, end))
                 {
                     end += 2;
                 }
@@ -398,6 +405,11 @@ internal sealed unsafe class EspeakWorker
 
             return end;
         }
+
+        /// <summary>Whether the character at <paramref name="i"/> joins the word characters on either side into one word.</summary>
+        private static bool JoinsAt(string text, int i) =>
+            i > 0 && i + 1 < text.Length && IsWordCharacter(text[i - 1]) && IsWordCharacter(text[i + 1])
+            && (text[i] is '\'' or '’' or '-' or '.' or '_' || (text[i] is ',' or ':' && char.IsAsciiDigit(text[i - 1]) && char.IsAsciiDigit(text[i + 1])));
 
         private static bool IsWordCharacter(char c) =>
             c < '\u2E80' && (char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark);
