@@ -29,12 +29,13 @@ public sealed partial class ChannelPump
     }
 
     /// <summary>Forwards every channel event after <paramref name="after"/>; ends with a 4001 close, a <c>stream_interrupted</c> error,
-    /// or when <paramref name="cancellationToken"/> stops it.</summary>
+    /// or when <paramref name="cancellationToken"/> stops it. <paramref name="resuming"/>: the client asked to resume from
+    /// <paramref name="after"/>, so events gone before the first one forwarded are a <c>resume_expired</c>; else (and after the first)
+    /// the channel dropped them unread: <c>events_dropped</c>.</summary>
     /// <remarks>A silo's death is mended by the reader, which listens again after the last event forwarded; it checks a silent channel
     /// only while the client waits for audio (an idle session is silent by right).</remarks>
-    public async Task Run(long after, CancellationToken cancellationToken)
+    public async Task Run(long after, bool resuming, CancellationToken cancellationToken)
     {
-        var resuming = true;
         await using var events = new ResumingChannelReader(_channel, after, "WebSocket of session " + _sessionId, _logger, _home, new ChannelReading
         {
             ExpectingEvents = _expectingAudio,

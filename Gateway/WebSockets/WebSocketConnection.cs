@@ -343,7 +343,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         using (LogContext.PushProperty("SessionId", _sessionId))
         {
             LogSessionOpened(_sessionId, lastSequence is not null);
-            _pump = new ChannelPump(_channel, _outbox, _sessionId, _home, _logger, () => _filter.HasOpenTasks).Run(after, cancellationToken);
+            _pump = new ChannelPump(_channel, _outbox, _sessionId, _home, _logger, () => _filter.HasOpenTasks).Run(after, resuming: lastSequence is not null, cancellationToken);
         }
 
         // A point past the present resumes nothing (the socket starts at the present).

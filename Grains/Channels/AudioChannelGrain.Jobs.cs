@@ -196,6 +196,12 @@ public sealed partial class AudioChannelGrain
                 item.DeviceKey = started.DeviceKey;
                 item.StartedAt ??= time.GetUtcNow();
                 Record(item, new TaskProgress(SynthesisStatus.Processing, DeviceKey: started.DeviceKey));
+                if (ReferenceEquals(_tasks.Current, item))
+                {
+                    // Its `processing` may go out now.
+                    Pump();
+                }
+
                 return false;
             case SentenceAudio piece:
                 if (item.QueuedAt != 0 && piece.Audio.Length > 0)

@@ -224,6 +224,13 @@ public sealed partial class AudioChannelGrain(
                     break;
                 }
 
+                if (current.StartedAt is null && current.Pending.Count == 0 && current.EndStatus is null)
+                {
+                    // `processing` once its synthesis has started (its first audio follows within a sentence), not while its job still
+                    // waits for the engine: the socket is its, but nothing plays yet (JobStarted pumps again).
+                    break;
+                }
+
                 current.Started = true;
                 Emit(new TaskStartedEvent(0, current.TaskId, current.Info.RequestId, current.Info.ContextId), AudioPosition.None);
                 emitted = true;

@@ -134,9 +134,9 @@ public sealed partial class SynthesizerGrain
         }
     }
 
-    /// <summary>Whether waiting work speaks before <paramref name="job"/>'s next sentence: a CRITICAL job, or the first sentence of a
-    /// streamed job of another session at its level.</summary>
+    /// <summary>Whether waiting work speaks before <paramref name="job"/>'s next sentence: a CRITICAL job (unless it is one), or the first
+    /// sentence of a streamed job of another session at its level (CRITICAL included: sessions that all ask at that level all start soon).</summary>
     private bool YieldsTo(ScheduledJob job, DateTimeOffset now) =>
-        job.Priority != Priority.Critical
-        && (_queue.HasWaiting(Priority.Critical, now) || _queue.HasFreshWaiting(job.Priority, job.SessionKey, now));
+        (job.Priority != Priority.Critical && _queue.HasWaiting(Priority.Critical, now))
+        || _queue.HasFreshWaiting(job.Priority, job.SessionKey, now);
 }

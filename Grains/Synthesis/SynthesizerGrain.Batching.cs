@@ -53,7 +53,7 @@ public sealed partial class SynthesizerGrain
 
             await TopUpAsync(members, level, slot, speed, max);
             var now = Now;
-            if (level != Priority.Critical && (_queue.HasWaiting(Priority.Critical, now) || _queue.HasFreshWaiting(level, members, now)))
+            if ((level != Priority.Critical && _queue.HasWaiting(Priority.Critical, now)) || _queue.HasFreshWaiting(level, members, now))
             {
                 foreach (var member in members)
                 {

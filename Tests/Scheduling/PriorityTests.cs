@@ -127,6 +127,38 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
     }
 
     [Fact]
+    public async Task At_critical_too_another_sessions_first_sentence_goes_first_and_its_processing_waits_for_its_synthesis()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var (story, storyTask) = await SubmitToChannel("First sentence. Second sentence. Third sentence.", Priority.Critical);
+        await ScriptedEngine.StepUntilStarted("First sentence. ");
+
+        // Another session's CRITICAL reply takes its socket's turn at once, but its job waits for the engine: no `processing` yet.
+        var (reply, replyTask) = await SubmitToChannel("Bravo speaks.", Priority.Critical);
+        Assert.Equal(0, (await reply.GetWindow()).Last);
+        ScriptedEngine.Resume();
+        var replyEvents = await OffPrimaryChannels.ReadUntilEnd(reply, replyTask);
+        await OffPrimaryChannels.ReadUntilEnd(story, storyTask);
+
+        // Sessions that all ask at CRITICAL all start soon: the running one yields its next sentence to the other's first.
+        string[] expected = ["First sentence. ", "Bravo speaks.", "Second sentence. ", "Third sentence."];
+        Assert.Equal(expected, ScriptedEngine.Spoken.Where(expected.Contains));
+        Assert.IsType<TaskStartedEvent>(replyEvents[0]);
+        Assert.IsType<AudioEvent>(replyEvents[1]);
+    }
+
+    /// <summary>A streamed task on a new session's channel.</summary>
+    private async Task<(IAudioChannelGrain Channel, string TaskId)> SubmitToChannel(string text, Priority priority)
+    {
+        var session = "level-" + Guid.NewGuid().ToString("N");
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), SchedulingCluster.Request(text, priority, session) with { Format = AudioFormat.Pcm }));
+        return (channel, taskId);
+    }
+
+    [Fact]
     public async Task With_an_in_order_engine_the_sentence_queued_ahead_of_a_preemption_is_dropped_and_spoken_again_in_its_place()
     {
         const string story = "First sentence. Second sentence. Third sentence. Fourth sentence.";
