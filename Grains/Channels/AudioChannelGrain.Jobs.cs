@@ -46,6 +46,7 @@ public sealed partial class AudioChannelGrain
         var item = _tasks.Add(info, request, cancellation);
         item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         item.DeviceKey = queued.DeviceKey;
+        item.StartsAtOnce = queued.Position == 0;
         item.CreatedAt = time.GetUtcNow();
         if (context is not null)
         {

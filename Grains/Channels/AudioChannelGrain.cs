@@ -224,10 +224,11 @@ public sealed partial class AudioChannelGrain(
                     break;
                 }
 
-                if (current.StartedAt is null && current.Pending.Count == 0 && current.EndStatus is null)
+                if (current.StartedAt is null && !current.StartsAtOnce && current.Pending.Count == 0 && current.EndStatus is null)
                 {
-                    // `processing` once its synthesis has started (its first audio follows within a sentence), not while its job still
-                    // waits for the engine: the socket is its, but nothing plays yet (JobStarted pumps again).
+                    // `processing` once its synthesis starts (its first audio follows within a sentence), not while its job waits behind
+                    // others for the engine: the socket is its, but nothing plays yet (JobStarted pumps again). A job with nothing ahead
+                    // starts at once: its `processing` goes now, so a reader in another process has it before the audio is there.
                     break;
                 }
 

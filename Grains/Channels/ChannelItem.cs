@@ -18,6 +18,9 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>The level its job is served at: its own, or that of a task of the session waiting behind it (priority inheritance).</summary>
     public Priority SpeaksAt { get; set; } = request.Priority;
 
+    /// <summary>Its job was queued with nothing ahead of it on its device: its synthesis starts at once.</summary>
+    public bool StartsAtOnce { get; set; }
+
     public long Order { get; } = order;
 
     /// <summary>Cancels the task's synthesis (interrupt, abandon).</summary>
