@@ -105,17 +105,13 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
     {
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
-        var session = "inherit-" + Guid.NewGuid().ToString("N");
-        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
-        var playing = "task_" + Guid.NewGuid().ToString("N");
-        await channel.Submit(new ChannelTaskInfo(playing, null, null), SchedulingCluster.Request("First sentence. Second sentence. Third sentence.", Priority.Normal, session));
+        var (channel, playing) = await SubmitToChannel("First sentence. Second sentence. Third sentence.", Priority.Normal);
 
         // A streamed voice's first job calibrates its gain first (one sentence of its own): let that through.
         await ScriptedEngine.StepUntilStarted("First sentence. ");
 
         // Its audio must all go before the urgent task's: synthesizing the urgent one first would only stall the one the socket hears.
-        var urgent = "task_" + Guid.NewGuid().ToString("N");
-        await channel.Submit(new ChannelTaskInfo(urgent, null, null), SchedulingCluster.Request("Urgent.", Priority.Critical, session));
+        var (_, urgent) = await SubmitToChannel("Urgent.", Priority.Critical, channel.GetPrimaryKeyString());
         var other = cluster.NewTask();
         await other.Submit(SchedulingCluster.Request("Other high.", Priority.High));
         ScriptedEngine.Resume();
@@ -148,10 +144,10 @@ public sealed class PriorityTests(SingleDeviceCluster cluster) : IDisposable
         Assert.IsType<AudioEvent>(replyEvents[1]);
     }
 
-    /// <summary>A streamed task on a new session's channel.</summary>
-    private async Task<(IAudioChannelGrain Channel, string TaskId)> SubmitToChannel(string text, Priority priority)
+    /// <summary>A streamed task on a session's channel (a new session's unless <paramref name="session"/> is given).</summary>
+    private async Task<(IAudioChannelGrain Channel, string TaskId)> SubmitToChannel(string text, Priority priority, string? session = null)
     {
-        var session = "level-" + Guid.NewGuid().ToString("N");
+        session ??= "level-" + Guid.NewGuid().ToString("N");
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), SchedulingCluster.Request(text, priority, session) with { Format = AudioFormat.Pcm }));
