@@ -78,6 +78,9 @@ public sealed partial class AudioChannelGrain
             LogRecordFailed(SessionId, info.TaskId, e);
         }
 
+        // Its `processing` may wait for the record (Pump).
+        Pump();
+
         var now = time.GetUtcNow();
         return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, SynthesisStatus.Queued, request, now, null, null, 0, null, null,
             queued.Position, queued.EstimatedSeconds, null, DeviceKey: queued.DeviceKey));

@@ -224,11 +224,12 @@ public sealed partial class AudioChannelGrain(
                     break;
                 }
 
-                if (current.StartedAt is null && !current.StartsAtOnce && current.Pending.Count == 0 && current.EndStatus is null)
+                if (current.StartedAt is null && !(current.StartsAtOnce && current.Recording.IsCompleted) && current.Pending.Count == 0 && current.EndStatus is null)
                 {
                     // `processing` once its synthesis starts (its first audio follows within a sentence), not while its job waits behind
                     // others for the engine: the socket is its, but nothing plays yet (JobStarted pumps again). A job with nothing ahead
-                    // starts at once: its `processing` goes now, so a reader in another process has it before the audio is there.
+                    // starts at once: its `processing` goes as soon as its task grain has its record (a client may read the task the moment it hears
+                    // it), so a reader in another process has it before the audio is there.
                     break;
                 }
 
