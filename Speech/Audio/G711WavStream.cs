@@ -5,7 +5,7 @@ namespace MitTts.Speech.Audio;
 
 /// <summary>G.711 (mu-law or A-law) at 8 kHz in a WAVE container: 8-bit samples after a 58-byte header.</summary>
 /// <remarks>The header (fmt with cbSize, fact, data) is what ffmpeg, sox and NAudio expect for non-PCM WAVE; streamed,
-/// the sizes are 0xFFFFFFFF like streamed PCM WAV.</remarks>
+/// the RIFF and data sizes are 0xFFFFFFFF like streamed PCM WAV and the fact chunk's sample count is 0.</remarks>
 internal sealed class G711WavStream(ushort formatTag, Func<short, byte> encodeSample, long? totalSamples) : IAudioEncoderStream
 {
     public const int Rate = 8000;
@@ -43,7 +43,9 @@ internal sealed class G711WavStream(ushort formatTag, Func<short, byte> encodeSa
         BinaryPrimitives.WriteInt16LittleEndian(header[36..], 0);
         "fact"u8.CopyTo(header[38..]);
         BinaryPrimitives.WriteInt32LittleEndian(header[42..], 4);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[46..], dataLength);
+        // Streamed, the fact chunk's sample count is 0 ("not known"): ffmpeg takes a count of 0xFFFFFFFF literally (a
+        // duration of 149 hours) but estimates the length from the bytes it has when the count is 0.
+        BinaryPrimitives.WriteUInt32LittleEndian(header[46..], dataLength == WavEncoder.UnknownLength ? 0 : dataLength);
         "data"u8.CopyTo(header[50..]);
         BinaryPrimitives.WriteUInt32LittleEndian(header[54..], dataLength);
         output.Advance(HeaderLength);

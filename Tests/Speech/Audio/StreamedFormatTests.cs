@@ -67,6 +67,20 @@ public sealed class StreamedFormatTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => encoder.CreateStream(22050));
     }
 
+    [Theory]
+    [InlineData("mulaw")]
+    [InlineData("alaw")]
+    public async Task Streamed_G711_reads_in_ffprobe_as_the_length_it_has_not_as_its_unknown_length_marker(string format)
+    {
+        var source = await SourceAt(8000);
+
+        var (streamed, _) = ChunkedEncoding.Encode(AudioEncoders.Get(format), source.Samples, 8000);
+        var probe = await ExternalTool.Ffprobe(streamed, "wav");
+
+        Assert.Equal(uint.MaxValue, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(streamed.AsSpan(54)));
+        Assert.Equal(source.DurationSeconds, probe.DurationSeconds, 0.01);
+    }
+
     [Fact]
     public async Task Streamed_wav_header_says_unknown_length_and_whole_wav_header_is_exact()
     {
