@@ -57,6 +57,29 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
         Assert.DoesNotContain("mittts_gateways", document, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/api/v1/synthesize", "application/problem+json")]
+    [InlineData("/v1/audio/speech", "application/json")]
+    public async Task A_body_over_the_limit_gets_the_apis_own_413_whether_a_gateway_or_nginx_refuses_it(string path, string mediaType)
+    {
+        // 1.5 MiB passes nginx (2 MiB) and meets the gateway's 1 MiB limit; 3 MiB never reaches a gateway. Both answers must be the
+        // same JSON error, not nginx's HTML page.
+        foreach (var size in new[] { 1536 * 1024, 3 * 1024 * 1024 })
+        {
+            var body = "{\"text\": \"" + new string('a', size) + "\"}";
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            var response = await cluster.Balancer.PostAsync(path, content);
+
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.RequestEntityTooLarge, $"{size} bytes: {response.StatusCode} {text}");
+            Assert.Equal(mediaType, response.Content.Headers.ContentType?.MediaType);
+            using var json = JsonDocument.Parse(text);
+            var error = path.StartsWith("/v1", StringComparison.Ordinal) ? json.RootElement.GetProperty("error") : json.RootElement;
+            Assert.Equal("payload_too_large", error.GetProperty("code").GetString());
+            Assert.Contains("1 MiB", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task A_task_and_its_audio_are_served_by_the_gateway_that_did_not_create_it()
     {

@@ -317,6 +317,12 @@ public class RealClusterFixture : IAsyncLifetime
     private void WriteNginxConfig(int port, string servers)
     {
         var folder = Directory.CreateDirectory(Path.Combine(_state, "nginx")).FullName;
+        // nginx started as root runs its worker as nobody, which spools request bodies larger than its buffer under body/: the temp
+        // folder's 0700 would make every such request a 500.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_state, (UnixFileMode)0b111_101_101);
+        }
         Directory.CreateDirectory(Path.Combine(folder, "logs"));
         var template = File.ReadAllText(Path.Combine(RepositoryRoot, "deploy", "nginx", "mittts.conf.template"));
         File.WriteAllText(Path.Combine(folder, "mittts.conf"), template
