@@ -5,6 +5,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   socket: null, context: null, rate: 22050, playAt: 0, sources: new Set(),
   sentAt: 0, firstAudioAt: 0, audioSeconds: 0, taskId: null, words: [], startTime: 0,
+  // serverTask: our task is queued or running at the server. dropAudio: an interrupt is on its way, so frames that arrive before
+  // its acknowledgement belong to the stopped task; ackWaiters: who waits for that acknowledgement (a Speak that barges in).
+  serverTask: false, dropAudio: false, ackWaiters: [],
 };
 // What a test (or a curious user) can read: how much audio reached the audio graph, and the figures shown.
 window.mittts = { ready: false, playing: () => state.sources.size, stats: { chunks: 0, samples: 0, ttfaMs: null, rtf: null, interrupted: false, completed: false, chunksAfterInterrupt: 0 } };
@@ -59,8 +62,10 @@ function openSocket() {
   socket.onmessage = (event) => (typeof event.data === "string" ? onMessage(JSON.parse(event.data)) : onAudio(event.data));
   socket.onclose = (event) => {
     state.socket = null;
+    state.serverTask = false;
+    acknowledged();
     if (event.code === 4401) showError("The server needs an access token (Access token, above).");
-    setButtons(false);
+    refreshButtons();
   };
   return new Promise((resolve, reject) => {
     socket.onopen = () => { socket.send(JSON.stringify({ type: "connect" })); resolve(socket); };
@@ -79,27 +84,31 @@ function onMessage(message) {
       if (message.status === "cancelled" && window.mittts.stats.interrupted) return;
       if (message.status === "error" || message.status === "cancelled") {
         if (message.error) showError(message.error.code + ": " + message.error.message);
+        state.serverTask = false;
         setState(message.status);
-        setButtons(false);
+        refreshButtons();
       }
       break;
     case "timestamps":
       if (message.task_id === state.taskId) addWords(message.words);
       break;
     case "interrupted":
-      setState("interrupted");
+      if (state.dropAudio) state.serverTask = false;
+      acknowledged();
+      if (window.mittts.stats.interrupted) setState("interrupted");
+      refreshButtons();
       break;
     case "error":
       showError(message.code + ": " + message.message);
       // A refused request never gets a task: it is not waiting in any queue.
-      if (!state.taskId) setState("error");
-      setButtons(false);
+      if (!state.taskId) { state.serverTask = false; setState("error"); }
+      refreshButtons();
       break;
   }
 }
 
 function onAudio(buffer) {
-  if (window.mittts.stats.interrupted) { window.mittts.stats.chunksAfterInterrupt++; return; }
+  if (state.dropAudio || window.mittts.stats.interrupted) { window.mittts.stats.chunksAfterInterrupt++; return; }
   const view = new DataView(buffer);
   // The seed's frame: u32 message_type (1 = audio), u32 data_length, then the audio (big-endian header).
   if (view.getUint32(0) !== 1 || buffer.byteLength <= 8) return;
@@ -122,7 +131,12 @@ function onAudio(buffer) {
   state.playAt = at + audio.duration;
   state.audioSeconds += audio.duration;
   state.sources.add(source);
-  source.onended = () => state.sources.delete(source);
+  source.onended = () => {
+    state.sources.delete(source);
+    if (state.sources.size > 0 || state.serverTask) return;
+    if ($("state").textContent === "playing") setState("completed");
+    refreshButtons();
+  };
   window.mittts.stats.chunks++;
   window.mittts.stats.samples += pcm.length;
 }
@@ -153,13 +167,39 @@ function finish() {
   window.mittts.stats.rtf = rtf;
   window.mittts.stats.completed = true;
   $("rtf").textContent = rtf === null ? "–" : rtf.toFixed(3) + " (" + state.audioSeconds.toFixed(2) + " s of audio)";
-  setState("completed");
-  setButtons(false);
+  state.serverTask = false;
+  // The server is done long before the audio is (espeak-ng runs far faster than real time): Interrupt stays until it has played.
+  setState(state.sources.size > 0 ? "playing" : "completed");
+  refreshButtons();
 }
+
+// Busy while the server works on our task or its audio still plays: Interrupt (and Escape) stop either.
+function busy() { return state.serverTask || state.sources.size > 0; }
+
+function refreshButtons() { setButtons(busy()); }
 
 function setButtons(speaking) {
   $("speak").disabled = speaking;
   $("interrupt").disabled = !speaking;
+}
+
+function acknowledged() {
+  state.dropAudio = false;
+  for (const resolve of state.ackWaiters.splice(0)) resolve();
+}
+
+// Stops our task at the server (if it has one) and resolves once the server acknowledged, so no frame of it is taken for the next.
+function stopServerTask(reason) {
+  if (!state.dropAudio && state.serverTask && state.socket && state.socket.readyState === WebSocket.OPEN) {
+    state.dropAudio = true;
+    state.socket.send(JSON.stringify({ type: "interrupt", reason }));
+  }
+  if (!state.dropAudio) return Promise.resolve();
+  return new Promise((resolve) => {
+    state.ackWaiters.push(resolve);
+    // An acknowledgement that never comes (the socket closes, which also resolves) must not hold the next answer back for good.
+    setTimeout(acknowledged, 2000);
+  });
 }
 
 async function speak(event) {
@@ -167,7 +207,9 @@ async function speak(event) {
   showError(null);
   const voice = $("voice").selectedOptions[0];
   if (!voice) return;
+  // Speaking again (Ctrl+Enter) while the last answer runs is a barge-in: stop it here and at the server first.
   interruptPlayback();
+  await stopServerTask("user_stop");
   state.rate = +voice.dataset.rate || 22050;
   state.context = state.context || new AudioContext();
   await state.context.resume();
@@ -178,7 +220,8 @@ async function speak(event) {
   $("rtf").textContent = "–";
   try {
     const socket = await openSocket();
-    setButtons(true);
+    state.serverTask = true;
+    refreshButtons();
     setState("queued");
     state.sentAt = performance.now();
     socket.send(JSON.stringify({
@@ -187,7 +230,8 @@ async function speak(event) {
     }));
   } catch (error) {
     showError(error);
-    setButtons(false);
+    state.serverTask = false;
+    refreshButtons();
   }
 }
 
@@ -200,8 +244,12 @@ function interruptPlayback() {
 function interrupt() {
   window.mittts.stats.interrupted = true;
   interruptPlayback();
-  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify({ type: "interrupt", reason: "user_stop" }));
-  setButtons(false);
+  if (state.serverTask) {
+    stopServerTask("user_stop");
+  } else {
+    setState("interrupted");
+  }
+  refreshButtons();
 }
 
 async function download() {
@@ -223,7 +271,11 @@ async function download() {
 $("speak-form").addEventListener("submit", speak);
 $("interrupt").addEventListener("click", interrupt);
 $("download").addEventListener("click", download);
-$("token").addEventListener("change", () => { sessionStorage.setItem("mittts-token", $("token").value.trim()); if (state.socket) state.socket.close(); loadVoices().catch(showError); });
+$("token").addEventListener("change", () => {
+  sessionStorage.setItem("mittts-token", $("token").value.trim());
+  if (state.socket) state.socket.close();
+  loadVoices().then(() => showError(null), showError);
+});
 document.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) speak(event);
   if (event.key === "Escape" && !$("interrupt").disabled) interrupt();

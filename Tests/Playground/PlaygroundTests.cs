@@ -134,4 +134,44 @@ public sealed class PlaygroundTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.Equal(0, (await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>());
         Assert.True((await browser.Evaluate("document.getElementById('speak').disabled === false"))!.GetValue<bool>(), "ready to speak again");
     }
+
+    [Fact]
+    public async Task Escape_stops_an_answer_the_server_has_finished_sending_while_it_still_plays()
+    {
+        var browser = _browser!;
+        // About a minute of speech, made in well under a second: the server says completed long before the audio has played.
+        var text = string.Join(' ', Enumerable.Repeat(LongText, 5));
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(text)}; "
+            + "document.getElementById('speak').click(); true");
+        await browser.WaitFor("window.mittts.stats.completed");
+
+        Assert.True((await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>() > 0, "the answer still plays");
+        Assert.Equal("playing", (await browser.Evaluate("document.getElementById('state').textContent"))!.GetValue<string>());
+        Assert.True((await browser.Evaluate("document.getElementById('interrupt').disabled === false"))!.GetValue<bool>(), "Interrupt is offered");
+
+        await browser.Evaluate("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' })); true");
+        Assert.Equal(0, (await browser.Evaluate("window.mittts.playing()"))!.GetValue<int>());
+        Assert.Equal("interrupted", (await browser.Evaluate("document.getElementById('state').textContent"))!.GetValue<string>());
+        Assert.True((await browser.Evaluate("document.getElementById('speak').disabled === false"))!.GetValue<bool>(), "ready to speak again");
+    }
+
+    [Fact]
+    public async Task Ctrl_Enter_during_an_answer_stops_it_and_plays_only_the_new_one()
+    {
+        var browser = _browser!;
+        var text = string.Join(' ', Enumerable.Repeat(LongText, 20));
+        await browser.Evaluate($"document.getElementById('text').value = {System.Text.Json.JsonSerializer.Serialize(text)}; "
+            + "document.getElementById('speak').click(); true");
+        await browser.WaitFor("window.mittts.stats.chunks > 0 && window.mittts.playing() > 0");
+
+        await browser.Evaluate("document.getElementById('text').value = 'Hola.'; "
+            + "document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', ctrlKey: true })); true");
+        await browser.WaitFor("window.mittts.stats.completed");
+
+        // "Hola." is under a second of speech: none of the long answer's remaining four minutes may be taken for it.
+        var seconds = (await browser.Evaluate("window.mittts.stats.samples / state.rate"))!.GetValue<double>();
+        Assert.InRange(seconds, 0.1, 1.5);
+        Assert.Equal(1, (await browser.Evaluate("document.querySelectorAll('#words span').length"))!.GetValue<int>());
+        Assert.Equal(string.Empty, (await browser.Evaluate("document.getElementById('error').textContent"))!.GetValue<string>());
+    }
 }
