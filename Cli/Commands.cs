@@ -20,12 +20,9 @@ public static class Commands
     {
         await using var session = await client.Connect(cancel);
         request["text"] = text;
-        await using var target = Open(output);
-        var bytes = await new Speaker(session, error).Speak(request, target, showProgress: !quiet, cancel);
-        if (target is FileStream)
-        {
-            Speaker.FixWavSizes(target);
-        }
+        await using var target = AudioOutput.Open(output, whole: true);
+        var bytes = await new Speaker(session, error).Speak(request, target.Stream, showProgress: !quiet, cancel);
+        await target.Commit(cancel);
 
         if (!quiet)
         {
@@ -46,7 +43,9 @@ public static class Commands
         return 0;
     }
 
-    /// <summary>Each line of <paramref name="input"/> spoken as it arrives, one continuous stream out (so only formats that join: pcm, mp3).</summary>
+    /// <summary>Each line of <paramref name="input"/> spoken as it arrives, one continuous stream out (so only formats that join: pcm, mp3).
+    /// A line the server refuses (or whose task fails) is reported and skipped, and the exit code says some were (1); an error that
+    /// names no request (the session's audio can no longer be whole) stops at once.</summary>
     public static async Task<int> Stream(ServerClient client, TextReader input, Dictionary<string, object?> request, string? output, TextWriter error, CancellationToken cancel)
     {
         request.TryAdd("format", "pcm");
@@ -57,18 +56,32 @@ public static class Commands
         }
 
         await using var session = await client.Connect(cancel);
-        await using var target = Open(output);
+        await using var target = AudioOutput.Open(output, whole: false);
         var speaker = new Speaker(session, error);
+        var refused = 0;
+        var number = 0;
         while (await input.ReadLineAsync(cancel) is { } line)
         {
-            if (!string.IsNullOrWhiteSpace(line))
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
             {
-                request["text"] = line;
-                await speaker.Speak(request, target, showProgress: false, cancel);
+                continue;
+            }
+
+            request["text"] = line;
+            try
+            {
+                await speaker.Speak(request, target.Stream, showProgress: false, cancel);
+            }
+            catch (ServerException e) when (e.OfRequest)
+            {
+                refused++;
+                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"mittts: line {number} not spoken: {e.Message}"));
             }
         }
 
-        return 0;
+        await target.Commit(cancel);
+        return refused == 0 ? 0 : 1;
     }
 
     /// <summary>First audio over one session, one request at a time; then throughput with <paramref name="concurrency"/> sessions.</summary>
@@ -125,7 +138,4 @@ public static class Commands
     }
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
-
-    private static System.IO.Stream Open(string? output) =>
-        output is null or "-" ? Console.OpenStandardOutput() : new FileStream(output, FileMode.Create, FileAccess.ReadWrite);
 }

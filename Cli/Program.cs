@@ -6,10 +6,14 @@ var url = new Option<string>("--url") { Description = "Server address (MITTTS_UR
 var token = new Option<string?>("--token") { Description = "Access token (MITTTS_TOKEN).", Recursive = true };
 var apiKey = new Option<string?>("--api-key") { Description = "API key traded for a token (MITTTS_API_KEY).", Recursive = true };
 var voice = new Option<string?>("--voice", "-v") { Description = "Voice id (mittts voices lists them); default: the server's." };
-var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp3, ogg, flac, aac, mulaw or alaw; default: from -o's extension, else wav (say) or pcm (stream)." };
+var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp3, ogg, flac, aac, mulaw or alaw; default: from -o's extension, else wav." };
+var streamFormat = new Option<string?>("--format", "-f") { Description = "pcm (default) or mp3: the formats whose pieces join into one stream." };
 var output = new Option<string?>("--output", "-o") { Description = "Output file; - or none: standard output." };
 var speed = new Option<double?>("--speed") { Description = "0.5 to 2.0." };
 var priority = new Option<string?>("--priority") { Description = "normal, high or critical." };
+OneOf(format, "wav", "pcm", "mp3", "ogg", "flac", "aac", "mulaw", "alaw");
+OneOf(streamFormat, "pcm", "mp3");
+OneOf(priority, "normal", "high", "critical");
 var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar." };
 
 var text = new Argument<string>("text") { Description = "What to say; - reads standard input." };
@@ -20,7 +24,7 @@ var language = new Option<string?>("--language", "-l") { Description = "Only voi
 var voices = new Command("voices", "List the server's voices.") { language };
 voices.SetAction((parse, cancel) => Run(parse, cancel, (client, _) => Commands.Voices(client, parse.GetValue(language), Console.Out, cancel)));
 
-var stream = new Command("stream", "Speak each line of standard input as it comes; audio to a file or standard output (pipe it into a player).") { voice, format, output, speed, priority };
+var stream = new Command("stream", "Speak each line of standard input as it comes; audio to a file or standard output (pipe it into a player).") { voice, streamFormat, output, speed, priority };
 stream.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Commands.Stream(client, Console.In, Request(parse), parse.GetValue(output), error, cancel)));
 
 var count = new Option<int>("--requests", "-n") { Description = "Requests in all (default 20).", DefaultValueFactory = _ => 20 };
@@ -49,6 +53,15 @@ if (parsed.Errors.Count > 0)
 
 return await parsed.InvokeAsync();
 
+// A value the server would refuse is a usage error (exit 2), caught before anything is sent; case does not matter.
+static void OneOf(Option<string?> option, params string[] values) => option.Validators.Add(result =>
+{
+    if (result.GetValueOrDefault<string?>() is { } value && !values.Contains(value, StringComparer.OrdinalIgnoreCase))
+    {
+        result.AddError($"{result.Option.Name} must be one of {string.Join(", ", values)}, not '{value}'.");
+    }
+});
+
 static void AtLeastOne(Option<int> option) => option.Validators.Add(result =>
 {
     if (result.GetValueOrDefault<int>() < 1)
@@ -62,8 +75,8 @@ Dictionary<string, object?> Request(ParseResult parse)
     var request = new Dictionary<string, object?>();
     Put(request, "voice_id", parse.GetValue(voice));
     Put(request, "speed", parse.GetValue(speed));
-    Put(request, "priority", parse.GetValue(priority));
-    var chosen = parse.GetValue(format) ?? FormatOf(parse.GetValue(output));
+    Put(request, "priority", parse.GetValue(priority)?.ToLowerInvariant());
+    var chosen = (parse.GetValue(format) ?? parse.GetValue(streamFormat))?.ToLowerInvariant() ?? FormatOf(parse.GetValue(output));
     Put(request, "format", chosen);
     return request;
 }
@@ -98,7 +111,7 @@ async Task<int> Run(ParseResult parse, CancellationToken cancel, Func<ServerClie
         return 2;
     }
 
-    if (parse.GetValue(format) is null && parse.GetValue(output) is { } path && path != "-" && Path.GetExtension(path) is { Length: > 1 } extension
+    if ((parse.GetValue(format) ?? parse.GetValue(streamFormat)) is null && parse.GetValue(output) is { } path && path != "-" && Path.GetExtension(path) is { Length: > 1 } extension
         && FormatOf(path) is null)
     {
         await Console.Error.WriteLineAsync($"mittts: cannot tell a format from '{extension}': name the file .wav, .mp3, .ogg, .flac, .aac or .pcm, or give --format.");
@@ -125,9 +138,15 @@ async Task<int> Run(ParseResult parse, CancellationToken cancel, Func<ServerClie
         await Console.Error.WriteLineAsync($"mittts: cannot reach {address}: {e.Message}");
         return 2;
     }
+    catch (OutputException e)
+    {
+        // The output failed while being written (a full disk, a closed pipe): the user's to fix, so a usage error.
+        await Console.Error.WriteLineAsync($"mittts: {e.Message}");
+        return 2;
+    }
     catch (Exception e) when (e is DirectoryNotFoundException or UnauthorizedAccessException or PathTooLongException)
     {
-        // The output file cannot be written (no such folder, no permission): the user's argument, so a usage error.
+        // The output file cannot be opened (no such folder, no permission): the user's argument, so a usage error.
         await Console.Error.WriteLineAsync($"mittts: cannot write {parse.GetValue(output)}: {e.Message}");
         return 2;
     }

@@ -66,6 +66,13 @@ public sealed class ServerClient : IDisposable
         }
 
         await session.DisposeAsync();
+        if ((int?)socket.CloseStatus == 4401)
+        {
+            throw new ServerException("unauthorized", _token is null
+                ? "the server needs credentials: give --token (MITTTS_TOKEN) or --api-key (MITTTS_API_KEY)"
+                : $"the server refused the token ({socket.CloseStatusDescription})");
+        }
+
         throw new ServerException("connection_closed", $"The server closed the socket ({socket.CloseStatus} {socket.CloseStatusDescription}).");
     }
 
@@ -88,9 +95,12 @@ public sealed class ServerClient : IDisposable
 }
 
 /// <summary>An error the server answered with: its stable code and message.</summary>
-public sealed class ServerException(string code, string message) : Exception($"{code}: {message}")
+public sealed class ServerException(string code, string message, bool ofRequest = false) : Exception($"{code}: {message}")
 {
     public string Code { get; } = code;
+
+    /// <summary>The error is one request's (refused, failed, cancelled): the session goes on.</summary>
+    public bool OfRequest { get; } = ofRequest;
 }
 
 /// <summary>What arrives on the socket: a JSON message, or a binary frame's audio.</summary>

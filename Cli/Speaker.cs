@@ -5,11 +5,29 @@ namespace MitTts.Cli;
 /// <summary>Speaks requests on one session and writes their audio, in order, as it arrives.</summary>
 public sealed class Speaker(SpeechSession session, TextWriter progress)
 {
+    /// <summary>How much of the progress bar is drawn; -1: none on the current line.</summary>
+    private int _drawn = -1;
+
     /// <summary>Speaks <paramref name="request"/> (a <c>synthesize</c> message); its audio goes to <paramref name="output"/> as it arrives,
     /// and <paramref name="firstAudio"/>, when given, is called as the first of it does. Returns the audio bytes written; throws
     /// <see cref="ServerException"/> when the task fails, and on any error that names no request (the session's stream broke or lost
     /// audio: <c>stream_interrupted</c>, <c>events_dropped</c>), since the audio can no longer be whole.</summary>
     public async Task<long> Speak(Dictionary<string, object?> request, Stream output, bool showProgress, CancellationToken cancellationToken, Action? firstAudio = null)
+    {
+        _drawn = -1;
+        try
+        {
+            return await SpeakOnce(request, output, showProgress, firstAudio, cancellationToken);
+        }
+        catch (Exception) when (_drawn >= 0)
+        {
+            // The error the caller prints goes on a line of its own, not after the progress bar.
+            await progress.WriteLineAsync();
+            throw;
+        }
+    }
+
+    private async Task<long> SpeakOnce(Dictionary<string, object?> request, Stream output, bool showProgress, Action? firstAudio, CancellationToken cancellationToken)
     {
         var requestId = "cli-" + Guid.NewGuid().ToString("N")[..12];
         request["type"] = "synthesize";
@@ -17,7 +35,6 @@ public sealed class Speaker(SpeechSession session, TextWriter progress)
         await session.Send(request, cancellationToken);
 
         long written = 0;
-        var drawn = -1;
         while (await session.Receive(cancellationToken) is { } received)
         {
             if (received.Message is null)
@@ -50,24 +67,28 @@ public sealed class Speaker(SpeechSession session, TextWriter progress)
                     written += audio.Length;
                     if (showProgress)
                     {
-                        Draw(received.Message["progress"]?.GetValue<double>() ?? 0, ref drawn);
+                        Draw(received.Message["progress"]?.GetValue<double>() ?? 0);
                     }
 
                     break;
                 case "error":
-                    throw new ServerException(received.Str("code") ?? "error", received.Str("message") ?? "the server refused the request");
+                    // Errors of other requests were skipped above: one with our id is this request's, one without is the session's.
+                    throw new ServerException(received.Str("code") ?? "error", received.Str("message") ?? "the server refused the request",
+                        ofRequest: received.Str("request_id") is not null);
                 case "status" when received.Str("status") is "completed":
                     if (showProgress)
                     {
-                        Draw(1.0, ref drawn);
+                        Draw(1.0);
                         progress.WriteLine();
+                        _drawn = -1;
                     }
 
                     await output.FlushAsync(cancellationToken);
                     return written;
                 case "status" when received.Str("status") is "error" or "cancelled":
                     var error = received.Message["error"];
-                    throw new ServerException(error?["code"]?.GetValue<string>() ?? received.Str("status")!, error?["message"]?.GetValue<string>() ?? "the task did not complete");
+                    throw new ServerException(error?["code"]?.GetValue<string>() ?? received.Str("status")!, error?["message"]?.GetValue<string>() ?? "the task did not complete",
+                        ofRequest: true);
             }
         }
 
@@ -113,16 +134,16 @@ public sealed class Speaker(SpeechSession session, TextWriter progress)
         }
     }
 
-    private void Draw(double fraction, ref int drawn)
+    private void Draw(double fraction)
     {
         const int width = 30;
         var filled = (int)Math.Round(Math.Clamp(fraction, 0, 1) * width);
-        if (filled == drawn)
+        if (filled == _drawn)
         {
             return;
         }
 
-        drawn = filled;
+        _drawn = filled;
         progress.Write(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\r[{new string('#', filled)}{new string('.', width - filled)}] {fraction * 100,3:0}%"));
     }
 }

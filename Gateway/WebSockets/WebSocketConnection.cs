@@ -258,7 +258,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
     {
         if (!await _guard.Authenticate(connect.AuthToken))
         {
-            CloseUnauthenticated("auth_token is not a valid access token");
+            CloseUnauthenticated(connect.AuthToken is null
+                ? "an access token is required: connect with auth_token"
+                : "auth_token is not a valid access token");
             return;
         }
 

@@ -107,6 +107,10 @@ public sealed class CliTests(GatewayFixture gateway)
     [InlineData("say|hola|--url|notaurl")]
     [InlineData("say|hola|-o|/nonexistent-folder-of-mittts/x.wav|--url|{server}")]
     [InlineData("say|hola|-o|speech.xyz|--url|{server}")]
+    [InlineData("say|hola|-f|xyz|--url|{server}")]
+    [InlineData("say|hola|--priority|urgent|--url|{server}")]
+    [InlineData("stream|-f|ogg|--url|{server}")]
+    [InlineData("say|hola|-q|-o|/dev/full|--url|{server}")]
     public async Task A_usage_error_exits_2_with_a_message_and_no_stack_trace(string arguments)
     {
         var run = await Cli(null, [.. arguments.Replace("{server}", gateway.BaseAddress.ToString(), StringComparison.Ordinal).Split('|')]);
@@ -115,6 +119,50 @@ public sealed class CliTests(GatewayFixture gateway)
         Assert.StartsWith("mittts: ", run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_say_leaves_an_existing_file_as_it_was_and_creates_none()
+    {
+        var folder = Directory.CreateTempSubdirectory("mittts-cli-").FullName;
+        try
+        {
+            var existing = Path.Combine(folder, "keep.wav");
+            byte[] before = [.. Encoding.ASCII.GetBytes("RIFF"), 1, 2, 3, 4];
+            await File.WriteAllBytesAsync(existing, before);
+            var fresh = Path.Combine(folder, "new.wav");
+
+            var overExisting = await Cli(null, "say", "hola", "-v", "xx-nobody-9", "-o", existing, "--url", gateway.BaseAddress.ToString());
+            var overNothing = await Cli(null, "say", "   ", "-o", fresh, "--url", gateway.BaseAddress.ToString());
+
+            Assert.Equal(1, overExisting.Exit);
+            Assert.Contains("voice_not_found", overExisting.Stderr, StringComparison.Ordinal);
+            Assert.Equal(1, overNothing.Exit);
+            Assert.Equal(before, await File.ReadAllBytesAsync(existing));
+            Assert.Equal(["keep.wav"], Directory.GetFiles(folder).Select(Path.GetFileName));
+
+            var spoken = await Cli(null, "say", "hola", "-q", "-o", existing, "--url", gateway.BaseAddress.ToString());
+            Assert.True(spoken.Exit == 0, spoken.Stderr);
+            var file = await File.ReadAllBytesAsync(existing);
+            Assert.Equal(file.Length - 44, BitConverter.ToInt32(file, 40));
+            Assert.Equal(["keep.wav"], Directory.GetFiles(folder).Select(Path.GetFileName));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Stream_reports_a_refused_line_and_speaks_the_others()
+    {
+        string[] lines = ["Primera línea.", "\u001b[31mroja\u001b[0m", "Tercera."];
+        var run = await Cli(string.Join('\n', lines) + "\n", "stream", "-v", "es-male-1", "--url", gateway.BaseAddress.ToString());
+
+        Assert.Equal(1, run.Exit);
+        Assert.Contains("line 2 not spoken: invalid_text", run.Stderr, StringComparison.Ordinal);
+        var expected = await ReferenceSeconds(lines[0], "es-male-1") + await ReferenceSeconds(lines[2], "es-male-1");
+        Assert.InRange(run.Stdout.Length / (2.0 * 22050), expected * 0.9, expected * 1.1);
     }
 
     [Fact]
@@ -131,6 +179,9 @@ public sealed class CliTests(GatewayFixture gateway)
         var without = await Cli(null, "voices", "--url", secure.BaseAddress.ToString());
         Assert.Equal(1, without.Exit);
         Assert.Contains("unauthorized", without.Stderr, StringComparison.Ordinal);
+        var sayWithout = await Cli(null, "say", "hola", "-o", "-", "--url", secure.BaseAddress.ToString());
+        Assert.Equal(1, sayWithout.Exit);
+        Assert.Contains("unauthorized: the server needs credentials", sayWithout.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
