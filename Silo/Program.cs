@@ -15,7 +15,7 @@ namespace MitTts.Silo;
 /// and the OpenAPI document generator then finds two.</remarks>
 public static class SiloProcess
 {
-    public static async Task Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddMitTtsSources(args);
@@ -46,6 +46,6 @@ public static class SiloProcess
         builder.UseOrleans(silo => silo.UseMitTtsSilo(builder.Configuration));
         var app = builder.Build();
         app.MapMitTtsMetrics(builder.Configuration);
-        await app.RunAsync();
+        return await HostRunner.Run(app);
     }
 }

@@ -141,6 +141,23 @@ public sealed class ShutdownTests
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the server took {stopping.Elapsed} to stop");
     }
 
+    [Fact]
+    public async Task A_port_in_use_exits_with_code_1_and_says_why_instead_of_aborting()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+
+        await using var server = ServerProcess.Start(("MIT_TTS_HTTP_PORT", port));
+        var exitCode = await server.WaitForExit();
+
+        // 134 is the runtime's abort (SIGABRT) on an unhandled exception.
+        Assert.True(exitCode == 1, $"exit code {exitCode}");
+        Assert.Contains(server.Log, line => line.StartsWith("mittts: the server could not start:", StringComparison.Ordinal)
+            && line.Contains("address already in use", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(server.Log, line => line.Contains("Unhandled exception", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Stopping the synthesizers did not finish\",\"@i\":\"2f93cdb4\",\"@l\":\"Error\",\"SourceContext\":\"MitTts\"}", true)]
     [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Host terminated\",\"@i\":\"2f93cdb4\",\"@l\":\"Fatal\"}", true)]
@@ -169,6 +186,17 @@ public sealed class ShutdownTests
         }
 
         public HttpClient Client { get; }
+
+        /// <summary>Every line the process wrote so far, both streams.</summary>
+        public IReadOnlyCollection<string> Log => _log;
+
+        /// <summary>Waits (at most 30 s, a hang guard) for the process to exit by itself; its exit code, once its output is read.</summary>
+        public async Task<int> WaitForExit()
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(limit.Token);
+            return _process.ExitCode;
+        }
 
         public static ServerProcess Start(params (string Name, string Value)[] environment)
         {
