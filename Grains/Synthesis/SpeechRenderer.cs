@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers;
 using System.Collections.Concurrent;
 using CommunityToolkit.HighPerformance.Buffers;
@@ -131,7 +132,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         ArgumentNullException.ThrowIfNull(voice);
         ArgumentNullException.ThrowIfNull(engine);
         var encoder = Encoder(request);
-        var gain = await StreamGain(voice, engine, cancellationToken);
+        var gain = await StreamGain(voice, engine, engine.AppliesSpeedAndPitch ? request.Pitch : 1.0, cancellationToken);
         var (speed, pitch) = DspSpeedAndPitch(request, engine);
         return new StreamedRendering(
             encoder,
@@ -149,22 +150,25 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     {
         ArgumentNullException.ThrowIfNull(voice);
         ArgumentNullException.ThrowIfNull(engine);
-        await StreamGain(voice, engine, cancellationToken);
+        await StreamGain(voice, engine, 1.0, cancellationToken);
     }
 
     /// <summary>Whether the gain of <paramref name="voice"/>'s streams is known (its first stream will not calibrate).</summary>
     public bool KnowsStreamGain(VoiceEntry voice)
     {
         ArgumentNullException.ThrowIfNull(voice);
-        return _streamGains.ContainsKey(GainKey(voice));
+        return _streamGains.ContainsKey(GainKey(voice, 1.0));
     }
 
-    // The model too: every single-speaker Piper voice has the same (empty) engine voice.
-    private static string GainKey(VoiceEntry voice) => $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}";
+    // The model too: every single-speaker Piper voice has the same (empty) engine voice. An engine that sets the pitch itself
+    // (espeak-ng) is louder at a higher one (3 dB at 2.0), so its gain is learnt per pitch, in steps of 0.05 (31 at most per voice).
+    private static string GainKey(VoiceEntry voice, double pitch) =>
+        pitch == 1.0 ? $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}" : $"{voice.Engine}/{voice.Model}/{voice.EngineVoice}/{pitch.ToString("0.00", CultureInfo.InvariantCulture)}";
 
-    private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, CancellationToken cancellationToken)
+    private async ValueTask<double> StreamGain(VoiceEntry voice, ISpeechEngine engine, double enginePitch, CancellationToken cancellationToken)
     {
-        var key = GainKey(voice);
+        var pitch = Math.Round(enginePitch * 20) / 20;
+        var key = GainKey(voice, pitch);
         if (_streamGains.TryGetValue(key, out var gain))
         {
             return gain;
@@ -173,7 +177,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         using var pcm = new PcmBuffer();
         // On the pool, never on the caller's thread: a neural engine's inference runs inside the call, and the caller is a synthesizer
         // grain that must stay free to hear a cancel (a slow model's calibration held one for a minute, deaf to the barge-in).
-        await Task.Run(() => engine.SynthesizeAsync(new SpeechRequest(CalibrationText, voice.EngineVoice), pcm, cancellationToken), CancellationToken.None);
+        await Task.Run(() => engine.SynthesizeAsync(new SpeechRequest(CalibrationText, voice.EngineVoice, Pitch: pitch), pcm, cancellationToken), CancellationToken.None);
         gain = LoudnessNormalizer.GainFor(pcm.Samples);
         _streamGains[key] = gain;
         return gain;

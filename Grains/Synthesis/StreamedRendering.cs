@@ -41,7 +41,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
     private readonly Lock _gate = new();
     private readonly IAudioEncoderStream _encoder;
     private readonly StreamingResampler? _resampler;
-    private readonly double _gain;
+    private double _gain;
     private readonly int _engineRate;
     private readonly int _outputRate;
     private readonly double _speed;
@@ -370,6 +370,19 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
         {
             ArrayPool<short>.Shared.Return(_scratch);
             _scratch = ArrayPool<short>.Shared.Rent(samples.Length);
+        }
+
+        // The voice's gain was measured on one sentence; a louder passage must not pass the peak ceiling (README, Formats). The gain
+        // comes down to what this chunk allows and stays there for the rest of the stream, so the level never pumps back up.
+        var peak = 0;
+        foreach (var sample in samples)
+        {
+            peak = Math.Max(peak, Math.Abs((int)sample));
+        }
+
+        if (peak * _gain > LoudnessNormalizer.PeakCeiling * short.MaxValue)
+        {
+            _gain = LoudnessNormalizer.PeakCeiling * short.MaxValue / peak;
         }
 
         var scaled = _scratch.AsSpan(0, samples.Length);

@@ -26,7 +26,7 @@ public sealed class StreamedRenderingTests : IDisposable
     private readonly FakeTimeProvider _clock = new();
     private readonly StreamedRendering _stream;
     private readonly Channel<SynthesisEvent> _output = Channel.CreateUnbounded<SynthesisEvent>();
-    private short _next;
+    private int _next;
 
     public StreamedRenderingTests()
     {
@@ -213,7 +213,7 @@ public sealed class StreamedRenderingTests : IDisposable
         {
             for (var j = 0; j < buffer.Length; j++)
             {
-                buffer[j] = _next++;
+                buffer[j] = Ramp(_next++);
             }
 
             _stream.Write(buffer);
@@ -226,10 +226,12 @@ public sealed class StreamedRenderingTests : IDisposable
         var samples = new short[BufferSamples * buffers];
         for (var i = 0; i < samples.Length; i++)
         {
-            // Counting wraps past 32767; the gain stage clamps -32768 to -32767.
-            samples[i] = Math.Max((short)(short.MinValue + 1), (short)(start + i));
+            samples[i] = Ramp(start + i);
         }
 
         return MemoryMarshal.AsBytes(samples.AsSpan()).ToArray();
     }
+
+    /// <summary>The n-th sample written: a ramp that wraps inside the peak ceiling, so a gain of 1 passes it unchanged.</summary>
+    private static short Ramp(int n) => (short)((n % 20_000) - 10_000);
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using MitTts.Tests.Api;
+using MitTts.Speech.Audio;
 using MitTts.Tests.Support;
 
 namespace MitTts.Tests.WebSockets;
@@ -255,5 +256,27 @@ public sealed class StreamingTests(GatewayFixture gateway)
                 Assert.NotNull(current);
             }
         }
+    }
+
+    [Fact]
+    public async Task A_streamed_high_pitched_voice_keeps_below_the_peak_ceiling_at_the_level_REST_gives_it()
+    {
+        // espeak-ng at pitch 2.0 is about 3 dB louder than the voice's calibration sentence: with its gain, peaks clipped at full scale.
+        const string text = "Mode clip check. The second sentence is here, and a third one follows it. Done now.";
+        var request = new { text, voice_id = "en-male-1", format = "pcm", speed = 0.5, pitch = 2.0 };
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "synthesize", request.text, request.voice_id, request.format, request.speed, request.pitch });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+        var streamed = new Pcm(Pcm.FromS16Le(messages.Where(m => m.IsAudio).SelectMany(m => m.Audio!).ToArray()), 22050, 1);
+        var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", request);
+        response.EnsureSuccessStatusCode();
+        var whole = new Pcm(Pcm.FromS16Le(await response.Content.ReadAsByteArrayAsync()), 22050, 1);
+
+        var ceiling = (int)(LoudnessNormalizer.PeakCeiling * short.MaxValue) + 1;
+        Assert.Equal("completed", messages[^1].Str("status"));
+        Assert.InRange(streamed.Samples.Max(s => Math.Abs((int)s)), 1, ceiling);
+        Assert.InRange(whole.Samples.Max(s => Math.Abs((int)s)), 1, ceiling);
+        Assert.InRange(20 * Math.Log10(streamed.Rms / whole.Rms), -1.5, 1.5);
     }
 }
