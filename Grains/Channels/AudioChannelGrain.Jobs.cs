@@ -19,6 +19,7 @@ public sealed partial class AudioChannelGrain
         }
 
         var taken = System.Diagnostics.Stopwatch.GetTimestamp();
+        var discards = context?.Discards;
         var cancellation = new CancellationTokenSource();
         DispatchedJob started;
         try
@@ -62,6 +63,11 @@ public sealed partial class AudioChannelGrain
         }
 
         _ = Pull(item, started.Events!, 0);
+        if (context is not null && context.Discards != discards)
+        {
+            // Its context was interrupted while the job was being dispatched, before the task was here for the interrupt to see.
+            Stop(item, SynthesisStatus.Cancelled, null);
+        }
 
         // An idle channel gives the socket to the new task at once; otherwise it waits its turn.
         Pump();
@@ -233,8 +239,17 @@ public sealed partial class AudioChannelGrain
                 return false;
             case JobCompleted completed:
                 var result = item.Complete(completed);
-                Record(item, new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0, SampleRate: item.SampleRate,
-                    CacheHit: completed.CacheHit));
+                var report = new TaskProgress(SynthesisStatus.Completed, Audio: item.Request.Store ? result : null, DurationSeconds: item.DurationMs / 1000.0,
+                    SampleRate: item.SampleRate, CacheHit: completed.CacheHit);
+                if (item.Started)
+                {
+                    Record(item, report);
+                }
+                else
+                {
+                    item.DeferredCompletion = report;
+                }
+
                 Pump();
                 return true;
             case JobFailed failed:

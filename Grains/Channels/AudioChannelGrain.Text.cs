@@ -56,8 +56,16 @@ public sealed partial class AudioChannelGrain
     private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
     {
         var tasks = new List<SubmitResult>(pieces.Count);
+        var discards = context.Discards;
         foreach (var piece in pieces)
         {
+            if (context.Discards != discards)
+            {
+                // Interrupted while this append's sentences went in one by one (each waits for its dispatch): the rest were cut from
+                // text the barge-in discarded, so they are dropped, not spoken after the acknowledgement.
+                break;
+            }
+
             var (taskId, announced) = TakeTextTaskId();
             var info = new ChannelTaskInfo(taskId, context.Options.RequestId, context.Id);
             var result = await SubmitItem(info, context.Options.Template with { Text = piece }, context, announced);

@@ -183,11 +183,24 @@ public sealed partial class AudioChannelGrain(
         {
             var wanted = taskIds is not null ? taskIds.Contains(item.TaskId)
                 : contextId is null || string.Equals(item.Info.ContextId, contextId, StringComparison.Ordinal);
-            if (wanted && item.EndStatus is null)
+            if (wanted && item.Stoppable)
             {
                 item.EndAnnounced = announced;
                 Stop(item, SynthesisStatus.Cancelled, null);
                 stopped.Add(item.Info);
+            }
+        }
+
+        // Tasks the channel is done with whose events the reader has not had yet (synthesis runs ahead of the socket): in a cluster,
+        // whole sentences wait in the log for the gateway's reader. Named to the socket that interrupted, which drops the rest of them
+        // and ends them itself (a cancel from elsewhere cannot take back an end already in the log).
+        foreach (var unread in announced ? _log.UnreadTasks() : [])
+        {
+            var wanted = taskIds is not null ? taskIds.Contains(unread.TaskId)
+                : contextId is null || string.Equals(unread.ContextId, contextId, StringComparison.Ordinal);
+            if (wanted && !stopped.Exists(t => t.TaskId == unread.TaskId))
+            {
+                stopped.Add(unread);
             }
         }
 
@@ -236,6 +249,11 @@ public sealed partial class AudioChannelGrain(
                 current.Started = true;
                 Emit(new TaskStartedEvent(0, current.TaskId, current.Info.RequestId, current.Info.ContextId), AudioPosition.None);
                 emitted = true;
+                if (current.DeferredCompletion is { } completion)
+                {
+                    current.DeferredCompletion = null;
+                    Record(current, completion);
+                }
             }
 
             foreach (var (channelEvent, position) in current.Pending)
@@ -305,6 +323,7 @@ public sealed partial class AudioChannelGrain(
     private void Stop(ChannelItem item, SynthesisStatus status, TaskError? error)
     {
         item.Pending.Clear();
+        item.DeferredCompletion = null;
         item.EndStatus = status;
         item.Error = error;
         item.Cancellation.Cancel();
@@ -397,7 +416,7 @@ public sealed partial class AudioChannelGrain(
         var unfinished = 0;
         foreach (var item in _tasks.LineUp.ToArray())
         {
-            if (item.EndStatus is null)
+            if (item.Stoppable)
             {
                 Stop(item, SynthesisStatus.Cancelled, null);
                 unfinished++;

@@ -90,6 +90,14 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
 
     public SynthesisStatus? EndStatus { get; set; }
 
+    /// <summary>The completed report of a job that finished before its task's turn on the socket: recorded when the task starts there,
+    /// so that a task stopped before any of it was heard (a barge-in) is recorded cancelled, as its socket hears it, not completed.</summary>
+    public TaskProgress? DeferredCompletion { get; set; }
+
+    /// <summary>Whether a barge-in or a cancel can still stop it: its synthesis runs, or ended well ahead of its turn with nothing of it
+    /// sent yet (its audio waits in <see cref="Pending"/>).</summary>
+    public bool Stoppable => EndStatus is null || (EndStatus == SynthesisStatus.Completed && !Started);
+
     public TaskError? Error { get; set; }
 
     /// <summary>For the first audio's stages (<see cref="StreamStageMetrics"/>), <see cref="System.Diagnostics.Stopwatch"/> timestamps: when

@@ -100,6 +100,27 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         MoveToBlocks(DateTimeOffset.MinValue);
     }
 
+    /// <summary>Each task with an event after <see cref="ReadThrough"/> (no reader has had it yet), once, in order: what a barge-in must
+    /// still stop though the channel is done with it (its synthesis ended, its events wait for the reader).</summary>
+    public List<ChannelTaskInfo> UnreadTasks()
+    {
+        var tasks = new List<ChannelTaskInfo>();
+        for (var i = _start; i < _entries.Count; i++)
+        {
+            var entry = _entries[i];
+            if (entry.Mark.Sequence <= ReadThrough || entry.Mark.TaskId is not { } taskId || tasks.Exists(t => t.TaskId == taskId))
+            {
+                continue;
+            }
+
+            tasks.Add(entry.Event is { } channelEvent
+                ? new ChannelTaskInfo(taskId, channelEvent.RequestId, channelEvent.ContextId)
+                : new ChannelTaskInfo(taskId, entry.RequestId, entry.ContextId));
+        }
+
+        return tasks;
+    }
+
     /// <summary>The marks of events after <see cref="ReadThrough"/> up to <paramref name="through"/>: what a restored channel needs to
     /// know where a reader that had any of them stands.</summary>
     public List<EventMark> UnreadMarks(long through)

@@ -61,9 +61,13 @@ internal sealed class TextContext(string id, TextContextOptions options, string?
         return _sentences.Flush();
     }
 
+    /// <summary>How many times the context was interrupted: a submission that began before one stops (its pieces were interrupted).</summary>
+    public int Discards { get; private set; }
+
     /// <summary>Drops what is buffered (barge-in): the next fragment starts a fresh text.</summary>
     public void Discard()
     {
+        Discards++;
         _buffered.Clear();
         _sentences = new SentenceStream(Language);
     }

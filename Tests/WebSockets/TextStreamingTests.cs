@@ -64,6 +64,26 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Interrupting_a_context_while_its_long_text_is_still_being_cut_speaks_none_of_it_after_the_acknowledgement()
+    {
+        // One message of 200 sentences: the channel cuts and dispatches them one by one, and the barge-in lands while it does.
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        var reply = string.Concat(Enumerable.Range(1, 200).Select(i => $"Frase número {i}, corta. "));
+        await client.Send(new { type = "text", context_id = "long", text = reply, voice_id = "es-female-1", format = "pcm" });
+        await client.ReceiveUntil(m => m.IsAudio);
+
+        await client.Send(new { type = "interrupt", context_id = "long" });
+        await client.Send(new { type = "end", context_id = "long" });
+        var after = await client.ReceiveUntil(m => m.Type == "context_end");
+
+        // context_end comes once every task of the context ended: none may start, play or complete after the acknowledgement.
+        var ack = after.FindIndex(m => m.Type == "interrupted");
+        Assert.True(ack >= 0, "no acknowledgement");
+        var late = after.Skip(ack + 1).Where(m => m.IsAudio || (m.Type == "status" && m.Str("status") is "processing" or "completed")).ToList();
+        Assert.True(late.Count == 0, $"after the acknowledgement: {string.Join(" | ", late.Take(10))}");
+    }
+
+    [Fact]
     public async Task The_first_sentence_is_spoken_before_the_rest_of_the_text_arrives()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
