@@ -46,7 +46,9 @@ public sealed record TextMessage(
     double? Speed,
     double? Pitch,
     int? SampleRate,
-    int? Bitrate) : ClientMessage;
+    int? Bitrate,
+    bool? Store = null,
+    bool? Ssml = null) : ClientMessage;
 
 /// <summary><c>flush</c>: speaks what the context holds now, sentence complete or not.</summary>
 public sealed record FlushMessage(string? ContextId) : ClientMessage;

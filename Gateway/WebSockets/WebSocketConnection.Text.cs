@@ -30,6 +30,14 @@ public sealed partial class WebSocketConnection
             return;
         }
 
+        if (message.Ssml == true)
+        {
+            // Markup cannot be cut into sentences as it arrives (a tag may span fragments, a sentence may sit inside one).
+            _outbox.Send(new ErrorMessage("ssml_not_supported", "A text context takes plain text; send SSML whole with synthesize (ssml: true).",
+                message.RequestId, "ssml", ContextId: message.ContextId));
+            return;
+        }
+
         // The context's voice and format are validated like a synthesize request (with placeholder text).
         var (template, error) = await _validator.Validate(
             Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch));
@@ -40,7 +48,7 @@ public sealed partial class WebSocketConnection
         }
 
         await EnsureSession(_outbox.Closing);
-        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = false, Owner = _guard.Caller!.UserId, Uncounted = Uncounted }, message.RequestId);
+        var options = new TextContextOptions(template! with { WordTimestamps = message.Timestamps ?? false, Store = message.Store ?? false, Owner = _guard.Caller!.UserId, Uncounted = Uncounted }, message.RequestId);
         // The session's first text message hands the channel the socket's id announced ahead, so the first sentence need not wait for
         // a task grain to hear of it (in a cluster a new activation); the socket announces another for its next synthesize.
         var spare = _textStarted ? null : _announcer.HandOver();

@@ -84,6 +84,29 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_context_keeps_its_sentences_audio_with_store_and_refuses_ssml()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        await client.Send(new { type = "text", context_id = "tagged", text = "<speak>Hola.</speak>", voice_id = "es-female-1", ssml = true });
+        var refused = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        Assert.Equal(("ssml_not_supported", "tagged"), (refused.Str("code"), refused.Str("context_id")));
+
+        await client.Send(new { type = "text", context_id = "kept", text = "Primera frase guardada. Segunda frase guardada.", voice_id = "es-female-1", format = "wav", store = true });
+        await client.Send(new { type = "end", context_id = "kept" });
+        var messages = await client.ReceiveUntil(m => m.Type == "context_end");
+        var completed = messages.Where(m => m.Str("status") == "completed").Select(m => m.Str("task_id")!).ToList();
+        Assert.Equal(2, completed.Count);
+        foreach (var taskId in completed)
+        {
+            var task = System.Text.Json.Nodes.JsonNode.Parse(await gateway.Client.GetStringAsync($"/api/v1/tasks/{taskId}"))!;
+            Assert.Equal("kept", task["audio_state"]?.GetValue<string>());
+            var audio = await gateway.Client.GetAsync(task["audio_url"]!.GetValue<string>());
+            Assert.True(audio.IsSuccessStatusCode, $"{taskId}: {(int)audio.StatusCode} {await audio.Content.ReadAsStringAsync()}");
+            Assert.Equal("RIFF", System.Text.Encoding.ASCII.GetString((await audio.Content.ReadAsByteArrayAsync())[..4]));
+        }
+    }
+
+    [Fact]
     public async Task The_first_sentence_is_spoken_before_the_rest_of_the_text_arrives()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
