@@ -28,6 +28,9 @@ public static class SsmlRules
         ("volume", new[] { "silent", "x-soft", "soft", "medium", "loud", "x-loud", "default" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase)),
     ];
 
+    private static readonly FrozenSet<string> s_emphasisLevels =
+        new[] { "strong", "moderate", "none", "reduced" }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
     private static readonly XmlReaderSettings s_settings = new()
     {
         DtdProcessing = DtdProcessing.Prohibit,
@@ -70,6 +73,12 @@ public static class SsmlRules
                         if (reader.LocalName == "prosody" && BadProsody(reader) is { } prosody)
                         {
                             return prosody;
+                        }
+
+                        if (reader.LocalName == "emphasis" && reader.GetAttribute("level") is { } level && !s_emphasisLevels.Contains(level.Trim()))
+                        {
+                            // espeak-ng reads a level it does not know as silence for the words inside.
+                            return $"<emphasis level=\"{level}\">: use strong, moderate, none or reduced.";
                         }
 
                         if (reader.LocalName == "break" && reader.GetAttribute("time") is { } time)

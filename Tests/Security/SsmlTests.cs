@@ -31,6 +31,7 @@ public sealed class SsmlTests(GatewayFixture gateway)
         { "a rate that is no rate", """<speak><prosody rate="zoom">Hola</prosody></speak>""" },
         { "a volume that is no volume", """<speak><prosody volume="11">Hola</prosody> <prosody volume="very">mundo</prosody></speak>""" },
         { "a pitch that is no pitch", """<speak><prosody pitch="+">Hola</prosody></speak>""" },
+        { "an emphasis level SSML does not have, which espeak-ng reads as silence", """<speak><emphasis level="ultra">Hola</emphasis></speak>""" },
     };
 
     [Fact]
@@ -43,6 +44,11 @@ public sealed class SsmlTests(GatewayFixture gateway)
         // The markup is not read out: the same words, about the same length (espeak-ng's SSML reader pauses a little differently).
         Assert.InRange(ssml.Length, plain.Length * 0.8, plain.Length * 1.25);
         Assert.True(paused.Length - ssml.Length >= BytesPerSecond * 1.3, $"a 1.5 s break added only {(paused.Length - ssml.Length) / (double)BytesPerSecond:0.00} s");
+
+        // Seconds with a fraction are the same pause (espeak-ng reads whole numbers only: "1.5s" was no pause at all).
+        var inSeconds = await Pcm(new { text = """<speak>Hola <break time="1.5s"/> mundo.</speak>""", voice_id = "es-male-1", format = "pcm", ssml = true });
+        Assert.InRange(inSeconds.Length, paused.Length - (BytesPerSecond / 10), paused.Length + (BytesPerSecond / 10));
+        Assert.True(LongestSilence(inSeconds) >= 1.4, $"the longest silence is {LongestSilence(inSeconds):0.00} s");
     }
 
     [Fact]

@@ -213,7 +213,7 @@ internal sealed unsafe class EspeakWorker
                 throw new InvalidOperationException("espeak_SetParameter failed.");
             }
 
-            var text = Encoding.UTF8.GetBytes(request.Text + '\0');
+            var text = Encoding.UTF8.GetBytes((request.Ssml ? EspeakSsml.Prepare(request.Text) : request.Text) + '\0');
             int result;
             s_current = job;
             try
