@@ -95,6 +95,10 @@ public sealed partial class WyomingServer(
                     case "synthesize":
                         await Synthesize(received.Data, channel, network, stoppingToken);
                         break;
+                    case "ping":
+                        // Wyoming's keep-alive: a pong carries the ping's text back.
+                        await new WyomingEvent("pong", new JsonObject { ["text"] = Str(received.Data, "text") }).Write(network, stoppingToken);
+                        break;
                 }
             }
         }
@@ -127,8 +131,19 @@ public sealed partial class WyomingServer(
     private async Task Synthesize(JsonObject data, IAudioChannelGrain channel, Stream output, CancellationToken cancellationToken)
     {
         var voices = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        // voice is {name, language, speaker}; a plain string is taken as the name.
         var voice = data["voice"] as JsonObject;
-        var voiceId = Str(voice, "name") ?? (Str(voice, "language") is { } language ? voices.FirstOrDefault(v => Matches(v, language))?.Id : null);
+        var voiceId = Str(voice, "name") ?? Str(data, "voice");
+        if (voiceId is null && Str(voice, "language") is { } language)
+        {
+            voiceId = voices.FirstOrDefault(v => Matches(v, language))?.Id;
+            if (voiceId is null)
+            {
+                // Not the default voice in another language: the client asked for this one.
+                await Error("voice_not_found", $"No available voice speaks '{language}'; describe lists the voices and their languages.").Write(output, cancellationToken);
+                return;
+            }
+        }
         var (request, error) = await validator.Validate(new SynthesizeBody { Text = Str(data, "text"), VoiceId = voiceId, Format = "pcm" });
         if (error is not null)
         {

@@ -86,6 +86,19 @@ public sealed class WyomingTests : IAsyncLifetime
             Assert.Equal("error", type);
             Assert.Equal("voice_not_found", data["code"]!.GetValue<string>());
 
+            // A language no voice speaks is not spoken in the default voice's; a voice given as a plain string is its name.
+            await client.Send("synthesize", new JsonObject { ["text"] = "Konnichiwa", ["voice"] = new JsonObject { ["language"] = "ja" } });
+            var unspoken = await client.Receive();
+            Assert.Equal(("error", "voice_not_found"), (unspoken.Type, unspoken.Data["code"]!.GetValue<string>()));
+            await client.Send("synthesize", new JsonObject { ["text"] = "Hi.", ["voice"] = "xx-nobody-9" });
+            var named = await client.Receive();
+            Assert.Equal(("error", "voice_not_found"), (named.Type, named.Data["code"]!.GetValue<string>()));
+
+            // Wyoming's keep-alive.
+            await client.Send("ping", new JsonObject { ["text"] = "hola" });
+            var pong = await client.Receive();
+            Assert.Equal(("pong", "hola"), (pong.Type, pong.Data["text"]!.GetValue<string>()));
+
             // An event the server does not serve is ignored; the connection goes on.
             await client.Send("transcribe", new JsonObject { ["language"] = "es" });
             await client.Send("describe", null);
