@@ -183,7 +183,7 @@ public static partial class SynthesisApi
 
         if (wait)
         {
-            var answer = await WaitForAudio(taskGrain, taskId, cancellationToken);
+            var answer = await WaitForAudio(taskGrain, taskId, request.Store, cancellationToken);
             if (answer is AudioFileResult)
             {
                 metrics.FirstAudioAnswered(started);
@@ -197,12 +197,19 @@ public static partial class SynthesisApi
             taskId, TaskResponses.Name(task.Status), Math.Round(task.EstimatedSeconds, 3), TaskResponses.AudioUrl(taskId, request.Format), task.QueuePosition));
     }
 
-    private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, CancellationToken cancellationToken)
+    private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, bool kept, CancellationToken cancellationToken)
     {
         TaskOutcome? finished;
         try
         {
             finished = await taskGrain.WaitForResult().WaitAsync(s_waitLimit, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !kept)
+        {
+            // The caller hung up before its answer, and the audio is kept nowhere else (it never had the task id either): the synthesis
+            // stops rather than run for nobody, holding the device and the caller's active-task slot.
+            await taskGrain.Cancel();
+            throw;
         }
         catch (TimeoutException)
         {
