@@ -179,11 +179,12 @@ public sealed partial class AudioChannelGrain(
     Task<IReadOnlyList<ChannelTaskInfo>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced)
     {
         var stopped = new List<ChannelTaskInfo>();
+        bool Wanted(ChannelTaskInfo task) => taskIds is not null ? taskIds.Contains(task.TaskId)
+            : contextId is null || string.Equals(task.ContextId, contextId, StringComparison.Ordinal);
+
         foreach (var item in _tasks.LineUp.ToArray())
         {
-            var wanted = taskIds is not null ? taskIds.Contains(item.TaskId)
-                : contextId is null || string.Equals(item.Info.ContextId, contextId, StringComparison.Ordinal);
-            if (wanted && item.Stoppable)
+            if (Wanted(item.Info) && item.Stoppable)
             {
                 item.EndAnnounced = announced;
                 Stop(item, SynthesisStatus.Cancelled, null);
@@ -191,14 +192,11 @@ public sealed partial class AudioChannelGrain(
             }
         }
 
-        // Tasks the channel is done with whose events the reader has not had yet (synthesis runs ahead of the socket): in a cluster,
-        // whole sentences wait in the log for the gateway's reader. Named to the socket that interrupted, which drops the rest of them
-        // and ends them itself (a cancel from elsewhere cannot take back an end already in the log).
+        // Tasks done here whose events the reader has not had (whole sentences wait in the log for a cluster gateway): named to the
+        // socket that interrupted, which drops and ends them (a cancel from elsewhere cannot take back an end already in the log).
         foreach (var unread in announced ? _log.UnreadTasks() : [])
         {
-            var wanted = taskIds is not null ? taskIds.Contains(unread.TaskId)
-                : contextId is null || string.Equals(unread.ContextId, contextId, StringComparison.Ordinal);
-            if (wanted && !stopped.Exists(t => t.TaskId == unread.TaskId))
+            if (Wanted(unread) && !stopped.Exists(t => t.TaskId == unread.TaskId))
             {
                 stopped.Add(unread);
             }

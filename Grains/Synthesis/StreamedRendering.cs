@@ -372,8 +372,7 @@ public sealed class StreamedRendering : IPcmSink, IWordSink, IDisposable
             _scratch = ArrayPool<short>.Shared.Rent(samples.Length);
         }
 
-        // The voice's gain was measured on one sentence; a louder passage must not pass the peak ceiling (README, Formats). The gain
-        // comes down to what this chunk allows and stays there for the rest of the stream, so the level never pumps back up.
+        // A passage louder than the voice's calibration must not pass the peak ceiling: the gain comes down and stays down (no pumping).
         var peak = 0;
         foreach (var sample in samples)
         {

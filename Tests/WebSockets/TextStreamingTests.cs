@@ -68,7 +68,13 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
     {
         // One message of 200 sentences: the channel cuts and dispatches them one by one, and the barge-in lands while it does.
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
-        var reply = string.Concat(Enumerable.Range(1, 200).Select(i => $"Frase número {i}, corta. "));
+        await InterruptLongContextAndAssertSilence(client, string.Concat(Enumerable.Range(1, 200).Select(i => $"Frase número {i}, corta. ")));
+    }
+
+    /// <summary>Sends <paramref name="reply"/> as one text message, interrupts its context at its first audio and ends it: nothing of
+    /// the context may start, play or complete after the acknowledgement (context_end comes once every task of it ended).</summary>
+    internal static async Task InterruptLongContextAndAssertSilence(ProtocolClient client, string reply)
+    {
         await client.Send(new { type = "text", context_id = "long", text = reply, voice_id = "es-female-1", format = "pcm" });
         await client.ReceiveUntil(m => m.IsAudio);
 
@@ -76,11 +82,10 @@ public sealed class TextStreamingTests(GatewayFixture gateway)
         await client.Send(new { type = "end", context_id = "long" });
         var after = await client.ReceiveUntil(m => m.Type == "context_end");
 
-        // context_end comes once every task of the context ended: none may start, play or complete after the acknowledgement.
         var ack = after.FindIndex(m => m.Type == "interrupted");
         Assert.True(ack >= 0, "no acknowledgement");
         var late = after.Skip(ack + 1).Where(m => m.IsAudio || (m.Type == "status" && m.Str("status") is "processing" or "completed")).ToList();
-        Assert.True(late.Count == 0, $"after the acknowledgement: {string.Join(" | ", late.Take(10))}");
+        Assert.True(late.Count == 0, $"after the acknowledgement: {string.Join(" | ", late.Take(10))}; acknowledgement {after[ack]}");
     }
 
     [Fact]
