@@ -53,6 +53,10 @@ public sealed class ClusterHealth(IGrainFactory grains, GatewayMode mode) : IAsy
         }
     }
 
+    /// <summary>Whether a grain call's failure is the cluster's (Orleans, or its storage unreachable), not the request's: a socket reports
+    /// it as <c>cluster_unavailable</c> and stays open.</summary>
+    public static bool IsClusterFailure(Exception exception) => exception is OrleansException || IsUnavailable(exception);
+
     /// <summary>Whether <paramref name="exception"/> (or one it wraps) says the cluster or its storage is unreachable, not that the request was wrong.</summary>
     public static bool IsUnavailable(Exception exception)
     {

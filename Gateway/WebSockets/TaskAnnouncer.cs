@@ -98,7 +98,7 @@ public sealed partial class TaskAnnouncer(IGrainFactory grains, ILogger logger, 
         {
             // The socket is gone: no one will hear of the task.
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
+        catch (Exception e) when (Hosting.ClusterHealth.IsClusterFailure(e))
         {
             // Queued goes out anyway: the task still runs, and REST finds it once its channel has it.
             LogAnnounceFailed(e);

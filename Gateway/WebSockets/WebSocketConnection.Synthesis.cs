@@ -69,14 +69,14 @@ public sealed partial class WebSocketConnection
             {
                 return await _channel!.Submit(info, request);
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException && attempt < SubmitAttempts)
+            catch (Exception e) when (Hosting.ClusterHealth.IsClusterFailure(e) && attempt < SubmitAttempts)
             {
                 // The channel's silo died with the call: the client was told "queued", so ask again (Submit is idempotent by task
                 // id); the channel comes back on a survivor once membership agrees.
                 LogSubmitRetry(_sessionId, attempt, e);
                 await Task.Delay(TimeSpan.FromSeconds(attempt), _outbox.Closing);
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
+            catch (Exception e) when (Hosting.ClusterHealth.IsClusterFailure(e))
             {
                 // Given up: the task the client was told about ends here, under the code a request-level failure has.
                 _filter.Forget(taskId);

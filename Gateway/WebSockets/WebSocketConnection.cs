@@ -220,7 +220,7 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
                     break;
             }
         }
-        catch (Exception e) when (e is OrleansException or TimeoutException)
+        catch (Exception e) when (Hosting.ClusterHealth.IsClusterFailure(e))
         {
             LogClusterFailed(_sessionId, e);
             _outbox.Send(new ErrorMessage("cluster_unavailable", "The synthesis cluster did not answer; retry shortly.", received.RequestId));
