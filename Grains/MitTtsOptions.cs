@@ -40,6 +40,11 @@ public sealed class TtsOptions
     [ConfigurationKeyName("result_store_disk_bytes")]
     public long ResultStoreDiskBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 
+    /// <summary>Bytes of finished audio a silo holds while the shared result store (cluster mode: Redis) cannot take it, written behind
+    /// once it is back; past it a result is held without its audio (its audio reads as expired).</summary>
+    [ConfigurationKeyName("result_store_pending_bytes")]
+    public long ResultStorePendingBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Where results past the memory budget go (<c>MIT_TTS_RESULTS_DIR</c>); unset: <c>mittts-results</c> under the temp folder.</summary>
     [ConfigurationKeyName("results_dir")]
     public string? ResultsDir { get; set; }

@@ -80,8 +80,12 @@ public static class ClusterSiloExtensions
         AddStorage(silo, StorageNames.Tasks, redis, TimeSpan.FromSeconds(tts.ResultTtlSeconds) + TimeSpan.FromHours(1));
         var results = redis.Clone();
         results.AllowAdmin = true; // INFO, for the store's figures on /status
-        silo.Services.AddSingleton<IResultStore>(services => new RedisResultStore(
-            results, "mittts:" + ClusterId(configuration), services.GetRequiredService<Orleans.Serialization.Serializer>(), TimeProvider.System));
+        // Written behind: a result Redis cannot take at once (it is down) is held in the silo and written when it is back.
+        silo.Services.AddSingleton<IResultStore>(services => new WriteBehindResultStore(
+            new RedisResultStore(results, "mittts:" + ClusterId(configuration), services.GetRequiredService<Orleans.Serialization.Serializer>(), TimeProvider.System),
+            tts.ResultStorePendingBytes,
+            TimeProvider.System,
+            services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WriteBehindResultStore>>()));
         AddStorage(silo, StorageNames.Sessions, redis, TimeSpan.FromSeconds(sessions.IdleTimeoutSeconds * 2) + TimeSpan.FromHours(1));
         AddStorage(silo, StorageNames.Ledgers, redis, expiry: null);
         silo.Services.AddSingleton<IJobLedgerStore>(_ => new RedisJobLedgerStore(redis.Clone(), "mittts:" + ClusterId(configuration)));

@@ -37,6 +37,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_RESULT_TTL"] = "tts:result_ttl_seconds",
         ["MIT_TTS_RESULT_STORE_MAX_BYTES"] = "tts:result_store_max_bytes",
         ["MIT_TTS_RESULT_STORE_DISK_BYTES"] = "tts:result_store_disk_bytes",
+        ["MIT_TTS_RESULT_STORE_PENDING_BYTES"] = "tts:result_store_pending_bytes",
         ["MIT_TTS_RESULTS_DIR"] = "tts:results_dir",
         ["MIT_TTS_SUPPORTED_LANGUAGES"] = "tts:supported_languages",
         ["MIT_TTS_REDIS_URL"] = "redis:url",

@@ -27,6 +27,10 @@ public interface IResultStore
 
     /// <summary>What the store holds now.</summary>
     ValueTask<ResultStoreStatistics> GetStatistics(CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the task's result is held only in this process for now (written behind, <see cref="WriteBehindResultStore"/>):
+    /// its reads must come here until it lands in the shared store.</summary>
+    bool HoldsLocally(string taskId) => false;
 }
 
 /// <summary>What a store keeps of a finished task's record: no user text, and <see cref="ResultAudio.Kept"/> when its audio is kept.</summary>

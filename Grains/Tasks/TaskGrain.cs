@@ -42,6 +42,8 @@ public sealed partial class TaskGrain(
     // The ended task on its way to the result store.
     private Task _storing = Task.CompletedTask;
     private bool _stored;
+    private bool _stateToClear;
+    private IGrainTimer? _leaving;
 
     // A streamed task's record, held in memory only (never written, so RecordExists stays false).
     private bool _inMemory;
@@ -64,16 +66,36 @@ public sealed partial class TaskGrain(
     /// <summary>Whether the task is running here: it has a record and no end (a finished task lives in the result store).</summary>
     private bool IsRunning => Exists && !IsFinished && _outcome is null;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (IsRunning && State.Request is { Streamed: false })
         {
+            if (await EndedEarlier(cancellationToken))
+            {
+                // It ended and its result is stored, but its state was not cleared (the store went away then): nothing to run again.
+                task.State = new TaskRecord();
+                await ClearState();
+                return;
+            }
+
             // An unfinished REST task activating again lost its owner with a silo: pick the job up, after activation. Its device may
             // be alive (the job there is superseded) or dead (the dispatcher skips it): nothing to avoid.
             this.RegisterGrainTimer(_ => { StartPulling(avoidDevice: null); return Task.CompletedTask; }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         }
+    }
 
-        return Task.CompletedTask;
+    /// <summary>Whether the result store already has this task's end (an unfinished-looking record whose clear did not land).</summary>
+    private async Task<bool> EndedEarlier(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await results.GetRecord(TaskId, cancellationToken) is not null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Unknown: run it, as before the store was asked (a result stored twice is the same result).
+            return false;
+        }
     }
 
     async Task<SubmitResult> ITaskGrain.Submit(SynthesisRequest request)
@@ -286,13 +308,44 @@ public sealed partial class TaskGrain(
             GrainFactory.GetGrain<IRateLimitGrain>(RateLimitKeys.User(owner)).EndTask(TaskId).Ignore();
         }
 
+        // Leaves after the hand-off, unless its result is still held in this silo (the shared store is down) or its cleared state is
+        // not written yet: then it stays, so every read comes here, and tries again until both are done.
+        _leaving = this.RegisterGrainTimer(LeaveOnceStored, new GrainTimerCreationOptions(s_handOff, s_handOff) { KeepAlive = true });
         if (_ledgerNode is { } node)
         {
             _ledgerNode = null;
             await GrainFactory.GetGrain<IJobLedgerGrain>(node).Remove(TaskId);
         }
+    }
 
-        this.RegisterGrainTimer(() => { DeactivateOnIdle(); return Task.CompletedTask; }, new GrainTimerCreationOptions(s_handOff, Timeout.InfiniteTimeSpan));
+    private async Task LeaveOnceStored()
+    {
+        if (_stateToClear)
+        {
+            await ClearState();
+        }
+
+        if (!_stateToClear && !results.HoldsLocally(TaskId))
+        {
+            _leaving?.Dispose();
+            DeactivateOnIdle();
+        }
+    }
+
+    /// <summary>Clears a REST task's grain state once its result is stored; a failure (the store is down) is tried again later: left
+    /// written, the unfinished record would start the job again on its next activation.</summary>
+    private async Task ClearState()
+    {
+        try
+        {
+            await task.ClearStateAsync();
+            _stateToClear = false;
+        }
+        catch (Exception e)
+        {
+            _stateToClear = true;
+            LogStateNotCleared(TaskId, e);
+        }
     }
 
     /// <summary>Puts the ended task in the result store and clears its grain state; reads of the ended task wait for it.</summary>
@@ -302,16 +355,18 @@ public sealed partial class TaskGrain(
         {
             await results.Put(TaskId, record, audio, expiresAt);
             _stored = true;
-            if (task.RecordExists)
-            {
-                // Only a REST task's state was ever written; a streamed task's clear would be a Redis delete of a key that never was.
-                await task.ClearStateAsync();
-            }
         }
         catch (Exception e)
         {
             // The result could not be stored: this activation still answers with it until it leaves.
             LogResultNotStored(TaskId, e);
+            return;
+        }
+
+        if (task.RecordExists)
+        {
+            // Only a REST task's state was ever written; a streamed task's clear would be a Redis delete of a key that never was.
+            await ClearState();
         }
     }
 
@@ -384,6 +439,9 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
     private partial void LogSessionNotTold(string taskId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its finished record's grain state could not be cleared yet; trying again")]
+    private partial void LogStateNotCleared(string taskId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
     private partial void LogResultNotStored(string taskId, Exception exception);

@@ -89,14 +89,14 @@ public sealed class RedisResultStoreTests : IAsyncLifetime, IDisposable
         Assert.True(statistics.MemoryBytes <= MaxMemoryBytes, $"used_memory {statistics.MemoryBytes}");
     }
 
-    private static TaskSnapshot Record(string taskId)
+    internal static TaskSnapshot Record(string taskId)
     {
         var now = DateTimeOffset.UtcNow;
         var request = new SynthesisRequest("Some text the store must not keep.", "en-male-1", AudioFormat.Wav, Priority.Normal, null, 1.0, 1.0);
         return new TaskSnapshot(taskId, SynthesisStatus.Completed, request, now, now, now, 1.0, null, 1.5, null, 0.1, now.AddHours(1));
     }
 
-    private static AudioResult Audio(byte seed, int bytes)
+    internal static AudioResult Audio(byte seed, int bytes)
     {
         var data = new byte[bytes];
         for (var i = 0; i < data.Length; i++)

@@ -17,9 +17,11 @@ public sealed class RedisServerProcess : IDisposable
     public int Port { get; }
 
     /// <summary>Starts redis-server with <paramref name="arguments"/> added, and waits until it accepts connections.</summary>
-    public static async Task<RedisServerProcess> Start(params string[] arguments)
+    public static Task<RedisServerProcess> Start(params string[] arguments) => StartOn(FreePort.Next(), arguments);
+
+    /// <summary>Starts redis-server on <paramref name="port"/> (a new one where an earlier one was killed, say).</summary>
+    public static async Task<RedisServerProcess> StartOn(int port, params string[] arguments)
     {
-        var port = FreePort.Next();
         var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var argument in (string[])["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", .. arguments])
         {
