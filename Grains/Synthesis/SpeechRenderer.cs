@@ -14,12 +14,16 @@ namespace MitTts.Grains.Synthesis;
 /// <summary>Turns engine PCM into the audio a request asked for; the synthesizer grain decides when the engine runs.</summary>
 /// <remarks>The pipeline: speed and pitch (for engines that cannot), loudness normalization, resampling to the requested
 /// rate, encoding; the result is kept in the <see cref="AudioCache"/>, so a repeat request never reaches the engine.</remarks>
-public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, AudioCache cache)
+public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, AudioCache cache) : IDisposable
 {
     // Spoken once per voice to learn the gain a stream of that voice gets; a pangram covers most phonemes in any language.
     internal const string CalibrationText = "The quick brown fox jumps over the lazy dog. ¿Qué tal? Ça va bien.";
 
     private readonly ConcurrentDictionary<string, double> _streamGains = new(StringComparer.Ordinal);
+
+    // Whole-file encodes of compressed formats take seconds for a long text (MP3, Ogg, FLAC, AAC): at most one fewer than the cores
+    // run at once, each on a thread of its own, so they never hold the thread pool that sockets and grains run on.
+    private readonly SemaphoreSlim _compressedEncodes = new(Math.Max(1, Environment.ProcessorCount - 1));
 
     /// <summary>The catalogue voice and the engine that speaks it on <paramref name="device"/> (<c>cpu:0</c>, <c>cuda:0</c>): espeak-ng is
     /// the same everywhere; a neural voice has its own sessions on each device.</summary>
@@ -73,6 +77,31 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         }
 
         return new AudioResult(audio.Data, audio.ContentType, audio.FileExtension, audio.SampleRate, audio.DurationSeconds, CacheHit: true);
+    }
+
+    public void Dispose() => _compressedEncodes.Dispose();
+
+    /// <summary><see cref="Finish"/> off the caller's thread: PCM, WAV and G.711 (cheap) on the thread pool; compressed formats on a
+    /// thread of their own, at most one fewer than the cores at once (the rest wait their turn without holding a thread).</summary>
+    /// <remarks>Uncapped on the pool, 15 long MP3 tasks finishing together stalled the pool for seconds: every live WebSocket stream
+    /// froze (pings answered after 1.6 s) while the encodes ran.</remarks>
+    public async Task<AudioResult> FinishOffThread(Func<AudioResult> finish, AudioFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(finish);
+        if (format is AudioFormat.Wav or AudioFormat.Pcm or AudioFormat.Mulaw or AudioFormat.Alaw)
+        {
+            return await Task.Run(finish, CancellationToken.None);
+        }
+
+        await _compressedEncodes.WaitAsync(CancellationToken.None);
+        try
+        {
+            return await Task.Factory.StartNew(finish, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        finally
+        {
+            _compressedEncodes.Release();
+        }
     }
 
     /// <summary>Processes and encodes the engine's PCM (at <paramref name="sampleRate"/>) into the requested format, and caches it.</summary>

@@ -10,7 +10,7 @@ using MitTts.Tests.Support;
 namespace MitTts.Tests.Speech.Audio;
 
 /// <summary>The renderer between engine and client: DSP for engines without native speed and pitch, rate, format, cache.</summary>
-public sealed class SpeechRendererTests
+public sealed class SpeechRendererTests : IDisposable
 {
     private readonly ToneEngine _engine = new();
     private readonly SpeechRenderer _renderer;
@@ -20,6 +20,8 @@ public sealed class SpeechRendererTests
         var voices = new VoiceCatalog(Options.Create(new TtsOptions { ModelPath = Path.Combine(AppContext.BaseDirectory, "models") }));
         _renderer = new SpeechRenderer(new SpeechEngines([_engine]), voices, new AudioCache(100, 1 << 24));
     }
+
+    public void Dispose() => _renderer.Dispose();
 
     private static SynthesisRequest Request(AudioFormat format = AudioFormat.Wav, double speed = 1.0, double pitch = 1.0, int? rate = null) =>
         new("Hello there.", "en-male-1", format, Priority.Normal, null, speed, pitch, rate);
