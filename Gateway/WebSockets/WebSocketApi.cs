@@ -49,6 +49,26 @@ public static class WebSocketApi
         return app;
     }
 
+    /// <summary>With <c>security.cors_origins</c> set (and not <c>*</c>), a socket from a browser page is taken only from a listed origin
+    /// or from this server's own host (the playground, on either port); clients that send no <c>Origin</c> (not browsers) always.</summary>
+    private static bool OriginAllowed(HttpContext http)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        if (origin.Length == 0)
+        {
+            return true;
+        }
+
+        var origins = http.RequestServices.GetRequiredService<IConfiguration>().GetSection("security:cors_origins").Get<string[]>() ?? [];
+        if (origins.Length == 0 || origins.Contains("*"))
+        {
+            return true;
+        }
+
+        return origins.Any(allowed => string.Equals(allowed.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase))
+            || (Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Host, http.Request.Host.Host, StringComparison.OrdinalIgnoreCase));
+    }
+
     private static async Task Serve(
         HttpContext http,
         IGrainFactory grains,
@@ -65,6 +85,13 @@ public static class WebSocketApi
             http.Response.Headers.Upgrade = "websocket";
             await new ApiError(StatusCodes.Status426UpgradeRequired, "websocket_required", $"/ws speaks WebSocket: connect with {(http.Request.IsHttps ? "wss" : "ws")}://{http.Request.Host}/ws.")
                 .ToResult().ExecuteAsync(http);
+            return;
+        }
+
+        if (!OriginAllowed(http))
+        {
+            // A browser page from elsewhere (cross-site WebSocket hijacking): refused like its REST calls are, before any upgrade.
+            await new ApiError(StatusCodes.Status403Forbidden, "origin_not_allowed", "This origin is not in security.cors_origins.").ToResult().ExecuteAsync(http);
             return;
         }
 

@@ -21,6 +21,25 @@ public sealed class HeadersTests
             Assert.Equal(allowed ? origin : null, allowOrigin);
         }
 
+        // The WebSocket too: a page from a listed origin or from the server's own host connects; one from elsewhere is refused (403).
+        foreach (var (origin, allowed) in new[] { ("https://app.example", true), ($"http://127.0.0.1:{gateway.Client.BaseAddress!.Port}", true), ("https://evil.example", false) })
+        {
+            using var socket = new System.Net.WebSockets.ClientWebSocket();
+            socket.Options.SetRequestHeader("Origin", origin);
+            socket.Options.CollectHttpResponseDetails = true;
+            var uri = new Uri($"ws://127.0.0.1:{gateway.Client.BaseAddress!.Port}/ws");
+            if (allowed)
+            {
+                await socket.ConnectAsync(uri, CancellationToken.None);
+                Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+            }
+            else
+            {
+                await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None));
+                Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+            }
+        }
+
         var health = await gateway.Client.GetAsync("/api/v1/health");
         Assert.Equal("nosniff", health.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Equal("DENY", health.Headers.GetValues("X-Frame-Options").Single());
