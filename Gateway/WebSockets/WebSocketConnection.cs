@@ -115,6 +115,11 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
         catch (OperationCanceledException) when (_outbox.Closing.IsCancellationRequested)
         {
         }
+        catch (WebSocketException e) when (e.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
+        {
+            // Routine for a voice agent (a phone that lost its network): one line, no stack trace.
+            LogSocketDropped(_sessionId);
+        }
         catch (WebSocketException e)
         {
             LogSocketFailed(_sessionId, e);
@@ -402,6 +407,9 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was not recorded")]
     private partial void LogSessionNotRecorded(string sessionId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId}: the client went away without closing")]
+    private partial void LogSocketDropped(string? sessionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WebSocket of session {SessionId} failed")]
     private partial void LogSocketFailed(string? sessionId, Exception exception);
