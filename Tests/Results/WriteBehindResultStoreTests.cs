@@ -17,7 +17,7 @@ public sealed class WriteBehindResultStoreTests
     [Fact]
     public async Task A_result_finished_while_redis_is_down_is_answered_from_the_silo_and_lands_in_redis_once_it_is_back()
     {
-        var redis = await RedisServerProcess.Start();
+        using var redis = await RedisServerProcess.Start();
         var port = redis.Port;
         var endpoint = RedisConnection.Parse($"redis://127.0.0.1:{port}");
         using var store = new WriteBehindResultStore(new RedisResultStore(endpoint, "mittts:wb", s_serializer, TimeProvider.System), 1 << 20, TimeProvider.System);

@@ -7,6 +7,7 @@ namespace MitTts.Tests.Support;
 public sealed class RedisServerProcess : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private RedisServerProcess(Process process, int port)
     {
@@ -36,8 +37,15 @@ public sealed class RedisServerProcess : IDisposable
         return new RedisServerProcess(process, port);
     }
 
+    /// <summary>Kills the server; a second call (a test that killed it itself, then left its scope) does nothing.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();
