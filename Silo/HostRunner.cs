@@ -6,6 +6,26 @@ namespace MitTts.Silo;
 /// <summary>Runs a server process's host to its end, and turns a start that fails into an exit code.</summary>
 public static class HostRunner
 {
+    /// <summary>Builds the host with <paramref name="build"/> and runs it (<see cref="Run(WebApplication)"/>). A setting refused while the
+    /// host is built (no JWT secret on a public address, a short one, an unknown log level) is the same failure to start: exit code 1
+    /// and one line on standard error, not an abort.</summary>
+    public static async Task<int> Run(Func<WebApplication> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        WebApplication app;
+        try
+        {
+            app = build();
+        }
+        catch (Exception e)
+        {
+            await CouldNotStart(e);
+            return 1;
+        }
+
+        return await Run(app);
+    }
+
     /// <summary>0 when the host ran and stopped; 1, with one line on standard error, when it could not start (a port in use, a
     /// setting the host refused). Such an exception left to the runtime aborts the process (SIGABRT, a core dump, a stack trace)
     /// after the host has already logged why.</summary>
@@ -21,8 +41,10 @@ public static class HostRunner
         }
         catch (Exception e) when (!started.IsCancellationRequested)
         {
-            await Console.Error.WriteLineAsync($"mittts: the server could not start: {e.GetBaseException().Message}");
+            await CouldNotStart(e);
             return 1;
         }
     }
+
+    private static Task CouldNotStart(Exception e) => Console.Error.WriteLineAsync($"mittts: the server could not start: {e.GetBaseException().Message}");
 }

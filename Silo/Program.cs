@@ -15,7 +15,9 @@ namespace MitTts.Silo;
 /// and the OpenAPI document generator then finds two.</remarks>
 public static class SiloProcess
 {
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => HostRunner.Run(() => Build(args));
+
+    private static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddMitTtsSources(args);
@@ -46,6 +48,6 @@ public static class SiloProcess
         builder.UseOrleans(silo => silo.UseMitTtsSilo(builder.Configuration));
         var app = builder.Build();
         app.MapMitTtsMetrics(builder.Configuration);
-        return await HostRunner.Run(app);
+        return app;
     }
 }

@@ -159,6 +159,22 @@ public sealed class ShutdownTests
     }
 
     [Theory]
+    [InlineData("MIT_TTS_HOST", "0.0.0.0", "no security.jwt_secret")]
+    [InlineData("MIT_TTS_JWT_SECRET", "too-short", "at least 32 bytes")]
+    [InlineData("MIT_TTS_LOG_LEVEL", "LOUD", "Unknown log level 'LOUD'")]
+    [InlineData("MIT_TTS_GATEWAY_MODE", "sideways", "must be 'cohosted' or 'client'")]
+    public async Task A_setting_refused_at_startup_exits_with_code_1_and_says_which(string name, string value, string reason)
+    {
+        await using var server = ServerProcess.Start((name, value));
+        var exitCode = await server.WaitForExit();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}");
+        Assert.Contains(server.Log, line => line.StartsWith("mittts: the server could not start:", StringComparison.Ordinal)
+            && line.Contains(reason, StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Log, line => line.Contains("Unhandled exception", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Stopping the synthesizers did not finish\",\"@i\":\"2f93cdb4\",\"@l\":\"Error\",\"SourceContext\":\"MitTts\"}", true)]
     [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Host terminated\",\"@i\":\"2f93cdb4\",\"@l\":\"Fatal\"}", true)]
     [InlineData("{\"@t\":\"2026-12-01T11:01:05.78Z\",\"@m\":\"Failed\",\"@i\":\"2f93cdb4\",\"@l\":\"Warning\",\"@x\":\"System.IO.IOException: gone\"}", true)]
