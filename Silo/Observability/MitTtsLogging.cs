@@ -8,6 +8,7 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
 
 namespace MitTts.Silo.Observability;
 
@@ -57,16 +58,10 @@ public static class MitTtsLogging
 
             if (!string.IsNullOrWhiteSpace(file))
             {
-                // Rotated daily and at the size limit (100 MB), 14 files kept: a busy node cannot fill its disk with logs.
-                if (formatter is not null)
-                {
-                    log.WriteTo.File(formatter, file, fileSizeLimitBytes: fileLimit, rollOnFileSizeLimit: true, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
-                }
-                else
-                {
-                    log.WriteTo.File(file, outputTemplate: TextTemplate, formatProvider: CultureInfo.InvariantCulture, fileSizeLimitBytes: fileLimit,
-                        rollOnFileSizeLimit: true, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
-                }
+                // Under the configured name, rotated daily and at the size limit (100 MB) to name.1 … name.13 (14 files): a busy node cannot fill its
+                // disk with logs, and the path set is the live log.
+                log.WriteTo.Sink(new RotatingFileSink(file, formatter ?? new MessageTemplateTextFormatter(TextTemplate, CultureInfo.InvariantCulture),
+                    fileLimit, kept: 13));
             }
 
             // The level follows PUT /api/v1/config on every node.

@@ -32,8 +32,8 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    /// <summary>The log file (<c>MIT_TTS_LOG_FILE</c>); Serilog names the day's file after it.</summary>
-    public string LogPattern => Path.Combine(_folder, "logs", "mittts.log");
+    /// <summary>The log file (<c>MIT_TTS_LOG_FILE</c>), the live one; rotated ones are beside it (name.1, name.2, …).</summary>
+    public string LogFile => Path.Combine(_folder, "logs", "mittts.log");
 
     /// <summary>Starts the gateway and waits until <paramref name="probe"/> answers 200 (by default readiness, as a load balancer).</summary>
     public static async Task<GatewayProcess> Start(IReadOnlyDictionary<string, string>? environment = null, string probe = "/api/v1/ready")
@@ -86,8 +86,18 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     private static IEnumerable<string> ReadShared(string path)
     {
-        // Serilog holds the file open for writing.
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        // The server holds the live file open for writing, and may rotate (rename) it meanwhile.
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+
+        using var _ = stream;
         using var reader = new StreamReader(stream);
         var lines = new List<string>();
         while (reader.ReadLine() is { } line)

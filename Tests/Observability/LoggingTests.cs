@@ -124,24 +124,28 @@ public sealed class LoggingTests
             last = (await server.Client.GetAsync("/api/v1/health")).Headers.GetValues("X-Request-Id").Single();
         }
 
-        var folder = Path.GetDirectoryName(server.LogPattern)!;
+        var folder = Path.GetDirectoryName(server.LogFile)!;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!server.LogLines().Any(l => l.Contains(last, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
         }
 
-        var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(14, files.Count);
-        // A file takes lines while it is under the limit: without its last line, each is under it; each but the newest is full.
+        // The configured name is the live file; the rotated ones are name.1 (the newest) to name.13, the older ones deleted.
+        var live = server.LogFile;
+        var files = Enumerable.Range(1, 13).Reverse().Select(i => $"{live}.{i}").Append(live).ToList();
+        Assert.Equal(files.Order(StringComparer.Ordinal), Directory.GetFiles(folder).Order(StringComparer.Ordinal));
+        // A file takes lines while it is under the limit: without its last line, each is under it; each but the live one is full.
         Assert.All(files, f =>
         {
             var length = new FileInfo(f).Length;
             var lastLine = System.Text.Encoding.UTF8.GetByteCount(File.ReadLines(f).Last()) + 1;
-            Assert.True(length - lastLine < limit && (f == files[^1] || length >= limit), $"{f}: {length} bytes, its last line {lastLine}");
+            Assert.True(length - lastLine < limit && (f == live || length >= limit), $"{f}: {length} bytes, its last line {lastLine}");
         });
-        // Serilog numbers the rolled files (mittts20261129_001.log, ...): the oldest were deleted, the newest holds the last probe.
-        Assert.Matches(@"_0(1[5-9]|[2-9]\d)\.log$", files[^1]);
+        // Oldest to newest: each file's first line comes after the one before it, and the live file holds the last probe.
+        var starts = files.Select(f => JsonDocument.Parse(File.ReadLines(f).First()).RootElement.GetProperty("@t").GetDateTimeOffset()).ToList();
+        Assert.Equal(starts.Order(), starts);
+        Assert.Contains(File.ReadLines(live), l => l.Contains(last, StringComparison.Ordinal));
         Assert.Contains(server.LogLines(), l => l.Contains(last, StringComparison.Ordinal));
     }
 
