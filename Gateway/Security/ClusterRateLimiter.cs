@@ -6,7 +6,8 @@ namespace MitTts.Gateway.Security;
 /// <summary>A caller's budget of one kind, spent from the cluster-wide <see cref="IRateLimitGrain"/>, so two gateways behind a load
 /// balancer share one budget. Permits are fetched up to a second's worth at a time and spent here, so a high budget costs one grain
 /// call per batch rather than per request; a batch is taken from the shared budget, so the limit holds across gateways (a gateway
-/// may spend its batch a little after those permits came back: at most one second's worth more in a window).</summary>
+/// may spend its batch a little after those permits came back: at most one second's worth more in a window). A limit changed live
+/// applies at once: the batch fetched under the old one is dropped.</summary>
 public sealed class ClusterRateLimiter(IRateLimitGrain grain, RateLimitKind kind, Func<RateLimit?> limit, TimeProvider time) : RateLimiter
 {
     private static readonly RateLimitLease s_acquired = new Lease(true, null);
@@ -14,6 +15,7 @@ public sealed class ClusterRateLimiter(IRateLimitGrain grain, RateLimitKind kind
 
     private readonly Lock _lock = new();
     private int _local;
+    private RateLimit? _localLimit;
     private long _idleSince = time.GetTimestamp();
 
     public override TimeSpan? IdleDuration => time.GetElapsedTime(_idleSince);
@@ -44,7 +46,8 @@ public sealed class ClusterRateLimiter(IRateLimitGrain grain, RateLimitKind kind
 
         lock (_lock)
         {
-            _local += grant.Granted - permitCount;
+            _local = (Equals(_localLimit, current) ? _local : 0) + grant.Granted - permitCount;
+            _localLimit = current;
         }
 
         return s_acquired;
@@ -52,9 +55,18 @@ public sealed class ClusterRateLimiter(IRateLimitGrain grain, RateLimitKind kind
 
     private bool TryLocal(int permitCount)
     {
+        var current = limit();
         lock (_lock)
         {
             _idleSince = time.GetTimestamp();
+            if (!Equals(_localLimit, current))
+            {
+                // The limit changed live: permits fetched under the old one are not spent under the new one (the cluster budget counts
+                // them as spent, and carries them over).
+                _local = 0;
+                _localLimit = current;
+            }
+
             if (_local >= permitCount)
             {
                 _local -= permitCount;

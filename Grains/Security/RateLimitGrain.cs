@@ -64,7 +64,8 @@ public sealed class RateLimitGrain(TimeProvider time) : Grain, IRateLimitGrain
         ArgumentNullException.ThrowIfNull(limit);
         if (!_budgets.TryGetValue(kind, out var budget) || budget.Limit != limit)
         {
-            budget = new SlidingWindowBudget(limit, time);
+            // A limit changed live: what was spent under the old one still counts.
+            budget = new SlidingWindowBudget(limit, time, budget);
             _budgets[kind] = budget;
         }
 

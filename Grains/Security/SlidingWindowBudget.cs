@@ -19,7 +19,12 @@ public sealed class SlidingWindowBudget
     private int _entries;
     private int _spent;
 
-    public SlidingWindowBudget(RateLimit limit, TimeProvider time)
+    /// <param name="limit">The permits and their window.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="earlier">The budget this one replaces (the limit changed live): its grants still count, each until one new window
+    /// after it was made, so lowering "100/minute" to "5/minute" refuses a caller that spent 8 in the last minute, rather than
+    /// starting it afresh.</param>
+    public SlidingWindowBudget(RateLimit limit, TimeProvider time, SlidingWindowBudget? earlier = null)
     {
         ArgumentNullException.ThrowIfNull(limit);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit.Permits);
@@ -29,6 +34,10 @@ public sealed class SlidingWindowBudget
         _window = Math.Max(1, (long)(limit.Window.TotalSeconds * time.TimestampFrequency));
         _quantum = (_window + Resolution - 1) / Resolution;
         _grants = new (long, long, int)[Math.Min(limit.Permits, Resolution + 2)];
+        if (earlier is not null)
+        {
+            CarryOver(earlier);
+        }
     }
 
     public RateLimit Limit { get; }
@@ -47,22 +56,62 @@ public sealed class SlidingWindowBudget
         var count = Math.Min(Math.Max(wanted, 1), Limit.Permits - _spent);
         if (count <= 0)
         {
-            return new RateGrant(0, (double)(_grants[_first].Returns - now) / _time.TimestampFrequency);
+            return new RateGrant(0, (double)(FirstPermitBack() - now) / _time.TimestampFrequency);
         }
 
+        Add(now, now + _window, count);
+        return new RateGrant(count, 0);
+    }
+
+    /// <summary>Records <paramref name="count"/> permits granted at <paramref name="at"/>, back at <paramref name="returns"/>: in the last
+    /// entry when it opened less than a quantum before (or the log is full), else in a new one.</summary>
+    private void Add(long at, long returns, int count)
+    {
         var last = (_first + _entries - 1 + _grants.Length) % _grants.Length;
-        if (_entries > 0 && now - _grants[last].Opened < _quantum)
+        if (_entries > 0 && (at - _grants[last].Opened < _quantum || _entries == _grants.Length))
         {
-            _grants[last].Returns = now + _window;
+            _grants[last].Returns = Math.Max(_grants[last].Returns, returns);
             _grants[last].Count += count;
         }
         else
         {
-            _grants[(_first + _entries) % _grants.Length] = (now, now + _window, count);
+            _grants[(_first + _entries) % _grants.Length] = (at, returns, count);
             _entries++;
         }
 
         _spent += count;
-        return new RateGrant(count, 0);
+    }
+
+    /// <summary>When enough permits have come back for one more: after a lowered limit, more than one entry may have to return.</summary>
+    private long FirstPermitBack()
+    {
+        var spent = _spent;
+        for (var i = 0; i < _entries; i++)
+        {
+            ref var entry = ref _grants[(_first + i) % _grants.Length];
+            spent -= entry.Count;
+            if (spent < Limit.Permits)
+            {
+                return entry.Returns;
+            }
+        }
+
+        return _grants[(_first + _entries - 1) % _grants.Length].Returns;
+    }
+
+    /// <summary>The grants of <paramref name="earlier"/> still inside this budget's window, oldest first.</summary>
+    private void CarryOver(SlidingWindowBudget earlier)
+    {
+        var now = _time.GetTimestamp();
+        for (var i = 0; i < earlier._entries; i++)
+        {
+            var (opened, returns, count) = earlier._grants[(earlier._first + i) % earlier._grants.Length];
+            // An entry comes back one window after its latest grant: that grant, one new window on.
+            var latest = returns - earlier._window;
+            if (latest + _window > now)
+            {
+                Add(opened, latest + _window, count);
+            }
+        }
     }
 }

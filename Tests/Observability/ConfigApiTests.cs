@@ -108,6 +108,23 @@ public sealed class ConfigApiTests
         Assert.True(lifted.IsSuccessStatusCode, $"{(int)lifted.StatusCode}: {await lifted.Content.ReadAsStringAsync()}");
     }
 
+    [Fact]
+    public async Task A_rate_lowered_live_counts_the_requests_already_made_in_its_window()
+    {
+        // Eight probes under the default 1000 a minute (the gateway fetched a batch of permits for them), then 5 a minute: over it
+        // already, so the next probe is refused at once, neither served from the old batch nor counted from zero.
+        await using var gateway = await RunningGateway.Start("--security:rate_limits:exempt_loopback=false");
+        for (var i = 0; i < 8; i++)
+        {
+            (await gateway.Client.GetAsync("/api/v1/health")).EnsureSuccessStatusCode();
+        }
+
+        (await Put(gateway, """{"rate_limits": {"health_per_minute": 5}}""")).EnsureSuccessStatusCode();
+        using var refused = await gateway.Client.GetAsync("/api/v1/health");
+        await refused.AssertProblem(HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.InRange(int.Parse(refused.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture), 1, 60);
+    }
+
     private static Task<HttpResponseMessage> Put(RunningGateway gateway, string body) =>
         gateway.Client.PutAsync("/api/v1/config", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 

@@ -86,4 +86,45 @@ public sealed class SlidingWindowBudgetTests
 
         Assert.Equal(0, budget.Take(1).Granted);
     }
+
+    [Fact]
+    public void A_limit_lowered_live_counts_what_was_spent_under_the_old_one()
+    {
+        var old = new SlidingWindowBudget(new RateLimit(10, TimeSpan.FromMinutes(1)), _time);
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(1, old.Take(1).Granted);
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // 8 spent in the last minute, and now 5 a minute: none left until 4 of them have come back (the 4th one, spent at 3 s).
+        var lowered = new SlidingWindowBudget(new RateLimit(5, TimeSpan.FromMinutes(1)), _time, old);
+        var refused = lowered.Take(1);
+        Assert.Equal(0, refused.Granted);
+        Assert.InRange(refused.RetryAfterSeconds, 54.99, 55.0);
+        _time.Advance(TimeSpan.FromSeconds(refused.RetryAfterSeconds) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, lowered.Take(1).Granted);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, lowered.Take(5).Granted);
+    }
+
+    [Fact]
+    public void A_limit_raised_or_its_window_changed_live_keeps_the_grants_for_one_new_window()
+    {
+        var old = new SlidingWindowBudget(new RateLimit(3, TimeSpan.FromSeconds(10)), _time);
+        Assert.Equal(3, old.Take(3).Granted);
+
+        // Raised to 5: two more now, not five.
+        var raised = new SlidingWindowBudget(new RateLimit(5, TimeSpan.FromSeconds(10)), _time, old);
+        Assert.Equal(2, raised.Take(5).Granted);
+
+        // Three a minute now: the three spent at the start count for a minute from then, the two just taken too.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        var longer = new SlidingWindowBudget(new RateLimit(3, TimeSpan.FromMinutes(1)), _time, raised);
+        var refused = longer.Take(1);
+        Assert.Equal(0, refused.Granted);
+        Assert.InRange(refused.RetryAfterSeconds, 29.99, 30.0);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, longer.Take(3).Granted);
+    }
 }
