@@ -183,7 +183,7 @@ public static partial class SynthesisApi
 
         if (wait)
         {
-            var answer = await WaitForAudio(taskGrain, taskId, request.Store, cancellationToken);
+            var answer = await WaitForAudio(taskGrain, taskId, request.Store, http.HttpContext.Response, cancellationToken);
             if (answer is AudioFileResult)
             {
                 metrics.FirstAudioAnswered(started);
@@ -197,7 +197,7 @@ public static partial class SynthesisApi
             taskId, TaskResponses.Name(task.Status), Math.Round(task.EstimatedSeconds, 3), TaskResponses.AudioUrl(taskId, request.Format), task.QueuePosition));
     }
 
-    private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, bool kept, CancellationToken cancellationToken)
+    private static async Task<IResult> WaitForAudio(ITaskGrain taskGrain, string taskId, bool kept, HttpResponse response, CancellationToken cancellationToken)
     {
         TaskOutcome? finished;
         try
@@ -215,6 +215,15 @@ public static partial class SynthesisApi
         {
             return new ApiError(StatusCodes.Status504GatewayTimeout, "wait_timeout", $"Task {taskId} is still running; poll /api/v1/tasks/{taskId}.")
                 .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId });
+        }
+
+        if (finished is { Task: { Status: SynthesisStatus.Cancelled, Error: { } stopped } } && stopped.Code == TaskError.ServerStopping.Code)
+        {
+            // Not the caller's cancel: the server went away under it, and the same request sent again (to another node, or this one
+            // once back) is served.
+            response.Headers.RetryAfter = "1";
+            return new ApiError(StatusCodes.Status503ServiceUnavailable, stopped.Code, $"The server stopped before task {taskId} finished; send the request again.")
+                .ToResult(new Dictionary<string, object?> { ["task_id"] = taskId, ["retry_after"] = 1 });
         }
 
         if (finished is not { Task.Status: SynthesisStatus.Completed, Audio: { } audio })

@@ -80,8 +80,15 @@ public static class GatewayApplication
         var path = context.Request.Path;
         if (exception is not null || context.Response.StatusCode >= StatusCodes.Status500InternalServerError)
         {
-            return exception is null && Readiness.IsUnreadyVerdict(path.Value, context.Response.StatusCode)
-                ? LogEventLevel.Information
+            if (exception is null && Readiness.IsUnreadyVerdict(path.Value, context.Response.StatusCode))
+            {
+                return LogEventLevel.Information;
+            }
+
+            // A 503 while the server stops (server_stopping: send it again) is the stop doing its job, not a fault.
+            return exception is null && context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable
+                && context.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping.IsCancellationRequested == true
+                ? LogEventLevel.Warning
                 : LogEventLevel.Error;
         }
 

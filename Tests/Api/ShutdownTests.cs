@@ -111,10 +111,11 @@ public sealed class ShutdownTests
     }
 
     [Fact]
-    public async Task Sigterm_during_a_neural_inference_of_seconds_stops_it_and_exits_cleanly()
+    public async Task Sigterm_during_a_neural_inference_of_seconds_stops_it_exits_cleanly_and_tells_a_waiting_request_to_send_again()
     {
         // A Piper model whose every inference is 800 products of 1024×1024 (seconds on this machine): the stop must terminate the one
-        // running, not wait for it, and closing the model must not free its session under it.
+        // running, not wait for it, and closing the model must not free its session under it. A request waiting for its audio
+        // (?wait=true) behind it hears 503 server_stopping, not the 409 of a task its caller cancelled.
         using var models = new NeuralModelFolder();
         models.AddEspeakCatalogue();
         models.AddPiper("en_GB-crawl-x_low", NeuralTestModels.Piper(slowMatMuls: 800), NeuralTestModels.PiperConfig());
@@ -133,12 +134,25 @@ public sealed class ShutdownTests
             await Task.Delay(20);
         }
 
+        var waiting = server.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text = "I wait for my audio.", voice_id = voice });
+        while ((await server.Client.GetFromJsonAsync<JsonElement>("/api/v1/status")).GetProperty("tts_engine").GetProperty("devices").EnumerateArray()
+            .Sum(d => d.GetProperty("queue_length").GetInt32()) < 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the waiting request never queued");
+            await Task.Delay(20);
+        }
+
         var stopping = Stopwatch.StartNew();
         await server.TerminateAndWait();
         server.AssertNoErrorLogged();
 
         // The inference alone takes longer than this (about 20 s here); the bound leaves a loaded CI host room, not a whole inference.
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the server took {stopping.Elapsed} to stop");
+
+        using var answer = await waiting;
+        var problem = await answer.AssertProblem(System.Net.HttpStatusCode.ServiceUnavailable, "server_stopping");
+        Assert.Equal("1", answer.Headers.GetValues("Retry-After").Single());
+        Assert.StartsWith("task_", problem.GetProperty("task_id").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
