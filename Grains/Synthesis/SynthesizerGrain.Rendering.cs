@@ -157,7 +157,10 @@ public sealed partial class SynthesizerGrain
     private async Task CompleteWholeAsync(ScheduledJob job, ISpeechEngine engine)
     {
         var progress = job.Progress!;
-        var audio = await renderer.FinishOffThread(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, job.Job.Request, engine, job.TaskId), job.Job.Request.Format);
+        var request = job.Job.Request;
+        var started = time.GetTimestamp();
+        var audio = await renderer.FinishOffThread(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, engine, job.TaskId), request.Format);
+        MeasureEncode(request.Format, request.Text.Length, time.GetElapsedTime(started));
         MetricsOf(job.Job.Request).Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
         DropProgress(job);
         job.Output.Writer.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));

@@ -33,6 +33,9 @@ public sealed partial class SynthesizerGrain(
     private const double InitialSecondsPerCharacter = 0.0002;
     private const double MeasurementWeight = 0.2;
 
+    // The least estimate given: even audio at hand takes a round trip to reach its caller.
+    private const double MinimumEstimateSeconds = 0.001;
+
     private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
     private ScheduledJob? _running;
 
@@ -41,6 +44,11 @@ public sealed partial class SynthesizerGrain(
     private Task? _loop;
     private long _sequence;
     private double _secondsPerCharacter = InitialSecondsPerCharacter;
+    private bool _measured;
+
+    // Encoding a whole file after its last sentence (MP3, Opus, AAC: often longer than the speech itself), in seconds per character,
+    // by format; 0 until a job of that format has been measured.
+    private readonly double[] _encodeSecondsPerCharacter = new double[Enum.GetValues<AudioFormat>().Length];
     private long _completed;
     private long _failed;
     private long _preemptions;
@@ -111,6 +119,20 @@ public sealed partial class SynthesizerGrain(
 
         Supersede(job.TaskId);
         var scheduled = new ScheduledJob(job, ++_sequence, Now);
+        if (TryServeCached(scheduled))
+        {
+            // A repeat request is answered from the audio cache at once: it costs no engine time, so it waits behind nothing.
+            _completed += Count(job.Request);
+            yield return new JobQueued(DeviceKey, 0, MinimumEstimateSeconds);
+            yield return new JobStarted(DeviceKey);
+            while (scheduled.Output.Reader.TryRead(out var cached))
+            {
+                yield return cached;
+            }
+
+            yield break;
+        }
+
         _queue.Enqueue(scheduled);
         MetricsOf(job.Request).Queued(priority, +1);
         Reconsider();
@@ -283,13 +305,13 @@ public sealed partial class SynthesizerGrain(
         {
             if ((running.TaskId == taskId ? running : RunningCompanion(taskId)) is { } spoken)
             {
-                return (0, spoken.RemainingCharacters * _secondsPerCharacter);
+                return (0, Estimate(spoken.RemainingCharacters * _secondsPerCharacter, spoken));
             }
         }
 
         if (_queue.Find(taskId) is { } waiting && _queue.Place(waiting, Now) is { } place)
         {
-            return (place.Ahead + (_running is null ? 0 : 1), (characters + place.Characters) * _secondsPerCharacter);
+            return (place.Ahead + (_running is null ? 0 : 1), Estimate((characters + place.Characters) * _secondsPerCharacter, waiting));
         }
 
         return null;
@@ -405,9 +427,30 @@ public sealed partial class SynthesizerGrain(
     {
         if (characters > 0)
         {
+            // The first measurement replaces the initial guess (made for no machine in particular) rather than easing towards it.
             var measured = elapsed.TotalSeconds / characters;
-            _secondsPerCharacter += MeasurementWeight * (measured - _secondsPerCharacter);
+            _secondsPerCharacter = _measured ? _secondsPerCharacter + (MeasurementWeight * (measured - _secondsPerCharacter)) : measured;
+            _measured = true;
         }
+    }
+
+    /// <summary>Books how long finishing a whole file of <paramref name="format"/> took for <paramref name="characters"/> of text.</summary>
+    private void MeasureEncode(AudioFormat format, int characters, TimeSpan elapsed)
+    {
+        if (characters > 0)
+        {
+            ref var rate = ref _encodeSecondsPerCharacter[(int)format];
+            var measured = elapsed.TotalSeconds / characters;
+            rate = rate == 0 ? measured : rate + (MeasurementWeight * (measured - rate));
+        }
+    }
+
+    /// <summary>The engine time until <paramref name="job"/> is spoken, plus the encoding of its file after it (a whole job).</summary>
+    private double Estimate(double engineSeconds, ScheduledJob job)
+    {
+        var request = job.Job.Request;
+        var encode = request.Streamed ? 0 : request.Text.Length * _encodeSecondsPerCharacter[(int)request.Format];
+        return Math.Max(MinimumEstimateSeconds, engineSeconds + encode);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Synthesis of task {TaskId} failed")]
