@@ -36,10 +36,15 @@ public sealed record AudioBitrateInfo(
     [property: Id(0)] int DefaultKbps,
     [property: Id(1)] int MinimumKbps,
     [property: Id(2)] int MaximumKbps,
-    [property: Id(3)] IReadOnlyList<int> AllowedKbps)
+    [property: Id(3)] IReadOnlyList<int> AllowedKbps,
+    [property: Id(4)] IReadOnlyDictionary<int, int>? MaximumKbpsByRate = null)
 {
     /// <summary>Whether a request may ask for <paramref name="kbps"/>.</summary>
     public bool Accepts(int kbps) => AllowedKbps.Count == 0 ? kbps >= MinimumKbps && kbps <= MaximumKbps : AllowedKbps.Contains(kbps);
+
+    /// <summary>The most kbps the format carries at <paramref name="sampleRate"/> (MP3 at MPEG-2 rates: 160).</summary>
+    public int MaximumAt(int sampleRate) =>
+        MaximumKbpsByRate is { } byRate && byRate.TryGetValue(sampleRate, out var maximum) ? maximum : MaximumKbps;
 }
 
 /// <summary>The output formats this cluster produces (key: 0); any silo answers from its own encoders.</summary>

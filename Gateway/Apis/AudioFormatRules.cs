@@ -73,6 +73,15 @@ public sealed class AudioFormatRules
                 "bitrate");
         }
 
+        if (bitrate is { } asked && sampleRate is { } at && format.Bitrates is { } carried && carried.MaximumAt(at) < asked)
+        {
+            return ApiError.BadRequest(
+                "invalid_bitrate",
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{format.Name} at {at} Hz carries at most {carried.MaximumAt(at)} kbps: ask for less, or for a higher sample_rate (or none, and the server picks one that carries {asked})."),
+                "bitrate");
+        }
+
         return null;
     }
 }

@@ -33,7 +33,8 @@ public static class AudioFormatCatalog
             [.. encoder.SampleRates],
             encoder.RequiredSampleRate,
             encoder.Bitrates is { } bitrates
-                ? new AudioBitrateInfo(bitrates.DefaultKbps, bitrates.MinimumKbps, bitrates.MaximumKbps, [.. bitrates.AllowedKbps])
+                ? new AudioBitrateInfo(bitrates.DefaultKbps, bitrates.MinimumKbps, bitrates.MaximumKbps, [.. bitrates.AllowedKbps],
+                    bitrates.MaximumKbpsByRate is { } byRate ? new Dictionary<int, int>(byRate) : null)
                 : null,
             encoder.Streams);
     }

@@ -224,7 +224,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(encoder);
-        return encoder.OutputRate(request.SampleRate, engineRate);
+        return encoder.OutputRate(request.SampleRate, engineRate, request.Bitrate);
     }
 
     /// <summary>A streamed task's stored file: its chunks joined (<paramref name="whole"/>, <paramref name="samples"/> long, finished in place by the format's
@@ -234,7 +234,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         ArgumentNullException.ThrowIfNull(whole);
         var encoder = Encoder(request);
         encoder.FinishWhole(whole, samples);
-        return new AudioResult(whole, encoder.ContentType, encoder.FileExtension, encoder.OutputRate(request.SampleRate, engineRate), durationSeconds);
+        return new AudioResult(whole, encoder.ContentType, encoder.FileExtension, encoder.OutputRate(request.SampleRate, engineRate, request.Bitrate), durationSeconds);
     }
 
     private static AudioEncoderOptions EncoderOptions(SynthesisRequest request, string? streamId) => new(request.Bitrate, StreamId: streamId);

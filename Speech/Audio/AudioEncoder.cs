@@ -28,7 +28,26 @@ public abstract class AudioEncoder : IAudioEncoder
 
     public virtual bool Streams => true;
 
-    public int OutputRate(int? requestedRate, int sourceRate) => requestedRate ?? RequiredSampleRate ?? sourceRate;
+    public int OutputRate(int? requestedRate, int sourceRate, int? bitrateKbps = null) =>
+        requestedRate ?? RequiredSampleRate ?? RateCarrying(sourceRate, bitrateKbps);
+
+    private int RateCarrying(int sourceRate, int? bitrateKbps)
+    {
+        if (Bitrates is not { } bitrates || bitrateKbps is not { } kbps || bitrates.MaximumAt(sourceRate) >= kbps)
+        {
+            return sourceRate;
+        }
+
+        foreach (var rate in SampleRates)
+        {
+            if (rate > sourceRate && bitrates.MaximumAt(rate) >= kbps)
+            {
+                return rate;
+            }
+        }
+
+        return sourceRate;
+    }
 
     public virtual void FinishWhole(Span<byte> file, long samples)
     {

@@ -33,8 +33,9 @@ public interface IAudioEncoder
     bool Streams { get; }
 
     /// <summary>The rate of the delivered audio: <paramref name="requestedRate"/> when the request named one, else the format's
-    /// own (G.711), else <paramref name="sourceRate"/>, the engine's, encoded as is.</summary>
-    int OutputRate(int? requestedRate, int sourceRate);
+    /// own (G.711), else <paramref name="sourceRate"/>, the engine's, encoded as is, unless the format cannot carry
+    /// <paramref name="bitrateKbps"/> there: then the lowest rate above it that can (MP3 at 320 kbps from 22050 Hz: 44100).</summary>
+    int OutputRate(int? requestedRate, int sourceRate, int? bitrateKbps = null);
 
     /// <summary>Turns a finished stream's chunks, joined, into the format's whole file: the place to fix what a stream could
     /// not know when it began (WAVE's RIFF and data lengths, FLAC's total of <paramref name="samples"/>); formats whose stream
@@ -107,4 +108,12 @@ public sealed record AudioBitrates(int DefaultKbps, int MinimumKbps, int Maximum
 
         return false;
     }
+
+    /// <summary>Where the format carries less at some output rates (MP3 at MPEG-2 rates: 160 kbps at most), the most it carries
+    /// there, by rate; rates not listed carry <see cref="MaximumKbps"/>.</summary>
+    public IReadOnlyDictionary<int, int>? MaximumKbpsByRate { get; init; }
+
+    /// <summary>The most kbps the format carries at <paramref name="sampleRate"/>.</summary>
+    public int MaximumAt(int sampleRate) =>
+        MaximumKbpsByRate is { } byRate && byRate.TryGetValue(sampleRate, out var maximum) ? maximum : MaximumKbps;
 }

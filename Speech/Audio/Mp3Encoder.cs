@@ -11,8 +11,13 @@ public sealed class Mp3Encoder : AudioEncoder
     /// <summary>Mono speech at 64 kbps is transparent enough and valid for every MPEG version.</summary>
     public const int DefaultBitrateKbps = 64;
 
-    /// <summary>Bitrates a request may ask for; lame rounds to the nearest one its MPEG version allows (MPEG-2 stops at 160).</summary>
-    private static readonly AudioBitrates s_bitrates = AudioBitrates.OneOf([32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320], DefaultBitrateKbps);
+    /// <summary>Bitrates a request may ask for. MPEG-2 (16, 22.05, 24 kHz) stops at 160 kbps and MPEG-2.5 (8 kHz) at 64, where lame
+    /// would round a higher one down: a request that names such a rate may not ask for more, and one that does not is encoded at
+    /// the lowest MPEG-1 rate above the voice's (44.1 or 48 kHz).</summary>
+    private static readonly AudioBitrates s_bitrates = AudioBitrates.OneOf([32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320], DefaultBitrateKbps) with
+    {
+        MaximumKbpsByRate = new Dictionary<int, int> { [8000] = 64, [11025] = 64, [12000] = 64, [16000] = 160, [22050] = 160, [24000] = 160 },
+    };
 
     public override string Format => "mp3";
 

@@ -21,6 +21,8 @@ public sealed class AudioFormatRulesTests
         { AudioFormat.Ogg, null, 5, "invalid_bitrate", "bitrate (kbps) for ogg must be between 6 and 256.", "bitrate" },
         { AudioFormat.Wav, null, 64, "invalid_bitrate", "bitrate applies to mp3, ogg and aac only, not wav.", "bitrate" },
         { AudioFormat.Mulaw, 8000, 64, "invalid_bitrate", "bitrate applies to mp3, ogg and aac only, not mulaw.", "bitrate" },
+        { AudioFormat.Mp3, 22050, 320, "invalid_bitrate", "mp3 at 22050 Hz carries at most 160 kbps: ask for less, or for a higher sample_rate (or none, and the server picks one that carries 320).", "bitrate" },
+        { AudioFormat.Mp3, 8000, 80, "invalid_bitrate", "mp3 at 8000 Hz carries at most 64 kbps: ask for less, or for a higher sample_rate (or none, and the server picks one that carries 80).", "bitrate" },
     };
 
     [Theory]
@@ -40,6 +42,9 @@ public sealed class AudioFormatRulesTests
     [InlineData(AudioFormat.Mulaw, 8000, null)]
     [InlineData(AudioFormat.Alaw, null, null)]
     [InlineData(AudioFormat.Mp3, 22050, 128)]
+    [InlineData(AudioFormat.Mp3, 22050, 160)]
+    [InlineData(AudioFormat.Mp3, 44100, 320)]
+    [InlineData(AudioFormat.Mp3, null, 320)]
     [InlineData(AudioFormat.Ogg, 48000, 7)]
     public void What_the_format_takes_passes(AudioFormat format, int? sampleRate, int? bitrate) =>
         Assert.Null(s_rules.ValidateAudio(s_rules.Find(format)!, sampleRate, bitrate));

@@ -133,6 +133,29 @@ public sealed class FormatApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Mp3_at_320_kbps_without_a_rate_comes_at_a_rate_that_carries_it_and_a_rate_that_cannot_is_refused()
+    {
+        // The voice speaks at 22050 Hz, where MP3 (MPEG-2) stops at 160 kbps: lame used to round 320 down to that without a word.
+        var response = await Client.Synthesize(new { text = "Three hundred and twenty kilobits.", voice_id = "en-male-1", format = "mp3", bitrate = 320 }, wait: true);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("44100", response.Headers.GetValues("X-Sample-Rate").Single());
+        var path = Path.Combine(Path.GetTempPath(), $"mittts-{Guid.NewGuid():N}.mp3");
+        await File.WriteAllBytesAsync(path, await response.Content.ReadAsByteArrayAsync());
+        try
+        {
+            var (probe, _, _) = await ExternalTool.Run("ffprobe", "-v", "error", "-show_entries", "stream=sample_rate,bit_rate", "-of", "csv=p=0", path);
+            Assert.Equal("44100,320000", probe.Trim());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        await (await Client.Synthesize(new { text = "x", voice_id = "en-male-1", format = "mp3", sample_rate = 22050, bitrate = 320 }))
+            .AssertProblem(HttpStatusCode.BadRequest, "invalid_bitrate", "bitrate");
+    }
+
+    [Fact]
     public async Task Mp3_bitrate_over_the_API_changes_the_size()
     {
         async Task<int> Size(int bitrate)

@@ -66,6 +66,17 @@ public sealed class AudioFormatCatalogTests
         }
     }
 
+    [Theory]
+    [InlineData(null, 22050, 128, 22050)]
+    [InlineData(null, 22050, 160, 22050)]
+    [InlineData(null, 22050, 192, 44100)]
+    [InlineData(null, 16000, 320, 44100)]
+    [InlineData(null, 8000, 80, 16000)]
+    [InlineData(null, 22050, null, 22050)]
+    [InlineData(48000, 22050, 320, 48000)]
+    public void Mp3_is_encoded_at_the_voice_rate_unless_its_bitrate_needs_a_higher_one(int? requested, int source, int? kbps, int expected) =>
+        Assert.Equal(expected, AudioFormatCatalog.Encoder(AudioFormat.Mp3).OutputRate(requested, source, kbps));
+
     [Fact]
     public void Mp3_takes_a_set_of_bitrates_and_ogg_a_range()
     {
