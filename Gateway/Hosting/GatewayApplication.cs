@@ -196,7 +196,13 @@ public static class GatewayApplication
         services.AddSingleton<LiveRateLimitOptions>();
         services.AddSingleton<IPostConfigureOptions<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
         services.AddSingleton<IOptionsChangeTokenSource<RateLimitOptions>>(sp => sp.GetRequiredService<LiveRateLimitOptions>());
-        services.AddOpenApi();
+        services.AddOpenApi(options =>
+        {
+            if (AuthOptions.From(builder.Configuration).Enabled)
+            {
+                OpenApiSecurity.Describe(options);
+            }
+        });
     }
 
     public static void MapMitTtsApi(this WebApplication app)

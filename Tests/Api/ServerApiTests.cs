@@ -73,6 +73,9 @@ public sealed class ServerApiTests(GatewayFixture gateway)
 
         Assert.Equal(["text"], schema.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
         Assert.True(schema.GetProperty("properties").TryGetProperty("voice_id", out _));
+        // Auth is off here: nothing to send, and the document asks for nothing.
+        Assert.False(document.TryGetProperty("components", out var components) && components.TryGetProperty("securitySchemes", out _));
+        Assert.False(document.GetProperty("paths").GetProperty("/api/v1/synthesize").GetProperty("post").TryGetProperty("security", out _));
         Assert.True(page.IsSuccessStatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
     }

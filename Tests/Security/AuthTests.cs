@@ -201,4 +201,27 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
 
         Assert.True((int?)client.CloseStatus == 4401, $"{what}: closed with {client.CloseStatus}");
     }
+
+    [Fact]
+    public async Task The_openapi_document_names_the_bearer_scheme_and_asks_for_it_on_all_but_the_open_endpoints()
+    {
+        using var client = gateway.As(Tokens.Mint(Secret, user: "dora"));
+        var document = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/openapi/v1.json");
+
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer");
+        Assert.Equal(("http", "bearer"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("scheme").GetString()));
+        var paths = document.GetProperty("paths");
+        foreach (var (path, method) in new[] { ("/api/v1/synthesize", "post"), ("/api/v1/tasks/{task_id}", "get"), ("/api/v1/voices", "get"), ("/api/v1/config", "put") })
+        {
+            var operation = paths.GetProperty(path).GetProperty(method);
+            var requirement = Assert.Single(operation.GetProperty("security").EnumerateArray());
+            Assert.Equal(["bearer"], requirement.EnumerateObject().Select(p => p.Name));
+            Assert.True(operation.GetProperty("responses").TryGetProperty("401", out _), $"{method} {path} does not say it answers 401");
+        }
+
+        foreach (var (path, method) in new[] { ("/api/v1/health", "get"), ("/api/v1/ready", "get"), ("/api/v1/auth/token", "post") })
+        {
+            Assert.False(paths.GetProperty(path).GetProperty(method).TryGetProperty("security", out _), $"{method} {path} is open to all");
+        }
+    }
 }
