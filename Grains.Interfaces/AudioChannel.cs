@@ -161,8 +161,9 @@ public interface IAudioChannelGrain : IGrainWithStringKey
     /// channel and their synthesis is cancelled; returns those stopped (id, request id and context, for their <c>cancelled</c> status).
     /// <paramref name="announced"/>: the caller, the socket that was
     /// interrupted, tells its client each of them ended (their ends in the channel are <see cref="TaskEndedEvent.Announced"/>); a cancel
-    /// from elsewhere (REST) leaves the telling to the channel.</summary>
-    Task<IReadOnlyList<ChannelTaskInfo>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced = false);
+    /// from elsewhere (REST) leaves the telling to the channel. <paramref name="heardThrough"/>: the last sequence that socket sent its
+    /// client; the stopped tasks' events after it (dropped by the socket) are never read again, by a resume either.</summary>
+    Task<IReadOnlyList<ChannelTaskInfo>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced = false, long heardThrough = long.MaxValue);
 
     /// <summary>What the task grain has not heard yet, or null: the latest report on the task (queued, processing, cancelled or failed,
     /// never completed) still on its way, or, for a task being synthesized, how far it has got (the channel reports no per-sentence

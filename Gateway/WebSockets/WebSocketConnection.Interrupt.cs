@@ -21,7 +21,10 @@ public sealed partial class WebSocketConnection
 
         // The synthesis behind the audio stops too (the channel also catches tasks this socket never saw). Sent before the
         // acknowledgement: a client that reads a task over REST once it has the acknowledgement finds the channel told.
-        var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId, announced: true);
+        // Read once the stopped tasks' audio is held back: the client has nothing of theirs past it (a frame being sent may end up
+        // counted after, and is then skipped on a resume though the client has it: it is audio the barge-in stopped either way).
+        var heardThrough = _outbox.LastSentSequence;
+        var stopping = _channel.Interrupt(message.TaskId is { } one ? [one] : null, message.ContextId, announced: true, heardThrough);
         if (stopped.Unheard is not null || _clustered)
         {
             // A task this socket has no record of (finished, another session's, or made up) is named in the acknowledgement only if

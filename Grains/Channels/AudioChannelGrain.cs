@@ -176,7 +176,7 @@ public sealed partial class AudioChannelGrain(
         }
     }
 
-    Task<IReadOnlyList<ChannelTaskInfo>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced)
+    Task<IReadOnlyList<ChannelTaskInfo>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced, long heardThrough)
     {
         var stopped = new List<ChannelTaskInfo>();
         bool Wanted(ChannelTaskInfo task) => taskIds is not null ? taskIds.Contains(task.TaskId)
@@ -200,6 +200,17 @@ public sealed partial class AudioChannelGrain(
             {
                 stopped.Add(unread);
             }
+        }
+
+        if (heardThrough < _log.LastSequence && stopped.Count > 0)
+        {
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var task in stopped)
+            {
+                ids.Add(task.TaskId);
+            }
+
+            _log.Skip(ids, heardThrough);
         }
 
         foreach (var context in _contexts.Values)

@@ -81,7 +81,19 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
             return false;
         }
 
-        var entry = _entries[IndexOf(sequence)];
+        // Audio an interrupt dropped is passed over: its numbers stay taken, nobody hears it again.
+        var index = IndexOf(sequence);
+        while (index < _entries.Count && _entries[index].Skipped)
+        {
+            index++;
+        }
+
+        if (index >= _entries.Count)
+        {
+            return false;
+        }
+
+        var entry = _entries[index];
         if (entry.Mark.Sequence > Released && (early is null || !early(entry.Mark)))
         {
             return false;
@@ -100,6 +112,21 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         MoveToBlocks(DateTimeOffset.MinValue);
     }
 
+    /// <summary>Passes over the events of <paramref name="taskIds"/> numbered after <paramref name="heardThrough"/>, the last its client
+    /// was sent when it interrupted them: a reader (a resume) never gets that audio, which the socket dropped, again.</summary>
+    public void Skip(IReadOnlyCollection<string> taskIds, long heardThrough)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        for (var i = _start; i < _entries.Count; i++)
+        {
+            var entry = _entries[i];
+            if (entry.Mark.Sequence > heardThrough && entry.Mark.TaskId is { } taskId && taskIds.Contains(taskId))
+            {
+                _entries[i] = entry with { Skipped = true };
+            }
+        }
+    }
+
     /// <summary>Each task with an event after <see cref="ReadThrough"/> (no reader has had it yet), once, in order: what a barge-in must
     /// still stop though the channel is done with it (its synthesis ended, its events wait for the reader).</summary>
     public List<ChannelTaskInfo> UnreadTasks()
@@ -108,7 +135,7 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         for (var i = _start; i < _entries.Count; i++)
         {
             var entry = _entries[i];
-            if (entry.Mark.Sequence <= ReadThrough || entry.Mark.TaskId is not { } taskId || tasks.Exists(t => t.TaskId == taskId))
+            if (entry.Mark.Sequence <= ReadThrough || entry.Skipped || entry.Mark.TaskId is not { } taskId || tasks.Exists(t => t.TaskId == taskId))
             {
                 continue;
             }
@@ -220,8 +247,11 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
 
             if (entry.Event is AudioEvent audio)
             {
-                _entries[i] = new Entry(null, entry.At, entry.Mark, _audio.Write(audio.Audio), audio.Audio.Length, audio.RequestId,
-                    audio.ContextId, audio.Progress);
+                _entries[i] = entry with
+                {
+                    Event = null, AudioAt = _audio.Write(audio.Audio), AudioLength = audio.Audio.Length, RequestId = audio.RequestId,
+                    ContextId = audio.ContextId, Progress = audio.Progress,
+                };
             }
 
             _keptThrough = entry.Mark.Sequence;
@@ -257,5 +287,6 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         int AudioLength = 0,
         string? RequestId = null,
         string? ContextId = null,
-        double Progress = 0);
+        double Progress = 0,
+        bool Skipped = false);
 }

@@ -232,7 +232,7 @@ public sealed class ResumingChannelReaderTests
 
         public Task<TextAppendResult> FlushText(string contextId, bool close) => throw new NotSupportedException();
 
-        public Task<IReadOnlyList<ChannelTaskInfo>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced) => throw new NotSupportedException();
+        public Task<IReadOnlyList<ChannelTaskInfo>> Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced, long heardThrough) => throw new NotSupportedException();
 
         public Task<ChannelWindow> GetWindow() => throw new NotSupportedException();
 
