@@ -185,6 +185,7 @@ public sealed class InterruptFilter
 
     private readonly record struct OpenTask(string? RequestId, string? ContextId, double Progress)
     {
-        public StoppedTask Stopped(string taskId) => new(taskId, RequestId, ContextId, Math.Round(Progress, 3));
+        // Toward zero: rounded up, the share of audio sent could claim more than the synthesis (its task's record) got to.
+        public StoppedTask Stopped(string taskId) => new(taskId, RequestId, ContextId, Math.Round(Progress, 3, MidpointRounding.ToZero));
     }
 }
