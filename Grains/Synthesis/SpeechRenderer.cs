@@ -250,5 +250,6 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         request.SampleRate ?? 0,
         request.Speed,
         request.Pitch,
-        Encoder(request).Bitrates is null ? null : request.Bitrate);
+        Encoder(request).Bitrates is null ? null : request.Bitrate,
+        request.Owner);
 }

@@ -4,15 +4,17 @@ using System.Text;
 
 namespace MitTts.Speech.Audio;
 
-/// <summary>Everything that decides the bytes of a rendering; two equal keys always give identical audio.</summary>
-public readonly record struct AudioCacheKey(string Text, string Voice, string Format, int SampleRate, double Speed, double Pitch, int? BitrateKbps)
+/// <summary>Everything that decides the bytes of a rendering; two equal keys always give identical audio. <see cref="Owner"/>, the user
+/// the request came from when auth is on: one user's hit never tells of another's text (the <c>cache_hit</c> flag and the answer's speed
+/// would say someone asked for it).</summary>
+public readonly record struct AudioCacheKey(string Text, string Voice, string Format, int SampleRate, double Speed, double Pitch, int? BitrateKbps, string? Owner = null)
 {
     /// <summary>The SHA-256 of the key's canonical form: the cache is addressed by content, not by request.</summary>
     public string Digest()
     {
         var canonical = string.Create(
             CultureInfo.InvariantCulture,
-            $"{Voice}\n{Format}\n{SampleRate}\n{Speed:R}\n{Pitch:R}\n{BitrateKbps}\n{Text}");
+            $"{Owner}\n{Voice}\n{Format}\n{SampleRate}\n{Speed:R}\n{Pitch:R}\n{BitrateKbps}\n{Text}");
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 }

@@ -130,6 +130,27 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         Assert.Equal(sequences.Distinct().Count(), sequences.Count);
     }
 
+    [Fact]
+    public async Task One_users_cache_hit_never_tells_another_that_a_text_was_asked_for()
+    {
+        using var alice = await gateway.LoggedIn("alice-key");
+        using var bob = await gateway.LoggedIn("bob-key");
+        var request = new { text = "Mi diagnóstico es reservado " + Guid.NewGuid().ToString("N")[..8] + ".", format = "wav" };
+
+        async Task<bool> CacheHit(HttpClient client)
+        {
+            var taskId = (await (await client.PostAsJsonAsync("/api/v1/synthesize", request)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("task_id").GetString()!;
+            Assert.Equal("completed", await WaitCompleted(client, taskId));
+            return (await client.GetFromJsonAsync<JsonElement>($"/api/v1/tasks/{taskId}")).GetProperty("cache_hit").GetBoolean();
+        }
+
+        // Alice's text, asked again by Bob: synthesized for him (a hit, and its speed, would tell him she asked); Alice's own repeat hits.
+        Assert.False(await CacheHit(alice));
+        Assert.False(await CacheHit(bob));
+        Assert.True(await CacheHit(alice));
+        Assert.True(await CacheHit(bob));
+    }
+
     private static async Task<string> WaitCompleted(HttpClient client, string taskId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
