@@ -19,6 +19,24 @@ public sealed partial class AudioChannelGrain
         return Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
     }
 
+    /// <summary>The events of tasks an interrupt <paramref name="stopped"/> after the last one their socket sent (<paramref name="heardThrough"/>):
+    /// dropped there, and never read again, by a resume either.</summary>
+    private void SkipUnheard(List<ChannelTaskInfo> stopped, long heardThrough)
+    {
+        if (heardThrough >= _log.LastSequence || stopped.Count == 0)
+        {
+            return;
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var task in stopped)
+        {
+            ids.Add(task.TaskId);
+        }
+
+        _log.Skip(ids, heardThrough);
+    }
+
     private void Emit(ChannelEvent channelEvent, AudioPosition position)
     {
         var bytes = _log.Bytes;

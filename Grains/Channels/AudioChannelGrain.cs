@@ -202,17 +202,7 @@ public sealed partial class AudioChannelGrain(
             }
         }
 
-        if (heardThrough < _log.LastSequence && stopped.Count > 0)
-        {
-            var ids = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var task in stopped)
-            {
-                ids.Add(task.TaskId);
-            }
-
-            _log.Skip(ids, heardThrough);
-        }
-
+        SkipUnheard(stopped, heardThrough);
         foreach (var context in _contexts.Values)
         {
             if (taskIds is null && (contextId is null || context.Id == contextId))

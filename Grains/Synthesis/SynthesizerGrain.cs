@@ -29,13 +29,6 @@ public sealed partial class SynthesizerGrain(
     ILogger<SynthesizerGrain> logger)
     : Grain, ISynthesizerGrain
 {
-    // A first guess of espeak-ng's cost per character, replaced by measurements as sentences complete.
-    private const double InitialSecondsPerCharacter = 0.0002;
-    private const double MeasurementWeight = 0.2;
-
-    // The least estimate given: even audio at hand takes a round trip to reach its caller.
-    private const double MinimumEstimateSeconds = 0.001;
-
     private readonly PriorityJobQueue _queue = new(TimeSpan.FromSeconds(options.Value.AgingSeconds));
     private ScheduledJob? _running;
 
@@ -43,12 +36,6 @@ public sealed partial class SynthesizerGrain(
     private readonly List<ScheduledJob> _companions = [];
     private Task? _loop;
     private long _sequence;
-    private double _secondsPerCharacter = InitialSecondsPerCharacter;
-    private bool _measured;
-
-    // Encoding a whole file after its last sentence (MP3, Opus, AAC: often longer than the speech itself), in seconds per character,
-    // by format; 0 until a job of that format has been measured.
-    private readonly double[] _encodeSecondsPerCharacter = new double[Enum.GetValues<AudioFormat>().Length];
     private long _completed;
     private long _failed;
     private long _preemptions;
@@ -280,43 +267,6 @@ public sealed partial class SynthesizerGrain(
         }
     }
 
-    private double WorkAheadSeconds()
-    {
-        return (RunningCharacters() + _queue.RemainingCharacters) * _secondsPerCharacter;
-    }
-
-    /// <summary>Characters the running job (or every job of the running batch) has still to speak.</summary>
-    private long RunningCharacters()
-    {
-        long characters = _running is { } running && !_companions.Contains(running) ? running.RemainingCharacters : 0;
-        foreach (var job in _companions)
-        {
-            characters += job.RemainingCharacters;
-        }
-
-        return characters;
-    }
-
-    /// <summary>Position 0 is the running job; a queued job counts the running one and those served before it.</summary>
-    private (int Position, double EstimatedSeconds)? Position(string taskId)
-    {
-        var characters = RunningCharacters();
-        if (_running is { } running)
-        {
-            if ((running.TaskId == taskId ? running : RunningCompanion(taskId)) is { } spoken)
-            {
-                return (0, Estimate(spoken.RemainingCharacters * _secondsPerCharacter, spoken));
-            }
-        }
-
-        if (_queue.Find(taskId) is { } waiting && _queue.Place(waiting, Now) is { } place)
-        {
-            return (place.Ahead + (_running is null ? 0 : 1), Estimate((characters + place.Characters) * _secondsPerCharacter, waiting));
-        }
-
-        return null;
-    }
-
     private async Task ProcessQueueAsync()
     {
         // Not inside the Synthesize call that started the loop: its owner hears JobQueued before anything else happens.
@@ -421,36 +371,6 @@ public sealed partial class SynthesizerGrain(
     {
         job.Progress?.Dispose();
         job.Progress = null;
-    }
-
-    private void Measure(int characters, TimeSpan elapsed)
-    {
-        if (characters > 0)
-        {
-            // The first measurement replaces the initial guess (made for no machine in particular) rather than easing towards it.
-            var measured = elapsed.TotalSeconds / characters;
-            _secondsPerCharacter = _measured ? _secondsPerCharacter + (MeasurementWeight * (measured - _secondsPerCharacter)) : measured;
-            _measured = true;
-        }
-    }
-
-    /// <summary>Books how long finishing a whole file of <paramref name="format"/> took for <paramref name="characters"/> of text.</summary>
-    private void MeasureEncode(AudioFormat format, int characters, TimeSpan elapsed)
-    {
-        if (characters > 0)
-        {
-            ref var rate = ref _encodeSecondsPerCharacter[(int)format];
-            var measured = elapsed.TotalSeconds / characters;
-            rate = rate == 0 ? measured : rate + (MeasurementWeight * (measured - rate));
-        }
-    }
-
-    /// <summary>The engine time until <paramref name="job"/> is spoken, plus the encoding of its file after it (a whole job).</summary>
-    private double Estimate(double engineSeconds, ScheduledJob job)
-    {
-        var request = job.Job.Request;
-        var encode = request.Streamed ? 0 : request.Text.Length * _encodeSecondsPerCharacter[(int)request.Format];
-        return Math.Max(MinimumEstimateSeconds, engineSeconds + encode);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Synthesis of task {TaskId} failed")]
