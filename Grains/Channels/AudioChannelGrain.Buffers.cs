@@ -19,6 +19,8 @@ public sealed partial class AudioChannelGrain
         return Task.FromResult(new ChannelWindow(_log.FirstKept, _log.LastSequence));
     }
 
+    Task<long> IAudioChannelGrain.GetLastReleased() => Task.FromResult(_restoredMarks is null ? _log.Released : AudioChannelReleases.AwaitingReader);
+
     /// <summary>The events of tasks an interrupt <paramref name="stopped"/> after the last one their socket sent (<paramref name="heardThrough"/>):
     /// dropped there, and never read again, by a resume either.</summary>
     private void SkipUnheard(List<ChannelTaskInfo> stopped, long heardThrough)

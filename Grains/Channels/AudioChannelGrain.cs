@@ -215,8 +215,6 @@ public sealed partial class AudioChannelGrain(
         return Task.FromResult<IReadOnlyList<ChannelTaskInfo>>(stopped);
     }
 
-    Task<long> IAudioChannelGrain.GetLastReleased() => Task.FromResult(_restoredMarks is null ? _log.Released : AudioChannelReleases.AwaitingReader);
-
     /// <summary>Moves the audio of the task that holds the socket into the log, and picks the next one when it ends.</summary>
     private void Pump()
     {

@@ -18,7 +18,7 @@ public sealed class RotatingFileSink : ILogEventSink, IDisposable
     private readonly ITextFormatter _formatter;
     private readonly long _limitBytes;
     private readonly int _kept;
-    private readonly Func<DateTimeOffset> _now;
+    private readonly TimeProvider _time;
     private FileStream _stream;
     private StreamWriter _writer;
     private DateOnly _day;
@@ -28,8 +28,8 @@ public sealed class RotatingFileSink : ILogEventSink, IDisposable
     /// <param name="formatter">How an event becomes its line (compact JSON or the text template).</param>
     /// <param name="limitBytes">The size at which the live file rotates.</param>
     /// <param name="kept">How many rotated files are kept besides the live one.</param>
-    /// <param name="now">The clock that decides the day (tests); the system's by default.</param>
-    public RotatingFileSink(string path, ITextFormatter formatter, long limitBytes, int kept, Func<DateTimeOffset>? now = null)
+    /// <param name="time">The clock that decides the day; the system's by default.</param>
+    public RotatingFileSink(string path, ITextFormatter formatter, long limitBytes, int kept, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(formatter);
@@ -39,7 +39,7 @@ public sealed class RotatingFileSink : ILogEventSink, IDisposable
         _formatter = formatter;
         _limitBytes = limitBytes;
         _kept = kept;
-        _now = now ?? (() => DateTimeOffset.UtcNow);
+        _time = time ?? TimeProvider.System;
         if (Path.GetDirectoryName(_path) is { Length: > 0 } folder)
         {
             Directory.CreateDirectory(folder);
@@ -48,7 +48,7 @@ public sealed class RotatingFileSink : ILogEventSink, IDisposable
         (_stream, _writer) = Open();
 
         // A file left from an earlier day is rotated by the first event of this one.
-        _day = DateOnly.FromDateTime(_stream.Length > 0 ? File.GetLastWriteTimeUtc(_path) : _now().UtcDateTime);
+        _day = DateOnly.FromDateTime(_stream.Length > 0 ? File.GetLastWriteTimeUtc(_path) : _time.GetUtcNow().UtcDateTime);
     }
 
     public void Emit(LogEvent logEvent)
@@ -62,7 +62,7 @@ public sealed class RotatingFileSink : ILogEventSink, IDisposable
             }
 
             // A file takes lines while it is under the limit, so the live file is never left empty.
-            var today = DateOnly.FromDateTime(_now().UtcDateTime);
+            var today = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
             if ((today != _day && _stream.Length > 0) || _stream.Length >= _limitBytes)
             {
                 Rotate();

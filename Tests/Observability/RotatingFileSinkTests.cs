@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using MitTts.Silo.Observability;
 using Serilog.Events;
 using Serilog.Formatting.Display;
@@ -36,12 +37,12 @@ public sealed class RotatingFileSinkTests : IDisposable
     public void The_first_line_of_a_new_day_starts_a_new_file_and_a_file_left_from_an_earlier_day_is_rotated_too()
     {
         var path = Path.Combine(_folder, "app.log");
-        var now = new DateTimeOffset(2026, 12, 2, 23, 59, 0, TimeSpan.Zero);
-        using (var sink = new RotatingFileSink(path, Formatter(), limitBytes: 1 << 20, kept: 5, () => now))
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 2, 23, 59, 0, TimeSpan.Zero));
+        using (var sink = new RotatingFileSink(path, Formatter(), limitBytes: 1 << 20, kept: 5, time))
         {
             sink.Emit(Event("line 10"));
             sink.Emit(Event("line 11"));
-            now = now.AddMinutes(2);
+            time.Advance(TimeSpan.FromMinutes(2));
             sink.Emit(Event("line 12"));
         }
 
@@ -49,9 +50,9 @@ public sealed class RotatingFileSinkTests : IDisposable
         Assert.Equal(Lines(12, 13), Numbers(path));
 
         // Restarted days later: what the file holds is from an earlier day (its last write).
-        File.SetLastWriteTimeUtc(path, now.UtcDateTime);
-        now = now.AddDays(3);
-        using (var sink = new RotatingFileSink(path, Formatter(), limitBytes: 1 << 20, kept: 5, () => now))
+        File.SetLastWriteTimeUtc(path, time.GetUtcNow().UtcDateTime);
+        time.Advance(TimeSpan.FromDays(3));
+        using (var sink = new RotatingFileSink(path, Formatter(), limitBytes: 1 << 20, kept: 5, time))
         {
             sink.Emit(Event("line 13"));
         }
