@@ -161,7 +161,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
         ArgumentNullException.ThrowIfNull(voice);
         ArgumentNullException.ThrowIfNull(engine);
         var encoder = Encoder(request);
-        var gain = await StreamGain(voice, engine, engine.AppliesSpeedAndPitch ? request.Pitch : 1.0, cancellationToken);
+        var gain = await StreamGain(voice, engine, engine.NativePitch(request.Pitch), cancellationToken);
         var (speed, pitch) = DspSpeedAndPitch(request, engine);
         return new StreamedRendering(
             encoder,
@@ -239,9 +239,10 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     private static AudioEncoderOptions EncoderOptions(SynthesisRequest request, string? streamId) => new(request.Bitrate, StreamId: streamId);
 
-    /// <summary>What the pipeline still has to do after the engine: the speed and pitch the engine did not apply itself.</summary>
-    private static (double Speed, double Pitch) DspSpeedAndPitch(SynthesisRequest request, ISpeechEngine engine) =>
-        (engine.AppliesSpeed ? 1.0 : request.Speed, engine.AppliesSpeedAndPitch ? 1.0 : request.Pitch);
+    /// <summary>What the pipeline still has to do after the engine: the speed it did not apply, and the pitch beyond what it did
+    /// (all of it for a neural voice; for espeak-ng, the part past the ends of its scale).</summary>
+    internal static (double Speed, double Pitch) DspSpeedAndPitch(SynthesisRequest request, ISpeechEngine engine) =>
+        (engine.AppliesSpeed ? 1.0 : request.Speed, request.Pitch / engine.NativePitch(request.Pitch));
 
     private static AudioCacheKey CacheKey(SynthesisRequest request, VoiceEntry voice) => new(
         request.Text,

@@ -17,6 +17,11 @@ public interface ISpeechEngine
     /// a neural voice does (Piper's <c>length_scale</c>, Kokoro's <c>speed</c>) while its pitch is left to the audio pipeline.</summary>
     bool AppliesSpeed { get; }
 
+    /// <summary>The part of a pitch factor the engine applies itself when <see cref="AppliesSpeedAndPitch"/>: all of it, or (an engine
+    /// whose scale ends short of the 0.5..2.0 a request may ask) as much as it reaches; the audio pipeline applies the rest,
+    /// <c>pitch / NativePitch(pitch)</c>. 1.0 for an engine that leaves pitch to the pipeline.</summary>
+    double NativePitch(double pitch) => AppliesSpeedAndPitch ? pitch : 1.0;
+
     /// <summary>Whether the word times the engine reports (<see cref="IWordSink"/>) are estimates rather than the engine's own events:
     /// a neural model gives none, so they are placed by phoneme positions.</summary>
     bool WordTimesEstimated => false;

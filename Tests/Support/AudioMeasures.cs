@@ -198,11 +198,11 @@ public static class AudioMeasures
     }
 
     /// <summary>The median fundamental frequency over the voiced frames, and the share of all frames that are voiced.</summary>
-    public static (double MedianHz, double VoicedShare) Pitch(ReadOnlySpan<short> samples, int sampleRate)
+    public static (double MedianHz, double VoicedShare) Pitch(ReadOnlySpan<short> samples, int sampleRate, double minHz = 60, double maxHz = 400)
     {
-        var f0 = VoicedF0(samples, sampleRate);
+        var f0 = VoicedF0(samples, sampleRate, minHz, maxHz);
         var rate = sampleRate > 16000 ? sampleRate / 2.0 : sampleRate;
-        var frames = Math.Max(1, ((samples.Length / (sampleRate > 16000 ? 2 : 1)) - (int)(rate * 0.040) - (int)(rate / 60)) / (int)(rate * 0.020));
+        var frames = Math.Max(1, ((samples.Length / (sampleRate > 16000 ? 2 : 1)) - (int)(rate * 0.040) - (int)(rate / minHz)) / (int)(rate * 0.020));
         if (f0.Length == 0)
         {
             return (0, 0);

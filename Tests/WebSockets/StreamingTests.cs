@@ -258,6 +258,33 @@ public sealed class StreamingTests(GatewayFixture gateway)
         }
     }
 
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(2.0)]
+    public async Task A_streamed_voice_speaks_at_the_pitch_factor_asked_for_and_its_own_length(double pitch)
+    {
+        // Past the ends of espeak-ng's pitch scale (×0.67..×1.66) the rest is shifted a sentence at a time as the stream goes.
+        const string text = "Pitch check over the socket. A second sentence follows the first, and a third ends it.";
+        async Task<Pcm> Stream(double factor)
+        {
+            await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+            await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm", pitch = factor });
+            var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+            var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+            Assert.Equal("completed", messages[^1].Str("status"));
+            return new Pcm(Pcm.FromS16Le(messages.Where(m => m.IsAudio).SelectMany(m => m.Audio!).ToArray()), 22050, 1);
+        }
+
+        var normal = await Stream(1.0);
+        var pitched = await Stream(pitch);
+        var f0 = AudioMeasures.Pitch(normal.Samples, normal.SampleRate, minHz: 35).MedianHz;
+        var shifted = AudioMeasures.Pitch(pitched.Samples, pitched.SampleRate, minHz: 35).MedianHz;
+        var report = $"pitch 1: {f0:F0} Hz, {normal.DurationSeconds:F3} s; pitch {pitch}: {shifted:F0} Hz, {pitched.DurationSeconds:F3} s";
+
+        Assert.True(Math.Abs((shifted / f0 / pitch) - 1) < 0.07, report);
+        Assert.True(Math.Abs((pitched.DurationSeconds / normal.DurationSeconds) - 1) < 0.03, report);
+    }
+
     [Fact]
     public async Task A_streamed_high_pitched_voice_keeps_below_the_peak_ceiling_at_the_level_REST_gives_it()
     {

@@ -15,6 +15,9 @@ public sealed class EspeakEngine : ISpeechEngine
 
     public bool AppliesSpeed => true;
 
+    /// <summary>espeak-ng's pitch scale reaches ×0.67..×1.66 (<see cref="EspeakScale.Pitch"/>); the audio pipeline shifts the rest.</summary>
+    public double NativePitch(double pitch) => EspeakScale.Pitch.Native(pitch);
+
     /// <summary>Every request goes to the one <see cref="EspeakWorker"/> thread, which takes them in order.</summary>
     public bool RunsInOrder => true;
 

@@ -18,11 +18,6 @@ internal static unsafe partial class EspeakNative
     public const int ParameterVolume = 2;
     public const int ParameterPitch = 3;
 
-    public const int RateMinimum = 80;
-    public const int RateMaximum = 450;
-    public const int RateNormal = 175;
-    public const int PitchNormal = 50;
-
     /// <summary>espeak_TextToPhonemes phonememode bit 1: IPA as UTF-8 rather than espeak's ASCII phoneme names.</summary>
     public const int PhonemesIpa = 0x02;
 

@@ -251,13 +251,12 @@ internal sealed unsafe class EspeakWorker
         }
     }
 
-    /// <summary>Speed 1.0 is espeak-ng's normal 175 words per minute; its usable range is 80..450.</summary>
-    internal static int RateFor(double speed) =>
-        Math.Clamp((int)Math.Round(EspeakNative.RateNormal * speed), EspeakNative.RateMinimum, EspeakNative.RateMaximum);
+    /// <summary>The rate (words per minute, 175 normal) that speaks <paramref name="speed"/> times as fast (<see cref="EspeakScale.Rate"/>).</summary>
+    internal static int RateFor(double speed) => EspeakScale.Rate.Setting(speed);
 
-    /// <summary>Pitch 1.0 is espeak-ng's base pitch 50 on its 0..100 scale.</summary>
-    internal static int PitchFor(double pitch) =>
-        Math.Clamp((int)Math.Round(EspeakNative.PitchNormal * pitch), 0, 100);
+    /// <summary>The setting on espeak-ng's 0..100 pitch scale that raises the voice <paramref name="pitch"/> times (1.0 is 50), as far
+    /// as the scale reaches (<see cref="EspeakScale.Pitch"/>).</summary>
+    internal static int PitchFor(double pitch) => EspeakScale.Pitch.Setting(pitch);
 
     [UnmanagedCallersOnly]
     private static int OnSynth(short* samples, int count, EspeakNative.Event* events)
