@@ -25,6 +25,14 @@ public static class ConfigApi
         return api;
     }
 
+    /// <summary><c>GET|PUT /config</c> at the root too (<see cref="Hosting.GatewayApplication.MapRootAliases"/>), in the admin group.</summary>
+    public static IEndpointRouteBuilder MapRootConfig(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/config", Get);
+        app.MapPut("/config", Put);
+        return app;
+    }
+
     private static ConfigResponse Get(LiveSettings settings) => Describe(settings.Current);
 
     private static async Task<IResult> Put(HttpRequest http, IGrainFactory grains, LiveSettings settings, CancellationToken cancellationToken)

@@ -41,12 +41,13 @@ public static class ServerApi
         return api;
     }
 
-    /// <summary><c>GET /health</c> and <c>GET /ready</c> at the root too, the paths load balancers, Docker health checks and Kubernetes
-    /// probes try first; the same answers as under <c>/api/v1</c>, left out of the OpenAPI document (they would be listed twice).</summary>
-    public static IEndpointRouteBuilder MapRootProbes(this IEndpointRouteBuilder app)
+    /// <summary><c>GET /health</c>, <c>GET /ready</c> (the paths load balancers, Docker health checks and Kubernetes probes try first) and
+    /// <c>GET /status</c> at the root too (<see cref="GatewayApplication.MapRootAliases"/>).</summary>
+    public static IEndpointRouteBuilder MapRootServer(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/health", GetOrHead, Health).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
-        app.MapMethods("/ready", GetOrHead, Ready).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit).ExcludeFromDescription();
+        app.MapMethods("/health", GetOrHead, Health).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit);
+        app.MapMethods("/ready", GetOrHead, Ready).AllowAnonymous().RequireRateLimiting(SecuritySetup.HealthLimit);
+        app.MapGet("/status", Status);
         return app;
     }
 

@@ -67,11 +67,15 @@ public static partial class SynthesisApi
         return api;
     }
 
-    /// <summary><c>GET /audio/{task_id}.{format}</c> at the root too: the seed's example answers <c>"audio_url": "/audio/task_abc123.wav"</c>,
-    /// so a client built from it finds the audio there as well as at the <c>audio_url</c> we give. Same answers and rules.</summary>
-    public static IEndpointRouteBuilder MapRootAudio(this IEndpointRouteBuilder app)
+    /// <summary><c>POST /synthesize</c>, <c>GET|DELETE /tasks/{task_id}</c> and <c>GET /audio/{task_id}.{format}</c> at the root too
+    /// (<see cref="Hosting.GatewayApplication.MapRootAliases"/>): the seed's example answers <c>"audio_url": "/audio/task_abc123.wav"</c>, so a
+    /// client built from it finds the audio there as well as at the <c>audio_url</c> we give. Same answers and rules.</summary>
+    public static IEndpointRouteBuilder MapRootSynthesis(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/audio/{file}", ServerApi.GetOrHead, GetAudio).ExcludeFromDescription();
+        app.MapPost("/synthesize", Synthesize).RequireRateLimiting(SecuritySetup.SynthesizeLimit);
+        app.MapGet("/tasks/{task_id}", GetTask);
+        app.MapDelete("/tasks/{task_id}", CancelTask);
+        app.MapMethods("/audio/{file}", ServerApi.GetOrHead, GetAudio);
         return app;
     }
 

@@ -15,6 +15,13 @@ public static class VoicesApi
         return api;
     }
 
+    /// <summary><c>GET /voices</c> at the root too (<see cref="Hosting.GatewayApplication.MapRootAliases"/>).</summary>
+    public static IEndpointRouteBuilder MapRootVoices(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/voices", ListVoices);
+        return app;
+    }
+
     private static async Task<VoicesResponse> ListVoices(IGrainFactory grains, string[]? language, string[]? gender)
     {
         var languages = Wanted(language, primarySubtag: true);

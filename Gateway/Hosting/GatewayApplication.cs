@@ -215,8 +215,7 @@ public static class GatewayApplication
             ui.DocumentTitle = "MitTts API";
         });
 
-        app.MapRootProbes();
-        app.MapRootAudio();
+        app.MapRootAliases();
         app.MapGroup("/api/v1")
             .MapServerApiV1()
             .MapVoicesApiV1()
@@ -227,6 +226,20 @@ public static class GatewayApplication
         app.MapGroup("/v1")
             .MapOpenAiApiV1()
             .WithTags("OpenAI-compatible");
+    }
+
+    /// <summary>The seed's REST endpoints at the root as well as under <c>/api/v1</c>: its examples write <c>GET /health</c>, <c>GET /status</c>,
+    /// <c>POST /synthesize</c> and an <c>audio_url</c> of <c>/audio/…</c>, so a client built from them may leave the base path out. The same
+    /// handlers, rules and limits; left out of the OpenAPI document, which would list each twice. <c>/config</c> is in
+    /// <see cref="MapAdminEndpoints"/>; <c>/metrics</c> answers at both paths already.</summary>
+    public static RouteGroupBuilder MapRootAliases(this IEndpointRouteBuilder app)
+    {
+        var root = app.MapGroup(string.Empty);
+        root.MapRootServer();
+        root.MapRootVoices();
+        root.MapRootSynthesis();
+        root.ExcludeFromDescription();
+        return root;
     }
 
     /// <summary>Everything for operators, in one group: <c>/metrics</c> and <c>/api/v1/metrics</c> (unless <c>metrics:public</c>), <c>GET|PUT /api/v1/config</c>, the
@@ -259,6 +272,7 @@ public static class GatewayApplication
         }
 
         admin.MapGroup("/api/v1").MapConfigApiV1().WithTags("Admin");
+        admin.MapGroup(string.Empty).ExcludeFromDescription().MapRootConfig();
         if (OrleansDashboard.Enabled(app.Configuration))
         {
             admin.MapOrleansDashboard(OrleansDashboard.Path);

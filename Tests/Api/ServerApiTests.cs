@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+
 namespace MitTts.Tests.Api;
 
 [Collection(GatewayCollection.Name)]
@@ -30,6 +32,40 @@ public sealed class ServerApiTests(GatewayFixture gateway)
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
         Assert.Contains("/api/v1" + path, paths);
         Assert.DoesNotContain(path, paths);
+    }
+
+    [Fact]
+    public async Task The_seeds_endpoints_answer_at_the_root_as_under_the_api_and_stay_out_of_the_openapi_document()
+    {
+        // The seed writes GET /status, POST /synthesize, … without its base path /api/v1: a client built from it may leave it out.
+        var paths = (await (await gateway.Client.GetAsync("/openapi/v1.json")).Json()).GetProperty("paths").EnumerateObject().Select(p => p.Name).ToArray();
+        foreach (var path in new[] { "/status", "/voices", "/config" })
+        {
+            var root = await gateway.Client.GetAsync(path);
+            Assert.True(root.StatusCode == System.Net.HttpStatusCode.OK, $"{path}: {root.StatusCode}");
+            var api = await (await gateway.Client.GetAsync("/api/v1" + path)).Json();
+            Assert.Equal(api.EnumerateObject().Select(p => p.Name), (await root.Json()).EnumerateObject().Select(p => p.Name));
+            Assert.Contains("/api/v1" + path, paths);
+            Assert.DoesNotContain(path, paths);
+        }
+
+        var queued = await gateway.Client.PostAsJsonAsync("/synthesize", new { text = "Desde la raíz.", voice_id = "es-female-1" });
+        Assert.Equal(System.Net.HttpStatusCode.OK, queued.StatusCode);
+        var taskId = (await queued.Json()).GetProperty("task_id").GetString();
+        var task = await gateway.Client.GetAsync($"/tasks/{taskId}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, task.StatusCode);
+        Assert.Equal(taskId, (await task.Json()).GetProperty("task_id").GetString());
+        var unknown = await gateway.Client.DeleteAsync("/tasks/task_doesnotexist");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("task_not_found", (await unknown.Json(System.Net.HttpStatusCode.NotFound)).GetProperty("code").GetString());
+        Assert.DoesNotContain("/synthesize", paths);
+        Assert.DoesNotContain("/tasks/{task_id}", paths);
+
+        // Bad input at the root gets the same stable codes.
+        var bad = await gateway.Client.PostAsJsonAsync("/synthesize", new { text = "" });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal((await (await gateway.Client.PostAsJsonAsync("/api/v1/synthesize", new { text = "" })).Json(System.Net.HttpStatusCode.BadRequest)).GetProperty("code").GetString(),
+            (await bad.Json(System.Net.HttpStatusCode.BadRequest)).GetProperty("code").GetString());
     }
 
     [Fact]

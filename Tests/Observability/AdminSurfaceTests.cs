@@ -22,12 +22,15 @@ public sealed class AdminSurfaceTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/metrics")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/v1/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/config")).StatusCode);
 
         var user = (await SecureGatewayFixture.Login(client, "alice-key")).GetProperty("access_token").GetString();
         var admin = (await SecureGatewayFixture.Login(client, "root-key")).GetProperty("access_token").GetString();
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Get, "/metrics", user)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Get, "/api/v1/metrics", user)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Put, "/api/v1/config", user, """{"tts": {"cache_size": 5}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Put, "/config", user, """{"tts": {"cache_size": 5}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Send(client, HttpMethod.Get, "/config", user)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Send(client, HttpMethod.Get, "/metrics", admin)).StatusCode);
 
         // The seed lists GET /metrics with the REST API: under /api/v1 it is the same Prometheus text.
@@ -45,6 +48,8 @@ public sealed class AdminSurfaceTests
         // of the same names come and go).
         Assert.Contains("# TYPE ", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/api/v1/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/config")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await scraper.GetAsync("/status")).StatusCode);
     }
 
     [Fact]
