@@ -16,9 +16,12 @@ public sealed partial class SynthesizerGrain
     private double _secondsPerCharacter = InitialSecondsPerCharacter;
     private bool _measured;
 
-    // Encoding a whole file after its last sentence (MP3, Opus, AAC: often longer than the speech itself), in seconds per character,
-    // by format; 0 until a job of that format has been measured.
-    private readonly double[] _encodeSecondsPerCharacter = new double[Enum.GetValues<AudioFormat>().Length];
+    // Encoding a whole file after its last sentence (MP3, Opus, AAC: often longer than the speech itself), by format: seconds spent and
+    // characters encoded, both fading by EncodeKept at each measurement. Their ratio weighs jobs by length, so a file's fixed cost
+    // (the encoder's set-up) measured on a short text is not multiplied by the length of a long one: charged per character, one
+    // 109-character FLAC file made every estimate of a 3,500-character one 100 times too long.
+    private const double EncodeKept = 0.8;
+    private readonly (double Seconds, double Characters)[] _encodeCost = new (double, double)[Enum.GetValues<AudioFormat>().Length];
 
     private double WorkAheadSeconds()
     {
@@ -73,17 +76,23 @@ public sealed partial class SynthesizerGrain
     {
         if (characters > 0)
         {
-            ref var rate = ref _encodeSecondsPerCharacter[(int)format];
-            var measured = elapsed.TotalSeconds / characters;
-            rate = rate == 0 ? measured : rate + (MeasurementWeight * (measured - rate));
+            ref var cost = ref _encodeCost[(int)format];
+            cost = ((cost.Seconds * EncodeKept) + elapsed.TotalSeconds, (cost.Characters * EncodeKept) + characters);
         }
+    }
+
+    /// <summary>Encoding seconds per character of <paramref name="format"/>: 0 until a file of it has been measured.</summary>
+    private double EncodeSecondsPerCharacter(AudioFormat format)
+    {
+        var cost = _encodeCost[(int)format];
+        return cost.Characters > 0 ? cost.Seconds / cost.Characters : 0;
     }
 
     /// <summary>The engine time until <paramref name="job"/> is spoken, plus the encoding of its file after it (a whole job).</summary>
     private double Estimate(double engineSeconds, ScheduledJob job)
     {
         var request = job.Job.Request;
-        var encode = request.Streamed ? 0 : request.Text.Length * _encodeSecondsPerCharacter[(int)request.Format];
+        var encode = request.Streamed ? 0 : request.Text.Length * EncodeSecondsPerCharacter(request.Format);
         return Math.Max(MinimumEstimateSeconds, engineSeconds + encode);
     }
 }

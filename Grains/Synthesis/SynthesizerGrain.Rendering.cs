@@ -160,7 +160,12 @@ public sealed partial class SynthesizerGrain
         var request = job.Job.Request;
         var started = time.GetTimestamp();
         var audio = await renderer.FinishOffThread(() => renderer.Finish(progress.Pcm.Samples, progress.SampleRate, request, engine, job.TaskId), request.Format);
-        MeasureEncode(request.Format, request.Text.Length, time.GetElapsedTime(started));
+        if (!request.Uncounted)
+        {
+            // Not the gateway's warm-up: the first file of each format, made cold (libraries loading, code compiling), one word long.
+            MeasureEncode(request.Format, request.Text.Length, time.GetElapsedTime(started));
+        }
+
         MetricsOf(job.Job.Request).Spoken(engine.Name, audio.DurationSeconds, job.EngineSeconds);
         DropProgress(job);
         job.Output.Writer.TryWrite(new JobCompleted((int)(audio.DurationSeconds * 1000), audio));

@@ -360,7 +360,12 @@ public sealed partial class SynthesizerGrain(
     {
         var elapsed = time.GetElapsedTime(started);
         job.EngineSeconds += elapsed.TotalSeconds;
-        Measure(characters, elapsed);
+        if (!job.Job.Request.Uncounted)
+        {
+            // The warm-up's first sentence is the first of all, cold: it would stand for the engine until later ones eased it away.
+            Measure(characters, elapsed);
+        }
+
         var progress = job.Progress!;
         progress.Next++;
         job.RemainingCharacters = Math.Max(0, job.RemainingCharacters - characters);
