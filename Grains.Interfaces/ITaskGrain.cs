@@ -40,10 +40,11 @@ public interface ITaskGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task Withdraw();
 
-    /// <summary>Records a streamed task its channel accepted, queued on <paramref name="deviceKey"/>; the record stays in memory.</summary>
+    /// <summary>Records a streamed task its channel accepted at <paramref name="createdAt"/>, queued on <paramref name="deviceKey"/>; the
+    /// record stays in memory.</summary>
     /// <remarks>Interleaves: a read of the announced task may be waiting for it.</remarks>
     [AlwaysInterleave]
-    Task Track(SynthesisRequest request, string deviceKey);
+    Task Track(SynthesisRequest request, string deviceKey, DateTimeOffset createdAt);
 
     /// <summary>Records where a streamed task stands (processing, or an end state with its audio), as its channel saw it; an activation
     /// without the record rebuilds it from <paramref name="progress"/>.</summary>

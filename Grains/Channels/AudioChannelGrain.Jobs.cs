@@ -14,17 +14,19 @@ public sealed partial class AudioChannelGrain
         if (_tasks.TryGet(info.TaskId, out var known))
         {
             // Asked again (the first answer was lost with a silo): the task is already here.
-            return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, known.EndStatus ?? SynthesisStatus.Queued, known.Request, time.GetUtcNow(),
+            return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, known.EndStatus ?? SynthesisStatus.Queued, known.Request, known.CreatedAt ?? time.GetUtcNow(),
                 null, null, known.Progress, known.Error, null, null, 0, null, DeviceKey: known.DeviceKey));
         }
 
         var taken = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The task exists from here: its synthesis may start before the dispatch returns, and its start must not come before it.
+        var createdAt = time.GetUtcNow();
         var discards = context?.Discards;
         var cancellation = new CancellationTokenSource();
         DispatchedJob started;
         try
         {
-            started = await dispatcher.Start(new SynthesisJob(info.TaskId, request, time.GetUtcNow()), localSilo.Name, avoidDevice: null, cancellation.Token);
+            started = await dispatcher.Start(new SynthesisJob(info.TaskId, request, createdAt), localSilo.Name, avoidDevice: null, cancellation.Token);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -48,14 +50,14 @@ public sealed partial class AudioChannelGrain
         item.QueuedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         item.DeviceKey = queued.DeviceKey;
         item.StartsAtOnce = queued.Position == 0;
-        item.CreatedAt = time.GetUtcNow();
+        item.CreatedAt = createdAt;
         if (context is not null)
         {
             context.OpenTasks++;
         }
 
         var task = GrainFactory.GetGrain<ITaskGrain>(info.TaskId);
-        item.Recording = task.Track(request, queued.DeviceKey);
+        item.Recording = task.Track(request, queued.DeviceKey, createdAt);
         if (!announced)
         {
             item.StartAfter = item.Recording;
@@ -87,8 +89,7 @@ public sealed partial class AudioChannelGrain
         // Its `processing` may wait for the record (Pump).
         Pump();
 
-        var now = time.GetUtcNow();
-        return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, SynthesisStatus.Queued, request, now, null, null, 0, null, null,
+        return new TaskAccepted(info.TaskId, new TaskSnapshot(info.TaskId, SynthesisStatus.Queued, request, createdAt, null, null, 0, null, null,
             queued.Position, queued.EstimatedSeconds, null, DeviceKey: queued.DeviceKey));
     }
 

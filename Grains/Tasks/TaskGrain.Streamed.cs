@@ -39,10 +39,10 @@ public sealed partial class TaskGrain
         return Task.CompletedTask;
     }
 
-    Task ITaskGrain.Track(SynthesisRequest request, string deviceKey)
+    Task ITaskGrain.Track(SynthesisRequest request, string deviceKey, DateTimeOffset createdAt)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Hold(new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = time.GetUtcNow(), DeviceKey = deviceKey });
+        Hold(new TaskRecord { Request = request, Status = SynthesisStatus.Queued, CreatedAt = createdAt, DeviceKey = deviceKey });
         Settle();
         return Task.CompletedTask;
     }
