@@ -171,6 +171,7 @@ public static class GatewayApplication
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+            json.SerializerOptions.Converters.Add(new Contracts.IsoTimestampConverter());
         });
         services.AddProblemDetails();
         services.AddExceptionHandler<GatewayExceptionHandler>();

@@ -5,6 +5,8 @@ namespace MitTts.Tests.Api;
 [Collection(GatewayCollection.Name)]
 public sealed class ServerApiTests(GatewayFixture gateway)
 {
+    private static readonly string[] TaskTimes = ["created_at", "started_at", "completed_at", "expires_at"];
+
     [Fact]
     public async Task Health_is_healthy_with_version_uptime_and_timestamp()
     {
@@ -14,6 +16,23 @@ public sealed class ServerApiTests(GatewayFixture gateway)
         Assert.Equal("1.0.0", body.GetProperty("version").GetString());
         Assert.True(body.GetProperty("uptime").GetInt64() >= 0);
         Assert.True(body.GetProperty("timestamp").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddMinutes(-1));
+    }
+
+    [Fact]
+    public async Task Times_are_utc_iso_8601_with_six_decimals_as_every_python_reads_them()
+    {
+        // Up to seven decimals, trailing zeros dropped, came before: Python's datetime.fromisoformat before 3.11 reads three or six.
+        var pattern = new System.Text.RegularExpressions.Regex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$");
+        var times = new List<string> { (await (await gateway.Client.GetAsync("/api/v1/health")).Json()).GetProperty("timestamp").GetString()! };
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await gateway.Client.PostAsJsonAsync("/api/v1/synthesize?wait=true", new { text = $"Hora {i}.", voice_id = "es-female-1", store = true });
+            var task = await (await gateway.Client.GetAsync($"/api/v1/tasks/{response.Headers.GetValues("X-Task-Id").Single()}")).Json();
+            times.AddRange(from name in TaskTimes select task.GetProperty(name).GetString()!);
+        }
+
+        Assert.All(times, t => Assert.Matches(pattern, t));
+        Assert.All(times, t => Assert.Equal(TimeSpan.Zero, DateTimeOffset.Parse(t, System.Globalization.CultureInfo.InvariantCulture).Offset));
     }
 
     [Theory]
