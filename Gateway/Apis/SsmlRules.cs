@@ -45,6 +45,12 @@ public static class SsmlRules
     public static string? Check(string ssml)
     {
         ArgumentNullException.ThrowIfNull(ssml);
+        if (ssml.Contains("<!DOCTYPE", StringComparison.OrdinalIgnoreCase))
+        {
+            // The parser refuses it too, but its message tells how to switch DTD processing on in .NET.
+            return "a document type declaration (<!DOCTYPE>) is not allowed, nor entities other than XML's own (&lt; &gt; &amp; &quot; &apos;).";
+        }
+
         var breaks = TimeSpan.Zero;
         var spoken = false;
         try
