@@ -92,7 +92,7 @@ public static class ServerApi
             [.. available.Select(v => v.Engine).Distinct(StringComparer.Ordinal)],
             [.. available.Select(v => v.Language).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
             [.. available.Select(v => v.Id)],
-            devices.Sum(d => d.QueueLength + (d.Busy ? 1 : 0)),
+            devices.Sum(d => d.QueueLength),
             [.. devices.Select(d => new DeviceStatus(
                 d.DeviceKey,
                 d.Busy,
