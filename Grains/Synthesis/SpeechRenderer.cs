@@ -241,7 +241,7 @@ public sealed class SpeechRenderer(SpeechEngines engines, VoiceCatalog voices, A
 
     /// <summary>What the pipeline still has to do after the engine: the speed it did not apply, and the pitch beyond what it did
     /// (all of it for a neural voice; for espeak-ng, the part past the ends of its scale).</summary>
-    internal static (double Speed, double Pitch) DspSpeedAndPitch(SynthesisRequest request, ISpeechEngine engine) =>
+    private static (double Speed, double Pitch) DspSpeedAndPitch(SynthesisRequest request, ISpeechEngine engine) =>
         (engine.AppliesSpeed ? 1.0 : request.Speed, request.Pitch / engine.NativePitch(request.Pitch));
 
     private static AudioCacheKey CacheKey(SynthesisRequest request, VoiceEntry voice) => new(
