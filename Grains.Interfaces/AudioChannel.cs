@@ -75,6 +75,11 @@ public abstract record ChannelEvent(
     /// <summary>Set on an event a durable channel let this reader have before saving it (<see cref="ChannelReader"/>).</summary>
     [Id(4)]
     public UnsavedEvent? Unsaved { get; init; }
+
+    /// <summary>The events numbered between the one the reader asked for and this one were passed over on purpose (an interrupt
+    /// stopped their tasks and the socket dropped them): their numbers stay taken, and the gap is no loss to report.</summary>
+    [Id(5)]
+    public bool AfterPassedOver { get; init; }
 }
 
 /// <summary>A task's audio starts: everything about it follows until its <see cref="TaskEndedEvent"/>.</summary>

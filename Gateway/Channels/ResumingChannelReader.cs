@@ -76,7 +76,7 @@ public sealed partial class ResumingChannelReader(
                         continue;
                     }
 
-                    if (current.Sequence != _after + 1)
+                    if (current.Sequence != _after + 1 && !current.AfterPassedOver)
                     {
                         if (_reading.OnGap is not { } onGap)
                         {

@@ -82,7 +82,8 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         }
 
         // Audio an interrupt dropped is passed over: its numbers stay taken, nobody hears it again.
-        var index = IndexOf(sequence);
+        var asked = IndexOf(sequence);
+        var index = asked;
         while (index < _entries.Count && _entries[index].Skipped)
         {
             index++;
@@ -102,6 +103,12 @@ public sealed class ResumeLog(TimeSpan window, long bufferBytes, long maxUnsentB
         mark = entry.Mark;
         channelEvent = entry.Event ?? new AudioEvent(
             mark.Sequence, mark.TaskId!, entry.RequestId, entry.ContextId, _audio.Read(entry.AudioAt, entry.AudioLength), entry.Progress);
+        if (index != asked && _entries[asked].Mark.Sequence == sequence)
+        {
+            // The reader's next number was passed over (not dropped for memory, which removes entries): it must not report a loss.
+            channelEvent = channelEvent with { AfterPassedOver = true };
+        }
+
         return true;
     }
 
