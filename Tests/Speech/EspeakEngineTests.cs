@@ -59,7 +59,7 @@ public sealed class EspeakEngineTests
     public async Task Speed_divides_the_duration_by_the_factor(string voice, double speed)
     {
         // espeak-ng's rate is words per minute, not a factor, and how much faster a rate speaks depends on the text's pauses
-        // (EspeakScale.Rate): a text between short sentences and long ones speaks within about 15 % of the factor.
+        // (EspeakWorker.RateFor): a text between short sentences and long ones speaks within about 15 % of the factor.
         const string text = "Tomorrow morning we have an important meeting with the new clients, so please bring the report. "
             + "After lunch we will show them the plan and answer their questions.";
         var normal = await Say(text, voice);
