@@ -12,9 +12,9 @@ namespace MitTts.Grains.Tasks;
 /// tells this grain where the task stands, and its record is never written: the channel is durable and owns the job, and each of its
 /// reports carries enough to rebuild the record, so a write would only put Redis on the submit path. A REST task's record is written at
 /// submit (a survivor takes the job over from it); its progress and processing state stay in memory: after a crash an unfinished task
-/// starts over anyway. A finished task's result is stored once, its grain state (if written) cleared, and the grain deactivates a few seconds
-/// later: it holds no audio, and reads of a finished task are answered from the <see cref="IResultStore"/>, which bounds the bytes
-/// kept and expires them.</remarks>
+/// starts over anyway. A finished task's result is stored once, its grain state (if written) cleared once the shared store has the
+/// result (not while it is only held in this silo, written behind), and the grain deactivates a few seconds later: it holds no audio,
+/// and reads of a finished task are answered from the <see cref="IResultStore"/>, which bounds the bytes kept and expires them.</remarks>
 public sealed partial class TaskGrain(
     [PersistentState("task", StorageNames.Tasks)] IPersistentState<TaskRecord> task,
     IResultStore results,
@@ -253,123 +253,6 @@ public sealed partial class TaskGrain(
         return true;
     }
 
-    private Task Complete(AudioResult? audio, double durationSeconds, int sampleRate, bool cacheHit = false)
-    {
-        if (!IsRunning)
-        {
-            return Task.CompletedTask;
-        }
-
-        State.AudioDurationSeconds = audio?.DurationSeconds ?? durationSeconds;
-        State.AudioSampleRate = audio?.SampleRate ?? (sampleRate > 0 ? sampleRate : null);
-        State.CacheHit = cacheHit || (audio?.CacheHit ?? false);
-        return Finish(SynthesisStatus.Completed, null, audio);
-    }
-
-    /// <summary>Ends the task: its record (and the audio it asked to keep) goes to the result store, its grain state (if written) is
-    /// cleared, and the grain leaves after a short hand-off to waiters.</summary>
-    private async Task Finish(SynthesisStatus status, TaskError? error, AudioResult? audio = null)
-    {
-        var now = time.GetUtcNow();
-        var request = State.Request!;
-        State.Status = status;
-        State.Error = error;
-        State.CompletedAt = now;
-        State.ExpiresAt = now + TimeSpan.FromSeconds(options.Value.ResultTtlSeconds);
-        var keep = audio is not null && request.Store;
-        var resultAudio = status != SynthesisStatus.Completed ? ResultAudio.None : keep ? ResultAudio.Kept : ResultAudio.NotKept;
-        var record = Snapshot(null) with { Audio = resultAudio };
-
-        // Ended from here on, for every call and for the pull that interleave with the awaits below (the state is cleared in them).
-        _outcome = new TaskOutcome(record, audio);
-        if (error != TaskError.ServerStopping || scheduling.Value.FailoverLedger)
-        {
-            // One process stopping: its in-memory results go with it (and may already be gone), so there is nothing to write.
-            _storing = Store(record, keep ? audio : null, State.ExpiresAt.Value);
-            await _storing;
-        }
-
-        // The session hears first, so whoever the end releases finds the session already without the task.
-        if (request is { Streamed: false, SessionId: { } sessionId })
-        {
-            try
-            {
-                await GrainFactory.GetGrain<ISessionGrain>(sessionId).TaskFinished(TaskId);
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
-            {
-                LogSessionNotTold(TaskId, e);
-            }
-        }
-
-        _finished.TrySetResult(_outcome);
-        if (request.Owner is { } owner)
-        {
-            GrainFactory.GetGrain<IRateLimitGrain>(RateLimitKeys.User(owner)).EndTask(TaskId).Ignore();
-        }
-
-        // Leaves after the hand-off, unless its result is still held in this silo (the shared store is down) or its cleared state is
-        // not written yet: then it stays, so every read comes here, and tries again until both are done.
-        _leaving = this.RegisterGrainTimer(LeaveOnceStored, new GrainTimerCreationOptions(s_handOff, s_handOff) { KeepAlive = true });
-        if (_ledgerNode is { } node)
-        {
-            _ledgerNode = null;
-            await GrainFactory.GetGrain<IJobLedgerGrain>(node).Remove(TaskId);
-        }
-    }
-
-    private async Task LeaveOnceStored()
-    {
-        if (_stateToClear)
-        {
-            await ClearState();
-        }
-
-        if (!_stateToClear && !results.HoldsLocally(TaskId))
-        {
-            _leaving?.Dispose();
-            DeactivateOnIdle();
-        }
-    }
-
-    /// <summary>Clears a REST task's grain state once its result is stored; a failure (the store is down) is tried again later: left
-    /// written, the unfinished record would start the job again on its next activation.</summary>
-    private async Task ClearState()
-    {
-        try
-        {
-            await task.ClearStateAsync();
-            _stateToClear = false;
-        }
-        catch (Exception e)
-        {
-            _stateToClear = true;
-            LogStateNotCleared(TaskId, e);
-        }
-    }
-
-    /// <summary>Puts the ended task in the result store and clears its grain state; reads of the ended task wait for it.</summary>
-    private async Task Store(TaskSnapshot record, AudioResult? audio, DateTimeOffset expiresAt)
-    {
-        try
-        {
-            await results.Put(TaskId, record, audio, expiresAt);
-            _stored = true;
-        }
-        catch (Exception e)
-        {
-            // The result could not be stored: this activation still answers with it until it leaves.
-            LogResultNotStored(TaskId, e);
-            return;
-        }
-
-        if (task.RecordExists)
-        {
-            // Only a REST task's state was ever written; a streamed task's clear would be a Redis delete of a key that never was.
-            await ClearState();
-        }
-    }
-
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         if (IsRunning && reason.ReasonCode == DeactivationReasonCode.ShuttingDown && State.Request is { Streamed: false } && !scheduling.Value.FailoverLedger)
@@ -436,13 +319,4 @@ public sealed partial class TaskGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} is still {Status} on {DeviceKey} after {Seconds:0} s (progress {Progress:0.00})")]
     private partial void LogSlowTask(string taskId, SynthesisStatus status, string deviceKey, double seconds, double progress);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its session could not be told that it ended")]
-    private partial void LogSessionNotTold(string taskId, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: its finished record's grain state could not be cleared yet; trying again")]
-    private partial void LogStateNotCleared(string taskId, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: its result could not be stored")]
-    private partial void LogResultNotStored(string taskId, Exception exception);
 }

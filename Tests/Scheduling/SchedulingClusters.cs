@@ -23,10 +23,11 @@ public abstract class SchedulingCluster : IAsyncLifetime
     private static readonly TieredResultStore s_results = new(
         new ResultStoreOptions { DiskBudgetBytes = 0, Directory = ResultsDirectory.ForThisProcess() }, TimeProvider.System);
 
-    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false)
+    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false, bool writeBehind = false)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Properties["devices"] = devices;
+        builder.Properties["write_behind"] = writeBehind ? "true" : "false";
 
         // Unless asked otherwise, only the primary silo is a client gateway, so killing another silo never cuts the test's own
         // connection (and channels, placed where the call enters, live on the primary).
@@ -115,7 +116,17 @@ public abstract class SchedulingCluster : IAsyncLifetime
             }
 
             // One result store for every silo, as Redis is in cluster mode: a finished task's next activation may be on another silo.
-            siloBuilder.Services.AddSingleton<IResultStore>(s_results);
+            if (siloBuilder.Configuration["write_behind"] == "true")
+            {
+                // As in cluster mode: each silo holds what the shared store does not take at once, and writes it behind.
+                siloBuilder.Services.AddSingleton<IResultStore>(sp => new WriteBehindResultStore(
+                    GatedResultStore.Register(sp.GetRequiredService<ILocalSiloDetails>().SiloAddress, s_results), 64 << 20, TimeProvider.System)
+                    { PutWait = TimeSpan.FromMilliseconds(200) });
+            }
+            else
+            {
+                siloBuilder.Services.AddSingleton<IResultStore>(s_results);
+            }
             siloBuilder.UseInMemoryReminderService();
             siloBuilder.Services.AddSingleton<ISpeechEngine, ScriptedEngine>();
             siloBuilder.Services.Configure<ClusterMembershipOptions>(options =>
@@ -129,6 +140,9 @@ public abstract class SchedulingCluster : IAsyncLifetime
         }
     }
 }
+
+/// <summary>Three silos, each a client gateway, whose results are written behind through a <see cref="GatedResultStore"/> per silo.</summary>
+public sealed class WriteBehindCluster() : SchedulingCluster(3, "cpu:0", gatewayPerSilo: true, writeBehind: true);
 
 /// <summary>One silo with one device: ordering, preemption, fairness and admission are observable.</summary>
 public sealed class SingleDeviceCluster() : SchedulingCluster(1, "cpu:0");

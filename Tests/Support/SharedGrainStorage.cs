@@ -72,6 +72,9 @@ public sealed class SharedGrainStorage(string name, DeepCopier copier, SiloAddre
         return Task.CompletedTask;
     }
 
+    /// <summary>Whether a record is stored for a grain whose id contains <paramref name="grainKey"/>.</summary>
+    public static bool Holds(string grainKey) => s_records.Keys.Any(key => key.Contains(grainKey, StringComparison.Ordinal));
+
     /// <summary>Another activation's write of every stored grain whose id contains <paramref name="grainKey"/>: the same state under a new
     /// version, so the activation that read the old one meets a version conflict at its next write.</summary>
     public static int WriteElsewhere(string grainKey)
