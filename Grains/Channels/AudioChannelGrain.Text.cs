@@ -26,7 +26,7 @@ public sealed partial class AudioChannelGrain
         }
         else if (context.Ended)
         {
-            return new TextAppendResult([], new TaskError("context_closed", $"Text context '{contextId}' has ended; use a new context_id."));
+            return new TextAppendResult([], ContextClosed(contextId));
         }
 
         var pieces = context.Append(text);
@@ -36,9 +36,14 @@ public sealed partial class AudioChannelGrain
 
     async Task<TextAppendResult> IAudioChannelGrain.FlushText(string contextId, bool close)
     {
-        if (!_contexts.TryGetValue(contextId, out var context) || context.Ended)
+        if (!_contexts.TryGetValue(contextId, out var context))
         {
             return new TextAppendResult([], new TaskError("context_not_found", $"No open text context '{contextId}'."));
+        }
+
+        if (context.Ended)
+        {
+            return new TextAppendResult([], ContextClosed(contextId));
         }
 
         var rest = context.TakeRest();
@@ -52,6 +57,9 @@ public sealed partial class AudioChannelGrain
 
         return result;
     }
+
+    private static TaskError ContextClosed(string contextId) =>
+        new("context_closed", $"Text context '{contextId}' has ended; use a new context_id.");
 
     private async Task<TextAppendResult> SubmitPieces(TextContext context, IReadOnlyList<string> pieces)
     {

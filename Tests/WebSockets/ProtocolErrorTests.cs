@@ -79,11 +79,18 @@ public sealed class ProtocolErrorTests(GatewayFixture gateway)
         await client.Send(new { type = "end", context_id = "done" });
         await client.Send(new { type = "text", context_id = "done", text = "Too late." });
         var closed = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        await client.Send(new { type = "flush", context_id = "done" });
+        var closedFlush = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
+        await client.Send(new { type = "end", context_id = "done" });
+        var closedEnd = (await client.ReceiveUntil(m => m.Type == "error"))[^1];
         await client.Send(new { type = "interrupt" });
 
         Assert.Equal(("speed_out_of_range", "fast"), (refused.Str("code"), refused.Str("context_id")));
         Assert.Equal(("context_not_found", "never-opened"), (unknown.Str("code"), unknown.Str("context_id")));
         Assert.Equal(("context_closed", "done"), (closed.Str("code"), closed.Str("context_id")));
+        // A flush or a second end of a closed context says the same as its late text, not that the context is unknown.
+        Assert.Equal(("context_closed", "done"), (closedFlush.Str("code"), closedFlush.Str("context_id")));
+        Assert.Equal(("context_closed", "done"), (closedEnd.Str("code"), closedEnd.Str("context_id")));
         await AssertStillServing(client);
     }
 
