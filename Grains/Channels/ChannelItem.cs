@@ -69,6 +69,9 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// file is wanted (<c>stream:false</c>, or kept in the result store), so a plain stream holds nothing beyond its unread events.</summary>
     public ArrayBufferWriter<byte>? Whole { get; set; } = info.Whole || request.Store ? new() : null;
 
+    // A stream:false task's words (when it asked for them), sent behind its whole file.
+    private List<WordTiming>? _wholeWords;
+
     /// <summary>For a kept task of a restored channel: how far its reader had it. The task is rendered again from its start to make
     /// its whole file; what comes up to here goes into the file only, since the reader has it (from the earlier rendering).</summary>
     public AudioPosition? RebuildThrough { get; set; }
@@ -181,8 +184,15 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
             }
         }
 
-        if (piece.Words is { Count: > 0 } words && Request.WordTimestamps && !Info.Whole && RebuildThrough is null)
+        if (piece.Words is { Count: > 0 } words && Request.WordTimestamps && RebuildThrough is null)
         {
+            if (Info.Whole)
+            {
+                // Sent in one event behind the whole file (Complete), as its audio is.
+                (_wholeWords ??= []).AddRange(words);
+                return;
+            }
+
             // Only for a task that asked for them (the engine reports words either way). They come with the piece that ends their
             // sentence: a reader holding them holds the whole sentence, so a restore from this event starts at the next one (from the
             // audio event before it, the words would be said again).
@@ -216,6 +226,10 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
         if (Info.Whole && result is not null)
         {
             Pending.Add((new AudioEvent(0, TaskId, Info.RequestId, Info.ContextId, result.Data, 1.0), Received));
+            if (_wholeWords is { Count: > 0 } words)
+            {
+                Pending.Add((new WordsEvent(0, TaskId, Info.RequestId, Info.ContextId, words), Received));
+            }
         }
 
         return result;

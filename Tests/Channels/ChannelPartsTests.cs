@@ -107,6 +107,21 @@ public sealed class ChannelItemTests
     }
 
     [Fact]
+    public void A_stream_false_task_gets_every_word_in_one_event_behind_its_whole_file()
+    {
+        var item = Item(whole: true);
+        item.Take(Piece(0, 0, Bytes(0, 10), complete: true, words: [new WordTiming("Hola", 0, 100)]));
+        item.Take(Piece(1, 0, Bytes(10, 6), complete: true, words: [new WordTiming("Adiós", 100, 200), new WordTiming("amigo", 200, 300)]));
+        Assert.Empty(item.Pending);
+
+        item.Complete(new JobCompleted(DurationMs: 0, Audio: null, SampleRate: 22050));
+        Assert.Equal(2, item.Pending.Count);
+        Assert.Equal(Bytes(0, 16), ((AudioEvent)item.Pending[0].Event).Audio);
+        Assert.Equal(["Hola", "Adiós", "amigo"], ((WordsEvent)item.Pending[1].Event).Words.Select(w => w.Word));
+        Assert.Equal(item.Received, item.Pending[1].Position);
+    }
+
+    [Fact]
     public void A_gap_in_the_bytes_means_the_whole_file_can_no_longer_be_joined()
     {
         var item = Item();
@@ -133,7 +148,7 @@ public sealed class ChannelItemTests
     [Fact]
     public void A_whole_task_sends_one_finished_file_and_no_pieces()
     {
-        var item = Item(whole: true, format: AudioFormat.Wav);
+        var item = Item(whole: true, format: AudioFormat.Wav, timestamps: false);
         var header = new byte[44];
         "RIFF"u8.CopyTo(header);
         "WAVE"u8.CopyTo(header.AsSpan(8));

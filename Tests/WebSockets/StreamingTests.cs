@@ -221,6 +221,26 @@ public sealed class StreamingTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Stream_false_with_timestamps_sends_every_word_once_behind_the_whole_audio()
+    {
+        await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
+        const string text = "Primera frase corta. Segunda frase del texto. Y la tercera.";
+        await client.Send(new { type = "synthesize", text, voice_id = "es-female-1", format = "pcm", stream = false, timestamps = true });
+        var taskId = (await client.ReceiveUntil(m => m.Str("status") == "queued"))[^1].Str("task_id")!;
+        var messages = await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId));
+
+        Assert.Equal("completed", messages[^1].Str("status"));
+        Assert.True(messages[^3].IsAudio, "the whole audio comes first");
+        Assert.Single(messages, m => m.IsAudio);
+        var timestamps = Assert.Single(messages, m => m.Type == "timestamps");
+        Assert.Same(messages[^2], timestamps);
+        var words = timestamps.Json!["words"]!.AsArray().Select(w => w!["word"]!.GetValue<string>().Trim('.', ',').ToLowerInvariant()).ToList();
+        Assert.Equal(text.Split(' ').Select(w => w.Trim('.').ToLowerInvariant()), words);
+        var lastEnd = timestamps.Json!["words"]!.AsArray()[^1]!["end_ms"]!.GetValue<int>();
+        Assert.InRange(lastEnd, 1, messages[^1].Json!["duration_ms"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task One_socket_sends_each_task_whole_and_queued_tasks_in_priority_order()
     {
         await using var client = await ProtocolClient.Connect(gateway.BaseAddress);
