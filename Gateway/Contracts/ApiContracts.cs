@@ -45,6 +45,20 @@ public sealed class SynthesizeBody
 /// <summary>The answer to a synthesis request.</summary>
 public sealed record SynthesizeResponse(string TaskId, string Status, double EstimatedTime, string AudioUrl, int? QueuePosition);
 
+/// <summary>The answer to <c>GET /api/v1/sessions/{session_id}</c>: <see cref="ActiveTasks"/> are its unfinished REST tasks (a stream's
+/// tasks are told over its socket), <see cref="LastSequence"/> the number of the stream's last message (0 before any), what a socket
+/// that reconnects resumes after, and <see cref="Streaming"/> whether the stream is in use (a socket listens or left less than a resume
+/// window ago, or a streamed task is unfinished).</summary>
+public sealed record SessionResponse(
+    string SessionId,
+    string? UserId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastActivity,
+    IReadOnlyList<string> ActiveTasks,
+    long CompletedTasks,
+    long LastSequence,
+    bool Streaming);
+
 /// <summary>A task's error, when it failed.</summary>
 public sealed record TaskErrorResponse(string Code, string Message);
 

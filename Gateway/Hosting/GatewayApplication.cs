@@ -221,6 +221,7 @@ public static class GatewayApplication
             .MapServerApiV1()
             .MapVoicesApiV1()
             .MapSynthesisApiV1()
+            .MapSessionsApiV1()
             .MapAuthApiV1()
             .WithTags("MitTts");
 

@@ -38,7 +38,7 @@ public sealed class AuthTests(SecureGatewayFixture gateway)
         Assert.Equal(HttpStatusCode.OK, (await gateway.Anonymous.GetAsync("/api/v1/health")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await gateway.Anonymous.GetAsync("/health")).StatusCode);
         foreach (var (method, path) in new[] { ("GET", "/api/v1/voices"), ("GET", "/api/v1/status"), ("POST", "/api/v1/synthesize"), ("GET", "/api/v1/tasks/task_x"),
-                     ("DELETE", "/api/v1/tasks/task_x"), ("GET", "/api/v1/audio/task_x.wav"), ("GET", "/audio/task_x.wav"), ("GET", "/openapi/v1.json"),
+                     ("DELETE", "/api/v1/tasks/task_x"), ("GET", "/api/v1/audio/task_x.wav"), ("GET", "/audio/task_x.wav"), ("GET", "/openapi/v1.json"), ("GET", "/api/v1/sessions/s1"),
                      ("GET", "/voices"), ("GET", "/status"), ("POST", "/synthesize"), ("GET", "/tasks/task_x"), ("DELETE", "/tasks/task_x") })
         {
             using var request = new HttpRequestMessage(new HttpMethod(method), path);

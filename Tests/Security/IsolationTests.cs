@@ -67,6 +67,19 @@ public sealed class IsolationTests(SecureGatewayFixture gateway)
         var taken = await bob.PostAsJsonAsync("/api/v1/synthesize", new { text = "hola", session_id = session });
         Assert.Equal(HttpStatusCode.Forbidden, taken.StatusCode);
         Assert.Equal("session_forbidden", (await taken.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+
+        // Read back: the owner and the admin see it; to another user it is not found, as one that never existed.
+        using var root = await gateway.LoggedIn("root-key");
+        var owned = await alice.GetFromJsonAsync<JsonElement>($"/api/v1/sessions/{session}");
+        Assert.Equal(session, owned.GetProperty("session_id").GetString());
+        Assert.Equal(owned.GetProperty("user_id").GetString(), (await root.GetFromJsonAsync<JsonElement>($"/api/v1/sessions/{session}")).GetProperty("user_id").GetString());
+        var hidden = await bob.GetAsync($"/api/v1/sessions/{session}");
+        var never = await bob.GetAsync($"/api/v1/sessions/sess-{Guid.NewGuid():N}");
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        Assert.Equal(never.StatusCode, hidden.StatusCode);
+        Assert.Equal(
+            (await never.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString(),
+            (await hidden.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
     }
 
     [Fact]
