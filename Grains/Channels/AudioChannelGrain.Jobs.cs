@@ -267,10 +267,11 @@ public sealed partial class AudioChannelGrain
     private void Record(ChannelItem item, TaskProgress progress)
     {
         progress = progress with { Request = item.Request, CreatedAt = item.CreatedAt, StartedAt = item.StartedAt, DeviceKey = progress.DeviceKey ?? item.DeviceKey };
-        if (progress.Status != SynthesisStatus.Completed)
+        if (progress.Status != SynthesisStatus.Completed || progress.Audio is null)
         {
-            // A completed task's end waits for its record (Pump); any other report may still be on its way when a client that heard it
-            // reads the task, so the task grain can ask for it (GetUnrecordedProgress). Not a completion: its audio stays off that call.
+            // A report may still be on its way when a client that heard it reads the task (a completed task's end waits for its record
+            // only up to RecordWait), so the task grain can ask for it (GetUnrecordedProgress). A completion that carries the stored
+            // audio stays off that call: the task reads as processing until its record, with the file, lands.
             _unrecorded[item.TaskId] = progress;
         }
 

@@ -68,6 +68,33 @@ public sealed class ChannelReadingTests(ClusterFixture cluster)
         Assert.NotNull(await task.GetAudio());
     }
 
+    [Fact]
+    public async Task A_completed_task_whose_record_is_late_reads_as_completed_once_its_reader_heard_the_end()
+    {
+        // Its completed report still on its way (a busy task grain's silo) when the channel stops waiting for it (RecordWait) and the
+        // reader hears the end: a client that reads the task then must not find it still processing.
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var record = RecordGate.HoldOnItsWay(taskId);
+        var session = "late-" + Guid.NewGuid().ToString("N");
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>(session);
+        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), s_request with { SessionId = session }));
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client);
+        var ended = await ReadUntilEnded(reader);
+        Assert.True(ended.Status == SynthesisStatus.Completed, $"{ended.Status} {ended.Error}");
+        Assert.True(record.Reached.IsCompleted, "the completed report never left the channel: the test holds nothing");
+
+        try
+        {
+            var task = (await cluster.Grains.GetGrain<ITaskGrain>(taskId).GetSnapshot())!;
+            Assert.True(task.Status == SynthesisStatus.Completed, $"{task.Status} {task.Error}");
+            Assert.Equal(ended.DurationMs / 1000.0, task.AudioDurationSeconds!.Value, 3);
+        }
+        finally
+        {
+            record.Release();
+        }
+    }
+
     private static async Task<TaskEndedEvent> ReadUntilEnded(ResumingChannelReader reader)
     {
         while (true)

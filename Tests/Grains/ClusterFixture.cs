@@ -39,18 +39,28 @@ public sealed class ClusterFixture : IAsyncLifetime
                 .Build();
             siloBuilder.AddMitTtsMemoryStorage().AddMitTtsGrains(configuration);
             siloBuilder.AddIncomingGrainCallFilter<RecordGate.Filter>();
+            siloBuilder.AddOutgoingGrainCallFilter<RecordGate.OnItsWay>();
         }
     }
 }
 
 /// <summary>Holds a chosen task's completed record on its way into the task grain, as a slow or distant task grain would, until the
-/// test lets it go.</summary>
+/// test lets it go: at the task grain (<see cref="Hold"/>: the grain is busy with it meanwhile), or before it leaves the channel
+/// (<see cref="HoldOnItsWay"/>: the grain answers other calls meanwhile, as when the report is still in flight).</summary>
 public static class RecordGate
 {
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Held> s_held = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Held> s_sent = new(StringComparer.Ordinal);
 
-    /// <summary>From now on, <paramref name="taskId"/>'s completed record waits for <see cref="Held.Release"/>.</summary>
+    /// <summary>From now on, <paramref name="taskId"/>'s completed record waits at the task grain for <see cref="Held.Release"/>.</summary>
     public static Held Hold(string taskId) => s_held[taskId] = new Held();
+
+    /// <summary>From now on, <paramref name="taskId"/>'s completed record waits in its caller for <see cref="Held.Release"/>.</summary>
+    public static Held HoldOnItsWay(string taskId) => s_sent[taskId] = new Held();
+
+    private static bool IsCompletedRecord(IGrainCallContext context) =>
+        context.InterfaceMethod?.Name == nameof(MitTts.Grains.Interfaces.ITaskGrain.Record)
+        && context.Request.GetArgument(0) is MitTts.Grains.Interfaces.TaskProgress { Status: MitTts.Grains.Interfaces.SynthesisStatus.Completed };
 
     public sealed class Held
     {
@@ -73,9 +83,20 @@ public static class RecordGate
     {
         public async Task Invoke(IIncomingGrainCallContext context)
         {
-            if (context.InterfaceMethod?.Name == nameof(MitTts.Grains.Interfaces.ITaskGrain.Record)
-                && context.Request.GetArgument(0) is MitTts.Grains.Interfaces.TaskProgress { Status: MitTts.Grains.Interfaces.SynthesisStatus.Completed }
-                && s_held.TryGetValue(context.TargetId.Key.ToString()!, out var held))
+            if (IsCompletedRecord(context) && s_held.TryGetValue(context.TargetId.Key.ToString()!, out var held))
+            {
+                await held.Wait();
+            }
+
+            await context.Invoke();
+        }
+    }
+
+    internal sealed class OnItsWay : IOutgoingGrainCallFilter
+    {
+        public async Task Invoke(IOutgoingGrainCallContext context)
+        {
+            if (IsCompletedRecord(context) && s_sent.TryGetValue(context.TargetId.Key.ToString()!, out var held))
             {
                 await held.Wait();
             }
