@@ -77,7 +77,26 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         }
 
         // Spaces around a name are a typing slip, forgiven as for priority (" high ").
-        var voiceId = body.VoiceId?.Trim() ?? settings.Current.DefaultVoice;
+        var voiceId = body.VoiceId?.Trim();
+        var language = body.Language?.Trim();
+        if (language is not null && !VoiceLanguages.Pattern().IsMatch(language))
+        {
+            return (null, ApiError.BadRequest("invalid_language", "language must be a language tag such as es, en or pt-BR.", "language"));
+        }
+
+        if (voiceId is null && language is not null)
+        {
+            // A language and no voice: that language's voice (the default voice when it speaks it).
+            if (VoiceLanguages.Choose(await voices.All(), language, settings.Current.DefaultVoice) is not { } spoken)
+            {
+                return (null, ApiError.BadRequest(
+                    "language_not_supported", $"No available voice speaks '{language}': GET /api/v1/voices lists the voices and their languages.", "language"));
+            }
+
+            voiceId = spoken.Id;
+        }
+
+        voiceId ??= settings.Current.DefaultVoice;
         if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voiceId))
         {
             return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
@@ -92,6 +111,11 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         if (!voice.IsAvailable)
         {
             return (null, new ApiError(StatusCodes.Status503ServiceUnavailable, "voice_unavailable", $"Voice '{voiceId}' exists but its engine is not available on this server.", "voice_id"));
+        }
+
+        if (language is not null && VoiceLanguages.Fit(voice.Language, language) == 0)
+        {
+            return (null, ApiError.BadRequest("voice_language_mismatch", $"Voice '{voiceId}' speaks '{voice.Language}', not '{language}'.", "language"));
         }
 
         if (body.Ssml is true)

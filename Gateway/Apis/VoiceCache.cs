@@ -18,6 +18,33 @@ public sealed partial class VoiceCache(IGrainFactory grains, ILogger<VoiceCache>
     // The catalogue version the kept answers belong to; null while not following the catalogue.
     private long? _version;
 
+    // The whole catalogue, as ListVoices answered it for _version.
+    private IReadOnlyList<VoiceInfo>? _all;
+
+    /// <summary>Every voice of the catalogue, ordered by id (kept like single voices).</summary>
+    public async ValueTask<IReadOnlyList<VoiceInfo>> All()
+    {
+        if (_all is { } kept)
+        {
+            return kept;
+        }
+
+        var version = _version;
+        var all = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        if (version is not null)
+        {
+            lock (_gate)
+            {
+                if (_version == version)
+                {
+                    _all = all;
+                }
+            }
+        }
+
+        return all;
+    }
+
     /// <summary>The voice, or null when the catalogue has no voice with this id.</summary>
     public async ValueTask<VoiceInfo?> Find(string voiceId)
     {
@@ -80,6 +107,7 @@ public sealed partial class VoiceCache(IGrainFactory grains, ILogger<VoiceCache>
         {
             _version = version;
             _voices.Clear();
+            _all = null;
         }
     }
 

@@ -13,6 +13,10 @@ public sealed class SynthesizeBody
     /// <summary>A voice id from GET /api/v1/voices (default: tts.default_voice).</summary>
     public string? VoiceId { get; init; }
 
+    /// <summary>A language tag (es, en, pt-BR): without voice_id, the voice that speaks it (the default voice when it does); with
+    /// voice_id, that voice must speak it.</summary>
+    public string? Language { get; init; }
+
     /// <summary>wav (default), pcm, mp3, ogg (Ogg/Opus), flac, aac (AAC-LC in ADTS), mulaw or alaw (G.711 in WAV, 8000 Hz).</summary>
     public string? Format { get; init; }
 

@@ -32,7 +32,8 @@ public sealed record SynthesizeMessage(
     int? SampleRate,
     int? Bitrate,
     bool? Store = null,
-    bool? Ssml = null) : ClientMessage;
+    bool? Ssml = null,
+    string? Language = null) : ClientMessage;
 
 /// <summary><c>text</c>: appends streamed text to a context; the first message of a context sets its voice and format.</summary>
 public sealed record TextMessage(
@@ -48,7 +49,8 @@ public sealed record TextMessage(
     int? SampleRate,
     int? Bitrate,
     bool? Store = null,
-    bool? Ssml = null) : ClientMessage;
+    bool? Ssml = null,
+    string? Language = null) : ClientMessage;
 
 /// <summary><c>flush</c>: speaks what the context holds now, sentence complete or not.</summary>
 public sealed record FlushMessage(string? ContextId) : ClientMessage;

@@ -12,7 +12,7 @@ public sealed partial class WebSocketConnection
     private async Task Synthesize(SynthesizeMessage message, long received)
     {
         var (request, error) = await _validator.Validate(
-            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml));
+            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml, message.Language));
         if (error is not null)
         {
             _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));
@@ -91,11 +91,12 @@ public sealed partial class WebSocketConnection
 
     /// <summary>A socket's request in the REST body's shape, so both are validated alike; on a socket priority defaults to high.</summary>
     private static SynthesizeBody Body(
-        string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch, bool? ssml = null) => new()
+        string? text, string? voiceId, string? format, string? priority, int? sampleRate, int? bitrate, double? speed, double? pitch, bool? ssml = null, string? language = null) => new()
     {
         Ssml = ssml,
         Text = text,
         VoiceId = voiceId,
+        Language = language,
         Format = format,
         Priority = priority ?? "high",
         SampleRate = sampleRate,

@@ -136,7 +136,7 @@ public sealed partial class WyomingServer(
         var voiceId = Str(voice, "name") ?? Str(data, "voice");
         if (voiceId is null && Str(voice, "language") is { } language)
         {
-            voiceId = voices.FirstOrDefault(v => Matches(v, language))?.Id;
+            voiceId = VoiceLanguages.Choose(voices, language, null)?.Id;
             if (voiceId is null)
             {
                 // Not the default voice in another language: the client asked for this one.
@@ -234,10 +234,6 @@ public sealed partial class WyomingServer(
         "kokoro" => "https://github.com/hexgrad/kokoro",
         _ => "https://github.com/espeak-ng/espeak-ng",
     };
-
-    private static bool Matches(VoiceInfo voice, string language) =>
-        voice.IsAvailable && (string.Equals(voice.Language, language, StringComparison.OrdinalIgnoreCase)
-            || language.StartsWith(voice.Language + "_", StringComparison.OrdinalIgnoreCase) || language.StartsWith(voice.Language + "-", StringComparison.OrdinalIgnoreCase));
 
     private static string? Str(JsonObject? data, string name) =>
         data?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;

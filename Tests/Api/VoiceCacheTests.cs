@@ -56,11 +56,7 @@ public sealed class VoiceCacheTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, spoken.StatusCode);
 
         // The model fails on the silo (as a slot that cannot open it reports): the silo tells the catalogue, the catalogue the gateway.
-        var version = await Catalogue.WaitForChange(-1, s_patience);
-        var changed = Catalogue.WaitForChange(version, s_patience);
-        var model = Gateway.Services.GetRequiredService<VoiceCatalog>().Find(voiceId)!.Model!;
-        Gateway.Services.GetRequiredService<NeuralEngines>().Failed(model, "test: the model file went bad");
-        Assert.NotEqual(version, await changed.WaitAsync(s_patience));
+        await FailModel(voiceId);
 
         // The gateway's watcher runs beside this test: its next answers refuse the voice, well before any cache lifetime would.
         var clock = Stopwatch.StartNew();
@@ -73,6 +69,36 @@ public sealed class VoiceCacheTests : IAsyncLifetime, IDisposable
 
         await refused.AssertProblem(HttpStatusCode.ServiceUnavailable, "voice_unavailable", "voice_id");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"The voice was still accepted {clock.Elapsed.TotalSeconds:0.0} s after its model failed.");
+    }
+
+    [Fact]
+    public async Task The_kept_catalogue_a_language_is_chosen_from_follows_a_voice_that_fails()
+    {
+        var cache = Gateway.Services.GetRequiredService<MitTts.Gateway.Apis.VoiceCache>();
+        var piper = (await cache.All()).Single(v => v.Engine == "piper");
+        Assert.True(piper.IsAvailable);
+        Assert.Same(await cache.All(), await cache.All());
+
+        await FailModel(piper.Id);
+
+        var clock = Stopwatch.StartNew();
+        while ((await cache.All()).Single(v => v.Id == piper.Id).IsAvailable && clock.Elapsed < s_patience)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False((await cache.All()).Single(v => v.Id == piper.Id).IsAvailable);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"The kept catalogue still had the voice available {clock.Elapsed.TotalSeconds:0.0} s after its model failed.");
+    }
+
+    /// <summary>Fails the voice's model on the silo and waits for the catalogue to say so.</summary>
+    private async Task FailModel(string voiceId)
+    {
+        var version = await Catalogue.WaitForChange(-1, s_patience);
+        var changed = Catalogue.WaitForChange(version, s_patience);
+        var model = Gateway.Services.GetRequiredService<VoiceCatalog>().Find(voiceId)!.Model!;
+        Gateway.Services.GetRequiredService<NeuralEngines>().Failed(model, "test: the model file went bad");
+        Assert.NotEqual(version, await changed.WaitAsync(s_patience));
     }
 
     public async Task DisposeAsync()
