@@ -3,7 +3,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Apis;
 
-/// <summary><c>GET /voices</c>: the voice catalogue.</summary>
+/// <summary><c>GET /voices</c>: the voice catalogue; <c>GET /voices/{voice_id}</c>: one voice.</summary>
 public static class VoicesApi
 {
     public static RouteGroupBuilder MapVoicesApiV1(this RouteGroupBuilder api)
@@ -12,6 +12,12 @@ public static class VoicesApi
             .WithName("ListVoices")
             .WithSummary("Every voice, or those of the languages (?language=es, ?language=es,en, ?language=en-US: by its language) and gender (?gender=female) asked for.")
             .Produces<VoicesResponse>();
+        api.MapGet("/voices/{voice_id}", GetVoice)
+            .WithName("GetVoice")
+            .WithSummary("One voice: its language, gender, name, engine, sample rate and whether it can speak now.")
+            .Produces<VoiceResponse>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return api;
     }
 
@@ -19,6 +25,7 @@ public static class VoicesApi
     public static IEndpointRouteBuilder MapRootVoices(this IEndpointRouteBuilder app)
     {
         app.MapGet("/voices", ListVoices);
+        app.MapGet("/voices/{voice_id}", GetVoice);
         return app;
     }
 
@@ -32,12 +39,27 @@ public static class VoicesApi
         {
             if ((languages is null || languages.Contains(voice.Language)) && (genders is null || genders.Contains(voice.Gender)))
             {
-                selected.Add(new VoiceResponse(voice.Id, voice.Language, voice.Gender, voice.Name, voice.Description, voice.Engine, voice.SampleRate, voice.IsAvailable));
+                selected.Add(Response(voice));
             }
         }
 
         return new VoicesResponse(selected);
     }
+
+    private static async Task<IResult> GetVoice(string voice_id, VoiceCache voices)
+    {
+        if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voice_id))
+        {
+            return ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id").ToResult();
+        }
+
+        return await voices.Find(voice_id) is { } voice
+            ? TypedResults.Ok(Response(voice))
+            : ApiError.NotFound("voice_not_found", $"No voice '{voice_id}': GET /api/v1/voices lists them.", "voice_id").ToResult();
+    }
+
+    private static VoiceResponse Response(VoiceInfo voice) =>
+        new(voice.Id, voice.Language, voice.Gender, voice.Name, voice.Description, voice.Engine, voice.SampleRate, voice.IsAvailable);
 
     /// <summary>The values a filter asks for (repeated or comma-separated, any case; a language tag by its language, en-US as en), or
     /// null when it asks for none (absent or empty): then it filters nothing.</summary>

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace MitTts.Tests.Api;
 
 [Collection(GatewayCollection.Name)]
@@ -40,5 +42,26 @@ public sealed class VoicesApiTests(GatewayFixture gateway)
         Assert.Equal(all.Where(v => v.Language == "en"), await Voices("?language=en-US"));
         Assert.Equal(all.Where(v => v.Language == "es" && v.Gender == "female"), await Voices("?language=es&gender=female"));
         Assert.Contains(all, v => v.Language == "es" && v.Gender == "male");
+    }
+
+    [Fact]
+    public async Task One_voice_is_read_by_its_id_as_the_list_gives_it()
+    {
+        var listed = (await (await gateway.Client.GetAsync("/api/v1/voices")).Json()).GetProperty("voices").EnumerateArray()
+            .Single(v => v.GetProperty("id").GetString() == "en-male-1");
+
+        var voice = await (await gateway.Client.GetAsync("/api/v1/voices/en-male-1")).Json();
+
+        Assert.Equal(listed.GetRawText(), voice.GetRawText());
+        Assert.Equal(voice.GetRawText(), (await (await gateway.Client.GetAsync("/voices/en-male-1")).Json()).GetRawText());
+    }
+
+    [Theory]
+    [InlineData("/api/v1/voices/xx-robot-9", HttpStatusCode.NotFound, "voice_not_found")]
+    [InlineData("/api/v1/voices/ES_FEMALE", HttpStatusCode.BadRequest, "invalid_voice_id")]
+    [InlineData("/api/v1/voices/..%2Fconfig", HttpStatusCode.BadRequest, "invalid_voice_id")]
+    public async Task An_unknown_or_malformed_voice_id_is_told_apart(string path, HttpStatusCode status, string code)
+    {
+        await (await gateway.Client.GetAsync(path)).AssertProblem(status, code, "voice_id");
     }
 }
