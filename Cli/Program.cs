@@ -10,6 +10,7 @@ var format = new Option<string?>("--format", "-f") { Description = "wav, pcm, mp
 var streamFormat = new Option<string?>("--format", "-f") { Description = "pcm (default) or mp3: the formats whose pieces join into one stream." };
 var output = new Option<string?>("--output", "-o") { Description = "Output file; - or none: standard output." };
 var speed = new Option<double?>("--speed") { Description = "0.5 to 2.0." };
+var speakLanguage = new Option<string?>("--language", "-l") { Description = "Language (es, en, pt-BR): without --voice, a voice that speaks it." };
 var priority = new Option<string?>("--priority") { Description = "normal, high or critical." };
 OneOf(format, "wav", "pcm", "mp3", "ogg", "flac", "aac", "mulaw", "alaw");
 OneOf(streamFormat, "pcm", "mp3");
@@ -17,14 +18,14 @@ OneOf(priority, "normal", "high", "critical");
 var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress bar." };
 
 var text = new Argument<string>("text") { Description = "What to say; - reads standard input." };
-var say = new Command("say", "Speak text into a file (or standard output), with a progress bar.") { text, voice, format, output, speed, priority, quiet };
+var say = new Command("say", "Speak text into a file (or standard output), with a progress bar.") { text, voice, speakLanguage, format, output, speed, priority, quiet };
 say.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Commands.Say(client, Text(parse.GetValue(text)!), Request(parse), parse.GetValue(output), parse.GetValue(quiet), error, cancel)));
 
 var language = new Option<string?>("--language", "-l") { Description = "Only voices of this language (es, en, …)." };
 var voices = new Command("voices", "List the server's voices.") { language };
 voices.SetAction((parse, cancel) => Run(parse, cancel, (client, _) => Commands.Voices(client, parse.GetValue(language), Console.Out, cancel)));
 
-var stream = new Command("stream", "Speak each line of standard input as it comes; audio to a file or standard output (pipe it into a player).") { voice, streamFormat, output, speed, priority };
+var stream = new Command("stream", "Speak each line of standard input as it comes; audio to a file or standard output (pipe it into a player).") { voice, speakLanguage, streamFormat, output, speed, priority };
 stream.SetAction((parse, cancel) => Run(parse, cancel, (client, error) => Commands.Stream(client, Console.In, Request(parse), parse.GetValue(output), error, cancel)));
 
 var count = new Option<int>("--requests", "-n") { Description = "Requests in all (default 20).", DefaultValueFactory = _ => 20 };
@@ -74,6 +75,7 @@ Dictionary<string, object?> Request(ParseResult parse)
 {
     var request = new Dictionary<string, object?>();
     Put(request, "voice_id", parse.GetValue(voice));
+    Put(request, "language", parse.GetValue(speakLanguage));
     Put(request, "speed", parse.GetValue(speed));
     Put(request, "priority", parse.GetValue(priority)?.ToLowerInvariant());
     var chosen = (parse.GetValue(format) ?? parse.GetValue(streamFormat))?.ToLowerInvariant() ?? FormatOf(parse.GetValue(output));

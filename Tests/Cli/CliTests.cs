@@ -83,6 +83,20 @@ public sealed class CliTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Say_with_a_language_speaks_in_a_voice_of_that_language()
+    {
+        const string text = "Hello, this is the command line speaking English.";
+        var run = await Cli(null, "say", text, "-l", "en", "-f", "pcm", "-q", "--url", gateway.BaseAddress.ToString());
+        Assert.True(run.Exit == 0, run.Stderr);
+        var reference = await ReferenceSeconds(text, "en-female-1");
+        Assert.InRange(run.Stdout.Length / (2.0 * 22050), reference * 0.9, reference * 1.1);
+
+        var unknown = await Cli(null, "say", text, "--language", "zz", "-o", "-", "--url", gateway.BaseAddress.ToString());
+        Assert.Equal(1, unknown.Exit);
+        Assert.Contains("language_not_supported", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Errors_name_their_code_and_exit_non_zero()
     {
         var badVoice = await Cli(null, "say", "hola", "-v", "xx-nobody-9", "-o", "-", "--url", gateway.BaseAddress.ToString());
