@@ -29,11 +29,11 @@ public static class VoicesApi
         return app;
     }
 
-    private static async Task<VoicesResponse> ListVoices(IGrainFactory grains, string[]? language, string[]? gender)
+    private static async Task<VoicesResponse> ListVoices(VoiceCache cache, string[]? language, string[]? gender)
     {
         var languages = Wanted(language, primarySubtag: true);
         var genders = Wanted(gender, primarySubtag: false);
-        var voices = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var voices = await cache.All();
         var selected = new List<VoiceResponse>(voices.Count);
         foreach (var voice in voices)
         {

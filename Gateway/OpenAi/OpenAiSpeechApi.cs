@@ -204,9 +204,9 @@ public static partial class OpenAiSpeechApi
         _ => null,
     };
 
-    private static async Task<OpenAiList<OpenAiVoice>> ListVoices(IGrainFactory grains, IOptions<OpenAiOptions> options)
+    private static async Task<OpenAiList<OpenAiVoice>> ListVoices(VoiceCache cache, IOptions<OpenAiOptions> options)
     {
-        var catalogue = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var catalogue = await cache.All();
         var byId = new Dictionary<string, VoiceInfo>(StringComparer.Ordinal);
         foreach (var voice in catalogue)
         {

@@ -26,7 +26,7 @@ public sealed class WyomingOptions
 /// the voice's rate. A silo death mid-stream does not end it (<see cref="ResumingChannelReader"/>); a stream that cannot go on whole is
 /// an <c>error</c> (<c>stream_interrupted</c>) and the end of the connection, never an <c>audio-stop</c>.</remarks>
 public sealed partial class WyomingServer(
-    WyomingOptions options, IGrainFactory grains, SynthesisRequestValidator validator, ChannelReaderHome home, ILogger<WyomingServer> logger)
+    WyomingOptions options, IGrainFactory grains, VoiceCache voiceCache, SynthesisRequestValidator validator, ChannelReaderHome home, ILogger<WyomingServer> logger)
     : BackgroundService
 {
     private TcpListener? _listener;
@@ -130,7 +130,7 @@ public sealed partial class WyomingServer(
 
     private async Task Synthesize(JsonObject data, IAudioChannelGrain channel, Stream output, CancellationToken cancellationToken)
     {
-        var voices = await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices();
+        var voices = await voiceCache.All();
         // voice is {name, language, speaker}; a plain string is taken as the name.
         var voice = data["voice"] as JsonObject;
         var voiceId = Str(voice, "name") ?? Str(data, "voice");
@@ -195,7 +195,7 @@ public sealed partial class WyomingServer(
     private async Task<WyomingEvent> Info()
     {
         var voices = new JsonArray();
-        foreach (var voice in await grains.GetGrain<IVoiceCatalogGrain>(0).ListVoices())
+        foreach (var voice in await voiceCache.All())
         {
             if (voice.IsAvailable)
             {
