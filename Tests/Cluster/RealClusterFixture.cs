@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MitTts.Tests.Support;
 using MitTts.Tests.WebSockets;
+using StackExchange.Redis;
 
 namespace MitTts.Tests.Cluster;
 
@@ -193,6 +194,7 @@ public class RealClusterFixture : IAsyncLifetime
             process.Start();
         }
 
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(RedisEndpoint + ",abortConnect=false");
         await WaitFor(async () =>
         {
             foreach (var name in _gateways.Keys)
@@ -204,8 +206,52 @@ public class RealClusterFixture : IAsyncLifetime
                 }
             }
 
-            return (await Balancer.GetAsync("/api/v1/health")).IsSuccessStatusCode;
-        }, "two silos behind both gateways, both ready, and nginx");
+            return (await Balancer.GetAsync("/api/v1/health")).IsSuccessStatusCode && await MembershipSettled(redis);
+        }, "two silos behind both gateways, both ready, nginx, and exactly the two running silos active in the membership table");
+    }
+
+    /// <summary>The membership table lists exactly the two running silos as active and none joining: a killed silo's old incarnation is
+    /// declared dead, its restart has joined. Before that the gateways may already answer ready, but a grain whose directory partition
+    /// the dead incarnation owned cannot register, and its new activation is dropped with what it held in memory (a text task's record
+    /// read the instant its processing status named it came back 404).</summary>
+    private static async Task<bool> MembershipSettled(ConnectionMultiplexer redis)
+    {
+        try
+        {
+            var database = redis.GetDatabase();
+            var active = 0;
+            foreach (var endpoint in redis.GetEndPoints())
+            {
+                await foreach (var key in redis.GetServer(endpoint).KeysAsync(pattern: "*/members/*"))
+                {
+                    foreach (var entry in await database.HashGetAllAsync(key))
+                    {
+                        if (entry.Name == "Version")
+                        {
+                            continue;
+                        }
+
+                        using var member = JsonDocument.Parse(entry.Value.ToString());
+                        switch (member.RootElement.GetProperty("Status").GetInt32())
+                        {
+                            case 3: // Active
+                                active++;
+                                break;
+                            case 6: // Dead
+                                break;
+                            default: // Created, Joining, ShuttingDown, Stopping: on its way in or out
+                                return false;
+                        }
+                    }
+                }
+            }
+
+            return active == 2;
+        }
+        catch (RedisException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Starts redis-server again on the same port and data folder.</summary>
