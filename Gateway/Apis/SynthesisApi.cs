@@ -116,7 +116,8 @@ public static partial class SynthesisApi
             return ApiError.BadRequest("invalid_json", "The body must be a JSON object.").ToResult();
         }
 
-        var (validated, error) = await validator.Validate(body);
+        var caller = Caller.From(http.HttpContext);
+        var (validated, error) = await validator.Validate(body, caller);
         if (error is not null)
         {
             return error.ToResult();
@@ -130,7 +131,6 @@ public static partial class SynthesisApi
 
         // ?wait=true answers with the audio itself: keeping a copy for /audio is for callers that ask (the common voice-agent path
         // stores nothing it will never serve).
-        var caller = Caller.From(http.HttpContext);
         var request = validated! with { Store = body.Store ?? !wait, Owner = caller.UserId };
 
         if (request.SessionId is { } sessionId)

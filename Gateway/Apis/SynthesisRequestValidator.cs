@@ -10,7 +10,7 @@ namespace MitTts.Gateway.Apis;
 /// <summary>Turns a client's synthesis body into a <see cref="SynthesisRequest"/>, or the first error in it.</summary>
 /// <remarks>Text is accepted as typed (quotes, apostrophes, accents, emoji); only control characters other than
 /// newline, carriage return and tab, and broken UTF-16, are refused.</remarks>
-public sealed partial class SynthesisRequestValidator(IGrainFactory grains, LiveSettings settings, VoiceCache voices)
+public sealed partial class SynthesisRequestValidator(IGrainFactory grains, LiveSettings settings, VoiceCache voices, Security.AuthOptions auth)
 {
     public const double MinimumFactor = 0.5;
     public const double MaximumFactor = 2.0;
@@ -33,7 +33,9 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
     /// <summary>The engine whose voices read SSML.</summary>
     private const string EspeakEngineName = "espeak-ng";
 
-    public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body)
+    /// <summary>The request, or the first error in it; with <paramref name="caller"/>, also whether that caller may ask for its
+    /// priority (<c>auth.user_max_priority</c>).</summary>
+    public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body, Security.Caller? caller = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var error = ValidateText(body.Text, MaxTextLength);
@@ -56,6 +58,13 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         if (!TryParsePriority(body.Priority, out var priority))
         {
             return (null, ApiError.BadRequest("invalid_priority", "priority must be one of: normal, high, critical.", "priority"));
+        }
+
+        if (caller is { IsAdmin: false } && auth.Enabled && priority > auth.UserPriorityLimit)
+        {
+            var limit = auth.UserPriorityLimit.ToString().ToLowerInvariant();
+            return (null, new ApiError(StatusCodes.Status403Forbidden, "priority_not_allowed",
+                $"priority {priority.ToString().ToLowerInvariant()} is kept for admins here; a user may ask up to {limit}.", "priority"));
         }
 
         if (body.SessionId is { } sessionId && !SessionIdPattern().IsMatch(sessionId))

@@ -96,13 +96,13 @@ public static partial class OpenAiSpeechApi
             return OpenAiError.BadRequest("The body must be a JSON object.", null, "invalid_json").ToResult();
         }
 
-        var (request, streamFormat, refused) = await Validate(body, http.Request.Headers[PriorityHeader], validator, options.Value);
+        var caller = Caller.From(http);
+        var (request, streamFormat, refused) = await Validate(body, http.Request.Headers[PriorityHeader], caller, validator, options.Value);
         if (refused is not null)
         {
             return refused.ToResult();
         }
 
-        var caller = Caller.From(http);
         var taskId = "task_" + Guid.NewGuid().ToString("N");
         if (!await limits.StartTask(caller.UserId, taskId))
         {
@@ -137,7 +137,7 @@ public static partial class OpenAiSpeechApi
 
     /// <summary>The OpenAI request as a MitTts streamed request, or the OpenAI-shaped error that refuses it.</summary>
     private static async Task<(SynthesisRequest? Request, SpeechStreamFormat StreamFormat, OpenAiError? Error)> Validate(
-        OpenAiSpeechBody body, string? priority, SynthesisRequestValidator validator, OpenAiOptions options)
+        OpenAiSpeechBody body, string? priority, Caller caller, SynthesisRequestValidator validator, OpenAiOptions options)
     {
         if (string.IsNullOrEmpty(body.Model))
         {
@@ -180,7 +180,7 @@ public static partial class OpenAiSpeechApi
             SampleRate = SampleRate,
             Priority = priority ?? "normal",
             Speed = body.Speed,
-        });
+        }, caller);
         return error switch
         {
             null => (request! with { Streamed = true }, streamFormat, null),

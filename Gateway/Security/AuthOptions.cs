@@ -46,6 +46,14 @@ public sealed class AuthOptions
     [ConfigurationKeyName("api_keys")]
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
 
+    /// <summary>The highest priority a <c>user</c> token may ask for (<c>normal</c>, <c>high</c> or <c>critical</c>, the default: no
+    /// limit); admins may always ask for any. The seed keeps CRITICAL for interruptions and HIGH for premium users.</summary>
+    [ConfigurationKeyName("user_max_priority")]
+    public string UserMaxPriority { get; set; } = "critical";
+
+    /// <summary><see cref="UserMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
+    public Priority UserPriorityLimit => Enum.TryParse<Priority>(UserMaxPriority, ignoreCase: true, out var limit) ? limit : Priority.Critical;
+
     public bool Enabled => !string.IsNullOrEmpty(JwtSecret);
 
     public static AuthOptions From(IConfiguration configuration)
@@ -62,6 +70,11 @@ public sealed class AuthOptions
         if (Enabled && Encoding.UTF8.GetByteCount(JwtSecret!) < 32)
         {
             throw new InvalidOperationException("security.jwt_secret (MIT_TTS_JWT_SECRET) must be at least 32 bytes: an HS256 key shorter than its hash is guessable.");
+        }
+
+        if (!Enum.TryParse<Priority>(UserMaxPriority, ignoreCase: true, out var limit) || !Enum.IsDefined(limit) || UserMaxPriority.Any(char.IsDigit))
+        {
+            throw new InvalidOperationException($"auth.user_max_priority must be normal, high or critical, not '{UserMaxPriority}'.");
         }
 
         if (AccessTokenMinutes <= 0 || RefreshTokenDays <= 0)

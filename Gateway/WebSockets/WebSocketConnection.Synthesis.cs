@@ -12,7 +12,7 @@ public sealed partial class WebSocketConnection
     private async Task Synthesize(SynthesizeMessage message, long received)
     {
         var (request, error) = await _validator.Validate(
-            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml, message.Language));
+            Body(message.Text, message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, message.Ssml, message.Language), _guard.Caller);
         if (error is not null)
         {
             _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field));

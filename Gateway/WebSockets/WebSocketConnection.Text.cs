@@ -40,7 +40,7 @@ public sealed partial class WebSocketConnection
 
         // The context's voice and format are validated like a synthesize request (with placeholder text).
         var (template, error) = await _validator.Validate(
-            Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, language: message.Language));
+            Body("-", message.VoiceId, message.Format, message.Priority, message.SampleRate, message.Bitrate, message.Speed, message.Pitch, language: message.Language), _guard.Caller);
         if (error is not null)
         {
             _outbox.Send(new ErrorMessage(error.Code, error.Message, message.RequestId, error.Field, ContextId: message.ContextId));
