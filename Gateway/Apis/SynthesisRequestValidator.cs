@@ -108,13 +108,13 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
         voiceId ??= settings.Current.DefaultVoice;
         if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voiceId))
         {
-            return (null, ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id"));
+            return (null, InvalidVoiceId());
         }
 
         var voice = await voices.Find(voiceId);
         if (voice is null)
         {
-            return (null, ApiError.BadRequest("voice_not_found", $"No voice '{voiceId}': GET /api/v1/voices lists them.", "voice_id"));
+            return (null, VoiceNotFound(StatusCodes.Status400BadRequest, voiceId));
         }
 
         if (!voice.IsAvailable)
@@ -168,7 +168,16 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
 
     private static string FormatName(AudioFormat format) => format.ToString().ToLowerInvariant();
 
-    private static bool TryParsePriority(string? value, out Priority priority)
+    /// <summary>A <c>voice_id</c> that is no voice id (400).</summary>
+    public static ApiError InvalidVoiceId() =>
+        ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id");
+
+    /// <summary>A well-formed <c>voice_id</c> the catalogue does not have: 400 in a request, 404 as a resource.</summary>
+    public static ApiError VoiceNotFound(int status, string voiceId) =>
+        new(status, "voice_not_found", $"No voice '{voiceId}': GET /api/v1/voices lists them.", "voice_id");
+
+    /// <summary>A priority by name (any case, spaces around forgiven, no numbers); null is normal.</summary>
+    public static bool TryParsePriority(string? value, out Priority priority)
     {
         priority = Priority.Normal;
         return value is null || (Enum.TryParse(value, ignoreCase: true, out priority) && Enum.IsDefined(priority) && !value.Any(char.IsDigit));

@@ -17,19 +17,42 @@ public static partial class VoiceLanguages
     {
         ArgumentNullException.ThrowIfNull(voiceLanguage);
         ArgumentNullException.ThrowIfNull(asked);
-        var voice = voiceLanguage.Replace('_', '-');
-        var wanted = asked.Replace('_', '-');
-        if (string.Equals(voice, wanted, StringComparison.OrdinalIgnoreCase))
+        if (SameTag(voiceLanguage, asked))
         {
             return 3;
         }
 
-        if (voice.StartsWith(wanted + "-", StringComparison.OrdinalIgnoreCase))
+        if (IsRegionOf(voiceLanguage, asked))
         {
             return 2;
         }
 
-        return wanted.StartsWith(voice + "-", StringComparison.OrdinalIgnoreCase) ? 1 : 0;
+        return IsRegionOf(asked, voiceLanguage) ? 1 : 0;
+    }
+
+    /// <summary><paramref name="tag"/> is <paramref name="language"/> followed by a subtag (<c>en-US</c> of <c>en</c>).</summary>
+    private static bool IsRegionOf(string tag, string language) =>
+        tag.Length > language.Length && tag[language.Length] is '-' or '_' && SameTag(tag.AsSpan(0, language.Length), language);
+
+    /// <summary>The same tag in any case, <c>_</c> and <c>-</c> alike; compared in place (this runs for every voice of a request).</summary>
+    private static bool SameTag(ReadOnlySpan<char> a, ReadOnlySpan<char> b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            var x = a[i] == '_' ? '-' : char.ToLowerInvariant(a[i]);
+            var y = b[i] == '_' ? '-' : char.ToLowerInvariant(b[i]);
+            if (x != y)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The available voice that best speaks <paramref name="asked"/>, or null when none does.</summary>

@@ -50,12 +50,12 @@ public static class VoicesApi
     {
         if (!Grains.Voices.VoiceCatalog.VoiceIdPattern().IsMatch(voice_id))
         {
-            return ApiError.BadRequest("invalid_voice_id", "voice_id must look like es-female-1 (language-descriptor-number).", "voice_id").ToResult();
+            return SynthesisRequestValidator.InvalidVoiceId().ToResult();
         }
 
         return await voices.Find(voice_id) is { } voice
             ? TypedResults.Ok(Response(voice))
-            : ApiError.NotFound("voice_not_found", $"No voice '{voice_id}': GET /api/v1/voices lists them.", "voice_id").ToResult();
+            : SynthesisRequestValidator.VoiceNotFound(StatusCodes.Status404NotFound, voice_id).ToResult();
     }
 
     private static VoiceResponse Response(VoiceInfo voice) =>

@@ -52,7 +52,7 @@ public sealed class AuthOptions
     public string UserMaxPriority { get; set; } = "critical";
 
     /// <summary><see cref="UserMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
-    public Priority UserPriorityLimit => Enum.TryParse<Priority>(UserMaxPriority, ignoreCase: true, out var limit) ? limit : Priority.Critical;
+    public Priority UserPriorityLimit => Apis.SynthesisRequestValidator.TryParsePriority(UserMaxPriority, out var limit) ? limit : Priority.Critical;
 
     public bool Enabled => !string.IsNullOrEmpty(JwtSecret);
 
@@ -72,7 +72,7 @@ public sealed class AuthOptions
             throw new InvalidOperationException("security.jwt_secret (MIT_TTS_JWT_SECRET) must be at least 32 bytes: an HS256 key shorter than its hash is guessable.");
         }
 
-        if (!Enum.TryParse<Priority>(UserMaxPriority, ignoreCase: true, out var limit) || !Enum.IsDefined(limit) || UserMaxPriority.Any(char.IsDigit))
+        if (string.IsNullOrWhiteSpace(UserMaxPriority) || !Apis.SynthesisRequestValidator.TryParsePriority(UserMaxPriority, out _))
         {
             throw new InvalidOperationException($"auth.user_max_priority must be normal, high or critical, not '{UserMaxPriority}'.");
         }
