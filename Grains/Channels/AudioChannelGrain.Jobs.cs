@@ -308,6 +308,7 @@ public sealed partial class AudioChannelGrain
     private async Task PumpWhenRecorded(ChannelItem item)
     {
         await WaitForRecord(item.Recording);
+        item.EndWaitOver = true;
         Pump();
     }
 
