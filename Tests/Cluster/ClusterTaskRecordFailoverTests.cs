@@ -34,8 +34,9 @@ public sealed class ClusterTaskRecordFailoverTests(TaskRecordClusterFixture clus
         var messages = new List<ServerMessage>();
         var ids = new List<string>();
         // Every sentence differs: repeated ones came from the audio cache, and all ten tasks of one repeated sentence could end before
-        // the kill (the test then failed its own premise).
-        for (var i = 0; i < 4; i++)
+        // the kill (the test then failed its own premise). Four tasks were too few on a quiet machine: espeak-ng spoke all of them (260 s
+        // of audio) in 1.6 s, before the test had found the silos to kill.
+        for (var i = 0; i < 10; i++)
         {
             var text = string.Join(" ", Enumerable.Range(1, 50).Select(j => $"Part {j} of task {i + 1} in session {sessionId[^6..]} is rebuilt from its channel."));
             await client.Send(new { type = "synthesize", text, voice_id = "en-male-1", format = "pcm", store = true });
