@@ -5,7 +5,9 @@ namespace MitTts.Grains.Interfaces;
 /// <summary>One voice of the catalogue (key: voice id, e.g. <c>es-female-1</c>): its metadata and availability.</summary>
 public interface IVoiceGrain : IGrainWithStringKey
 {
-    /// <summary>The voice, or null when the catalogue has no voice with this id.</summary>
+    /// <summary>The voice, or null when the catalogue has no voice with this id. Answers from memory: a call that takes seconds met a
+    /// silo joining or leaving, and the catalogue lists the voice as its own silo sees it instead (the call's timeout is short).</summary>
+    [ResponseTimeout("00:00:05")]
     Task<VoiceInfo?> GetInfo();
 }
 
@@ -13,6 +15,8 @@ public interface IVoiceGrain : IGrainWithStringKey
 public interface IVoiceCatalogGrain : IGrainWithIntegerKey
 {
     /// <summary>Every voice of the catalogue, ordered by id.</summary>
+    /// <remarks>Interleaves (it reads nothing the grain changes): a list waiting on a slow voice grain holds no other caller.</remarks>
+    [AlwaysInterleave]
     Task<IReadOnlyList<VoiceInfo>> ListVoices();
 
     /// <summary>The model files of the models folder that give no usable voice (unreadable configs, models ONNX Runtime cannot load).</summary>

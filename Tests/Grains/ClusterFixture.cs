@@ -40,6 +40,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             siloBuilder.AddMitTtsMemoryStorage().AddMitTtsGrains(configuration);
             siloBuilder.AddIncomingGrainCallFilter<RecordGate.Filter>();
             siloBuilder.AddOutgoingGrainCallFilter<RecordGate.OnItsWay>();
+            siloBuilder.AddIncomingGrainCallFilter<VoiceGate>();
         }
     }
 }
@@ -103,6 +104,26 @@ public static class RecordGate
 
             await context.Invoke();
         }
+    }
+}
+
+/// <summary>Holds a chosen voice grain's <c>GetInfo</c> answers until the test lets them go, as a voice on a silo that is joining or
+/// leaving the cluster would.</summary>
+public sealed class VoiceGate : IIncomingGrainCallFilter
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, RecordGate.Held> s_held = new(StringComparer.Ordinal);
+
+    public static RecordGate.Held Hold(string voiceId) => s_held[voiceId] = new RecordGate.Held();
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (context.InterfaceMethod?.Name == nameof(MitTts.Grains.Interfaces.IVoiceGrain.GetInfo)
+            && s_held.TryGetValue(context.TargetId.Key.ToString()!, out var held))
+        {
+            await held.Wait();
+        }
+
+        await context.Invoke();
     }
 }
 
