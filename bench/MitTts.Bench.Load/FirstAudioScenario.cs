@@ -72,6 +72,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                     + $"{engine.Server.OtherMsPerTask:0.00}, the clients in this process {engine.Clients.MsPerTask:0.00}) and {engine.Raw.Busy:P0} of the raw "
                     + $"callers' rounds ({engine.Raw.MsPerTask:0.00} CPU-ms per task)."));
             }
+
+            table.Note($"First audio, {options.Sessions} sessions, {label}, p50 round by round (server / raw ms): {ByRound(concurrentOurs, concurrentRaw)}.");
         }
 
         table.Note($"First audio: `synthesize` sent → first binary frame received (for Opus that frame holds the Ogg headers and the first page); "
@@ -105,6 +107,20 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         {
             await ProcessCpu.WaitUntilQuiet(pid);
         }
+    }
+
+    /// <summary>Each round's p50s side by side: whether the server's distance to raw holds from round to round or shrinks as it warms.</summary>
+    private string ByRound(List<double> ours, List<double> raw)
+    {
+        var size = options.Sessions * options.FirstAudioPerSession;
+        var rounds = new List<string>();
+        for (var start = 0; start + size <= ours.Count && start + size <= raw.Count; start += size)
+        {
+            var (o, r) = (Percentiles.Of(ours.GetRange(start, size)).P50, Percentiles.Of(raw.GetRange(start, size)).P50);
+            rounds.Add(string.Create(CultureInfo.InvariantCulture, $"{o:0.0} / {r:0.0} ({o / r:0.00}x)"));
+        }
+
+        return string.Join("; ", rounds);
     }
 
     private static Percentiles Stage(List<double[]> stages, int index) => Percentiles.Of(stages.Select(s => s[index]).ToList());
