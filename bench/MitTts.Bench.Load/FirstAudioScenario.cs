@@ -10,7 +10,8 @@ namespace MitTts.Bench.Load;
 /// <param name="table">Where the figures and notes go.</param>
 /// <param name="serverPid">The server's process when it runs on this machine: the concurrent rounds then also say how busy the engine's
 /// thread was, in the server and for the raw callers, and what it spent per task.</param>
-internal sealed class FirstAudioScenario(Uri server, BenchOptions options, ResultTable table, int? serverPid = null)
+/// <param name="child">The server when it is this benchmark's child process: each concurrent round also says what it collected.</param>
+internal sealed class FirstAudioScenario(Uri server, BenchOptions options, ResultTable table, int? serverPid = null, ServerProcess? child = null)
 {
     /// <summary>Short turns, as a voice agent speaks them.</summary>
     public static readonly string[] AgentSentences =
@@ -109,6 +110,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         }
     }
 
+    // The server's collections during each measured round of the last Concurrent run (its sessions' side only), when it is a child.
+    private readonly List<GcActivity> _roundGc = [];
+
     /// <summary>Each round's p50s side by side: whether the server's distance to raw holds from round to round or shrinks as it warms.</summary>
     private string ByRound(List<double> ours, List<double> raw)
     {
@@ -117,7 +121,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         for (var start = 0; start + size <= ours.Count && start + size <= raw.Count; start += size)
         {
             var (o, r) = (Percentiles.Of(ours.GetRange(start, size)).P50, Percentiles.Of(raw.GetRange(start, size)).P50);
-            rounds.Add(string.Create(CultureInfo.InvariantCulture, $"{o:0.0} / {r:0.0} ({o / r:0.00}x)"));
+            var gc = rounds.Count < _roundGc.Count ? _roundGc[rounds.Count] : (GcActivity?)null;
+            rounds.Add(string.Create(CultureInfo.InvariantCulture, $"{o:0.0} / {r:0.0} ({o / r:0.00}x")
+                + (gc is { } g ? string.Create(CultureInfo.InvariantCulture, $", server GC {g.Gen0}/{g.Gen1}/{g.Gen2} of gen0/1/2, {g.PausedMs:0} ms paused)") : ")"));
         }
 
         return string.Join("; ", rounds);
@@ -143,6 +149,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         var clients = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => StreamClient.Open(server)));
         var ours = new List<double>();
         var raw = new List<double>();
+        _roundGc.Clear();
         var serverLoad = new EngineLoad();
         var clientLoad = new EngineLoad();
         var rawLoad = new EngineLoad();
@@ -152,6 +159,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             {
                 using var serverRound = serverLoad.Measure(serverPid, sessions * samples);
                 using var clientRound = clientLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples, process: true);
+                var gcBefore = child is null ? default : await child.Gc();
                 var roundOurs = await Task.WhenAll(clients.Select(async (client, index) =>
                 {
                     var times = new List<double>();
@@ -164,6 +172,11 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 }));
                 serverRound.Dispose();
                 clientRound.Dispose();
+                if (child is not null)
+                {
+                    _roundGc.Add(await child.Gc() - gcBefore);
+                }
+
                 using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples);
                 var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>
                 {

@@ -115,7 +115,7 @@ foreach (var scenario in streaming)
     var gcBefore = child is null ? default : await child.Gc();
     switch (scenario)
     {
-        case "first-audio": await new FirstAudioScenario(streamingServer, options, table, child?.Pid).Run(); break;
+        case "first-audio": await new FirstAudioScenario(streamingServer, options, table, child?.Pid, child).Run(); break;
         case "interrupt": await new InterruptScenario(streamingServer, options, table).Run(); break;
         case "capacity": await new CapacityScenario(streamingServer, options, table, child?.Pid).Run(); break;
         case "throughput": throughput = await new ThroughputScenario(streamingServer, options, table).Run(); break;
