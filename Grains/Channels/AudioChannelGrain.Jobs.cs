@@ -305,10 +305,17 @@ public sealed partial class AudioChannelGrain
         Pump();
     }
 
-    private async Task PumpWhenRecorded(ChannelItem item)
+    /// <summary>Waits for <paramref name="record"/> (<see cref="WaitForRecord"/>), then pumps; the returned wait is complete by then.</summary>
+    private Task WaitThenPump(Task record)
     {
-        await WaitForRecord(item.Recording);
-        item.EndWaitOver = true;
+        var wait = WaitForRecord(record);
+        _ = PumpAfter(wait);
+        return wait;
+    }
+
+    private async Task PumpAfter(Task wait)
+    {
+        await wait;
         Pump();
     }
 

@@ -266,16 +266,11 @@ public sealed partial class AudioChannelGrain(
                 break;
             }
 
-            if (status == SynthesisStatus.Completed && !current.Recording.IsCompleted && !current.EndWaitOver)
+            if (status == SynthesisStatus.Completed && !current.Recording.IsCompleted && current.EndWait is not { IsCompleted: true })
             {
                 // A completed task ends when its record says so: a client that hears task_ended and asks /tasks/{id} (or its audio_url)
                 // at once finds it completed with its file. Up to RecordWait: a record stuck on a dying silo does not hold the session.
-                if (!current.EndWaitsForRecord)
-                {
-                    current.EndWaitsForRecord = true;
-                    _ = PumpWhenRecorded(current);
-                }
-
+                current.EndWait ??= WaitThenPump(current.Recording);
                 break;
             }
 

@@ -112,12 +112,10 @@ internal sealed class ChannelItem(ChannelTaskInfo info, SynthesisRequest request
     /// <summary>The task grain's record of this task, written in order behind the audio path.</summary>
     public Task Recording { get; set; } = Task.CompletedTask;
 
-    /// <summary>The task's end is waiting for its completed record (<see cref="EndWaitOver"/> once it is there, or once the wait timed out).</summary>
-    public bool EndWaitsForRecord { get; set; }
-
-    /// <summary>The task's end waited for its completed record: it goes out now, whether the record landed or not. Only the wait itself
-    /// sets it: another pump in the meantime (a reader, a Track landing) must not take the end out early.</summary>
-    public bool EndWaitOver { get; set; }
+    /// <summary>The task's end waiting for its completed record (null: it has not begun to); completed once the record landed or the
+    /// wait timed out, and only then does the end go out: another pump in the meantime (a reader, a Track landing) must not take it out
+    /// early.</summary>
+    public Task? EndWait { get; set; }
 
     /// <summary>A text task whose id its task grain had not heard of ahead: it does not start (no client hears of it) until its Track
     /// is done, so a read of it through any gateway finds it; null once it may start.</summary>
