@@ -80,7 +80,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         table.Note($"First audio: `synthesize` sent → first binary frame received (for Opus that frame holds the Ogg headers and the first page); "
             + $"reference: espeak-ng called in this process with the same text, to its first PCM buffer (Opus: through the same Ogg/Opus stream encoder, "
             + $"its creation included), alternating with the server sample by sample (1 session) or round by round ({options.Sessions} sessions: "
-            + $"{options.Sessions} callers at once on the one engine thread).");
+            + $"{options.Sessions} callers at once on the one engine thread). The {options.Sessions} sessions are new sockets, each of which speaks once "
+            + "(all at once, unmeasured) before the first round: the rounds measure sessions in conversation. Each round notes what the server "
+            + "collected and compiled (JIT) during it, its own stage means and its CPU per task.");
     }
 
     /// <summary>Both formats, one session and many, before anything is measured; then waits for the server's CPU to go quiet.</summary>
@@ -113,6 +115,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
     // The server's collections during each measured round of the last Concurrent run (its sessions' side only), when it is a child.
     private readonly List<GcActivity> _roundGc = [];
 
+    // The server's stage means during each measured round of the last Concurrent run (where its first audio went, round by round).
+    private readonly List<string> _roundStages = [];
+
     /// <summary>Each round's p50s side by side: whether the server's distance to raw holds from round to round or shrinks as it warms.</summary>
     private string ByRound(List<double> ours, List<double> raw)
     {
@@ -123,7 +128,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
             var (o, r) = (Percentiles.Of(ours.GetRange(start, size)).P50, Percentiles.Of(raw.GetRange(start, size)).P50);
             var gc = rounds.Count < _roundGc.Count ? _roundGc[rounds.Count] : (GcActivity?)null;
             rounds.Add(string.Create(CultureInfo.InvariantCulture, $"{o:0.0} / {r:0.0} ({o / r:0.00}x")
-                + (gc is { } g ? string.Create(CultureInfo.InvariantCulture, $", server GC {g.Gen0}/{g.Gen1}/{g.Gen2} of gen0/1/2, {g.PausedMs:0} ms paused)") : ")"));
+                + (gc is { } g ? string.Create(CultureInfo.InvariantCulture, $", server GC {g.Gen0}/{g.Gen1}/{g.Gen2} of gen0/1/2, {g.PausedMs:0} ms paused, JIT {g.JitMethods} methods in {g.JitMs:0} ms") : "")
+                + (rounds.Count < _roundStages.Count ? $"; server stages {_roundStages[rounds.Count]})" : ")"));
         }
 
         return string.Join("; ", rounds);
@@ -140,16 +146,20 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
     }
 
     /// <summary>Rounds of: every session sends its samples back to back; then as many raw callers do the same on the engine. Also how
-    /// busy the engine's thread was in each (zero without <c>serverPid</c>).</summary>
+    /// busy the engine's thread was in each (zero without <c>serverPid</c>). The sessions are new, and each speaks once, all at once,
+    /// before the first round, unmeasured: the rounds measure sessions in conversation (a new session's first turn is the first-turn
+    /// scenario's), not 50 sessions' grain activations.</summary>
     public async Task<(List<double> Ours, List<double> Raw, (EngineLoad Server, EngineLoad Clients, EngineLoad Raw) Engine)> Concurrent(
         int sessions, string format, int? rounds = null, int? perSession = null)
     {
         var roundCount = rounds ?? options.FirstAudioRounds;
         var samples = perSession ?? options.FirstAudioPerSession;
         var clients = await Task.WhenAll(Enumerable.Range(0, sessions).Select(_ => StreamClient.Open(server)));
+        await Task.WhenAll(clients.Select((client, index) => Once(client, AgentSentences[index % AgentSentences.Length], format)));
         var ours = new List<double>();
         var raw = new List<double>();
         _roundGc.Clear();
+        _roundStages.Clear();
         var serverLoad = new EngineLoad();
         var clientLoad = new EngineLoad();
         var rawLoad = new EngineLoad();
@@ -157,9 +167,11 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         {
             for (var round = 0; round < roundCount; round++)
             {
-                using var serverRound = serverLoad.Measure(serverPid, sessions * samples);
+                var serverThisRound = new EngineLoad();
+                using var serverRound = serverThisRound.Measure(serverPid, sessions * samples);
                 using var clientRound = clientLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples, process: true);
                 var gcBefore = child is null ? default : await child.Gc();
+                var stagesBefore = await StageMetrics.Read([server]);
                 var roundOurs = await Task.WhenAll(clients.Select(async (client, index) =>
                 {
                     var times = new List<double>();
@@ -176,6 +188,10 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 {
                     _roundGc.Add(await child.Gc() - gcBefore);
                 }
+
+                serverLoad.Add(serverThisRound);
+                _roundStages.Add((await StageMetrics.Read([server])).MeansSince(stagesBefore) + (serverPid is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"; engine thread busy {serverThisRound.Busy:P0}, {serverThisRound.MsPerTask:0.00} + rest of the server {serverThisRound.OtherMsPerTask:0.00} CPU-ms per task")));
 
                 using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples);
                 var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>
