@@ -136,7 +136,7 @@ var results = string.Join('\n',
     "",
     $"Machine: {machine}.",
     "",
-    $"Server: {(options.Url is not null ? options.Url.ToString() : options.InProcess ? "the embedded default (gateway + silo + espeak-ng) in the benchmark's process" : "the embedded default (gateway + silo + espeak-ng) in its own process (`serve`), with the shipped gateway's GC settings (server GC, non-concurrent, ConserveMemory 5, large objects from 1 MiB)")}, "
+    $"Server: {(options.Url is not null ? options.Url.ToString() : options.InProcess ? "the embedded default (gateway + silo + espeak-ng) in the benchmark's process" : "the embedded default (gateway + silo + espeak-ng) in its own process (`serve`), with the shipped gateway's GC and JIT settings (server GC, non-concurrent, ConserveMemory 5, large objects from 1 MiB; no dynamic PGO)")}, "
         + $"audio cache off, `{string.Join(' ', BenchOptions.StreamingServerSettings)}`; "
         + string.Create(culture, $"clients on loopback in the benchmark's process. Wall time {clock.Elapsed.TotalSeconds:0} s."),
     "",

@@ -9,11 +9,12 @@ namespace MitTts.Bench.Load;
 internal readonly record struct GcFigures(long HeapBytes, long CommittedBytes, int Gen2Collections);
 
 /// <summary>The child's collections so far: time paused in all, collections of each generation (a gen1 count includes the gen2 ones), and
-/// bytes allocated. Subtract two readings for what a scenario cost.</summary>
-internal readonly record struct GcActivity(double PausedMs, int Gen0, int Gen1, int Gen2, long AllocatedBytes)
+/// bytes allocated; and the methods the JIT compiled, with the time it took. Subtract two readings for what a scenario cost.</summary>
+internal readonly record struct GcActivity(double PausedMs, int Gen0, int Gen1, int Gen2, long AllocatedBytes, long JitMethods = 0, double JitMs = 0)
 {
     public static GcActivity operator -(GcActivity after, GcActivity before) => new(after.PausedMs - before.PausedMs, after.Gen0 - before.Gen0,
-        after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.AllocatedBytes - before.AllocatedBytes);
+        after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, after.AllocatedBytes - before.AllocatedBytes, after.JitMethods - before.JitMethods,
+        after.JitMs - before.JitMs);
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Gen0} collections ({Gen1} of gen1, {Gen2} of them gen2), {PausedMs:0} ms paused in all ({PausedMs / Math.Max(1, Gen0):0.0} ms each), {AllocatedBytes / 1e6:0} MB allocated");
@@ -53,7 +54,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <param name="audioCache">Keep the server's audio cache at its default size (off otherwise).</param>
     /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
-    /// <param name="serverGc">Server GC, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
+    /// <param name="serverGc">Server GC and no dynamic PGO, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
     /// <param name="environment">More environment variables for the server, <c>NAME=VALUE</c> (they win over <paramref name="serverGc"/>).</param>
     /// <param name="program">Another build of this program to run the server from (an A/B comparison's other side); null: this one.</param>
     public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false, IReadOnlyList<string>? environment = null,
@@ -80,8 +81,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
         if (serverGc)
         {
-            // The shipped gateway's GC settings (Gateway/MitTts.Gateway.csproj); this program's own runtimeconfig has none of them.
+            // The shipped gateway's GC and JIT settings (Gateway/MitTts.Gateway.csproj); this program's own runtimeconfig has none of them.
             start.Environment["DOTNET_gcServer"] = "1";
+            start.Environment["DOTNET_TieredPGO"] = "0";
             start.Environment["DOTNET_gcConcurrent"] = "0";
             start.Environment["DOTNET_GCConserveMemory"] = "5";
             start.Environment["DOTNET_GCLOHThreshold"] = "0x100000";
@@ -125,7 +127,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         var parts = (await Ask("gc")).Split(' ');
         return new GcActivity(double.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture),
             int.Parse(parts[3], CultureInfo.InvariantCulture), int.Parse(parts[4], CultureInfo.InvariantCulture),
-            long.Parse(parts[5], CultureInfo.InvariantCulture));
+            long.Parse(parts[5], CultureInfo.InvariantCulture), long.Parse(parts[6], CultureInfo.InvariantCulture), double.Parse(parts[7], CultureInfo.InvariantCulture));
     }
 
     private async Task<string> Ask(string command)
@@ -186,7 +188,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             else if (command == "gc")
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"gc {GC.GetTotalPauseDuration().TotalMilliseconds} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalAllocatedBytes()}"));
+                    $"gc {GC.GetTotalPauseDuration().TotalMilliseconds} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)} {GC.GetTotalAllocatedBytes()} "
+                    + $"{System.Runtime.JitInfo.GetCompiledMethodCount()} {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds}"));
             }
         }
     }
