@@ -50,6 +50,7 @@ public static partial class MitTtsConfiguration
         ["MIT_TTS_AUTH_DISABLED"] = "auth:disabled",
         ["MIT_TTS_API_KEYS"] = "auth:api_key_list",
         ["MIT_TTS_USER_MAX_PRIORITY"] = "auth:user_max_priority",
+        ["MIT_TTS_PREMIUM_MAX_PRIORITY"] = "auth:premium_max_priority",
         ["MIT_TTS_RATE_LIMIT_SYNTHESIZE"] = "security:rate_limits:synthesize",
         ["MIT_TTS_RATE_LIMIT_WEBSOCKET"] = "security:rate_limits:websocket",
         ["MIT_TTS_RATE_LIMIT_HEALTH"] = "security:rate_limits:health",

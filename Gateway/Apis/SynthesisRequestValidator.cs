@@ -34,7 +34,7 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
     private const string EspeakEngineName = "espeak-ng";
 
     /// <summary>The request, or the first error in it; with <paramref name="caller"/>, also whether that caller may ask for its
-    /// priority (<c>auth.user_max_priority</c>).</summary>
+    /// priority (<c>auth.user_max_priority</c>, <c>auth.premium_max_priority</c>), and a premium caller's default priority (HIGH).</summary>
     public async Task<(SynthesisRequest? Request, ApiError? Error)> Validate(SynthesizeBody body, Security.Caller? caller = null)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -60,11 +60,18 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             return (null, ApiError.BadRequest("invalid_priority", "priority must be one of: normal, high, critical.", "priority"));
         }
 
-        if (caller is { IsAdmin: false } && auth.Enabled && priority > auth.UserPriorityLimit)
+        // The seed's HIGH is for premium users' requests: theirs are HIGH unless they ask for another.
+        if (body.Priority is null && auth.Enabled && caller is { IsPremium: true })
         {
-            var limit = auth.UserPriorityLimit.ToString().ToLowerInvariant();
+            priority = Priority.High;
+        }
+
+        var roleLimit = caller is { IsPremium: true } ? auth.PremiumPriorityLimit : auth.UserPriorityLimit;
+        if (caller is { IsAdmin: false } && auth.Enabled && priority > roleLimit)
+        {
+            var (limit, role) = (roleLimit.ToString().ToLowerInvariant(), caller.IsPremium ? Security.Roles.Premium : Security.Roles.User);
             return (null, new ApiError(StatusCodes.Status403Forbidden, "priority_not_allowed",
-                $"priority {priority.ToString().ToLowerInvariant()} is kept for admins here; a user may ask up to {limit}.", "priority"));
+                $"priority {priority.ToString().ToLowerInvariant()} is kept for admins here; a {role} may ask up to {limit}.", "priority"));
         }
 
         if (body.SessionId is { } sessionId && !SessionIdPattern().IsMatch(sessionId))

@@ -178,7 +178,7 @@ public static partial class OpenAiSpeechApi
             VoiceId = options.Resolve(body.Voice),
             Format = format,
             SampleRate = SampleRate,
-            Priority = priority ?? "normal",
+            Priority = priority, // none: normal, or high for a premium caller (the validator's default)
             Speed = body.Speed,
         }, caller);
         return error switch

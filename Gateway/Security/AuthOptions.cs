@@ -15,10 +15,18 @@ public sealed class ApiKeyEntry
     public string? Sha256 { get; set; }
 }
 
+/// <summary>The roles a token or an API key may carry. The seed's HIGH priority is for premium users' requests: a <c>premium</c> token's
+/// REST and OpenAI requests without a priority are queued HIGH, and it may ask up to <c>auth.premium_max_priority</c>.</summary>
 public static class Roles
 {
     public const string User = "user";
+    public const string Premium = "premium";
     public const string Admin = "admin";
+
+    /// <summary>The roles, as an error message lists them.</summary>
+    public const string Listed = "'user', 'premium' or 'admin'";
+
+    public static bool IsKnown(string? role) => role is User or Premium or Admin;
 }
 
 /// <summary>The <c>auth</c> section, plus the seed's <c>security.jwt_secret</c> (<c>MIT_TTS_JWT_SECRET</c>).</summary>
@@ -54,6 +62,14 @@ public sealed class AuthOptions
     /// <summary><see cref="UserMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
     public Priority UserPriorityLimit => Apis.SynthesisRequestValidator.TryParsePriority(UserMaxPriority, out var limit) ? limit : Priority.Critical;
 
+    /// <summary>The highest priority a <c>premium</c> token may ask for (default <c>critical</c>: no limit); its requests without a
+    /// priority are HIGH.</summary>
+    [ConfigurationKeyName("premium_max_priority")]
+    public string PremiumMaxPriority { get; set; } = "critical";
+
+    /// <summary><see cref="PremiumMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
+    public Priority PremiumPriorityLimit => Apis.SynthesisRequestValidator.TryParsePriority(PremiumMaxPriority, out var limit) ? limit : Priority.Critical;
+
     public bool Enabled => !string.IsNullOrEmpty(JwtSecret);
 
     public static AuthOptions From(IConfiguration configuration)
@@ -77,6 +93,11 @@ public sealed class AuthOptions
             throw new InvalidOperationException($"auth.user_max_priority must be normal, high or critical, not '{UserMaxPriority}'.");
         }
 
+        if (string.IsNullOrWhiteSpace(PremiumMaxPriority) || !Apis.SynthesisRequestValidator.TryParsePriority(PremiumMaxPriority, out _))
+        {
+            throw new InvalidOperationException($"auth.premium_max_priority must be normal, high or critical, not '{PremiumMaxPriority}'.");
+        }
+
         if (AccessTokenMinutes <= 0 || RefreshTokenDays <= 0)
         {
             throw new InvalidOperationException("auth.access_token_minutes and auth.refresh_token_days must be more than 0.");
@@ -89,9 +110,9 @@ public sealed class AuthOptions
                 throw new InvalidOperationException($"auth.api_keys: every key needs a user and the 64 hex digits of its SHA-256 (key of user '{key.User}').");
             }
 
-            if (key.Role is not (Roles.User or Roles.Admin))
+            if (!Roles.IsKnown(key.Role))
             {
-                throw new InvalidOperationException($"auth.api_keys: role of user '{key.User}' must be '{Roles.User}' or '{Roles.Admin}'.");
+                throw new InvalidOperationException($"auth.api_keys: role of user '{key.User}' must be {Roles.Listed}.");
             }
         }
     }

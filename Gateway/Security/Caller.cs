@@ -4,8 +4,8 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace MitTts.Gateway.Security;
 
 /// <summary>Who is asking: the token's user and role; with auth off, everyone (one anonymous user who sees everything); with auth on and
-/// no valid token, nobody (who sees nothing).</summary>
-public sealed record Caller(string? UserId, bool IsAdmin)
+/// no valid token, nobody (who sees nothing). <paramref name="IsPremium"/>: a <c>premium</c> token (HIGH unless it asks otherwise).</summary>
+public sealed record Caller(string? UserId, bool IsAdmin, bool IsPremium = false)
 {
     /// <summary>Auth off: no owner is recorded and nothing is hidden.</summary>
     public static Caller Anonymous { get; } = new(null, IsAdmin: true);
@@ -34,6 +34,7 @@ public sealed record Caller(string? UserId, bool IsAdmin)
             return null;
         }
 
-        return new Caller(user, identity.FindFirst(TokenService.RoleClaim)?.Value == Roles.Admin);
+        var role = identity.FindFirst(TokenService.RoleClaim)?.Value;
+        return new Caller(user, role == Roles.Admin, role == Roles.Premium);
     }
 }

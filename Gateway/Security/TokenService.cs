@@ -163,9 +163,9 @@ public sealed class TokenService
         }
 
         var roles = identity.FindAll(RoleClaim).ToList();
-        if (roles.Count > 1 || (roles.Count == 1 && roles[0].Value is not (Roles.User or Roles.Admin)))
+        if (roles.Count > 1 || (roles.Count == 1 && !Roles.IsKnown(roles[0].Value)))
         {
-            return $"The token's role must be '{Roles.User}' or '{Roles.Admin}'.";
+            return $"The token's role must be {Roles.Listed}.";
         }
 
         if (identity.FindFirst(JwtRegisteredClaimNames.Iat)?.Value is { } iat

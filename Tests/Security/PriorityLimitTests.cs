@@ -7,15 +7,49 @@ using MitTts.Tests.WebSockets;
 
 namespace MitTts.Tests.Security;
 
-/// <summary><c>auth.user_max_priority</c>: a user token asks for priorities up to the limit, an admin for any (the seed keeps CRITICAL
-/// for interruptions and HIGH for premium users), on every way in.</summary>
+/// <summary><c>auth.user_max_priority</c> and <c>auth.premium_max_priority</c>: a user or premium token asks for priorities up to its
+/// role's limit, an admin for any (the seed keeps CRITICAL for interruptions and HIGH for premium users), on every way in; a premium
+/// token's requests are HIGH unless they say otherwise.</summary>
 public sealed class PriorityLimitTests : IAsyncLifetime
 {
     private RunningGateway? _gateway;
 
     private Uri BaseAddress => _gateway!.BaseAddress;
 
-    public async Task InitializeAsync() => _gateway = await RunningGateway.Start(SecureGatewayFixture.Settings("--auth:user_max_priority=high"));
+    public async Task InitializeAsync() => _gateway = await RunningGateway.Start(SecureGatewayFixture.Settings(
+        "--auth:user_max_priority=high", "--auth:premium_max_priority=high",
+        "--auth:api_keys:3:user=paula", "--auth:api_keys:3:role=premium", $"--auth:api_keys:3:sha256={SecureGatewayFixture.Sha256("paula-key")}"));
+
+    private static async Task<string> QueuedPriority(HttpClient client, object body)
+    {
+        var task = await (await client.Synthesize(body)).Json();
+        var taskId = task.GetProperty("task_id").GetString();
+        return (await (await client.GetAsync($"/api/v1/tasks/{taskId}")).Json()).GetProperty("priority").GetString()!;
+    }
+
+    [Fact]
+    public async Task A_premium_token_is_queued_high_unless_it_asks_otherwise_and_asks_up_to_its_limit()
+    {
+        // Its API key's role travels in the tokens /auth/token gives.
+        var pair = await SecureGatewayFixture.Login(_gateway!.Client, "paula-key");
+        using var premium = SecureGatewayFixture.WithToken(BaseAddress, pair.GetProperty("access_token").GetString()!);
+        using var user = SecureGatewayFixture.WithToken(BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, "alice"));
+        using var admin = SecureGatewayFixture.WithToken(BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, "root", "admin"));
+
+        Assert.Equal("high", await QueuedPriority(premium, new { text = "Hola." }));
+        Assert.Equal("normal", await QueuedPriority(premium, new { text = "Hola.", priority = "normal" }));
+        Assert.Equal("normal", await QueuedPriority(user, new { text = "Hola." }));
+        Assert.Equal("normal", await QueuedPriority(admin, new { text = "Hola." }));
+
+        var refused = await (await premium.Synthesize(new { text = "Hola.", priority = "critical" })).AssertProblem(HttpStatusCode.Forbidden, "priority_not_allowed", "priority");
+        Assert.Contains("a premium may ask up to high", refused.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // A token minted elsewhere with the role is premium too; a role the server does not know is refused.
+        using var minted = SecureGatewayFixture.WithToken(BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, "pat", "premium"));
+        Assert.Equal("high", await QueuedPriority(minted, new { text = "Hola." }));
+        using var unknown = SecureGatewayFixture.WithToken(BaseAddress, Tokens.Mint(SecureGatewayFixture.Secret, "pat", "gold"));
+        await (await unknown.Synthesize(new { text = "Hola." })).AssertProblem(HttpStatusCode.Unauthorized, "invalid_token");
+    }
 
     [Fact]
     public async Task A_user_asks_up_to_the_limit_over_rest_and_an_admin_for_any()
@@ -65,10 +99,21 @@ public sealed class PriorityLimitTests : IAsyncLifetime
     [InlineData("")]
     public void A_limit_that_is_no_priority_stops_the_start(string limit)
     {
-        var options = new AuthOptions { JwtSecret = SecureGatewayFixture.Secret, UserMaxPriority = limit };
-
-        var error = Assert.Throws<InvalidOperationException>(options.Validate);
+        var error = Assert.Throws<InvalidOperationException>(new AuthOptions { JwtSecret = SecureGatewayFixture.Secret, UserMaxPriority = limit }.Validate);
         Assert.Contains("auth.user_max_priority", error.Message, StringComparison.Ordinal);
+
+        error = Assert.Throws<InvalidOperationException>(new AuthOptions { JwtSecret = SecureGatewayFixture.Secret, PremiumMaxPriority = limit }.Validate);
+        Assert.Contains("auth.premium_max_priority", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void By_default_a_premium_token_may_ask_for_any_priority_and_an_api_key_may_be_premium()
+    {
+        var options = new AuthOptions { JwtSecret = SecureGatewayFixture.Secret };
+        options.ApiKeys.Add(new ApiKeyEntry { User = "paula", Role = Roles.Premium, Sha256 = SecureGatewayFixture.Sha256("paula-key") });
+
+        options.Validate();
+        Assert.Equal(MitTts.Grains.Interfaces.Priority.Critical, options.PremiumPriorityLimit);
     }
 
     public async Task DisposeAsync()
