@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MitTts.Gateway.Security;
 using MitTts.Tests.Api;
+using MitTts.Tests.Observability;
 using MitTts.Tests.WebSockets;
 
 namespace MitTts.Tests.Security;
@@ -91,6 +92,40 @@ public sealed class PriorityLimitTests : IAsyncLifetime
         var queued = (await client.ReceiveUntil(m => m.Str("status") == "queued" || m.Type == "error"))[^1];
         var taskId = queued.Str("task_id")!;
         Assert.Equal("completed", (await client.ReceiveUntil(m => ProtocolClient.IsEnd(m, taskId)))[^1].Str("status"));
+    }
+
+    [Fact]
+    public async Task A_premium_openai_request_without_the_priority_header_is_queued_high()
+    {
+        // A server process of its own: its scheduler metrics count this test's jobs alone (the cache is off, so each request is a job).
+        await using var server = await GatewayProcess.Start(new Dictionary<string, string>
+        {
+            ["MIT_TTS_JWT_SECRET"] = SecureGatewayFixture.Secret,
+            ["MIT_TTS_CACHE_SIZE"] = "0",
+        });
+        using var metrics = new HttpClient { BaseAddress = server.MetricsAddress };
+        using var premium = SecureGatewayFixture.WithToken(server.Address, Tokens.Mint(SecureGatewayFixture.Secret, "paula", "premium"));
+        using var user = SecureGatewayFixture.WithToken(server.Address, Tokens.Mint(SecureGatewayFixture.Secret, "alice"));
+
+        async Task<(double High, double Normal)> Jobs()
+        {
+            var text = await metrics.GetStringAsync("/metrics");
+            return (PrometheusText.Sum(text, "mittts_scheduler_wait_time_seconds_count", "priority=\"high\"") ?? 0,
+                PrometheusText.Sum(text, "mittts_scheduler_wait_time_seconds_count", "priority=\"normal\"") ?? 0);
+        }
+
+        async Task Speak(HttpClient client, string input)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/audio/speech", new { model = "tts-1", input, voice = "alloy", response_format = "wav" });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.NotEmpty(await response.Content.ReadAsByteArrayAsync());
+        }
+
+        var before = await Jobs();
+        await Speak(premium, "Premium first.");
+        Assert.Equal((before.High + 1, before.Normal), await Jobs());
+        await Speak(user, "Standard second.");
+        Assert.Equal((before.High + 1, before.Normal + 1), await Jobs());
     }
 
     [Theory]
