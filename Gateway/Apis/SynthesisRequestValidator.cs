@@ -66,10 +66,9 @@ public sealed partial class SynthesisRequestValidator(IGrainFactory grains, Live
             priority = Priority.High;
         }
 
-        var roleLimit = caller is { IsPremium: true } ? auth.PremiumPriorityLimit : auth.UserPriorityLimit;
-        if (caller is { IsAdmin: false } && auth.Enabled && priority > roleLimit)
+        if (caller is { IsAdmin: false } && auth.Enabled && priority > auth.PriorityLimitFor(caller))
         {
-            var (limit, role) = (roleLimit.ToString().ToLowerInvariant(), caller.IsPremium ? Security.Roles.Premium : Security.Roles.User);
+            var (limit, role) = (auth.PriorityLimitFor(caller).ToString().ToLowerInvariant(), caller.IsPremium ? Security.Roles.Premium : Security.Roles.User);
             return (null, new ApiError(StatusCodes.Status403Forbidden, "priority_not_allowed",
                 $"priority {priority.ToString().ToLowerInvariant()} is kept for admins here; a {role} may ask up to {limit}.", "priority"));
         }

@@ -60,7 +60,7 @@ public sealed class AuthOptions
     public string UserMaxPriority { get; set; } = "critical";
 
     /// <summary><see cref="UserMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
-    public Priority UserPriorityLimit => Apis.SynthesisRequestValidator.TryParsePriority(UserMaxPriority, out var limit) ? limit : Priority.Critical;
+    public Priority UserPriorityLimit => Limit(UserMaxPriority);
 
     /// <summary>The highest priority a <c>premium</c> token may ask for (default <c>critical</c>: no limit); its requests without a
     /// priority are HIGH.</summary>
@@ -68,7 +68,12 @@ public sealed class AuthOptions
     public string PremiumMaxPriority { get; set; } = "critical";
 
     /// <summary><see cref="PremiumMaxPriority"/> read (valid once <see cref="Validate"/> passed).</summary>
-    public Priority PremiumPriorityLimit => Apis.SynthesisRequestValidator.TryParsePriority(PremiumMaxPriority, out var limit) ? limit : Priority.Critical;
+    public Priority PremiumPriorityLimit => Limit(PremiumMaxPriority);
+
+    /// <summary>The highest priority <paramref name="caller"/>'s role may ask for (an admin's is not capped; see the validator).</summary>
+    public Priority PriorityLimitFor(Caller caller) => caller.IsPremium ? PremiumPriorityLimit : UserPriorityLimit;
+
+    private static Priority Limit(string setting) => Apis.SynthesisRequestValidator.TryParsePriority(setting, out var limit) ? limit : Priority.Critical;
 
     public bool Enabled => !string.IsNullOrEmpty(JwtSecret);
 
@@ -88,14 +93,12 @@ public sealed class AuthOptions
             throw new InvalidOperationException("security.jwt_secret (MIT_TTS_JWT_SECRET) must be at least 32 bytes: an HS256 key shorter than its hash is guessable.");
         }
 
-        if (string.IsNullOrWhiteSpace(UserMaxPriority) || !Apis.SynthesisRequestValidator.TryParsePriority(UserMaxPriority, out _))
+        foreach (var (key, setting) in new[] { ("user_max_priority", UserMaxPriority), ("premium_max_priority", PremiumMaxPriority) })
         {
-            throw new InvalidOperationException($"auth.user_max_priority must be normal, high or critical, not '{UserMaxPriority}'.");
-        }
-
-        if (string.IsNullOrWhiteSpace(PremiumMaxPriority) || !Apis.SynthesisRequestValidator.TryParsePriority(PremiumMaxPriority, out _))
-        {
-            throw new InvalidOperationException($"auth.premium_max_priority must be normal, high or critical, not '{PremiumMaxPriority}'.");
+            if (string.IsNullOrWhiteSpace(setting) || !Apis.SynthesisRequestValidator.TryParsePriority(setting, out _))
+            {
+                throw new InvalidOperationException($"auth.{key} must be normal, high or critical, not '{setting}'.");
+            }
         }
 
         if (AccessTokenMinutes <= 0 || RefreshTokenDays <= 0)

@@ -112,11 +112,9 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         }
     }
 
-    // The server's collections during each measured round of the last Concurrent run (its sessions' side only), when it is a child.
-    private readonly List<GcActivity> _roundGc = [];
-
-    // The server's stage means during each measured round of the last Concurrent run (where its first audio went, round by round).
-    private readonly List<string> _roundStages = [];
+    // What the server did during each measured round of the last Concurrent run (its sessions' side only): collections and JIT work
+    // (when it is a child), its stage means, and its CPU per task (when it runs here).
+    private readonly List<string> _roundNotes = [];
 
     /// <summary>Each round's p50s side by side: whether the server's distance to raw holds from round to round or shrinks as it warms.</summary>
     private string ByRound(List<double> ours, List<double> raw)
@@ -126,10 +124,8 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         for (var start = 0; start + size <= ours.Count && start + size <= raw.Count; start += size)
         {
             var (o, r) = (Percentiles.Of(ours.GetRange(start, size)).P50, Percentiles.Of(raw.GetRange(start, size)).P50);
-            var gc = rounds.Count < _roundGc.Count ? _roundGc[rounds.Count] : (GcActivity?)null;
             rounds.Add(string.Create(CultureInfo.InvariantCulture, $"{o:0.0} / {r:0.0} ({o / r:0.00}x")
-                + (gc is { } g ? string.Create(CultureInfo.InvariantCulture, $", server GC {g.Gen0}/{g.Gen1}/{g.Gen2} of gen0/1/2, {g.PausedMs:0} ms paused, JIT {g.JitMethods} methods in {g.JitMs:0} ms") : "")
-                + (rounds.Count < _roundStages.Count ? $"; server stages {_roundStages[rounds.Count]})" : ")"));
+                + (rounds.Count < _roundNotes.Count ? _roundNotes[rounds.Count] : "") + ")");
         }
 
         return string.Join("; ", rounds);
@@ -158,8 +154,7 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
         await Task.WhenAll(clients.Select((client, index) => Once(client, AgentSentences[index % AgentSentences.Length], format)));
         var ours = new List<double>();
         var raw = new List<double>();
-        _roundGc.Clear();
-        _roundStages.Clear();
+        _roundNotes.Clear();
         var serverLoad = new EngineLoad();
         var clientLoad = new EngineLoad();
         var rawLoad = new EngineLoad();
@@ -184,14 +179,14 @@ internal sealed class FirstAudioScenario(Uri server, BenchOptions options, Resul
                 }));
                 serverRound.Dispose();
                 clientRound.Dispose();
-                if (child is not null)
-                {
-                    _roundGc.Add(await child.Gc() - gcBefore);
-                }
-
+                var gc = child is null ? (GcActivity?)null : await child.Gc() - gcBefore;
                 serverLoad.Add(serverThisRound);
-                _roundStages.Add((await StageMetrics.Read([server])).MeansSince(stagesBefore) + (serverPid is null ? "" : string.Create(CultureInfo.InvariantCulture,
-                    $"; engine thread busy {serverThisRound.Busy:P0}, {serverThisRound.MsPerTask:0.00} + rest of the server {serverThisRound.OtherMsPerTask:0.00} CPU-ms per task")));
+                var stages = (await StageMetrics.Read([server])).MeansSince(stagesBefore);
+                var culture = CultureInfo.InvariantCulture;
+                _roundNotes.Add((gc is { } g ? string.Create(culture, $", server GC {g.Gen0}/{g.Gen1}/{g.Gen2} of gen0/1/2, {g.PausedMs:0} ms paused, JIT {g.JitMethods} methods in {g.JitMs:0} ms") : "")
+                    + $"; server stages {stages}"
+                    + (serverPid is null ? "" : string.Create(culture,
+                        $"; engine thread busy {serverThisRound.Busy:P0}, {serverThisRound.MsPerTask:0.00} + rest of the server {serverThisRound.OtherMsPerTask:0.00} CPU-ms per task")));
 
                 using var rawRound = rawLoad.Measure(serverPid is null ? null : Environment.ProcessId, sessions * samples);
                 var roundRaw = await Task.WhenAll(Enumerable.Range(0, sessions).Select(index => Task.Run(async () =>

@@ -54,7 +54,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <param name="audioCache">Keep the server's audio cache at its default size (off otherwise).</param>
     /// <param name="settings">More server configuration, <c>section:key=value</c>.</param>
-    /// <param name="serverGc">Server GC and no dynamic PGO, as the shipped gateway runs (<c>Microsoft.NET.Sdk.Web</c>'s default); this program runs workstation GC.</param>
+    /// <param name="serverGc">The shipped gateway's runtime settings: server GC (<c>Microsoft.NET.Sdk.Web</c>'s default) without background
+    /// collections, and no dynamic PGO; this program runs workstation GC with PGO.</param>
     /// <param name="environment">More environment variables for the server, <c>NAME=VALUE</c> (they win over <paramref name="serverGc"/>).</param>
     /// <param name="program">Another build of this program to run the server from (an A/B comparison's other side); null: this one.</param>
     public static async Task<ServerProcess> Start(bool audioCache = false, IReadOnlyList<string>? settings = null, bool serverGc = false, IReadOnlyList<string>? environment = null,
