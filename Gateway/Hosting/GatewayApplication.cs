@@ -50,6 +50,7 @@ public static class GatewayApplication
         app.UseSerilogRequestLogging(options => options.GetLevel = RequestLogLevel);
         app.UseExceptionHandler();
         app.UseStatusCodePages(ApiError.WriteBodyless);
+        app.UseMitTtsRequestLimits();
         app.UseMitTtsPlayground();
         app.UseMitTtsSecurity();
         app.MapMitTtsApi();
@@ -122,6 +123,7 @@ public static class GatewayApplication
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            RequestLimits.Configure(kestrel.Limits);
             kestrel.AddServerHeader = false;
             Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions> configure =
                 listen => listen.Use(next => connection => connection is null ? next(connection!) : connections.Track(() => next(connection)));

@@ -82,6 +82,33 @@ public sealed class ClusterTests(RealClusterFixture cluster) : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("/api/v1/voices", "application/problem+json")]
+    [InlineData("/v1/models", "application/json")]
+    public async Task A_header_or_request_line_over_nginxs_limits_gets_the_apis_own_error_not_an_html_page(string path, string mediaType)
+    {
+        // nginx reads a request line or a header line of up to 8 KiB (the gateways' limits); past them it answers itself, as the API
+        // would. A request line too long to read has no path, so its answer is problem details whatever the path.
+        using var header = new HttpRequestMessage(HttpMethod.Get, path);
+        header.Headers.Add("X-Padding", new string('x', 9 * 1024));
+        var headerResponse = await cluster.Balancer.SendAsync(header);
+        var lineResponse = await cluster.Balancer.GetAsync(path + "?q=" + new string('x', 9 * 1024));
+
+        await AssertError(headerResponse, HttpStatusCode.RequestHeaderFieldsTooLarge, mediaType, "headers_too_large");
+        await AssertError(lineResponse, HttpStatusCode.RequestUriTooLong, "application/problem+json", "uri_too_long");
+        Assert.Equal(HttpStatusCode.OK, (await cluster.Balancer.GetAsync(path)).StatusCode);
+
+        static async Task AssertError(HttpResponseMessage response, HttpStatusCode status, string mediaType, string code)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == status, $"{response.StatusCode} {text}");
+            Assert.Equal(mediaType, response.Content.Headers.ContentType?.MediaType);
+            using var json = JsonDocument.Parse(text);
+            var error = mediaType == "application/json" ? json.RootElement.GetProperty("error") : json.RootElement;
+            Assert.Equal(code, error.GetProperty("code").GetString());
+        }
+    }
+
     [Fact]
     public async Task A_task_and_its_audio_are_served_by_the_gateway_that_did_not_create_it()
     {
