@@ -14,6 +14,9 @@ public sealed class ClusterProcess(string name, string fileName, IReadOnlyList<s
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>When this process was last started.</summary>
+    public DateTimeOffset StartedAt { get; private set; }
+
     public void Start()
     {
         var start = new ProcessStartInfo(fileName)
@@ -36,6 +39,7 @@ public sealed class ClusterProcess(string name, string fileName, IReadOnlyList<s
         _log?.Dispose();
         _log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var log = _log;
+        StartedAt = DateTimeOffset.UtcNow;
         _process = Process.Start(start) ?? throw new InvalidOperationException($"{Name} did not start.");
         _process.OutputDataReceived += (_, e) => Write(log, e.Data);
         _process.ErrorDataReceived += (_, e) => Write(log, e.Data);

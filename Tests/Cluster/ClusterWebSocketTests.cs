@@ -147,41 +147,6 @@ public sealed class ClusterWebSocketTests(RealClusterFixture cluster) : IAsyncLi
             string.Concat(Enumerable.Range(1, 50).Select(i => $"Frase {i} larga para escuchar un buen rato. ")));
     }
 
-    [Fact]
-    public async Task Text_tasks_are_found_through_another_gateway_the_moment_their_processing_status_names_them()
-    {
-        // LLM-style text on gateway-a, cut into tasks by the channel; each is read on gateway-b the instant its processing status
-        // arrives. The channel sends each task's Track before the task can start: the record is on its way before the client can hear of it.
-        using var other = cluster.Gateway("gateway-b");
-        await using var client = await ConnectOnGatewayA("cluster-text-");
-        const int Sentences = 12;
-        for (var i = 0; i < Sentences; i++)
-        {
-            await client.Send(i == 0
-                ? new { type = "text", context_id = "c1", text = $"Frase {i} del agente, dicha entera. ", voice_id = "es-female-1", format = "pcm" }
-                : (object)new { type = "text", context_id = "c1", text = $"Frase {i} del agente, dicha entera. " });
-        }
-
-        await client.Send(new { type = "end", context_id = "c1" });
-        var read = new List<string>();
-        while (true)
-        {
-            var next = (await client.ReceiveUntil(m => m.Str("status") == "processing" || m.Type == "context_end"))[^1];
-            if (next.Type == "context_end")
-            {
-                break;
-            }
-
-            var taskId = next.Str("task_id")!;
-            using var answer = await other.GetAsync($"/api/v1/tasks/{taskId}");
-            var body = await answer.Content.ReadAsStringAsync();
-            Assert.True(answer.IsSuccessStatusCode, $"task {read.Count}: {body}");
-            read.Add(taskId);
-        }
-
-        Assert.Equal(Sentences, read.Count);
-    }
-
     // About ten minutes of speech at half speed. espeak-ng makes its PCM in under half a second, and a loaded machine (the full suite)
     // let a synthesis end between a read and a cancel sent at once after it; encoded as Opus, the job lasts several seconds, so stops sent
     // soon after its start come well before its end.

@@ -213,8 +213,10 @@ public class RealClusterFixture : IAsyncLifetime
     /// <summary>The membership table lists exactly the two running silos as active and none joining: a killed silo's old incarnation is
     /// declared dead, its restart has joined. Before that the gateways may already answer ready, but a grain whose directory partition
     /// the dead incarnation owned cannot register, and its new activation is dropped with what it held in memory (a text task's record
-    /// read the instant its processing status named it came back 404).</summary>
-    private static async Task<bool> MembershipSettled(ConnectionMultiplexer redis)
+    /// read the instant its processing status named it came back 404). An active entry counts only if it is the incarnation of the
+    /// process running now (started after it): a killed silo's old entry, not yet declared dead, beside the other silo's, also made
+    /// two active entries while its restart had not joined yet, and a test ran on that half-restarted cluster.</summary>
+    private async Task<bool> MembershipSettled(ConnectionMultiplexer redis)
     {
         try
         {
@@ -235,6 +237,11 @@ public class RealClusterFixture : IAsyncLifetime
                         switch (member.RootElement.GetProperty("Status").GetInt32())
                         {
                             case 3: // Active
+                                if (!IsCurrentIncarnation(member.RootElement))
+                                {
+                                    return false;
+                                }
+
                                 active++;
                                 break;
                             case 6: // Dead
@@ -253,6 +260,13 @@ public class RealClusterFixture : IAsyncLifetime
             return false;
         }
     }
+
+    /// <summary>Whether a membership entry is that of the silo process of its name running now, not of an earlier one.</summary>
+    private bool IsCurrentIncarnation(JsonElement member) =>
+        member.GetProperty("SiloName").GetString() is { } name
+        && _processes.TryGetValue(name, out var process)
+        && process.IsRunning
+        && member.GetProperty("StartTime").GetDateTimeOffset() >= process.StartedAt;
 
     /// <summary>Starts redis-server again on the same port and data folder.</summary>
     public async Task StartRedis()
