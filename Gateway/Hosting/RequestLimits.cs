@@ -29,7 +29,6 @@ public static class RequestLimits
         limits.MaxRequestLineSize = MaxTargetBytes * HardLimitFactor;
         limits.MaxRequestHeadersTotalSize = MaxHeaderBytes * HardLimitFactor;
         limits.MaxRequestHeaderCount = MaxHeaderCount * HardLimitFactor;
-        limits.MaxRequestBufferSize = Math.Max(limits.MaxRequestBufferSize ?? 0, (MaxTargetBytes + MaxHeaderBytes) * HardLimitFactor);
     }
 
     /// <summary>Refuses a request whose target or headers are over the API's limits; to go early in the pipeline (before
