@@ -80,6 +80,11 @@ public abstract record ChannelEvent(
     /// stopped their tasks and the socket dropped them): their numbers stay taken, and the gap is no loss to report.</summary>
     [Id(5)]
     public bool AfterPassedOver { get; init; }
+
+    /// <summary>The events that follow this one, in order, sent in the same answer: a channel gives a reader in another process what
+    /// is already there at once, since each answer costs it a round trip. The reader takes them as if each came on its own.</summary>
+    [Id(6)]
+    public IReadOnlyList<ChannelEvent>? Following { get; init; }
 }
 
 /// <summary>A task's audio starts: everything about it follows until its <see cref="TaskEndedEvent"/>.</summary>

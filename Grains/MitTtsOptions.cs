@@ -132,6 +132,12 @@ public sealed class ChannelOptions
     /// <summary>Most sessions (audio channels) one silo holds at once; a socket opening one more hears <c>too_many_sessions</c>.</summary>
     [ConfigurationKeyName("max_sessions_per_silo")]
     public int MaxSessionsPerSilo { get; set; } = 10_000;
+
+    /// <summary>How long a task's start waits at the channel for the task's first audio, for a reader in another process (a client
+    /// gateway), so that both go in one answer: the start's round trip (out, and the reader's next ask back) would otherwise come
+    /// before the audio. An engine whose first piece takes longer hides that round trip anyway; 0 sends the start at once.</summary>
+    [ConfigurationKeyName("first_audio_hold_ms")]
+    public double FirstAudioHoldMs { get; set; } = 5;
 }
 
 /// <summary>The synthesis devices this silo offers; its node name is the silo's name (<c>cluster:node</c>, MIT_TTS_NODE_NAME).</summary>

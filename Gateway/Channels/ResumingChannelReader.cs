@@ -2,7 +2,7 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Channels;
 
-/// <summary>Reads one audio channel's events in order, one at a time, and listens again after the last one read when the listening
+/// <summary>Reads one audio channel's events in order, one answer at a time (an answer may hold several), hands them out one by one, and listens again after the last one read when the listening
 /// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
 /// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
 /// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel, when the reader has waited a while
@@ -30,6 +30,9 @@ public sealed partial class ResumingChannelReader(
     private CancellationTokenSource? _listening;
     private Task _watch = Task.CompletedTask;
     private readonly List<UnsavedEvent> _unsaved = [];
+
+    // Events of the last answer not handed out yet: read (the channel counts them read once this reader asks again).
+    private readonly Queue<ChannelEvent> _ready = new();
     private long _after = after;
     private long _waitingSince;
     private int _failures;
@@ -41,6 +44,11 @@ public sealed partial class ResumingChannelReader(
     /// channel let this reader go and <see cref="ChannelReading.EndIsTakeover"/> says that is final.</summary>
     public async ValueTask<ChannelEvent?> Next(CancellationToken cancellationToken)
     {
+        if (_ready.TryDequeue(out var ready))
+        {
+            return ready;
+        }
+
         while (true)
         {
             Exception? failure;
@@ -71,25 +79,29 @@ public sealed partial class ResumingChannelReader(
                 if (moved)
                 {
                     var current = _events.Current;
-                    if (current.Sequence <= _after)
+                    var first = Take(current) ? current : null;
+                    foreach (var following in current.Following ?? [])
+                    {
+                        if (Take(following))
+                        {
+                            if (first is null)
+                            {
+                                first = following;
+                            }
+                            else
+                            {
+                                _ready.Enqueue(following);
+                            }
+                        }
+                    }
+
+                    if (first is null)
                     {
                         continue;
                     }
 
-                    if (current.Sequence != _after + 1 && !current.AfterPassedOver)
-                    {
-                        if (_reading.OnGap is not { } onGap)
-                        {
-                            throw new ChannelStreamBrokenException($"Events {_after + 1} to {current.Sequence - 1} of the audio stream are no longer kept.", null);
-                        }
-
-                        onGap(_after, current.Sequence);
-                    }
-
-                    _after = current.Sequence;
                     _failures = 0;
-                    KeepUnsaved(current.Unsaved);
-                    return current;
+                    return first;
                 }
 
                 if (_reading.EndIsTakeover)
@@ -125,6 +137,30 @@ public sealed partial class ResumingChannelReader(
     }
 
     public async ValueTask DisposeAsync() => await StopListening();
+
+    /// <summary>Takes <paramref name="channelEvent"/> as read, one of an answer's events (<see cref="ChannelEvent.Following"/>); false for
+    /// one read before (a listening that started again sends from the last event read on).</summary>
+    private bool Take(ChannelEvent channelEvent)
+    {
+        if (channelEvent.Sequence <= _after)
+        {
+            return false;
+        }
+
+        if (channelEvent.Sequence != _after + 1 && !channelEvent.AfterPassedOver)
+        {
+            if (_reading.OnGap is not { } onGap)
+            {
+                throw new ChannelStreamBrokenException($"Events {_after + 1} to {channelEvent.Sequence - 1} of the audio stream are no longer kept.", null);
+            }
+
+            onGap(_after, channelEvent.Sequence);
+        }
+
+        _after = channelEvent.Sequence;
+        KeepUnsaved(channelEvent.Unsaved);
+        return true;
+    }
 
     private IAsyncEnumerator<ChannelEvent> StartListening(CancellationToken cancellationToken)
     {

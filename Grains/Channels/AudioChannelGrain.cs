@@ -129,53 +129,6 @@ public sealed partial class AudioChannelGrain(
         return SubmitItem(info, request, context: null);
     }
 
-    async IAsyncEnumerable<ChannelEvent> IAudioChannelGrain.Listen(long afterSequence, ChannelReader? reader, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        if (_restoredMarks is not null)
-        {
-            ResumeFor(afterSequence, reader?.Held);
-        }
-
-        var early = EarlyFor(reader);
-
-        // The newest reader owns the channel: a client that reconnected elsewhere ends the old connection's reading.
-        var generation = ++_listenerGeneration;
-        _listeners++;
-        _abandonTimer?.Dispose();
-        _abandonTimer = null;
-        Signal();
-        try
-        {
-            var next = afterSequence + 1;
-            while (generation == _listenerGeneration)
-            {
-                while (_log.TryGet(next, early, out var channelEvent, out var mark))
-                {
-                    next = channelEvent.Sequence + 1;
-                    TimeFirstRead(channelEvent.Sequence);
-                    yield return mark.Sequence > _log.Released ? channelEvent with { Unsaved = NoteOf(mark) } : channelEvent;
-
-                    // Asked for the next one: the reader has this one (readers ask one event at a time, so the ask is theirs).
-                    Acknowledge(mark);
-                    if (generation != _listenerGeneration)
-                    {
-                        yield break;
-                    }
-                }
-
-                await _changed.Task.WaitAsync(cancellationToken);
-            }
-        }
-        finally
-        {
-            _listeners--;
-            if (_listeners == 0)
-            {
-                _abandonTimer = this.RegisterGrainTimer(AbandonIfUnheard, new GrainTimerCreationOptions(ResumeWindow, Timeout.InfiniteTimeSpan) { Interleave = true });
-            }
-        }
-    }
-
     Task<IReadOnlyList<ChannelTaskInfo>> IAudioChannelGrain.Interrupt(IReadOnlyList<string>? taskIds, string? contextId, bool announced, long heardThrough)
     {
         var stopped = new List<ChannelTaskInfo>();

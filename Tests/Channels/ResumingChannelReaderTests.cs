@@ -64,6 +64,54 @@ public sealed class ResumingChannelReaderTests
         Assert.Equal([0L], channel.ListenedAfter);
     }
 
+    [Fact]
+    public async Task Events_that_come_in_one_answer_are_handed_out_one_by_one_and_a_listening_again_starts_after_the_last_of_them()
+    {
+        // Answers of two events (a client gateway's reader gets what is there at once): 1+2, then 3 alone before the first listening
+        // hangs; the reader listens again after 3, the last event it has, and hands out 4 to 6 in order.
+        var time = new FakeTimeProvider();
+        var channel = new ScriptedChannel(released: Total, stuckAfter: 3) { PerAnswer = 2 };
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client, time: time);
+        var read = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            read.Add((await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        var next = reader.Next(CancellationToken.None).AsTask();
+        await AdvanceUntil(time, () => next.IsCompleted);
+        read.Add((await next)!.Sequence);
+        for (var i = 4; i < Total; i++)
+        {
+            read.Add((await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5, 6], read);
+        Assert.Equal([0L, 3], channel.ListenedAfter);
+        Assert.Equal(4, channel.Answers);
+    }
+
+    [Fact]
+    public async Task A_gap_inside_an_answer_is_reported_where_it_is_and_an_event_read_before_is_not_handed_out_again()
+    {
+        var channel = new ScriptedChannel(released: Total, stuckAfter: null)
+        {
+            Script = [[new TaskStartedEvent(1, "t", null, null), new TaskStartedEvent(2, "t", null, null), new TaskStartedEvent(4, "t", null, null)],
+                [new TaskStartedEvent(4, "t", null, null), new TaskStartedEvent(5, "t", null, null)]],
+        };
+        var gaps = new List<(long, long)>();
+        await using var reader = new ResumingChannelReader(channel, 0, "test", NullLogger.Instance, ChannelReaderHome.Client,
+            new ChannelReading { OnGap = (last, next) => gaps.Add((last, next)) });
+        var read = new List<long>();
+        for (var i = 0; i < 4; i++)
+        {
+            read.Add((await reader.Next(CancellationToken.None))!.Sequence);
+        }
+
+        Assert.Equal([1L, 2, 4, 5], read);
+        Assert.Equal([(2L, 4L)], gaps);
+    }
+
     public static TheoryData<string> CheckFailures => ["timeout", "cancellation"];
 
     [Theory]
@@ -175,6 +223,14 @@ public sealed class ResumingChannelReaderTests
 
         public int Checks => Volatile.Read(ref _checks);
 
+        /// <summary>Events per answer: the first of each answer carries the others that are released (<see cref="ChannelEvent.Following"/>).</summary>
+        public int PerAnswer { get; init; } = 1;
+
+        /// <summary>Answers to give instead, in order, each its events (the first carries the rest); then the listening stays quiet.</summary>
+        public IReadOnlyList<ChannelEvent[]>? Script { get; init; }
+
+        public int Answers { get; private set; }
+
         public void Release(long sequence)
         {
             lock (_lock)
@@ -192,6 +248,17 @@ public sealed class ResumingChannelReaderTests
             {
                 first = ListenedAfter.Count == 0;
                 ListenedAfter.Add(afterSequence);
+            }
+
+            if (Script is { } script)
+            {
+                foreach (var answer in script)
+                {
+                    Answers++;
+                    yield return answer[0] with { Following = answer[1..] };
+                }
+
+                await Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
             for (var sequence = afterSequence + 1; ; sequence++)
@@ -216,7 +283,14 @@ public sealed class ResumingChannelReaderTests
                     }
                 }
 
-                yield return new TaskStartedEvent(sequence, "t", null, null);
+                var following = new List<ChannelEvent>();
+                while (following.Count + 1 < PerAnswer && sequence + 1 <= Volatile.Read(ref _released) && !(first && sequence + 1 > stuckAfter))
+                {
+                    following.Add(new TaskStartedEvent(++sequence, "t", null, null));
+                }
+
+                Answers++;
+                yield return new TaskStartedEvent(sequence - following.Count, "t", null, null) { Following = following.Count > 0 ? following : null };
             }
         }
 

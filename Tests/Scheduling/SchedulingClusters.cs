@@ -23,11 +23,15 @@ public abstract class SchedulingCluster : IAsyncLifetime
     private static readonly TieredResultStore s_results = new(
         new ResultStoreOptions { DiskBudgetBytes = 0, Directory = ResultsDirectory.ForThisProcess() }, TimeProvider.System);
 
-    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false, bool writeBehind = false)
+    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false, bool writeBehind = false, double? firstAudioHoldMs = null)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Properties["devices"] = devices;
         builder.Properties["write_behind"] = writeBehind ? "true" : "false";
+        if (firstAudioHoldMs is { } hold)
+        {
+            builder.Properties["first_audio_hold_ms"] = hold.ToString(CultureInfo.InvariantCulture);
+        }
 
         // Unless asked otherwise, only the primary silo is a client gateway, so killing another silo never cuts the test's own
         // connection (and channels, placed where the call enters, live on the primary).
@@ -103,6 +107,11 @@ public abstract class SchedulingCluster : IAsyncLifetime
                 ["scheduling:max_queue_per_level"] = MaxQueuePerLevel.ToString(CultureInfo.InvariantCulture),
                 ["scheduling:aging_seconds"] = "600",
             };
+            if (siloBuilder.Configuration["first_audio_hold_ms"] is { } hold)
+            {
+                settings["websocket:first_audio_hold_ms"] = hold;
+            }
+
             var list = devices.Split(',');
             for (var i = 0; i < list.Length; i++)
             {
@@ -155,6 +164,10 @@ public sealed class FailoverCluster() : SchedulingCluster(3, "cpu:0,cpu:1");
 
 /// <summary>Three silos, each a client gateway: a session's channel lives on the silo its first call entered, which a test can kill.</summary>
 public sealed class GatewayPerSiloCluster() : SchedulingCluster(3, "cpu:0", gatewayPerSilo: true);
+
+/// <summary>One silo whose channels hold a task's start for its first audio far longer than any test waits (a reader in another
+/// process gets both in one answer however slow the machine), so that the hold is observed with the engine paused.</summary>
+public sealed class LongHoldCluster() : SchedulingCluster(1, "cpu:0", firstAudioHoldMs: 60_000);
 
 /// <summary>The tests sharing the static <see cref="ScriptedEngine"/> run one at a time.</summary>
 [CollectionDefinition(Name)]

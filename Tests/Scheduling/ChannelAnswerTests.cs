@@ -1,0 +1,134 @@
+using MitTts.Grains.Interfaces;
+using MitTts.Tests.Support;
+
+namespace MitTts.Tests.Scheduling;
+
+/// <summary>What one answer of a channel holds: a reader in another process (a client gateway's) gets a task's start together with its
+/// first audio, and everything already there at once, since each answer costs it a round trip; a reader on the channel's own silo gets
+/// one event per answer and the start at once. The channels here hold a start for its audio up to a minute, so a paused engine shows
+/// the hold on any machine.</summary>
+[Collection(SchedulingCollection.Name)]
+public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<LongHoldCluster>, IDisposable
+{
+    private const string Text = "Held start.";
+
+    public void Dispose() => ScriptedEngine.Reset();
+
+    [Fact]
+    public async Task A_client_gateways_reader_gets_a_tasks_start_with_its_first_audio_in_one_answer()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var channel = await NewChannel();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var answers = channel.Listen(0, ChannelReader.Client, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token);
+        var first = answers.MoveNextAsync();
+        var taskId = await Submit(channel);
+
+        // The engine has begun the sentence and waits: the task has started, and its start waits for the audio.
+        await ScriptedEngine.StepUntilStarted(Text);
+        Assert.False(first.IsCompleted);
+        ScriptedEngine.Step();
+
+        Assert.True(await first);
+        var start = Assert.IsType<TaskStartedEvent>(answers.Current);
+        Assert.Equal(taskId, start.TaskId);
+        Assert.NotNull(start.Following);
+        var audio = Assert.IsType<AudioEvent>(start.Following[0]);
+        Assert.Equal(taskId, audio.TaskId);
+        Assert.Equal(start.Sequence + 1, audio.Sequence);
+        Assert.NotEmpty(audio.Audio);
+    }
+
+    [Fact]
+    public async Task A_reader_on_the_channels_silo_gets_the_start_at_once_and_one_event_per_answer()
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var channel = await NewChannel();
+        var home = (await cluster.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(channel))!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var local = new ChannelReader(home.ToParsableString(), []);
+        await using var answers = channel.Listen(0, local, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token);
+        var first = answers.MoveNextAsync();
+        var taskId = await Submit(channel);
+
+        // The start comes while the engine holds the sentence's audio back: nothing waits for it.
+        await ScriptedEngine.StepUntilStarted(Text);
+        Assert.True(await first.AsTask().WaitAsync(timeout.Token));
+        var start = Assert.IsType<TaskStartedEvent>(answers.Current);
+        Assert.Equal(taskId, start.TaskId);
+        Assert.Null(start.Following);
+
+        ScriptedEngine.Resume();
+        var rest = await ReadAnswers(answers, taskId);
+        Assert.All(rest, answer => Assert.Null(answer.Following));
+        Assert.NotEmpty(rest.OfType<AudioEvent>());
+        Assert.IsType<TaskEndedEvent>(rest[^1]);
+    }
+
+    [Fact]
+    public async Task A_client_gateways_reader_gets_the_events_already_there_in_one_answer_the_same_as_one_by_one()
+    {
+        ScriptedEngine.Reset();
+        var channel = await NewChannel();
+        var home = (await cluster.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(channel))!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var taskId = await Submit(channel);
+
+        // The whole task, one event per answer, as a reader on the channel's silo reads it.
+        List<ChannelEvent> oneByOne;
+        await using (var answers = channel.Listen(0, new ChannelReader(home.ToParsableString(), []), timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token))
+        {
+            oneByOne = await ReadAnswers(answers, taskId);
+        }
+
+        Assert.True(oneByOne.Count >= 3, $"{oneByOne.Count} events");
+
+        // Everything is in the channel's log now: a client gateway's reader listening from the start has all of it in its first answer.
+        await using (var answers = channel.Listen(0, ChannelReader.Client, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token))
+        {
+            Assert.True(await answers.MoveNextAsync());
+            List<ChannelEvent> together = [answers.Current, .. answers.Current.Following ?? []];
+            Assert.Equal(oneByOne.Select(e => (e.Sequence, e.GetType())), together.Select(e => (e.Sequence, e.GetType())));
+            Assert.Equal(
+                oneByOne.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray(),
+                together.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray());
+            Assert.All(together.Skip(1), e => Assert.Null(e.Following));
+        }
+    }
+
+    private async Task<IAudioChannelGrain> NewChannel()
+    {
+        var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("answers-" + Guid.NewGuid().ToString("N"));
+        await channel.GetLastReleased();
+        return channel;
+    }
+
+    private static async Task<string> Submit(IAudioChannelGrain channel)
+    {
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var request = SchedulingCluster.Request(Text) with { Format = AudioFormat.Pcm, SessionId = channel.GetPrimaryKeyString() };
+        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null), request));
+        return taskId;
+    }
+
+    /// <summary>Answers of <paramref name="taskId"/> to its end (each answer's own event; what follows it in the same answer stays on it).</summary>
+    private static async Task<List<ChannelEvent>> ReadAnswers(IAsyncEnumerator<ChannelEvent> answers, string taskId)
+    {
+        var read = new List<ChannelEvent>();
+        while (await answers.MoveNextAsync())
+        {
+            if (answers.Current.TaskId == taskId)
+            {
+                read.Add(answers.Current);
+                if (answers.Current is TaskEndedEvent)
+                {
+                    return read;
+                }
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException("the listening ended before the task did");
+    }
+}
