@@ -21,13 +21,20 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
     public async Task Run()
     {
         var culture = CultureInfo.InvariantCulture;
-        var rawBefore = await RawEngine.Throughput(ThroughputScenario.Texts, "pcm", TimeSpan.FromSeconds(options.ThroughputSeconds / 2));
+        var latencyOnly = options.ClusterLatencyOnly;
+        var rawBefore = latencyOnly ? 0 : await RawEngine.Throughput(ThroughputScenario.Texts, "pcm", TimeSpan.FromSeconds(options.ThroughputSeconds / 2));
         var loads = new Dictionary<int, ThroughputScenario.Load>();
-        var silos = new[] { 1, 2 };
+        int[] silos = latencyOnly ? [2] : [1, 2];
         foreach (var count in silos)
         {
             Console.Error.WriteLine($"cluster: starting {count} silo(s)");
             await using var cluster = await LocalCluster.Start(count, build: count == silos[0]);
+            if (latencyOnly)
+            {
+                await Latency();
+                continue;
+            }
+
             using var client = ThroughputScenario.NewClient(LocalCluster.Balancer);
 
             var warmUp = await WarmUp(client);
@@ -52,13 +59,13 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
 
             if (count == silos[^1])
             {
-                Console.Error.WriteLine("cluster: first audio, embedded vs gateway vs nginx");
-                await FirstAudio(("embedded (co-hosted silo, in the bench process)", embedded),
-                    ("client gateway, direct", LocalCluster.FirstGateway),
-                    ("client gateway through nginx", LocalCluster.Balancer));
-                Console.Error.WriteLine("cluster: first turn of a new session, embedded vs gateway");
-                await new FirstTurnScenario(table, options.FirstAudioSamples / 2).Run(("embedded", embedded), ("client gateway, direct", LocalCluster.FirstGateway));
+                await Latency();
             }
+        }
+
+        if (latencyOnly)
+        {
+            return;
         }
 
         table.Note(string.Create(culture, $"Throughput: `POST /api/v1/synthesize?wait=true` (PCM), {options.Clients} closed-loop clients for "
@@ -69,6 +76,16 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
     }
 
     /// <summary>Runs the full load in windows until the throughput settles; the windows' figures, for the notes.</summary>
+    private async Task Latency()
+    {
+        Console.Error.WriteLine("cluster: first audio, embedded vs gateway vs nginx");
+        await FirstAudio(("embedded (co-hosted silo, in the bench process)", embedded),
+            ("client gateway, direct", LocalCluster.FirstGateway),
+            ("client gateway through nginx", LocalCluster.Balancer));
+        Console.Error.WriteLine("cluster: first turn of a new session, embedded vs gateway");
+        await new FirstTurnScenario(table, options.FirstAudioSamples / 2).Run(("embedded", embedded), ("client gateway, direct", LocalCluster.FirstGateway));
+    }
+
     private async Task<string> WarmUp(HttpClient client)
     {
         var culture = CultureInfo.InvariantCulture;

@@ -6,7 +6,8 @@ using MitTts.Bench.Load;
 // SCENARIO: first-audio first-turn interrupt capacity throughput connections naive (all seven when none is named); scheduling, cluster, soak,
 // soak-cluster, neural, queue and first-audio-ab (with --compare-with OTHER_BUILD_PROGRAM) only when named.
 // Without --url it starts the embedded server on free loopback ports: in a child process for the streaming scenarios (in this process
-// with --in-process), in this process for the scheduling and cluster scenarios.
+// with --in-process), in this process for the scheduling and cluster scenarios. cluster --cluster-latency-only: the first-audio and first-turn
+// rows alone (2 silos), for a quick A/B of the cluster path.
 var options = BenchOptions.Parse(args);
 if (options.Scenarios.Contains("serve"))
 {
@@ -231,6 +232,10 @@ internal sealed record BenchOptions
     /// <summary>Run the streaming scenarios' server in this process rather than in a child process.</summary>
     public bool InProcess { get; init; }
 
+    /// <summary><c>cluster</c>: only the latency rows (first audio and first turn with 2 silos), without the throughput runs and their
+    /// warm-up: a quick A/B of the cluster path.</summary>
+    public bool ClusterLatencyOnly { get; init; }
+
     /// <summary>Server settings for the streaming scenarios: the capacity trials start hundreds of streams within half a second, and the
     /// default admission limit (500 jobs per priority level) would refuse them before the engine's capacity is reached.</summary>
     public static readonly string[] StreamingServerSettings = ["scheduling:max_queue_per_level=4096"];
@@ -275,6 +280,7 @@ internal sealed record BenchOptions
                 "--server-env" => options with { ServerEnvironment = [.. options.ServerEnvironment, Next()] },
                 "--audio-cache" => options with { AudioCache = true },
                 "--in-process" => options with { InProcess = true },
+                "--cluster-latency-only" => options with { ClusterLatencyOnly = true },
                 var name when !name.StartsWith("--", StringComparison.Ordinal) && (StreamingScenarios.Contains(name) || name is "scheduling" or "cluster" or "first-audio-ab" or "soak" or "soak-cluster" or "serve" or "neural" or "queue" or "all")
                     => Add(name),
                 var other => throw new ArgumentException($"Unknown argument '{other}'."),
