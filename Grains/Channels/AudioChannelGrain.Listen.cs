@@ -43,7 +43,7 @@ public sealed partial class AudioChannelGrain
                     marks.Add(mark);
                     if (remote)
                     {
-                        if (channelEvent is TaskStartedEvent && options.Value.FirstAudioHoldMs > 0 && !_log.TryGet(next, early, out _, out _))
+                        if (channelEvent is TaskStartedEvent started && HoldsForAudio(started) && !_log.TryGet(next, early, out _, out _))
                         {
                             await AwaitEvent(next, early, cancellationToken);
                         }
@@ -83,6 +83,11 @@ public sealed partial class AudioChannelGrain
             }
         }
     }
+
+    /// <summary>Whether <paramref name="started"/> waits for its first audio: not when the hold is off, nor for a task whose audio comes
+    /// whole at its end (<c>stream: false</c>).</summary>
+    private bool HoldsForAudio(TaskStartedEvent started) =>
+        options.Value.FirstAudioHoldMs > 0 && !(started.TaskId is { } taskId && _tasks.TryGet(taskId, out var item) && item.Info.Whole);
 
     /// <summary>A reader whose process is not this silo's: a client gateway (no silo) or a gateway co-hosted by another silo.</summary>
     private bool IsRemote(ChannelReader? reader) =>
