@@ -2,8 +2,8 @@ using MitTts.Grains.Interfaces;
 
 namespace MitTts.Gateway.Channels;
 
-/// <summary>Reads one audio channel's events in order, one answer at a time (an answer may hold several), hands them out one by one, and listens again after the last one read when the listening
-/// breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
+/// <summary>Reads one audio channel's events in order, one answer at a time (an answer may hold several, handed out one by one), and
+/// listens again after the last one read when the listening breaks: in cluster mode a channel whose silo died comes back on another from its saved state, and its tasks go on there. The one
 /// reader of the WebSocket's <c>ChannelPump</c>, <c>/v1/audio/speech</c> and Wyoming.</summary>
 /// <remarks>Retries with a growing pause over about 15 s, and a silence check that asks the channel, when the reader has waited a while
 /// for an event, whether it is still there and has released just what the reader got (more: an answer was lost; less, or

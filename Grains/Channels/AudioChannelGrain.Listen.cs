@@ -43,7 +43,7 @@ public sealed partial class AudioChannelGrain
                     marks.Add(mark);
                     if (remote)
                     {
-                        if (channelEvent is TaskStartedEvent started && HoldsForAudio(started) && !_log.TryGet(next, early, out _, out _))
+                        if (channelEvent is TaskStartedEvent started && HoldsForAudio(started))
                         {
                             await AwaitEvent(next, early, cancellationToken);
                         }
@@ -117,7 +117,7 @@ public sealed partial class AudioChannelGrain
     }
 
     /// <summary>Waits up to <see cref="ChannelOptions.FirstAudioHoldMs"/> for event <paramref name="next"/> to be there for the reader
-    /// (the start's round trip takes about a millisecond between two processes on a quiet machine).</summary>
+    /// (the start's round trip takes about a millisecond between two processes on a quiet machine); returns at once when it is.</summary>
     private async Task AwaitEvent(long next, Func<EventMark, bool>? early, CancellationToken cancellationToken)
     {
         var deadline = time.GetTimestamp() + (long)(options.Value.FirstAudioHoldMs / 1000 * time.TimestampFrequency);

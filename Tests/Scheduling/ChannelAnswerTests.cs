@@ -21,7 +21,7 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         ScriptedEngine.Pause();
         var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = channel.Listen(0, ChannelReader.Client, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token);
+        await using var answers = Answers(channel, ChannelReader.Client, timeout.Token);
         var first = answers.MoveNextAsync();
         var taskId = await Submit(channel);
 
@@ -47,7 +47,7 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         ScriptedEngine.Pause();
         var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = channel.Listen(0, ChannelReader.Client, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token);
+        await using var answers = Answers(channel, ChannelReader.Client, timeout.Token);
         var first = answers.MoveNextAsync();
         var taskId = await Submit(channel, whole: true);
 
@@ -63,7 +63,7 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         while (rest.Count == 0 || rest[^1] is not TaskEndedEvent)
         {
             Assert.True(await answers.MoveNextAsync());
-            rest.AddRange([answers.Current, .. answers.Current.Following ?? []]);
+            rest.AddRange(Events(answers.Current));
         }
 
         Assert.Collection(rest, e => Assert.IsType<AudioEvent>(e), e => Assert.IsType<TaskEndedEvent>(e));
@@ -75,10 +75,8 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
         var channel = await NewChannel();
-        var home = (await cluster.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(channel))!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var local = new ChannelReader(home.ToParsableString(), []);
-        await using var answers = channel.Listen(0, local, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token);
+        await using var answers = Answers(channel, await LocalReader(channel), timeout.Token);
         var first = answers.MoveNextAsync();
         var taskId = await Submit(channel);
 
@@ -101,13 +99,12 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
     {
         ScriptedEngine.Reset();
         var channel = await NewChannel();
-        var home = (await cluster.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(channel))!;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var taskId = await Submit(channel);
 
         // The whole task, one event per answer, as a reader on the channel's silo reads it.
         List<ChannelEvent> oneByOne;
-        await using (var answers = channel.Listen(0, new ChannelReader(home.ToParsableString(), []), timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token))
+        await using (var answers = Answers(channel, await LocalReader(channel), timeout.Token))
         {
             oneByOne = await ReadAnswers(answers, taskId);
         }
@@ -115,10 +112,10 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         Assert.True(oneByOne.Count >= 3, $"{oneByOne.Count} events");
 
         // Everything is in the channel's log now: a client gateway's reader listening from the start has all of it in its first answer.
-        await using (var answers = channel.Listen(0, ChannelReader.Client, timeout.Token).WithBatchSize(1).GetAsyncEnumerator(timeout.Token))
+        await using (var answers = Answers(channel, ChannelReader.Client, timeout.Token))
         {
             Assert.True(await answers.MoveNextAsync());
-            List<ChannelEvent> together = [answers.Current, .. answers.Current.Following ?? []];
+            var together = Events(answers.Current);
             Assert.Equal(oneByOne.Select(e => (e.Sequence, e.GetType())), together.Select(e => (e.Sequence, e.GetType())));
             Assert.Equal(
                 oneByOne.OfType<AudioEvent>().SelectMany(a => a.Audio).ToArray(),
@@ -133,6 +130,17 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         await channel.GetLastReleased();
         return channel;
     }
+
+    /// <summary>The channel's answers from its start, one asked for at a time, as the gateway's reader asks.</summary>
+    private static IAsyncEnumerator<ChannelEvent> Answers(IAudioChannelGrain channel, ChannelReader reader, CancellationToken cancellationToken) =>
+        channel.Listen(0, reader, cancellationToken).WithBatchSize(1).GetAsyncEnumerator(cancellationToken);
+
+    /// <summary>A reader on the channel's own silo (a co-hosted gateway's).</summary>
+    private async Task<ChannelReader> LocalReader(IAudioChannelGrain channel) =>
+        new((await cluster.Grains.GetGrain<IManagementGrain>(0).GetActivationAddress(channel))!.ToParsableString(), []);
+
+    /// <summary>An answer's events: its own, then those it carries.</summary>
+    private static List<ChannelEvent> Events(ChannelEvent answer) => [answer, .. answer.Following ?? []];
 
     private static async Task<string> Submit(IAudioChannelGrain channel, bool whole = false)
     {

@@ -21,20 +21,21 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
     public async Task Run()
     {
         var culture = CultureInfo.InvariantCulture;
-        var latencyOnly = options.ClusterLatencyOnly;
-        var rawBefore = latencyOnly ? 0 : await RawEngine.Throughput(ThroughputScenario.Texts, "pcm", TimeSpan.FromSeconds(options.ThroughputSeconds / 2));
+        if (options.ClusterLatencyOnly)
+        {
+            Console.Error.WriteLine("cluster: starting 2 silo(s)");
+            await using var latencyCluster = await LocalCluster.Start(2, build: true);
+            await Latency();
+            return;
+        }
+
+        var rawBefore = await RawEngine.Throughput(ThroughputScenario.Texts, "pcm", TimeSpan.FromSeconds(options.ThroughputSeconds / 2));
         var loads = new Dictionary<int, ThroughputScenario.Load>();
-        int[] silos = latencyOnly ? [2] : [1, 2];
+        var silos = new[] { 1, 2 };
         foreach (var count in silos)
         {
             Console.Error.WriteLine($"cluster: starting {count} silo(s)");
             await using var cluster = await LocalCluster.Start(count, build: count == silos[0]);
-            if (latencyOnly)
-            {
-                await Latency();
-                continue;
-            }
-
             using var client = ThroughputScenario.NewClient(LocalCluster.Balancer);
 
             var warmUp = await WarmUp(client);
@@ -63,11 +64,6 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
             }
         }
 
-        if (latencyOnly)
-        {
-            return;
-        }
-
         table.Note(string.Create(culture, $"Throughput: `POST /api/v1/synthesize?wait=true` (PCM), {options.Clients} closed-loop clients for "
             + $"{options.ThroughputSeconds:0} s after a warm-up under the same load (windows of {WarmUpWindowSeconds:0} s, at least {MinWarmUpWindows}, until one is within 10 % of the one before, "
             + $"{MaxWarmUpWindows} at most), through nginx to 2 client gateways; silos' audio cache off. Each silo runs one espeak-ng "
@@ -75,7 +71,7 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
         table.Note($"Clusters: {string.Join("; then ", silos.Select(s => "`" + LocalCluster.Describe(s) + "`"))} (fresh Redis each; stopped with `scripts/cluster.sh stop`).");
     }
 
-    /// <summary>Runs the full load in windows until the throughput settles; the windows' figures, for the notes.</summary>
+    /// <summary>The latency rows, with 2 silos: first audio (embedded, client gateway, nginx) and a new session's first turn.</summary>
     private async Task Latency()
     {
         Console.Error.WriteLine("cluster: first audio, embedded vs gateway vs nginx");
@@ -86,6 +82,7 @@ internal sealed class ClusterScenario(Uri embedded, BenchOptions options, Result
         await new FirstTurnScenario(table, options.FirstAudioSamples / 2).Run(("embedded", embedded), ("client gateway, direct", LocalCluster.FirstGateway));
     }
 
+    /// <summary>Runs the full load in windows until the throughput settles; the windows' figures, for the notes.</summary>
     private async Task<string> WarmUp(HttpClient client)
     {
         var culture = CultureInfo.InvariantCulture;
