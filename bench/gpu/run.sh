@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # On the GPU machine: `run.sh unpack PART` unpacks one part that pack.sh made (one device call each, the machine kept warm between
 # them); `run.sh check` then runs the CUDA test class and the neural benchmark on cuda:0 (BENCH=0: the tests alone), writing their
-# output under $OUT.
+# output under $OUT. `run.sh stream PART` unpacks pack.sh's one bench part and runs the CPU-bound benchmark
+# (default `first-audio interrupt`, or STREAM_ARGS) on the machine's cores, writing its tables under $OUT/results;
+# `run.sh cluster PART` runs the cluster benchmark from the repo (default `cluster --cluster-latency-only`, or CLUSTER_ARGS) with
+# the part's redis-server and nginx, the silos and gateways from the part's benchmark folder (it holds their assemblies).
 # MITTTS_GPU_ROOT (default /opt/mittts) is where the parts go.
 set -uo pipefail
 root=${MITTTS_GPU_ROOT:-/opt/mittts}
@@ -10,12 +13,46 @@ case ${1:-} in
 unpack)
   python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' "$2" "$root" && echo "unpacked $2" && du -sh "$root"
   exit ;;
+stream | cluster)
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' "$2" "$root" || exit ;;
 check) ;;
-*) echo "usage: run.sh unpack PART | run.sh check" >&2; exit 2 ;;
+*) echo "usage: run.sh unpack PART | run.sh check | run.sh stream PART | run.sh cluster PART" >&2; exit 2 ;;
 esac
 
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
+if [ "$1" = stream ] || [ "$1" = cluster ]; then
+  export LD_LIBRARY_PATH="$root/bench/runtimes/linux-x64/native:$root/espeak/lib:$root/tools/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export ESPEAK_DATA_PATH=$root/espeak DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
+  ldconfig -p | grep -q libicuuc || export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+  { echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2; uptime; } 2>&1 | tee "$out/machine.txt"
+  mkdir -p "$out/results"
+  if [ "$1" = stream ]; then
+    # shellcheck disable=SC2086
+    (cd "$root/bench" && timeout "${BENCH_TIMEOUT:-420}" dotnet MitTts.Bench.Load.dll ${STREAM_ARGS:-first-audio interrupt} --results "$out/results") 2>&1 \
+      | tail -80 | tee "$out/bench.txt"
+    exit
+  fi
+  # scripts/cluster.sh as it runs on a developer's machine, with what this one lacks stood in for: the Debian packages are the part's
+  # binaries (so install-deps.sh's apt-get has nothing to do), the Release build is the benchmark's folder (no SDK here to build).
+  repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || (cd "$(dirname "$0")/../.." && pwd))
+  shims=$(mktemp -d)
+  printf '#!/bin/sh\nexit 0\n' >"$shims/apt-get"
+  printf '#!/bin/sh\n[ "$1" = build ] && exit 0\nexec %s "$@"\n' "$root/dotnet/dotnet" >"$shims/dotnet"
+  command -v curl >/dev/null || printf '#!/usr/bin/env python3\nimport sys, urllib.request\nurl = [a for a in sys.argv[1:] if a.startswith("http")][0]\ntry:\n    body = urllib.request.urlopen(url, timeout=5).read()\nexcept Exception:\n    sys.exit(22)\nif "-o" not in sys.argv: sys.stdout.buffer.write(body)\n' >"$shims/curl"
+  chmod +x "$shims"/*
+  export PATH="$shims:$root/tools/bin:$PATH"
+  mkdir -p /var/log/nginx /var/lib/nginx
+  for project in Silo Gateway; do
+    mkdir -p "$repo/$project/bin/Release" && ln -sfn "$root/bench" "$repo/$project/bin/Release/net10.0"
+  done
+  # shellcheck disable=SC2086
+  (cd "$repo" && timeout "${BENCH_TIMEOUT:-420}" dotnet "$root/bench/MitTts.Bench.Load.dll" ${CLUSTER_ARGS:-cluster --cluster-latency-only} --results "$out/results") 2>&1 \
+    | tail -80 | tee "$out/bench.txt"
+  tail -n 20 "$repo"/.cluster-bench/*/*.log >"$out/cluster-logs.txt" 2>&1
+  exit
+fi
+
 for app in bench tests; do
   ln -sf "$root/libonnxruntime_providers_cuda.so" "$root/$app/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so"
 done
