@@ -6,7 +6,7 @@
 # root, one per call (each call carries one; run.sh on the machine unpacks each into /opt/mittts as it comes).
 # Usage: bash bench/gpu/pack.sh   (after: dotnet build Tests; dotnet build -c Release bench/MitTts.Bench.Load)
 #        bash bench/gpu/pack.sh bench   one part, .gpu/bench.tar.xz: the .NET runtime, espeak-ng and the Release benchmark without the
-#        CUDA provider, with redis-server, redis-cli and nginx (and the libraries of theirs a bare Ubuntu lacks), for the CPU-bound
+#        CUDA provider, with redis-server, redis-cli, nginx and espeak-ng's program (and the libraries of theirs a bare Ubuntu lacks), for the CPU-bound
 #        benchmarks on the machine's 16 cores (run.sh stream, run.sh cluster)
 set -euo pipefail
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
@@ -46,7 +46,8 @@ gcc -shared -fPIC -O2 -o "$stage/espeak/lib/libpcaudio.so.0" "$root/bench/gpu/pc
 
 if [ "$mode" = bench ]; then
   mkdir -p "$stage/tools/bin" "$stage/tools/lib"
-  cp /usr/bin/redis-server /usr/bin/redis-cli /usr/sbin/nginx "$stage/tools/bin/"
+  # espeak-ng's program: the process-per-request server the REST scenario compares with runs it.
+  cp /usr/bin/redis-server /usr/bin/redis-cli /usr/sbin/nginx /usr/bin/espeak-ng "$stage/tools/bin/"
   cp "$lib/liblzf.so.1" "$lib/libjemalloc.so.2" "$lib/libatomic.so.1" "$stage/tools/lib/"
   rm -f "$out/bench.tar.xz"
   tar -C "$stage" -cf - dotnet espeak bench tools | xz -T0 -7 >"$out/bench.tar.xz"
