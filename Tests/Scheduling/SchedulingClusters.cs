@@ -23,7 +23,8 @@ public abstract class SchedulingCluster : IAsyncLifetime
     private static readonly TieredResultStore s_results = new(
         new ResultStoreOptions { DiskBudgetBytes = 0, Directory = ResultsDirectory.ForThisProcess() }, TimeProvider.System);
 
-    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false, bool writeBehind = false, double? firstAudioHoldMs = null)
+    protected SchedulingCluster(short silos, string devices, bool gatewayPerSilo = false, bool writeBehind = false, double? firstAudioHoldMs = null,
+        double? resumeWindowSeconds = null)
     {
         var builder = new TestClusterBuilder(silos);
         builder.Properties["devices"] = devices;
@@ -31,6 +32,11 @@ public abstract class SchedulingCluster : IAsyncLifetime
         if (firstAudioHoldMs is { } hold)
         {
             builder.Properties["first_audio_hold_ms"] = hold.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (resumeWindowSeconds is { } window)
+        {
+            builder.Properties["resume_window_seconds"] = window.ToString(CultureInfo.InvariantCulture);
         }
 
         // Unless asked otherwise, only the primary silo is a client gateway, so killing another silo never cuts the test's own
@@ -112,6 +118,11 @@ public abstract class SchedulingCluster : IAsyncLifetime
                 settings["websocket:first_audio_hold_ms"] = hold;
             }
 
+            if (siloBuilder.Configuration["resume_window_seconds"] is { } window)
+            {
+                settings["websocket:resume_window_seconds"] = window;
+            }
+
             var list = devices.Split(',');
             for (var i = 0; i < list.Length; i++)
             {
@@ -168,6 +179,9 @@ public sealed class GatewayPerSiloCluster() : SchedulingCluster(3, "cpu:0", gate
 /// <summary>One silo whose channels hold a task's start for its first audio far longer than any test waits (a reader in another
 /// process gets both in one answer however slow the machine), so that the hold is observed with the engine paused.</summary>
 public sealed class LongHoldCluster() : SchedulingCluster(1, "cpu:0", firstAudioHoldMs: 60_000);
+
+/// <summary>One silo whose channels give a reader that went one second to come back.</summary>
+public sealed class ShortResumeCluster() : SchedulingCluster(1, "cpu:0", resumeWindowSeconds: 1);
 
 /// <summary>The tests sharing the static <see cref="ScriptedEngine"/> run one at a time.</summary>
 [CollectionDefinition(Name)]
