@@ -17,13 +17,9 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
     [Fact]
     public async Task A_client_gateways_reader_gets_a_tasks_start_with_its_first_audio_in_one_answer()
     {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = Answers(channel, ChannelReader.Client, timeout.Token);
-        var first = answers.MoveNextAsync();
-        var taskId = await Submit(channel);
+        await using var asking = await AskThenSubmit(local: false, whole: false, timeout.Token);
+        var (answers, first, taskId) = (asking.Answers, asking.First, asking.TaskId);
 
         // The engine has begun the sentence and waits: the task has started, and its start waits for the audio.
         await ScriptedEngine.StepUntilStarted(Text);
@@ -43,20 +39,12 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
     [Fact]
     public async Task A_task_whose_audio_comes_whole_at_its_end_starts_at_once_for_a_client_gateways_reader()
     {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = Answers(channel, ChannelReader.Client, timeout.Token);
-        var first = answers.MoveNextAsync();
-        var taskId = await Submit(channel, whole: true);
+        await using var asking = await AskThenSubmit(local: false, whole: true, timeout.Token);
+        var answers = asking.Answers;
 
         // Its audio is one event at its end (stream: false): the start does not wait for it, though the engine holds it back.
-        await ScriptedEngine.StepUntilStarted(Text);
-        Assert.True(await first.AsTask().WaitAsync(timeout.Token));
-        var start = Assert.IsType<TaskStartedEvent>(answers.Current);
-        Assert.Equal(taskId, start.TaskId);
-        Assert.Null(start.Following);
+        await StartComesAlone(asking, timeout.Token);
 
         ScriptedEngine.Resume();
         var rest = new List<ChannelEvent>();
@@ -72,23 +60,14 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
     [Fact]
     public async Task A_reader_on_the_channels_silo_gets_the_start_at_once_and_one_event_per_answer()
     {
-        ScriptedEngine.Reset();
-        ScriptedEngine.Pause();
-        var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using var answers = Answers(channel, await LocalReader(channel), timeout.Token);
-        var first = answers.MoveNextAsync();
-        var taskId = await Submit(channel);
+        await using var asking = await AskThenSubmit(local: true, whole: false, timeout.Token);
 
         // The start comes while the engine holds the sentence's audio back: nothing waits for it.
-        await ScriptedEngine.StepUntilStarted(Text);
-        Assert.True(await first.AsTask().WaitAsync(timeout.Token));
-        var start = Assert.IsType<TaskStartedEvent>(answers.Current);
-        Assert.Equal(taskId, start.TaskId);
-        Assert.Null(start.Following);
+        await StartComesAlone(asking, timeout.Token);
 
         ScriptedEngine.Resume();
-        var rest = await ReadAnswers(answers, taskId);
+        var rest = await ReadAnswers(asking.Answers, asking.TaskId);
         Assert.All(rest, answer => Assert.Null(answer.Following));
         Assert.NotEmpty(rest.OfType<AudioEvent>());
         Assert.IsType<TaskEndedEvent>(rest[^1]);
@@ -100,7 +79,7 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         ScriptedEngine.Reset();
         var channel = await NewChannel();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var taskId = await Submit(channel);
+        var taskId = await SchedulingCluster.SubmitPcm(channel, Text);
 
         // The whole task, one event per answer, as a reader on the channel's silo reads it.
         List<ChannelEvent> oneByOne;
@@ -124,6 +103,41 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
         }
     }
 
+    /// <summary>With the engine paused: a new channel's reader (a client gateway's, or one on the channel's silo) asks for its first
+    /// answer, then a task is submitted.</summary>
+    private async Task<Asking> AskThenSubmit(bool local, bool whole, CancellationToken cancellationToken)
+    {
+        ScriptedEngine.Reset();
+        ScriptedEngine.Pause();
+        var channel = await NewChannel();
+        var answers = Answers(channel, local ? await LocalReader(channel) : ChannelReader.Client, cancellationToken);
+        try
+        {
+            var first = answers.MoveNextAsync().AsTask();
+            return new Asking(answers, first, await SchedulingCluster.SubmitPcm(channel, Text, whole));
+        }
+        catch
+        {
+            await answers.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The engine begins the sentence and holds it back: the task's start is the first answer, alone.</summary>
+    private static async Task StartComesAlone(Asking asking, CancellationToken cancellationToken)
+    {
+        await ScriptedEngine.StepUntilStarted(Text);
+        Assert.True(await asking.First.WaitAsync(cancellationToken));
+        var start = Assert.IsType<TaskStartedEvent>(asking.Answers.Current);
+        Assert.Equal(asking.TaskId, start.TaskId);
+        Assert.Null(start.Following);
+    }
+
+    private sealed record Asking(IAsyncEnumerator<ChannelEvent> Answers, Task<bool> First, string TaskId) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Answers.DisposeAsync();
+    }
+
     private async Task<IAudioChannelGrain> NewChannel()
     {
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("answers-" + Guid.NewGuid().ToString("N"));
@@ -141,14 +155,6 @@ public sealed class ChannelAnswerTests(LongHoldCluster cluster) : IClassFixture<
 
     /// <summary>An answer's events: its own, then those it carries.</summary>
     private static List<ChannelEvent> Events(ChannelEvent answer) => [answer, .. answer.Following ?? []];
-
-    private static async Task<string> Submit(IAudioChannelGrain channel, bool whole = false)
-    {
-        var taskId = "task_" + Guid.NewGuid().ToString("N");
-        var request = SchedulingCluster.Request(Text) with { Format = AudioFormat.Pcm, SessionId = channel.GetPrimaryKeyString() };
-        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, whole), request));
-        return taskId;
-    }
 
     /// <summary>Answers of <paramref name="taskId"/> to its end (each answer's own event; what follows it in the same answer stays on it).</summary>
     private static async Task<List<ChannelEvent>> ReadAnswers(IAsyncEnumerator<ChannelEvent> answers, string taskId)

@@ -18,9 +18,7 @@ public sealed class ChannelReaderGoneTests(ShortResumeCluster cluster) : IClassF
         ScriptedEngine.Reset();
         ScriptedEngine.Pause();
         var channel = cluster.Grains.GetGrain<IAudioChannelGrain>("gone-" + Guid.NewGuid().ToString("N"));
-        var taskId = "task_" + Guid.NewGuid().ToString("N");
-        var request = SchedulingCluster.Request(Text) with { Format = AudioFormat.Pcm, SessionId = channel.GetPrimaryKeyString() };
-        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, false), request));
+        var taskId = await SchedulingCluster.SubmitPcm(channel, Text);
         await ScriptedEngine.StepUntilStarted(Text);
 
         // One answer, as the gateway's reader asks: the channel's listening then waits at that answer for the next ask, which never comes.

@@ -89,6 +89,16 @@ public abstract class SchedulingCluster : IAsyncLifetime
     public static SynthesisRequest Request(string text, Priority priority = Priority.Normal, string? session = null) =>
         new(text, Voice, AudioFormat.Wav, priority, session, 1.0, 1.0);
 
+    /// <summary>Submits <paramref name="text"/> as a PCM task of the channel's session (<paramref name="whole"/>: <c>stream: false</c>);
+    /// returns its id.</summary>
+    public static async Task<string> SubmitPcm(IAudioChannelGrain channel, string text, bool whole = false)
+    {
+        var taskId = "task_" + Guid.NewGuid().ToString("N");
+        var request = Request(text) with { Format = AudioFormat.Pcm, SessionId = channel.GetPrimaryKeyString() };
+        Assert.IsType<TaskAccepted>(await channel.Submit(new ChannelTaskInfo(taskId, null, null, whole), request));
+        return taskId;
+    }
+
     private static string CreateModels()
     {
         var folder = Path.Combine(Path.GetTempPath(), "mittts-scheduling-models");
