@@ -9,22 +9,24 @@
 set -uo pipefail
 root=${MITTTS_GPU_ROOT:-/opt/mittts}
 mkdir -p "$root"
+unpack_part() { python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' "$1" "$root"; }
 case ${1:-} in
 unpack)
-  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' "$2" "$root" && echo "unpacked $2" && du -sh "$root"
+  unpack_part "$2" && echo "unpacked $2" && du -sh "$root"
   exit ;;
 stream | cluster)
-  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="tar")' "$2" "$root" || exit ;;
+  unpack_part "$2" || exit ;;
 check) ;;
 *) echo "usage: run.sh unpack PART | run.sh check | run.sh stream PART | run.sh cluster PART" >&2; exit 2 ;;
 esac
 
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
+# What every run needs: .NET, espeak-ng and the part's native libraries (check adds CUDA's below).
+export LD_LIBRARY_PATH="$root/bench/runtimes/linux-x64/native:$root/espeak/lib:$root/tools/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export ESPEAK_DATA_PATH=$root/espeak DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
+ldconfig -p | grep -q libicuuc || export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 if [ "$1" = stream ] || [ "$1" = cluster ]; then
-  export LD_LIBRARY_PATH="$root/bench/runtimes/linux-x64/native:$root/espeak/lib:$root/tools/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export ESPEAK_DATA_PATH=$root/espeak DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
-  ldconfig -p | grep -q libicuuc || export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
   { echo "== machine"; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | head -2; uptime; } 2>&1 | tee "$out/machine.txt"
   mkdir -p "$out/results"
   if [ "$1" = stream ]; then
@@ -64,9 +66,7 @@ JSON
 # CUDA 13 and cuDNN 9 come from the machine's Python environment (PyTorch's nvidia-* wheels) or its CUDA toolkit.
 cuda_dirs=$(find /usr/local /opt /usr/lib -xdev \( -name 'libcublasLt.so.13*' -o -name 'libcudart.so.13*' -o -name 'libcurand.so.10*' \
   -o -name 'libcufft.so.12*' -o -name 'libcudnn.so.9*' -o -name 'libnvrtc.so.13*' \) -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)
-export LD_LIBRARY_PATH="$root/bench/runtimes/linux-x64/native:$cuda_dirs:$root/espeak/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export ESPEAK_DATA_PATH=$root/espeak DOTNET_ROOT=$root/dotnet PATH=$root/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1
-ldconfig -p | grep -q libicuuc || export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+export LD_LIBRARY_PATH="$root/bench/runtimes/linux-x64/native:$cuda_dirs:$LD_LIBRARY_PATH"
 
 {
   echo "== machine"; nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv; nproc
