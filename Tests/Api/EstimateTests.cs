@@ -53,14 +53,18 @@ public sealed class EstimateTests
         // The first Opus file: its engine time is a fraction of a second, its encoding several.
         var first = await Finished(client, (await (await client.Synthesize(new { text = LongText(1), voice_id = "es-female-1", format = "ogg", speed = 0.5 })).Json())
             .GetProperty("task_id").GetString()!);
-        var took = (first.GetProperty("completed_at").GetDateTimeOffset() - first.GetProperty("started_at").GetDateTimeOffset()).TotalSeconds;
 
-        // One of the same length, on the idle device: told about as long as the first took, not only its engine time.
+        // One of the same length, on the idle device: told about as long as such a file takes, not only its engine time.
         var second = await (await client.Synthesize(new { text = LongText(2), voice_id = "es-female-1", format = "ogg", speed = 0.5 })).Json();
         var estimate = second.GetProperty("estimated_time").GetDouble();
-        (await client.DeleteAsync($"/api/v1/tasks/{second.GetProperty("task_id").GetString()}")).Dispose();
 
-        Assert.InRange(estimate, took * 0.5, took * 2);
+        // What such a file takes: the faster of the two (a busy shared machine only ever makes a run longer; a CI run took 16.4 s for
+        // the first where 7.9 s was estimated for the second, and the check against the first alone failed).
+        var cost = Math.Min(Took(first), Took(await Finished(client, second.GetProperty("task_id").GetString()!)));
+        Assert.InRange(estimate, cost * 0.5, cost * 2);
+
+        static double Took(JsonElement task) =>
+            (task.GetProperty("completed_at").GetDateTimeOffset() - task.GetProperty("started_at").GetDateTimeOffset()).TotalSeconds;
     }
 
     [Theory]
