@@ -312,14 +312,16 @@ public sealed partial class WebSocketConnection : IAsyncDisposable
 
         // A first turn sent right behind `connect` waits for this: the session, its channel and the first task's announcement are
         // activated at once (in a cluster each is a directory entry and a storage read). The channel is only read before the owner
-        // is known to be this caller; an id made here is nobody else's, so the socket does not wait for its session at all.
+        // is known to be this caller; an id made here is nobody else's, so only its recording is waited for (beside the channel's
+        // read), so that the owner is there before the client, told the id, can pass it on: another user's connect with that id
+        // could otherwise reach the session first and own it (a CI run saw it).
         _announcer.Prepare();
         var channel = _grains.GetGrain<IAudioChannelGrain>(id);
         var opening = _grains.GetGrain<ISessionGrain>(id).Open(owner);
         var reading = channel.GetWindow();
         if (sessionId is null)
         {
-            _ = Recorded(opening, id);
+            await Recorded(opening, id);
         }
         else
         {
